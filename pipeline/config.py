@@ -1,0 +1,315 @@
+"""Typed, frozen configuration parsed once from ``config.yaml``.
+
+Every stage receives these objects; none reads files or the environment on its own.
+Loading reports *every* problem at once, each with its YAML path and a hint, because a
+finance user fixing a config file should not have to iterate one error at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+
+ColumnRef = Annotated[str | int, Field(description="header name, or 1-based column position")]
+"""A column is named by its header text or by its 1-based position (for headerless files)."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HeaderSpec(_Frozen):
+    """Where the header is. A signature finds it anywhere in the first ``search_rows`` rows."""
+
+    present: bool = True
+    signature: tuple[str, ...] = ()
+    row: int | None = Field(default=None, ge=1)
+    search_rows: int = Field(default=100, ge=1)
+
+    @model_validator(mode="after")
+    def _need_a_way_to_find_it(self) -> HeaderSpec:
+        if self.present and not self.signature and self.row is None:
+            raise ValueError("give header.signature (header cells that identify the file) or header.row")
+        return self
+
+
+class ColumnMap(_Frozen):
+    """Which input column feeds which statement field."""
+
+    date: ColumnRef
+    amount: ColumnRef | None = None
+    debit: ColumnRef | None = None
+    credit: ColumnRef | None = None
+    indicator: ColumnRef | None = None
+    currency: ColumnRef | None = None
+    payer_name: ColumnRef | tuple[ColumnRef, ...] | None = None
+    reference: ColumnRef | tuple[ColumnRef, ...] | None = None
+    customer_number: ColumnRef | None = None
+    invoice_number: ColumnRef | None = None
+    transaction_id: ColumnRef | None = None
+    document_number: ColumnRef | None = None
+
+
+class AmountSpec(_Frozen):
+    """How amounts are written: layout, marks and what counts as a credit."""
+
+    layout: Literal["signed", "debit_credit", "indicator"] = "signed"
+    decimal_mark: Literal[".", ","] = "."
+    thousands_mark: Literal["", ",", ".", "'", " "] = ""
+    invert_sign: bool = False
+    credit_values: tuple[str, ...] = ()
+    debit_values: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _marks_differ(self) -> AmountSpec:
+        if self.decimal_mark == self.thousands_mark:
+            raise ValueError("decimal_mark and thousands_mark must differ")
+        if self.layout == "indicator" and not self.credit_values:
+            raise ValueError("layout 'indicator' needs credit_values (e.g. ['C', 'CR'])")
+        return self
+
+
+class CurrencySpec(_Frozen):
+    """The currency the statement must be in; rows in another currency are rejected."""
+
+    expected: str = "EUR"
+    decimals: int | None = Field(default=None, ge=0, le=4)
+
+    @field_validator("expected")
+    @classmethod
+    def _iso_code(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{3}", v):
+            raise ValueError("expected an ISO 4217 code such as EUR")
+        return v.upper()
+
+
+class SkipRule(_Frozen):
+    """Rows whose ``column`` matches ``pattern`` (a regex, searched) are skipped with ``reason``."""
+
+    column: ColumnRef
+    pattern: str
+    reason: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        _compile(v)
+        return v
+
+
+class ReceiptFilter(_Frozen):
+    """Extra condition a credit must meet to count as a customer receipt."""
+
+    column: ColumnRef
+    pattern: str
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        _compile(v)
+        return v
+
+
+class ExtractSpec(_Frozen):
+    """Regexes run over the reference text; the first group (or the match) is the value."""
+
+    customer_number: str | None = None
+    invoice_number: str | None = None
+
+    @field_validator("customer_number", "invoice_number")
+    @classmethod
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            _compile(v)
+        return v
+
+
+class DocumentNumberSpec(_Frozen):
+    """documentNumber from a column, or from a template (BC journals made by the API have no series)."""
+
+    template: str = "{date:%Y%m%d}-{seq:04d}"
+
+
+class Profile(_Frozen):
+    """One bank or remittance layout."""
+
+    name: str = ""
+    description: str = ""
+    encoding: str | None = None
+    delimiter: str | None = None
+    quotechar: str = '"'
+    sheet: str | int | None = None
+    header: HeaderSpec = HeaderSpec(present=False)
+    columns: ColumnMap
+    amount: AmountSpec = AmountSpec()
+    date_formats: tuple[str, ...] = ("%Y-%m-%d",)
+    currency: CurrencySpec = CurrencySpec()
+    receipts_only_when: ReceiptFilter | None = None
+    skip_rows: tuple[SkipRule, ...] = ()
+    footer_pattern: str = (
+        r"(?i)^\s*(total|totals|sum|summe|gesamt|saldo|balance|opening balance|closing balance|"
+        r"turnover|umsatz gesamt|subtotal)\b"
+    )
+    continuation_rows: Literal["skip", "join"] = "skip"
+    hidden_rows: Literal["skip", "include"] = "skip"
+    extract: ExtractSpec = ExtractSpec()
+    document_number: DocumentNumberSpec = DocumentNumberSpec()
+    description: str = "{payer_name}"
+    comment: str = "{reference}"
+    external_document_number: str = "{transaction_id}"
+    identify_pattern: str | None = None
+    key_namespace: str | None = None
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, v: str | None) -> str | None:
+        if v is not None and v not in {",", ";", "|", "\t"} and len(v) != 1:
+            raise ValueError("delimiter is one character: ',', ';', '|' or '\\t'")
+        return v
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        import codecs
+
+        try:
+            codecs.lookup(v)
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding {v!r} (try utf-8, cp1252, cp1250, cp1257, latin-1)") from exc
+        return v
+
+    @field_validator("date_formats")
+    @classmethod
+    def _date_codes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("give at least one date format, e.g. '%d.%m.%Y'")
+        for fmt in v:
+            bad = set(re.findall(r"%(.)", fmt)) - set("dmyYbBHMSf%")
+            if bad:
+                raise ValueError(f"unsupported date code(s) {sorted(bad)} in {fmt!r}; use %d %m %Y %y %b %H %M %S")
+            codes = set(re.findall(r"%(.)", fmt))
+            if not ("d" in codes and codes & {"m", "b", "B"} and codes & {"Y", "y"}):
+                raise ValueError(f"date format {fmt!r} needs a day, a month and a year")
+        return v
+
+    @field_validator("footer_pattern")
+    @classmethod
+    def _footer_compiles(cls, v: str) -> str:
+        _compile(v)
+        return v
+
+    @model_validator(mode="after")
+    def _layout_has_columns(self) -> Profile:
+        c, a = self.columns, self.amount
+        if a.layout in {"signed", "indicator"} and c.amount is None:
+            raise ValueError(f"amount layout {a.layout!r} needs columns.amount")
+        if a.layout == "indicator" and c.indicator is None:
+            raise ValueError("amount layout 'indicator' needs columns.indicator")
+        if a.layout == "debit_credit" and (c.debit is None or c.credit is None):
+            raise ValueError("amount layout 'debit_credit' needs columns.debit and columns.credit")
+        if not self.header.present:
+            refs = [v for v in c.model_dump().values() if v is not None]
+            flat = [x for v in refs for x in (v if isinstance(v, (list, tuple)) else [v])]
+            if any(not isinstance(x, int) for x in flat):
+                raise ValueError("a headerless profile names columns by 1-based position (integers)")
+        return self
+
+    @property
+    def decimals(self) -> int:
+        """Minor-unit digits of the statement currency (ISO 4217 unless configured)."""
+        if self.currency.decimals is not None:
+            return self.currency.decimals
+        return currency_decimals(self.currency.expected)
+
+
+class Defaults(_Frozen):
+    """Settings that apply to every file."""
+
+    first_line_number: int = Field(default=0, ge=0)
+    errors_workbook: bool = True
+
+
+class Config(_Frozen):
+    """The whole of config.yaml."""
+
+    version: Literal[1] = 1
+    defaults: Defaults = Defaults()
+    profiles: Mapping[str, Profile]
+
+    @model_validator(mode="after")
+    def _name_profiles(self) -> Config:
+        named = {k: p.model_copy(update={"name": k}) for k, p in self.profiles.items()}
+        object.__setattr__(self, "profiles", named)
+        return self
+
+
+_ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
+                 "XOF", "XPF"}
+_THREE_DECIMAL = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}
+
+
+def currency_decimals(code: str) -> int:
+    """ISO 4217 minor units; HUF keeps 2 as BC's currency table does by default."""
+    code = code.upper()
+    if code in _ZERO_DECIMAL:
+        return 0
+    if code in _THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+
+
+_HINTS = {
+    "extra_forbidden": "unknown key; check the spelling against the config reference in README.md",
+    "missing": "this key is required",
+    "literal_error": "use one of the listed values",
+}
+
+
+def _format_errors(exc: ValidationError, source: str) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+        hint = _HINTS.get(err["type"], "")
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{source}: {path or '<top>'}: {msg}" + (f" (hint: {hint})" if hint else ""))
+    return lines
+
+
+def parse_config(data: Any, source: str = "config.yaml") -> Config:
+    """Validate already-loaded YAML data; raise ConfigError listing every problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the file must hold a mapping with a 'profiles' key", problems=())
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = tuple(_format_errors(exc, source))
+        raise ConfigError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems=problems) from None
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate config.yaml."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}", problems=()) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}", problems=()) from None
+    return parse_config(data, str(path))

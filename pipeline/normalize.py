@@ -1,0 +1,223 @@
+"""Statement receipts -> canonical customerPayment rows, ready for the poster.
+
+BC's conventions are applied here and nowhere else: a receipt is a negative amount,
+Code fields are upper-case, API-made journals have no number series (so documentNumber is
+always sent), and lineNumbers are explicit (start + 10000 * k in file order). Values too
+long for a Code field are rejected, never cut; free text (description, comment) is cut
+to its Text[n] limit, because nothing downstream keys on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from pipeline.config import Profile
+from pipeline.readers import SOURCE_ROW
+from schemas.issues import RowIssue
+from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
+
+LINE_STEP = 10_000
+PAYMENT_COLUMNS = (
+    "lineNumber", "postingDate", "documentNumber", "externalDocumentNumber", "customerNumber",
+    "appliesToInvoiceNumber", "amount_minor", "currency", "description", "comment", "key",
+    "source_file", "source_row",
+)
+_FIELDS = {
+    "payer_name", "reference", "customer_number", "invoice_number", "transaction_id", "currency",
+    "date", "seq", "source_row", "amount", "file_stem", "document_number",
+}
+
+
+@dataclass
+class Payments:
+    """customerPayment rows (one per valid receipt) and the receipts refused by BC's limits."""
+
+    rows: pd.DataFrame
+    decimals: int
+    issues: list[RowIssue] = field(default_factory=list)
+
+
+def render_template(template: str, frame: pd.DataFrame, extra: dict[str, pd.Series]) -> pd.Series:
+    """A ``str.format``-style template over whole columns at once (no per-row Python)."""
+    out = pd.Series("", index=frame.index, dtype="str")
+    for literal, name, spec, _conv in string.Formatter().parse(template):
+        if literal:
+            out = out + literal
+        if name is None:
+            continue
+        if name not in _FIELDS:
+            raise ValueError(f"unknown template field {{{name}}}; use one of {sorted(_FIELDS)}")
+        out = out + _render_field(name, spec or "", frame, extra)
+    return out
+
+
+def _render_field(name: str, spec: str, frame: pd.DataFrame, extra: dict[str, pd.Series]) -> pd.Series:
+    if name == "date":
+        return format_dates(frame["posting_date"], spec or "%Y-%m-%d")
+    values = extra[name] if name in extra else frame[name]
+    if pd.api.types.is_integer_dtype(values.dtype):
+        if spec and spec.endswith("d") and spec[:-1].lstrip("0").isdigit() and spec.startswith("0"):
+            return values.astype("int64").astype("str").str.zfill(int(spec[:-1]))
+        if spec:
+            return values.map(lambda v: format(int(v), spec)).astype("str")
+        return values.astype("int64").astype("str")
+    values = values.fillna("").astype("str")
+    if spec:
+        return values.map(lambda v: format(v, spec)).astype("str")
+    return values
+
+
+def format_dates(dates: pd.Series, fmt: str) -> pd.Series:
+    """strftime for %Y %y %m %d and literals, built from integer parts (20x faster than strftime)."""
+    if any(code not in "Ymdy%" for code in _codes(fmt)):
+        return dates.dt.strftime(fmt).astype("str")
+    parts = {
+        "Y": dates.dt.year.astype("int64").astype("str").str.zfill(4),
+        "m": dates.dt.month.astype("int64").astype("str").str.zfill(2),
+        "d": dates.dt.day.astype("int64").astype("str").str.zfill(2),
+    }
+    parts["y"] = parts["Y"].str.slice(2, 4)
+    out = pd.Series("", index=dates.index, dtype="str")
+    i = 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            code = fmt[i + 1]
+            out = out + ("%" if code == "%" else parts[code])
+            i += 2
+        else:
+            out = out + fmt[i]
+            i += 1
+    return out
+
+
+def _codes(fmt: str) -> list[str]:
+    return [fmt[i + 1] for i in range(len(fmt) - 1) if fmt[i] == "%"]
+
+
+def money_text(minor: pd.Series, decimals: int) -> pd.Series:
+    """Exact decimal text of integer minor units (``-123456`` with 2 decimals -> ``-1234.56``)."""
+    neg = minor < 0
+    digits = minor.abs().astype("int64").astype("str").str.zfill(decimals + 1)
+    if decimals:
+        body = digits.str.slice(0, -decimals) + "." + digits.str.slice(-decimals)
+    else:
+        body = digits
+    return body.where(~neg, "-" + body)
+
+
+def idempotency_keys(frame: pd.DataFrame, namespace: str, decimals: int) -> pd.Series:
+    """Stable key per receipt: the bank transaction id, else a content hash + occurrence number.
+
+    The occurrence number tells apart identical rows in one file (two equal payments on one day)
+    while keeping the same key for the same row in an overlapping statement.
+    """
+    txid = frame["transaction_id"].fillna("").astype("str").str.strip()
+    has_tx = txid != ""
+    keys = pd.Series("", index=frame.index, dtype="str")
+    if has_tx.any():
+        tx = txid[has_tx]
+        occ = tx.groupby(tx).cumcount() + 1
+        keys[has_tx] = (namespace + ":tx:" + tx + occ.map(lambda k: "" if k == 1 else f"#{k}").astype("str"))
+    if (~has_tx).any():
+        sub = frame[~has_tx]
+        ident = (
+            format_dates(sub["posting_date"], "%Y-%m-%d") + "|" + money_text(sub["amount_minor"], decimals) + "|"
+            + sub["currency"] + "|" + sub["payer_name"] + "|" + sub["reference"] + "|" + sub["customer_number"]
+            + "|" + sub["invoice_number"]
+        )
+        digest = pd.Series(
+            [hashlib.sha256(v.encode("utf-8")).hexdigest()[:24] for v in ident.tolist()], index=sub.index, dtype="str"
+        )
+        occ = digest.groupby(digest).cumcount() + 1
+        keys[~has_tx] = namespace + ":h:" + digest + ":" + occ.astype("int64").astype("str")
+    return keys
+
+
+def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int = 0) -> Payments:
+    """Build customerPayment rows; reject receipts whose Code fields exceed BC's limits."""
+    decimals = profile.decimals
+    frame = receipts.reset_index(drop=True)
+    seq = pd.Series(np.arange(1, len(frame) + 1), dtype="int64")
+    stem = pd.Series(file.rsplit("/", 1)[-1].rsplit(".", 1)[0], index=frame.index, dtype="str")
+    extra = {
+        "seq": seq,
+        "amount": money_text(frame["amount_minor"].astype("int64"), decimals) if len(frame) else seq.astype("str"),
+        "file_stem": stem,
+        "date": frame["posting_date"],
+        "source_row": frame[SOURCE_ROW].astype("int64"),
+    }
+    if profile.columns.document_number is not None:
+        doc = frame["document_number"].astype("str")
+    else:
+        doc = render_template(profile.document_number.template, frame, extra)
+    rows = pd.DataFrame(
+        {
+            "lineNumber": start + LINE_STEP * seq,
+            "postingDate": frame["posting_date"].astype("datetime64[s]"),
+            "documentNumber": doc.str.upper(),
+            "externalDocumentNumber": render_template(profile.external_document_number, frame, extra).str.upper(),
+            "customerNumber": frame["customer_number"].astype("str").str.upper(),
+            "appliesToInvoiceNumber": frame["invoice_number"].astype("str").str.upper(),
+            "amount_minor": -frame["amount_minor"].astype("int64"),
+            "currency": frame["currency"].astype("str"),
+            "description": _cut(render_template(profile.description, frame, extra), LIMITS["description"]),
+            "comment": _cut(render_template(profile.comment, frame, extra), LIMITS["comment"]),
+            "key": idempotency_keys(frame, profile.key_namespace or profile.name, decimals),
+            "source_file": pd.Series(file, index=frame.index, dtype="str"),
+            "source_row": frame[SOURCE_ROW].astype("int64"),
+        }
+    )
+    issues = _limit_issues(rows, file)
+    if issues:
+        bad = {i.source_row for i in issues}
+        rows = rows[~rows["source_row"].isin(bad)].reset_index(drop=True)
+        rows["lineNumber"] = start + LINE_STEP * np.arange(1, len(rows) + 1, dtype="int64")
+    return Payments(rows[list(PAYMENT_COLUMNS)], decimals, issues)
+
+
+def _cut(text: pd.Series, limit: int) -> pd.Series:
+    text = text.str.strip().str.replace(r"\s{2,}", " ", regex=True)
+    return text.str.slice(0, limit)
+
+
+_FIELD_LABEL = {
+    "documentNumber": "documentNumber (Code[20])",
+    "externalDocumentNumber": "externalDocumentNumber (Code[35])",
+    "customerNumber": "customerNumber (Code[20])",
+    "appliesToInvoiceNumber": "appliesToInvoiceNumber (Code[20])",
+}
+
+
+def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
+    """Validate against the CustomerPayment schema lazily; map failures to row issues."""
+    if rows.empty:
+        return []
+    try:
+        CustomerPayment.validate(rows, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        issues = []
+        for _, r in exc.failure_cases.iterrows():
+            idx = r["index"]
+            if idx is None or pd.isna(idx):
+                raise
+            column = str(r["column"])
+            value = str(r["failure_case"])
+            limit = LIMITS.get(column)
+            if str(r["check"]).startswith("str_length") and limit is not None:
+                code = "too_long" if len(value) > limit else "invalid_value"
+                msg = (f"{_FIELD_LABEL.get(column, column)}: {value!r} is {len(value)} characters; Business "
+                       f"Central allows {limit}" if code == "too_long" else f"{column}: must not be empty")
+            else:
+                code, msg = "invalid_value", f"{column}: {value!r} fails {r['check']}"
+            issues.append(RowIssue(file, int(rows.at[idx, "source_row"]), column, value, code, msg))
+        return issues
+    return []
+
+
+__all__ = ["CODE_FIELDS", "LINE_STEP", "PAYMENT_COLUMNS", "Payments", "money_text", "normalize"]

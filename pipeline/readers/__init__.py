@@ -1,0 +1,119 @@
+"""Readers: bytes -> RawTable of text cells with provenance.
+
+The format is decided by content, never by extension: a Swedbank ``.xls`` that is really a
+quoted CSV is read as text, and a file with no extension is still recognised.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.config import Profile
+from pipeline.errors import InputError
+from pipeline.readers.excel import CellFormat, Sheet, open_sheet, read_sheet_table, render_cell
+from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col
+from pipeline.readers.text import Decoded, decode, read_text_table, sniff_delimiter, split_cells, split_lines
+
+__all__ = ["SOURCE_ROW", "RawTable", "SkippedRow", "Source", "col", "open_source"]
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclass
+class Source:
+    """An opened input file; decodes and loads sheets lazily, once per encoding or sheet."""
+
+    path: Path
+    data: bytes
+    kind: str
+    _decoded: dict[str | None, Decoded] = field(default_factory=dict)
+    _sheets: dict[str | int | None, Sheet] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    def decoded(self, encoding: str | None) -> Decoded:
+        if encoding not in self._decoded:
+            self._decoded[encoding] = decode(self.data, self.name, encoding)
+        return self._decoded[encoding]
+
+    def sheet(self, which: str | int | None) -> Sheet:
+        if which not in self._sheets:
+            self._sheets[which] = open_sheet(self.name, self.data, which)
+        return self._sheets[which]
+
+    def preview(self, profile: Profile, limit: int) -> tuple[list[list[str]], str]:
+        """The first ``limit`` rows as cells, and their text, the way ``profile`` would read them."""
+        fmt = cell_format(profile)
+        if self.kind == "excel":
+            rows = self.sheet(profile.sheet).rows[:limit]
+            cells = [[render_cell(v, fmt) for v in r] for r in rows]
+            return cells, "\n".join(";".join(r) for r in cells)
+        lines = split_lines(self.decoded(profile.encoding).text[: 1 << 20])[:limit]
+        delim = profile.delimiter or sniff_delimiter(lines, profile.quotechar)
+        return [split_cells(ln, delim, profile.quotechar) for ln in lines], "\n".join(lines)
+
+    def read(self, profile: Profile) -> RawTable:
+        """The whole file as a RawTable, read with ``profile``'s options."""
+        h = profile.header
+        if self.kind == "excel":
+            return read_sheet_table(
+                self.name, self.sheet(profile.sheet), cell_format(profile),
+                header_present=h.present, signature=h.signature, header_row=h.row,
+                search_rows=h.search_rows, skip_hidden=profile.hidden_rows == "skip",
+            )
+        return read_text_table(
+            self.name, self.decoded(profile.encoding),
+            delimiter=profile.delimiter, quotechar=profile.quotechar,
+            header_present=h.present, signature=h.signature, header_row=h.row, search_rows=h.search_rows,
+        )
+
+
+def cell_format(profile: Profile) -> CellFormat:
+    return CellFormat(decimal_mark=profile.amount.decimal_mark, date_format=profile.date_formats[0])
+
+
+def detect_kind(data: bytes, file: str) -> str:
+    """'excel' or 'text', from the first bytes."""
+    if data.startswith(_OLE2):
+        return "excel"
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        head = data[:4096]
+        if b"xl/" in data or b"mimetype" in head or b"[Content_Types].xml" in head:
+            return "excel"
+        raise InputError(file, "is a zip archive but not a workbook; expected CSV/TXT, XLSX, XLS or ODS")
+    return "text"
+
+
+def open_source(path: Path) -> Source:
+    """Read a file's bytes and decide, by content, how to read it."""
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(file, "does not exist") from None
+    except IsADirectoryError:
+        raise InputError(file, "is a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(file, f"cannot be read: {exc.strerror}") from None
+    if not data.strip():
+        raise InputError(file, "is empty; expected a header and at least one data row")
+    return Source(path, data, detect_kind(data, file))
+
+
+def matches(source: Source, profile: Profile) -> bool:
+    """Does ``profile``'s header signature (or identify_pattern) fit this file?"""
+    limit = profile.header.search_rows
+    try:
+        rows, text = source.preview(profile, limit)
+    except InputError:
+        return False
+    if profile.identify_pattern and not re.search(profile.identify_pattern, text, re.MULTILINE):
+        return False
+    if profile.header.present and profile.header.signature:
+        wanted = {s.strip() for s in profile.header.signature}
+        return any(wanted <= {c.replace("\ufeff", "").strip() for c in r} for r in rows)
+    return profile.identify_pattern is not None

@@ -1,0 +1,255 @@
+"""Workbooks (xlsx, xlsm, xls, ods) via python-calamine, with openpyxl as fallback for xlsx.
+
+Typed cells are turned into text the way the profile writes values (its decimal mark, its
+first date format), so a number cell and a text cell of the same column parse identically.
+Hidden rows are read from the sheet XML, which calamine does not expose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import PurePosixPath
+from typing import Any
+
+import pandas as pd
+from defusedxml import ElementTree
+from python_calamine import CalamineWorkbook, SheetVisibleEnum
+
+from pipeline.errors import InputError
+from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col, find_header
+
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
+_ROW_NUM = re.compile(rb'\br="(\d+)"')
+_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+
+
+@dataclass(frozen=True)
+class CellFormat:
+    """How typed cells become text: the profile's decimal mark and first date format."""
+
+    decimal_mark: str = "."
+    date_format: str = "%Y-%m-%d"
+
+
+@dataclass
+class Sheet:
+    """One sheet's typed cells (row 1 first) and the 1-based numbers of its hidden rows."""
+
+    name: str
+    rows: list[list[Any]]
+    hidden: frozenset[int]
+
+
+def open_sheet(file: str, data: bytes, sheet: str | int | None) -> Sheet:
+    """Load one sheet; ``sheet`` is a name, a 1-based index, or None for the first visible one."""
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        return _open_with_openpyxl(file, data, sheet, exc)
+    names = list(wb.sheet_names)
+    name = _choose_sheet(file, names, sheet, [m.visible == SheetVisibleEnum.Visible for m in wb.sheets_metadata])
+    try:
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise InputError(file, f"sheet {name!r} cannot be read ({exc}); the workbook may be damaged") from None
+    return Sheet(name, _trim(rows), _hidden_rows(data, name))
+
+
+def _choose_sheet(file: str, names: list[str], sheet: str | int | None, visible: list[bool]) -> str:
+    if not names:
+        raise InputError(file, "the workbook has no sheets")
+    if sheet is None:
+        for name, vis in zip(names, visible, strict=False):
+            if vis:
+                return name
+        return names[0]
+    if isinstance(sheet, int):
+        if not 1 <= sheet <= len(names):
+            raise InputError(file, f"has no sheet number {sheet}; it has {len(names)}: {names}")
+        return names[sheet - 1]
+    if sheet not in names:
+        raise InputError(file, f"has no sheet named {sheet!r}; its sheets are {names}")
+    return sheet
+
+
+def _open_with_openpyxl(file: str, data: bytes, sheet: str | int | None, first: Exception) -> Sheet:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:
+        raise InputError(
+            file, f"is not a readable workbook (truncated or damaged?): {first}"
+        ) from None
+    try:
+        names = list(wb.sheetnames)
+        visible = [wb[n].sheet_state == "visible" for n in names]
+        name = _choose_sheet(file, names, sheet, visible)
+        rows = [["" if v is None else v for v in r] for r in wb[name].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    return Sheet(name, _trim(rows), _hidden_rows(data, name))
+
+
+def _trim(rows: list[list[Any]]) -> list[list[Any]]:
+    """Drop trailing empty rows and the empty right-hand columns of a huge used range."""
+    last = len(rows)
+    while last and all(_empty(v) for v in rows[last - 1]):
+        last -= 1
+    rows = rows[:last]
+    width = 0
+    for r in rows:
+        for i in range(len(r) - 1, width - 1, -1):
+            if not _empty(r[i]):
+                width = i + 1
+                break
+    return [list(r[:width]) + [""] * (width - len(r)) for r in rows]
+
+
+def _empty(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _hidden_rows(data: bytes, sheet_name: str) -> frozenset[int]:
+    """1-based row numbers marked hidden in an xlsx sheet (empty for xls/ods)."""
+    if not data.startswith(b"PK"):
+        return frozenset()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            path = _sheet_path(zf, sheet_name)
+            if path is None:
+                return frozenset()
+            with zf.open(path) as fh:
+                return frozenset(_scan_hidden(iter(lambda: fh.read(1 << 20), b"")))
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
+        return frozenset()
+
+
+def _sheet_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    rid = None
+    for s in wb.iterfind("m:sheets/m:sheet", ns):
+        if s.get("name") == sheet_name:
+            rid = s.get(rel_ns)
+    if rid is None:
+        return None
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels:
+        if rel.get("Id") == rid:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+    return None
+
+
+def _scan_hidden(chunks: Iterable[bytes]) -> Iterable[int]:
+    tail = b""
+    for chunk in chunks:
+        buf = tail + chunk
+        cut = buf.rfind(b"<")
+        body, tail = (buf[:cut], buf[cut:]) if cut >= 0 else (buf, b"")
+        for m in _ROW_TAG.finditer(body):
+            tag = m.group(0)
+            if _HIDDEN.search(tag):
+                num = _ROW_NUM.search(tag)
+                if num:
+                    yield int(num.group(1))
+    for m in _ROW_TAG.finditer(tail):
+        if _HIDDEN.search(m.group(0)) and (num := _ROW_NUM.search(m.group(0))):
+            yield int(num.group(1))
+
+
+def render_cell(value: Any, fmt: CellFormat) -> str:
+    """A typed cell as the text the profile expects (numbers without exponent or float noise)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        text = format(Decimal(repr(value)), "f")
+        return text.replace(".", fmt.decimal_mark) if fmt.decimal_mark != "." else text
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.strftime(fmt.date_format)
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def read_sheet_table(
+    file: str,
+    sheet: Sheet,
+    fmt: CellFormat,
+    *,
+    header_present: bool,
+    signature: tuple[str, ...],
+    header_row: int | None,
+    search_rows: int,
+    skip_hidden: bool,
+) -> RawTable:
+    """A sheet as a RawTable: header found by signature or row, preamble and hidden rows skipped."""
+    rows = sheet.rows
+    if not rows:
+        raise InputError(file, f"sheet {sheet.name!r} is empty; expected a header and at least one data row")
+    hdr: int | None = None
+    if header_present:
+        if signature:
+            preview = [(i + 1, [render_cell(v, fmt) for v in r]) for i, r in enumerate(rows[:search_rows])]
+            hdr = find_header(preview, signature, search_rows)
+            if hdr is None:
+                raise InputError(
+                    file, f"sheet {sheet.name!r}: no header row with {list(signature)} in the first "
+                    f"{search_rows} rows"
+                )
+        else:
+            assert header_row is not None
+            if header_row > len(rows):
+                raise InputError(file, f"sheet {sheet.name!r} has {len(rows)} rows; header row {header_row} is past it")
+            hdr = header_row - 1
+    skipped: list[SkippedRow] = []
+    header: tuple[str, ...] | None = None
+    first = 0
+    if hdr is not None:
+        for i in range(hdr):
+            text = _row_text(rows[i], fmt)
+            skipped.append(SkippedRow(i + 1, "preamble" if text.strip(" ;") else "blank", text))
+        header = tuple(render_cell(v, fmt) for v in rows[hdr])
+        skipped.append(SkippedRow(hdr + 1, "header", _row_text(rows[hdr], fmt)))
+        first = hdr + 1
+    width = len(rows[0]) if rows else 0
+    kept: list[tuple[int, Sequence[Any]]] = []
+    for i in range(first, len(rows)):
+        if skip_hidden and (i + 1) in sheet.hidden:
+            skipped.append(SkippedRow(i + 1, "hidden", _row_text(rows[i], fmt)))
+        else:
+            kept.append((i + 1, rows[i]))
+    render: Callable[[Any], str] = lambda v: render_cell(v, fmt)  # noqa: E731
+    columns: dict[str, object] = {SOURCE_ROW: pd.Series([n for n, _ in kept], dtype="int64")}
+    for pos in range(width):
+        columns[col(pos + 1)] = pd.Series([render(r[pos]) for _, r in kept], dtype="str")
+    return RawTable(
+        file=file,
+        kind="excel",
+        data=pd.DataFrame(columns),
+        header=header,
+        header_row=None if hdr is None else hdr + 1,
+        rows_read=len(rows),
+        skipped=skipped,
+        sheet=sheet.name,
+    )
+
+
+def _row_text(row: Sequence[Any], fmt: CellFormat) -> str:
+    return "; ".join(render_cell(v, fmt) for v in row if not _empty(v))[:200]

@@ -1,0 +1,377 @@
+"""Map a RawTable through a profile into statement rows, deciding each row's fate.
+
+Every data row ends as exactly one of: a receipt candidate, skipped (with a reason code),
+or rejected (with one issue per refused value). The order of decisions is fixed and
+documented in README.md; it matters, because a debit with a bad date is simply not a
+receipt, while a credit with a bad date must be fixed by a person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
+
+from pipeline.config import ColumnRef, Profile
+from pipeline.errors import InputError
+from pipeline.parsing import Parsed, parse_amounts, parse_dates
+from pipeline.readers import SOURCE_ROW, RawTable, col
+from schemas.issues import REJECT_CODES, SKIP_CODES, RowIssue, RowSkip
+from schemas.statement import statement_schema
+
+TEXT_FIELDS = ("payer_name", "reference", "customer_number", "invoice_number", "transaction_id", "document_number")
+
+
+@dataclass
+class Statement:
+    """Receipts that passed every check, plus the rows that were skipped or rejected."""
+
+    file: str
+    profile: Profile
+    table: RawTable
+    receipts: pd.DataFrame
+    skips: list[RowSkip] = field(default_factory=list)
+    issues: list[RowIssue] = field(default_factory=list)
+
+    @property
+    def rejected_rows(self) -> set[int]:
+        return {i.source_row for i in self.issues}
+
+
+class Columns:
+    """Resolves a profile's column references against one table's header."""
+
+    def __init__(self, table: RawTable, profile: Profile) -> None:
+        self.table = table
+        self.names = table.column_names()
+        self.width = table.width
+        self.profile = profile
+
+    def position(self, ref: ColumnRef, role: str) -> int:
+        if isinstance(ref, int):
+            if not 1 <= ref <= self.width:
+                raise InputError(self.table.file, f"profile {self.profile.name!r}: column {role} is position "
+                                 f"{ref}, but rows have {self.width} columns")
+            return ref
+        name = ref.strip()
+        if name not in self.names:
+            shown = ", ".join(repr(n) for n in self.names) or "(none)"
+            raise InputError(self.table.file, f"profile {self.profile.name!r}: column {role} = {name!r} is not "
+                             f"in the header (row {self.table.header_row}); the header has {shown}")
+        return self.names[name]
+
+    def label(self, pos: int) -> str:
+        """The column as a person would name it: header text, or its position."""
+        for name, p in self.names.items():
+            if p == pos:
+                return name
+        return f"column {pos}"
+
+    def text(self, ref: ColumnRef | tuple[ColumnRef, ...] | None, role: str) -> tuple[pd.Series, str]:
+        """Stripped text of one column, or of several joined by a space; and its label."""
+        data = self.table.data
+        if ref is None:
+            return pd.Series("", index=data.index, dtype="str"), ""
+        refs = ref if isinstance(ref, tuple) else (ref,)
+        positions = [self.position(r, role) for r in refs]
+        parts = [data[col(p)].str.strip() for p in positions]
+        out = parts[0]
+        for p in parts[1:]:
+            out = (out + " " + p).str.strip()
+        if len(parts) > 1:
+            out = out.str.replace(r"\s{2,}", " ", regex=True)
+        return out, " + ".join(self.label(p) for p in positions)
+
+
+def contains(text: pd.Series, pattern: str) -> np.ndarray:
+    """Regex search per cell as a boolean array (RE2 via pyarrow; Python's re when RE2 refuses)."""
+    try:
+        arr = pa_arrow.array(text.to_numpy(dtype=object), type=pa_arrow.string())
+        return pc.match_substring_regex(arr, pattern).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+    except (pa_arrow.ArrowInvalid, pa_arrow.ArrowNotImplementedError):
+        rx = re.compile(pattern)
+        return np.fromiter((rx.search(v) is not None for v in text.tolist()), dtype=bool, count=len(text))
+
+
+def map_statement(table: RawTable, profile: Profile) -> Statement:
+    """Apply the profile to a table: skip what is not a receipt, reject what is refused."""
+    cols = Columns(table, profile)
+    data = table.data
+    file = table.file
+    n = len(data)
+    rows = data[SOURCE_ROW].to_numpy()
+    state = np.full(n, "", dtype=object)  # "" = still a candidate
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+    cell_cols = [c for c in data.columns if c != SOURCE_ROW]
+    stripped = {c: data[c].str.strip() for c in cell_cols}
+    nonempty = {c: (stripped[c] != "").to_numpy() for c in cell_cols}
+
+    def skip(mask: np.ndarray, code: str, why: str = "") -> None:
+        m = mask & (state == "")
+        state[m] = "skipped"
+        reason[m] = code
+        if why:
+            detail[m] = why
+
+    blank = ~np.logical_or.reduce([nonempty[c] for c in cell_cols]) if cell_cols else np.ones(n, bool)
+    skip(blank, "blank")
+    if table.header:
+        same = np.ones(n, dtype=bool)
+        for pos, name in enumerate(table.header, start=1):
+            if col(pos) in stripped:
+                same &= (stripped[col(pos)] == name.strip()).to_numpy()
+        skip(same, "repeated_header")
+    for rule in profile.skip_rows:
+        text, _ = cols.text(rule.column, "skip_rows.column")
+        skip(contains(text, rule.pattern), "rule", rule.reason)
+
+    date_text, date_label = cols.text(profile.columns.date, "date")
+    date_empty = (date_text == "").to_numpy()
+    footer = np.zeros(n, dtype=bool)
+    seen = np.zeros(n, dtype=bool)
+    for c in cell_cols:
+        first = nonempty[c] & ~seen
+        if first.any():
+            footer |= first & contains(stripped[c], profile.footer_pattern)
+        seen |= nonempty[c]
+    skip(footer & date_empty, "footer")
+
+    amount = _signed_amounts(cols, profile)
+    no_amount = amount.all_empty
+    no_txn = date_empty & no_amount
+    if profile.continuation_rows == "join":
+        skip(no_txn, "continuation")
+    else:
+        skip(no_txn, "not_a_transaction")
+
+    issues: list[RowIssue] = []
+
+    def reject(mask: np.ndarray, column: str, values: pd.Series, codes: np.ndarray | str) -> None:
+        m = mask & ((state == "") | (state == "rejected"))
+        if not m.any():
+            return
+        state[m] = "rejected"
+        vals = values.to_numpy()[m]
+        cds = np.broadcast_to(np.asarray(codes, dtype=object), (n,))[m]
+        for r, v, code in zip(rows[m], vals, cds, strict=True):
+            issues.append(RowIssue(file, int(r), column, str(v), str(code), _message(str(code), column, str(v), profile)))
+
+    for mask, column, values, codes in amount.errors:
+        reject(mask, column, values, codes)
+    minor = amount.value
+    known = minor.notna().to_numpy() & (state == "")
+    minor_np = minor.fillna(0).to_numpy(dtype="int64")
+    skip(known & (minor_np == 0), "zero_amount")
+    skip(known & (minor_np < 0), "not_receipt", "debit")
+    if profile.receipts_only_when is not None:
+        f = profile.receipts_only_when
+        ftext, flabel = cols.text(f.column, "receipts_only_when.column")
+        skip(~contains(ftext, f.pattern), "not_receipt", f"{flabel} does not match")
+
+    receipt = (state == "") | ((state == "rejected") & (minor_np > 0))
+    dates = parse_dates(date_text, profile.date_formats)
+    _reject_parsed(reject, receipt, dates, date_text, date_label, "date_missing")
+
+    texts = {f: cols.text(getattr(profile.columns, f), f) for f in TEXT_FIELDS}
+    currency_text, currency_label = cols.text(profile.columns.currency, "currency")
+    currency = currency_text.str.upper()
+    if profile.columns.currency is None:
+        currency = pd.Series(profile.currency.expected, index=data.index, dtype="str")
+    else:
+        currency = currency.where(currency != "", profile.currency.expected)
+    if profile.continuation_rows == "join":
+        _join_continuations(texts, state, reason, stripped, cell_cols)
+    extracted = _extract(profile, texts)
+    frame = pd.DataFrame(
+        {
+            SOURCE_ROW: data[SOURCE_ROW].astype("int64"),
+            "posting_date": dates.value,
+            "amount_minor": minor,
+            "currency": currency.astype("str"),
+            "payer_name": texts["payer_name"][0],
+            "reference": texts["reference"][0],
+            "customer_number": extracted["customer_number"],
+            "invoice_number": extracted["invoice_number"],
+            "transaction_id": texts["transaction_id"][0],
+            "document_number": texts["document_number"][0],
+        }
+    )
+    candidates = frame[(state == "") | ((state == "rejected") & receipt)]
+    labels = {
+        "currency": currency_label or "currency",
+        "customer_number": texts["customer_number"][1] or texts["reference"][1] or "customer_number",
+        "invoice_number": texts["invoice_number"][1] or texts["reference"][1] or "invoice_number",
+        "posting_date": date_label,
+        "amount_minor": "amount",
+    }
+    for row, column, value, code in _schema_failures(candidates, profile):
+        pos = np.flatnonzero(rows == row)
+        if pos.size:
+            mask = np.zeros(n, dtype=bool)
+            mask[pos[0]] = True
+            reject(mask, labels.get(column, column), pd.Series([value] * n), code)
+
+    skips = [RowSkip(file, s.source_row, s.reason, SKIP_CODES.get(s.reason, s.reason) + (f": {s.text}" if s.text else ""))
+             for s in table.skipped]
+    skips += [RowSkip(file, int(rows[i]), str(reason[i]), str(detail[i]) or SKIP_CODES.get(str(reason[i]), ""))
+              for i in np.flatnonzero(state == "skipped")]
+    receipts = frame[state == ""].copy()
+    return Statement(file, profile, table, receipts, skips, issues)
+
+
+@dataclass
+class _Amounts:
+    value: pd.Series
+    all_empty: np.ndarray
+    errors: list[tuple[np.ndarray, str, pd.Series, np.ndarray]]
+
+
+def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
+    """Signed minor units per row (credit positive), whatever the layout."""
+    spec, dec, cur = profile.amount, profile.decimals, profile.currency.expected
+    c = profile.columns
+    errors: list[tuple[np.ndarray, str, pd.Series, np.ndarray]] = []
+    n = len(cols.table.data)
+    if spec.layout == "debit_credit":
+        assert c.debit is not None and c.credit is not None
+        dtext, dlabel = cols.text(c.debit, "debit")
+        ctext, clabel = cols.text(c.credit, "credit")
+        d, k = parse_amounts(dtext, spec, dec, cur), parse_amounts(ctext, spec, dec, cur)
+        d_has = d.value.fillna(0).to_numpy(dtype="int64") != 0
+        k_has = k.value.fillna(0).to_numpy(dtype="int64") != 0
+        d_err, k_err = _err(d), _err(k)
+        errors.append((d_err, dlabel, dtext, d.error.to_numpy()))
+        errors.append((k_err, clabel, ctext, k.error.to_numpy()))
+        k_val = k.value.fillna(0).to_numpy(dtype="int64")
+        errors.append((k_has & (k_val < 0) & ~k_err, clabel, ctext, np.full(n, "amount_negative_credit", object)))
+        both = d_has & k_has & ~d_err & ~k_err
+        errors.append((both, f"{dlabel} / {clabel}", ctext, np.full(n, "amount_both_sides", object)))
+        all_empty = d.empty.to_numpy() & k.empty.to_numpy()
+        errors.append((all_empty, clabel, ctext, np.full(n, "amount_missing", object)))
+        d_val = d.value.fillna(0).to_numpy(dtype="int64")
+        value = np.where(k_has, k_val, -np.abs(d_val))
+        ok = ~d_err & ~k_err & ~both & ~(k_has & (k_val < 0)) & ~all_empty
+        out = pd.Series(value, index=cols.table.data.index, dtype="Int64")
+        out[~ok] = pd.NA
+        return _Amounts(_invert(out, spec.invert_sign), all_empty, errors)
+    assert c.amount is not None
+    atext, alabel = cols.text(c.amount, "amount")
+    a = parse_amounts(atext, spec, dec, cur)
+    a_err = _err(a)
+    errors.append((a_err, alabel, atext, a.error.to_numpy()))
+    errors.append((a.empty.to_numpy(), alabel, atext, np.full(n, "amount_missing", object)))
+    value = a.value.copy()
+    if spec.layout == "indicator":
+        assert c.indicator is not None
+        itext, ilabel = cols.text(c.indicator, "indicator")
+        is_credit = itext.isin(list(spec.credit_values)).to_numpy()
+        is_debit = itext.isin(list(spec.debit_values)).to_numpy() if spec.debit_values else ~is_credit
+        unknown = ~is_credit & ~is_debit
+        errors.append((unknown & ~a_err, ilabel, itext, np.full(n, "indicator_unknown", object)))
+        absval = value.abs()
+        value = absval.where(pd.Series(is_credit, index=value.index), -absval)
+        value[pd.Series(unknown, index=value.index)] = pd.NA
+    return _Amounts(_invert(value, spec.invert_sign), a.empty.to_numpy(), errors)
+
+
+def _err(p: Parsed) -> np.ndarray:
+    return (p.error != "").to_numpy()
+
+
+def _invert(value: pd.Series, invert: bool) -> pd.Series:
+    return -value if invert else value
+
+
+def _reject_parsed(reject, receipt: np.ndarray, parsed: Parsed, text: pd.Series, label: str,  # type: ignore[no-untyped-def]
+                   missing_code: str) -> None:
+    err = parsed.error.to_numpy()
+    reject(receipt & (err != ""), label, text, err)
+    reject(receipt & parsed.empty.to_numpy(), label, text, missing_code)
+
+
+def _extract(profile: Profile, texts: dict[str, tuple[pd.Series, str]]) -> dict[str, pd.Series]:
+    """Customer and invoice numbers from their columns, else from the reference by regex."""
+    out = {}
+    ref = texts["reference"][0]
+    for name in ("customer_number", "invoice_number"):
+        value = texts[name][0]
+        pattern = getattr(profile.extract, name)
+        if pattern is not None:
+            rx = re.compile(pattern)
+            found = ref.str.extract(pattern, expand=True).iloc[:, 0] if rx.groups else ref.str.extract(
+                f"({pattern})", expand=True).iloc[:, 0]
+            found = found.fillna("").astype("str").str.strip()
+            value = value.where(value != "", found)
+        out[name] = value.str.upper()
+    return out
+
+
+def _join_continuations(texts, state, reason, stripped, cell_cols) -> None:  # type: ignore[no-untyped-def]
+    """Append each continuation row's text to the reference of the row above it."""
+    ref = texts["reference"][0].copy()
+    last = -1
+    for i in range(len(state)):
+        if state[i] == "skipped" and reason[i] == "continuation":
+            if last >= 0:
+                extra = " ".join(v for c in cell_cols if (v := stripped[c].iloc[i]))
+                ref.iloc[last] = (ref.iloc[last] + " " + extra).strip()
+        elif state[i] != "skipped":
+            last = i
+    texts["reference"] = (ref, texts["reference"][1])
+
+
+def _schema_failures(frame: pd.DataFrame, profile: Profile) -> list[tuple[int, str, str, str]]:
+    """Run the statement schema lazily; each failure as (source_row, column, value, reason_code)."""
+    valid = frame.dropna(subset=["posting_date", "amount_minor"])
+    if valid.empty:
+        return []
+    try:
+        statement_schema(profile.currency.expected).validate(valid, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        out = []
+        for _, r in fc.iterrows():
+            idx = r["index"]
+            if idx is None or pd.isna(idx):
+                continue
+            column = str(r["column"])
+            check = str(r["check"])
+            code = ("currency_mismatch" if column == "currency" else
+                    "too_long" if check.startswith("str_length") else
+                    "date_out_of_range" if column == "posting_date" else "invalid_value")
+            out.append((int(valid.at[idx, SOURCE_ROW]), column, str(r["failure_case"]), code))
+        return out
+    return []
+
+
+def _message(code: str, column: str, value: str, profile: Profile) -> str:
+    base = REJECT_CODES.get(code, code)
+    a = profile.amount
+    marks = f"decimal mark {a.decimal_mark!r}" + (f", thousands mark {a.thousands_mark!r}" if a.thousands_mark else
+                                                  ", no thousands mark")
+    expected = {
+        "amount_format": f"expected a number written with {marks} (e.g. {_example(profile)})",
+        "amount_decimals": f"expected at most {profile.decimals} decimals for {profile.currency.expected}",
+        "currency_mismatch": f"expected {profile.currency.expected}",
+        "date_format": "expected a date like " + " or ".join(repr(f) for f in profile.date_formats),
+        "date_invalid": "expected a real calendar date",
+        "date_ambiguous": "fix the profile's date_formats so only one can match",
+        "date_missing": "expected a date",
+        "amount_missing": "expected an amount",
+        "indicator_unknown": f"expected one of {list(a.credit_values) + list(a.debit_values)}",
+        "too_long": "shorten it",
+    }.get(code, "")
+    shown = repr(value) if value != "" else "(empty)"
+    return f"{column}: {shown}: {base}" + (f"; {expected}" if expected else "")
+
+
+def _example(profile: Profile) -> str:
+    a = profile.amount
+    whole = f"1{a.thousands_mark}234" if a.thousands_mark else "1234"
+    return whole + (f"{a.decimal_mark}56" if profile.decimals else "")

@@ -1,0 +1,108 @@
+"""One file from bytes to customerPayment rows: read, identify, map, check, normalise.
+
+This is the library entry point behind ``payimport validate``; it returns results and never
+prints. Data problems are results (issues, skips); only an unusable file raises.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Config, Profile
+from pipeline.normalize import Payments, normalize
+from pipeline.profiles import choose_profile
+from pipeline.readers import open_source
+from pipeline.statement import Statement, map_statement
+from schemas.issues import RowIssue, RowSkip
+
+
+@dataclass
+class FileResult:
+    """The accounting of one file: every row is valid, rejected or skipped, exactly once."""
+
+    file: str
+    profile: Profile
+    statement: Statement
+    payments: Payments
+
+    @property
+    def rows_read(self) -> int:
+        return self.statement.table.rows_read
+
+    @property
+    def issues(self) -> list[RowIssue]:
+        return sorted(self.statement.issues + self.payments.issues, key=lambda i: (i.source_row, i.column))
+
+    @property
+    def rejected_rows(self) -> set[int]:
+        return {i.source_row for i in self.issues}
+
+    @property
+    def skips(self) -> list[RowSkip]:
+        return sorted(self.statement.skips, key=lambda s: s.source_row)
+
+    @property
+    def rows_valid(self) -> int:
+        return len(self.payments.rows)
+
+    @property
+    def currency(self) -> str:
+        return self.profile.currency.expected
+
+    @property
+    def amount_valid(self) -> Decimal:
+        """Sum of valid receipts, positive, exact."""
+        total = -int(self.payments.rows["amount_minor"].sum()) if self.rows_valid else 0
+        return Decimal(total).scaleb(-self.payments.decimals)
+
+    def amount_text(self) -> str:
+        return f"{self.amount_valid:.{self.payments.decimals}f}"
+
+    def summary(self) -> dict[str, Any]:
+        """The ``--json`` object of ``payimport validate`` for this file."""
+        rows = self.payments.rows
+        dates = rows["postingDate"] if self.rows_valid else None
+        return {
+            "file": self.file,
+            "profile": self.profile.name,
+            "rows_read": self.rows_read,
+            "rows_valid": self.rows_valid,
+            "rows_rejected": len(self.rejected_rows),
+            "rows_skipped": len(self.skips),
+            "amount_valid": self.amount_text(),
+            "currency": self.currency,
+            "first_date": None if dates is None else dates.min().date().isoformat(),
+            "last_date": None if dates is None else dates.max().date().isoformat(),
+            "rejected_by_reason": dict(Counter(i.reason_code for i in self.issues)),
+            "skipped_by_reason": dict(Counter(s.reason_code for s in self.skips)),
+            "issues": [i.as_dict() for i in self.issues],
+        }
+
+    def check_accounting(self) -> None:
+        """rows_read == valid + rejected + skipped, each row in exactly one state."""
+        valid = set(self.payments.rows["source_row"].astype(int))
+        rejected = self.rejected_rows
+        skipped = [s.source_row for s in self.skips]
+        overlap = (valid & rejected) | (valid & set(skipped)) | (rejected & set(skipped))
+        if overlap or len(skipped) != len(set(skipped)):
+            raise AssertionError(f"{self.file}: rows in more than one state: {sorted(overlap)[:10]}")
+        total = len(valid) + len(rejected) + len(skipped)
+        if total != self.rows_read:
+            raise AssertionError(f"{self.file}: {self.rows_read} rows read but {total} accounted for")
+
+
+def validate_file(path: Path, config: Config, profile_name: str | None = None, *, start: int | None = None) -> FileResult:
+    """Read, identify, map, check and normalise one file."""
+    source = open_source(path)
+    profile = choose_profile(source, config, profile_name)
+    table = source.read(profile)
+    statement = map_statement(table, profile)
+    first = config.defaults.first_line_number if start is None else start
+    payments = normalize(statement.receipts, profile, str(path), start=first)
+    result = FileResult(str(path), profile, statement, payments)
+    result.check_accounting()
+    return result
