@@ -133,6 +133,8 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
 
     date_text, date_label = cols.text(profile.columns.date, "date")
     date_empty = (date_text == "").to_numpy()
+    dates = parse_dates(date_text, profile.date_formats)
+    no_date = dates.value.isna().to_numpy()
     footer = np.zeros(n, dtype=bool)
     seen = np.zeros(n, dtype=bool)
     for c in cell_cols:
@@ -140,7 +142,7 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
         if first.any():
             footer |= first & contains(stripped[c], profile.footer_pattern)
         seen |= nonempty[c]
-    skip(footer & date_empty, "footer")
+    skip(footer & no_date, "footer")
 
     amount = _signed_amounts(cols, profile)
     no_amount = amount.all_empty
@@ -175,7 +177,6 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
         skip(~contains(ftext, f.pattern), "not_receipt", f"{flabel} does not match")
 
     receipt = (state == "") | ((state == "rejected") & (minor_np > 0))
-    dates = parse_dates(date_text, profile.date_formats)
     _reject_parsed(reject, receipt, dates, date_text, date_label, "date_missing")
 
     texts = {f: cols.text(getattr(profile.columns, f), f) for f in TEXT_FIELDS}

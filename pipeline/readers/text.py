@@ -193,7 +193,7 @@ def read_text_table(
         data=data,
         header=header,
         header_row=None if hdr is None else hdr + 1,
-        rows_read=len(lines),
+        rows_read=first_data + len(data),
         skipped=skipped,
         encoding=decoded.encoding,
         delimiter=delim,

@@ -1,0 +1,180 @@
+"""The ``payimport`` command: the only place that prints and chooses exit codes.
+
+Exit codes: 0 everything accounted for and nothing needs a person; 1 done, but rows were
+rejected; 2 unusable input, profile or config (nothing was done with that file).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipeline import __version__
+from pipeline.config import Config, load_config
+from pipeline.errors import ConfigError, InputError, PayimportError, ProfileError
+from pipeline.normalize import money_text
+from pipeline.report import write_errors_workbook
+from pipeline.validate import FileResult, validate_file
+
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _load(config_path: Path) -> Config:
+    return load_config(config_path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="payimport")
+def main() -> None:
+    """Import bank statements and remittance files into Business Central customer payments."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--profile", "profile_name", help="Profile to use (default: identified from each file's header).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config.yaml"),
+              show_default=True, help="Configuration file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
+@click.option("--errors-out", type=click.Path(path_type=Path),
+              help="Errors workbook path (a folder when several files are given). "
+                   "Default: FILE-STEM.errors.xlsx in the current folder, written only when rows are rejected.")
+@click.option("--no-errors-out", is_flag=True, help="Do not write an errors workbook.")
+@click.option("--show-payments", is_flag=True, help="Also list the customerPayment rows the file would create.")
+@click.option("--start-line", type=int, default=None,
+              help="Last lineNumber already in the target journal (first new line = this + 10000).")
+def validate(files: tuple[Path, ...], profile_name: str | None, config_path: Path, as_json: bool,
+             errors_out: Path | None, no_errors_out: bool, show_payments: bool, start_line: int | None) -> None:
+    """Check FILES against their profile and show what would be imported; posts nothing."""
+    console = _console()
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        config = _load(config_path)
+    except ConfigError as exc:
+        _fail(as_json, err_console, {"error": str(exc), "problems": list(exc.problems)}, str(exc))
+        sys.exit(EXIT_UNUSABLE)
+    outcomes: list[dict[str, Any]] = []
+    code = EXIT_OK
+    for file in files:
+        try:
+            result = validate_file(file, config, profile_name, start=start_line)
+        except PayimportError as exc:
+            entry: dict[str, Any] = {"file": str(file), "error": str(exc)}
+            if isinstance(exc, ProfileError):
+                entry["candidates"] = list(exc.candidates)
+            outcomes.append(entry)
+            if not as_json:
+                err_console.print(f"[bold red]error[/]: {exc}")
+            code = max(code, EXIT_UNUSABLE)
+            continue
+        summary = result.summary()
+        if result.issues and not no_errors_out:
+            target = _errors_path(file, errors_out, len(files))
+            summary["errors_workbook"] = str(write_errors_workbook(result, target))
+        if show_payments:
+            summary["payments"] = _payments_json(result)
+        outcomes.append(summary)
+        if not as_json:
+            _print_summary(console, result, summary, show_payments)
+        if result.issues:
+            code = max(code, EXIT_REJECTED)
+    if as_json:
+        click.echo(json.dumps(outcomes[0] if len(outcomes) == 1 else _aggregate(outcomes), ensure_ascii=False))
+    sys.exit(code)
+
+
+def _fail(as_json: bool, console: Console, obj: dict[str, Any], text: str) -> None:
+    if as_json:
+        click.echo(json.dumps(obj, ensure_ascii=False))
+    else:
+        console.print(f"[bold red]error[/]: {text}")
+
+
+def _errors_path(file: Path, errors_out: Path | None, count: int) -> Path:
+    name = f"{file.stem}.errors.xlsx"
+    if errors_out is None:
+        return Path.cwd() / name
+    if count > 1 or errors_out.is_dir():
+        return errors_out / name
+    return errors_out
+
+
+def _aggregate(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [o for o in outcomes if "error" not in o]
+    return {
+        "files": outcomes,
+        "rows_read": sum(o["rows_read"] for o in ok),
+        "rows_valid": sum(o["rows_valid"] for o in ok),
+        "rows_rejected": sum(o["rows_rejected"] for o in ok),
+        "rows_skipped": sum(o["rows_skipped"] for o in ok),
+        "files_unusable": len(outcomes) - len(ok),
+    }
+
+
+def _payments_json(result: FileResult) -> list[dict[str, Any]]:
+    rows = result.payments.rows
+    amounts = money_text(rows["amount_minor"], result.payments.decimals)
+    out = []
+    for rec, amount in zip(rows.to_dict("records"), amounts.tolist(), strict=True):
+        out.append({
+            "lineNumber": int(rec["lineNumber"]),
+            "postingDate": rec["postingDate"].date().isoformat(),
+            "documentNumber": rec["documentNumber"],
+            "externalDocumentNumber": rec["externalDocumentNumber"],
+            "customerNumber": rec["customerNumber"],
+            "appliesToInvoiceNumber": rec["appliesToInvoiceNumber"],
+            "amount": amount,
+            "description": rec["description"],
+            "comment": rec["comment"],
+            "key": rec["key"],
+            "source_row": int(rec["source_row"]),
+        })
+    return out
+
+
+def _counts(counter: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in Counter(counter).most_common())
+
+
+def _print_summary(console: Console, result: FileResult, s: dict[str, Any], show_payments: bool) -> None:
+    table = result.statement.table
+    how = f"sheet {table.sheet!r}" if table.kind == "excel" else f"{table.encoding}, delimiter {table.delimiter!r}"
+    console.print(f"[bold]{s['file']}[/]  profile [cyan]{s['profile']}[/] ({how})")
+    console.print(f"  rows read   {s['rows_read']:>7}")
+    dates = f"  {s['first_date']} .. {s['last_date']}" if s["first_date"] else ""
+    console.print(f"  valid       {s['rows_valid']:>7}   receipts {s['currency']} {s['amount_valid']}{dates}")
+    console.print(f"  rejected    {s['rows_rejected']:>7}   {_counts(s['rejected_by_reason'])}")
+    console.print(f"  skipped     {s['rows_skipped']:>7}   {_counts(s['skipped_by_reason'])}")
+    shown = result.issues[:20]
+    for i in shown:
+        console.print(f"  row {i.source_row}: {i.message}", markup=False)
+    if len(result.issues) > len(shown):
+        console.print(f"  ... and {len(result.issues) - len(shown)} more issues (see the errors workbook)")
+    if "errors_workbook" in s:
+        console.print(f"  errors workbook: {s['errors_workbook']}", markup=False)
+    if show_payments:
+        _print_payments(console, s["payments"])
+
+
+def _print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
+    t = Table(title="customerPayment rows that would be created", show_lines=False)
+    for h in ("lineNumber", "postingDate", "documentNumber", "externalDocumentNumber", "customerNumber",
+              "appliesToInvoiceNumber", "amount", "description"):
+        t.add_column(h, justify="right" if h in {"lineNumber", "amount"} else "left", overflow="fold")
+    for p in payments:
+        t.add_row(str(p["lineNumber"]), p["postingDate"], p["documentNumber"], p["externalDocumentNumber"],
+                  p["customerNumber"], p["appliesToInvoiceNumber"], p["amount"], p["description"])
+    console.print(t)
+
+
+__all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_UNUSABLE", "InputError", "main"]
