@@ -27,7 +27,10 @@ EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 200
+    return console
 
 
 def _load(config_path: Path) -> Config:
@@ -43,18 +46,39 @@ def main() -> None:
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--profile", "profile_name", help="Profile to use (default: identified from each file's header).")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path("config.yaml"),
-              show_default=True, help="Configuration file.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config.yaml"),
+    show_default=True,
+    help="Configuration file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
-@click.option("--errors-out", type=click.Path(path_type=Path),
-              help="Errors workbook path (a folder when several files are given). "
-                   "Default: FILE-STEM.errors.xlsx in the current folder, written only when rows are rejected.")
+@click.option(
+    "--errors-out",
+    type=click.Path(path_type=Path),
+    help="Errors workbook path (a folder when several files are given). "
+    "Default: FILE-STEM.errors.xlsx in the current folder, written only when rows are rejected.",
+)
 @click.option("--no-errors-out", is_flag=True, help="Do not write an errors workbook.")
 @click.option("--show-payments", is_flag=True, help="Also list the customerPayment rows the file would create.")
-@click.option("--start-line", type=int, default=None,
-              help="Last lineNumber already in the target journal (first new line = this + 10000).")
-def validate(files: tuple[Path, ...], profile_name: str | None, config_path: Path, as_json: bool,
-             errors_out: Path | None, no_errors_out: bool, show_payments: bool, start_line: int | None) -> None:
+@click.option(
+    "--start-line",
+    type=int,
+    default=None,
+    help="Last lineNumber already in the target journal (first new line = this + 10000).",
+)
+def validate(
+    files: tuple[Path, ...],
+    profile_name: str | None,
+    config_path: Path,
+    as_json: bool,
+    errors_out: Path | None,
+    no_errors_out: bool,
+    show_payments: bool,
+    start_line: int | None,
+) -> None:
     """Check FILES against their profile and show what would be imported; posts nothing."""
     console = _console()
     err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -126,19 +150,21 @@ def _payments_json(result: FileResult) -> list[dict[str, Any]]:
     amounts = money_text(rows["amount_minor"], result.payments.decimals)
     out = []
     for rec, amount in zip(rows.to_dict("records"), amounts.tolist(), strict=True):
-        out.append({
-            "lineNumber": int(rec["lineNumber"]),
-            "postingDate": rec["postingDate"].date().isoformat(),
-            "documentNumber": rec["documentNumber"],
-            "externalDocumentNumber": rec["externalDocumentNumber"],
-            "customerNumber": rec["customerNumber"],
-            "appliesToInvoiceNumber": rec["appliesToInvoiceNumber"],
-            "amount": amount,
-            "description": rec["description"],
-            "comment": rec["comment"],
-            "key": rec["key"],
-            "source_row": int(rec["source_row"]),
-        })
+        out.append(
+            {
+                "lineNumber": int(rec["lineNumber"]),
+                "postingDate": rec["postingDate"].date().isoformat(),
+                "documentNumber": rec["documentNumber"],
+                "externalDocumentNumber": rec["externalDocumentNumber"],
+                "customerNumber": rec["customerNumber"],
+                "appliesToInvoiceNumber": rec["appliesToInvoiceNumber"],
+                "amount": amount,
+                "description": rec["description"],
+                "comment": rec["comment"],
+                "key": rec["key"],
+                "source_row": int(rec["source_row"]),
+            }
+        )
     return out
 
 
@@ -168,13 +194,33 @@ def _print_summary(console: Console, result: FileResult, s: dict[str, Any], show
 
 def _print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
     t = Table(title="customerPayment rows that would be created", show_lines=False)
-    for h in ("lineNumber", "postingDate", "documentNumber", "externalDocumentNumber", "customerNumber",
-              "appliesToInvoiceNumber", "amount", "description"):
+    for h in (
+        "lineNumber",
+        "postingDate",
+        "documentNumber",
+        "externalDocumentNumber",
+        "customerNumber",
+        "appliesToInvoiceNumber",
+        "amount",
+        "description",
+    ):
         t.add_column(h, justify="right" if h in {"lineNumber", "amount"} else "left", overflow="fold")
     for p in payments:
-        t.add_row(str(p["lineNumber"]), p["postingDate"], p["documentNumber"], p["externalDocumentNumber"],
-                  p["customerNumber"], p["appliesToInvoiceNumber"], p["amount"], p["description"])
+        t.add_row(
+            str(p["lineNumber"]),
+            p["postingDate"],
+            p["documentNumber"],
+            p["externalDocumentNumber"],
+            p["customerNumber"],
+            p["appliesToInvoiceNumber"],
+            p["amount"],
+            p["description"],
+        )
     console.print(t)
 
 
 __all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_UNUSABLE", "InputError", "main"]
+
+
+if __name__ == "__main__":
+    main()

@@ -141,7 +141,7 @@ class Profile(_Frozen):
     """One bank or remittance layout."""
 
     name: str = ""
-    description: str = ""
+    title: str = ""
     encoding: str | None = None
     delimiter: str | None = None
     quotechar: str = '"'
@@ -252,8 +252,24 @@ class Config(_Frozen):
         return self
 
 
-_ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF",
-                 "XOF", "XPF"}
+_ZERO_DECIMAL = {
+    "BIF",
+    "CLP",
+    "DJF",
+    "GNF",
+    "ISK",
+    "JPY",
+    "KMF",
+    "KRW",
+    "PYG",
+    "RWF",
+    "UGX",
+    "VND",
+    "VUV",
+    "XAF",
+    "XOF",
+    "XPF",
+}
 _THREE_DECIMAL = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}
 
 
@@ -302,6 +318,21 @@ def parse_config(data: Any, source: str = "config.yaml") -> Config:
         raise ConfigError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems=problems) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, f"key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_config(path: Path) -> Config:
     """Read and validate config.yaml."""
     try:
@@ -309,7 +340,7 @@ def load_config(path: Path) -> Config:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}", problems=()) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}", problems=()) from None
     return parse_config(data, str(path))

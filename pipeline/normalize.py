@@ -24,13 +24,33 @@ from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
 
 LINE_STEP = 10_000
 PAYMENT_COLUMNS = (
-    "lineNumber", "postingDate", "documentNumber", "externalDocumentNumber", "customerNumber",
-    "appliesToInvoiceNumber", "amount_minor", "currency", "description", "comment", "key",
-    "source_file", "source_row",
+    "lineNumber",
+    "postingDate",
+    "documentNumber",
+    "externalDocumentNumber",
+    "customerNumber",
+    "appliesToInvoiceNumber",
+    "amount_minor",
+    "currency",
+    "description",
+    "comment",
+    "key",
+    "source_file",
+    "source_row",
 )
 _FIELDS = {
-    "payer_name", "reference", "customer_number", "invoice_number", "transaction_id", "currency",
-    "date", "seq", "source_row", "amount", "file_stem", "document_number",
+    "payer_name",
+    "reference",
+    "customer_number",
+    "invoice_number",
+    "transaction_id",
+    "currency",
+    "date",
+    "seq",
+    "source_row",
+    "amount",
+    "file_stem",
+    "document_number",
 }
 
 
@@ -70,13 +90,13 @@ def _render_field(name: str, spec: str, frame: pd.DataFrame, extra: dict[str, pd
     values = values.fillna("").astype("str")
     if spec:
         return values.map(lambda v: format(v, spec)).astype("str")
-    return values
+    return pd.Series(values, dtype="str")
 
 
 def format_dates(dates: pd.Series, fmt: str) -> pd.Series:
     """strftime for %Y %y %m %d and literals, built from integer parts (20x faster than strftime)."""
     if any(code not in "Ymdy%" for code in _codes(fmt)):
-        return dates.dt.strftime(fmt).astype("str")
+        return pd.Series(dates.dt.strftime(fmt), dtype="str")
     parts = {
         "Y": dates.dt.year.astype("int64").astype("str").str.zfill(4),
         "m": dates.dt.month.astype("int64").astype("str").str.zfill(2),
@@ -104,10 +124,7 @@ def money_text(minor: pd.Series, decimals: int) -> pd.Series:
     """Exact decimal text of integer minor units (``-123456`` with 2 decimals -> ``-1234.56``)."""
     neg = minor < 0
     digits = minor.abs().astype("int64").astype("str").str.zfill(decimals + 1)
-    if decimals:
-        body = digits.str.slice(0, -decimals) + "." + digits.str.slice(-decimals)
-    else:
-        body = digits
+    body = digits.str.slice(0, -decimals) + "." + digits.str.slice(-decimals) if decimals else digits
     return body.where(~neg, "-" + body)
 
 
@@ -123,13 +140,23 @@ def idempotency_keys(frame: pd.DataFrame, namespace: str, decimals: int) -> pd.S
     if has_tx.any():
         tx = txid[has_tx]
         occ = tx.groupby(tx).cumcount() + 1
-        keys[has_tx] = (namespace + ":tx:" + tx + occ.map(lambda k: "" if k == 1 else f"#{k}").astype("str"))
+        keys[has_tx] = namespace + ":tx:" + tx + occ.map(lambda k: "" if k == 1 else f"#{k}").astype("str")
     if (~has_tx).any():
         sub = frame[~has_tx]
         ident = (
-            format_dates(sub["posting_date"], "%Y-%m-%d") + "|" + money_text(sub["amount_minor"], decimals) + "|"
-            + sub["currency"] + "|" + sub["payer_name"] + "|" + sub["reference"] + "|" + sub["customer_number"]
-            + "|" + sub["invoice_number"]
+            format_dates(sub["posting_date"], "%Y-%m-%d")
+            + "|"
+            + money_text(sub["amount_minor"], decimals)
+            + "|"
+            + sub["currency"]
+            + "|"
+            + sub["payer_name"]
+            + "|"
+            + sub["reference"]
+            + "|"
+            + sub["customer_number"]
+            + "|"
+            + sub["invoice_number"]
         )
         digest = pd.Series(
             [hashlib.sha256(v.encode("utf-8")).hexdigest()[:24] for v in ident.tolist()], index=sub.index, dtype="str"
@@ -211,11 +238,15 @@ def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
             limit = LIMITS.get(column)
             if str(r["check"]).startswith("str_length") and limit is not None:
                 code = "too_long" if len(value) > limit else "invalid_value"
-                msg = (f"{_FIELD_LABEL.get(column, column)}: {value!r} is {len(value)} characters; Business "
-                       f"Central allows {limit}" if code == "too_long" else f"{column}: must not be empty")
+                msg = (
+                    f"{_FIELD_LABEL.get(column, column)}: {value!r} is {len(value)} characters; Business "
+                    f"Central allows {limit}"
+                    if code == "too_long"
+                    else f"{column}: must not be empty"
+                )
             else:
                 code, msg = "invalid_value", f"{column}: {value!r} fails {r['check']}"
-            issues.append(RowIssue(file, int(rows.at[idx, "source_row"]), column, value, code, msg))
+            issues.append(RowIssue(file, int(str(rows.at[idx, "source_row"])), column, value, code, msg))
         return issues
     return []
 

@@ -25,9 +25,20 @@ _WS = "[\\s\u00a0\u202f]"
 _MONTHS = {
     m: i
     for i, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
-         ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
-         ("oct", "october"), ("nov", "november"), ("dec", "december")],
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
         start=1,
     )
     for m in names
@@ -96,8 +107,10 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
     signs = [pc.fill_null(pc.struct_field(struct, f"s{i}"), "") for i in (1, 2, 3)]
     c1 = pc.fill_null(pc.struct_field(struct, "c1"), "")
     c2 = pc.fill_null(pc.struct_field(struct, "c2"), "")
-    nsigns = pc.add(pc.add(pc.cast(pc.not_equal(signs[0], ""), pa.int8()), pc.cast(pc.not_equal(signs[1], ""), pa.int8())),
-                    pc.cast(pc.not_equal(signs[2], ""), pa.int8()))
+    nsigns = pc.add(
+        pc.add(pc.cast(pc.not_equal(signs[0], ""), pa.int8()), pc.cast(pc.not_equal(signs[1], ""), pa.int8())),
+        pc.cast(pc.not_equal(signs[2], ""), pa.int8()),
+    )
     negative = pc.or_(pc.or_(pc.equal(signs[0], "-"), pc.equal(signs[1], "-")), pc.equal(signs[2], "-"))
     digits = num
     if spec.thousands_mark:
@@ -151,9 +164,17 @@ def date_regex(fmt: str) -> str:
     """A strptime-style format as an anchored regex with named groups Y, y, m, b, d."""
     out, i = [], 0
     pieces = {
-        "d": r"(?P<d>\d{1,2})", "m": r"(?P<m>\d{1,2})", "Y": r"(?P<Y>\d{4})", "y": r"(?P<y>\d{2})",
-        "b": r"(?P<b>[A-Za-z]{3,4}\.?)", "B": r"(?P<b>[A-Za-z]{3,9})", "H": r"\d{1,2}", "M": r"\d{2}",
-        "S": r"\d{2}", "f": r"\d{1,9}", "%": "%",
+        "d": r"(?P<d>\d{1,2})",
+        "m": r"(?P<m>\d{1,2})",
+        "Y": r"(?P<Y>\d{4})",
+        "y": r"(?P<y>\d{2})",
+        "b": r"(?P<b>[A-Za-z]{3,4}\.?)",
+        "B": r"(?P<b>[A-Za-z]{3,9})",
+        "H": r"\d{1,2}",
+        "M": r"\d{2}",
+        "S": r"\d{2}",
+        "f": r"\d{1,9}",
+        "%": "%",
     }
     while i < len(fmt):
         ch = fmt[i]

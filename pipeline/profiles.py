@@ -16,8 +16,11 @@ def choose_profile(source: Source, config: Config, name: str | None = None) -> P
     """
     if name is not None:
         if name not in config.profiles:
-            raise ProfileError(source.name, f"no profile named {name!r}; known profiles: "
-                               f"{', '.join(sorted(config.profiles))}", tuple(sorted(config.profiles)))
+            raise ProfileError(
+                source.name,
+                f"no profile named {name!r}; known profiles: {', '.join(sorted(config.profiles))}",
+                tuple(sorted(config.profiles)),
+            )
         return config.profiles[name]
     found = [p for p in config.profiles.values() if _matches(source, p)]
     if len(found) == 1:
@@ -31,5 +34,9 @@ def choose_profile(source: Source, config: Config, name: str | None = None) -> P
             known,
         )
     names = tuple(p.name for p in found)
-    raise ProfileError(source.name, f"several profiles match this file ({', '.join(names)}); pass --profile NAME "
-                       "or make their header signatures more specific", names)
+    raise ProfileError(
+        source.name,
+        f"several profiles match this file ({', '.join(names)}); pass --profile NAME "
+        "or make their header signatures more specific",
+        names,
+    )

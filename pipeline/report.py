@@ -13,6 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -24,7 +25,7 @@ _HEAD = Font(bold=True)
 _ERR_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 
-def safe_cell(ws: WriteOnlyWorksheet, value: Any, *, bold: bool = False, fill: bool = False) -> WriteOnlyCell:
+def safe_cell(ws: WriteOnlyWorksheet, value: Any, *, bold: bool = False, fill: bool = False) -> Cell:
     """A cell whose text is stored as text: ``=SUM(...)`` or ``+1`` never becomes a formula."""
     cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str):
@@ -63,18 +64,23 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
         out = []
         for pos in range(1, width + 1):
             text = str(values[col(pos)])
-            flagged = any(label_of.get(pos, f"column {pos}") in c.split(" + ") or
-                          label_of.get(pos, f"column {pos}") in c.split(" / ") for c in bad_columns[row])
+            flagged = any(
+                label_of.get(pos, f"column {pos}") in c.split(" + ")
+                or label_of.get(pos, f"column {pos}") in c.split(" / ")
+                for c in bad_columns[row]
+            )
             out.append(safe_cell(ws, text, fill=flagged))
         out.append(safe_cell(ws, row))
         out.append(safe_cell(ws, "; ".join(by_row[row])))
         ws.append(out)
     issues = wb.create_sheet("Issues")
-    issues.append([safe_cell(issues, h, bold=True) for h in
-                   ("file", "row", "column", "value", "reason_code", "message")])
+    issues.append(
+        [safe_cell(issues, h, bold=True) for h in ("file", "row", "column", "value", "reason_code", "message")]
+    )
     for i in result.issues:
-        issues.append([safe_cell(issues, v) for v in
-                       (i.source_file, i.source_row, i.column, i.value, i.reason_code, i.message)])
+        issues.append(
+            [safe_cell(issues, v) for v in (i.source_file, i.source_row, i.column, i.value, i.reason_code, i.message)]
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

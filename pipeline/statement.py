@@ -55,14 +55,20 @@ class Columns:
     def position(self, ref: ColumnRef, role: str) -> int:
         if isinstance(ref, int):
             if not 1 <= ref <= self.width:
-                raise InputError(self.table.file, f"profile {self.profile.name!r}: column {role} is position "
-                                 f"{ref}, but rows have {self.width} columns")
+                raise InputError(
+                    self.table.file,
+                    f"profile {self.profile.name!r}: column {role} is position "
+                    f"{ref}, but rows have {self.width} columns",
+                )
             return ref
         name = ref.strip()
         if name not in self.names:
             shown = ", ".join(repr(n) for n in self.names) or "(none)"
-            raise InputError(self.table.file, f"profile {self.profile.name!r}: column {role} = {name!r} is not "
-                             f"in the header (row {self.table.header_row}); the header has {shown}")
+            raise InputError(
+                self.table.file,
+                f"profile {self.profile.name!r}: column {role} = {name!r} is not "
+                f"in the header (row {self.table.header_row}); the header has {shown}",
+            )
         return self.names[name]
 
     def label(self, pos: int) -> str:
@@ -98,6 +104,37 @@ def contains(text: pd.Series, pattern: str) -> np.ndarray:
         return np.fromiter((rx.search(v) is not None for v in text.tolist()), dtype=bool, count=len(text))
 
 
+class _Fates:
+    """Each row's state so far: "" (still a candidate), "skipped" or "rejected", with reasons."""
+
+    def __init__(self, file: str, rows: np.ndarray, profile: Profile) -> None:
+        n = len(rows)
+        self.file, self.rows, self.profile, self.n = file, rows, profile, n
+        self.state = np.full(n, "", dtype=object)
+        self.reason = np.full(n, "", dtype=object)
+        self.detail = np.full(n, "", dtype=object)
+        self.issues: list[RowIssue] = []
+
+    def skip(self, mask: np.ndarray, code: str, why: str = "") -> None:
+        m = mask & (self.state == "")
+        self.state[m] = "skipped"
+        self.reason[m] = code
+        if why:
+            self.detail[m] = why
+
+    def reject(self, mask: np.ndarray, column: str, values: pd.Series, codes: np.ndarray | str) -> None:
+        """Reject rows still undecided (or already rejected, to collect every issue of a row)."""
+        m = mask & ((self.state == "") | (self.state == "rejected"))
+        if not m.any():
+            return
+        self.state[m] = "rejected"
+        vals = values.to_numpy()[m]
+        cds = np.broadcast_to(np.asarray(codes, dtype=object), (self.n,))[m]
+        for r, v, code in zip(self.rows[m], vals, cds, strict=True):
+            msg = _message(str(code), column, str(v), self.profile)
+            self.issues.append(RowIssue(self.file, int(r), column, str(v), str(code), msg))
+
+
 def map_statement(table: RawTable, profile: Profile) -> Statement:
     """Apply the profile to a table: skip what is not a receipt, reject what is refused."""
     cols = Columns(table, profile)
@@ -105,19 +142,11 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     file = table.file
     n = len(data)
     rows = data[SOURCE_ROW].to_numpy()
-    state = np.full(n, "", dtype=object)  # "" = still a candidate
-    reason = np.full(n, "", dtype=object)
-    detail = np.full(n, "", dtype=object)
+    fates = _Fates(file, rows, profile)
+    state, reason, skip, reject = fates.state, fates.reason, fates.skip, fates.reject
     cell_cols = [c for c in data.columns if c != SOURCE_ROW]
     stripped = {c: data[c].str.strip() for c in cell_cols}
     nonempty = {c: (stripped[c] != "").to_numpy() for c in cell_cols}
-
-    def skip(mask: np.ndarray, code: str, why: str = "") -> None:
-        m = mask & (state == "")
-        state[m] = "skipped"
-        reason[m] = code
-        if why:
-            detail[m] = why
 
     blank = ~np.logical_or.reduce([nonempty[c] for c in cell_cols]) if cell_cols else np.ones(n, bool)
     skip(blank, "blank")
@@ -152,18 +181,6 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     else:
         skip(no_txn, "not_a_transaction")
 
-    issues: list[RowIssue] = []
-
-    def reject(mask: np.ndarray, column: str, values: pd.Series, codes: np.ndarray | str) -> None:
-        m = mask & ((state == "") | (state == "rejected"))
-        if not m.any():
-            return
-        state[m] = "rejected"
-        vals = values.to_numpy()[m]
-        cds = np.broadcast_to(np.asarray(codes, dtype=object), (n,))[m]
-        for r, v, code in zip(rows[m], vals, cds, strict=True):
-            issues.append(RowIssue(file, int(r), column, str(v), str(code), _message(str(code), column, str(v), profile)))
-
     for mask, column, values, codes in amount.errors:
         reject(mask, column, values, codes)
     minor = amount.value
@@ -177,7 +194,8 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
         skip(~contains(ftext, f.pattern), "not_receipt", f"{flabel} does not match")
 
     receipt = (state == "") | ((state == "rejected") & (minor_np > 0))
-    _reject_parsed(reject, receipt, dates, date_text, date_label, "date_missing")
+    reject(receipt & (dates.error != "").to_numpy(), date_label, date_text, dates.error.to_numpy())
+    reject(receipt & dates.empty.to_numpy(), date_label, date_text, "date_missing")
 
     texts = {f: cols.text(getattr(profile.columns, f), f) for f in TEXT_FIELDS}
     currency_text, currency_label = cols.text(profile.columns.currency, "currency")
@@ -212,18 +230,19 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
         "amount_minor": "amount",
     }
     for row, column, value, code in _schema_failures(candidates, profile):
-        pos = np.flatnonzero(rows == row)
-        if pos.size:
-            mask = np.zeros(n, dtype=bool)
-            mask[pos[0]] = True
-            reject(mask, labels.get(column, column), pd.Series([value] * n), code)
+        mask = rows == row
+        reject(mask, labels.get(column, column), pd.Series([value] * n), code)
 
-    skips = [RowSkip(file, s.source_row, s.reason, SKIP_CODES.get(s.reason, s.reason) + (f": {s.text}" if s.text else ""))
-             for s in table.skipped]
-    skips += [RowSkip(file, int(rows[i]), str(reason[i]), str(detail[i]) or SKIP_CODES.get(str(reason[i]), ""))
-              for i in np.flatnonzero(state == "skipped")]
+    skips = [
+        RowSkip(file, s.source_row, s.reason, SKIP_CODES.get(s.reason, s.reason) + (f": {s.text}" if s.text else ""))
+        for s in table.skipped
+    ]
+    skips += [
+        RowSkip(file, int(rows[i]), str(reason[i]), str(fates.detail[i]) or SKIP_CODES.get(str(reason[i]), ""))
+        for i in np.flatnonzero(state == "skipped")
+    ]
     receipts = frame[state == ""].copy()
-    return Statement(file, profile, table, receipts, skips, issues)
+    return Statement(file, profile, table, receipts, skips, fates.issues)
 
 
 @dataclass
@@ -256,9 +275,9 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         all_empty = d.empty.to_numpy() & k.empty.to_numpy()
         errors.append((all_empty, clabel, ctext, np.full(n, "amount_missing", object)))
         d_val = d.value.fillna(0).to_numpy(dtype="int64")
-        value = np.where(k_has, k_val, -np.abs(d_val))
+        signed = np.where(k_has, k_val, -np.abs(d_val))
         ok = ~d_err & ~k_err & ~both & ~(k_has & (k_val < 0)) & ~all_empty
-        out = pd.Series(value, index=cols.table.data.index, dtype="Int64")
+        out = pd.Series(signed, index=cols.table.data.index, dtype="Int64")
         out[~ok] = pd.NA
         return _Amounts(_invert(out, spec.invert_sign), all_empty, errors)
     assert c.amount is not None
@@ -276,8 +295,8 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         unknown = ~is_credit & ~is_debit
         errors.append((unknown & ~a_err, ilabel, itext, np.full(n, "indicator_unknown", object)))
         absval = value.abs()
-        value = absval.where(pd.Series(is_credit, index=value.index), -absval)
-        value[pd.Series(unknown, index=value.index)] = pd.NA
+        value = absval.where(pd.Series(is_credit, index=value.index, dtype=bool), -absval)
+        value[pd.Series(unknown, index=value.index, dtype=bool)] = pd.NA
     return _Amounts(_invert(value, spec.invert_sign), a.empty.to_numpy(), errors)
 
 
@@ -289,13 +308,6 @@ def _invert(value: pd.Series, invert: bool) -> pd.Series:
     return -value if invert else value
 
 
-def _reject_parsed(reject, receipt: np.ndarray, parsed: Parsed, text: pd.Series, label: str,  # type: ignore[no-untyped-def]
-                   missing_code: str) -> None:
-    err = parsed.error.to_numpy()
-    reject(receipt & (err != ""), label, text, err)
-    reject(receipt & parsed.empty.to_numpy(), label, text, missing_code)
-
-
 def _extract(profile: Profile, texts: dict[str, tuple[pd.Series, str]]) -> dict[str, pd.Series]:
     """Customer and invoice numbers from their columns, else from the reference by regex."""
     out = {}
@@ -305,15 +317,24 @@ def _extract(profile: Profile, texts: dict[str, tuple[pd.Series, str]]) -> dict[
         pattern = getattr(profile.extract, name)
         if pattern is not None:
             rx = re.compile(pattern)
-            found = ref.str.extract(pattern, expand=True).iloc[:, 0] if rx.groups else ref.str.extract(
-                f"({pattern})", expand=True).iloc[:, 0]
+            found = (
+                ref.str.extract(pattern, expand=True).iloc[:, 0]
+                if rx.groups
+                else ref.str.extract(f"({pattern})", expand=True).iloc[:, 0]
+            )
             found = found.fillna("").astype("str").str.strip()
             value = value.where(value != "", found)
         out[name] = value.str.upper()
     return out
 
 
-def _join_continuations(texts, state, reason, stripped, cell_cols) -> None:  # type: ignore[no-untyped-def]
+def _join_continuations(
+    texts: dict[str, tuple[pd.Series, str]],
+    state: np.ndarray,
+    reason: np.ndarray,
+    stripped: dict[str, pd.Series],
+    cell_cols: list[str],
+) -> None:
     """Append each continuation row's text to the reference of the row above it."""
     ref = texts["reference"][0].copy()
     last = -1
@@ -343,10 +364,16 @@ def _schema_failures(frame: pd.DataFrame, profile: Profile) -> list[tuple[int, s
                 continue
             column = str(r["column"])
             check = str(r["check"])
-            code = ("currency_mismatch" if column == "currency" else
-                    "too_long" if check.startswith("str_length") else
-                    "date_out_of_range" if column == "posting_date" else "invalid_value")
-            out.append((int(valid.at[idx, SOURCE_ROW]), column, str(r["failure_case"]), code))
+            code = (
+                "currency_mismatch"
+                if column == "currency"
+                else "too_long"
+                if check.startswith("str_length")
+                else "date_out_of_range"
+                if column == "posting_date"
+                else "invalid_value"
+            )
+            out.append((int(str(valid.at[idx, SOURCE_ROW])), column, str(r["failure_case"]), code))
         return out
     return []
 
@@ -354,8 +381,9 @@ def _schema_failures(frame: pd.DataFrame, profile: Profile) -> list[tuple[int, s
 def _message(code: str, column: str, value: str, profile: Profile) -> str:
     base = REJECT_CODES.get(code, code)
     a = profile.amount
-    marks = f"decimal mark {a.decimal_mark!r}" + (f", thousands mark {a.thousands_mark!r}" if a.thousands_mark else
-                                                  ", no thousands mark")
+    marks = f"decimal mark {a.decimal_mark!r}" + (
+        f", thousands mark {a.thousands_mark!r}" if a.thousands_mark else ", no thousands mark"
+    )
     expected = {
         "amount_format": f"expected a number written with {marks} (e.g. {_example(profile)})",
         "amount_decimals": f"expected at most {profile.decimals} decimals for {profile.currency.expected}",

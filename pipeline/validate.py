@@ -95,7 +95,9 @@ class FileResult:
             raise AssertionError(f"{self.file}: {self.rows_read} rows read but {total} accounted for")
 
 
-def validate_file(path: Path, config: Config, profile_name: str | None = None, *, start: int | None = None) -> FileResult:
+def validate_file(
+    path: Path, config: Config, profile_name: str | None = None, *, start: int | None = None
+) -> FileResult:
     """Read, identify, map, check and normalise one file."""
     source = open_source(path)
     profile = choose_profile(source, config, profile_name)

@@ -1,6 +1,6 @@
 """Writes the sample files in this folder (deterministic; run it to regenerate them).
 
-    python sample_data/make_samples.py
+python sample_data/make_samples.py
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ BANK_FOOTER = ["", "Saldo;;;;14.923,21;EUR;"]
 ERROR_HEADER = "Date,Payer,Reference,Amount,Currency,Transaction ID,Customer No"
 ERROR_ROWS = [
     "2026-03-02,Northwind Traders,INV-5001,1500.00,EUR,PP-0001,C20000",
-    "2026-03-02,Contoso Ltd,INV-5002,\"1.234,56\",EUR,PP-0002,C30000",
+    '2026-03-02,Contoso Ltd,INV-5002,"1.234,56",EUR,PP-0002,C30000',
     "2026-02-31,Fabrikam Inc,INV-5003,980.00,EUR,PP-0003,C40000",
     "03/25/2026,Adventure Works,INV-5004,250.00,EUR,PP-0004,C50000",
     "2026-03-04,Tailspin Toys,INV-5005,,EUR,PP-0005,C60000",
@@ -47,7 +47,7 @@ ERROR_ROWS = [
     "2026-03-05,Litware Inc,INV-5007,99.999,EUR,PP-0007,C80000",
     "2026-03-06,Proseware Inc,INV-5008,310.00,EUR,PP-0008-REFERENCE-FROM-THE-PAYMENT-PROVIDER,C90000",
     "2026-03-06,Lucerne Publishing,INV-5009,75.25,EUR,PP-0009,CUSTOMER-NUMBER-TOO-LONG-1",
-    "2026-03-09,=HYPERLINK(\"http://example.invalid\"),INV-5010,12.00,EUR,PP-0010,C10000",
+    '2026-03-09,=HYPERLINK("http://example.invalid"),INV-5010,12.00,EUR,PP-0010,C10000',
     "2026-03-09,Refund to customer,INV-4999,-60.00,EUR,PP-0011,C20000",
     "2026-03-10,Graphic Design Institute,INV-5011,820.40,EUR,PP-0012,C30000",
     "",
@@ -73,17 +73,19 @@ def write_remittance() -> None:
     ws.append(["Payer", "Contoso Retail Ltd", None, None, None])
     ws.append(["Payment date", dt.date(2026, 3, 18), None, None, None])
     ws.append([None, None, None, None, None])
-    ws.append(["Invoice No", "Customer No", "Invoice Date", "Amount Paid", "Payment Reference"])
+    ws.append(["Invoice No", "Customer No", "Invoice Date", "Amount Paid", "Payment Reference", "Paid On"])
+    paid = dt.date(2026, 3, 18)
     rows = [
-        ("RE-2026-0091", "C10000", dt.date(2026, 2, 3), 1250.00, "CRL-PAY-88123"),
-        ("RE-2026-0094", "C10000", dt.date(2026, 2, 10), 84.99, "CRL-PAY-88123"),
-        ("RE-2026-0097", "C10000", dt.date(2026, 2, 17), 2045.5, "CRL-PAY-88123"),
-        ("RE-2026-0099", "C10000", dt.date(2026, 2, 24), 19.01, "CRL-PAY-88123"),
+        ("RE-2026-0091", "C10000", dt.date(2026, 2, 3), 1250.00, "CRL-PAY-88123", paid),
+        ("RE-2026-0094", "C10000", dt.date(2026, 2, 10), 84.99, "CRL-PAY-88123", paid),
+        ("RE-2026-0097", "C10000", dt.date(2026, 2, 17), 2045.5, "CRL-PAY-88123", paid),
+        ("RE-2026-0099", "C10000", dt.date(2026, 2, 24), 19.01, "CRL-PAY-88123", paid),
     ]
     for r in rows:
         ws.append(list(r))
-    for cell in ws["C"][5:9]:
-        cell.number_format = "DD.MM.YYYY"
+    for letter in ("C", "F"):
+        for cell in ws[letter][5:9]:
+            cell.number_format = "DD.MM.YYYY"
     for cell in ws["D"][5:10]:
         cell.number_format = "#,##0.00"
     ws.append(["TOTAL", None, None, "=SUM(D6:D9)", None])

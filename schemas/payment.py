@@ -46,8 +46,7 @@ class CustomerPayment(pa.DataFrameModel):
     source_file: Series[str]
     source_row: Series[int] = pa.Field(gt=0)
 
-    @pa.check("documentNumber", "externalDocumentNumber", "customerNumber", "appliesToInvoiceNumber",
-              name="upper_case")
+    @pa.check("documentNumber", "externalDocumentNumber", "customerNumber", "appliesToInvoiceNumber", name="upper_case")
     def _code_upper(cls, s: Series[str]) -> Series[bool]:
         return _upper(s)  # type: ignore[return-value]
 

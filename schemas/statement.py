@@ -38,5 +38,6 @@ class StatementRow(pa.DataFrameModel):
 def statement_schema(expected_currency: str) -> pa.DataFrameSchema:
     """The model with the profile's expected currency filled in."""
     schema = StatementRow.to_schema()
-    return schema.update_column("currency", checks=[pa.Check.str_matches(r"^[A-Z]{3}$"),
-                                                    pa.Check.eq(expected_currency)])
+    return schema.update_column(
+        "currency", checks=[pa.Check.str_matches(r"^[A-Z]{3}$"), pa.Check.eq(expected_currency)]
+    )

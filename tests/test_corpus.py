@@ -48,7 +48,9 @@ def test_corpus_file_accounting(suffix: str, entry: dict[str, Any]) -> None:
     got = result.summary()
     assert got["rows_read"] == entry["rows_read"]
     assert (got["rows_valid"], got["rows_rejected"], got["rows_skipped"]) == (
-        entry["rows_valid"], entry["rows_rejected"], entry["rows_skipped"]
+        entry["rows_valid"],
+        entry["rows_rejected"],
+        entry["rows_skipped"],
     ), got["issues"][:5]
     assert Decimal(got["amount_valid"]) == Decimal(str(entry["credit_total"]))
     assert got["currency"] == entry["currency"]

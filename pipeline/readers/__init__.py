@@ -61,14 +61,24 @@ class Source:
         h = profile.header
         if self.kind == "excel":
             return read_sheet_table(
-                self.name, self.sheet(profile.sheet), cell_format(profile),
-                header_present=h.present, signature=h.signature, header_row=h.row,
-                search_rows=h.search_rows, skip_hidden=profile.hidden_rows == "skip",
+                self.name,
+                self.sheet(profile.sheet),
+                cell_format(profile),
+                header_present=h.present,
+                signature=h.signature,
+                header_row=h.row,
+                search_rows=h.search_rows,
+                skip_hidden=profile.hidden_rows == "skip",
             )
         return read_text_table(
-            self.name, self.decoded(profile.encoding),
-            delimiter=profile.delimiter, quotechar=profile.quotechar,
-            header_present=h.present, signature=h.signature, header_row=h.row, search_rows=h.search_rows,
+            self.name,
+            self.decoded(profile.encoding),
+            delimiter=profile.delimiter,
+            quotechar=profile.quotechar,
+            header_present=h.present,
+            signature=h.signature,
+            header_row=h.row,
+            search_rows=h.search_rows,
         )
 
 

@@ -84,9 +84,7 @@ def _open_with_openpyxl(file: str, data: bytes, sheet: str | int | None, first: 
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
-        raise InputError(
-            file, f"is not a readable workbook (truncated or damaged?): {first}"
-        ) from None
+        raise InputError(file, f"is not a readable workbook (truncated or damaged?): {first}") from None
     try:
         names = list(wb.sheetnames)
         visible = [wb[n].sheet_state == "visible" for n in names]
@@ -210,8 +208,7 @@ def read_sheet_table(
             hdr = find_header(preview, signature, search_rows)
             if hdr is None:
                 raise InputError(
-                    file, f"sheet {sheet.name!r}: no header row with {list(signature)} in the first "
-                    f"{search_rows} rows"
+                    file, f"sheet {sheet.name!r}: no header row with {list(signature)} in the first {search_rows} rows"
                 )
         else:
             assert header_row is not None

@@ -71,9 +71,7 @@ def clean_cell(text: str) -> str:
     return text.replace("\ufeff", "").strip()
 
 
-def find_header(
-    rows: list[tuple[int, list[str]]], signature: tuple[str, ...], limit: int
-) -> int | None:
+def find_header(rows: list[tuple[int, list[str]]], signature: tuple[str, ...], limit: int) -> int | None:
     """Index (in ``rows``) of the first row that holds every signature cell."""
     wanted = {clean_cell(s) for s in signature}
     for i, (_, cells) in enumerate(rows[:limit]):

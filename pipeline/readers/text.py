@@ -44,8 +44,9 @@ def decode(data: bytes, file: str, encoding: str | None) -> Decoded:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise InputError(
-            file, f"cannot be read as {encoding} (byte {exc.start}: {data[exc.start:exc.start + 1]!r}); "
-            "set the profile's encoding"
+            file,
+            f"cannot be read as {encoding} (byte {exc.start}: {data[exc.start : exc.start + 1]!r}); "
+            "set the profile's encoding",
         ) from None
     text = text.removeprefix("\ufeff")
     if _looks_binary(text):
@@ -132,9 +133,7 @@ def locate_header(
         preview = [(i + 1, split_cells(ln, delimiter, quotechar)) for i, ln in enumerate(lines[:limit])]
         found = find_header(preview, signature, limit)
         if found is None:
-            raise InputError(
-                "", f"no header row with {list(signature)} in the first {limit} lines"
-            )
+            raise InputError("", f"no header row with {list(signature)} in the first {limit} lines")
         return found
     assert row is not None
     if row > len(lines):
@@ -161,7 +160,12 @@ def read_text_table(
     delim = delimiter or sniff_delimiter(lines, quotechar)
     try:
         hdr = locate_header(
-            lines, delim, quotechar, present=header_present, signature=signature, row=header_row,
+            lines,
+            delim,
+            quotechar,
+            present=header_present,
+            signature=signature,
+            row=header_row,
             limit=search_rows,
         )
     except InputError as exc:
@@ -181,12 +185,12 @@ def read_text_table(
         data = pd.DataFrame({SOURCE_ROW: pd.Series([], dtype="int64")})
         for pos in range(1, max(width, 1) + 1):
             data[col(pos)] = pd.Series([], dtype="str")
-        return RawTable(file, "text", data, header, None if hdr is None else hdr + 1, len(lines), skipped,
-                        decoded.encoding, delim)
+        return RawTable(
+            file, "text", data, header, None if hdr is None else hdr + 1, len(lines), skipped, decoded.encoding, delim
+        )
     body = "\n".join(body_lines) + "\n"
-    data = _parse_fast(body, delim, quotechar, width, first_data + 1)
-    if data is None:
-        data = _parse_slow(file, body, delim, quotechar, width, first_data + 1)
+    fast = _parse_fast(body, delim, quotechar, width, first_data + 1)
+    data = fast if fast is not None else _parse_slow(file, body, delim, quotechar, width, first_data + 1)
     return RawTable(
         file=file,
         kind="text",
@@ -241,7 +245,7 @@ def _parse_fast(body: str, delim: str, quotechar: str, width: int, first_line: i
         rows = pc.add(pc.subtract(ends, spans), first_line)
         if pc.max(spans).as_py() > _MAX_RECORD_LINES:
             return None
-    frame = table.append_column(SOURCE_ROW, rows).to_pandas()
+    frame: pd.DataFrame = table.append_column(SOURCE_ROW, rows).to_pandas()
     return frame[[SOURCE_ROW, *names]]
 
 
@@ -256,8 +260,9 @@ def _parse_slow(file: str, body: str, delim: str, quotechar: str, width: int, fi
             starts.append(first_line + prev)
             if reader.line_num - prev > _MAX_RECORD_LINES:
                 raise InputError(
-                    file, f"line {first_line + prev}: a quote opened here is never closed "
-                    f"(the field runs over {reader.line_num - prev} lines); fix the quoting"
+                    file,
+                    f"line {first_line + prev}: a quote opened here is never closed "
+                    f"(the field runs over {reader.line_num - prev} lines); fix the quoting",
                 )
             prev = reader.line_num
             records.append(cells)
