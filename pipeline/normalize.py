@@ -19,6 +19,7 @@ import pandera.pandas as pa
 
 from pipeline.config import Profile
 from pipeline.readers import SOURCE_ROW
+from pipeline.textops import squeeze_spaces
 from schemas.issues import RowIssue
 from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
 
@@ -209,8 +210,7 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
 
 
 def _cut(text: pd.Series, limit: int) -> pd.Series:
-    text = text.str.strip().str.replace(r"\s{2,}", " ", regex=True)
-    return text.str.slice(0, limit)
+    return squeeze_spaces(text).str.slice(0, limit)
 
 
 _FIELD_LABEL = {

@@ -75,7 +75,7 @@ def _arrow(s: pd.Series) -> pa.Array:
 def clean_text(arr: pa.Array) -> pa.Array:
     """Trim whitespace (including no-break spaces) and an Excel text-guard apostrophe."""
     arr = pc.utf8_trim(arr, " \t\u00a0\u202f")
-    return pc.replace_substring_regex(arr, "^'", "")
+    return pc.utf8_ltrim(arr, "'")
 
 
 def _number_pattern(spec: AmountSpec) -> str:
@@ -96,61 +96,78 @@ def amount_regex(spec: AmountSpec) -> str:
     )
 
 
+def _simple_regex(spec: AmountSpec) -> str:
+    """The shape almost every row has: an optional sign and the number, nothing else."""
+    return rf"^[+-]?(?:{_number_pattern(spec)})$"
+
+
 def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: str) -> Parsed:
-    """Text -> signed integer minor units of ``currency``; errors carry a reason code."""
+    """Text -> signed integer minor units of ``currency``; errors carry a reason code.
+
+    The common shape (sign and number) is matched with one RE2 pass; only the rest goes
+    through the full pattern with currency symbols and codes. The number becomes an
+    integer by removing its marks and scaling by the count of decimals it had, so no value
+    ever passes through float.
+    """
     n = len(text)
     arr = clean_text(_arrow(text))
-    empty = pc.equal(arr, "")
-    struct = pc.extract_regex(arr, amount_regex(spec))
-    matched = pc.is_valid(struct)
-    num = pc.fill_null(pc.struct_field(struct, "num"), "")
-    signs = [pc.fill_null(pc.struct_field(struct, f"s{i}"), "") for i in (1, 2, 3)]
-    c1 = pc.fill_null(pc.struct_field(struct, "c1"), "")
-    c2 = pc.fill_null(pc.struct_field(struct, "c2"), "")
-    nsigns = pc.add(
-        pc.add(pc.cast(pc.not_equal(signs[0], ""), pa.int8()), pc.cast(pc.not_equal(signs[1], ""), pa.int8())),
-        pc.cast(pc.not_equal(signs[2], ""), pa.int8()),
-    )
-    negative = pc.or_(pc.or_(pc.equal(signs[0], "-"), pc.equal(signs[1], "-")), pc.equal(signs[2], "-"))
-    digits = num
+    empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
+    simple = pc.match_substring_regex(arr, _simple_regex(spec)).to_numpy(zero_copy_only=False)
+    negative = pc.starts_with(arr, "-").to_numpy(zero_copy_only=False)
+    num = pc.utf8_ltrim(arr, "+-")
+    matched = simple.copy()
+    wrong_currency = np.zeros(n, dtype=bool)
+    rest = np.flatnonzero(~simple & ~empty)
+    if rest.size:
+        sub = pc.extract_regex(arr.take(pa.array(rest)), amount_regex(spec))
+        ok = pc.is_valid(sub).to_numpy(zero_copy_only=False)
+        signs = [pc.fill_null(pc.struct_field(sub, f"s{i}"), "") for i in (1, 2, 3)]
+        nsigns = sum(pc.not_equal(sg, "").to_numpy(zero_copy_only=False).astype(int) for sg in signs)
+        neg = np.logical_or.reduce([pc.equal(sg, "-").to_numpy(zero_copy_only=False) for sg in signs])
+        codes = [_currency_codes(pc.fill_null(pc.struct_field(sub, c), "")) for c in ("c1", "c2")]
+        cur = currency.upper()
+        wrong = np.logical_or.reduce(
+            [(pc.not_equal(c, "").to_numpy(zero_copy_only=False) & pc.not_equal(c, cur).to_numpy(zero_copy_only=False))
+             for c in codes]
+        )
+        good = ok & (nsigns <= 1)
+        matched[rest] = good
+        negative[rest] = neg & good
+        wrong_currency[rest] = wrong & good
+        sub_num = pc.fill_null(pc.struct_field(sub, "num"), "")
+        mask = np.zeros(n, dtype=bool)
+        mask[rest] = True
+        num = pc.replace_with_mask(num, pa.array(mask), sub_num.cast(num.type))
     if spec.thousands_mark:
         th = _WS if spec.thousands_mark == " " else re.escape(spec.thousands_mark)
-        digits = pc.replace_substring_regex(digits, th, "")
-    split = pc.extract_regex(digits, rf"^(?P<i>\d*)(?:{re.escape(spec.decimal_mark)}(?P<f>\d*))?$")
-    int_part = pc.fill_null(pc.struct_field(split, "i"), "")
-    int_part = pc.if_else(pc.equal(int_part, ""), "0", int_part)
-    frac = pc.fill_null(pc.struct_field(split, "f"), "")
-    excess = pc.utf8_slice_codeunits(frac, decimals)
-    bad_decimals = pc.invert(pc.match_substring_regex(excess, "^0*$"))
-    frac_fixed = pc.utf8_slice_codeunits(pc.utf8_rpad(frac, decimals, "0"), 0, decimals)
-    too_large = pc.greater(pc.utf8_length(pc.utf8_ltrim(int_part, "0")), _MAX_INT_DIGITS)
-
-    code1 = _currency_codes(c1)
-    code2 = _currency_codes(c2)
-    cur_u = currency.upper()
-    wrong_cur = pc.or_(
-        pc.and_(pc.not_equal(code1, ""), pc.not_equal(code1, cur_u)),
-        pc.and_(pc.not_equal(code2, ""), pc.not_equal(code2, cur_u)),
-    )
-    ok = pc.and_(matched, pc.less_equal(nsigns, 1))
+        num = pc.replace_substring_regex(num, th, "") if spec.thousands_mark == " " else pc.replace_substring(
+            num, spec.thousands_mark, "")
+    length = pc.utf8_length(num).to_numpy(zero_copy_only=False).astype("int64")
+    point = pc.find_substring(num, spec.decimal_mark).to_numpy(zero_copy_only=False).astype("int64")
+    frac_len = np.where(point >= 0, length - point - 1, 0)
+    digits = pc.replace_substring(num, spec.decimal_mark, "")
+    digit_count = length - (point >= 0)
+    too_large = matched & (digit_count - frac_len > _MAX_INT_DIGITS)
+    usable = matched & ~too_large & (digit_count > 0)
+    digits = pc.if_else(pa.array(usable), digits, "0")
+    digits = pc.if_else(pc.equal(digits, ""), "0", digits)
+    whole = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+    shift = decimals - frac_len
+    up = np.where(shift > 0, shift, 0)
+    down = np.where(shift < 0, -shift, 0)
+    scale_down = np.power(10, np.minimum(down, 18), dtype=np.int64)
+    bad_decimals = usable & (down > 0) & (whole % scale_down != 0)
+    minor = np.where(down > 0, whole // scale_down, whole * np.power(10, up, dtype=np.int64))
+    minor = np.where(negative, -minor, minor)
     error = np.full(n, "", dtype=object)
-    np_ok = ok.to_numpy(zero_copy_only=False)
-    np_empty = empty.to_numpy(zero_copy_only=False)
-    error[~np_ok & ~np_empty] = AMOUNT_FORMAT
-    np_dec = pc.and_(ok, bad_decimals).to_numpy(zero_copy_only=False)
-    error[np_dec] = AMOUNT_DECIMALS
-    np_large = pc.and_(ok, too_large).to_numpy(zero_copy_only=False)
-    error[np_large] = AMOUNT_TOO_LARGE
-    np_cur = pc.and_(ok, wrong_cur).to_numpy(zero_copy_only=False)
-    error[np_cur] = AMOUNT_CURRENCY
-    good = np_ok & ~np_dec & ~np_large & ~np_empty
-    canonical = pc.binary_join_element_wise(int_part, frac_fixed, "")
-    canonical = pc.if_else(pa.array(good), canonical, "0")
-    minor = pc.cast(canonical, pa.int64()).to_numpy(zero_copy_only=False)
-    minor = np.where(negative.to_numpy(zero_copy_only=False), -minor, minor)
-    value = pd.Series(minor, index=text.index, dtype="Int64")
+    error[~matched & ~empty] = AMOUNT_FORMAT
+    error[bad_decimals] = AMOUNT_DECIMALS
+    error[too_large] = AMOUNT_TOO_LARGE
+    error[wrong_currency & usable & ~bad_decimals] = AMOUNT_CURRENCY
+    good = usable & ~bad_decimals
+    value = pd.Series(pd.array(minor, dtype="Int64"), index=text.index)
     value[~good] = pd.NA
-    return Parsed(value, pd.Series(error, index=text.index), pd.Series(np_empty, index=text.index))
+    return Parsed(value, pd.Series(error, index=text.index), pd.Series(empty, index=text.index))
 
 
 def _currency_codes(arr: pa.Array) -> pa.Array:
@@ -190,59 +207,68 @@ def date_regex(fmt: str) -> str:
     return "^" + "".join(out) + "$"
 
 
-def _parse_one_format(arr: pa.Array, fmt: str, index: pd.Index) -> pd.Series:
-    """Datetime64 per row where ``fmt`` matches and the date exists; NaT elsewhere."""
+def _parse_one_format(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+    """(days since 1970 or -1 where no real date, did-the-shape-match) for one format."""
     struct = pc.extract_regex(arr, date_regex(fmt))
+    matched = pc.is_valid(struct).to_numpy(zero_copy_only=False)
     names = {struct.type.field(i).name for i in range(struct.type.num_fields)}
+
+    def ints(name: str) -> np.ndarray:
+        field = pc.fill_null(pc.struct_field(struct, name), "0")
+        return pc.cast(pc.if_else(pc.equal(field, ""), "0", field), pa.int64()).to_numpy(zero_copy_only=False)
+
     if "Y" in names:
-        year = pc.cast(pc.struct_field(struct, "Y"), pa.int32())
+        year = ints("Y")
     else:
-        yy = pc.cast(pc.struct_field(struct, "y"), pa.int32())
-        year = pc.if_else(pc.less(yy, 69), pc.add(yy, 2000), pc.add(yy, 1900))
+        yy = ints("y")
+        year = np.where(yy < 69, yy + 2000, yy + 1900)
     if "m" in names:
-        month = pc.cast(pc.struct_field(struct, "m"), pa.int32())
+        month = ints("m")
     else:
-        mon_names = pd.Series(pc.utf8_lower(pc.utf8_trim(pc.struct_field(struct, "b"), ".")).to_pandas())
-        month = pa.array(mon_names.map(_MONTHS).astype("Int32"), type=pa.int32())
-    day = pc.cast(pc.struct_field(struct, "d"), pa.int32())
-    frame = pd.DataFrame(
-        {
-            "year": pd.array(year.to_pandas(), dtype="Int32"),
-            "month": pd.array(month.to_pandas(), dtype="Int32"),
-            "day": pd.array(day.to_pandas(), dtype="Int32"),
-        },
-        index=index,
-    )
-    complete = frame.notna().all(axis=1)
-    result = pd.Series(pd.NaT, index=index, dtype="datetime64[s]")
-    if complete.any():
-        sub = frame[complete].astype("int64")
-        result[complete] = pd.to_datetime(sub, errors="coerce").astype("datetime64[s]")
-    matched = pd.Series(pc.is_valid(struct).to_numpy(zero_copy_only=False), index=index)
-    # Matched the shape but is no real date: mark with a sentinel so the caller can tell apart.
-    result.attrs["matched"] = matched
-    return result
+        words = pc.utf8_lower(pc.utf8_trim(pc.fill_null(pc.struct_field(struct, "b"), ""), "."))
+        month = pd.Series(words.to_pandas()).map(_MONTHS).fillna(0).to_numpy(dtype="int64")
+    day = ints("d")
+    return _days(year, month, day, matched), matched
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype="int64")
+
+
+def _days(year: np.ndarray, month: np.ndarray, day: np.ndarray, matched: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 for real calendar dates; -1 (never a valid result here) otherwise."""
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_ok = (month >= 1) & (month <= 12)
+    dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + (leap & (month == 2))
+    ok = matched & month_ok & (day >= 1) & (day <= dim) & (year >= 1) & (year <= 9999)
+    months = ((np.where(ok, year, 1970) - 1970) * 12 + np.where(ok, month, 1) - 1).astype("datetime64[M]")
+    days = (months.astype("datetime64[D]") + (np.where(ok, day, 1) - 1)).astype("int64")
+    return np.where(ok, days, _NO_DATE)
+
+
+_NO_DATE = np.iinfo(np.int64).min
 
 
 def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> Parsed:
     """Text -> datetime64[s]; refuses values that fit no format, are impossible, or are ambiguous."""
     arr = clean_text(_arrow(text))
+    n = len(text)
     empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
-    value = pd.Series(pd.NaT, index=text.index, dtype="datetime64[s]")
-    shaped = np.zeros(len(text), dtype=bool)
-    ambiguous = np.zeros(len(text), dtype=bool)
+    days = np.full(n, _NO_DATE, dtype="int64")
+    shaped = np.zeros(n, dtype=bool)
+    ambiguous = np.zeros(n, dtype=bool)
     for fmt in formats:
-        parsed = _parse_one_format(arr, fmt, text.index)
-        matched = parsed.attrs["matched"].to_numpy()
-        have = value.notna().to_numpy()
-        new = parsed.notna().to_numpy()
-        ambiguous |= have & new & (value.to_numpy() != parsed.to_numpy())
-        fill = ~have & new
-        value[fill] = parsed[fill]
+        found, matched = _parse_one_format(arr, fmt)
+        have, new = days != _NO_DATE, found != _NO_DATE
+        ambiguous |= have & new & (days != found)
+        days = np.where(~have & new, found, days)
         shaped |= matched
-    error = np.full(len(text), "", dtype=object)
+    error = np.full(n, "", dtype=object)
+    valid = days != _NO_DATE
     error[~empty & ~shaped] = DATE_FORMAT
-    error[~empty & shaped & value.isna().to_numpy()] = DATE_INVALID
+    error[~empty & shaped & ~valid] = DATE_INVALID
     error[ambiguous] = DATE_AMBIGUOUS
-    value[ambiguous] = pd.NaT
+    valid &= ~ambiguous
+    stamps = np.where(valid, days, 0).astype("datetime64[D]").astype("datetime64[s]")
+    value = pd.Series(stamps, index=text.index)
+    value[~valid] = pd.NaT
     return Parsed(value, pd.Series(error, index=text.index), pd.Series(empty, index=text.index))

@@ -8,20 +8,18 @@ receipt, while a credit with a bad date must be fixed by a person.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-import pyarrow as pa_arrow
-import pyarrow.compute as pc
 
 from pipeline.config import ColumnRef, Profile
 from pipeline.errors import InputError
 from pipeline.parsing import Parsed, parse_amounts, parse_dates
 from pipeline.readers import SOURCE_ROW, RawTable, col
-from schemas.issues import REJECT_CODES, SKIP_CODES, RowIssue, RowSkip
+from pipeline.textops import contains, extract_first, squeeze_spaces
+from schemas.issues import REJECT_CODES, SKIP_CODES, RowIssue
 from schemas.statement import statement_schema
 
 TEXT_FIELDS = ("payer_name", "reference", "customer_number", "invoice_number", "transaction_id", "document_number")
@@ -35,7 +33,7 @@ class Statement:
     profile: Profile
     table: RawTable
     receipts: pd.DataFrame
-    skips: list[RowSkip] = field(default_factory=list)
+    skips: pd.DataFrame = field(default_factory=pd.DataFrame)
     issues: list[RowIssue] = field(default_factory=list)
 
     @property
@@ -90,18 +88,8 @@ class Columns:
         for p in parts[1:]:
             out = (out + " " + p).str.strip()
         if len(parts) > 1:
-            out = out.str.replace(r"\s{2,}", " ", regex=True)
+            out = squeeze_spaces(out)
         return out, " + ".join(self.label(p) for p in positions)
-
-
-def contains(text: pd.Series, pattern: str) -> np.ndarray:
-    """Regex search per cell as a boolean array (RE2 via pyarrow; Python's re when RE2 refuses)."""
-    try:
-        arr = pa_arrow.array(text.to_numpy(dtype=object), type=pa_arrow.string())
-        return pc.match_substring_regex(arr, pattern).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
-    except (pa_arrow.ArrowInvalid, pa_arrow.ArrowNotImplementedError):
-        rx = re.compile(pattern)
-        return np.fromiter((rx.search(v) is not None for v in text.tolist()), dtype=bool, count=len(text))
 
 
 class _Fates:
@@ -124,15 +112,20 @@ class _Fates:
 
     def reject(self, mask: np.ndarray, column: str, values: pd.Series, codes: np.ndarray | str) -> None:
         """Reject rows still undecided (or already rejected, to collect every issue of a row)."""
-        m = mask & ((self.state == "") | (self.state == "rejected"))
-        if not m.any():
+        pos = np.flatnonzero(mask & ((self.state == "") | (self.state == "rejected")))
+        if pos.size == 0:
             return
-        self.state[m] = "rejected"
-        vals = values.to_numpy()[m]
-        cds = np.broadcast_to(np.asarray(codes, dtype=object), (self.n,))[m]
-        for r, v, code in zip(self.rows[m], vals, cds, strict=True):
+        self.state[pos] = "rejected"
+        vals = values.iloc[pos].tolist()
+        cds = np.broadcast_to(np.asarray(codes, dtype=object), (self.n,))[pos]
+        for r, v, code in zip(self.rows[pos], vals, cds, strict=True):
             msg = _message(str(code), column, str(v), self.profile)
             self.issues.append(RowIssue(self.file, int(r), column, str(v), str(code), msg))
+
+    def reject_row(self, position: int, column: str, value: str, code: str) -> None:
+        self.state[position] = "rejected"
+        msg = _message(code, column, value, self.profile)
+        self.issues.append(RowIssue(self.file, int(self.rows[position]), column, value, code, msg))
 
 
 def map_statement(table: RawTable, profile: Profile) -> Statement:
@@ -229,20 +222,35 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
         "posting_date": date_label,
         "amount_minor": "amount",
     }
+    position = {int(r): i for i, r in enumerate(rows)}
     for row, column, value, code in _schema_failures(candidates, profile):
-        mask = rows == row
-        reject(mask, labels.get(column, column), pd.Series([value] * n), code)
+        fates.reject_row(position[row], labels.get(column, column), value, code)
 
-    skips = [
-        RowSkip(file, s.source_row, s.reason, SKIP_CODES.get(s.reason, s.reason) + (f": {s.text}" if s.text else ""))
-        for s in table.skipped
-    ]
-    skips += [
-        RowSkip(file, int(rows[i]), str(reason[i]), str(fates.detail[i]) or SKIP_CODES.get(str(reason[i]), ""))
-        for i in np.flatnonzero(state == "skipped")
-    ]
+    skips = _skips_frame(file, table, rows[state == "skipped"], reason[state == "skipped"],
+                         fates.detail[state == "skipped"])
     receipts = frame[state == ""].copy()
     return Statement(file, profile, table, receipts, skips, fates.issues)
+
+
+SKIP_COLUMNS = ("source_row", "reason_code", "detail")
+
+
+def _skips_frame(file: str, table: RawTable, rows: np.ndarray, reasons: np.ndarray, details: np.ndarray) -> pd.DataFrame:
+    """Every skipped row (the reader's and the profile's) as one frame, in file order."""
+    from_reader = pd.DataFrame(
+        {
+            "source_row": [s.source_row for s in table.skipped],
+            "reason_code": [s.reason for s in table.skipped],
+            "detail": [s.text for s in table.skipped],
+        }
+    )
+    from_rows = pd.DataFrame({"source_row": rows.astype("int64"), "reason_code": reasons, "detail": details})
+    frame = pd.concat([from_reader, from_rows], ignore_index=True)
+    frame["source_row"] = frame["source_row"].astype("int64")
+    frame["reason_code"] = frame["reason_code"].astype("str")
+    default = frame["reason_code"].map(SKIP_CODES).fillna("").astype("str")
+    frame["detail"] = frame["detail"].astype("str").where(frame["detail"].astype("str") != "", default)
+    return frame.sort_values("source_row", kind="stable").reset_index(drop=True)
 
 
 @dataclass
@@ -316,13 +324,7 @@ def _extract(profile: Profile, texts: dict[str, tuple[pd.Series, str]]) -> dict[
         value = texts[name][0]
         pattern = getattr(profile.extract, name)
         if pattern is not None:
-            rx = re.compile(pattern)
-            found = (
-                ref.str.extract(pattern, expand=True).iloc[:, 0]
-                if rx.groups
-                else ref.str.extract(f"({pattern})", expand=True).iloc[:, 0]
-            )
-            found = found.fillna("").astype("str").str.strip()
+            found = extract_first(ref, pattern).str.strip()
             value = value.where(value != "", found)
         out[name] = value.str.upper()
     return out

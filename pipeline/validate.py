@@ -12,12 +12,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from pipeline.config import Config, Profile
 from pipeline.normalize import Payments, normalize
 from pipeline.profiles import choose_profile
 from pipeline.readers import open_source
 from pipeline.statement import Statement, map_statement
-from schemas.issues import RowIssue, RowSkip
+from schemas.issues import RowIssue
 
 
 @dataclass
@@ -42,8 +45,9 @@ class FileResult:
         return {i.source_row for i in self.issues}
 
     @property
-    def skips(self) -> list[RowSkip]:
-        return sorted(self.statement.skips, key=lambda s: s.source_row)
+    def skips(self) -> pd.DataFrame:
+        """One row per skipped input row: source_row, reason_code, detail."""
+        return self.statement.skips
 
     @property
     def rows_valid(self) -> int:
@@ -78,21 +82,24 @@ class FileResult:
             "first_date": None if dates is None else dates.min().date().isoformat(),
             "last_date": None if dates is None else dates.max().date().isoformat(),
             "rejected_by_reason": dict(Counter(i.reason_code for i in self.issues)),
-            "skipped_by_reason": dict(Counter(s.reason_code for s in self.skips)),
+            "skipped_by_reason": {str(k): int(v) for k, v in self.skips["reason_code"].value_counts().items()},
             "issues": [i.as_dict() for i in self.issues],
         }
 
     def check_accounting(self) -> None:
-        """rows_read == valid + rejected + skipped, each row in exactly one state."""
-        valid = set(self.payments.rows["source_row"].astype(int))
-        rejected = self.rejected_rows
-        skipped = [s.source_row for s in self.skips]
-        overlap = (valid & rejected) | (valid & set(skipped)) | (rejected & set(skipped))
-        if overlap or len(skipped) != len(set(skipped)):
-            raise AssertionError(f"{self.file}: rows in more than one state: {sorted(overlap)[:10]}")
-        total = len(valid) + len(rejected) + len(skipped)
-        if total != self.rows_read:
-            raise AssertionError(f"{self.file}: {self.rows_read} rows read but {total} accounted for")
+        """rows_read == valid + rejected + skipped, each row in exactly one state (a bug otherwise)."""
+        rows = np.concatenate(
+            [
+                self.payments.rows["source_row"].to_numpy(dtype="int64"),
+                np.fromiter(self.rejected_rows, dtype="int64"),
+                self.skips["source_row"].to_numpy(dtype="int64"),
+            ]
+        )
+        if len(np.unique(rows)) != len(rows):
+            values, counts = np.unique(rows, return_counts=True)
+            raise AssertionError(f"{self.file}: rows in more than one state: {values[counts > 1][:10].tolist()}")
+        if len(rows) != self.rows_read:
+            raise AssertionError(f"{self.file}: {self.rows_read} rows read but {len(rows)} accounted for")
 
 
 def validate_file(

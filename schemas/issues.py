@@ -57,16 +57,3 @@ class RowIssue:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class RowSkip:
-    """A row that is not a payment, with its reason code and a detail for people."""
-
-    source_file: str
-    source_row: int
-    reason_code: str
-    detail: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)

@@ -14,7 +14,7 @@ from pipeline.config import Profile
 from pipeline.errors import InputError
 from pipeline.readers.excel import CellFormat, Sheet, open_sheet, read_sheet_table, render_cell
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col
-from pipeline.readers.text import Decoded, decode, read_text_table, sniff_delimiter, split_cells, split_lines
+from pipeline.readers.text import TextFile, open_text, read_text_table, sniff_delimiter, split_cells, split_lines
 
 __all__ = ["SOURCE_ROW", "RawTable", "SkippedRow", "Source", "col", "open_source"]
 
@@ -28,17 +28,17 @@ class Source:
     path: Path
     data: bytes
     kind: str
-    _decoded: dict[str | None, Decoded] = field(default_factory=dict)
+    _texts: dict[str | None, TextFile] = field(default_factory=dict)
     _sheets: dict[str | int | None, Sheet] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return str(self.path)
 
-    def decoded(self, encoding: str | None) -> Decoded:
-        if encoding not in self._decoded:
-            self._decoded[encoding] = decode(self.data, self.name, encoding)
-        return self._decoded[encoding]
+    def text(self, encoding: str | None) -> TextFile:
+        if encoding not in self._texts:
+            self._texts[encoding] = open_text(self.data, self.name, encoding)
+        return self._texts[encoding]
 
     def sheet(self, which: str | int | None) -> Sheet:
         if which not in self._sheets:
@@ -52,7 +52,7 @@ class Source:
             rows = self.sheet(profile.sheet).rows[:limit]
             cells = [[render_cell(v, fmt) for v in r] for r in rows]
             return cells, "\n".join(";".join(r) for r in cells)
-        lines = split_lines(self.decoded(profile.encoding).text[: 1 << 20])[:limit]
+        lines = split_lines(self.text(profile.encoding).head)[:limit]
         delim = profile.delimiter or sniff_delimiter(lines, profile.quotechar)
         return [split_cells(ln, delim, profile.quotechar) for ln in lines], "\n".join(lines)
 
@@ -71,8 +71,7 @@ class Source:
                 skip_hidden=profile.hidden_rows == "skip",
             )
         return read_text_table(
-            self.name,
-            self.decoded(profile.encoding),
+            self.text(profile.encoding),
             delimiter=profile.delimiter,
             quotechar=profile.quotechar,
             header_present=h.present,

@@ -28,43 +28,93 @@ _MAX_RECORD_LINES = 50
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class Decoded:
-    """A file's text with line ends made uniform, and what it took to get there."""
+_HEAD_BYTES = 1 << 20
+_UTF8 = {"utf-8", "utf_8", "utf8", "utf-8-sig", "ascii", "us-ascii"}
 
-    text: str
+
+@dataclass
+class TextFile:
+    """A text file's bytes, its encoding, and its first MiB decoded (enough to find the header).
+
+    The whole file is decoded only when it must be: a UTF-8 file with LF or CRLF line ends
+    goes to pyarrow as bytes (which checks the UTF-8 itself), saving a decode, a re-encode
+    and twice the file's size in memory.
+    """
+
+    file: str
+    data: bytes
     encoding: str
+    configured: bool
+    head: str
+    head_is_all: bool
+    _full: str | None = None
+
+    def full_text(self) -> str:
+        if self._full is None:
+            try:
+                text = self.data.decode(self.encoding)
+            except UnicodeDecodeError as exc:
+                if self.configured:
+                    raise InputError(
+                        self.file,
+                        f"cannot be read as {self.encoding} (byte {exc.start}: "
+                        f"{self.data[exc.start : exc.start + 1]!r}); set the profile's encoding",
+                    ) from None
+                self.encoding = _detect_by_content(self.data, self.file)
+                text = self.data.decode(self.encoding, errors="strict")
+            self._full = normalize_line_ends(text.removeprefix("\ufeff"))
+        return self._full
+
+    @property
+    def bytes_are_parseable(self) -> bool:
+        """Can pyarrow take the bytes as they are: UTF-8, and line ends only LF or CRLF?"""
+        if self.encoding.lower() not in _UTF8:
+            return False
+        crs = self.data.count(b"\r")
+        return crs == 0 or (crs == self.data.count(b"\r\n") and b"\r\r" not in self.data)
 
 
-def decode(data: bytes, file: str, encoding: str | None) -> Decoded:
-    """Bytes -> text; a configured encoding wins, else BOM, strict UTF-8, then detection."""
+def open_text(data: bytes, file: str, encoding: str | None) -> TextFile:
+    """Decide the encoding (configured, BOM, UTF-8 by its first MiB, else detected) and decode the head."""
+    configured = encoding is not None
     if encoding is None:
         encoding = detect_encoding(data, file)
+    head_bytes = data[:_HEAD_BYTES]
+    head_is_all = len(data) <= _HEAD_BYTES
     try:
-        text = data.decode(encoding)
+        decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        head = decoder.decode(head_bytes, final=head_is_all)
     except UnicodeDecodeError as exc:
-        raise InputError(
-            file,
-            f"cannot be read as {encoding} (byte {exc.start}: {data[exc.start : exc.start + 1]!r}); "
-            "set the profile's encoding",
-        ) from None
-    text = text.removeprefix("\ufeff")
-    if _looks_binary(text):
+        if configured:
+            raise InputError(
+                file,
+                f"cannot be read as {encoding} (byte {exc.start}: {data[exc.start : exc.start + 1]!r}); "
+                "set the profile's encoding",
+            ) from None
+        encoding = _detect_by_content(data, file)
+        head = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head_bytes, final=head_is_all)
+    head = normalize_line_ends(head.removeprefix("\ufeff"))
+    if not head_is_all and "\n" in head:
+        head = head[: head.rindex("\n") + 1]
+    if _looks_binary(head):
         raise InputError(file, "does not look like a text table (binary content); expected CSV/TXT or Excel")
-    return Decoded(normalize_line_ends(text), encoding)
+    return TextFile(file, data, encoding, configured, head, head_is_all)
 
 
 def detect_encoding(data: bytes, file: str) -> str:
-    """BOM first, then strict UTF-8, then charset-normalizer on a sample."""
+    """BOM first, then UTF-8 if the first MiB is valid UTF-8, then charset-normalizer."""
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     try:
-        data.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")().decode(data[:_HEAD_BYTES], final=len(data) <= _HEAD_BYTES)
         return "utf-8"
     except UnicodeDecodeError:
-        pass
+        return _detect_by_content(data, file)
+
+
+def _detect_by_content(data: bytes, file: str) -> str:
     if b"\x00" in data[:4096]:
         raise InputError(file, "does not look like a text table (binary content); expected CSV/TXT or Excel")
     best = from_bytes(data[:200_000]).best()
@@ -142,8 +192,7 @@ def locate_header(
 
 
 def read_text_table(
-    file: str,
-    decoded: Decoded,
+    text_file: TextFile,
     *,
     delimiter: str | None,
     quotechar: str,
@@ -152,20 +201,15 @@ def read_text_table(
     header_row: int | None,
     search_rows: int,
 ) -> RawTable:
-    """Parse a decoded text file into a RawTable with every line accounted for."""
-    text = decoded.text
-    lines = split_lines(text)
-    if not lines or not text.strip():
+    """Parse a text file into a RawTable with every line accounted for."""
+    file = text_file.file
+    head_lines = split_lines(text_file.head)
+    if not head_lines or not text_file.head.strip():
         raise InputError(file, "is empty; expected a header and at least one data row")
-    delim = delimiter or sniff_delimiter(lines, quotechar)
+    delim = delimiter or sniff_delimiter(head_lines, quotechar)
     try:
         hdr = locate_header(
-            lines,
-            delim,
-            quotechar,
-            present=header_present,
-            signature=signature,
-            row=header_row,
+            head_lines, delim, quotechar, present=header_present, signature=signature, row=header_row,
             limit=search_rows,
         )
     except InputError as exc:
@@ -175,22 +219,21 @@ def read_text_table(
     first_data = 0
     if hdr is not None:
         for i in range(hdr):
-            skipped.append(SkippedRow(i + 1, "blank" if not lines[i].strip() else "preamble", lines[i][:200]))
-        header = tuple(split_cells(lines[hdr], delim, quotechar))
-        skipped.append(SkippedRow(hdr + 1, "header", lines[hdr][:200]))
+            line = head_lines[i]
+            skipped.append(SkippedRow(i + 1, "blank" if not line.strip(delim + " ") else "preamble", line[:200]))
+        header = tuple(split_cells(head_lines[hdr], delim, quotechar))
+        skipped.append(SkippedRow(hdr + 1, "header", head_lines[hdr][:200]))
         first_data = hdr + 1
     width = len(header) if header else 0
-    body_lines = lines[first_data:]
-    if not body_lines:
-        data = pd.DataFrame({SOURCE_ROW: pd.Series([], dtype="int64")})
-        for pos in range(1, max(width, 1) + 1):
-            data[col(pos)] = pd.Series([], dtype="str")
-        return RawTable(
-            file, "text", data, header, None if hdr is None else hdr + 1, len(lines), skipped, decoded.encoding, delim
-        )
-    body = "\n".join(body_lines) + "\n"
-    fast = _parse_fast(body, delim, quotechar, width, first_data + 1)
-    data = fast if fast is not None else _parse_slow(file, body, delim, quotechar, width, first_data + 1)
+    data = None
+    if text_file.bytes_are_parseable:
+        start = _body_start(text_file.data, first_data)
+        data = _parse_fast(text_file.data, start, delim, quotechar, width, first_data + 1)
+    if data is None:
+        body = _body_text(text_file.full_text(), first_data)
+        data = _parse_fast(body.encode("utf-8"), 0, delim, quotechar, width, first_data + 1)
+        if data is None:
+            data = _parse_slow(file, body, delim, quotechar, width, first_data + 1)
     return RawTable(
         file=file,
         kind="text",
@@ -199,20 +242,44 @@ def read_text_table(
         header_row=None if hdr is None else hdr + 1,
         rows_read=first_data + len(data),
         skipped=skipped,
-        encoding=decoded.encoding,
+        encoding=text_file.encoding,
         delimiter=delim,
     )
 
 
-def _parse_fast(body: str, delim: str, quotechar: str, width: int, first_line: int) -> pd.DataFrame | None:
-    """pyarrow path; ``None`` when the block is irregular (then the stdlib path takes over)."""
-    first = body[: body.find("\n")]
-    ncols = max(width, len(split_cells(first, delim, quotechar)))
+def _body_start(data: bytes, skip_lines: int) -> int:
+    """Byte offset after the first ``skip_lines`` lines (and after a UTF-8 BOM)."""
+    pos = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    for _ in range(skip_lines):
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return len(data)
+        pos = nl + 1
+    return pos
+
+
+def _body_text(text: str, skip_lines: int) -> str:
+    pos = 0
+    for _ in range(skip_lines):
+        nl = text.find("\n", pos)
+        if nl < 0:
+            return ""
+        pos = nl + 1
+    return text[pos:]
+
+
+def _parse_fast(data: bytes, start: int, delim: str, quotechar: str, width: int, first_line: int) -> pd.DataFrame | None:
+    """pyarrow path over ``data[start:]``; ``None`` when irregular or not UTF-8 (slower paths take over)."""
+    if start >= len(data):
+        return _empty_frame(width)
+    first_nl = data.find(b"\n", start, start + 65536)
+    first = data[start : first_nl if first_nl >= 0 else start + 65536].decode("utf-8", errors="replace").rstrip("\r")
+    ncols = max(width, len(split_cells(first, delim, quotechar)), 1)
     names = [col(i) for i in range(1, ncols + 1)]
-    has_quotes = quotechar in body
+    has_quotes = data.find(quotechar.encode(), start) >= 0
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body.encode("utf-8")),
+            pa.py_buffer(memoryview(data)[start:]),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
                 delimiter=delim,
@@ -229,9 +296,9 @@ def _parse_fast(body: str, delim: str, quotechar: str, width: int, first_line: i
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    nlines = body.count("\n")
-    if table.num_rows == nlines:
-        rows = pa.array(range(first_line, first_line + nlines), type=pa.int64())
+    total_lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
+    if table.num_rows == total_lines:
+        rows = pa.array(range(first_line, first_line + total_lines), type=pa.int64())
     else:
         spans = None
         for name in names:
@@ -240,13 +307,20 @@ def _parse_fast(body: str, delim: str, quotechar: str, width: int, first_line: i
         assert spans is not None
         spans = pc.add(spans, 1)
         ends = pc.cumulative_sum(spans)
-        if ends[-1].as_py() != nlines:
+        if ends[-1].as_py() != total_lines or pc.max(spans).as_py() > _MAX_RECORD_LINES:
             return None
         rows = pc.add(pc.subtract(ends, spans), first_line)
-        if pc.max(spans).as_py() > _MAX_RECORD_LINES:
-            return None
-    frame: pd.DataFrame = table.append_column(SOURCE_ROW, rows).to_pandas()
-    return frame[[SOURCE_ROW, *names]]
+    columns = [pc.utf8_trim_whitespace(table.column(n)) for n in names]
+    trimmed = pa.table([rows, *columns], names=[SOURCE_ROW, *names])
+    frame: pd.DataFrame = trimmed.to_pandas()
+    return frame
+
+
+def _empty_frame(width: int) -> pd.DataFrame:
+    data = pd.DataFrame({SOURCE_ROW: pd.Series([], dtype="int64")})
+    for pos in range(1, max(width, 1) + 1):
+        data[col(pos)] = pd.Series([], dtype="str")
+    return data
 
 
 def _parse_slow(file: str, body: str, delim: str, quotechar: str, width: int, first_line: int) -> pd.DataFrame:
@@ -271,5 +345,5 @@ def _parse_slow(file: str, body: str, delim: str, quotechar: str, width: int, fi
     ncols = max([width, *(len(r) for r in records)])
     columns: dict[str, object] = {SOURCE_ROW: pd.Series(starts, dtype="int64")}
     for pos in range(ncols):
-        columns[col(pos + 1)] = pd.Series([r[pos] if pos < len(r) else "" for r in records], dtype="str")
+        columns[col(pos + 1)] = pd.Series([r[pos].strip() if pos < len(r) else "" for r in records], dtype="str")
     return pd.DataFrame(columns)
