@@ -13,10 +13,28 @@ import random
 from pathlib import Path
 
 HEADER = "Buchungstag;Valuta;Auftraggeber;IBAN;BIC;Verwendungszweck;Betrag;Währung;Transaktions-ID;Buchungstext"
-NAMES = ["Müller GmbH", "Schäfer & Söhne KG", "Łukasz Wójcik", "Dvořák s.r.o.", "Øresund ApS", "Café Zürich AG",
-         "Weber, Sohn & Partner", "Fernández Logística S.L.", "Jansen Handel B.V.", "Nowak Sp. z o.o."]
-REFS = ["Rechnung RE-{y}-{n:05d}", "RE-{y}-{n:05d} Danke", "Invoice RE-{y}-{n:05d}", "Zahlung RE-{y}-{n:05d} Kd {c}",
-        "Teilzahlung RE-{y}-{n:05d}", "Miete {m:02d}/{y}", "Lastschrift {n}", "Gutschrift {c}"]
+NAMES = [
+    "Müller GmbH",
+    "Schäfer & Söhne KG",
+    "Łukasz Wójcik",
+    "Dvořák s.r.o.",
+    "Øresund ApS",
+    "Café Zürich AG",
+    "Weber, Sohn & Partner",
+    "Fernández Logística S.L.",
+    "Jansen Handel B.V.",
+    "Nowak Sp. z o.o.",
+]
+REFS = [
+    "Rechnung RE-{y}-{n:05d}",
+    "RE-{y}-{n:05d} Danke",
+    "Invoice RE-{y}-{n:05d}",
+    "Zahlung RE-{y}-{n:05d} Kd {c}",
+    "Teilzahlung RE-{y}-{n:05d}",
+    "Miete {m:02d}/{y}",
+    "Lastschrift {n}",
+    "Gutschrift {c}",
+]
 DEFECTS = ["31.02.2026", "0,00", "1,234.56", "EURO", "", "x" * 30, "99,999"]
 
 

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from pipeline.config import Profile
 from pipeline.readers import SOURCE_ROW
-from pipeline.textops import squeeze_spaces
+from pipeline.textops import concat, squeeze_spaces
 from schemas.issues import RowIssue
 from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
 
@@ -66,16 +68,16 @@ class Payments:
 
 def render_template(template: str, frame: pd.DataFrame, extra: dict[str, pd.Series]) -> pd.Series:
     """A ``str.format``-style template over whole columns at once (no per-row Python)."""
-    out = pd.Series("", index=frame.index, dtype="str")
+    parts: list[pd.Series | str] = []
     for literal, name, spec, _conv in string.Formatter().parse(template):
         if literal:
-            out = out + literal
+            parts.append(literal)
         if name is None:
             continue
         if name not in _FIELDS:
             raise ValueError(f"unknown template field {{{name}}}; use one of {sorted(_FIELDS)}")
-        out = out + _render_field(name, spec or "", frame, extra)
-    return out
+        parts.append(_render_field(name, spec or "", frame, extra))
+    return concat(*parts, index=frame.index) if parts else pd.Series("", index=frame.index, dtype="str")
 
 
 def _render_field(name: str, spec: str, frame: pd.DataFrame, extra: dict[str, pd.Series]) -> pd.Series:
@@ -84,7 +86,8 @@ def _render_field(name: str, spec: str, frame: pd.DataFrame, extra: dict[str, pd
     values = extra[name] if name in extra else frame[name]
     if pd.api.types.is_integer_dtype(values.dtype):
         if spec and spec.endswith("d") and spec[:-1].lstrip("0").isdigit() and spec.startswith("0"):
-            return values.astype("int64").astype("str").str.zfill(int(spec[:-1]))
+            padded = _padded(values.to_numpy(dtype="int64"), int(spec[:-1]))
+            return pd.Series(padded.to_pandas(), index=values.index, dtype="str")
         if spec:
             return values.map(lambda v: format(int(v), spec)).astype("str")
         return values.astype("int64").astype("str")
@@ -95,26 +98,17 @@ def _render_field(name: str, spec: str, frame: pd.DataFrame, extra: dict[str, pd
 
 
 def format_dates(dates: pd.Series, fmt: str) -> pd.Series:
-    """strftime for %Y %y %m %d and literals, built from integer parts (20x faster than strftime)."""
-    if any(code not in "Ymdy%" for code in _codes(fmt)):
-        return pd.Series(dates.dt.strftime(fmt), dtype="str")
-    parts = {
-        "Y": dates.dt.year.astype("int64").astype("str").str.zfill(4),
-        "m": dates.dt.month.astype("int64").astype("str").str.zfill(2),
-        "d": dates.dt.day.astype("int64").astype("str").str.zfill(2),
-    }
-    parts["y"] = parts["Y"].str.slice(2, 4)
-    out = pd.Series("", index=dates.index, dtype="str")
-    i = 0
-    while i < len(fmt):
-        if fmt[i] == "%" and i + 1 < len(fmt):
-            code = fmt[i + 1]
-            out = out + ("%" if code == "%" else parts[code])
-            i += 2
-        else:
-            out = out + fmt[i]
-            i += 1
-    return out
+    """strftime over a whole column: a statement has few distinct dates, so format each once."""
+    values = dates.to_numpy(dtype="datetime64[D]")
+    if len(values) == 0:
+        return pd.Series([], index=dates.index, dtype="str")
+    unique, inverse = np.unique(values, return_inverse=True)
+    texts = pyarrow.array([d.item().strftime(fmt) if not np.isnat(d) else "" for d in unique], pyarrow.string())
+    return pd.Series(texts.take(pyarrow.array(inverse)).to_pandas(), index=dates.index, dtype="str")
+
+
+def _padded(values: np.ndarray, width: int) -> pyarrow.Array:
+    return pc.utf8_lpad(pc.cast(pyarrow.array(values), pyarrow.string()), width, "0")
 
 
 def _codes(fmt: str) -> list[str]:
@@ -135,35 +129,30 @@ def idempotency_keys(frame: pd.DataFrame, namespace: str, decimals: int) -> pd.S
     The occurrence number tells apart identical rows in one file (two equal payments on one day)
     while keeping the same key for the same row in an overlapping statement.
     """
-    txid = frame["transaction_id"].fillna("").astype("str").str.strip()
+    txid = frame["transaction_id"].fillna("").astype("str")
     has_tx = txid != ""
     keys = pd.Series("", index=frame.index, dtype="str")
     if has_tx.any():
         tx = txid[has_tx]
-        occ = tx.groupby(tx).cumcount() + 1
-        keys[has_tx] = namespace + ":tx:" + tx + occ.map(lambda k: "" if k == 1 else f"#{k}").astype("str")
+        if tx.duplicated().any():
+            occ = tx.groupby(tx).cumcount() + 1
+            suffix = ("#" + occ.astype("str")).where(occ > 1, "")
+            keys[has_tx] = concat(namespace + ":tx:", tx, suffix, index=tx.index)
+        else:
+            keys[has_tx] = concat(namespace + ":tx:", tx, index=tx.index)
     if (~has_tx).any():
         sub = frame[~has_tx]
-        ident = (
-            format_dates(sub["posting_date"], "%Y-%m-%d")
-            + "|"
-            + money_text(sub["amount_minor"], decimals)
-            + "|"
-            + sub["currency"]
-            + "|"
-            + sub["payer_name"]
-            + "|"
-            + sub["reference"]
-            + "|"
-            + sub["customer_number"]
-            + "|"
-            + sub["invoice_number"]
-        )
+        parts: list[pd.Series | str] = [
+            format_dates(sub["posting_date"], "%Y-%m-%d"),
+            money_text(sub["amount_minor"], decimals),
+        ]
+        parts += [sub[c] for c in ("currency", "payer_name", "reference", "customer_number", "invoice_number")]
+        ident = concat(*[x for p in parts for x in (p, "|")][:-1], index=sub.index)
         digest = pd.Series(
             [hashlib.sha256(v.encode("utf-8")).hexdigest()[:24] for v in ident.tolist()], index=sub.index, dtype="str"
         )
         occ = digest.groupby(digest).cumcount() + 1
-        keys[~has_tx] = namespace + ":h:" + digest + ":" + occ.astype("int64").astype("str")
+        keys[~has_tx] = concat(namespace + ":h:", digest, ":", occ.astype("int64").astype("str"), index=sub.index)
     return keys
 
 
@@ -175,11 +164,18 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
     stem = pd.Series(file.rsplit("/", 1)[-1].rsplit(".", 1)[0], index=frame.index, dtype="str")
     extra = {
         "seq": seq,
-        "amount": money_text(frame["amount_minor"].astype("int64"), decimals) if len(frame) else seq.astype("str"),
         "file_stem": stem,
         "date": frame["posting_date"],
         "source_row": frame[SOURCE_ROW].astype("int64"),
     }
+    templates = (
+        profile.document_number.template,
+        profile.external_document_number,
+        profile.description,
+        profile.comment,
+    )
+    if any("{amount" in t for t in templates):
+        extra["amount"] = money_text(frame["amount_minor"].astype("int64"), decimals)
     if profile.columns.document_number is not None:
         doc = frame["document_number"].astype("str")
     else:

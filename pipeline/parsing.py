@@ -67,6 +67,8 @@ def _arrow(s: pd.Series) -> pa.Array:
     arr = pa.array(s.to_numpy(dtype=object, na_value=""), type=pa.string()) if s.dtype == object else None
     if arr is None:
         arr = pa.Array.from_pandas(s.astype("str"))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
     if arr.type != pa.string():
         arr = arr.cast(pa.string())
     return pc.fill_null(arr, "")
@@ -127,8 +129,13 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
         codes = [_currency_codes(pc.fill_null(pc.struct_field(sub, c), "")) for c in ("c1", "c2")]
         cur = currency.upper()
         wrong = np.logical_or.reduce(
-            [(pc.not_equal(c, "").to_numpy(zero_copy_only=False) & pc.not_equal(c, cur).to_numpy(zero_copy_only=False))
-             for c in codes]
+            [
+                (
+                    pc.not_equal(c, "").to_numpy(zero_copy_only=False)
+                    & pc.not_equal(c, cur).to_numpy(zero_copy_only=False)
+                )
+                for c in codes
+            ]
         )
         good = ok & (nsigns <= 1)
         matched[rest] = good
@@ -140,8 +147,11 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
         num = pc.replace_with_mask(num, pa.array(mask), sub_num.cast(num.type))
     if spec.thousands_mark:
         th = _WS if spec.thousands_mark == " " else re.escape(spec.thousands_mark)
-        num = pc.replace_substring_regex(num, th, "") if spec.thousands_mark == " " else pc.replace_substring(
-            num, spec.thousands_mark, "")
+        num = (
+            pc.replace_substring_regex(num, th, "")
+            if spec.thousands_mark == " "
+            else pc.replace_substring(num, spec.thousands_mark, "")
+        )
     length = pc.utf8_length(num).to_numpy(zero_copy_only=False).astype("int64")
     point = pc.find_substring(num, spec.decimal_mark).to_numpy(zero_copy_only=False).astype("int64")
     frac_len = np.where(point >= 0, length - point - 1, 0)
@@ -207,15 +217,70 @@ def date_regex(fmt: str) -> str:
     return "^" + "".join(out) + "$"
 
 
+_FIXED = {"d": 2, "m": 2, "Y": 4, "y": 2, "H": 2, "M": 2, "S": 2}
+
+
+def _fixed_layout(fmt: str) -> tuple[str, dict[str, int]] | None:
+    """For a format of zero-padded numbers and literals: an anchored regex and each field's offset."""
+    out: list[str] = []
+    offsets: dict[str, int] = {}
+    pos = i = 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            code = fmt[i + 1] if i + 1 < len(fmt) else ""
+            if code not in _FIXED:
+                return None
+            offsets.setdefault(code, pos)
+            out.append(rf"\d{{{_FIXED[code]}}}")
+            pos += _FIXED[code]
+            i += 2
+        else:
+            out.append(re.escape(fmt[i]))
+            pos += 1
+            i += 1
+    return "^" + "".join(out) + "$", offsets
+
+
+def _parse_fixed(arr: pa.Array, layout: tuple[str, dict[str, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-padded values sliced by position (4x faster than a regex with groups)."""
+    pattern, offsets = layout
+    matched = pc.match_substring_regex(arr, pattern)
+    safe = pc.if_else(matched, arr, pa.scalar("0" * 32, arr.type))
+
+    def field(code: str) -> np.ndarray:
+        start = offsets[code]
+        piece = pc.utf8_slice_codeunits(safe, start, start + _FIXED[code])
+        return np.asarray(pc.cast(piece, pa.int64()).to_numpy(zero_copy_only=False))
+
+    year = field("Y") if "Y" in offsets else np.where(field("y") < 69, field("y") + 2000, field("y") + 1900)
+    ok = matched.to_numpy(zero_copy_only=False)
+    return _days(year, field("m"), field("d"), ok), ok
+
+
 def _parse_one_format(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
-    """(days since 1970 or -1 where no real date, did-the-shape-match) for one format."""
+    """(days since 1970 or _NO_DATE where no real date, did-the-shape-match) for one format."""
+    layout = _fixed_layout(fmt)
+    if layout is None:
+        return _parse_general(arr, fmt)
+    days, matched = _parse_fixed(arr, layout)
+    rest = np.flatnonzero(~matched & pc.not_equal(arr, "").to_numpy(zero_copy_only=False))
+    if rest.size:
+        sub_days, sub_matched = _parse_general(arr.take(pa.array(rest)), fmt)
+        days[rest] = sub_days
+        matched[rest] = sub_matched
+    return days, matched
+
+
+def _parse_general(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+    """Any supported format, through a regex with named groups."""
     struct = pc.extract_regex(arr, date_regex(fmt))
     matched = pc.is_valid(struct).to_numpy(zero_copy_only=False)
     names = {struct.type.field(i).name for i in range(struct.type.num_fields)}
 
     def ints(name: str) -> np.ndarray:
         field = pc.fill_null(pc.struct_field(struct, name), "0")
-        return pc.cast(pc.if_else(pc.equal(field, ""), "0", field), pa.int64()).to_numpy(zero_copy_only=False)
+        cleaned = pc.if_else(pc.equal(field, ""), "0", field)
+        return np.asarray(pc.cast(cleaned, pa.int64()).to_numpy(zero_copy_only=False))
 
     if "Y" in names:
         year = ints("Y")

@@ -8,6 +8,7 @@ receipt, while a credit with a bad date must be fixed by a person.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,8 +19,8 @@ from pipeline.config import ColumnRef, Profile
 from pipeline.errors import InputError
 from pipeline.parsing import Parsed, parse_amounts, parse_dates
 from pipeline.readers import SOURCE_ROW, RawTable, col
-from pipeline.textops import contains, extract_first, squeeze_spaces
-from schemas.issues import REJECT_CODES, SKIP_CODES, RowIssue
+from pipeline.textops import concat, contains, extract_first, squeeze_spaces
+from schemas.issues import REJECT_CODES, RowIssue
 from schemas.statement import statement_schema
 
 TEXT_FIELDS = ("payer_name", "reference", "customer_number", "invoice_number", "transaction_id", "document_number")
@@ -83,13 +84,16 @@ class Columns:
             return pd.Series("", index=data.index, dtype="str"), ""
         refs = ref if isinstance(ref, tuple) else (ref,)
         positions = [self.position(r, role) for r in refs]
-        parts = [data[col(p)].str.strip() for p in positions]
-        out = parts[0]
-        for p in parts[1:]:
-            out = (out + " " + p).str.strip()
-        if len(parts) > 1:
-            out = squeeze_spaces(out)
+        parts = [data[col(p)] for p in positions]
+        out = (
+            parts[0]
+            if len(parts) == 1
+            else squeeze_spaces(concat(*[x for p in parts for x in (p, " ")], index=data.index))
+        )
         return out, " + ".join(self.label(p) for p in positions)
+
+
+OPEN, SKIPPED, REJECTED = 0, 1, 2
 
 
 class _Fates:
@@ -98,24 +102,24 @@ class _Fates:
     def __init__(self, file: str, rows: np.ndarray, profile: Profile) -> None:
         n = len(rows)
         self.file, self.rows, self.profile, self.n = file, rows, profile, n
-        self.state = np.full(n, "", dtype=object)
+        self.state = np.zeros(n, dtype=np.int8)  # OPEN, SKIPPED or REJECTED
         self.reason = np.full(n, "", dtype=object)
         self.detail = np.full(n, "", dtype=object)
         self.issues: list[RowIssue] = []
 
     def skip(self, mask: np.ndarray, code: str, why: str = "") -> None:
-        m = mask & (self.state == "")
-        self.state[m] = "skipped"
+        m = mask & (self.state == OPEN)
+        self.state[m] = SKIPPED
         self.reason[m] = code
         if why:
             self.detail[m] = why
 
     def reject(self, mask: np.ndarray, column: str, values: pd.Series, codes: np.ndarray | str) -> None:
         """Reject rows still undecided (or already rejected, to collect every issue of a row)."""
-        pos = np.flatnonzero(mask & ((self.state == "") | (self.state == "rejected")))
+        pos = np.flatnonzero(mask & (self.state != SKIPPED))
         if pos.size == 0:
             return
-        self.state[pos] = "rejected"
+        self.state[pos] = REJECTED
         vals = values.iloc[pos].tolist()
         cds = np.broadcast_to(np.asarray(codes, dtype=object), (self.n,))[pos]
         for r, v, code in zip(self.rows[pos], vals, cds, strict=True):
@@ -123,7 +127,7 @@ class _Fates:
             self.issues.append(RowIssue(self.file, int(r), column, str(v), str(code), msg))
 
     def reject_row(self, position: int, column: str, value: str, code: str) -> None:
-        self.state[position] = "rejected"
+        self.state[position] = REJECTED
         msg = _message(code, column, value, self.profile)
         self.issues.append(RowIssue(self.file, int(self.rows[position]), column, value, code, msg))
 
@@ -138,7 +142,7 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     fates = _Fates(file, rows, profile)
     state, reason, skip, reject = fates.state, fates.reason, fates.skip, fates.reject
     cell_cols = [c for c in data.columns if c != SOURCE_ROW]
-    stripped = {c: data[c].str.strip() for c in cell_cols}
+    stripped = {c: data[c] for c in cell_cols}  # readers trim every cell
     nonempty = {c: (stripped[c] != "").to_numpy() for c in cell_cols}
 
     blank = ~np.logical_or.reduce([nonempty[c] for c in cell_cols]) if cell_cols else np.ones(n, bool)
@@ -155,18 +159,23 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
 
     date_text, date_label = cols.text(profile.columns.date, "date")
     date_empty = (date_text == "").to_numpy()
-    dates = parse_dates(date_text, profile.date_formats)
+    # Dates and amounts are independent and their kernels release the GIL: parse them side by side.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        amount_job = pool.submit(_signed_amounts, cols, profile)
+        dates = parse_dates(date_text, profile.date_formats)
+        amount = amount_job.result()
     no_date = dates.value.isna().to_numpy()
     footer = np.zeros(n, dtype=bool)
     seen = np.zeros(n, dtype=bool)
+    undated = np.flatnonzero(no_date & (state == OPEN))  # a row with a real date is never a footer
     for c in cell_cols:
-        first = nonempty[c] & ~seen
+        first = (nonempty[c] & ~seen)[undated]
         if first.any():
-            footer |= first & contains(stripped[c], profile.footer_pattern)
+            at = undated[first]
+            footer[at] = contains(stripped[c].iloc[at], profile.footer_pattern)
         seen |= nonempty[c]
-    skip(footer & no_date, "footer")
+    skip(footer, "footer")
 
-    amount = _signed_amounts(cols, profile)
     no_amount = amount.all_empty
     no_txn = date_empty & no_amount
     if profile.continuation_rows == "join":
@@ -177,7 +186,7 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     for mask, column, values, codes in amount.errors:
         reject(mask, column, values, codes)
     minor = amount.value
-    known = minor.notna().to_numpy() & (state == "")
+    known = minor.notna().to_numpy() & (state == OPEN)
     minor_np = minor.fillna(0).to_numpy(dtype="int64")
     skip(known & (minor_np == 0), "zero_amount")
     skip(known & (minor_np < 0), "not_receipt", "debit")
@@ -186,35 +195,25 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
         ftext, flabel = cols.text(f.column, "receipts_only_when.column")
         skip(~contains(ftext, f.pattern), "not_receipt", f"{flabel} does not match")
 
-    receipt = (state == "") | ((state == "rejected") & (minor_np > 0))
+    receipt = (state == OPEN) | ((state == REJECTED) & (minor_np > 0))
     reject(receipt & (dates.error != "").to_numpy(), date_label, date_text, dates.error.to_numpy())
     reject(receipt & dates.empty.to_numpy(), date_label, date_text, "date_missing")
 
     texts = {f: cols.text(getattr(profile.columns, f), f) for f in TEXT_FIELDS}
-    currency_text, currency_label = cols.text(profile.columns.currency, "currency")
-    currency = currency_text.str.upper()
-    if profile.columns.currency is None:
-        currency = pd.Series(profile.currency.expected, index=data.index, dtype="str")
-    else:
-        currency = currency.where(currency != "", profile.currency.expected)
     if profile.continuation_rows == "join":
         _join_continuations(texts, state, reason, stripped, cell_cols)
-    extracted = _extract(profile, texts)
+    currency_text, currency_label = cols.text(profile.columns.currency, "currency")
+    keep = np.flatnonzero((state == OPEN) | ((state == REJECTED) & receipt))
     frame = pd.DataFrame(
         {
-            SOURCE_ROW: data[SOURCE_ROW].astype("int64"),
-            "posting_date": dates.value,
-            "amount_minor": minor,
-            "currency": currency.astype("str"),
-            "payer_name": texts["payer_name"][0],
-            "reference": texts["reference"][0],
-            "customer_number": extracted["customer_number"],
-            "invoice_number": extracted["invoice_number"],
-            "transaction_id": texts["transaction_id"][0],
-            "document_number": texts["document_number"][0],
+            SOURCE_ROW: rows[keep].astype("int64"),
+            "posting_date": dates.value.iloc[keep].to_numpy(),
+            "amount_minor": minor.iloc[keep].to_numpy(),
+            "currency": _currency(currency_text.iloc[keep], profile),
+            **{f: texts[f][0].iloc[keep].reset_index(drop=True) for f in TEXT_FIELDS},
         }
     )
-    candidates = frame[(state == "") | ((state == "rejected") & receipt)]
+    frame.update(pd.DataFrame(_extract(profile, frame)))
     labels = {
         "currency": currency_label or "currency",
         "customer_number": texts["customer_number"][1] or texts["reference"][1] or "customer_number",
@@ -222,35 +221,43 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
         "posting_date": date_label,
         "amount_minor": "amount",
     }
-    position = {int(r): i for i, r in enumerate(rows)}
-    for row, column, value, code in _schema_failures(candidates, profile):
-        fates.reject_row(position[row], labels.get(column, column), value, code)
-
-    skips = _skips_frame(file, table, rows[state == "skipped"], reason[state == "skipped"],
-                         fates.detail[state == "skipped"])
-    receipts = frame[state == ""].copy()
+    for row, column, value, code in _schema_failures(frame, profile):
+        fates.reject_row(int(np.searchsorted(rows, row)), labels.get(column, column), value, code)
+    skipped = state == SKIPPED
+    skips = _skips_frame(table, rows[skipped], reason[skipped], fates.detail[skipped])
+    receipts = frame[(state[keep] == OPEN)].reset_index(drop=True)
     return Statement(file, profile, table, receipts, skips, fates.issues)
+
+
+def _currency(text: pd.Series, profile: Profile) -> pd.Series:
+    """The currency cell upper-cased; an empty cell (or no column) is the profile's currency."""
+    if profile.columns.currency is None:
+        return pd.Series(profile.currency.expected, index=range(len(text)), dtype="str")
+    upper = text.str.upper().reset_index(drop=True)
+    return upper.where(upper != "", profile.currency.expected).astype("str")
 
 
 SKIP_COLUMNS = ("source_row", "reason_code", "detail")
 
 
-def _skips_frame(file: str, table: RawTable, rows: np.ndarray, reasons: np.ndarray, details: np.ndarray) -> pd.DataFrame:
-    """Every skipped row (the reader's and the profile's) as one frame, in file order."""
+def _skips_frame(table: RawTable, rows: np.ndarray, reasons: np.ndarray, details: np.ndarray) -> pd.DataFrame:
+    """Every skipped row (the reader's and the profile's) as one frame, in file order.
+
+    ``detail`` is empty unless there is more to say than the reason code (``SKIP_CODES``
+    has the words for each code).
+    """
     from_reader = pd.DataFrame(
         {
-            "source_row": [s.source_row for s in table.skipped],
-            "reason_code": [s.reason for s in table.skipped],
-            "detail": [s.text for s in table.skipped],
+            "source_row": np.array([s.source_row for s in table.skipped], dtype="int64"),
+            "reason_code": np.array([s.reason for s in table.skipped], dtype=object),
+            "detail": np.array([s.text for s in table.skipped], dtype=object),
         }
     )
     from_rows = pd.DataFrame({"source_row": rows.astype("int64"), "reason_code": reasons, "detail": details})
     frame = pd.concat([from_reader, from_rows], ignore_index=True)
-    frame["source_row"] = frame["source_row"].astype("int64")
-    frame["reason_code"] = frame["reason_code"].astype("str")
-    default = frame["reason_code"].map(SKIP_CODES).fillna("").astype("str")
-    frame["detail"] = frame["detail"].astype("str").where(frame["detail"].astype("str") != "", default)
-    return frame.sort_values("source_row", kind="stable").reset_index(drop=True)
+    if not frame["source_row"].is_monotonic_increasing:
+        frame = frame.sort_values("source_row", kind="stable").reset_index(drop=True)
+    return frame
 
 
 @dataclass
@@ -316,18 +323,23 @@ def _invert(value: pd.Series, invert: bool) -> pd.Series:
     return -value if invert else value
 
 
-def _extract(profile: Profile, texts: dict[str, tuple[pd.Series, str]]) -> dict[str, pd.Series]:
-    """Customer and invoice numbers from their columns, else from the reference by regex."""
-    out = {}
-    ref = texts["reference"][0]
-    for name in ("customer_number", "invoice_number"):
-        value = texts[name][0]
+def _extract(profile: Profile, frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """Customer and invoice numbers from their columns, else from the reference by regex (upper-cased)."""
+
+    def one(name: str) -> pd.Series:
+        value = frame[name]
         pattern = getattr(profile.extract, name)
         if pattern is not None:
-            found = extract_first(ref, pattern).str.strip()
-            value = value.where(value != "", found)
-        out[name] = value.str.upper()
-    return out
+            empty = value == ""
+            if empty.any():
+                found = extract_first(frame["reference"][empty], pattern)
+                value = value.copy()
+                value[empty] = found
+        return value.str.upper()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(one, name) for name in ("customer_number", "invoice_number")}
+        return {name: f.result() for name, f in futures.items()}
 
 
 def _join_continuations(
@@ -341,11 +353,11 @@ def _join_continuations(
     ref = texts["reference"][0].copy()
     last = -1
     for i in range(len(state)):
-        if state[i] == "skipped" and reason[i] == "continuation":
+        if state[i] == SKIPPED and reason[i] == "continuation":
             if last >= 0:
                 extra = " ".join(v for c in cell_cols if (v := stripped[c].iloc[i]))
                 ref.iloc[last] = (ref.iloc[last] + " " + extra).strip()
-        elif state[i] != "skipped":
+        elif state[i] != SKIPPED:
             last = i
     texts["reference"] = (ref, texts["reference"][1])
 

@@ -63,5 +63,20 @@ def replace(text: pd.Series, pattern: str, replacement: str) -> pd.Series:
 
 def squeeze_spaces(text: pd.Series) -> pd.Series:
     """Trim and collapse runs of whitespace to one space (multi-column joins, padded fields)."""
-    arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(to_arrow(text), r"\s{2,}", " "))
-    return _series(arr, text.index)
+    arr = to_arrow(text)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    runs = pc.match_substring_regex(arr, r"\s\s")
+    if pc.any(runs).as_py():
+        fixed = pc.replace_substring_regex(pc.filter(arr, runs), r"\s{2,}", " ")
+        arr = pc.replace_with_mask(arr, runs, fixed)
+    return _series(pc.utf8_trim_whitespace(arr), text.index)
+
+
+def concat(*parts: pd.Series | str, index: pd.Index) -> pd.Series:
+    """Element-wise string concatenation of columns and literals, without index alignment."""
+    if all(isinstance(p, str) for p in parts):
+        return pd.Series("".join(str(p) for p in parts), index=index, dtype="str")
+    big = pa.large_string()
+    arrays = [pa.scalar(p, big) if isinstance(p, str) else to_arrow(p).cast(big) for p in parts]
+    return _series(pc.binary_join_element_wise(*arrays, pa.scalar("", big)), index)

@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
@@ -232,7 +232,10 @@ def read_sheet_table(
             skipped.append(SkippedRow(i + 1, "hidden", _row_text(rows[i], fmt)))
         else:
             kept.append((i + 1, rows[i]))
-    render: Callable[[Any], str] = lambda v: render_cell(v, fmt)  # noqa: E731
+
+    def render(v: Any) -> str:
+        return render_cell(v, fmt).strip()
+
     columns: dict[str, object] = {SOURCE_ROW: pd.Series([n for n, _ in kept], dtype="int64")}
     for pos in range(width):
         columns[col(pos + 1)] = pd.Series([render(r[pos]) for _, r in kept], dtype="str")

@@ -209,7 +209,12 @@ def read_text_table(
     delim = delimiter or sniff_delimiter(head_lines, quotechar)
     try:
         hdr = locate_header(
-            head_lines, delim, quotechar, present=header_present, signature=signature, row=header_row,
+            head_lines,
+            delim,
+            quotechar,
+            present=header_present,
+            signature=signature,
+            row=header_row,
             limit=search_rows,
         )
     except InputError as exc:
@@ -268,7 +273,9 @@ def _body_text(text: str, skip_lines: int) -> str:
     return text[pos:]
 
 
-def _parse_fast(data: bytes, start: int, delim: str, quotechar: str, width: int, first_line: int) -> pd.DataFrame | None:
+def _parse_fast(
+    data: bytes, start: int, delim: str, quotechar: str, width: int, first_line: int
+) -> pd.DataFrame | None:
     """pyarrow path over ``data[start:]``; ``None`` when irregular or not UTF-8 (slower paths take over)."""
     if start >= len(data):
         return _empty_frame(width)
