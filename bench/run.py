@@ -1,0 +1,85 @@
+"""Benchmarks of the local stages (read + validate + normalise), printed as figures and ratios.
+
+Runs each case ``--repeat`` times in a fresh interpreter under ``/usr/bin/time -v`` and reports
+the median operation time (imports excluded, as in reference/performance-notes.md), the
+whole-process wall time, and the peak RSS. Never an assertion: machines are shared and noisy.
+
+    python bench/run.py [--repeat 3] [--csv-rows 1000000] [--xlsx-rows 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BUDGET = {"payimport-csv": (5.0, 1.2 * 1024), "payimport-xlsx": (2.0, None)}
+
+
+def run_case(args: list[str]) -> dict[str, float]:
+    cmd = ["/usr/bin/time", "-v", sys.executable, str(HERE / "measure.py"), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
+    result["peak_mib"] = int(rss.group(1)) / 1024 if rss else float("nan")
+    if wall:
+        h, m, s = wall.groups()
+        result["wall_s"] = int(h or 0) * 3600 + int(m) * 60 + float(s)
+    return result
+
+
+def median_of(args: list[str], repeat: int) -> dict[str, float]:
+    runs = [run_case(args) for _ in range(repeat)]
+    out = dict(runs[0])
+    for key in ("op_s", "import_s", "peak_mib", "wall_s"):
+        out[key] = statistics.median(r[key] for r in runs)
+    out["op_runs"] = [r["op_s"] for r in runs]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--csv-rows", type=int, default=1_000_000)
+    parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    args = parser.parse_args()
+    subprocess.run([sys.executable, str(HERE / "generate.py"), "--csv-rows", str(args.csv_rows),
+                    "--xlsx-rows", str(args.xlsx_rows)], check=True, capture_output=True)
+    data = HERE / "data"
+    csv = data / f"statement_{args.csv_rows}.csv"
+    xlsx = data / f"statement_{args.xlsx_rows}.xlsx"
+    cases = {
+        "baseline-csv": ["baseline-csv", str(csv)],
+        "payimport-csv": ["payimport", str(csv), "bench-de"],
+        "baseline-xlsx": ["baseline-xlsx", str(xlsx)],
+        "payimport-xlsx": ["payimport", str(xlsx), "bench-xlsx"],
+    }
+    results = {name: median_of(argv, args.repeat) for name, argv in cases.items()}
+    print(f"{'case':<16}{'op s':>8}{'runs':>24}{'wall s':>9}{'peak MiB':>10}  budget")
+    for name, r in results.items():
+        budget = BUDGET.get(name)
+        note = ""
+        if budget:
+            secs, mib = budget
+            note = f"<= {secs:.1f} s" + (f", <= {mib:.0f} MiB" if mib else "")
+            note += "  OK" if r["op_s"] <= secs and (mib is None or r["peak_mib"] <= mib) else "  OVER"
+        runs = ",".join(f"{x:.2f}" for x in r["op_runs"])
+        print(f"{name:<16}{r['op_s']:>8.2f}{runs:>24}{r['wall_s']:>9.2f}{r['peak_mib']:>10.0f}  {note}")
+    for kind in ("csv", "xlsx"):
+        base, ours = results[f"baseline-{kind}"], results[f"payimport-{kind}"]
+        print(f"ratio payimport/baseline ({kind}): time {ours['op_s'] / base['op_s']:.1f}x, "
+              f"peak {ours['peak_mib'] / base['peak_mib']:.1f}x")
+    for name in ("payimport-csv", "payimport-xlsx"):
+        r = results[name]
+        print(f"{name}: rows_read {r['rows_read']}, valid {r['rows_valid']}, rejected {r['rows_rejected']}, "
+              f"skipped {r['rows_skipped']}")
+
+
+if __name__ == "__main__":
+    main()
