@@ -10,6 +10,7 @@ to its Text[n] limit, because nothing downstream keys on it.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 import string
 from dataclasses import dataclass, field
 
@@ -180,6 +181,14 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
         doc = frame["document_number"].astype("str")
     else:
         doc = render_template(profile.document_number.template, frame, extra)
+    # The key (hashing, duplicate search) is independent of the text fields: build it alongside.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        keys = pool.submit(idempotency_keys, frame, profile.key_namespace or profile.name, decimals)
+        texts = {
+            "description": _cut(render_template(profile.description, frame, extra), LIMITS["description"]),
+            "comment": _cut(render_template(profile.comment, frame, extra), LIMITS["comment"]),
+        }
+        key = keys.result()
     rows = pd.DataFrame(
         {
             "lineNumber": start + LINE_STEP * seq,
@@ -190,9 +199,9 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
             "appliesToInvoiceNumber": frame["invoice_number"].astype("str").str.upper(),
             "amount_minor": -frame["amount_minor"].astype("int64"),
             "currency": frame["currency"].astype("str"),
-            "description": _cut(render_template(profile.description, frame, extra), LIMITS["description"]),
-            "comment": _cut(render_template(profile.comment, frame, extra), LIMITS["comment"]),
-            "key": idempotency_keys(frame, profile.key_namespace or profile.name, decimals),
+            "description": texts["description"],
+            "comment": texts["comment"],
+            "key": key,
             "source_file": pd.Series(file, index=frame.index, dtype="str"),
             "source_row": frame[SOURCE_ROW].astype("int64"),
         }

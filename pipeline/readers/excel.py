@@ -107,7 +107,7 @@ def _trim(rows: list[list[Any]]) -> list[list[Any]]:
             if not _empty(r[i]):
                 width = i + 1
                 break
-    return [list(r[:width]) + [""] * (width - len(r)) for r in rows]
+    return [r if len(r) == width else list(r[:width]) + [""] * (width - len(r)) for r in rows]
 
 
 def _empty(v: Any) -> bool:
@@ -151,6 +151,9 @@ def _scan_hidden(chunks: Iterable[bytes]) -> Iterable[int]:
     tail = b""
     for chunk in chunks:
         buf = tail + chunk
+        if b"hidden=" not in buf:  # the usual case: skip the regex over megabytes of XML
+            tail = buf[-64:]
+            continue
         cut = buf.rfind(b"<")
         body, tail = (buf[:cut], buf[cut:]) if cut >= 0 else (buf, b"")
         for m in _ROW_TAG.finditer(body):
@@ -233,12 +236,10 @@ def read_sheet_table(
         else:
             kept.append((i + 1, rows[i]))
 
-    def render(v: Any) -> str:
-        return render_cell(v, fmt).strip()
-
     columns: dict[str, object] = {SOURCE_ROW: pd.Series([n for n, _ in kept], dtype="int64")}
+    dates: dict[Any, str] = {}
     for pos in range(width):
-        columns[col(pos + 1)] = pd.Series([render(r[pos]) for _, r in kept], dtype="str")
+        columns[col(pos + 1)] = _render_column([r[pos] for _, r in kept], fmt, dates)
     return RawTable(
         file=file,
         kind="excel",
@@ -249,6 +250,24 @@ def read_sheet_table(
         skipped=skipped,
         sheet=sheet.name,
     )
+
+
+def _render_column(values: list[Any], fmt: CellFormat, dates: dict[Any, str]) -> pd.Series:
+    """One column of typed cells as trimmed text; a sheet has few distinct dates, so format each once."""
+    out: list[str] = []
+    append = out.append
+    for v in values:
+        kind = type(v)
+        if kind is str:
+            append(v.strip())
+        elif kind is dt.date or kind is dt.datetime:
+            text = dates.get(v)
+            if text is None:
+                text = dates[v] = v.strftime(fmt.date_format)
+            append(text)
+        else:
+            append(render_cell(v, fmt).strip())
+    return pd.Series(out, dtype="str")
 
 
 def _row_text(row: Sequence[Any], fmt: CellFormat) -> str:
