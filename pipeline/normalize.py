@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from pipeline.config import Profile
 from pipeline.readers import SOURCE_ROW
-from pipeline.textops import concat, squeeze_spaces
+from pipeline.textops import as_series, concat, squeeze_spaces
 from schemas.issues import RowIssue
 from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
 
@@ -88,7 +88,7 @@ def _render_field(name: str, spec: str, frame: pd.DataFrame, extra: dict[str, pd
     if pd.api.types.is_integer_dtype(values.dtype):
         if spec and spec.endswith("d") and spec[:-1].lstrip("0").isdigit() and spec.startswith("0"):
             padded = _padded(values.to_numpy(dtype="int64"), int(spec[:-1]))
-            return pd.Series(padded.to_pandas(), index=values.index, dtype="str")
+            return as_series(padded, values.index)
         if spec:
             return values.map(lambda v: format(int(v), spec)).astype("str")
         return values.astype("int64").astype("str")
@@ -105,7 +105,7 @@ def format_dates(dates: pd.Series, fmt: str) -> pd.Series:
         return pd.Series([], index=dates.index, dtype="str")
     unique, inverse = np.unique(values, return_inverse=True)
     texts = pyarrow.array([d.item().strftime(fmt) if not np.isnat(d) else "" for d in unique], pyarrow.string())
-    return pd.Series(texts.take(pyarrow.array(inverse)).to_pandas(), index=dates.index, dtype="str")
+    return as_series(texts.take(pyarrow.array(inverse)), dates.index)
 
 
 def _padded(values: np.ndarray, width: int) -> pyarrow.Array:

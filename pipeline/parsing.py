@@ -21,6 +21,7 @@ from pipeline.config import AmountSpec
 
 SYMBOLS = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "JPY"}
 _MAX_INT_DIGITS = 15
+_MAX_DIGITS = 18  # int64 holds any 18-digit number
 _WS = "[\\s\u00a0\u202f]"
 _MONTHS = {
     m: i
@@ -152,29 +153,28 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
             if spec.thousands_mark == " "
             else pc.replace_substring(num, spec.thousands_mark, "")
         )
+    # Zeros at the end of the decimals carry no value; dropping them keeps long-but-exact values in int64.
+    dec = re.escape(spec.decimal_mark)
+    num = pc.replace_substring_regex(num, rf"({dec}\d*?)0+$", r"\1")
     length = pc.utf8_length(num).to_numpy(zero_copy_only=False).astype("int64")
     point = pc.find_substring(num, spec.decimal_mark).to_numpy(zero_copy_only=False).astype("int64")
     frac_len = np.where(point >= 0, length - point - 1, 0)
     digits = pc.replace_substring(num, spec.decimal_mark, "")
     digit_count = length - (point >= 0)
-    too_large = matched & (digit_count - frac_len > _MAX_INT_DIGITS)
-    usable = matched & ~too_large & (digit_count > 0)
+    bad_decimals = matched & (frac_len > decimals)  # the zeros are gone, so these digits carry value
+    too_large = matched & ~bad_decimals & ((digit_count - frac_len > _MAX_INT_DIGITS) | (digit_count > _MAX_DIGITS))
+    usable = matched & ~too_large & ~bad_decimals & (digit_count > 0)
     digits = pc.if_else(pa.array(usable), digits, "0")
     digits = pc.if_else(pc.equal(digits, ""), "0", digits)
     whole = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
-    shift = decimals - frac_len
-    up = np.where(shift > 0, shift, 0)
-    down = np.where(shift < 0, -shift, 0)
-    scale_down = np.power(10, np.minimum(down, 18), dtype=np.int64)
-    bad_decimals = usable & (down > 0) & (whole % scale_down != 0)
-    minor = np.where(down > 0, whole // scale_down, whole * np.power(10, up, dtype=np.int64))
+    minor = whole * np.power(10, np.where(usable, decimals - frac_len, 0), dtype=np.int64)
     minor = np.where(negative, -minor, minor)
     error = np.full(n, "", dtype=object)
     error[~matched & ~empty] = AMOUNT_FORMAT
     error[bad_decimals] = AMOUNT_DECIMALS
     error[too_large] = AMOUNT_TOO_LARGE
-    error[wrong_currency & usable & ~bad_decimals] = AMOUNT_CURRENCY
-    good = usable & ~bad_decimals
+    error[wrong_currency & usable] = AMOUNT_CURRENCY
+    good = usable
     value = pd.Series(pd.array(minor, dtype="Int64"), index=text.index)
     value[~good] = pd.NA
     return Parsed(value, pd.Series(error, index=text.index), pd.Series(empty, index=text.index))

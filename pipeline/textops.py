@@ -23,8 +23,10 @@ def to_arrow(text: pd.Series) -> pa.Array:
     return pc.fill_null(arr, "")
 
 
-def _series(arr: pa.Array, index: pd.Index) -> pd.Series:
-    return pd.Series(arr.to_pandas(), index=index, dtype="str")
+def as_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """A pyarrow string array as a ``str`` Series on ``index``, by position (never by label)."""
+    values = arr.to_pandas()
+    return pd.Series(values.array if isinstance(values, pd.Series) else values, index=index, dtype="str")
 
 
 def contains(text: pd.Series, pattern: str) -> np.ndarray:
@@ -47,7 +49,7 @@ def extract_first(text: pd.Series, pattern: str) -> pd.Series:
             wrapped = re.sub(r"\((?!\?)", "(?P<value>", pattern, count=1)
             struct = pc.extract_regex(to_arrow(text), wrapped)
         found = pc.fill_null(pc.struct_field(struct, "value"), "")
-        return _series(found, text.index)
+        return as_series(found, text.index)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError):
         values = []
         for v in text.tolist():
@@ -58,7 +60,7 @@ def extract_first(text: pd.Series, pattern: str) -> pd.Series:
 
 def replace(text: pd.Series, pattern: str, replacement: str) -> pd.Series:
     """Regex replace of every match in every cell."""
-    return _series(pc.replace_substring_regex(to_arrow(text), pattern, replacement), text.index)
+    return as_series(pc.replace_substring_regex(to_arrow(text), pattern, replacement), text.index)
 
 
 def squeeze_spaces(text: pd.Series) -> pd.Series:
@@ -66,11 +68,11 @@ def squeeze_spaces(text: pd.Series) -> pd.Series:
     arr = to_arrow(text)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    runs = pc.match_substring_regex(arr, r"\s\s")
+    runs = pc.match_substring_regex(arr, r"\s\s|[\t\n\r\f\v]")
     if pc.any(runs).as_py():
-        fixed = pc.replace_substring_regex(pc.filter(arr, runs), r"\s{2,}", " ")
+        fixed = pc.replace_substring_regex(pc.filter(arr, runs), r"\s+", " ")
         arr = pc.replace_with_mask(arr, runs, fixed)
-    return _series(pc.utf8_trim_whitespace(arr), text.index)
+    return as_series(pc.utf8_trim_whitespace(arr), text.index)
 
 
 def concat(*parts: pd.Series | str, index: pd.Index) -> pd.Series:
@@ -79,4 +81,4 @@ def concat(*parts: pd.Series | str, index: pd.Index) -> pd.Series:
         return pd.Series("".join(str(p) for p in parts), index=index, dtype="str")
     big = pa.large_string()
     arrays = [pa.scalar(p, big) if isinstance(p, str) else to_arrow(p).cast(big) for p in parts]
-    return _series(pc.binary_join_element_wise(*arrays, pa.scalar("", big)), index)
+    return as_series(pc.binary_join_element_wise(*arrays, pa.scalar("", big)), index)

@@ -236,6 +236,11 @@ def read_sheet_table(
         else:
             kept.append((i + 1, rows[i]))
 
+    if hdr is not None and hdr + 1 >= len(rows):
+        raise InputError(
+            file, f"sheet {sheet.name!r} has a header (row {hdr + 1}) but no rows after it; "
+            "expected at least one data row"
+        )
     columns: dict[str, object] = {SOURCE_ROW: pd.Series([n for n, _ in kept], dtype="int64")}
     dates: dict[Any, str] = {}
     for pos in range(width):

@@ -239,6 +239,10 @@ def read_text_table(
         data = _parse_fast(body.encode("utf-8"), 0, delim, quotechar, width, first_data + 1)
         if data is None:
             data = _parse_slow(file, body, delim, quotechar, width, first_data + 1)
+    if hdr is not None and len(data) == 0:
+        raise InputError(
+            file, f"has a header (line {hdr + 1}) but no rows after it; expected at least one data row"
+        )
     return RawTable(
         file=file,
         kind="text",
@@ -318,6 +322,8 @@ def _parse_fast(
             return None
         rows = pc.add(pc.subtract(ends, spans), first_line)
     columns = [pc.utf8_trim_whitespace(table.column(n)) for n in names]
+    if has_quotes and data.find(b"\r", start) >= 0:  # a quoted CRLF is a line end like any other
+        columns = [pc.replace_substring(c, "\r\n", "\n") for c in columns]
     trimmed = pa.table([rows, *columns], names=[SOURCE_ROW, *names])
     frame: pd.DataFrame = trimmed.to_pandas()
     return frame
