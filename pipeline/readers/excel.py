@@ -238,8 +238,8 @@ def read_sheet_table(
 
     if hdr is not None and hdr + 1 >= len(rows):
         raise InputError(
-            file, f"sheet {sheet.name!r} has a header (row {hdr + 1}) but no rows after it; "
-            "expected at least one data row"
+            file,
+            f"sheet {sheet.name!r} has a header (row {hdr + 1}) but no rows after it; expected at least one data row",
         )
     columns: dict[str, object] = {SOURCE_ROW: pd.Series([n for n, _ in kept], dtype="int64")}
     dates: dict[Any, str] = {}

@@ -240,9 +240,7 @@ def read_text_table(
         if data is None:
             data = _parse_slow(file, body, delim, quotechar, width, first_data + 1)
     if hdr is not None and len(data) == 0:
-        raise InputError(
-            file, f"has a header (line {hdr + 1}) but no rows after it; expected at least one data row"
-        )
+        raise InputError(file, f"has a header (line {hdr + 1}) but no rows after it; expected at least one data row")
     return RawTable(
         file=file,
         kind="text",
