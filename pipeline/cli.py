@@ -89,6 +89,7 @@ def validate(
         sys.exit(EXIT_UNUSABLE)
     outcomes: list[dict[str, Any]] = []
     code = EXIT_OK
+    used: set[Path] = set()
     for file in files:
         try:
             result = validate_file(file, config, profile_name, start=start_line)
@@ -103,7 +104,7 @@ def validate(
             continue
         summary = result.summary()
         if result.issues and not no_errors_out:
-            target = _errors_path(file, errors_out, len(files))
+            target = _errors_path(file, errors_out, len(files), used)
             summary["errors_workbook"] = str(write_errors_workbook(result, target))
         if show_payments:
             summary["payments"] = _payments_json(result)
@@ -124,13 +125,17 @@ def _fail(as_json: bool, console: Console, obj: dict[str, Any], text: str) -> No
         console.print(f"[bold red]error[/]: {text}")
 
 
-def _errors_path(file: Path, errors_out: Path | None, count: int) -> Path:
-    name = f"{file.stem}.errors.xlsx"
-    if errors_out is None:
-        return Path.cwd() / name
-    if count > 1 or errors_out.is_dir():
-        return errors_out / name
-    return errors_out
+def _errors_path(file: Path, errors_out: Path | None, count: int, used: set[Path]) -> Path:
+    """Where a file's errors workbook goes; two inputs with one name never share a workbook."""
+    if errors_out is not None and count == 1 and not errors_out.is_dir():
+        return errors_out
+    folder = Path.cwd() if errors_out is None else errors_out
+    target, n = folder / f"{file.stem}.errors.xlsx", 1
+    while target in used:
+        n += 1
+        target = folder / f"{file.stem}-{n}.errors.xlsx"
+    used.add(target)
+    return target
 
 
 def _aggregate(outcomes: list[dict[str, Any]]) -> dict[str, Any]:

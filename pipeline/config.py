@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from pipeline.errors import ConfigError
 
@@ -248,7 +250,7 @@ class Config(_Frozen):
     @model_validator(mode="after")
     def _name_profiles(self) -> Config:
         named = {k: p.model_copy(update={"name": k}) for k, p in self.profiles.items()}
-        object.__setattr__(self, "profiles", named)
+        object.__setattr__(self, "profiles", MappingProxyType(named))
         return self
 
 
@@ -297,10 +299,10 @@ _HINTS = {
 }
 
 
-def _format_errors(exc: ValidationError, source: str) -> list[str]:
+def _format_errors(errors: list[ErrorDetails], source: str, prefix: tuple[str, ...] = ()) -> list[str]:
     lines = []
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+    for err in errors:
+        path = ".".join(str(p) for p in (*prefix, *err["loc"]) if not str(p).startswith("function-after"))
         hint = _HINTS.get(err["type"], "")
         msg = err["msg"].removeprefix("Value error, ")
         lines.append(f"{source}: {path or '<top>'}: {msg}" + (f" (hint: {hint})" if hint else ""))
@@ -310,12 +312,48 @@ def _format_errors(exc: ValidationError, source: str) -> list[str]:
 def parse_config(data: Any, source: str = "config.yaml") -> Config:
     """Validate already-loaded YAML data; raise ConfigError listing every problem."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the file must hold a mapping with a 'profiles' key", problems=())
+        message = f"{source}: the file must hold a mapping with a 'profiles' key"
+        raise ConfigError(message, problems=(message,))
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = tuple(_format_errors(exc, source))
-        raise ConfigError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems=problems) from None
+        problems = _format_errors(exc.errors(), source)
+        problems += [p for p in _hidden_profile_problems(data, exc, source) if p not in problems]
+        raise ConfigError(
+            f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems=tuple(problems)
+        ) from None
+
+
+def _hidden_profile_problems(data: dict[str, Any], exc: ValidationError, source: str) -> list[str]:
+    """Problems pydantic did not reach: a profile's cross-field checks run only once its fields are valid.
+
+    Each failing profile is validated again without the keys that failed, so that a typo in one
+    key does not hide, say, a layout that lacks its columns.
+    """
+    profiles = data.get("profiles")
+    if not isinstance(profiles, dict):
+        return []
+    bad: dict[str, set[str]] = {}
+    for err in exc.errors():
+        loc = err["loc"]
+        if len(loc) >= 3 and loc[0] == "profiles" and isinstance(loc[1], str) and isinstance(loc[2], str):
+            bad.setdefault(loc[1], set()).add(loc[2])
+    found: list[str] = []
+    for name, keys in bad.items():
+        raw = profiles.get(name)
+        if not isinstance(raw, dict):
+            continue
+        trimmed = {k: v for k, v in raw.items() if k not in keys}
+        try:
+            Profile.model_validate(trimmed)
+        except ValidationError as again:
+            # a key removed here and required there is not a new problem
+            fresh = [e for e in again.errors() if not (e["loc"] and e["loc"][0] in keys)]
+            if fresh:
+                found += _format_errors(
+                    ValidationError.from_exception_data(again.title, fresh), source, ("profiles", name)
+                )
+    return found
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -325,6 +363,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, "a key must be plain text", key_node.start_mark
+                )
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     "while reading a mapping", node.start_mark, f"key {key!r} is given twice", key_node.start_mark
@@ -338,9 +380,11 @@ def load_config(path: Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}", problems=()) from None
+        message = f"{path}: cannot read config: {exc.strerror}"
+        raise ConfigError(message, problems=(message,)) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}", problems=()) from None
+        message = f"{path}: not valid YAML: {exc}"
+        raise ConfigError(message, problems=(message,)) from None
     return parse_config(data, str(path))

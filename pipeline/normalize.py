@@ -148,13 +148,20 @@ def idempotency_keys(frame: pd.DataFrame, namespace: str, decimals: int) -> pd.S
             money_text(sub["amount_minor"], decimals),
         ]
         parts += [sub[c] for c in ("currency", "payer_name", "reference", "customer_number", "invoice_number")]
-        ident = concat(*[x for p in parts for x in (p, "|")][:-1], index=sub.index)
+        escaped = [_escape(p) for p in parts]  # "a|" + "b" must not hash like "a" + "|b"
+        ident = concat(*[x for p in escaped for x in (p, "|")][:-1], index=sub.index)
         digest = pd.Series(
             [hashlib.sha256(v.encode("utf-8")).hexdigest()[:24] for v in ident.tolist()], index=sub.index, dtype="str"
         )
         occ = digest.groupby(digest).cumcount() + 1
         keys[~has_tx] = concat(namespace + ":h:", digest, ":", occ.astype("int64").astype("str"), index=sub.index)
     return keys
+
+
+def _escape(text: pd.Series | str) -> pd.Series | str:
+    if isinstance(text, str):
+        return text
+    return text.str.replace("\\", "\\\\", regex=False).str.replace("|", "\\|", regex=False)
 
 
 def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int = 0) -> Payments:
@@ -208,6 +215,8 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
     )
     issues = _limit_issues(rows, file)
     if issues:
+        # lineNumbers run on without gaps; {seq} keeps the receipt's number in the file, so a
+        # document number does not change when a person fixes a neighbouring row.
         bad = {i.source_row for i in issues}
         rows = rows[~rows["source_row"].isin(bad)].reset_index(drop=True)
         rows["lineNumber"] = start + LINE_STEP * np.arange(1, len(rows) + 1, dtype="int64")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.config import Config, Profile
-from pipeline.errors import ProfileError
+from pipeline.errors import InputError, ProfileError
 from pipeline.readers import Source
 from pipeline.readers import matches as _matches
 
@@ -22,10 +22,13 @@ def choose_profile(source: Source, config: Config, name: str | None = None) -> P
                 tuple(sorted(config.profiles)),
             )
         return config.profiles[name]
-    found = [p for p in config.profiles.values() if _matches(source, p)]
+    unreadable: list[InputError] = []
+    found = [p for p in config.profiles.values() if _matches(source, p, unreadable)]
     if len(found) == 1:
         return found[0]
     known = tuple(sorted(config.profiles))
+    if not found and unreadable and len(unreadable) == len(config.profiles):
+        raise unreadable[0]  # the file itself is the problem (binary, damaged), not the profiles
     if not found:
         raise ProfileError(
             source.name,

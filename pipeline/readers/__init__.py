@@ -113,12 +113,17 @@ def open_source(path: Path) -> Source:
     return Source(path, data, detect_kind(data, file))
 
 
-def matches(source: Source, profile: Profile) -> bool:
-    """Does ``profile``'s header signature (or identify_pattern) fit this file?"""
+def matches(source: Source, profile: Profile, unreadable: list[InputError] | None = None) -> bool:
+    """Does ``profile``'s header signature (or identify_pattern) fit this file?
+
+    A file the profile cannot even open counts as no match; the error goes to ``unreadable``.
+    """
     limit = profile.header.search_rows
     try:
         rows, text = source.preview(profile, limit)
-    except InputError:
+    except InputError as exc:
+        if unreadable is not None:
+            unreadable.append(exc)
         return False
     if profile.identify_pattern and not re.search(profile.identify_pattern, text, re.MULTILINE):
         return False
