@@ -350,9 +350,7 @@ def _hidden_profile_problems(data: dict[str, Any], exc: ValidationError, source:
             # a key removed here and required there is not a new problem
             fresh = [e for e in again.errors() if not (e["loc"] and e["loc"][0] in keys)]
             if fresh:
-                found += _format_errors(
-                    ValidationError.from_exception_data(again.title, fresh), source, ("profiles", name)
-                )
+                found += _format_errors(fresh, source, ("profiles", name))
     return found
 
 
