@@ -60,8 +60,8 @@ class Parsed:
     """Values aligned with the input; ``error`` holds a reason code where a value was refused."""
 
     value: pd.Series
-    error: pd.Series
-    empty: pd.Series
+    error: np.ndarray
+    empty: np.ndarray
 
 
 def _arrow(s: pd.Series) -> pa.Array:
@@ -153,12 +153,19 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
             if spec.thousands_mark == " "
             else pc.replace_substring(num, spec.thousands_mark, "")
         )
-    # Zeros at the end of the decimals carry no value; dropping them keeps long-but-exact values in int64.
-    dec = re.escape(spec.decimal_mark)
-    num = pc.replace_substring_regex(num, rf"({dec}\d*?)0+$", r"\1")
     length = pc.utf8_length(num).to_numpy(zero_copy_only=False).astype("int64")
     point = pc.find_substring(num, spec.decimal_mark).to_numpy(zero_copy_only=False).astype("int64")
     frac_len = np.where(point >= 0, length - point - 1, 0)
+    long_frac = matched & (frac_len > decimals)
+    if long_frac.any():
+        # Zeros at the end of the decimals carry no value; dropping them keeps exact values in int64.
+        dec = re.escape(spec.decimal_mark)
+        mask = pa.array(long_frac)
+        trimmed = pc.replace_substring_regex(pc.filter(num, mask), rf"({dec}\d*?)0+$", r"\1")
+        num = pc.replace_with_mask(num, mask, trimmed)
+        length = pc.utf8_length(num).to_numpy(zero_copy_only=False).astype("int64")
+        point = pc.find_substring(num, spec.decimal_mark).to_numpy(zero_copy_only=False).astype("int64")
+        frac_len = np.where(point >= 0, length - point - 1, 0)
     digits = pc.replace_substring(num, spec.decimal_mark, "")
     digit_count = length - (point >= 0)
     bad_decimals = matched & (frac_len > decimals)  # the zeros are gone, so these digits carry value
@@ -177,7 +184,7 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
     good = usable
     value = pd.Series(pd.array(minor, dtype="Int64"), index=text.index)
     value[~good] = pd.NA
-    return Parsed(value, pd.Series(error, index=text.index), pd.Series(empty, index=text.index))
+    return Parsed(value, error, empty)
 
 
 def _currency_codes(arr: pa.Array) -> pa.Array:
@@ -336,4 +343,4 @@ def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> Parsed:
     stamps = np.where(valid, days, 0).astype("datetime64[D]").astype("datetime64[s]")
     value = pd.Series(stamps, index=text.index)
     value[~valid] = pd.NaT
-    return Parsed(value, pd.Series(error, index=text.index), pd.Series(empty, index=text.index))
+    return Parsed(value, error, empty)

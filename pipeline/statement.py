@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 
 from pipeline.config import ColumnRef, Profile
 from pipeline.errors import InputError
 from pipeline.parsing import Parsed, parse_amounts, parse_dates
 from pipeline.readers import SOURCE_ROW, RawTable, col
-from pipeline.textops import concat, contains, extract_first, squeeze_spaces
+from pipeline.textops import as_series, concat, contains, extract_first, squeeze_spaces, to_arrow
 from schemas.issues import REJECT_CODES, RowIssue
 from schemas.statement import statement_schema
 
@@ -196,8 +198,8 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
         skip(~contains(ftext, f.pattern), "not_receipt", f"{flabel} does not match")
 
     receipt = (state == OPEN) | ((state == REJECTED) & (minor_np > 0))
-    reject(receipt & (dates.error != "").to_numpy(), date_label, date_text, dates.error.to_numpy())
-    reject(receipt & dates.empty.to_numpy(), date_label, date_text, "date_missing")
+    reject(receipt & (dates.error != ""), date_label, date_text, dates.error)
+    reject(receipt & dates.empty, date_label, date_text, "date_missing")
 
     texts = {f: cols.text(getattr(profile.columns, f), f) for f in TEXT_FIELDS}
     if profile.continuation_rows == "join":
@@ -213,7 +215,8 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
             **{f: texts[f][0].iloc[keep].reset_index(drop=True) for f in TEXT_FIELDS},
         }
     )
-    frame.update(pd.DataFrame(_extract(profile, frame)))
+    for name, values in _extract(profile, frame).items():
+        frame[name] = values
     labels = {
         "currency": currency_label or "currency",
         "customer_number": texts["customer_number"][1] or texts["reference"][1] or "customer_number",
@@ -281,13 +284,13 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         d_has = d.value.fillna(0).to_numpy(dtype="int64") != 0
         k_has = k.value.fillna(0).to_numpy(dtype="int64") != 0
         d_err, k_err = _err(d), _err(k)
-        errors.append((d_err, dlabel, dtext, d.error.to_numpy()))
-        errors.append((k_err, clabel, ctext, k.error.to_numpy()))
+        errors.append((d_err, dlabel, dtext, d.error))
+        errors.append((k_err, clabel, ctext, k.error))
         k_val = k.value.fillna(0).to_numpy(dtype="int64")
         errors.append((k_has & (k_val < 0) & ~k_err, clabel, ctext, np.full(n, "amount_negative_credit", object)))
         both = d_has & k_has & ~d_err & ~k_err
         errors.append((both, f"{dlabel} / {clabel}", ctext, np.full(n, "amount_both_sides", object)))
-        all_empty = d.empty.to_numpy() & k.empty.to_numpy()
+        all_empty = d.empty & k.empty
         errors.append((all_empty, clabel, ctext, np.full(n, "amount_missing", object)))
         d_val = d.value.fillna(0).to_numpy(dtype="int64")
         signed = np.where(k_has, k_val, -np.abs(d_val))
@@ -299,8 +302,8 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
     atext, alabel = cols.text(c.amount, "amount")
     a = parse_amounts(atext, spec, dec, cur)
     a_err = _err(a)
-    errors.append((a_err, alabel, atext, a.error.to_numpy()))
-    errors.append((a.empty.to_numpy(), alabel, atext, np.full(n, "amount_missing", object)))
+    errors.append((a_err, alabel, atext, a.error))
+    errors.append((a.empty, alabel, atext, np.full(n, "amount_missing", object)))
     value = a.value.copy()
     if spec.layout == "indicator":
         assert c.indicator is not None
@@ -312,11 +315,11 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         absval = value.abs()
         value = absval.where(pd.Series(is_credit, index=value.index, dtype=bool), -absval)
         value[pd.Series(unknown, index=value.index, dtype=bool)] = pd.NA
-    return _Amounts(_invert(value, spec.invert_sign), a.empty.to_numpy(), errors)
+    return _Amounts(_invert(value, spec.invert_sign), a.empty, errors)
 
 
 def _err(p: Parsed) -> np.ndarray:
-    return (p.error != "").to_numpy()
+    return np.asarray(p.error != "", dtype=bool)
 
 
 def _invert(value: pd.Series, invert: bool) -> pd.Series:
@@ -330,11 +333,12 @@ def _extract(profile: Profile, frame: pd.DataFrame) -> dict[str, pd.Series]:
         value = frame[name]
         pattern = getattr(profile.extract, name)
         if pattern is not None:
-            empty = value == ""
-            if empty.any():
-                found = extract_first(frame["reference"][empty], pattern)
-                value = value.copy()
-                value[empty] = found
+            empty = (value == "").to_numpy()
+            if empty.all():
+                value = extract_first(frame["reference"], pattern)
+            elif empty.any():
+                found = extract_first(frame["reference"], pattern)
+                value = as_series(pc.if_else(pa_arrow.array(empty), to_arrow(found), to_arrow(value)), value.index)
         return value.str.upper()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -408,7 +412,7 @@ def _message(code: str, column: str, value: str, profile: Profile) -> str:
         "date_missing": "expected a date",
         "amount_missing": "expected an amount",
         "indicator_unknown": f"expected one of {list(a.credit_values) + list(a.debit_values)}",
-        "too_long": "shorten it",
+        "too_long": f"it is {len(value)} characters; Business Central's Code[20] fields allow 20",
     }.get(code, "")
     shown = repr(value) if value != "" else "(empty)"
     return f"{column}: {shown}: {base}" + (f"; {expected}" if expected else "")

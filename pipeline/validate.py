@@ -95,9 +95,11 @@ class FileResult:
                 self.skips["source_row"].to_numpy(dtype="int64"),
             ]
         )
-        if len(np.unique(rows)) != len(rows):
-            values, counts = np.unique(rows, return_counts=True)
-            raise AssertionError(f"{self.file}: rows in more than one state: {values[counts > 1][:10].tolist()}")
+        counts = np.bincount(rows) if len(rows) else np.zeros(1, dtype=np.int64)
+        if (counts > 1).any():
+            raise AssertionError(
+                f"{self.file}: rows in more than one state: {np.flatnonzero(counts > 1)[:10].tolist()}"
+            )
         if len(rows) != self.rows_read:
             raise AssertionError(f"{self.file}: {self.rows_read} rows read but {len(rows)} accounted for")
 

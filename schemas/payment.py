@@ -32,7 +32,7 @@ def _upper(s: pd.Series) -> pd.Series:
 class CustomerPayment(pa.DataFrameModel):
     """One row the poster will send to ``customerPaymentJournals({id})/customerPayments``."""
 
-    lineNumber: Series[int] = pa.Field(gt=0, unique=True)
+    lineNumber: Series[int] = pa.Field(gt=0)
     postingDate: Series[pd.Timestamp] = pa.Field(nullable=False, ge=MIN_DATE, le=MAX_DATE)
     documentNumber: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": LIMITS["documentNumber"]})
     externalDocumentNumber: Series[str] = pa.Field(str_length={"max_value": LIMITS["externalDocumentNumber"]})
@@ -45,6 +45,12 @@ class CustomerPayment(pa.DataFrameModel):
     key: Series[str] = pa.Field(str_length={"min_value": 1}, unique=True)
     source_file: Series[str]
     source_row: Series[int] = pa.Field(gt=0)
+
+    @pa.check("lineNumber", name="increasing_in_file_order")
+    def _line_numbers_increase(cls, s: Series[int]) -> Series[bool]:
+        """Strictly increasing in file order (so also unique): BC refuses a duplicate lineNumber."""
+        previous = s.shift(1)
+        return (previous.isna() | (s > previous)).astype(bool)  # type: ignore[return-value]
 
     @pa.check("documentNumber", "externalDocumentNumber", "customerNumber", "appliesToInvoiceNumber", name="upper_case")
     def _code_upper(cls, s: Series[str]) -> Series[bool]:

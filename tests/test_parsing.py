@@ -44,7 +44,7 @@ def _amounts(values: list[str], spec: AmountSpec, decimals: int = 2, currency: s
 
 def _one_amount(value: str, spec: AmountSpec, decimals: int = 2, currency: str = "EUR") -> tuple[object, str]:
     parsed = _amounts([value], spec, decimals, currency)
-    return parsed.value.iloc[0], str(parsed.error.iloc[0])
+    return parsed.value.iloc[0], str(parsed.error[0])
 
 
 def _dates(values: list[str], *formats: str) -> Parsed:
@@ -120,14 +120,14 @@ def test_amount_round_trip_is_exact(case: tuple[AmountSpec, int, str, list[tuple
     # A non-default index: values must stay aligned with their rows.
     index = pd.RangeIndex(100, 100 + len(rows))
     parsed = parse_amounts(pd.Series(texts, index=index, dtype="str"), spec, decimals, currency)
-    assert list(parsed.error.index) == list(index)
+    assert len(parsed.error) == len(index)  # positional, like the input rows
     assert list(parsed.value.index) == list(index)
     for pos, (text, minor) in enumerate(rows):
-        assert parsed.error.iloc[pos] == "", (text, parsed.error.iloc[pos])
+        assert parsed.error[pos] == "", (text, parsed.error[pos])
         got = parsed.value.iloc[pos]
         assert not pd.isna(got), text
         assert int(got) == minor, (text, got)
-        assert not parsed.empty.iloc[pos]
+        assert not parsed.empty[pos]
 
 
 @FAST
@@ -311,13 +311,13 @@ def test_two_formats_agree_or_are_ambiguous(day: dt.date) -> None:
     text = day.strftime("%d/%m/%Y")
     parsed = _dates([text], "%d/%m/%Y", "%m/%d/%Y")
     if day.day == day.month:
-        assert parsed.error.iloc[0] == ""
+        assert parsed.error[0] == ""
         assert parsed.value.iloc[0].date() == day
     elif day.day <= 12:
-        assert parsed.error.iloc[0] == "date_ambiguous"
+        assert parsed.error[0] == "date_ambiguous"
         assert pd.isna(parsed.value.iloc[0])
     else:
-        assert parsed.error.iloc[0] == ""
+        assert parsed.error[0] == ""
         assert parsed.value.iloc[0].date() == day
 
 
@@ -360,10 +360,10 @@ def test_two_formats_agree_or_are_ambiguous(day: dt.date) -> None:
 def test_date_verdicts(text: str, fmt: str, expected: str | dt.date) -> None:
     parsed = _dates([text], fmt)
     if isinstance(expected, dt.date):
-        assert parsed.error.iloc[0] == ""
+        assert parsed.error[0] == ""
         assert parsed.value.iloc[0].date() == expected
     else:
-        assert parsed.error.iloc[0] == expected
+        assert parsed.error[0] == expected
         assert pd.isna(parsed.value.iloc[0])
 
 

@@ -12,8 +12,10 @@ import csv
 import io
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -70,8 +72,9 @@ class TextFile:
         """Can pyarrow take the bytes as they are: UTF-8, and line ends only LF or CRLF?"""
         if self.encoding.lower() not in _UTF8:
             return False
-        crs = self.data.count(b"\r")
-        return crs == 0 or (crs == self.data.count(b"\r\n") and b"\r\r" not in self.data)
+        if self.data.find(b"\r") < 0:
+            return True
+        return self.data.count(b"\r") == self.data.count(b"\r\n") and b"\r\r" not in self.data
 
 
 def open_text(data: bytes, file: str, encoding: str | None) -> TextFile:
@@ -305,9 +308,9 @@ def _parse_fast(
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    total_lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
-    if table.num_rows == total_lines:
-        rows = pa.array(range(first_line, first_line + total_lines), type=pa.int64())
+    lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1) if has_quotes else table.num_rows
+    if table.num_rows == lines:  # no record spans lines: row k is line first_line + k
+        rows = pc.add(pa.array(np.arange(table.num_rows, dtype=np.int64)), first_line)
     else:
         spans = None
         for name in names:
@@ -315,11 +318,11 @@ def _parse_fast(
             spans = extra if spans is None else pc.add(spans, extra)
         assert spans is not None
         spans = pc.add(spans, 1)
-        ends = pc.cumulative_sum(spans)
-        if ends[-1].as_py() != total_lines or pc.max(spans).as_py() > _MAX_RECORD_LINES:
+        if pc.max(spans).as_py() > _MAX_RECORD_LINES or pc.sum(spans).as_py() != lines:
             return None
-        rows = pc.add(pc.subtract(ends, spans), first_line)
-    columns = [pc.utf8_trim_whitespace(table.column(n)) for n in names]
+        rows = pc.add(pc.subtract(pc.cumulative_sum(spans), spans), first_line)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow kernels release the GIL
+        columns = list(pool.map(lambda n: pc.utf8_trim_whitespace(table.column(n)), names))
     if has_quotes and data.find(b"\r", start) >= 0:  # a quoted CRLF is a line end like any other
         columns = [pc.replace_substring(c, "\r\n", "\n") for c in columns]
     trimmed = pa.table([rows, *columns], names=[SOURCE_ROW, *names])
