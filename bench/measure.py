@@ -1,7 +1,7 @@
 """One measurement in a fresh interpreter; prints a JSON line. Called by bench/run.py.
 
-    python bench/measure.py baseline-csv FILE
-    python bench/measure.py payimport FILE PROFILE
+python bench/measure.py baseline-csv FILE
+python bench/measure.py payimport FILE PROFILE
 """
 
 from __future__ import annotations

@@ -49,8 +49,18 @@ def main() -> None:
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
     args = parser.parse_args()
-    subprocess.run([sys.executable, str(HERE / "generate.py"), "--csv-rows", str(args.csv_rows),
-                    "--xlsx-rows", str(args.xlsx_rows)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "generate.py"),
+            "--csv-rows",
+            str(args.csv_rows),
+            "--xlsx-rows",
+            str(args.xlsx_rows),
+        ],
+        check=True,
+        capture_output=True,
+    )
     data = HERE / "data"
     csv = data / f"statement_{args.csv_rows}.csv"
     xlsx = data / f"statement_{args.xlsx_rows}.xlsx"
@@ -61,7 +71,7 @@ def main() -> None:
         "payimport-xlsx": ["payimport", str(xlsx), "bench-xlsx"],
     }
     results = {name: median_of(argv, args.repeat) for name, argv in cases.items()}
-    print(f"{'case':<16}{'op s':>8}{'runs':>24}{'wall s':>9}{'peak MiB':>10}  budget")
+    print(f"{'case':<16}{'op s':>8}  {'runs':<32}{'wall s':>8}{'peak MiB':>10}  budget")
     for name, r in results.items():
         budget = BUDGET.get(name)
         note = ""
@@ -70,15 +80,19 @@ def main() -> None:
             note = f"<= {secs:.1f} s" + (f", <= {mib:.0f} MiB" if mib else "")
             note += "  OK" if r["op_s"] <= secs and (mib is None or r["peak_mib"] <= mib) else "  OVER"
         runs = ",".join(f"{x:.2f}" for x in r["op_runs"])
-        print(f"{name:<16}{r['op_s']:>8.2f}{runs:>24}{r['wall_s']:>9.2f}{r['peak_mib']:>10.0f}  {note}")
+        print(f"{name:<16}{r['op_s']:>8.2f}  {runs:<32}{r['wall_s']:>8.2f}{r['peak_mib']:>10.0f}  {note}")
     for kind in ("csv", "xlsx"):
         base, ours = results[f"baseline-{kind}"], results[f"payimport-{kind}"]
-        print(f"ratio payimport/baseline ({kind}): time {ours['op_s'] / base['op_s']:.1f}x, "
-              f"peak {ours['peak_mib'] / base['peak_mib']:.1f}x")
+        print(
+            f"ratio payimport/baseline ({kind}): time {ours['op_s'] / base['op_s']:.1f}x, "
+            f"peak {ours['peak_mib'] / base['peak_mib']:.1f}x"
+        )
     for name in ("payimport-csv", "payimport-xlsx"):
         r = results[name]
-        print(f"{name}: rows_read {r['rows_read']}, valid {r['rows_valid']}, rejected {r['rows_rejected']}, "
-              f"skipped {r['rows_skipped']}")
+        print(
+            f"{name}: rows_read {r['rows_read']}, valid {r['rows_valid']}, rejected {r['rows_rejected']}, "
+            f"skipped {r['rows_skipped']}"
+        )
 
 
 if __name__ == "__main__":

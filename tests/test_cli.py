@@ -540,3 +540,17 @@ def test_row_without_transaction_id_after_one_with_it_is_not_a_crash(
     assert code == 0
     assert s["rows_valid"] == 2 and s["amount_valid"] == "30.00"
     assert [p["externalDocumentNumber"] for p in s["payments"]] == ["PP-1", ""]
+
+
+def test_wrong_profile_for_the_file_is_exit_2_naming_file_and_expected_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The remittance profile on the bank CSV: its header is not there, so nothing is read."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        main,
+        ["validate", "--profile", "demo-remittance", "--config", str(CONFIG), str(SAMPLES / "bank_statement.csv")],
+    )
+    assert result.exit_code == 2
+    assert "bank_statement.csv" in result.output
+    assert "Invoice No" in result.output  # what the profile expected to find

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +19,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from defusedxml import ElementTree
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
@@ -54,11 +57,13 @@ def open_sheet(file: str, data: bytes, sheet: str | int | None) -> Sheet:
         return _open_with_openpyxl(file, data, sheet, exc)
     names = list(wb.sheet_names)
     name = _choose_sheet(file, names, sheet, [m.visible == SheetVisibleEnum.Visible for m in wb.sheets_metadata])
-    try:
-        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    except Exception as exc:
-        raise InputError(file, f"sheet {name!r} cannot be read ({exc}); the workbook may be damaged") from None
-    return Sheet(name, _trim(rows), _hidden_rows(data, name))
+    with ThreadPoolExecutor(max_workers=1) as pool:  # unzipping the sheet XML again overlaps calamine's parse
+        hidden = pool.submit(_hidden_rows, data, name)
+        try:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise InputError(file, f"sheet {name!r} cannot be read ({exc}); the workbook may be damaged") from None
+        return Sheet(name, _trim(rows), hidden.result())
 
 
 def _choose_sheet(file: str, names: list[str], sheet: str | int | None, visible: list[bool]) -> str:
@@ -243,8 +248,9 @@ def read_sheet_table(
         )
     columns: dict[str, object] = {SOURCE_ROW: pd.Series([n for n, _ in kept], dtype="int64")}
     dates: dict[Any, str] = {}
+    cells = list(zip(*(r for _, r in kept), strict=True)) if kept else [() for _ in range(width)]
     for pos in range(width):
-        columns[col(pos + 1)] = _render_column([r[pos] for _, r in kept], fmt, dates)
+        columns[col(pos + 1)] = _render_column(list(cells[pos]), fmt, dates)
     return RawTable(
         file=file,
         kind="excel",
@@ -259,12 +265,25 @@ def read_sheet_table(
 
 def _render_column(values: list[Any], fmt: CellFormat, dates: dict[Any, str]) -> pd.Series:
     """One column of typed cells as trimmed text; a sheet has few distinct dates, so format each once."""
+    try:  # a column of text cells only: convert and trim in C++
+        return pd.Series(pc.utf8_trim_whitespace(pa.array(values, type=pa.string())).to_pandas().array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
     out: list[str] = []
     append = out.append
+    mark = fmt.decimal_mark
     for v in values:
         kind = type(v)
         if kind is str:
             append(v.strip())
+        elif kind is float:
+            if v.is_integer() and -1e15 < v < 1e15:
+                append(str(int(v)))
+            else:
+                text = repr(v)  # the shortest text that reads back as the same double: what Excel shows
+                if "e" in text or "E" in text:
+                    text = format(Decimal(text), "f")
+                append(text if mark == "." else text.replace(".", mark))
         elif kind is dt.date or kind is dt.datetime:
             text = dates.get(v)
             if text is None:
