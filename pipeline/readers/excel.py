@@ -11,13 +11,14 @@ import datetime as dt
 import io
 import re
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -234,21 +235,21 @@ def read_sheet_table(
         skipped.append(SkippedRow(hdr + 1, "header", _row_text(rows[hdr], fmt)))
         first = hdr + 1
     width = len(rows[0]) if rows else 0
-    kept: list[tuple[int, Sequence[Any]]] = []
-    for i in range(first, len(rows)):
-        if skip_hidden and (i + 1) in sheet.hidden:
-            skipped.append(SkippedRow(i + 1, "hidden", _row_text(rows[i], fmt)))
-        else:
-            kept.append((i + 1, rows[i]))
-
     if hdr is not None and hdr + 1 >= len(rows):
         raise InputError(
             file,
             f"sheet {sheet.name!r} has a header (row {hdr + 1}) but no rows after it; expected at least one data row",
         )
-    columns: dict[str, object] = {SOURCE_ROW: pd.Series([n for n, _ in kept], dtype="int64")}
+    hidden = sorted(n for n in sheet.hidden if n > first) if skip_hidden else []
+    for n in hidden:
+        skipped.append(SkippedRow(n, "hidden", _row_text(rows[n - 1], fmt)))
+    numbers = [n for n in range(first + 1, len(rows) + 1) if n not in sheet.hidden] if hidden else None
+    kept = [rows[n - 1] for n in numbers] if numbers is not None else rows[first:]
+    columns: dict[str, object] = {
+        SOURCE_ROW: pd.Series(numbers if numbers is not None else np.arange(first + 1, len(rows) + 1), dtype="int64")
+    }
     dates: dict[Any, str] = {}
-    cells = list(zip(*(r for _, r in kept), strict=True)) if kept else [() for _ in range(width)]
+    cells = list(zip(*kept, strict=True)) if kept else [() for _ in range(width)]
     for pos in range(width):
         columns[col(pos + 1)] = _render_column(list(cells[pos]), fmt, dates)
     return RawTable(
@@ -285,10 +286,10 @@ def _render_column(values: list[Any], fmt: CellFormat, dates: dict[Any, str]) ->
                     text = format(Decimal(text), "f")
                 append(text if mark == "." else text.replace(".", mark))
         elif kind is dt.date or kind is dt.datetime:
-            text = dates.get(v)
-            if text is None:
-                text = dates[v] = v.strftime(fmt.date_format)
-            append(text)
+            shown = dates.get(v)
+            if shown is None:
+                shown = dates[v] = v.strftime(fmt.date_format)
+            append(shown)
         else:
             append(render_cell(v, fmt).strip())
     return pd.Series(out, dtype="str")
