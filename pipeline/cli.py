@@ -19,7 +19,7 @@ from rich.table import Table
 from pipeline import __version__
 from pipeline.config import Config, load_config
 from pipeline.errors import ConfigError, InputError, PayimportError, ProfileError
-from pipeline.normalize import money_text
+from pipeline.normalize import PAYMENT_COLUMNS, money_text
 from pipeline.report import write_errors_workbook
 from pipeline.validate import FileResult, validate_file
 
@@ -199,16 +199,7 @@ def _print_summary(console: Console, result: FileResult, s: dict[str, Any], show
 
 def _print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
     t = Table(title="customerPayment rows that would be created", show_lines=False)
-    for h in (
-        "lineNumber",
-        "postingDate",
-        "documentNumber",
-        "externalDocumentNumber",
-        "customerNumber",
-        "appliesToInvoiceNumber",
-        "amount",
-        "description",
-    ):
+    for h in (*PAYMENT_COLUMNS[:6], "amount", "description"):
         t.add_column(h, justify="right" if h in {"lineNumber", "amount"} else "left", overflow="fold")
     for p in payments:
         t.add_row(
