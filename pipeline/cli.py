@@ -14,7 +14,9 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from pipeline import __version__
 from pipeline.config import Config, load_config
@@ -65,7 +67,7 @@ def main() -> None:
 @click.option("--show-payments", is_flag=True, help="Also list the customerPayment rows the file would create.")
 @click.option(
     "--start-line",
-    type=int,
+    type=click.IntRange(min=0),
     default=None,
     help="Last lineNumber already in the target journal (first new line = this + 10000).",
 )
@@ -99,11 +101,11 @@ def validate(
                 entry["candidates"] = list(exc.candidates)
             outcomes.append(entry)
             if not as_json:
-                err_console.print(f"[bold red]error[/]: {exc}")
+                err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
             code = max(code, EXIT_UNUSABLE)
             continue
         summary = result.summary()
-        if result.issues and not no_errors_out:
+        if result.issues and not no_errors_out and (errors_out is not None or config.defaults.errors_workbook):
             target = _errors_path(file, errors_out, len(files), used)
             summary["errors_workbook"] = str(write_errors_workbook(result, target))
         if show_payments:
@@ -122,7 +124,7 @@ def _fail(as_json: bool, console: Console, obj: dict[str, Any], text: str) -> No
     if as_json:
         click.echo(json.dumps(obj, ensure_ascii=False))
     else:
-        console.print(f"[bold red]error[/]: {text}")
+        console.print(f"[bold red]error[/]: {escape(text)}")
 
 
 def _errors_path(file: Path, errors_out: Path | None, count: int, used: set[Path]) -> Path:
@@ -180,12 +182,14 @@ def _counts(counter: dict[str, int]) -> str:
 def _print_summary(console: Console, result: FileResult, s: dict[str, Any], show_payments: bool) -> None:
     table = result.statement.table
     how = f"sheet {table.sheet!r}" if table.kind == "excel" else f"{table.encoding}, delimiter {table.delimiter!r}"
-    console.print(f"[bold]{s['file']}[/]  profile [cyan]{s['profile']}[/] ({how})")
+    console.print(f"[bold]{escape(s['file'])}[/]  profile [cyan]{escape(s['profile'])}[/] ({escape(how)})")
     console.print(f"  rows read   {s['rows_read']:>7}")
     dates = f"  {s['first_date']} .. {s['last_date']}" if s["first_date"] else ""
-    console.print(f"  valid       {s['rows_valid']:>7}   receipts {s['currency']} {s['amount_valid']}{dates}")
-    console.print(f"  rejected    {s['rows_rejected']:>7}   {_counts(s['rejected_by_reason'])}")
-    console.print(f"  skipped     {s['rows_skipped']:>7}   {_counts(s['skipped_by_reason'])}")
+    console.print(
+        f"  valid       {s['rows_valid']:>7}   receipts {s['currency']} {s['amount_valid']}{dates}", markup=False
+    )
+    console.print(f"  rejected    {s['rows_rejected']:>7}   {_counts(s['rejected_by_reason'])}", markup=False)
+    console.print(f"  skipped     {s['rows_skipped']:>7}   {_counts(s['skipped_by_reason'])}", markup=False)
     shown = result.issues[:20]
     for i in shown:
         console.print(f"  row {i.source_row}: {i.message}", markup=False)
@@ -202,16 +206,7 @@ def _print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
     for h in (*PAYMENT_COLUMNS[:6], "amount", "description"):
         t.add_column(h, justify="right" if h in {"lineNumber", "amount"} else "left", overflow="fold")
     for p in payments:
-        t.add_row(
-            str(p["lineNumber"]),
-            p["postingDate"],
-            p["documentNumber"],
-            p["externalDocumentNumber"],
-            p["customerNumber"],
-            p["appliesToInvoiceNumber"],
-            p["amount"],
-            p["description"],
-        )
+        t.add_row(*(Text(str(p[h])) for h in (*PAYMENT_COLUMNS[:6], "amount", "description")))
     console.print(t)
 
 

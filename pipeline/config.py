@@ -138,6 +138,57 @@ class DocumentNumberSpec(_Frozen):
 
     template: str = "{date:%Y%m%d}-{seq:04d}"
 
+    @field_validator("template")
+    @classmethod
+    def _template_fields(cls, v: str) -> str:
+        check_template(v)
+        return v
+
+
+TEMPLATE_FIELDS = frozenset(
+    {
+        "payer_name",
+        "reference",
+        "customer_number",
+        "invoice_number",
+        "transaction_id",
+        "currency",
+        "date",
+        "seq",
+        "source_row",
+        "amount",
+        "file_stem",
+        "document_number",
+    }
+)
+_NUMERIC_FIELDS = frozenset({"seq", "source_row"})
+
+
+def check_template(template: str) -> None:
+    """Refuse a template that would fail on the first row: unknown field, bad spec, stray brace."""
+    import string
+
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"template {template!r}: {exc} (write a literal brace as {{{{ or }}}})") from None
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in TEMPLATE_FIELDS or conversion:
+            raise ValueError(f"template {template!r}: unknown field {{{name}}}; use {sorted(TEMPLATE_FIELDS)}")
+        if not spec:
+            continue
+        sample: object = 1 if name in _NUMERIC_FIELDS else "text"
+        if name == "date":
+            import datetime as _dt
+
+            sample = _dt.date(2024, 1, 31)
+        try:
+            format(sample, spec)
+        except (ValueError, TypeError):
+            raise ValueError(f"template {template!r}: {{{name}:{spec}}} is not a valid format") from None
+
 
 class Profile(_Frozen):
     """One bank or remittance layout."""
@@ -168,6 +219,19 @@ class Profile(_Frozen):
     external_document_number: str = "{transaction_id}"
     identify_pattern: str | None = None
     key_namespace: str | None = None
+
+    @field_validator("description", "comment", "external_document_number")
+    @classmethod
+    def _template_fields(cls, v: str) -> str:
+        check_template(v)
+        return v
+
+    @field_validator("quotechar")
+    @classmethod
+    def _one_quote(cls, v: str) -> str:
+        if len(v) != 1:
+            raise ValueError("quotechar is one character, usually '\"'")
+        return v
 
     @field_validator("delimiter")
     @classmethod

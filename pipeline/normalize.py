@@ -13,6 +13,7 @@ import hashlib
 import string
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
-from pipeline.config import Profile
+from pipeline.config import TEMPLATE_FIELDS, Profile
 from pipeline.readers import SOURCE_ROW
 from pipeline.textops import as_series, concat, squeeze_spaces
 from schemas.issues import RowIssue
@@ -42,20 +43,6 @@ PAYMENT_COLUMNS = (
     "source_file",
     "source_row",
 )
-_FIELDS = {
-    "payer_name",
-    "reference",
-    "customer_number",
-    "invoice_number",
-    "transaction_id",
-    "currency",
-    "date",
-    "seq",
-    "source_row",
-    "amount",
-    "file_stem",
-    "document_number",
-}
 
 
 @dataclass
@@ -75,8 +62,8 @@ def render_template(template: str, frame: pd.DataFrame, extra: dict[str, pd.Seri
             parts.append(literal)
         if name is None:
             continue
-        if name not in _FIELDS:
-            raise ValueError(f"unknown template field {{{name}}}; use one of {sorted(_FIELDS)}")
+        if name not in TEMPLATE_FIELDS:
+            raise ValueError(f"unknown template field {{{name}}}; use one of {sorted(TEMPLATE_FIELDS)}")
         parts.append(_render_field(name, spec or "", frame, extra))
     return concat(*parts, index=frame.index) if parts else pd.Series("", index=frame.index, dtype="str")
 
@@ -131,6 +118,8 @@ def idempotency_keys(frame: pd.DataFrame, namespace: str, decimals: int) -> pd.S
     while keeping the same key for the same row in an overlapping statement.
     """
     txid = frame["transaction_id"].fillna("").astype("str")
+    # "#" marks the occurrence number, so a "#" inside an id is doubled: ids X#2 and X (2nd) stay apart.
+    txid = txid.str.replace("#", "##", regex=False)
     has_tx = txid != ""
     keys = pd.Series("", index=frame.index, dtype="str")
     if has_tx.any():
@@ -169,7 +158,7 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
     decimals = profile.decimals
     frame = receipts.reset_index(drop=True)
     seq = pd.Series(np.arange(1, len(frame) + 1), dtype="int64")
-    stem = pd.Series(file.rsplit("/", 1)[-1].rsplit(".", 1)[0], index=frame.index, dtype="str")
+    stem = pd.Series(PurePath(file).stem, index=frame.index, dtype="str")
     extra = {
         "seq": seq,
         "file_stem": stem,

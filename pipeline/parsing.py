@@ -170,7 +170,8 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
     digits = pc.replace_substring(num, spec.decimal_mark, "")
     digit_count = length - (point >= 0)
     bad_decimals = matched & (frac_len > decimals)  # the zeros are gone, so these digits carry value
-    too_large = matched & ~bad_decimals & ((digit_count - frac_len > _MAX_INT_DIGITS) | (digit_count > _MAX_DIGITS))
+    int_digits = digit_count - frac_len
+    too_large = matched & ~bad_decimals & ((int_digits > _MAX_INT_DIGITS) | (int_digits + decimals > _MAX_DIGITS))
     usable = matched & ~too_large & ~bad_decimals & (digit_count > 0)
     digits = pc.if_else(pa.array(usable), digits, "0")
     digits = pc.if_else(pc.equal(digits, ""), "0", digits)
@@ -196,18 +197,25 @@ def _currency_codes(arr: pa.Array) -> pa.Array:
 
 
 def date_regex(fmt: str) -> str:
-    """A strptime-style format as an anchored regex with named groups Y, y, m, b, d."""
+    """A strptime-style format as an anchored regex with named groups Y, y, m, b, d.
+
+    Day and month may be written with one digit (``2/1/2020``) only where a separator follows
+    or precedes them; in a compact format such as ``%d%m%Y`` they must have two, or ``1022024``
+    could be read as 1 February or 10 February.
+    """
     out, i = [], 0
+    compact = bool(re.search(r"%[dmYyHMS]%[dmYyHMS]", fmt))
+    width = r"\d{2}" if compact else r"\d{1,2}"
     pieces = {
-        "d": r"(?P<d>\d{1,2})",
-        "m": r"(?P<m>\d{1,2})",
+        "d": rf"(?P<d>{width})",
+        "m": rf"(?P<m>{width})",
         "Y": r"(?P<Y>\d{4})",
         "y": r"(?P<y>\d{2})",
         "b": r"(?P<b>[A-Za-z]{3,4}\.?)",
         "B": r"(?P<b>[A-Za-z]{3,9})",
-        "H": r"\d{1,2}",
-        "M": r"\d{2}",
-        "S": r"\d{2}",
+        "H": r"(?:[01]?\d|2[0-3])",
+        "M": r"[0-5]\d",
+        "S": r"[0-5]\d",
         "f": r"\d{1,9}",
         "%": "%",
     }

@@ -13,7 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -27,9 +27,13 @@ _ERR_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 def safe_cell(ws: WriteOnlyWorksheet, value: Any, *, bold: bool = False, fill: bool = False) -> Cell:
     """A cell whose text is stored as text: ``=SUM(...)`` or ``+1`` never becomes a formula."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", value)
     cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str):
         cell.data_type = "s"
+        if is_formula_like(value):
+            cell.quotePrefix = True  # Excel keeps it text even after the cell is edited
     if bold:
         cell.font = _HEAD
     if fill:
@@ -56,6 +60,11 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
     names = table.column_names()
     label_of = {p: n for n, p in names.items()}
     if table.header is not None:
+        # Lines above the header keep their place, so a profile that finds its header by row
+        # number finds it in the workbook too.
+        for skipped in sorted(table.skipped, key=lambda r: r.source_row):
+            if table.header_row is not None and skipped.source_row < table.header_row:
+                ws.append([safe_cell(ws, skipped.text if skipped.reason == "preamble" else "")])
         cells = header + [""] * (width - len(header)) + ["row", "error"]
         ws.append([safe_cell(ws, v, bold=True) for v in cells])
     data = table.data.set_index(SOURCE_ROW)

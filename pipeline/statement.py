@@ -8,6 +8,7 @@ receipt, while a credit with a bad date must be fixed by a person.
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -63,6 +64,15 @@ class Columns:
                 )
             return ref
         name = ref.strip()
+        twin = re.compile(rf"{re.escape(name)} \(\d+\)")
+        twins = [p for n, p in self.names.items() if n == name or twin.fullmatch(n)]
+        if name in self.names and len(twins) > 1:
+            where = ", ".join(str(p) for p in sorted(twins))
+            raise InputError(
+                self.table.file,
+                f"profile {self.profile.name!r}: column {role} = {name!r} appears {len(twins)} times in the "
+                f"header (columns {where}); name one as {name + ' (2)'!r} or by its position",
+            )
         if name not in self.names:
             shown = ", ".join(repr(n) for n in self.names) or "(none)"
             raise InputError(
@@ -170,11 +180,16 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     footer = np.zeros(n, dtype=bool)
     seen = np.zeros(n, dtype=bool)
     undated = np.flatnonzero(no_date & (state == OPEN))  # a row with a real date is never a footer
+    date_col = col(cols.position(profile.columns.date, "date"))
     for c in cell_cols:
         first = (nonempty[c] & ~seen)[undated]
         if first.any():
             at = undated[first]
             footer[at] = contains(stripped[c].iloc[at], profile.footer_pattern)
+            # ... and a row whose date cell holds a non-date is a receipt with a bad date, unless
+            # that cell is the footer text itself ("Total" written in the date column).
+            if c != date_col:
+                footer[at] &= date_empty[at]
         seen |= nonempty[c]
     skip(footer, "footer")
 
@@ -312,6 +327,11 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         is_debit = itext.isin(list(spec.debit_values)).to_numpy() if spec.debit_values else ~is_credit
         unknown = ~is_credit & ~is_debit
         errors.append((unknown & ~a_err, ilabel, itext, np.full(n, "indicator_unknown", object)))
+        # A minus sign on a row the indicator calls a credit contradicts it: refuse to pick one.
+        negative = (value.fillna(0) < 0).to_numpy()
+        conflict = is_credit & negative & ~a_err
+        errors.append((conflict, f"{alabel} / {ilabel}", atext, np.full(n, "amount_sign_conflict", object)))
+        unknown = unknown | conflict
         absval = value.abs()
         value = absval.where(pd.Series(is_credit, index=value.index, dtype=bool), -absval)
         value[pd.Series(unknown, index=value.index, dtype=bool)] = pd.NA
@@ -353,16 +373,20 @@ def _join_continuations(
     stripped: dict[str, pd.Series],
     cell_cols: list[str],
 ) -> None:
-    """Append each continuation row's text to the reference of the row above it."""
+    """Append each continuation row's text to the reference of the row above it.
+
+    "Above" is the nearest earlier row that is neither blank nor a continuation, whatever its
+    fate: the text of a refund's second line belongs to the refund, not to the receipt before it.
+    """
     ref = texts["reference"][0].copy()
-    last = -1
-    for i in range(len(state)):
-        if state[i] == SKIPPED and reason[i] == "continuation":
-            if last >= 0:
-                extra = " ".join(v for c in cell_cols if (v := stripped[c].iloc[i]))
-                ref.iloc[last] = (ref.iloc[last] + " " + extra).strip()
-        elif state[i] != SKIPPED:
-            last = i
+    is_cont = (state == SKIPPED) & (reason == "continuation")
+    anchor = ~is_cont & (reason != "blank")
+    prev = np.maximum.accumulate(np.where(anchor, np.arange(len(state)), -1))
+    for i in np.flatnonzero(is_cont):
+        target = prev[i]
+        if target >= 0:
+            extra = " ".join(v for c in cell_cols if (v := stripped[c].iloc[i]))
+            ref.iloc[target] = (ref.iloc[target] + " " + extra).strip()
     texts["reference"] = (ref, texts["reference"][1])
 
 
@@ -412,6 +436,7 @@ def _message(code: str, column: str, value: str, profile: Profile) -> str:
         "date_missing": "expected a date",
         "amount_missing": "expected an amount",
         "indicator_unknown": f"expected one of {list(a.credit_values) + list(a.debit_values)}",
+        "amount_sign_conflict": "the amount is negative but the indicator says credit",
         "too_long": f"it is {len(value)} characters; Business Central's Code[20] fields allow 20",
     }.get(code, "")
     shown = repr(value) if value != "" else "(empty)"

@@ -60,7 +60,13 @@ class FileResult:
     @property
     def amount_valid(self) -> Decimal:
         """Sum of valid receipts, positive, exact."""
-        total = -int(self.payments.rows["amount_minor"].sum()) if self.rows_valid else 0
+        minor = self.payments.rows["amount_minor"].to_numpy(dtype="int64")
+        # int64 could overflow on a huge file of huge amounts; Python's int cannot.
+        total = (
+            -sum(int(x) for x in minor)
+            if minor.size and abs(int(minor.min())) > (2**62) // minor.size
+            else (-int(minor.sum()) if minor.size else 0)
+        )
         return Decimal(total).scaleb(-self.payments.decimals)
 
     def amount_text(self) -> str:

@@ -18,6 +18,7 @@ REJECT_CODES: dict[str, str] = {
     "amount_both_sides": "both debit and credit are filled in",
     "amount_negative_credit": "negative value in the credit column",
     "indicator_unknown": "debit/credit indicator is not one the profile knows",
+    "amount_sign_conflict": "the amount's sign contradicts the debit/credit indicator",
     "currency_mismatch": "currency differs from the profile's expected currency",
     "date_missing": "no date",
     "date_format": "date does not match the profile's date format(s)",

@@ -82,7 +82,10 @@ class Source:
 
 
 def cell_format(profile: Profile) -> CellFormat:
-    return CellFormat(decimal_mark=profile.amount.decimal_mark, date_format=profile.date_formats[0])
+    """Typed cells are written the way the profile reads text; dates with a 4-digit year when it can
+    (a typed 1960 written as ``%y`` would come back as 2060)."""
+    full_year = [f for f in profile.date_formats if "%Y" in f]
+    return CellFormat(decimal_mark=profile.amount.decimal_mark, date_format=(full_year or profile.date_formats)[0])
 
 
 def detect_kind(data: bytes, file: str) -> str:

@@ -13,7 +13,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
@@ -31,6 +31,7 @@ from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col, find_h
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
 _ROW_NUM = re.compile(rb'\br="(\d+)"')
 _HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<(?:\w+:)?v>([^<]*)</', re.S)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class CellFormat:
 
 @dataclass
 class Sheet:
-    """One sheet's typed cells (row 1 first) and the 1-based numbers of its hidden rows."""
+    """One sheet's typed cells (row 1 first), with error cells put back as their text (``#N/A``)."""
 
     name: str
     rows: list[list[Any]]
@@ -59,12 +60,12 @@ def open_sheet(file: str, data: bytes, sheet: str | int | None) -> Sheet:
     names = list(wb.sheet_names)
     name = _choose_sheet(file, names, sheet, [m.visible == SheetVisibleEnum.Visible for m in wb.sheets_metadata])
     with ThreadPoolExecutor(max_workers=1) as pool:  # unzipping the sheet XML again overlaps calamine's parse
-        hidden = pool.submit(_hidden_rows, data, name)
+        marks = pool.submit(_sheet_marks, data, name)
         try:
             rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception as exc:
             raise InputError(file, f"sheet {name!r} cannot be read ({exc}); the workbook may be damaged") from None
-        return Sheet(name, _trim(rows), hidden.result())
+        return _sheet(name, rows, marks.result())
 
 
 def _choose_sheet(file: str, names: list[str], sheet: str | int | None, visible: list[bool]) -> str:
@@ -98,7 +99,16 @@ def _open_with_openpyxl(file: str, data: bytes, sheet: str | int | None, first: 
         rows = [["" if v is None else v for v in r] for r in wb[name].iter_rows(values_only=True)]
     finally:
         wb.close()
-    return Sheet(name, _trim(rows), _hidden_rows(data, name))
+    return _sheet(name, rows, _sheet_marks(data, name))
+
+
+def _sheet(name: str, rows: list[list[Any]], marks: SheetMarks) -> Sheet:
+    """Put error cells back as text, drop the empty margins, keep only hidden rows that remain."""
+    for (row, column), text in marks.errors.items():
+        if row - 1 < len(rows) and column < len(rows[row - 1]):
+            rows[row - 1][column] = text
+    trimmed = _trim(rows)
+    return Sheet(name, trimmed, frozenset(n for n in marks.hidden if n <= len(trimmed)))
 
 
 def _trim(rows: list[list[Any]]) -> list[list[Any]]:
@@ -120,19 +130,27 @@ def _empty(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _hidden_rows(data: bytes, sheet_name: str) -> frozenset[int]:
-    """1-based row numbers marked hidden in an xlsx sheet (empty for xls/ods)."""
+@dataclass(frozen=True)
+class SheetMarks:
+    """What calamine does not tell: hidden rows, and error cells (``#N/A``) it returns as empty."""
+
+    hidden: frozenset[int] = frozenset()
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+def _sheet_marks(data: bytes, sheet_name: str) -> SheetMarks:
+    """Scan an xlsx sheet's XML (nothing for xls/ods, whose hidden rows are not detected)."""
     if not data.startswith(b"PK"):
-        return frozenset()
+        return SheetMarks()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             path = _sheet_path(zf, sheet_name)
             if path is None:
-                return frozenset()
+                return SheetMarks()
             with zf.open(path) as fh:
-                return frozenset(_scan_hidden(iter(lambda: fh.read(1 << 20), b"")))
+                return _scan_sheet(iter(lambda: fh.read(1 << 20), b""))
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
-        return frozenset()
+        return SheetMarks()
 
 
 def _sheet_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
@@ -153,24 +171,39 @@ def _sheet_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
     return None
 
 
-def _scan_hidden(chunks: Iterable[bytes]) -> Iterable[int]:
+def _scan_sheet(chunks: Iterable[bytes]) -> SheetMarks:
+    """Hidden rows and error cells, reading the XML a chunk at a time, cut only after ``</row>``."""
+    hidden: set[int] = set()
+    errors: dict[tuple[int, int], str] = {}
     tail = b""
-    for chunk in chunks:
+    for chunk in [*chunks, b""]:
         buf = tail + chunk
-        if b"hidden=" not in buf:  # the usual case: skip the regex over megabytes of XML
-            tail = buf[-64:]
-            continue
-        cut = buf.rfind(b"<")
-        body, tail = (buf[:cut], buf[cut:]) if cut >= 0 else (buf, b"")
-        for m in _ROW_TAG.finditer(body):
-            tag = m.group(0)
-            if _HIDDEN.search(tag):
-                num = _ROW_NUM.search(tag)
-                if num:
-                    yield int(num.group(1))
-    for m in _ROW_TAG.finditer(tail):
-        if _HIDDEN.search(m.group(0)) and (num := _ROW_NUM.search(m.group(0))):
-            yield int(num.group(1))
+        if chunk:
+            cut = buf.rfind(b"</row>")
+            if cut < 0:
+                tail = buf
+                continue
+            body, tail = buf[: cut + 6], buf[cut + 6 :]
+        else:
+            body, tail = buf, b""
+        if b"hidden=" in body:  # the usual case skips the regex over megabytes of XML
+            for m in _ROW_TAG.finditer(body):
+                tag = m.group(0)
+                if _HIDDEN.search(tag) and (num := _ROW_NUM.search(tag)):
+                    hidden.add(int(num.group(1)))
+        if b't="e"' in body:
+            for m in _ERROR_CELL.finditer(body):
+                letters, number, value = m.group(1), int(m.group(2)), m.group(3)
+                errors[(number, _column_index(letters.decode()))] = value.decode("utf-8", "replace")
+    return SheetMarks(frozenset(hidden), errors)
+
+
+def _column_index(letters: str) -> int:
+    """``A`` -> 0, ``AB`` -> 27."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
 
 
 def render_cell(value: Any, fmt: CellFormat) -> str:

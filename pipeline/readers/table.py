@@ -50,7 +50,7 @@ class RawTable:
         """Header text -> 1-based position; the second of two equal names becomes ``NAME (2)``."""
         names: dict[str, int] = {}
         for pos, raw in enumerate(self.header or (), start=1):
-            name = raw.strip()
+            name = clean_cell(raw)
             if not name:
                 continue
             candidate, n = name, 1
