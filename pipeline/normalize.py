@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from pipeline.config import TEMPLATE_FIELDS, Profile
 from pipeline.readers import SOURCE_ROW
 from pipeline.textops import as_series, concat, squeeze_spaces
+from schemas.checks import has_duplicates
 from schemas.issues import RowIssue
 from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
 
@@ -124,7 +125,7 @@ def idempotency_keys(frame: pd.DataFrame, namespace: str, decimals: int) -> pd.S
     keys = pd.Series("", index=frame.index, dtype="str")
     if has_tx.any():
         tx = txid[has_tx]
-        if tx.duplicated().any():
+        if has_duplicates(tx):
             occ = tx.groupby(tx).cumcount() + 1
             suffix = ("#" + occ.astype("str")).where(occ > 1, "")
             keys[has_tx] = concat(namespace + ":tx:", tx, suffix, index=tx.index)

@@ -12,6 +12,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from schemas.checks import duplicated_mask
 from schemas.statement import MAX_DATE, MIN_DATE
 
 LIMITS: dict[str, int] = {
@@ -42,7 +43,7 @@ class CustomerPayment(pa.DataFrameModel):
     currency: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$")
     description: Series[str] = pa.Field(str_length={"max_value": LIMITS["description"]})
     comment: Series[str] = pa.Field(str_length={"max_value": LIMITS["comment"]})
-    key: Series[str] = pa.Field(str_length={"min_value": 1}, unique=True)
+    key: Series[str] = pa.Field(str_length={"min_value": 1})
     source_file: Series[str]
     source_row: Series[int] = pa.Field(gt=0)
 
@@ -51,6 +52,11 @@ class CustomerPayment(pa.DataFrameModel):
         """Strictly increasing in file order (so also unique): BC refuses a duplicate lineNumber."""
         previous = s.shift(1)
         return (previous.isna() | (s > previous)).astype(bool)  # type: ignore[return-value]
+
+    @pa.check("key", name="unique")
+    def _key_unique(cls, s: Series[str]) -> Series[bool]:
+        """One payment per idempotency key: a second row with a key is a second posting."""
+        return ~duplicated_mask(s)  # type: ignore[return-value]
 
     @pa.check("documentNumber", "externalDocumentNumber", "customerNumber", "appliesToInvoiceNumber", name="upper_case")
     def _code_upper(cls, s: Series[str]) -> Series[bool]:

@@ -235,3 +235,18 @@ def test_negative_start_line_is_a_usage_error(tmp_path: Path) -> None:
     config = _config_file(tmp_path, BASE)
     out = CliRunner().invoke(main, ["validate", "--config", str(config), "--start-line", "-20000", str(src)])
     assert out.exit_code == 2
+
+
+def test_payment_schema_refuses_two_rows_with_one_key(tmp_path: Path) -> None:
+    import pandas as pd
+    import pandera.pandas as pa
+
+    from schemas.payment import CustomerPayment
+
+    result = _run(tmp_path, "Date,Amount,Text\n2024-01-01,1.00,a\n2024-01-02,2.00,b\n")
+    rows = result.payments.rows.copy()
+    rows["key"] = pd.Series(["same", "same"], dtype="str")
+    with pytest.raises(pa.errors.SchemaErrors) as info:
+        CustomerPayment.validate(rows, lazy=True)
+    failed = info.value.failure_cases
+    assert set(failed.loc[failed["column"] == "key", "index"]) == {0, 1}
