@@ -1,0 +1,34 @@
+"""Errors in Business Central's shape: ``{"error": {"code", "message"}}``, message ending in a correlation id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+
+class BCError(Exception):
+    """An error the sandbox answers with, as BC would (status, BC error code, message text)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body; BC appends ``  CorrelationId:  <guid>.`` to every message."""
+        return {"error": {"code": self.code, "message": f"{self.message}  CorrelationId:  {uuid.uuid4()}."}}
+
+
+def dialog(message: str) -> BCError:
+    """An AL ``Error(...)``: every validation error of the customerPayments page is one of these."""
+    return BCError(400, "Application_DialogException", message)
+
+
+def not_found(what: str) -> BCError:
+    return BCError(404, "BadRequest_NotFound", f"The {what} does not exist.")
+
+
+def no_resource(path: str) -> BCError:
+    return BCError(404, "BadRequest_NotFound", f"No HTTP resource was found that matches the request URI '{path}'.")

@@ -1,0 +1,82 @@
+"""Everything that shapes the sandbox: identity, limits, latency, faults. Frozen, set once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+FaultKind = Literal[
+    "429",  # too many requests, with Retry-After
+    "429-no-retry-after",
+    "502",
+    "503",
+    "504-after-commit",  # the operation ran and committed, then the gateway gave up
+    "drop-after-commit",  # the operation ran and committed, then the connection was closed
+    "slow",  # the response comes after ``delay_s`` (past the client's timeout)
+    "expire-token",  # the caller's token is treated as expired from this request on
+]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """BC online's documented limits per client (service principal); scale down in tests."""
+
+    max_concurrent: int = 5
+    max_queue: int = 95
+    queue_timeout_s: float = 480.0
+    rate_requests: int = 6000
+    rate_window_s: float = 300.0
+    max_batch_operations: int = 100
+    max_body_bytes: int = 350 * 1024 * 1024
+    max_page_size: int = 20_000
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Emulated server time: per HTTP request, and per operation (each part of a ``$batch``)."""
+
+    per_request_s: float = 0.0
+    per_operation_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted fault. It fires on the requests it selects, counted per sandbox from 1.
+
+    Selection: ``requests`` (request numbers), ``route`` (a regex searched in the path) and
+    ``probability`` (seeded) combine with AND; an empty selector selects every request.
+    ``times`` caps how often it fires (0 = no cap).
+    """
+
+    kind: FaultKind
+    requests: tuple[int, ...] = ()
+    route: str | None = None
+    methods: tuple[str, ...] = ()
+    probability: float = 1.0
+    times: int = 0
+    retry_after_s: float = 1.0
+    delay_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How one sandbox runs."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    db_path: Path | None = None
+    state_dir: Path | None = None
+    seed: str | None = "demo"
+    tls: bool = False
+    auth: Literal["token", "none"] = "token"
+    tenant: str = "sandbox-tenant"
+    environment: str = "sandbox"
+    client_id: str = "payimport-sandbox-client"
+    client_secret: str = "sandbox-secret-not-for-production"
+    token_ttl_s: float = 3600.0
+    limits: Limits = Limits()
+    latency: Latency = Latency()
+    faults: tuple[Fault, ...] = ()
+    fault_seed: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
