@@ -80,3 +80,45 @@ class SandboxSettings:
     faults: tuple[Fault, ...] = ()
     fault_seed: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+
+
+_FAULT_KINDS = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
+
+
+def parse_fault(spec: str) -> Fault:
+    """A fault from its command-line form: ``KIND[@KEY=VALUE;KEY=VALUE...]``.
+
+    Keys: ``requests`` (comma-separated numbers), ``route`` (regex), ``methods`` (comma-separated),
+    ``probability``, ``times``, ``retry_after`` (seconds), ``delay`` (seconds). Examples:
+    ``429@requests=3,4``, ``504-after-commit@route=\\$batch;times=1``, ``503@probability=0.05``.
+    """
+    kind, _, rest = spec.partition("@")
+    kind = kind.strip()
+    if kind not in _FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; use one of {sorted(_FAULT_KINDS)}")
+    values: dict[str, object] = {}
+    for item in filter(None, (p.strip() for p in rest.split(";"))):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"fault option {item!r} needs KEY=VALUE")
+        key = key.strip()
+        try:
+            if key == "requests":
+                values["requests"] = tuple(int(x) for x in value.split(",") if x.strip())
+            elif key == "route":
+                values["route"] = value
+            elif key == "methods":
+                values["methods"] = tuple(m.strip().upper() for m in value.split(",") if m.strip())
+            elif key == "probability":
+                values["probability"] = float(value)
+            elif key == "times":
+                values["times"] = int(value)
+            elif key == "retry_after":
+                values["retry_after_s"] = float(value)
+            elif key == "delay":
+                values["delay_s"] = float(value)
+            else:
+                raise ValueError(f"unknown fault option {key!r}")
+        except ValueError as exc:
+            raise ValueError(f"fault {spec!r}: {exc}") from None
+    return Fault(kind=kind, **values)  # type: ignore[arg-type]

@@ -1,0 +1,376 @@
+"""The sandbox's HTTP face: BC's URL shapes routed to the business rules, one dispatcher for all.
+
+A single request and each operation of a ``$batch`` go through the same ``Dispatcher.execute``,
+so an operation behaves identically whichever way it arrives (as on BC, where ``$batch`` replays
+the operations against the same pages).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from pipeline.sandbox import batch, odata, rules
+from pipeline.sandbox.errors import BCError, no_resource
+from pipeline.sandbox.settings import SandboxSettings
+from pipeline.sandbox.store import Store
+
+_SEGMENT = re.compile(r"^(?P<name>[A-Za-z][\w.]*)(?:\((?P<key>[^)]*)\))?$")
+_JSON = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one operation answers: status, extra headers, JSON body (None for 204)."""
+
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    key: str | None
+
+
+def parse_path(path: str) -> list[Segment]:
+    """``companies(1)/customerPaymentJournals(2)/customerPayments`` -> segments; 404 when malformed."""
+    segments = []
+    for raw in path.strip("/").split("/"):
+        m = _SEGMENT.match(raw)
+        if m is None:
+            raise no_resource(path)
+        key = m.group("key")
+        if key is not None:
+            key = key.strip("'")
+        segments.append(Segment(m.group("name"), key))
+    return segments
+
+
+class Dispatcher:
+    """Maps (method, path, query, headers, body) to a rules call and an OData response body."""
+
+    def __init__(self, settings: SandboxSettings, store: Store, api_base: str) -> None:
+        self.settings = settings
+        self.store = store
+        self.api_base = api_base.rstrip("/")
+
+    def execute(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: Any,
+        *,
+        request_url: str | None = None,
+    ) -> Outcome:
+        """Run one operation; BC errors become an error Outcome, never an exception."""
+        try:
+            if self.settings.latency.per_operation_s:
+                time.sleep(self.settings.latency.per_operation_s)
+            return self._execute(method.upper(), url, headers, body, request_url or url)
+        except BCError as exc:
+            return Outcome(exc.status, dict(exc.headers), exc.body())
+
+    def _execute(self, method: str, url: str, headers: Mapping[str, str], body: Any, request_url: str) -> Outcome:
+        parts = urlsplit(url)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        intent = _header(headers, "Data-Access-Intent")
+        if intent and intent.lower() == "readonly" and method != "GET":
+            raise BCError(
+                400, "BadRequest", "The 'Data-Access-Intent: ReadOnly' header is only allowed on GET requests."
+            )
+        segments = parse_path(parts.path)
+        company = params.pop("company", None) or _header(headers, "Company")
+        if segments and segments[0].name == "companies" and segments[0].key is not None:
+            company = segments[0].key
+            segments = segments[1:]
+        elif segments and segments[0].name == "companies":
+            if method != "GET" or len(segments) > 1:
+                raise no_resource(parts.path)
+            return self._collection(rules.list_companies(self.store), "companies", params, headers, request_url)
+        if company is None:
+            raise no_resource(parts.path)
+        rules.get_company(self.store, company)
+        if not segments:
+            if method != "GET":
+                raise _method_not_allowed(method)
+            return self._entity(rules.get_company(self.store, company), "companies")
+        return self._route(method, company, segments, params, headers, body, request_url, parts.path)
+
+    def _route(
+        self,
+        method: str,
+        cid: str,
+        segs: list[Segment],
+        params: dict[str, str],
+        headers: Mapping[str, str],
+        body: Any,
+        request_url: str,
+        path: str,
+    ) -> Outcome:
+        names = [s.name for s in segs]
+        keys = [s.key for s in segs]
+        ctx = f"companies({cid})/" + "/".join(names)
+        if_match = _header(headers, "If-Match")
+        store = self.store
+        if names == ["customers"] and keys[0] is None:
+            self._only(method, "GET")
+            return self._collection(rules.list_customers(store, cid), ctx, params, headers, request_url)
+        if names == ["customers"]:
+            self._only(method, "GET")
+            return self._entity(rules.get_customer(store, cid, _key(keys[0])), ctx)
+        if names == ["customers", "customerFinancialDetails"]:
+            self._only(method, "GET")
+            return self._entity(rules.customer_financial_details(store, cid, _key(keys[0])), ctx)
+        if names == ["salesInvoices"] and keys[0] is None:
+            if method == "POST":
+                return self._created(rules.create_sales_invoice(store, cid, _body(body)), ctx)
+            self._only(method, "GET")
+            return self._collection(rules.list_sales_invoices(store, cid), ctx, params, headers, request_url)
+        if names == ["salesInvoices"]:
+            self._only(method, "GET")
+            return self._entity(rules.get_sales_invoice(store, cid, _key(keys[0])), ctx)
+        if names == ["salesInvoices", "salesInvoiceLines"]:
+            self._only(method, "GET")
+            lines = rules.list_sales_invoice_lines(store, cid, _key(keys[0]))
+            return self._collection(lines, ctx, params, headers, request_url)
+        if names == ["salesInvoices", "Microsoft.NAV.post"]:
+            self._only(method, "POST")
+            rules.post_sales_invoice(store, cid, _key(keys[0]))
+            return Outcome(204, {}, None)
+        if names == ["customerPaymentJournals"] and keys[0] is None:
+            if method == "POST":
+                return self._created(rules.create_journal(store, cid, _body(body)), ctx)
+            self._only(method, "GET")
+            return self._collection(rules.list_journals(store, cid), ctx, params, headers, request_url)
+        if names == ["customerPaymentJournals"]:
+            jid = _key(keys[0])
+            if method == "GET":
+                return self._entity(rules.get_journal(store, cid, jid), ctx)
+            if method == "PATCH":
+                return self._entity(rules.patch_journal(store, cid, jid, _body(body), if_match), ctx)
+            if method == "DELETE":
+                rules.delete_journal(store, cid, jid, if_match)
+                return Outcome(204, {}, None)
+            raise _method_not_allowed(method)
+        if names == ["customerPaymentJournals", "customerPayments"]:
+            jid = _key(keys[0])
+            pid = keys[1]
+            if pid is None:
+                if method == "POST":
+                    return self._created(rules.create_payment(store, cid, jid, _body(body)), ctx)
+                self._only(method, "GET")
+                return self._collection(rules.list_payments(store, cid, jid), ctx, params, headers, request_url)
+            return self._payment(method, cid, _key(pid), jid, body, if_match, ctx)
+        if names == ["customerPayments"]:
+            pid = keys[0]
+            if pid is None:
+                if method == "POST":
+                    return self._created(rules.create_payment(store, cid, None, _body(body)), ctx)
+                self._only(method, "GET")
+                wanted = odata.equalities(odata.parse_query(params))
+                if "id" in wanted and "journalId" not in wanted:  # a single-entity read by filter
+                    item = rules.get_payment(store, cid, str(wanted["id"]), None)
+                    return self._collection([item], ctx, params, headers, request_url)
+                journal = wanted.get("journalId")
+                items = rules.list_payments_top_level(store, cid, None if journal is None else str(journal))
+                return self._collection(items, ctx, params, headers, request_url)
+            return self._payment(method, cid, _key(pid), None, body, if_match, ctx)
+        if names == ["journals", "Microsoft.NAV.post"]:
+            self._only(method, "POST")
+            rules.post_journal(store, cid, _key(keys[0]))
+            return Outcome(204, {}, None)
+        raise no_resource(path)
+
+    def _payment(
+        self, method: str, cid: str, pid: str, jid: str | None, body: Any, if_match: str | None, ctx: str
+    ) -> Outcome:
+        if method == "GET":
+            return self._entity(rules.get_payment(self.store, cid, pid, jid), ctx)
+        if method == "PATCH":
+            return self._entity(rules.patch_payment(self.store, cid, pid, _body(body), if_match, jid), ctx)
+        if method == "DELETE":
+            rules.delete_payment(self.store, cid, pid, if_match, jid)
+            return Outcome(204, {}, None)
+        raise _method_not_allowed(method)
+
+    @staticmethod
+    def _only(method: str, allowed: str) -> None:
+        if method != allowed:
+            raise _method_not_allowed(method)
+
+    def _context(self, ctx: str) -> str:
+        return f"{self.api_base}/$metadata#{ctx}"
+
+    def _entity(self, item: dict[str, Any], ctx: str) -> Outcome:
+        return Outcome(200, _etag_header(item), odata.entity_body(self._context(_entity_set(ctx)), item))
+
+    def _created(self, item: dict[str, Any], ctx: str) -> Outcome:
+        headers = _etag_header(item)
+        key = item.get("id")
+        if key:
+            headers["Location"] = f"{self.api_base}/{ctx}({key})"
+        return Outcome(201, headers, odata.entity_body(self._context(ctx), item))
+
+    def _collection(
+        self,
+        items: list[dict[str, Any]],
+        ctx: str,
+        params: dict[str, str],
+        headers: Mapping[str, str],
+        request_url: str,
+    ) -> Outcome:
+        query = odata.parse_query(params)
+        entity_set = ctx.rsplit("/", 1)[-1]
+        key_order, entity_type = _KEYS.get(entity_set, (("id",), None))
+        selected = odata.apply(items, query, key_order=key_order, entity_type=entity_type)
+        limit = odata.page_size_from_prefer(_header(headers, "Prefer"), self.settings.limits.max_page_size)
+        page, token = odata.page(selected, limit, params.get("$skiptoken"))
+        next_link = odata.next_link(request_url, token) if token is not None else None
+        extra = {}
+        applied = odata.preference_applied(_header(headers, "Prefer"), self.settings.limits.max_page_size)
+        if applied:
+            extra["Preference-Applied"] = applied
+        return Outcome(200, extra, odata.collection_body(self._context(ctx), page, next_link))
+
+
+_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "companies": (("name",), "company"),
+    "customers": (("number",), "customer"),
+    "salesInvoices": (("number",), "salesInvoice"),
+    "salesInvoiceLines": (("sequence",), "salesInvoiceLine"),
+    "customerPaymentJournals": (("code",), "customerPaymentJournal"),
+    "customerPayments": (("journalDisplayName", "lineNumber"), "customerPayment"),
+}
+"""Each entity set's key order (BC lists records in primary-key order) and OData type name."""
+
+
+def _entity_set(ctx: str) -> str:
+    return ctx + "/$entity"
+
+
+def _etag_header(item: Mapping[str, Any]) -> dict[str, str]:
+    etag = item.get("@odata.etag")
+    return {"ETag": str(etag)} if etag else {}
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lower = name.lower()
+    for k, v in headers.items():
+        if k.lower() == lower:
+            return v
+    return None
+
+
+def _key(key: str | None) -> str:
+    if key is None:
+        raise BCError(400, "BadRequest_NotFound", "The request URI is not valid: a key is required.")
+    return key
+
+
+def _body(body: Any) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if isinstance(body, (bytes, str)):
+        if not body:
+            return {}
+        try:
+            body = odata.loads(body)
+        except ValueError as exc:
+            raise BCError(400, "BadRequest", f"Invalid JSON in the request body: {exc}.") from None
+    if not isinstance(body, dict):
+        raise BCError(400, "BadRequest", "The request body must be a JSON object.")
+    return body
+
+
+def _method_not_allowed(method: str) -> BCError:
+    return BCError(405, "BadRequest_MethodNotAllowed", f"'{method}' requests for this resource are not allowed.")
+
+
+def build_api_routes(
+    dispatcher: Dispatcher,
+    settings: SandboxSettings,
+    client_of: Callable[[Request], str],
+) -> list[Route]:
+    """The API routes (with and without the tenant segment), ``$batch`` included."""
+
+    async def api(request: Request) -> Response:
+        tenant = request.path_params.get("tenant")
+        env = request.path_params["environment"]
+        if (tenant is not None and tenant != settings.tenant) or env != settings.environment:
+            err = BCError(
+                404,
+                "Internal_TenantUnavailable" if env == settings.environment else "BadRequest_NotFound",
+                f"Environment '{env}' does not exist.",
+            )
+            return _respond(Outcome(err.status, {}, err.body()))
+        try:
+            client_of(request)
+        except BCError as exc:
+            return _respond(Outcome(exc.status, dict(exc.headers), exc.body()))
+        path = request.path_params["path"]
+        raw = await request.body()
+        headers = dict(request.headers)
+        url = path + (f"?{request.url.query}" if request.url.query else "")
+        if path == "$batch":
+            return await run_in_threadpool(_run_batch, dispatcher, settings, raw, headers)
+        body: Any = raw if raw else None
+        outcome = await run_in_threadpool(
+            dispatcher.execute, request.method, url, headers, body, request_url=str(request.url)
+        )
+        return _respond(outcome)
+
+    methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]
+    return [
+        Route("/v2.0/{tenant}/{environment}/api/v2.0/{path:path}", api, methods=methods),
+        Route("/v2.0/{environment}/api/v2.0/{path:path}", api, methods=methods),
+    ]
+
+
+def _run_batch(dispatcher: Dispatcher, settings: SandboxSettings, raw: bytes, headers: dict[str, str]) -> Response:
+    try:
+        operations = batch.parse_batch(raw, settings.limits.max_batch_operations)
+    except BCError as exc:
+        return _respond(Outcome(exc.status, dict(exc.headers), exc.body()))
+    continue_on_error = batch.wants_continue_on_error(_header(headers, "Prefer"))
+
+    def execute(op: batch.Operation) -> batch.OperationResult:
+        merged = {
+            **{k: v for k, v in headers.items() if k.lower() in {"company", "data-access-intent"}},
+            **dict(op.headers),
+        }
+        outcome = dispatcher.execute(op.method, op.url, merged, op.body)
+        return batch.OperationResult(outcome.status, outcome.headers, outcome.body)
+
+    if batch.wants_snapshot(_header(headers, "Isolation")):
+        with dispatcher.store.snapshot() as snap:
+            result = batch.run_batch(operations, execute, continue_on_error=continue_on_error, snapshot=snap)
+    else:
+        result = batch.run_batch(operations, execute, continue_on_error=continue_on_error, snapshot=None)
+    return Response(odata.dumps(result), status_code=200, media_type=_JSON)
+
+
+def _respond(outcome: Outcome) -> Response:
+    if outcome.body is None:
+        return Response(status_code=outcome.status, headers=outcome.headers)
+    return Response(odata.dumps(outcome.body), status_code=outcome.status, headers=outcome.headers, media_type=_JSON)
+
+
+def create_api(
+    settings: SandboxSettings, store: Store, api_base: str, client_of: Callable[[Request], str]
+) -> Starlette:
+    """A Starlette app with the API routes only (auth routes and limits are added by the caller)."""
+    dispatcher = Dispatcher(settings, store, api_base)
+    return Starlette(routes=build_api_routes(dispatcher, settings, client_of))

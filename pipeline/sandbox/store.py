@@ -1,0 +1,367 @@
+"""The sandbox's state: one SQLite database (a file, or ``:memory:`` for tests) behind one lock.
+
+Why one connection and one re-entrant lock: Business Central serialises writes into a journal
+batch (the batch is locked while a line is inserted), and the emulator must give the same
+guarantee - two parallel POSTs never compute the same default ``lineNumber``. Holding a single
+``threading.RLock`` for the whole of every transaction gives exactly that, costs nothing at the
+sandbox's scale, and keeps SQLite's own locking out of the picture.
+
+Transactions nest: the outermost ``transaction()`` issues ``BEGIN IMMEDIATE`` and commits when it
+exits; inner ones are SAVEPOINTs, so an inner failure undoes only its own work and the outer
+scope decides what happens next (that is what ``$batch`` with ``Isolation: snapshot`` needs: each
+operation may fail on its own, then the whole batch is rolled back). ``snapshot()`` is a
+transaction whose owner can force a rollback without raising.
+
+Money is stored as decimal TEXT (``"-1190.00"``) and always read back as ``Decimal``: BC amounts
+are decimals, and a float anywhere between the request and the ledger would show up as a
+cent missing from an invoice's remaining amount.
+
+The schema below is the sandbox's own, not BC's; the business rules (``rules.py``) shape rows
+into BC's JSON.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "1"
+
+EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS companies (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    business_profile_id TEXT NOT NULL DEFAULT '',
+    lcy_code TEXT NOT NULL DEFAULT 'EUR',
+    vat_percent TEXT NOT NULL DEFAULT '19',
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS no_series (
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    starting_no TEXT NOT NULL,
+    last_no_used TEXT NOT NULL DEFAULT '',
+    manual_nos INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (company_id, code)
+);
+CREATE TABLE IF NOT EXISTS journal_templates (
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    type TEXT NOT NULL,
+    page_id INTEGER NOT NULL,
+    recurring INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (company_id, name)
+);
+CREATE TABLE IF NOT EXISTS gl_accounts (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    number TEXT NOT NULL,
+    name TEXT NOT NULL,
+    account_type TEXT NOT NULL DEFAULT 'Posting',
+    blocked INTEGER NOT NULL DEFAULT 0,
+    direct_posting INTEGER NOT NULL DEFAULT 1,
+    modified_at TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (company_id, number)
+);
+CREATE TABLE IF NOT EXISTS currencies (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    lcy_per_unit TEXT NOT NULL,
+    UNIQUE (company_id, code)
+);
+CREATE TABLE IF NOT EXISTS customers (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    number TEXT NOT NULL,
+    name TEXT NOT NULL,
+    blocked TEXT NOT NULL DEFAULT ' ',
+    currency_code TEXT NOT NULL DEFAULT '',
+    email TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (company_id, number)
+);
+CREATE TABLE IF NOT EXISTS sales_invoices (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    number TEXT NOT NULL,
+    posted INTEGER NOT NULL,
+    draft_status TEXT NOT NULL DEFAULT 'Open',
+    canceled INTEGER NOT NULL DEFAULT 0,
+    corrective INTEGER NOT NULL DEFAULT 0,
+    sell_to_customer_number TEXT NOT NULL DEFAULT '',
+    bill_to_customer_number TEXT NOT NULL DEFAULT '',
+    currency_code TEXT NOT NULL DEFAULT '',
+    external_document_number TEXT NOT NULL DEFAULT '',
+    your_reference TEXT NOT NULL DEFAULT '',
+    invoice_date TEXT NOT NULL DEFAULT '',
+    posting_date TEXT NOT NULL DEFAULT '',
+    due_date TEXT NOT NULL DEFAULT '',
+    total_excl TEXT NOT NULL DEFAULT '0',
+    total_tax TEXT NOT NULL DEFAULT '0',
+    total_incl TEXT NOT NULL DEFAULT '0',
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (company_id, posted, number)
+);
+CREATE TABLE IF NOT EXISTS sales_invoice_lines (
+    id TEXT PRIMARY KEY,
+    invoice_id TEXT NOT NULL REFERENCES sales_invoices(id) ON DELETE CASCADE,
+    sequence INTEGER NOT NULL,
+    line_type TEXT NOT NULL,
+    line_object_number TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    quantity TEXT NOT NULL DEFAULT '0',
+    unit_price TEXT NOT NULL DEFAULT '0',
+    tax_percent TEXT NOT NULL DEFAULT '0',
+    amount_excl TEXT NOT NULL DEFAULT '0',
+    tax_amount TEXT NOT NULL DEFAULT '0',
+    amount_incl TEXT NOT NULL DEFAULT '0',
+    modified_at TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (invoice_id, sequence)
+);
+CREATE TABLE IF NOT EXISTS journals (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    template_name TEXT NOT NULL,
+    code TEXT NOT NULL,
+    display_name TEXT NOT NULL DEFAULT '',
+    bal_account_id TEXT NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
+    bal_account_number TEXT NOT NULL DEFAULT '',
+    no_series TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (company_id, template_name, code)
+);
+CREATE TABLE IF NOT EXISTS journal_lines (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    journal_id TEXT NOT NULL REFERENCES journals(id) ON DELETE CASCADE,
+    line_number INTEGER NOT NULL,
+    document_type TEXT NOT NULL DEFAULT 'Payment',
+    account_type TEXT NOT NULL DEFAULT 'Customer',
+    applies_to_doc_type TEXT NOT NULL DEFAULT 'Invoice',
+    customer_id TEXT NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
+    customer_number TEXT NOT NULL DEFAULT '',
+    currency_code TEXT NOT NULL DEFAULT '',
+    posting_date TEXT NOT NULL DEFAULT '',
+    document_number TEXT NOT NULL DEFAULT '',
+    external_document_number TEXT NOT NULL DEFAULT '',
+    amount TEXT NOT NULL DEFAULT '0',
+    applies_to_invoice_id TEXT NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
+    applies_to_invoice_number TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    comment TEXT NOT NULL DEFAULT '',
+    bal_account_number TEXT NOT NULL DEFAULT '',
+    balance_cents INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (journal_id, line_number)
+);
+CREATE TABLE IF NOT EXISTS cust_ledger_entries (
+    entry_no INTEGER PRIMARY KEY AUTOINCREMENT,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    customer_number TEXT NOT NULL,
+    document_type TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    external_document_number TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    posting_date TEXT NOT NULL,
+    due_date TEXT NOT NULL,
+    currency_code TEXT NOT NULL DEFAULT '',
+    amount TEXT NOT NULL,
+    amount_lcy TEXT NOT NULL,
+    remaining_amount TEXT NOT NULL,
+    remaining_amount_lcy TEXT NOT NULL,
+    open INTEGER NOT NULL,
+    invoice_id TEXT NOT NULL DEFAULT '',
+    journal_line_id TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cle_document ON cust_ledger_entries (company_id, document_type, document_number);
+CREATE INDEX IF NOT EXISTS cle_customer ON cust_ledger_entries (company_id, customer_number);
+CREATE INDEX IF NOT EXISTS lines_by_journal ON journal_lines (journal_id, line_number);
+"""
+
+
+def money(value: Decimal) -> str:
+    """The TEXT form an amount is stored in; exact, never through float."""
+    return format(value, "f")
+
+
+def to_decimal(text: object) -> Decimal:
+    """An amount as stored (TEXT) back to ``Decimal``."""
+    return Decimal(str(text))
+
+
+def new_id() -> str:
+    """A fresh SystemId, lower-case as BC writes GUIDs in JSON."""
+    return str(uuid.uuid4())
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Snapshot:
+    """Handle of a ``Store.snapshot()`` scope: ``rollback()`` makes its exit undo everything.
+
+    ``$batch`` with ``Isolation: snapshot`` keeps executing (and reporting 201s) after it decides
+    the batch must not stick, so the decision cannot be an exception.
+    """
+
+    def __init__(self) -> None:
+        self._rollback = False
+
+    def rollback(self) -> None:
+        self._rollback = True
+
+    @property
+    def rolled_back(self) -> bool:
+        return self._rollback
+
+
+class Store:
+    """The sandbox database. ``path`` is a file (state survives restarts) or ``":memory:"``.
+
+    ``clock`` returns the current UTC time; tests pass a fixed one so that BC's work-date
+    defaults (an empty journal's posting date, draft invoice dates) are reproducible.
+    """
+
+    def __init__(self, path: str | Path = ":memory:", *, clock: Callable[[], datetime] | None = None) -> None:
+        self.path = str(path)
+        self._clock = clock or _utc_now
+        self._lock = threading.RLock()
+        self._depth = 0
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        with self._lock:
+            # executescript commits on its own, so it runs outside any transaction of ours.
+            self._conn.executescript(_SCHEMA)
+            with self.transaction():
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+                )
+
+    # --- time -------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """Current UTC time (``lastModifiedDateTime`` values come from here)."""
+        return self._clock()
+
+    def now_text(self) -> str:
+        """``lastModifiedDateTime`` as BC writes it: UTC, milliseconds, ``Z``."""
+        moment = self._clock().astimezone(UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+    def today(self) -> date:
+        """BC's work date in an API session: today."""
+        return self._clock().astimezone(UTC).date()
+
+    # --- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def _scope(self, snapshot: Snapshot | None) -> Iterator[None]:
+        with self._lock:
+            outermost = self._depth == 0
+            savepoint = f"sp{self._depth}"
+            self._conn.execute("BEGIN IMMEDIATE" if outermost else f"SAVEPOINT {savepoint}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                self._undo(outermost, savepoint)
+                raise
+            self._depth -= 1
+            if snapshot is not None and snapshot.rolled_back:
+                self._undo(outermost, savepoint)
+            elif outermost:
+                self._conn.execute("COMMIT")
+            else:
+                self._conn.execute(f"RELEASE {savepoint}")
+
+    def _undo(self, outermost: bool, savepoint: str) -> None:
+        if outermost:
+            self._conn.execute("ROLLBACK")
+        else:
+            self._conn.execute(f"ROLLBACK TO {savepoint}")
+            self._conn.execute(f"RELEASE {savepoint}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All-or-nothing work under the store's lock; re-entrant (inner scopes are savepoints)."""
+        with self._scope(None):
+            yield self
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """A transaction that also rolls back when ``Snapshot.rollback()`` was called.
+
+        Enter and leave it on one thread: the lock is thread-owned, and other threads wait until
+        the snapshot ends (BC runs a snapshot ``$batch`` as one session/transaction too).
+        """
+        handle = Snapshot()
+        with self._scope(handle):
+            yield handle
+
+    # --- SQL helpers --------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, tuple(params)).fetchall())
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            row: sqlite3.Row | None = self._conn.execute(sql, tuple(params)).fetchone()
+            return row
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file and close; the store is unusable afterwards."""
+        with self._lock:
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
