@@ -213,5 +213,87 @@ def _print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
 __all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_UNUSABLE", "InputError", "main"]
 
 
+
+@main.group()
+def sandbox() -> None:
+    """The local Business Central stand-in (API v2.0, tokens, limits, faults)."""
+
+
+@sandbox.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(min=0), default=0, show_default=True, help="Port; 0 picks a free one.")
+@click.option("--db", "db_path", type=click.Path(path_type=Path), help="SQLite file (state survives restarts).")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    help="Folder for the database (unless --db), the TLS certificates and the token key.",
+)
+@click.option("--seed", default=None, help="'demo', 'empty' (the default) or a seed file (YAML/JSON).")
+@click.option("--tls/--no-tls", default=False, help="Serve https with a CA made on first start (msal needs https).")
+@click.option("--auth", "auth_mode", type=click.Choice(["token", "none"]), default="token", show_default=True)
+@click.option("--token-ttl", type=float, default=3600.0, show_default=True, help="Token lifetime in seconds.")
+@click.option("--max-concurrent", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--max-queue", type=click.IntRange(min=0), default=95, show_default=True)
+@click.option("--rate-requests", type=click.IntRange(min=1), default=6000, show_default=True)
+@click.option("--rate-window", type=float, default=300.0, show_default=True, help="Seconds.")
+@click.option("--max-batch", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--latency-request", type=float, default=0.0, show_default=True, help="Seconds per request.")
+@click.option("--latency-operation", type=float, default=0.0, show_default=True, help="Seconds per operation.")
+@click.option("--fault", "faults", multiple=True, help="KIND[@KEY=VALUE;...], repeatable (see README).")
+@click.option("--fault-seed", type=int, default=0, show_default=True)
+def sandbox_serve(
+    host: str,
+    port: int,
+    db_path: Path | None,
+    state_dir: Path | None,
+    seed: str | None,
+    tls: bool,
+    auth_mode: str,
+    token_ttl: float,
+    max_concurrent: int,
+    max_queue: int,
+    rate_requests: int,
+    rate_window: float,
+    max_batch: int,
+    latency_request: float,
+    latency_operation: float,
+    faults: tuple[str, ...],
+    fault_seed: int,
+) -> None:
+    """Serve the sandbox until stopped; prints one JSON line with its URLs once it accepts connections."""
+    from pipeline.sandbox.runtime import serve
+    from pipeline.sandbox.settings import Latency, Limits, SandboxSettings, parse_fault
+
+    try:
+        plan = tuple(parse_fault(f) for f in faults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    settings = SandboxSettings(
+        host=host,
+        port=port,
+        db_path=db_path,
+        state_dir=state_dir,
+        seed=seed or "empty",
+        tls=tls,
+        auth="none" if auth_mode == "none" else "token",
+        token_ttl_s=token_ttl,
+        limits=Limits(
+            max_concurrent=max_concurrent,
+            max_queue=max_queue,
+            rate_requests=rate_requests,
+            rate_window_s=rate_window,
+            max_batch_operations=max_batch,
+        ),
+        latency=Latency(per_request_s=latency_request, per_operation_s=latency_operation),
+        faults=plan,
+        fault_seed=fault_seed,
+    )
+
+    def ready(info: Any) -> None:
+        click.echo(json.dumps(info.describe(include_secret=True)))
+        sys.stdout.flush()
+
+    serve(settings, ready)
+
 if __name__ == "__main__":
     main()
