@@ -213,7 +213,6 @@ def _print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
 __all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_UNUSABLE", "InputError", "main"]
 
 
-
 @main.group()
 def sandbox() -> None:
     """The local Business Central stand-in (API v2.0, tokens, limits, faults)."""
@@ -294,6 +293,7 @@ def sandbox_serve(
         sys.stdout.flush()
 
     serve(settings, ready)
+
 
 if __name__ == "__main__":
     main()

@@ -122,7 +122,11 @@ class Dispatcher:
     ) -> Outcome:
         names = [s.name for s in segs]
         keys = [s.key for s in segs]
-        ctx = f"companies({cid})/" + "/".join(names)
+        # parents keep their keys (``.../customerPaymentJournals(<jid>)/customerPayments``), so the
+        # context names the contained set and the Location of a created entity resolves
+        ctx = f"companies({cid})/" + "/".join(
+            [*(s.name if s.key is None else f"{s.name}({s.key})" for s in segs[:-1]), segs[-1].name]
+        )
         if_match = _header(headers, "If-Match")
         store = self.store
         if names == ["customers"] and keys[0] is None:
