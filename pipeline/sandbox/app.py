@@ -134,10 +134,10 @@ class Dispatcher:
             return self._collection(rules.list_customers(store, cid), ctx, params, headers, request_url)
         if names == ["customers"]:
             self._only(method, "GET")
-            return self._entity(rules.get_customer(store, cid, _key(keys[0])), ctx)
+            return self._entity(rules.get_customer(store, cid, _key(keys[0])), ctx, params, cid)
         if names == ["customers", "customerFinancialDetails"]:
             self._only(method, "GET")
-            return self._entity(rules.customer_financial_details(store, cid, _key(keys[0])), ctx)
+            return self._entity(rules.customer_financial_details(store, cid, _key(keys[0])), ctx, params, cid)
         if names == ["salesInvoices"] and keys[0] is None:
             if method == "POST":
                 return self._created(rules.create_sales_invoice(store, cid, _body(body)), ctx)
@@ -145,7 +145,7 @@ class Dispatcher:
             return self._collection(rules.list_sales_invoices(store, cid), ctx, params, headers, request_url)
         if names == ["salesInvoices"]:
             self._only(method, "GET")
-            return self._entity(rules.get_sales_invoice(store, cid, _key(keys[0])), ctx)
+            return self._entity(rules.get_sales_invoice(store, cid, _key(keys[0])), ctx, params, cid)
         if names == ["salesInvoices", "salesInvoiceLines"]:
             self._only(method, "GET")
             lines = rules.list_sales_invoice_lines(store, cid, _key(keys[0]))
@@ -162,7 +162,7 @@ class Dispatcher:
         if names == ["customerPaymentJournals"]:
             jid = _key(keys[0])
             if method == "GET":
-                return self._entity(rules.get_journal(store, cid, jid), ctx)
+                return self._entity(rules.get_journal(store, cid, jid), ctx, params, cid)
             if method == "PATCH":
                 return self._entity(rules.patch_journal(store, cid, jid, _body(body), if_match), ctx)
             if method == "DELETE":
@@ -177,7 +177,7 @@ class Dispatcher:
                     return self._created(rules.create_payment(store, cid, jid, _body(body)), ctx)
                 self._only(method, "GET")
                 return self._collection(rules.list_payments(store, cid, jid), ctx, params, headers, request_url)
-            return self._payment(method, cid, _key(pid), jid, body, if_match, ctx)
+            return self._payment(method, cid, _key(pid), jid, body, if_match, ctx, params)
         if names == ["customerPayments"]:
             pid = keys[0]
             if pid is None:
@@ -191,7 +191,7 @@ class Dispatcher:
                 journal = wanted.get("journalId")
                 items = rules.list_payments_top_level(store, cid, None if journal is None else str(journal))
                 return self._collection(items, ctx, params, headers, request_url)
-            return self._payment(method, cid, _key(pid), None, body, if_match, ctx)
+            return self._payment(method, cid, _key(pid), None, body, if_match, ctx, params)
         if names == ["journals", "Microsoft.NAV.post"]:
             self._only(method, "POST")
             rules.post_journal(store, cid, _key(keys[0]))
@@ -199,10 +199,18 @@ class Dispatcher:
         raise no_resource(path)
 
     def _payment(
-        self, method: str, cid: str, pid: str, jid: str | None, body: Any, if_match: str | None, ctx: str
+        self,
+        method: str,
+        cid: str,
+        pid: str,
+        jid: str | None,
+        body: Any,
+        if_match: str | None,
+        ctx: str,
+        params: dict[str, str] | None = None,
     ) -> Outcome:
         if method == "GET":
-            return self._entity(rules.get_payment(self.store, cid, pid, jid), ctx)
+            return self._entity(rules.get_payment(self.store, cid, pid, jid), ctx, params, cid)
         if method == "PATCH":
             return self._entity(rules.patch_payment(self.store, cid, pid, _body(body), if_match, jid), ctx)
         if method == "DELETE":
@@ -218,8 +226,49 @@ class Dispatcher:
     def _context(self, ctx: str) -> str:
         return f"{self.api_base}/$metadata#{ctx}"
 
-    def _entity(self, item: dict[str, Any], ctx: str) -> Outcome:
-        return Outcome(200, _etag_header(item), odata.entity_body(self._context(_entity_set(ctx)), item))
+    def _entity(
+        self, item: dict[str, Any], ctx: str, params: dict[str, str] | None = None, cid: str | None = None
+    ) -> Outcome:
+        """One entity; on a GET its ``$select`` and ``$expand`` apply as on a collection."""
+        headers = _etag_header(item)
+        if params and cid is not None:
+            query = odata.parse_query(params)
+            entity_set = _entity_set_name(ctx)
+            _, entity_type = _KEYS.get(entity_set, (("id",), ""))
+            if query.select is not None:
+                item = odata.apply([item], odata.Query(select=query.select), entity_type=entity_type)[0]
+            if query.expand:
+                item = self._expand([item], query.expand, entity_set, cid)[0]
+        return Outcome(200, headers, odata.entity_body(self._context(_entity_set(ctx)), item))
+
+    def _expand(
+        self, items: list[dict[str, Any]], expand: tuple[odata.ExpandItem, ...], entity_set: str, cid: str
+    ) -> list[dict[str, Any]]:
+        """Attach the navigation properties BC exposes on this entity set, with their own options."""
+        links = _NAVIGATION.get(entity_set, {})
+        _, entity_type = _KEYS.get(entity_set, (("id",), ""))
+        out = []
+        for item in items:
+            item = dict(item)
+            for term in expand:
+                if term.name not in links:
+                    raise BCError(
+                        400,
+                        "BadRequest_NotFound",
+                        f"Could not find a property named '{term.name}' on type 'Microsoft.NAV.{entity_type}'.",
+                    )
+                load, child_set = links[term.name]
+                related = load(self.store, cid, str(item["id"]))
+                child_keys, child_type = _KEYS.get(child_set, (("id",), ""))
+                if isinstance(related, list):
+                    related = odata.apply(related, term.options, key_order=child_keys, entity_type=child_type)
+                    if term.options.expand:
+                        related = self._expand(related, term.options.expand, child_set, cid)
+                elif term.options.select is not None:
+                    related = odata.apply([related], odata.Query(select=term.options.select), entity_type=child_type)[0]
+                item[term.name] = related
+            out.append(item)
+        return out
 
     def _created(self, item: dict[str, Any], ctx: str) -> Outcome:
         headers = _etag_header(item)
@@ -237,17 +286,21 @@ class Dispatcher:
         request_url: str,
     ) -> Outcome:
         query = odata.parse_query(params)
-        entity_set = ctx.rsplit("/", 1)[-1]
-        key_order, entity_type = _KEYS.get(entity_set, (("id",), None))
+        entity_set = _entity_set_name(ctx)
+        key_order, entity_type = _KEYS.get(entity_set, (("id",), ""))
         selected = odata.apply(items, query, key_order=key_order, entity_type=entity_type)
         limit = odata.page_size_from_prefer(_header(headers, "Prefer"), self.settings.limits.max_page_size)
         page, token = odata.page(selected, limit, params.get("$skiptoken"))
+        if query.expand:
+            company = re.match(r"companies\(([^)]*)\)", ctx)
+            page = self._expand(page, query.expand, entity_set, company.group(1) if company else "")
         next_link = odata.next_link(request_url, token) if token is not None else None
         extra = {}
         applied = odata.preference_applied(_header(headers, "Prefer"), self.settings.limits.max_page_size)
         if applied:
             extra["Preference-Applied"] = applied
-        return Outcome(200, extra, odata.collection_body(self._context(ctx), page, next_link))
+        count = len(odata.filter_entities(items, query, entity_type=entity_type)) if query.count else None
+        return Outcome(200, extra, odata.collection_body(self._context(ctx), page, next_link, count=count))
 
 
 _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -259,6 +312,19 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "customerPayments": (("journalDisplayName", "lineNumber"), "customerPayment"),
 }
 """Each entity set's key order (BC lists records in primary-key order) and OData type name."""
+
+
+_NAVIGATION: dict[str, dict[str, tuple[Callable[[Store, str, str], Any], str]]] = {
+    "customers": {"customerFinancialDetails": (rules.customer_financial_details, "customerFinancialDetails")},
+    "salesInvoices": {"salesInvoiceLines": (rules.list_sales_invoice_lines, "salesInvoiceLines")},
+    "customerPaymentJournals": {"customerPayments": (rules.list_payments, "customerPayments")},
+}
+"""The ``$expand`` navigation properties per entity set: loader(store, company, parent id), child set."""
+
+
+def _entity_set_name(ctx: str) -> str:
+    """``companies(1)/customerPaymentJournals(2)/customerPayments`` -> ``customerPayments``."""
+    return ctx.rsplit("/", 1)[-1].split("(", 1)[0]
 
 
 def _entity_set(ctx: str) -> str:

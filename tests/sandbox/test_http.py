@@ -1662,3 +1662,35 @@ def test_cli_sandbox_serve_prints_its_urls_serves_and_stops_on_sigterm(tmp_path:
         if proc.stdout is not None:
             proc.stdout.close()
         stderr.close()
+
+
+def test_expand_navigation_properties_with_their_own_options(bc: BC) -> None:
+    jid = bc.journal()["id"]
+    bc.payment(jid, customerNumber="C10000", amount=-10, documentNumber="X1")
+    bc.payment(jid, customerNumber="C10000", amount=-20, documentNumber="X2")
+    journal = bc.ok(bc.get(f"customerPaymentJournals({jid})", params={"$expand": "customerPayments($select=amount)"}))
+    assert [p["amount"] for p in journal["customerPayments"]] == [-10, -20]
+    assert set(journal["customerPayments"][0]) == {"@odata.etag", "id", "amount"}
+
+    invoice_id = bc.invoice("RE-2026-0101")["id"]
+    with_lines = bc.ok(
+        bc.get("salesInvoices", params={"$filter": f"id eq {invoice_id}", "$expand": "salesInvoiceLines"})
+    )
+    assert len(with_lines["value"]) == 1 and with_lines["value"][0]["salesInvoiceLines"]
+
+    customer = bc.ok(
+        bc.get(f"customers({bc.customer('C10000')['id']})", params={"$expand": "customerFinancialDetails"})
+    )
+    assert customer["customerFinancialDetails"]["number"] == "C10000"
+
+    wrong = bc.get("customers", params={"$expand": "contacts"})
+    assert wrong.status_code == 400
+    assert "Could not find a property named 'contacts'" in wrong.json()["error"]["message"]
+
+
+def test_count_and_select_on_a_single_entity(bc: BC) -> None:
+    counted = bc.ok(bc.get("customers", params={"$count": "true", "$top": "2"}))
+    assert counted["@odata.count"] == len(CUSTOMER_NAMES)
+    assert len(counted["value"]) == 2
+    one = bc.ok(bc.get(f"customers({bc.customer('C10000')['id']})", params={"$select": "number"}))
+    assert {k for k in one if not k.startswith("@")} == {"id", "number"}
