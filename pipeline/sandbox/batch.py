@@ -1,7 +1,7 @@
 """OData JSON ``$batch`` as Business Central runs it (bc-api.md 3.7).
 
 The HTTP layer parses the body with :func:`parse_batch`, then hands the operations to
-:func:`run_batch` (or :func:`run_batch_async`) together with a callable that performs one
+`run_batch` together with a callable that performs one
 operation exactly as a single request would and returns its status, headers and body. This
 module owns only the batch semantics:
 
@@ -37,7 +37,7 @@ Choices where BC's behaviour is not written down:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
@@ -54,7 +54,6 @@ __all__ = [
     "batch_preference_applied",
     "parse_batch",
     "run_batch",
-    "run_batch_async",
     "wants_continue_on_error",
     "wants_snapshot",
 ]
@@ -287,31 +286,6 @@ def run_batch(
             if result is None:
                 try:
                     result = execute(operation)
-                except BCError as error:
-                    result = OperationResult.from_error(error)
-            if not run.record(operation, result):
-                break
-    except BaseException:
-        run.rollback()
-        raise
-    return run.finish()
-
-
-async def run_batch_async(
-    operations: Sequence[Operation],
-    execute: Callable[[Operation], Awaitable[OperationResult]],
-    *,
-    continue_on_error: bool = False,
-    snapshot: Snapshot | None = None,
-) -> dict[str, Any]:
-    """:func:`run_batch` for an ``async`` executor (an ASGI handler per operation)."""
-    run = _Run(continue_on_error, snapshot)
-    try:
-        for operation in operations:
-            result = run.blocked(operation)
-            if result is None:
-                try:
-                    result = await execute(operation)
                 except BCError as error:
                     result = OperationResult.from_error(error)
             if not run.record(operation, result):

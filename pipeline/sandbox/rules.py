@@ -445,6 +445,28 @@ def _lcy(amount: Decimal, currency: str, rates: Mapping[str, Decimal]) -> Decima
     return _round(amount * rates.get(currency, Decimal(1)))
 
 
+def _party_by_id(store: Store, company_id: str, value: str, not_found: str) -> sqlite3.Row:
+    """The invoice's sell-to or bill-to customer by id (the page's id trigger runs first)."""
+    found = _customer_by_id(store, company_id, value)
+    if found is None:
+        raise dialog(not_found)
+    return found
+
+
+def _party_by_number(
+    store: Store, company_id: str, value: str, by_id: sqlite3.Row | None, not_found: str, mismatch: str
+) -> sqlite3.Row:
+    """By number; when the id already chose a customer, the number must name the same one."""
+    if by_id is not None:
+        if _s(by_id, "number") != value:
+            raise dialog(mismatch)
+        return by_id
+    found = _customer_by_number(store, company_id, value)
+    if found is None:
+        raise dialog(not_found)
+    return found
+
+
 def _customer_by_id(store: Store, company_id: str, customer_id: str) -> sqlite3.Row | None:
     return store.query_one("SELECT * FROM customers WHERE company_id = ? AND id = ?", (company_id, customer_id))
 
@@ -837,29 +859,13 @@ def create_sales_invoice(store: Store, cid: str, body: Mapping[str, Any]) -> Ent
         lines: list[Mapping[str, Any]] = []
         for name, value in _assigned(values, _INVOICE_PROPS):
             if name == "customerId":
-                sell = _customer_by_id(store, company_id, value)
-                if sell is None:
-                    raise dialog(SELL_TO_NOT_FOUND)
+                sell = _party_by_id(store, company_id, value, SELL_TO_NOT_FOUND)
             elif name == "customerNumber":
-                if sell is not None:
-                    if _s(sell, "number") != value:
-                        raise dialog(SELL_TO_VALUES_DONT_MATCH)
-                    continue
-                sell = _customer_by_number(store, company_id, value)
-                if sell is None:
-                    raise dialog(SELL_TO_NOT_FOUND)
+                sell = _party_by_number(store, company_id, value, sell, SELL_TO_NOT_FOUND, SELL_TO_VALUES_DONT_MATCH)
             elif name == "billToCustomerId":
-                bill = _customer_by_id(store, company_id, value)
-                if bill is None:
-                    raise dialog(BILL_TO_NOT_FOUND)
+                bill = _party_by_id(store, company_id, value, BILL_TO_NOT_FOUND)
             elif name == "billToCustomerNumber":
-                if bill is not None:
-                    if _s(bill, "number") != value:
-                        raise dialog(BILL_TO_VALUES_DONT_MATCH)
-                    continue
-                bill = _customer_by_number(store, company_id, value)
-                if bill is None:
-                    raise dialog(BILL_TO_NOT_FOUND)
+                bill = _party_by_number(store, company_id, value, bill, BILL_TO_NOT_FOUND, BILL_TO_VALUES_DONT_MATCH)
             elif name == "currencyId":
                 if value == EMPTY_GUID:
                     currency_from_id = ""

@@ -6,7 +6,6 @@ list of committed rows, or fails with 400 when the body says so; the snapshot re
 
 from __future__ import annotations
 
-import asyncio
 import json
 from decimal import Decimal
 from typing import Any
@@ -296,21 +295,3 @@ def test_failed_dependency_is_not_executed() -> None:
     assert _statuses(result) == [("1", 400), ("2", 424), ("3", 201)]
     assert store.executed == ["1", "3"]
     assert store.rows == [3]
-
-
-def test_async_runner_has_the_same_semantics() -> None:
-    store = FakeStore()
-    snapshot = FakeSnapshot(store)
-
-    async def execute(op: Operation) -> OperationResult:
-        await asyncio.sleep(0)
-        return store.execute(op)
-
-    ops = batch.parse_batch(_body(THREE), 100)
-    stopped = asyncio.run(batch.run_batch_async(ops, execute, snapshot=snapshot))
-    assert _statuses(stopped) == [("1", 201), ("2", 400)]
-    assert snapshot.rollbacks == 1
-    assert store.rows == []
-    everything = asyncio.run(batch.run_batch_async(ops, execute, continue_on_error=True))
-    assert _statuses(everything) == [("1", 201), ("2", 400), ("3", 201)]
-    assert store.rows == [1, 3]
