@@ -7,6 +7,7 @@ the operations against the same pages).
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from pipeline.sandbox.errors import BCError, no_resource
 from pipeline.sandbox.settings import SandboxSettings
 from pipeline.sandbox.store import Store
 
+_log = logging.getLogger(__name__)
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z][\w.]*)(?:\((?P<key>[^)]*)\))?$")
 _JSON = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
 
@@ -82,6 +84,11 @@ class Dispatcher:
             return self._execute(method.upper(), url, headers, body, request_url or url)
         except BCError as exc:
             return Outcome(exc.status, dict(exc.headers), exc.body())
+        except (UnicodeError, RecursionError, ArithmeticError) as exc:
+            # Text that is not Unicode (a lone surrogate), nesting deeper than any real request,
+            # a number beyond decimal range: BC refuses such requests as unreadable, never a 500.
+            err = BCError(400, "BadRequest", f"The request could not be read: {type(exc).__name__}.")
+            return Outcome(err.status, {}, err.body())
 
     def _execute(self, method: str, url: str, headers: Mapping[str, str], body: Any, request_url: str) -> Outcome:
         parts = urlsplit(url)
@@ -380,11 +387,10 @@ def build_api_routes(
         tenant = request.path_params.get("tenant")
         env = request.path_params["environment"]
         if (tenant is not None and tenant != settings.tenant) or env != settings.environment:
-            err = BCError(
-                404,
-                "Internal_TenantUnavailable" if env == settings.environment else "BadRequest_NotFound",
-                f"Environment '{env}' does not exist.",
-            )
+            if env != settings.environment:
+                err = BCError(404, "BadRequest_NotFound", f"Environment '{env}' does not exist.")
+            else:
+                err = BCError(404, "Internal_TenantUnavailable", f"Tenant '{tenant}' is not available.")
             return _respond(Outcome(err.status, {}, err.body()))
         try:
             client_of(request)
@@ -414,6 +420,9 @@ def _run_batch(dispatcher: Dispatcher, settings: SandboxSettings, raw: bytes, he
         operations = batch.parse_batch(raw, settings.limits.max_batch_operations)
     except BCError as exc:
         return _respond(Outcome(exc.status, dict(exc.headers), exc.body()))
+    except RecursionError:
+        err = BCError(400, "BadRequest", "Invalid Request Body: the JSON is nested too deeply.")
+        return _respond(Outcome(err.status, {}, err.body()))
     continue_on_error = batch.wants_continue_on_error(_header(headers, "Prefer"))
 
     def execute(op: batch.Operation) -> batch.OperationResult:
@@ -421,7 +430,12 @@ def _run_batch(dispatcher: Dispatcher, settings: SandboxSettings, raw: bytes, he
             **{k: v for k, v in headers.items() if k.lower() in {"company", "data-access-intent"}},
             **dict(op.headers),
         }
-        outcome = dispatcher.execute(op.method, op.url, merged, op.body)
+        try:
+            outcome = dispatcher.execute(op.method, op.url, merged, op.body)
+        except Exception:  # a defect in one operation must not hide what the others did
+            _log.exception("operation %s of a $batch failed", op.id)
+            err = BCError(500, "Internal_ServerError", "An unexpected error occurred while processing the operation.")
+            return batch.OperationResult(err.status, {}, err.body())
         return batch.OperationResult(outcome.status, outcome.headers, outcome.body)
 
     if batch.wants_snapshot(_header(headers, "Isolation")):

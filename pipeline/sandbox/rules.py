@@ -290,6 +290,11 @@ def _blank(kind: Kind) -> Any:
     return blanks.get(kind, "")
 
 
+def _bc_length(text: str) -> int:
+    """Length as BC (.NET) counts it: UTF-16 code units, so an emoji counts two."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def _convert(raw: Any, kind: Kind) -> Any:
     """One JSON value to the field's type; JSON ``null`` becomes the type's blank value."""
     if raw is None:
@@ -358,11 +363,11 @@ def _assigned(values: Mapping[str, Any], props: Mapping[str, _Prop]) -> Iterator
         if prop.read_only:
             raise BCError(400, "BadRequest_InvalidOperation", f"Control '{name}' is read-only.")
         value = values[name]
-        if prop.max_len and isinstance(value, str) and len(value) > prop.max_len:
+        if prop.max_len and isinstance(value, str) and _bc_length(value) > prop.max_len:
             raise BCError(
                 400,
                 "Application_StringExceededLength",
-                f"The length of the string is {len(value)}, but it must be less than or equal to "
+                f"The length of the string is {_bc_length(value)}, but it must be less than or equal to "
                 f"{prop.max_len} characters. Value: {value}",
             )
         yield name, value

@@ -1694,3 +1694,46 @@ def test_count_and_select_on_a_single_entity(bc: BC) -> None:
     assert len(counted["value"]) == 2
     one = bc.ok(bc.get(f"customers({bc.customer('C10000')['id']})", params={"$select": "number"}))
     assert {k for k in one if not k.startswith("@")} == {"id", "number"}
+
+
+def test_unreadable_requests_are_400s_and_the_connection_stays_usable(bc: BC) -> None:
+    jid = bc.journal()["id"]
+    path = f"customerPaymentJournals({jid})/customerPayments"
+    lone_surrogate = b'{"customerNumber": "C10000", "amount": -1, "documentNumber": "\\ud800"}'
+    huge_exponent = b'{"customerNumber": "C10000", "amount": 1e9999999}'
+    for raw in (lone_surrogate, huge_exponent):
+        answer = bc.http.post(bc.url(path), content=raw, headers={**bc.headers, "Content-Type": "application/json"})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["code"] == "BadRequest"
+    deep = "(" * 400 + "amount eq 1" + ")" * 400
+    assert bc.get(path, params={"$filter": deep}).status_code == 400
+    assert bc.lines(jid) == []  # nothing half-written, and the same connection still answers
+
+
+def test_a_batch_reports_every_operation_even_when_one_is_unreadable(bc: BC) -> None:
+    jid = bc.journal()["id"]
+    url = f"companies({bc.cid})/customerPaymentJournals({jid})/customerPayments"
+    good = {"customerNumber": "C10000", "amount": -5, "documentNumber": "B1"}
+    body = (
+        '{"requests": ['
+        f'{{"id": "1", "method": "POST", "url": "{url}", "headers": {{"Content-Type": "application/json"}}, '
+        f'"body": {json.dumps(good)}}},'
+        f'{{"id": "2", "method": "POST", "url": "{url}", "headers": {{"Content-Type": "application/json"}}, '
+        '"body": {"customerNumber": "C10000", "amount": -6, "documentNumber": "\\ud800"}}'
+        "]}"
+    )
+    answer = bc.http.post(
+        f"{bc.info.api}/$batch", content=body.encode(), headers={**bc.headers, "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert [r["status"] for r in answer.json()["responses"]] == [201, 400]
+    assert [line["documentNumber"] for line in bc.lines(jid)] == ["B1"]
+
+
+def test_text_limits_count_utf16_units_as_bc_does(bc: BC) -> None:
+    jid = bc.journal()["id"]
+    too_long = bc.pay(jid, customerNumber="C10000", amount=-1, description="\U0001f600" * 51)  # 102 units > 100
+    assert too_long.status_code == 400
+    assert too_long.json()["error"]["code"] == "Application_StringExceededLength"
+    fits = bc.pay(jid, customerNumber="C10000", amount=-1, description="\U0001f600" * 50)
+    assert fits.status_code == 201
