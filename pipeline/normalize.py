@@ -100,10 +100,6 @@ def _padded(values: np.ndarray, width: int) -> pyarrow.Array:
     return pc.utf8_lpad(pc.cast(pyarrow.array(values), pyarrow.string()), width, "0")
 
 
-def _codes(fmt: str) -> list[str]:
-    return [fmt[i + 1] for i in range(len(fmt) - 1) if fmt[i] == "%"]
-
-
 def money_text(minor: pd.Series, decimals: int) -> pd.Series:
     """Exact decimal text of integer minor units (``-123456`` with 2 decimals -> ``-1234.56``)."""
     neg = minor < 0

@@ -58,11 +58,6 @@ def extract_first(text: pd.Series, pattern: str) -> pd.Series:
         return pd.Series(values, index=text.index, dtype="str")
 
 
-def replace(text: pd.Series, pattern: str, replacement: str) -> pd.Series:
-    """Regex replace of every match in every cell."""
-    return as_series(pc.replace_substring_regex(to_arrow(text), pattern, replacement), text.index)
-
-
 def squeeze_spaces(text: pd.Series) -> pd.Series:
     """Trim and collapse runs of whitespace to one space (multi-column joins, padded fields)."""
     arr = to_arrow(text)
