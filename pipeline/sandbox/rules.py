@@ -1168,6 +1168,45 @@ def get_journal(store: Store, cid: str, jid: str) -> Entity:
         return _journal_json(_journal(store, company_id, jid))
 
 
+@dataclass
+class _JournalFields:
+    """The writable properties of a batch, as they stand or as a body changes them."""
+
+    code: str
+    display: str
+    bal_id: str
+    bal_no: str
+    payments: list[Mapping[str, Any]] = field(default_factory=list)
+
+
+def _journal_fields(
+    store: Store, company_id: str, values: Mapping[str, Any], start: _JournalFields, *, deep_insert: bool
+) -> _JournalFields:
+    """Apply a POST or PATCH body in page order; only a POST may carry lines (deep insert)."""
+    out = replace(start)
+    for name, value in _assigned(values, _JOURNAL_PROPS):
+        if name == "code":
+            out.code = value
+        elif name == "displayName":
+            out.display = value
+        elif name == "balancingAccountId":
+            out.bal_id, out.bal_no = _balancing_account(store, company_id, value)
+        elif name == "customerPayments":
+            if not deep_insert:
+                raise BCError(400, "BadRequest", "Deep update is not supported; PATCH the customerPayments themselves.")
+            out.payments = value
+    return out
+
+
+def _refuse_taken_code(store: Store, company_id: str, template: str, code: str) -> None:
+    """A batch code is part of the primary key (template, name)."""
+    if store.query_one(
+        "SELECT 1 FROM journals WHERE company_id = ? AND template_name = ? AND code = ?",
+        (company_id, template, code),
+    ):
+        raise _duplicate("Gen. Journal Batch", [("Journal Template Name", template), ("Name", code)])
+
+
 def create_journal(store: Store, cid: str, body: Mapping[str, Any]) -> Entity:
     """POST customerPaymentJournals: a batch in the payments template, with no number series.
 
@@ -1180,25 +1219,17 @@ def create_journal(store: Store, cid: str, body: Mapping[str, Any]) -> Entity:
         company_id = _s(_company(store, cid), "id")
         template = default_template(store, company_id)
         values = _read_body(body, _JOURNAL_PROPS, "customerPaymentJournal")
-        code = display = ""
-        bal_id, bal_no = EMPTY_GUID, ""
-        payments: list[Mapping[str, Any]] = []
-        for name, value in _assigned(values, _JOURNAL_PROPS):
-            if name == "code":
-                code = value
-            elif name == "displayName":
-                display = value
-            elif name == "balancingAccountId":
-                bal_id, bal_no = _balancing_account(store, company_id, value)
-            elif name == "customerPayments":
-                payments = value
+        fields = _journal_fields(store, company_id, values, _JournalFields("", "", EMPTY_GUID, ""), deep_insert=True)
+        code, display, bal_id, bal_no, payments = (
+            fields.code,
+            fields.display,
+            fields.bal_id,
+            fields.bal_no,
+            fields.payments,
+        )
         if not code:
             raise _code_must_have_value(template)
-        if store.query_one(
-            "SELECT 1 FROM journals WHERE company_id = ? AND template_name = ? AND code = ?",
-            (company_id, template, code),
-        ):
-            raise _duplicate("Gen. Journal Batch", [("Journal Template Name", template), ("Name", code)])
+        _refuse_taken_code(store, company_id, template, code)
         journal_id = new_id()
         now = store.now_text()
         store.execute(
@@ -1219,24 +1250,15 @@ def patch_journal(store: Store, cid: str, jid: str, body: Mapping[str, Any], if_
         check_if_match(if_match, _s(row, "id"), _i(row, "version"))
         template = _s(row, "template_name")
         values = _read_body(body, _JOURNAL_PROPS, "customerPaymentJournal")
-        code, display = _s(row, "code"), _s(row, "display_name")
-        bal_id, bal_no = _s(row, "bal_account_id"), _s(row, "bal_account_number")
-        for name, value in _assigned(values, _JOURNAL_PROPS):
-            if name == "code":
-                code = value
-            elif name == "displayName":
-                display = value
-            elif name == "balancingAccountId":
-                bal_id, bal_no = _balancing_account(store, company_id, value)
-            elif name == "customerPayments":
-                raise BCError(400, "BadRequest", "Deep update is not supported; PATCH the customerPayments themselves.")
+        current = _JournalFields(
+            _s(row, "code"), _s(row, "display_name"), _s(row, "bal_account_id"), _s(row, "bal_account_number")
+        )
+        fields = _journal_fields(store, company_id, values, current, deep_insert=False)
+        code, display, bal_id, bal_no = fields.code, fields.display, fields.bal_id, fields.bal_no
         if not code:
             raise _code_must_have_value(template)
-        if code != _s(row, "code") and store.query_one(
-            "SELECT 1 FROM journals WHERE company_id = ? AND template_name = ? AND code = ?",
-            (company_id, template, code),
-        ):
-            raise _duplicate("Gen. Journal Batch", [("Journal Template Name", template), ("Name", code)])
+        if code != current.code:
+            _refuse_taken_code(store, company_id, template, code)
         store.execute(
             "UPDATE journals SET code = ?, display_name = ?, bal_account_id = ?, bal_account_number = ?, "
             "modified_at = ?, version = version + 1 WHERE id = ?",
