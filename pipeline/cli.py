@@ -1,31 +1,40 @@
 """The ``payimport`` command: the only place that prints and chooses exit codes.
 
 Exit codes: 0 everything accounted for and nothing needs a person; 1 done, but rows were
-rejected; 2 unusable input, profile or config (nothing was done with that file).
+rejected or need review; 2 unusable input, profile or config (nothing was posted); 3 BC or the
+network failed after retries (state is recorded, running the same command again is safe);
+4 another run holds the lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from pipeline import __version__
 from pipeline.config import Config, load_config
-from pipeline.errors import ConfigError, InputError, PayimportError, ProfileError
+from pipeline.errors import BCError, ConfigError, InputError, LockError, PayimportError, ProfileError
+from pipeline.ledger import Ledger
+from pipeline.lock import hold_lock
 from pipeline.normalize import PAYMENT_COLUMNS, money_text
-from pipeline.report import write_errors_workbook
+from pipeline.report import render_console_summary, write_errors_workbook
+from pipeline.runner import RunOptions, connect, expand_inputs, run_import
 from pipeline.validate import FileResult, validate_file
 
-EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, EXIT_BC, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
 def _console() -> Console:
@@ -211,6 +220,100 @@ def _print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
 
 
 __all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_UNUSABLE", "InputError", "main"]
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--profile", "profile_name", help="Profile to use (default: identified from each file's header).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config.yaml"),
+    show_default=True,
+    help="Configuration file; state_dir and runs_dir in it are relative to its folder.",
+)
+@click.option("--dry-run", is_flag=True, help="Read, check and resolve against BC, but create nothing.")
+@click.option("--post-journal", is_flag=True, help="After verifying the journal against the plan, post it in BC.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
+def run(
+    files: tuple[Path, ...],
+    profile_name: str | None,
+    config_path: Path,
+    dry_run: bool,
+    post_journal: bool,
+    as_json: bool,
+) -> None:
+    """Import FILES (files, folders or glob patterns) into one new BC customer payment journal.
+
+    Safe to run again at any time: payments already in BC are reported as already posted, and an
+    interrupted run is resumed where it stopped.
+    """
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        config = _load(config_path)
+    except ConfigError as exc:
+        _fail(as_json, err_console, {"error": str(exc), "problems": list(exc.problems)}, str(exc))
+        sys.exit(EXIT_UNUSABLE)
+    paths = expand_inputs(files)
+    if not paths:
+        _fail(
+            as_json, err_console, {"error": "no files to import"}, f"no files to import in {', '.join(map(str, files))}"
+        )
+        sys.exit(EXIT_UNUSABLE)
+    base = config_path.resolve().parent
+    options = RunOptions(
+        profile=profile_name,
+        dry_run=dry_run,
+        post_journal=post_journal,
+        runs_dir=base / config.runs_dir,
+        errors_workbook=config.defaults.errors_workbook,
+    )
+    command = "payimport run " + " ".join(map(str, files))
+    try:
+        with contextlib.ExitStack() as stack:
+            state_dir = base / config.state_dir
+            if not dry_run:
+                stack.enter_context(hold_lock(state_dir / "payimport.lock", command))
+            ledger = stack.enter_context(Ledger.open(state_dir / "ledger.sqlite"))
+            client = stack.enter_context(connect(config, os.environ, base_dir=base))
+            progress = stack.enter_context(_progress(err_console, enabled=not as_json and not dry_run))
+            options.progress = progress
+            result = run_import(paths, config, client, ledger, options)
+    except LockError as exc:
+        _fail(as_json, err_console, {"error": str(exc), "holder": exc.holder}, str(exc))
+        sys.exit(EXIT_LOCKED)
+    except (ConfigError, InputError) as exc:
+        obj: dict[str, Any] = {"error": str(exc)}
+        if isinstance(exc, ProfileError):
+            obj["candidates"] = list(exc.candidates)
+        _fail(as_json, err_console, obj, str(exc))
+        sys.exit(EXIT_UNUSABLE)
+    except BCError as exc:
+        _fail(as_json, err_console, {"error": str(exc), "status": exc.status, "code": exc.code}, str(exc))
+        sys.exit(EXIT_BC)
+    if as_json:
+        click.echo(json.dumps(result.summary, ensure_ascii=False, default=str))
+    else:
+        click.echo(render_console_summary(result.summary))
+    sys.exit(result.exit_code)
+
+
+@contextlib.contextmanager
+def _progress(console: Console, *, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr while lines are sent (only on a terminal: cron mail stays clean)."""
+    if not enabled or not console.is_terminal:
+        yield lambda done, total: None
+        return
+    with Progress(
+        TextColumn("posting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    ) as bar:
+        task = bar.add_task("posting", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 @main.group()

@@ -8,6 +8,7 @@ finance user fixing a config file should not have to iterate one error at a time
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -304,11 +305,119 @@ class Defaults(_Frozen):
     errors_workbook: bool = True
 
 
+class Timeouts(_Frozen):
+    """httpx timeouts for BC. ``read_s`` is long on purpose: BC may take minutes on a big $batch and
+    gives up itself after 8-10 minutes (408/504); a shorter client timeout only creates doubt."""
+
+    connect_s: float = Field(default=10.0, gt=0)
+    read_s: float = Field(default=600.0, gt=0)
+    write_s: float = Field(default=60.0, gt=0)
+    pool_s: float = Field(default=60.0, gt=0)
+
+
+class SandboxTarget(_Frozen):
+    """The embedded sandbox (``target.kind: sandbox``): started in-process for the run."""
+
+    state_dir: str = ".payimport/sandbox"
+    seed: str = "demo"
+    latency_request_s: float = Field(default=0.0, ge=0)
+    latency_operation_s: float = Field(default=0.0, ge=0)
+
+
+class Target(_Frozen):
+    """Where payments go. Secrets are never here: only the *names* of environment variables."""
+
+    kind: Literal["sandbox", "bc"] = "sandbox"
+    tenant: str = ""
+    environment: str = "Production"
+    company: str = ""
+    api_url: str = "https://api.businesscentral.dynamics.com"
+    authority_url: str = "https://login.microsoftonline.com"
+    scope: str = "https://api.businesscentral.dynamics.com/.default"
+    client_id_env: str = "PAYIMPORT_CLIENT_ID"
+    client_secret_env: str = "PAYIMPORT_CLIENT_SECRET"
+    certificate_env: str = "PAYIMPORT_CERTIFICATE"
+    certificate_thumbprint_env: str = "PAYIMPORT_CERTIFICATE_THUMBPRINT"
+    ca_file: str | None = None
+    validate_authority: bool = True
+    local_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    timeouts: Timeouts = Timeouts()
+    sandbox: SandboxTarget = SandboxTarget()
+
+    @model_validator(mode="after")
+    def _bc_needs_identity(self) -> Target:
+        if self.kind == "bc":
+            missing = [name for name in ("tenant", "environment", "company") if not getattr(self, name)]
+            if missing:
+                raise ValueError(f"target kind bc needs {', '.join(missing)}")
+        return self
+
+
+class JournalSpec(_Frozen):
+    """The journal each run writes into: a new one per run (the default) or an existing one."""
+
+    existing: str | None = Field(default=None, min_length=1, max_length=10)
+    allow_foreign_lines: bool = False
+    code_template: str = "PI{date:%y%m%d}{n:02d}"
+    display_name: str = "payimport {files} {date:%Y-%m-%d}"
+    balancing_account: str | None = "2910"
+
+    @field_validator("code_template")
+    @classmethod
+    def _code_template_fields(cls, value: str) -> str:
+        fields = {f for _, f, _, _ in string.Formatter().parse(value) if f}
+        unknown = fields - {"date", "n"}
+        if unknown:
+            raise ValueError(f"unknown field(s) {sorted(unknown)}; use {{date:...}} and {{n:..}}")
+        if "n" not in fields:
+            raise ValueError("needs {n} so that two runs on one day get different codes")
+        return value
+
+    @field_validator("display_name")
+    @classmethod
+    def _display_name_fields(cls, value: str) -> str:
+        fields = {f for _, f, _, _ in string.Formatter().parse(value) if f}
+        unknown = fields - {"date", "files", "run_id"}
+        if unknown:
+            raise ValueError(f"unknown field(s) {sorted(unknown)}; use {{files}}, {{date:...}}, {{run_id}}")
+        return value
+
+
+class Policies(_Frozen):
+    """What to do with payments that BC would take but a person may not want posted blindly."""
+
+    unapplied: Literal["post", "needs_review"] = "post"
+    partial_payment: Literal["post", "needs_review"] = "post"
+    over_payment: Literal["post", "needs_review"] = "needs_review"
+    unknown_invoice: Literal["needs_review", "post_unapplied"] = "needs_review"
+
+
+class RetrySpec(_Frozen):
+    max_attempts: int = Field(default=8, ge=1)
+    base_delay_s: float = Field(default=0.5, ge=0)
+    max_delay_s: float = Field(default=60.0, ge=0)
+    max_total_s: float = Field(default=900.0, gt=0)
+
+
+class PostingSpec(_Frozen):
+    """$batch size and how many requests are in flight (BC processes 5 per client at once)."""
+
+    batch_size: int = Field(default=100, ge=1, le=100)
+    max_in_flight: int = Field(default=6, ge=1, le=50)
+    retry: RetrySpec = RetrySpec()
+
+
 class Config(_Frozen):
     """The whole of config.yaml."""
 
     version: Literal[1] = 1
     defaults: Defaults = Defaults()
+    target: Target = Target()
+    journal: JournalSpec = JournalSpec()
+    policies: Policies = Policies()
+    posting: PostingSpec = PostingSpec()
+    state_dir: str = ".payimport"
+    runs_dir: str = "payimport-runs"
     profiles: Mapping[str, Profile]
 
     @model_validator(mode="after")

@@ -1,23 +1,50 @@
-"""Workbooks people open: the errors workbook of rejected rows, formula-safe.
+"""What people and tools read after a run: the errors workbook, the run report, the console summary.
 
 The errors workbook keeps the input's own header and columns, with ``row`` and ``error``
 appended at the right, so a person fixes the values in Excel and drops the file back: the
 same profile identifies it by its header and reads it like the original.
+
+The run report (``report.xlsx`` + ``report.json`` in the run folder) shows where every input line
+ended and proves ``lines read = sum of states``. Text cells go through ``safe_cell``, so a
+description like ``=HYPERLINK(...)`` stays text. An amount is written as a number only when the
+float Excel stores equals the exact amount (at most 15 significant digits); otherwise it is written
+as exact text rather than a number that is off by a cent. Both files are written to a temporary
+name and renamed into place, so a reader (or a crash) never sees half a report.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
+import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from pipeline.readers import SOURCE_ROW, col
+from pipeline.reconcile import (
+    DISCREPANCY_COLUMNS,
+    STATE_LABELS,
+    STATES,
+    conform_lines,
+    count_states,
+    decimals_for,
+    identity_text,
+    minor_to_decimal,
+    totals_by_state,
+)
 from pipeline.validate import FileResult
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -93,3 +120,450 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+# --- the run report --------------------------------------------------------------------------------------
+
+RUN_SHEETS = ("Summary", "Payments", "Rejected", "Needs review", "Discrepancies")
+_LINE_DETAIL = (
+    "customerNumber",
+    "appliesToInvoiceNumber",
+    "amount",
+    "currency",
+    "postingDate",
+    "documentNumber",
+    "externalDocumentNumber",
+    "description",
+)
+PAYMENTS_SHEET_COLUMNS = (
+    "state",
+    "source_file",
+    "source_row",
+    "lineNumber",
+    *_LINE_DETAIL,
+    "flags",
+    "bc_id",
+    "journal_code",
+    "key",
+)
+REJECTED_SHEET_COLUMNS = ("source_file", "source_row", "reason_code", "message", *_LINE_DETAIL, "key")
+REVIEW_SHEET_COLUMNS = (
+    "source_file",
+    "source_row",
+    "reason_code",
+    "message",
+    "candidates",
+    *_LINE_DETAIL,
+    "flags",
+    "key",
+)
+_MAX_SIGNIFICANT = 15  # what Excel shows and keeps of a double
+_WIDTH_SAMPLE = 500
+_MAX_WIDTH = 60
+
+
+def write_run_report(
+    run_dir: Path,
+    summary: Mapping[str, Any],
+    lines: pd.DataFrame,
+    discrepancies: pd.DataFrame,
+    *,
+    decimals: int | Mapping[str, int] | None = None,
+) -> dict[str, Path]:
+    """Write ``report.xlsx`` and ``report.json`` into ``run_dir``; return ``{"xlsx": ..., "json": ...}``.
+
+    ``lines`` is the run's lines frame (``reconcile.LINE_COLUMNS``; missing columns are treated as
+    empty), ``discrepancies`` what ``compare_with_bc`` found. Counts and totals are computed from
+    ``lines``, so the report cannot disagree with the lines it lists. ``decimals`` (places per
+    currency, or one number for all) defaults to ``summary["decimals"]``, else 2.
+    """
+    places: int | Mapping[str, int] = decimals if decimals is not None else summary.get("decimals", 2)
+    frame = conform_lines(lines)
+    found = _conform_discrepancies(discrepancies)
+    amounts = _amount_texts(frame, places)
+    xlsx = _replace_atomically(run_dir / "report.xlsx", lambda p: _write_xlsx(p, summary, frame, found, places))
+    document = {
+        "summary": _json_summary(summary, frame, places),
+        "lines": _line_records(frame, amounts),
+        "discrepancies": _records(found),
+    }
+    json_path = _replace_atomically(run_dir / "report.json", lambda p: _write_json(p, document))
+    return {"xlsx": xlsx, "json": json_path}
+
+
+def exact_float(minor: int, decimals: int) -> float | None:
+    """The float of ``minor / 10**decimals`` when it stands for exactly that amount, else None.
+
+    Excel keeps 15 significant digits of a double; more digits, or a float whose shortest text is
+    not the amount, would show a different number than the one posted.
+    """
+    digits = str(abs(minor)).rstrip("0")
+    if len(digits) > _MAX_SIGNIFICANT:
+        return None
+    value = minor / int(10**decimals)  # int / int is correctly rounded: no float on the way
+    if Decimal(repr(value)) != minor_to_decimal(minor, decimals):
+        return None
+    return value
+
+
+def number_format(decimals: int) -> str:
+    return "#,##0" if decimals <= 0 else "#,##0." + "0" * decimals
+
+
+def _write_xlsx(
+    path: Path,
+    summary: Mapping[str, Any],
+    lines: pd.DataFrame,
+    discrepancies: pd.DataFrame,
+    places: int | Mapping[str, int],
+) -> None:
+    wb = Workbook(write_only=True)
+    _write_summary_sheet(wb.create_sheet("Summary"), summary, lines, places, len(discrepancies))
+    states = lines["state"]
+    parts = (
+        ("Payments", PAYMENTS_SHEET_COLUMNS, lines[states.isin(["posted", "already_posted"]).to_numpy()]),
+        ("Rejected", REJECTED_SHEET_COLUMNS, lines[(states == "rejected").to_numpy()]),
+        ("Needs review", REVIEW_SHEET_COLUMNS, lines[(states == "needs_review").to_numpy()]),
+    )
+    for title, columns, part in parts:
+        _write_table(wb.create_sheet(title), columns, part, places)
+    _write_table(wb.create_sheet("Discrepancies"), DISCREPANCY_COLUMNS, discrepancies, places)
+    wb.save(path)
+
+
+def _write_table(
+    ws: WriteOnlyWorksheet, columns: Sequence[str], frame: pd.DataFrame, places: int | Mapping[str, int]
+) -> None:
+    """Header row (frozen), then one row per line; widths from the header and a sample of values."""
+    values = {name: _column_values(frame, name) for name in columns if name != "amount"}
+    _set_widths(ws, columns, values)
+    ws.freeze_panes = "A2"
+    ws.append([safe_cell(ws, name, bold=True) for name in columns])
+    amount_at = columns.index("amount") if "amount" in columns else -1
+    if amount_at >= 0:
+        minors = _column_values(frame, "amount_minor")
+        currencies = _column_values(frame, "currency")
+        values["amount"] = [
+            _amount_cell(ws, m, decimals_for(str(c), places)) for m, c in zip(minors, currencies, strict=True)
+        ]
+    for row in zip(*(values[name] for name in columns), strict=True):
+        ws.append([_cell(ws, v) for v in row])
+
+
+def _column_values(frame: pd.DataFrame, name: str) -> list[Any]:
+    """The column as Python values, <NA> as None (so an empty cell, not the text "<NA>")."""
+    if name not in frame.columns:
+        return [None] * len(frame)
+    column = frame[name]
+    if column.hasnans:
+        column = column.astype("object").where(column.notna(), None)
+    return column.tolist()
+
+
+def _cell(ws: WriteOnlyWorksheet, value: Any) -> Any:
+    """What to append for one value: text that could turn into a formula, or that holds characters
+    XML cannot carry, goes through ``safe_cell``; other text is appended as it is, which openpyxl
+    stores exactly as ``safe_cell`` would (a shared string) without building a cell object for it
+    (that doubles the time of a 200k-line sheet). Error-code text such as ``#N/A`` would be typed as
+    an Excel error if appended as it is, so it goes through ``safe_cell`` too."""
+    if isinstance(value, str):
+        if not value:
+            return None
+        if is_formula_like(value) or value in ERROR_CODES or ILLEGAL_CHARACTERS_RE.search(value):
+            return safe_cell(ws, value)
+    return value
+
+
+def _amount_cell(ws: WriteOnlyWorksheet, minor: int | None, decimals: int) -> Cell | None:
+    if minor is None:
+        return None
+    number = exact_float(int(minor), decimals)
+    if number is None:
+        return safe_cell(ws, str(minor_to_decimal(int(minor), decimals)))
+    cell = WriteOnlyCell(ws, value=number)
+    cell.number_format = number_format(decimals)
+    return cell
+
+
+def _set_widths(ws: WriteOnlyWorksheet, columns: Sequence[str], values: Mapping[str, list[Any]]) -> None:
+    for i, name in enumerate(columns, start=1):
+        sample = values.get(name, [])[:_WIDTH_SAMPLE]
+        longest = max([len(name), 12 if name == "amount" else 0, *(len(str(v)) for v in sample if v is not None)])
+        _set_width(ws, i, min(longest + 2, _MAX_WIDTH))
+
+
+def _set_width(ws: WriteOnlyWorksheet, column: int, width: int) -> None:
+    """Column widths must be set before the first row of a write-only sheet is written."""
+    # Worksheet._setup gives write-only sheets column_dimensions; types-openpyxl does not declare it.
+    ws.column_dimensions[get_column_letter(column)].width = width  # type: ignore[attr-defined]
+
+
+def _write_summary_sheet(
+    ws: WriteOnlyWorksheet,
+    summary: Mapping[str, Any],
+    lines: pd.DataFrame,
+    places: int | Mapping[str, int],
+    found: int,
+) -> None:
+    """Key facts first, then files, states with totals, the identity line and BC's figures."""
+    rows: list[list[Any]] = []
+    journal = summary.get("journal") or {}
+    for item, value in (
+        ("run id", summary.get("run_id")),
+        ("started", summary.get("started")),
+        ("finished", summary.get("finished")),
+        ("target", summary.get("target")),
+        ("dry run", _yes_no(summary.get("dry_run"))),
+        ("journal code", journal.get("code")),
+        ("journal id", journal.get("id")),
+        ("journal posted", _yes_no(journal.get("posted"))),
+    ):
+        if value is not None or item not in ("started", "finished"):
+            rows.append([item, _plain(value)])
+    rows += [[], _bold(ws, ["file", "profile", "rows read", "sha256"])]
+    for f in summary.get("files") or []:
+        rows.append([_plain(f.get("file")), _plain(f.get("profile")), f.get("rows_read"), _plain(f.get("sha256"))])
+    counts = count_states(lines)
+    totals = totals_by_state(lines, places)
+    rows += [[], _bold(ws, ["state", "lines", "total", "currency"])]
+    for state in (*STATES, *(s for s in counts if s not in STATES)):
+        label: str | None = STATE_LABELS.get(state, state)
+        count: int | None = counts[state]
+        by_currency = totals.get(state) or {}
+        if not by_currency:
+            rows.append([label, count])
+        for currency, total in by_currency.items():
+            rows.append([label, count, _decimal_cell(ws, total, decimals_for(currency, places)), currency])
+            label = count = None  # a second currency of the same state: only its total
+    rows_read = int(summary.get("rows_read", len(lines)))
+    accounted = sum(counts.values())
+    rows.append(["lines read", rows_read])
+    rows.append(["identity", identity_text(rows_read, counts), "holds" if accounted == rows_read else "DOES NOT HOLD"])
+    rows += [
+        [],
+        ["discrepancies", summary.get("discrepancies", found)],
+        ["BC requests", _plain(summary.get("bc_requests"))],
+    ]
+    report = summary.get("report") or {}
+    for label, key in (("report workbook", "xlsx"), ("report json", "json")):
+        if report.get(key):
+            rows.append([label, _plain(report[key])])
+    for path in report.get("errors") or []:
+        rows.append(["errors workbook", _plain(path)])
+    shown = {"run_id", "started", "finished", "target", "dry_run", "journal", "files", "report", "bc_requests"}
+    shown |= {"discrepancies", "rows_read", "decimals", *STATES}
+    for key, value in summary.items():
+        if key not in shown and not isinstance(value, Mapping | list):
+            rows.append([key.replace("_", " "), _plain(value)])
+    for i, width in enumerate((20, 70, 16, 66), start=1):
+        _set_width(ws, i, width)
+    ws.freeze_panes = "A2"
+    ws.append(_bold(ws, ["item", "value", "amount", "detail"]))
+    for row in rows:
+        ws.append([_cell(ws, v) for v in row])
+
+
+def _bold(ws: WriteOnlyWorksheet, texts: Iterable[str]) -> list[Any]:
+    return [safe_cell(ws, t, bold=True) for t in texts]
+
+
+def _decimal_cell(ws: WriteOnlyWorksheet, total: Decimal, decimals: int) -> Cell | None:
+    return _amount_cell(ws, int(total.scaleb(decimals)), decimals)
+
+
+def _yes_no(value: Any) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def _plain(value: Any) -> Any:
+    """A summary value as one cell: numbers stay numbers, mappings become ``a 1, b 2``, the rest text."""
+    if value is None or (isinstance(value, int | str) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, bool):
+        return _yes_no(value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{str(k).replace('_', ' ')} {_plain(v)}" for k, v in value.items())
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _conform_discrepancies(frame: pd.DataFrame) -> pd.DataFrame:
+    out: dict[str, pd.Series] = {}
+    for name in DISCREPANCY_COLUMNS:
+        if name == "lineNumber":
+            out[name] = (
+                frame[name].astype("Int64")
+                if name in frame.columns
+                else pd.Series(pd.array([pd.NA] * len(frame), dtype="Int64"), index=frame.index)
+            )
+        else:
+            source = frame[name] if name in frame.columns else pd.Series("", index=frame.index)
+            out[name] = source.fillna("").astype("str")
+    return pd.DataFrame(out, index=frame.index)
+
+
+# --- report.json -----------------------------------------------------------------------------------------
+
+
+def _amount_texts(lines: pd.DataFrame, places: int | Mapping[str, int]) -> list[str | None]:
+    """Exact decimal text per line (``"-1234.50"``), None where the line has no amount."""
+    out: list[str | None] = [None] * len(lines)
+    minor = _column_values(lines, "amount_minor")
+    currency = _column_values(lines, "currency")
+    for i, (m, c) in enumerate(zip(minor, currency, strict=True)):
+        if m is not None:
+            out[i] = str(minor_to_decimal(int(m), decimals_for(str(c), places)))
+    return out
+
+
+def _line_records(lines: pd.DataFrame, amounts: list[str | None]) -> list[dict[str, Any]]:
+    """One JSON object per line: ``amount`` as exact text in place of ``amount_minor``."""
+    names = [n for n in lines.columns if n != "amount_minor"]
+    columns = [_column_values(lines, n) for n in names]
+    at = names.index("currency")
+    names.insert(at, "amount")
+    columns.insert(at, amounts)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    names = list(frame.columns)
+    columns = [_column_values(frame, n) for n in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _json_summary(summary: Mapping[str, Any], lines: pd.DataFrame, places: int | Mapping[str, int]) -> dict[str, Any]:
+    """The caller's summary, plus the per-state totals and the identity line when it has none."""
+    out = dict(summary)
+    counts = count_states(lines)
+    totals = totals_by_state(lines, places)
+    out.setdefault("totals", {s: {c: str(v) for c, v in totals.get(s, {}).items()} for s in STATES})
+    out.setdefault("identity", identity_text(int(summary.get("rows_read", len(lines))), counts))
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    """Exact money as text; paths, dates and numpy scalars as what they say; NA as null."""
+    if isinstance(value, Decimal | Path):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable in a report")
+
+
+def _write_json(path: Path, document: Mapping[str, Any]) -> None:
+    """One JSON object; each line and discrepancy on its own text line (readable, diffable).
+
+    ``encode`` of one record at a time runs json's C encoder; ``iterencode`` over the whole
+    document would run the pure-Python one (5-10x slower for 200k lines).
+    """
+    encoder = json.JSONEncoder(ensure_ascii=False, default=_json_default)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write('{"summary": ' + json.dumps(document["summary"], ensure_ascii=False, indent=1, default=_json_default))
+        for name in ("lines", "discrepancies"):
+            records = document[name]
+            fh.write(f',\n"{name}": [')
+            for i, record in enumerate(records):
+                fh.write(("\n" if i == 0 else ",\n") + encoder.encode(record))
+            fh.write("\n]" if records else "]")
+        fh.write("}\n")
+
+
+def _replace_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write to a temporary name beside ``path``, flush it to disk, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write(tmp)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- console ---------------------------------------------------------------------------------------------
+
+_MAX_FILES_SHOWN = 5
+_MAX_ERRORS_SHOWN = 3
+
+
+def render_console_summary(summary: Mapping[str, Any]) -> str:
+    """One screen of plain text (no colours, at most about 20 lines) saying what the run did.
+
+    Expects the run summary keys: run_id, target, files, rows_read, the five state counts,
+    amount_posted, currency, journal, report, bc_requests, dry_run, discrepancies. An optional
+    ``totals`` ({state: {currency: text}}, or ``Accounting.as_dict()``) adds a total to every state.
+    """
+    out: list[str] = []
+    mode = " (dry run: nothing sent)" if summary.get("dry_run") else ""
+    out.append(f"Run {summary.get('run_id', '?')} -> {summary.get('target', '?')}{mode}")
+    files = list(summary.get("files") or [])
+    for f in files[:_MAX_FILES_SHOWN]:
+        out.append(f"  file {f.get('file', '?')}  profile {f.get('profile', '?')}  {f.get('rows_read', '?')} lines")
+    if len(files) > _MAX_FILES_SHOWN:
+        out.append(f"  ... and {len(files) - _MAX_FILES_SHOWN} more files")
+    counts = {s: int(summary.get(s, 0) or 0) for s in STATES}
+    rows_read = int(summary.get("rows_read", 0) or 0)
+    holds = "" if rows_read == sum(counts.values()) else "   <- DOES NOT ADD UP"
+    out.append(identity_text(rows_read, counts) + holds)
+    totals: Mapping[str, Any] = summary.get("totals") or {}
+    if isinstance(totals.get("totals"), Mapping):  # Accounting.as_dict() given whole
+        totals = totals["totals"]
+    width = max(len(label) for label in STATE_LABELS.values())
+    for state in STATES:
+        by_currency = totals.get(state) or {}
+        if not by_currency and state == "posted" and summary.get("amount_posted") not in (None, ""):
+            by_currency = {str(summary.get("currency") or ""): summary["amount_posted"]}
+        money = "  ".join(f"{_group(str(v))} {c}".rstrip() for c, v in by_currency.items())
+        out.append(f"  {STATE_LABELS[state]:<{width}} {counts[state]:>9}  {money}".rstrip())
+    journal = summary.get("journal") or {}
+    if journal.get("code") or journal.get("id"):
+        state = "posted" if journal.get("posted") else "not posted"
+        out.append(f"Journal {journal.get('code') or '?'} (id {journal.get('id') or 'none yet'}), {state}")
+    requests = _plain(summary.get("bc_requests", 0))
+    out.append(f"Discrepancies with BC: {summary.get('discrepancies', 0)}    BC requests: {requests}")
+    report = summary.get("report") or {}
+    paths = [str(report[k]) for k in ("xlsx", "json") if report.get(k)]
+    if paths:
+        out.append("Report: " + "  ".join(paths))
+    errors = [str(e) for e in report.get("errors") or []]
+    for path in errors[:_MAX_ERRORS_SHOWN]:
+        out.append(f"Errors workbook: {path}")
+    if len(errors) > _MAX_ERRORS_SHOWN:
+        out.append(f"  ... and {len(errors) - _MAX_ERRORS_SHOWN} more errors workbooks")
+    return "\n".join(out)
+
+
+def _group(amount: str) -> str:
+    """``-1234567.50`` -> ``-1,234,567.50``: digit grouping on the exact text, never via float."""
+    sign, body = ("-", amount[1:]) if amount.startswith("-") else ("", amount)
+    whole, dot, frac = body.partition(".")
+    if not whole.isdigit():
+        return amount
+    return f"{sign}{int(whole):,}{dot}{frac}"

@@ -232,6 +232,7 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     )
     for name, values in _extract(profile, frame).items():
         frame[name] = values
+    frame["invoice_candidates"] = _invoice_candidates(profile, frame)
     labels = {
         "currency": currency_label or "currency",
         "customer_number": texts["customer_number"][1] or texts["reference"][1] or "customer_number",
@@ -364,6 +365,32 @@ def _extract(profile: Profile, frame: pd.DataFrame) -> dict[str, pd.Series]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {name: pool.submit(one, name) for name in ("customer_number", "invoice_number")}
         return {name: f.result() for name, f in futures.items()}
+
+
+def _invoice_candidates(profile: Profile, frame: pd.DataFrame) -> pd.Series:
+    """Every invoice number the reference names, in order, space-separated and upper-case.
+
+    A remittance text often pays several invoices at once ("RE-1 and RE-2"); resolution must see
+    all of them to tell "one open invoice among them" from "a person must split this". Only rows
+    whose reference matches more than once pay for a per-row ``findall``.
+    """
+    first = frame["invoice_number"]
+    pattern = profile.extract.invoice_number
+    if pattern is None or first.empty:
+        return first
+    reference = frame["reference"]
+    counts = pc.count_substring_regex(to_arrow(reference), pattern).to_numpy(zero_copy_only=False)
+    many = np.flatnonzero((counts > 1) & (first.to_numpy() != ""))
+    if not many.size:
+        return first
+    rx = re.compile(pattern)
+    out = first.copy()
+    for i in many.tolist():
+        text = str(reference.iat[i])
+        found = [(m.group(1) if rx.groups else m.group(0)).upper() for m in rx.finditer(text)]
+        if found and found[0] == first.iat[i]:
+            out.iat[i] = " ".join(dict.fromkeys(found))
+    return out
 
 
 def _join_continuations(

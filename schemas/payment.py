@@ -39,6 +39,8 @@ class CustomerPayment(pa.DataFrameModel):
     externalDocumentNumber: Series[str] = pa.Field(str_length={"max_value": LIMITS["externalDocumentNumber"]})
     customerNumber: Series[str] = pa.Field(str_length={"max_value": LIMITS["customerNumber"]})
     appliesToInvoiceNumber: Series[str] = pa.Field(str_length={"max_value": LIMITS["appliesToInvoiceNumber"]})
+    # every invoice number the reference names (space-separated); resolution picks among them
+    invoiceCandidates: Series[str]
     amount_minor: Series[int] = pa.Field(lt=0)
     currency: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$")
     description: Series[str] = pa.Field(str_length={"max_value": LIMITS["description"]})

@@ -145,6 +145,12 @@ class Dispatcher:
         if names == ["customers", "customerFinancialDetails"]:
             self._only(method, "GET")
             return self._entity(rules.customer_financial_details(store, cid, _key(keys[0])), ctx, params, cid)
+        if names == ["accounts"] and keys[0] is None:
+            self._only(method, "GET")
+            return self._collection(rules.list_accounts(store, cid), ctx, params, headers, request_url)
+        if names == ["companyInformation"] and keys[0] is None:
+            self._only(method, "GET")
+            return self._collection(rules.company_information(store, cid), ctx, params, headers, request_url)
         if names == ["salesInvoices"] and keys[0] is None:
             if method == "POST":
                 return self._created(rules.create_sales_invoice(store, cid, _body(body)), ctx)
@@ -312,6 +318,8 @@ class Dispatcher:
 
 _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "companies": (("name",), "company"),
+    "accounts": (("number",), "account"),
+    "companyInformation": (("id",), "companyInformation"),
     "customers": (("number",), "customer"),
     "salesInvoices": (("number",), "salesInvoice"),
     "salesInvoiceLines": (("sequence",), "salesInvoiceLine"),

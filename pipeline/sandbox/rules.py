@@ -635,6 +635,51 @@ def customer_ledger_entries(store: Store, cid: str, customer_number: str | None 
         ]
 
 
+# --- G/L accounts and company information (read-only here) --------------------------------------
+
+
+def list_accounts(store: Store, cid: str) -> list[Entity]:
+    """``accounts``: the chart of accounts (API page "APIV2 - Accounts"), for balancing accounts."""
+    with store.transaction():
+        company_id = _s(_company(store, cid), "id")
+        rows = store.query("SELECT * FROM gl_accounts WHERE company_id = ? ORDER BY number", (company_id,))
+        return [
+            {
+                "@odata.etag": etag(_s(r, "id"), _i(r, "version")),
+                "id": _s(r, "id"),
+                "number": _s(r, "number"),
+                "displayName": _s(r, "name"),
+                "category": "",
+                "subCategory": "",
+                "blocked": bool(_i(r, "blocked")),
+                "accountType": _s(r, "account_type"),
+                "directPosting": bool(_i(r, "direct_posting")),
+                "netChange": Decimal(0),
+                "consolidationTranslationMethod": "Average_x0020_Rate_x0020__x0028_Manual_x0029_",
+                "consolidationDebitAccount": "",
+                "consolidationCreditAccount": "",
+                "excludeFromConsolidation": False,
+                "lastModifiedDateTime": _s(r, "modified_at"),
+            }
+            for r in rows
+        ]
+
+
+def company_information(store: Store, cid: str) -> list[Entity]:
+    """``companyInformation``: one record; its ``currencyCode`` is the local currency (LCY)."""
+    with store.transaction():
+        company = _company(store, cid)
+        return [
+            {
+                "@odata.etag": etag(_s(company, "id"), _i(company, "version")),
+                "id": _s(company, "id"),
+                "displayName": _s(company, "display_name"),
+                "currencyCode": _s(company, "lcy_code"),
+                "lastModifiedDateTime": _s(company, "modified_at"),
+            }
+        ]
+
+
 # --- sales invoices ---------------------------------------------------------------------------------
 
 

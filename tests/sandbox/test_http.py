@@ -1737,3 +1737,28 @@ def test_text_limits_count_utf16_units_as_bc_does(bc: BC) -> None:
     assert too_long.json()["error"]["code"] == "Application_StringExceededLength"
     fits = bc.pay(jid, customerNumber="C10000", amount=-1, description="\U0001f600" * 50)
     assert fits.status_code == 201
+
+
+# --- accounts and companyInformation (what the importer reads before it creates a journal) --------
+
+
+def test_accounts_list_the_demo_balancing_account_by_number(bc: BC) -> None:
+    """The demo's bank account 2910 is a direct-posting G/L account the journal can balance against."""
+    r = bc.get("accounts", params={"$filter": "number eq '2910'"})
+    assert r.status_code == 200
+    (account,) = r.json()["value"]
+    assert account["number"] == "2910"
+    assert re.fullmatch(GUID, account["id"])
+    assert account["directPosting"] is True and account["blocked"] is False
+    journal = bc.post("customerPaymentJournals", json={"code": "ACCTEST", "balancingAccountId": account["id"]})
+    assert journal.status_code == 201, journal.text
+    assert journal.json()["balancingAccountNumber"] == "2910"
+
+
+def test_company_information_names_the_local_currency(bc: BC) -> None:
+    """The demo company keeps its books in EUR (seed), so its LCY is EUR."""
+    r = bc.get("companyInformation")
+    assert r.status_code == 200
+    (info,) = r.json()["value"]
+    assert info["currencyCode"] == "EUR"
+    assert bc.post("companyInformation", json={}).status_code == 405

@@ -1,0 +1,584 @@
+"""The local exactly-once record: which files were seen, which runs ran, and where every payment row stands.
+
+BC has no import id, so "was this payment already created?" can only be answered here. The rule that
+keeps a payment from being created twice is the order of writes around every request to BC:
+
+1. ``plan``: the row gets its journal and lineNumber (state ``planned``); nothing was sent yet.
+2. ``mark_sending`` is committed *before* the request goes out. From then on the row may be in BC
+   whatever happens (timeout after commit, kill -9 mid-request), so it is never planned afresh:
+   ``plan`` refuses a key that is ``sending``, ``created`` or ``conflict``.
+3. The answer settles it: ``created`` (with BC's id), ``refused`` (BC refused it permanently; not in
+   BC, a later run may plan it again), ``conflict`` (BC holds a different line at our lineNumber; a
+   person decides), or back to ``planned`` when reading BC back proves it is not there.
+
+Allowed transitions (anything else raises ``ValueError`` and writes nothing)::
+
+    (new), planned, refused  --plan-->          planned (new run/journal/lineNumber allowed)
+    planned, sending         --mark_sending-->  sending
+    sending                  --mark_created-->  created   (created + same bc_id: no-op)
+    planned, sending         --mark_refused-->  refused   (refused: message updated)
+    planned, sending         --mark_planned-->  planned   (settled: not in BC)
+    planned, sending         --mark_conflict--> conflict  (conflict: message updated)
+
+``created`` is final. Every write method is one SQLite transaction that is committed before it
+returns; with WAL and ``synchronous=FULL`` a committed state survives kill -9 and power loss, and a
+batch method is applied to all of its rows or to none.
+
+Line numbers are not unique per journal in this table on purpose: BC empties a journal when it is
+posted and a later run may reuse it, starting again at lineNumber 10000.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self
+
+from pipeline.errors import PayimportError
+
+SCHEMA_VERSION: Final = 1
+ROW_STATES: Final = ("planned", "sending", "created", "refused", "conflict")
+RUN_STATUSES: Final = ("running", "finished", "failed", "interrupted")
+JOURNAL_STATES: Final = ("planned", "created", "posting", "posted")
+_REPLANNABLE: Final = ("planned", "refused")
+_CHUNK: Final = 900  # bound parameters per IN (...): below SQLite's old 999 limit
+_BUSY_TIMEOUT_MS: Final = 10_000
+
+
+def _in(values: Sequence[str]) -> str:
+    return "(" + ",".join(f"'{v}'" for v in values) + ")"
+
+
+# Each version's statements take a ledger from the previous version to this one; opening an older file
+# applies the missing steps in one transaction, so a ledger is never half-migrated.
+_MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
+    1: (
+        "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE files (
+            target TEXT NOT NULL, sha256 TEXT NOT NULL, first_name TEXT NOT NULL, size INTEGER NOT NULL,
+            first_seen TEXT NOT NULL, PRIMARY KEY (target, sha256))""",
+        f"""CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY, target TEXT NOT NULL, started TEXT NOT NULL, finished TEXT,
+            status TEXT NOT NULL CHECK (status IN {_in(RUN_STATUSES)}),
+            journal_code TEXT, journal_id TEXT,
+            journal_state TEXT CHECK (journal_state IS NULL OR journal_state IN {_in(JOURNAL_STATES)}),
+            files_json TEXT NOT NULL, summary_json TEXT)""",
+        "CREATE INDEX runs_target_status ON runs (target, status)",
+        f"""CREATE TABLE rows (
+            target TEXT NOT NULL, key TEXT NOT NULL, run_id TEXT NOT NULL, file_sha256 TEXT NOT NULL,
+            source_file TEXT NOT NULL, source_row INTEGER NOT NULL, journal_id TEXT NOT NULL,
+            journal_code TEXT NOT NULL, line_number INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN {_in(ROW_STATES)}),
+            bc_id TEXT CHECK (state <> 'created' OR (bc_id IS NOT NULL AND bc_id <> '')),
+            payload_json TEXT NOT NULL, error_code TEXT, error_message TEXT, updated TEXT NOT NULL,
+            PRIMARY KEY (target, key))""",
+        "CREATE INDEX rows_run_state ON rows (target, run_id, state)",
+        "CREATE INDEX rows_journal_line ON rows (target, journal_id, line_number)",
+    ),
+}
+
+_ROW_COLUMNS: Final = (
+    "target, key, run_id, file_sha256, source_file, source_row, journal_id, journal_code, line_number, "
+    "state, bc_id, payload_json, error_code, error_message, updated"
+)
+_RUN_COLUMNS: Final = (
+    "run_id, target, started, finished, status, journal_code, journal_id, journal_state, files_json, summary_json"
+)
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    """A payment row about to get its place in a journal; ``payload`` is the customerPayment body
+    (JSON-able; money as str, never float)."""
+
+    key: str
+    run_id: str
+    file_sha256: str
+    source_file: str
+    source_row: int
+    journal_id: str
+    journal_code: str
+    line_number: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RowRecord:
+    """A row as the ledger holds it. ``payload`` is parsed on access, so a lookup of a million keys
+    does not pay for a million JSON parses the caller may not need."""
+
+    target: str
+    key: str
+    run_id: str
+    file_sha256: str
+    source_file: str
+    source_row: int
+    journal_id: str
+    journal_code: str
+    line_number: int
+    state: str
+    bc_id: str | None
+    payload_json: str
+    error_code: str | None
+    error_message: str | None
+    updated: str
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.payload_json)
+        return value
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    target: str
+    started: str
+    finished: str | None
+    status: str
+    journal_code: str | None
+    journal_id: str | None
+    journal_state: str | None
+    files: list[dict[str, Any]]
+    summary: dict[str, Any] | None
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, streamed so a large statement is never held in memory."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _chunks(values: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# One encoder for all rows: json.dumps with options builds a new encoder per call, a third of plan()'s time.
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def _payload_json(row: PlannedRow) -> str:
+    """Serialise the body; a float is refused because money must travel as exact text."""
+    for name, value in row.payload.items():
+        if isinstance(value, float):
+            raise ValueError(f"payload of key {row.key!r}: field {name!r} is a float; write money as str")
+    try:
+        return _ENCODE(row.payload)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"payload of key {row.key!r} is not JSON-able: {exc}") from None
+
+
+def _sample(keys: Iterable[str], limit: int = 5) -> str:
+    items = sorted(keys)
+    shown = ", ".join(repr(k) for k in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _unique(keys: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(keys))
+
+
+class Ledger:
+    """One SQLite connection, used from one thread. Open with ``Ledger.open(path)``."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path) -> Ledger:
+        """Open (creating folders, file and schema as needed) and migrate to the current schema."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), so no implicit BEGIN can
+        # leave a write uncommitted when a method returns.
+        db = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000)
+        try:
+            db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise PayimportError(f"ledger {path}: cannot switch SQLite to WAL mode (got {mode!r})")
+            db.execute("PRAGMA synchronous = FULL")
+            # 64 MiB of page cache (allocated only as used): a million-row transaction would otherwise
+            # spill pages to the WAL half-way and run several times slower.
+            db.execute("PRAGMA cache_size = -65536")
+            ledger = cls(db, path)
+            ledger._migrate()
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise PayimportError(f"ledger {path} is not a usable SQLite database: {exc}") from exc
+        except BaseException:
+            db.close()
+            raise
+        return ledger
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE takes the write lock up front, so checks and writes see one consistent state."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        if not has_meta:
+            return 0
+        row = self._db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        with self._transaction() as db:
+            current = self.schema_version()
+            if current > SCHEMA_VERSION:
+                raise PayimportError(
+                    f"ledger {self.path} has schema version {current}, newer than this payimport "
+                    f"understands ({SCHEMA_VERSION}); upgrade payimport"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[version]:
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO meta (name, value) VALUES ('schema_version', ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    (str(version),),
+                )
+
+    # -- files and runs --------------------------------------------------------------------------------
+
+    def record_file(self, target: str, sha256: str, name: str, size: int) -> bool:
+        """Remember a file's content; True when this content is new for the target. Informational only:
+        whether rows were imported is decided by their keys, not by the file."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO files (target, sha256, first_name, size, first_seen) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (target, sha256) DO NOTHING",
+                (target, sha256, name, size, _now()),
+            )
+            return cursor.rowcount == 1
+
+    def start_run(self, target: str, run_id: str, files: list[dict[str, Any]]) -> None:
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO runs (run_id, target, started, status, files_json) VALUES (?, ?, ?, 'running', ?)",
+                    (run_id, target, _now(), json.dumps(files, ensure_ascii=False)),
+                )
+            except sqlite3.IntegrityError:
+                raise ValueError(f"run {run_id!r} already exists in the ledger") from None
+
+    def set_journal(self, run_id: str, code: str, journal_id: str | None, state: str) -> None:
+        """Record the run's journal; write ``planned`` with id None *before* creating it in BC, so a
+        crash between the create and this record can still be settled by looking the code up."""
+        if state not in JOURNAL_STATES:
+            raise ValueError(f"journal state {state!r} is not one of {', '.join(JOURNAL_STATES)}")
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE runs SET journal_code = ?, journal_id = ?, journal_state = ? WHERE run_id = ?",
+                (code, journal_id, state, run_id),
+            )
+            if cursor.rowcount != 1:
+                raise ValueError(f"run {run_id!r} is not in the ledger")
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        """Close a run (also an older one, once a later run has settled it)."""
+        if status == "running" or status not in RUN_STATUSES:
+            raise ValueError(f"a run finishes as finished, failed or interrupted, not {status!r}")
+        with self._transaction() as db:
+            cursor = db.execute(
+                "UPDATE runs SET status = ?, finished = ?, summary_json = ? WHERE run_id = ?",
+                (status, _now(), json.dumps(summary, ensure_ascii=False), run_id),
+            )
+            if cursor.rowcount != 1:
+                raise ValueError(f"run {run_id!r} is not in the ledger")
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        row = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return _run_record(row) if row else None
+
+    def unfinished_runs(self, target: str) -> list[RunRecord]:
+        """Runs of the target not closed as ``finished`` (running when the process died, failed or
+        interrupted), oldest first: their journal may be unposted and their rows unsettled."""
+        rows = self._db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE target = ? AND status <> 'finished' ORDER BY started, rowid",
+            (target,),
+        ).fetchall()
+        return [_run_record(row) for row in rows]
+
+    # -- rows: reads -----------------------------------------------------------------------------------
+
+    def lookup(self, target: str, keys: Sequence[str]) -> dict[str, RowRecord]:
+        """The ledger's rows for these keys (absent keys are not in the result), in chunks of IN (...)
+        so a million keys cost about a thousand indexed queries."""
+        found: dict[str, RowRecord] = {}
+        sql = f"SELECT {_ROW_COLUMNS} FROM rows WHERE target = ? AND key IN "
+        for chunk in _chunks(_unique(keys)):
+            query = sql + "(" + ",".join("?" * len(chunk)) + ")"
+            for row in self._db.execute(query, (target, *chunk)):
+                found[row[1]] = RowRecord(*row)
+        return found
+
+    def rows_in_state(self, target: str, states: Iterable[str], run_id: str | None = None) -> list[RowRecord]:
+        """Rows in any of ``states`` (optionally of one run), in journal and lineNumber order."""
+        wanted = _unique(states)
+        unknown = [s for s in wanted if s not in ROW_STATES]
+        if unknown:
+            raise ValueError(f"unknown row state(s): {', '.join(unknown)}")
+        if not wanted:
+            return []
+        marks = ",".join("?" * len(wanted))
+        if run_id is None:
+            sql = f"SELECT {_ROW_COLUMNS} FROM rows WHERE target = ? AND state IN ({marks})"
+            params = [target, *wanted]
+        else:
+            # Without statistics SQLite may walk the journal index over every row of the target instead.
+            sql = f"SELECT {_ROW_COLUMNS} FROM rows INDEXED BY rows_run_state WHERE target = ? AND run_id = ? "
+            sql += f"AND state IN ({marks})"
+            params = [target, run_id, *wanted]
+        sql += " ORDER BY journal_id, line_number, key"
+        return [RowRecord(*row) for row in self._db.execute(sql, params)]
+
+    def count_by_state(self, target: str, run_id: str | None = None) -> dict[str, int]:
+        """Number of rows per state (every state present, zero when none)."""
+        sql = "SELECT state, count(*) FROM rows WHERE target = ?"
+        params: tuple[str, ...] = (target,)
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            params += (run_id,)
+        counts = dict.fromkeys(ROW_STATES, 0)
+        counts.update(dict(self._db.execute(sql + " GROUP BY state", params)))
+        return counts
+
+    def line_numbers(self, target: str, journal_id: str) -> set[int]:
+        """Every lineNumber any run planned in this journal (to tell our lines from foreign ones)."""
+        rows = self._db.execute(
+            "SELECT line_number FROM rows WHERE target = ? AND journal_id = ?", (target, journal_id)
+        ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def max_line_number(self, target: str, journal_id: str) -> int:
+        """Highest lineNumber the ledger ever gave out in this journal (0 when none), whatever the state:
+        taking the next number above it never collides with a line that may be in BC."""
+        row = self._db.execute(
+            "SELECT max(line_number) FROM rows WHERE target = ? AND journal_id = ?", (target, journal_id)
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # -- rows: writes ----------------------------------------------------------------------------------
+
+    def plan(self, target: str, run_id: str, rows: Sequence[PlannedRow]) -> None:
+        """Insert new keys as ``planned``, or move ``planned``/``refused`` keys to this run's journal and
+        lineNumber. A key that is sending, created or conflict may be in BC: ValueError, nothing written."""
+        keys = [row.key for row in rows]
+        dupes = [key for key, n in Counter(keys).items() if n > 1]
+        if dupes:
+            raise ValueError(f"plan: keys given more than once: {_sample(dupes)}")
+        other_run = [row.key for row in rows if row.run_id != run_id]
+        if other_run:
+            raise ValueError(f"plan into run {run_id!r}: rows carry another run_id: {_sample(other_run)}")
+        if not rows:
+            return
+        now = _now()
+        params = [
+            (
+                target,
+                row.key,
+                run_id,
+                row.file_sha256,
+                row.source_file,
+                row.source_row,
+                row.journal_id,
+                row.journal_code,
+                row.line_number,
+                _payload_json(row),
+                now,
+            )
+            for row in rows
+        ]
+        try:
+            with self._transaction() as db:
+                run = db.execute("SELECT target FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+                if run is None or run[0] != target:
+                    raise ValueError(f"plan: run {run_id!r} was not started for target {target!r}")
+                # The WHERE on the upsert is the guard: a row in a state that must not be replanned is
+                # left alone and not counted, so a short count means some key may already be in BC.
+                cursor = db.executemany(
+                    "INSERT INTO rows (target, key, run_id, file_sha256, source_file, source_row, journal_id, "
+                    "journal_code, line_number, state, payload_json, updated) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?, ?) "
+                    "ON CONFLICT (target, key) DO UPDATE SET run_id = excluded.run_id, "
+                    "file_sha256 = excluded.file_sha256, source_file = excluded.source_file, "
+                    "source_row = excluded.source_row, journal_id = excluded.journal_id, "
+                    "journal_code = excluded.journal_code, line_number = excluded.line_number, "
+                    "state = 'planned', bc_id = NULL, payload_json = excluded.payload_json, error_code = NULL, "
+                    f"error_message = NULL, updated = excluded.updated WHERE rows.state IN {_in(_REPLANNABLE)}",
+                    params,
+                )
+                if cursor.rowcount != len(rows):
+                    raise _Refused
+        except _Refused:
+            current = self.lookup(target, keys)
+            blocked = {k: r.state for k, r in current.items() if r.state not in _REPLANNABLE}
+            raise ValueError(
+                f"plan: {len(blocked)} key(s) may already be in BC and are never planned again: {_describe(blocked)}"
+            ) from None
+
+    def mark_sending(self, target: str, keys: Sequence[str]) -> None:
+        """Commit *before* sending: from here on the row counts as possibly in BC."""
+        now = _now()
+        unique = _unique(keys)
+        self._transition(
+            target,
+            "sending",
+            ("planned", "sending"),
+            "UPDATE rows SET state = 'sending', updated = ? WHERE target = ? AND key = ? "
+            "AND state IN ('planned', 'sending')",
+            [(now, target, key) for key in unique],
+            unique,
+        )
+
+    def mark_created(self, target: str, created: Sequence[tuple[str, str]]) -> None:
+        """BC confirmed these rows; ``bc_id`` is BC's id of the journal line. Repeating it with the same
+        id is a no-op; another id for a created key is an error."""
+        by_key: dict[str, str] = {}
+        for key, bc_id in created:
+            if not bc_id:
+                raise ValueError(f"mark_created: key {key!r} has no bc_id")
+            if by_key.setdefault(key, bc_id) != bc_id:
+                raise ValueError(f"mark_created: key {key!r} given two different bc_ids")
+        now = _now()
+        self._transition(
+            target,
+            "created",
+            ("sending", "created with the same bc_id"),
+            "UPDATE rows SET state = 'created', bc_id = ?1, error_code = NULL, error_message = NULL, updated = ?2 "
+            "WHERE target = ?3 AND key = ?4 AND (state = 'sending' OR (state = 'created' AND bc_id = ?1))",
+            [(bc_id, now, target, key) for key, bc_id in by_key.items()],
+            list(by_key),
+            accept=lambda row: row.state == "sending" or (row.state == "created" and row.bc_id == by_key[row.key]),
+        )
+
+    def mark_refused(self, target: str, refused: Sequence[tuple[str, str, str]]) -> None:
+        """BC refused these rows for good (error code and BC's message): they are not in BC."""
+        by_key = {key: (code, message) for key, code, message in refused}
+        now = _now()
+        self._transition(
+            target,
+            "refused",
+            ("planned", "sending", "refused"),
+            "UPDATE rows SET state = 'refused', error_code = ?, error_message = ?, updated = ? "
+            "WHERE target = ? AND key = ? AND state IN ('planned', 'sending', 'refused')",
+            [(code, message, now, target, key) for key, (code, message) in by_key.items()],
+            list(by_key),
+        )
+
+    def mark_planned(self, target: str, keys: Sequence[str]) -> None:
+        """Settled as not in BC (read back, or the batch stopped before the op ran): may be sent again."""
+        now = _now()
+        unique = _unique(keys)
+        self._transition(
+            target,
+            "planned",
+            ("planned", "sending"),
+            "UPDATE rows SET state = 'planned', updated = ? WHERE target = ? AND key = ? "
+            "AND state IN ('planned', 'sending')",
+            [(now, target, key) for key in unique],
+            unique,
+        )
+
+    def mark_conflict(self, target: str, conflicts: Sequence[tuple[str, str]]) -> None:
+        """BC holds a different line at our lineNumber: a person must decide, never an automatic resend."""
+        by_key = dict(conflicts)
+        now = _now()
+        self._transition(
+            target,
+            "conflict",
+            ("planned", "sending", "conflict"),
+            "UPDATE rows SET state = 'conflict', error_code = 'conflict', error_message = ?, updated = ? "
+            "WHERE target = ? AND key = ? AND state IN ('planned', 'sending', 'conflict')",
+            [(message, now, target, key) for key, message in by_key.items()],
+            list(by_key),
+        )
+
+    def _transition(
+        self,
+        target: str,
+        new_state: str,
+        allowed: Sequence[str],
+        sql: str,
+        params: list[tuple[str, ...]],
+        keys: list[str],
+        accept: Callable[[RowRecord], bool] | None = None,
+    ) -> None:
+        """Run one guarded UPDATE per key in one transaction. The guard is in the SQL; if any key was
+        unknown or in a state the transition does not allow, everything is rolled back and the error
+        names those keys with their state."""
+        if not keys:
+            return
+        try:
+            with self._transaction() as db:
+                if db.executemany(sql, params).rowcount != len(keys):
+                    raise _Refused
+        except _Refused:
+            ok = accept or (lambda row: row.state in allowed)
+            current = self.lookup(target, keys)
+            bad = {key: (row.state if row else None) for key in keys if not (row := current.get(key)) or not ok(row)}
+            raise ValueError(
+                f"cannot mark {len(bad)} key(s) {new_state} (allowed from {', '.join(allowed)}): {_describe(bad)}"
+            ) from None
+
+
+class _Refused(Exception):
+    """Internal: a guarded write touched fewer rows than asked; rolled back, then explained."""
+
+
+def _describe(bad: Mapping[str, str | None]) -> str:
+    items = sorted(bad.items())
+    shown = ", ".join(f"{k!r} ({s or 'not in the ledger'})" for k, s in items[:5])
+    return shown + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+
+
+def _run_record(row: tuple[Any, ...]) -> RunRecord:
+    files: list[dict[str, Any]] = json.loads(row[8])
+    summary: dict[str, Any] | None = json.loads(row[9]) if row[9] is not None else None
+    return RunRecord(
+        run_id=row[0],
+        target=row[1],
+        started=row[2],
+        finished=row[3],
+        status=row[4],
+        journal_code=row[5],
+        journal_id=row[6],
+        journal_state=row[7],
+        files=files,
+        summary=summary,
+    )

@@ -1,0 +1,288 @@
+"""Send planned journal lines to BC in ``$batch`` requests, exactly once, and settle doubt by reading back.
+
+Exactly once rests on three things, in this order of trust:
+
+1. **The ledger is written before and after every request.** A row is ``sending`` from just before
+   its batch leaves until its outcome is known, so after a crash or ``kill -9`` the ledger names
+   every row whose fate is in doubt, and only those.
+2. **Doubt is settled by reading BC, never by guessing.** A timeout, a dropped connection, a 502 or
+   504, or a ``sending`` row found at start-up, is resolved by reading the journal's lines in the
+   batch's lineNumber range: a line at the planned lineNumber with the planned document number,
+   customer and amount *is* the row (created); no line means it was never created (planned again);
+   a different line there is someone else's (conflict, for a person).
+3. **lineNumbers are explicit and unique in the journal**, so even a resend that slipped past 1 and 2
+   would be refused by BC as a duplicate key instead of creating a second line; that refusal is
+   itself treated as doubt and settled by reading back.
+
+Throughput: BC processes 5 requests per client at once and queues the rest, so the poster keeps a
+window of ``max_in_flight`` batches (a little above 5, to leave no idle slot while a response
+travels) and narrows it when BC throttles (429), widening again after a run of clean batches.
+Worker threads only do HTTP; every ledger write happens on the calling thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from pipeline.bc import BatchOp, BCClient, OpResult
+from pipeline.errors import BCAuthError, BCError, BCOutcomeUnknown, BCPermanentError, BCTransientError
+from pipeline.ledger import Ledger
+
+log = logging.getLogger("payimport.poster")
+
+DUPLICATE_KEY = "Internal_EntityWithSameKeyExists"
+LINE_FIELDS = (
+    "id",
+    "lineNumber",
+    "customerNumber",
+    "postingDate",
+    "documentNumber",
+    "externalDocumentNumber",
+    "amount",
+    "appliesToInvoiceNumber",
+    "description",
+    "comment",
+)
+"""What the poster and the reconciliation read back from BC for each journal line."""
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    """One journal line as it will be sent: its idempotency key, lineNumber and JSON body.
+
+    ``body`` holds the exact request body; money is a ``Decimal`` so JSON carries the exact value.
+    """
+
+    key: str
+    line_number: int
+    body: Mapping[str, Any]
+
+
+@dataclass
+class PostOutcome:
+    """What happened to the lines handed to ``post``; keys not listed stayed ``planned``."""
+
+    created: dict[str, str] = field(default_factory=dict)  # key -> BC id
+    refused: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (BC code, message)
+    conflicts: dict[str, str] = field(default_factory=dict)  # key -> message
+    error: BCError | None = None  # set when BC failed after retries: state is recorded, re-run is safe
+    interrupted: bool = False  # stopped on request before every line was sent
+    settled_by_reading: int = 0  # lines whose outcome was found by reading BC back
+    batches: int = 0
+
+
+@dataclass
+class Settlement:
+    """The result of reading BC back for lines whose outcome was unknown."""
+
+    created: dict[str, str] = field(default_factory=dict)
+    absent: list[str] = field(default_factory=list)
+    conflicts: dict[str, str] = field(default_factory=dict)
+
+
+def line_matches(body: Mapping[str, Any], line: Mapping[str, Any]) -> bool:
+    """Is the BC line at a planned lineNumber the planned line? Code fields are upper-cased by BC."""
+    return (
+        str(line.get("documentNumber", "")).upper() == str(body.get("documentNumber", "")).upper()
+        and str(line.get("customerNumber", "")).upper() == str(body.get("customerNumber", "")).upper()
+        and Decimal(str(line.get("amount", "0"))) == Decimal(str(body.get("amount", "0")))
+    )
+
+
+def payments_path(journal_id: str) -> str:
+    return f"customerPaymentJournals({journal_id})/customerPayments"
+
+
+def read_journal_lines(
+    client: BCClient, journal_id: str, *, first: int | None = None, last: int | None = None
+) -> list[dict[str, Any]]:
+    """The journal's lines (all, or a lineNumber range), read from the primary: it must see our writes."""
+    params = {"$select": ",".join(LINE_FIELDS)}
+    if first is not None and last is not None:
+        params["$filter"] = f"lineNumber ge {first} and lineNumber le {last}"
+    return list(client.get_all(payments_path(journal_id), params, read_only=False))
+
+
+def settle(client: BCClient, journal_id: str, lines: Sequence[PlannedLine]) -> Settlement:
+    """Find out from BC which of ``lines`` exist: one GET over their lineNumber range."""
+    out = Settlement()
+    if not lines:
+        return out
+    numbers = [p.line_number for p in lines]
+    found = {
+        int(line["lineNumber"]): line
+        for line in read_journal_lines(client, journal_id, first=min(numbers), last=max(numbers))
+    }
+    for planned in lines:
+        line = found.get(planned.line_number)
+        if line is None:
+            out.absent.append(planned.key)
+        elif line_matches(planned.body, line):
+            out.created[planned.key] = str(line["id"])
+        else:
+            out.conflicts[planned.key] = (
+                f"journal line {planned.line_number} in BC is not the planned payment "
+                f"(BC: document {line.get('documentNumber')!s}, customer {line.get('customerNumber')!s}, "
+                f"amount {line.get('amount')!s}; planned: document {planned.body.get('documentNumber')!s}, "
+                f"customer {planned.body.get('customerNumber')!s}, amount {planned.body.get('amount')!s})"
+            )
+    return out
+
+
+class Poster:
+    """Posts planned lines of one journal; records every step in the ledger (see module docstring)."""
+
+    def __init__(
+        self,
+        client: BCClient,
+        ledger: Ledger,
+        target: str,
+        journal_id: str,
+        *,
+        batch_size: int = 100,
+        max_in_flight: int = 6,
+        max_rounds: int = 8,
+        progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        if not 1 <= batch_size <= 100:
+            raise ValueError("batch_size must be 1..100 (BC's $batch limit)")
+        self.client = client
+        self.ledger = ledger
+        self.target = target
+        self.journal_id = journal_id
+        self.batch_size = batch_size
+        self.max_in_flight = max(1, max_in_flight)
+        self.max_rounds = max_rounds
+        self.progress = progress or (lambda n: None)
+        self.stop = stop or threading.Event()
+        self._url = f"companies({client.company_id})/{payments_path(journal_id)}"
+
+    # --- settling ---------------------------------------------------------------------------------
+
+    def settle_and_record(self, lines: Sequence[PlannedLine], outcome: PostOutcome) -> list[PlannedLine]:
+        """Read BC back for ``lines``, record what it says, return the lines that are not in BC."""
+        found = settle(self.client, self.journal_id, lines)
+        outcome.settled_by_reading += len(lines)
+        if found.created:
+            self.ledger.mark_created(self.target, list(found.created.items()))
+            outcome.created.update(found.created)
+            self.progress(len(found.created))
+        if found.conflicts:
+            self.ledger.mark_conflict(self.target, list(found.conflicts.items()))
+            outcome.conflicts.update(found.conflicts)
+        if found.absent:
+            self.ledger.mark_planned(self.target, found.absent)
+        absent = set(found.absent)
+        return [p for p in lines if p.key in absent]
+
+    # --- posting ----------------------------------------------------------------------------------
+
+    def post(self, lines: Iterable[PlannedLine]) -> PostOutcome:
+        """Send ``lines`` (all ``planned`` in the ledger) in batches; return what became of them."""
+        ordered = sorted(lines, key=lambda p: p.line_number)
+        pending: deque[tuple[list[PlannedLine], int]] = deque(
+            (ordered[i : i + self.batch_size], 0) for i in range(0, len(ordered), self.batch_size)
+        )
+        outcome = PostOutcome()
+        window = self.max_in_flight
+        clean = 0
+        throttled_seen = self.client.throttled
+        in_flight: dict[Future[list[OpResult]], tuple[list[PlannedLine], int]] = {}
+        with ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix="payimport-post") as pool:
+            while pending or in_flight:
+                while pending and len(in_flight) < window and outcome.error is None and not self.stop.is_set():
+                    batch, rounds = pending.popleft()
+                    self.ledger.mark_sending(self.target, [p.key for p in batch])
+                    ops = [BatchOp(str(i + 1), "POST", self._url, p.body, None) for i, p in enumerate(batch)]
+                    in_flight[pool.submit(self.client.batch, ops, continue_on_error=True)] = (batch, rounds)
+                    outcome.batches += 1
+                if not in_flight:
+                    break  # an error or a stop request: what is left stays planned
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch, rounds = in_flight.pop(future)
+                    again = self._conclude(future, batch, outcome)
+                    if again:
+                        if rounds + 1 >= self.max_rounds:
+                            outcome.error = outcome.error or BCTransientError(
+                                f"{len(again)} journal line(s) could not be created after {rounds + 1} attempts",
+                            )
+                        else:
+                            pending.appendleft((again, rounds + 1))
+                # adapt the window: narrower after throttling, wider after a run of clean batches
+                if self.client.throttled > throttled_seen:
+                    throttled_seen = self.client.throttled
+                    window = max(1, window - 1)
+                    clean = 0
+                else:
+                    clean += len(done)
+                    if clean >= 4 * window and window < self.max_in_flight:
+                        window += 1
+                        clean = 0
+        if self.stop.is_set() and pending:
+            outcome.interrupted = True
+        return outcome
+
+    def _conclude(
+        self, future: Future[list[OpResult]], batch: list[PlannedLine], outcome: PostOutcome
+    ) -> list[PlannedLine]:
+        """Record one finished request; return the lines that must be sent again (known absent)."""
+        try:
+            results = future.result()
+        except BCOutcomeUnknown as exc:
+            log.warning("batch outcome unknown (%s); reading the journal back", exc)
+            return self._settle_or_fail(batch, outcome)
+        except (BCTransientError, BCAuthError, BCPermanentError) as exc:
+            # the whole request was refused before BC ran it: nothing of it exists in BC
+            self.ledger.mark_planned(self.target, [p.key for p in batch])
+            outcome.error = outcome.error or exc
+            return []
+        created: list[tuple[str, str]] = []
+        refused: list[tuple[str, str, str]] = []
+        doubtful: list[PlannedLine] = []
+        resend: list[PlannedLine] = []
+        for planned, result in zip(batch, results, strict=True):
+            verdict = result.verdict
+            if verdict.kind == "success" and isinstance(result.body, Mapping) and result.body.get("id"):
+                created.append((planned.key, str(result.body["id"])))
+            elif verdict.kind == "permanent" and verdict.code != DUPLICATE_KEY:
+                refused.append((planned.key, verdict.code or "", verdict.message or ""))
+            elif verdict.kind == "transient" and not verdict.maybe_executed:
+                resend.append(planned)
+            else:  # maybe executed, a duplicate lineNumber, or a success without an id: read back
+                doubtful.append(planned)
+        if created:
+            self.ledger.mark_created(self.target, created)
+            outcome.created.update(created)
+            self.progress(len(created))
+        if refused:
+            self.ledger.mark_refused(self.target, refused)
+            outcome.refused.update({k: (c, m) for k, c, m in refused})
+        if resend:
+            self.ledger.mark_planned(self.target, [p.key for p in resend])
+        if doubtful:
+            resend += self._settle_or_fail(doubtful, outcome)
+        return sorted(resend, key=lambda p: p.line_number)
+
+    def _settle_or_fail(self, lines: list[PlannedLine], outcome: PostOutcome) -> list[PlannedLine]:
+        try:
+            return self.settle_and_record(lines, outcome)
+        except BCError as exc:
+            # still in doubt: the rows stay ``sending`` and the next run settles them first
+            outcome.error = outcome.error or exc
+            return []
+
+
+def to_json_body(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A ledger payload (money as text) as the request body (money as exact ``Decimal``)."""
+    body = dict(payload)
+    body["amount"] = Decimal(str(body["amount"]))
+    return body

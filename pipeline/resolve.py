@@ -1,0 +1,776 @@
+"""Which customer and which open invoice each payment applies to, decided before anything is sent.
+
+BC checks little at insert time: an ``appliesToInvoiceNumber`` that is not a posted invoice is
+accepted silently and only fails when the journal is posted (bc-api.md 4, pitfall 9), and a
+payment applied to another customer's invoice fails at posting too. Posting is all-or-nothing per
+journal, so one such row would hold up a whole run. This module therefore decides every row
+locally, from what the poster fetched once per run (``customers`` and the ``status eq 'Open'``
+``salesInvoices``), and sends a row to a person (``Resolution.review``) rather than guess.
+
+Rules, checked in this order; the first that fails gives the row's ``reason_code``:
+
+1. **Customer named in the file.** Unknown number -> ``customer_unknown``. ``blocked = All``
+   -> ``customer_blocked`` (BC refuses the line at insert). ``Invoice`` blocking does not stop a
+   payment line in BC, so the row is posted with the flag ``customer_blocked_invoice`` (the poster
+   must not make it the first line of an empty journal: BC validates the customer before the
+   document type is set there and refuses it, bc-api.md 1.3 step 6). ``Ship`` and blank
+   (``""``, ``"_x0020_"``) are not blocking. An unknown ``blocked`` value is treated as ``All``.
+2. **Invoice numbers.** ``invoiceCandidates`` lists every invoice number the row names (the first
+   is ``appliesToInvoiceNumber``; when the column is empty, ``appliesToInvoiceNumber`` alone is the
+   candidate). Only *open* invoices count (``status`` Open; the list may hold others, they are
+   ignored), and of those only the ones billed to the row's customer when the file names one:
+   - exactly one left -> the row applies to it (``one_open_of_several`` when the row named more);
+   - several left -> ``several_invoices`` (a person splits the payment);
+   - none, but open invoices of *other* customers were named -> ``customer_mismatch`` (BC applies a
+     payment only to an invoice of the customer it is booked on: the invoice's **bill-to**);
+   - none at all -> ``invoice_not_open`` when the customer is known (the number is paid, cancelled
+     or unknown: the open list cannot tell which), or ``customer_missing`` when the file names no
+     customer. Policy ``unknown_invoice = post_unapplied`` posts such a row unapplied instead, with
+     ``appliesToInvoiceNumber`` blanked (else BC fails at posting) and the flag ``invoice_not_open``;
+     ``invoiceCandidates`` keeps what the file said.
+   A number BC lists twice among open invoices is ambiguous -> ``several_invoices``.
+   No invoice number and no customer -> ``customer_missing``.
+3. **Customer from the invoice.** When the file names no customer, the invoice's bill-to customer
+   (its sell-to when bill-to is blank) is filled in (flag ``customer_from_invoice``), as BC would do,
+   and checked as in 1.
+4. **Currency.** The row's currency must equal the customer's (BC books a payment in the currency of
+   the customer card) and the invoice's (an application needs one currency). ``""`` means the
+   company's local currency ``lcy`` for customers and invoices alike -> else ``currency_mismatch``.
+5. **Amount**, exact in minor units: ``remainingAmount * 10**decimals`` is compared with the running
+   total of the run's payments to that invoice, in ``lineNumber`` order: every earlier row that got
+   this far counts, even if it ends in review (a person may still post it; counting too much sends a
+   row to review, counting too little would post an over-payment unseen). Equal -> ``exact``;
+   less -> ``partial``; more -> ``over``. A ``remainingAmount`` finer than the currency's minor unit
+   (say 100.005 with 2 decimals) is never equal: it is compared exactly as a Decimal. Policies
+   ``partial_payment`` / ``over_payment`` either post (flags ``partial_payment`` / ``over_payment``)
+   or send the row to review with that reason. Rows sharing an invoice get ``several_payments``.
+6. **No invoice** (customer known, none named): ``application = unapplied``; policy ``unapplied``
+   posts it or sends it to review (reason ``unapplied``).
+
+Output: ``rows`` carry ``customerId``, ``appliesToInvoiceId`` (both "" when none), the resolved
+``customerNumber`` and ``appliesToInvoiceNumber`` (the chosen invoice, "" when unapplied),
+``application`` and ``flags`` (comma-separated names from ``FLAGS``). ``review`` rows carry the same
+columns, as far as resolution got (``application`` is "" unless the amount or the missing invoice
+was the reason; the file's invoice number stays when no invoice was chosen), plus ``reason_code``,
+``message`` (for finance staff: customer, invoice, amounts with currency) and ``candidates`` (the
+invoices considered, e.g. ``RE-2026-0001 (C10000, open 120.00 EUR); RE-2026-0007 (not open)``).
+``invoiceCandidates`` always keeps what the file said.
+
+Not detectable here: BC's ``status eq 'Open'`` also lists released, unposted drafts. Their id is
+refused by BC at insert (``appliesToInvoiceId`` is strict), so such a row ends as rejected by BC.
+The poster should send ``appliesToInvoiceId`` (strict) rather than rely on the number alone.
+
+Performance: lookups are hash joins (pyarrow ``index_in``) and the rules numpy over whole columns;
+per-row Python runs only for rows naming several invoices and for the messages of rows in review
+(``bench/resolve_bench.py``: 1M rows, 10k customers, 50k invoices).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.normalize import PAYMENT_COLUMNS
+from pipeline.textops import as_series, to_arrow
+
+REASON_CODES: dict[str, str] = {
+    "customer_unknown": "the customer number is not a customer in Business Central",
+    "customer_blocked": "the customer is blocked for all transactions (Blocked = All)",
+    "customer_missing": "no customer number and no open invoice to find the customer by",
+    "invoice_not_open": "the invoice number is not an open posted invoice (paid, cancelled or unknown)",
+    "customer_mismatch": "the invoice is billed to another customer than the one in the file",
+    "currency_mismatch": "the payment's currency differs from the customer's or the invoice's",
+    "over_payment": "the payment is more than the invoice's remaining amount",
+    "partial_payment": "the payment is less than the invoice's remaining amount",
+    "unapplied": "the payment names no invoice",
+    "several_invoices": "the payment names several open invoices; a person must split it",
+}
+
+FLAGS: dict[str, str] = {
+    "customer_from_invoice": "customer number filled in from the invoice's bill-to customer",
+    "customer_blocked_invoice": "customer is blocked for invoicing (payments are still accepted)",
+    "one_open_of_several": "the reference named several invoices; the only open one was applied",
+    "invoice_not_open": "the named invoice is not open; posted unapplied by policy",
+    "partial_payment": "less than the invoice's remaining amount; posted by policy",
+    "over_payment": "more than the invoice's remaining amount; posted by policy",
+    "several_payments": "more than one payment in this run applies to this invoice",
+}
+
+RESOLVED_COLUMNS: tuple[str, ...] = (*PAYMENT_COLUMNS, "customerId", "appliesToInvoiceId", "application", "flags")
+REVIEW_COLUMNS: tuple[str, ...] = (*RESOLVED_COLUMNS, "reason_code", "message", "candidates")
+
+PostOrReview = Literal["post", "needs_review"]
+UnknownInvoice = Literal["needs_review", "post_unapplied"]
+
+
+@dataclass(frozen=True)
+class ResolvePolicy:
+    """What to do with payments BC would take but a person may not want posted blindly."""
+
+    unapplied: PostOrReview = "post"
+    partial_payment: PostOrReview = "post"
+    over_payment: PostOrReview = "needs_review"
+    unknown_invoice: UnknownInvoice = "needs_review"
+
+    def __post_init__(self) -> None:
+        # The values may come from a config file: a typo must not silently mean "post".
+        for name in ("unapplied", "partial_payment", "over_payment"):
+            if getattr(self, name) not in ("post", "needs_review"):
+                raise ValueError(f"policy {name}: {getattr(self, name)!r} is not 'post' or 'needs_review'")
+        if self.unknown_invoice not in ("needs_review", "post_unapplied"):
+            raise ValueError(
+                f"policy unknown_invoice: {self.unknown_invoice!r} is not 'needs_review' or 'post_unapplied'"
+            )
+
+
+@dataclass(frozen=True, eq=False)
+class Resolution:
+    """``rows`` go to BC (``RESOLVED_COLUMNS``); ``review`` needs a person (``REVIEW_COLUMNS``).
+    Every input row is in exactly one of them, in input order."""
+
+    rows: pd.DataFrame
+    review: pd.DataFrame
+
+
+# Internal codes: small ints over whole columns, turned into text once at the end.
+_REASONS = ("", *REASON_CODES)
+_R = {name: i for i, name in enumerate(_REASONS)}
+_FLAG_NAMES = tuple(FLAGS)
+_F = {name: 1 << i for i, name in enumerate(_FLAG_NAMES)}
+_APPLICATIONS = ("", "exact", "partial", "over", "unapplied")
+_EXACT, _PARTIAL, _OVER, _UNAPPLIED = 1, 2, 3, 4
+_NONE, _SHIP, _INVOICE, _ALL = 0, 1, 2, 3
+_BLOCKED = {"": _NONE, "_x0020_": _NONE, "ship": _SHIP, "invoice": _INVOICE, "all": _ALL}
+_LIST_MAX = 5
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass
+class _Customers:
+    numbers: list[str]
+    ids: list[str]
+    names: list[str]
+    blocked_raw: list[str]
+    currency: list[str]
+    blocked: npt.NDArray[np.int8]
+    keys: pa.Array
+
+
+@dataclass
+class _Invoices:
+    numbers: list[str]
+    ids: list[str]
+    bill_to: list[str]
+    currency: list[str]
+    remaining: list[Decimal]
+    rem_floor: IntArray  # floor(remaining * 10**decimals)
+    rem_whole: BoolArray  # remaining * 10**decimals is a whole number of minor units
+    copies: IntArray  # how many open invoices BC lists under this number (> 1: ambiguous)
+    customer: IntArray  # position of the bill-to customer in _Customers, -1 if not there
+    keys: pa.Array
+    position: dict[str, int]
+
+
+def resolve(
+    payments: pd.DataFrame,
+    decimals: int,
+    customers: Sequence[Mapping[str, Any]],
+    invoices: Sequence[Mapping[str, Any]],
+    lcy: str,
+    policy: ResolvePolicy | None = None,
+) -> Resolution:
+    """Decide customer, invoice and application of every payment (rules in the module docstring)."""
+    policy = policy or ResolvePolicy()
+    if not lcy.strip():
+        raise ValueError("lcy: the company's local currency code is needed (BC writes it as a blank currency)")
+    lcy = lcy.strip().upper()
+    cust = _customer_table(customers, lcy)
+    inv = _invoice_table(invoices, lcy, decimals, cust)
+    frame = payments.reset_index(drop=True)
+    n = len(frame)
+
+    given_no = frame["customerNumber"].fillna("").astype("str")
+    candidates = _candidate_text(frame)
+    currency = frame["currency"].fillna("").astype("str").str.upper()
+    paid = -frame["amount_minor"].to_numpy(dtype=np.int64)
+    line = frame["lineNumber"].to_numpy(dtype=np.int64)
+
+    given = (given_no != "").to_numpy(dtype=bool)
+    c_idx = _positions(given_no, cust.keys)
+    reason = np.zeros(n, dtype=np.int8)
+    flags = np.zeros(n, dtype=np.int64)
+    application = np.zeros(n, dtype=np.int8)
+
+    # 1. the customer the file names
+    reason[given & (c_idx < 0)] = _R["customer_unknown"]
+    _check_blocked(reason, flags, c_idx, given & (reason == 0), cust)
+
+    # 2. invoice numbers: single candidates over whole columns, several per row
+    has_cand = (candidates != "").to_numpy(dtype=bool)
+    multi = candidates.str.contains(" ", regex=False).to_numpy(dtype=bool)
+    chosen = _positions(candidates, inv.keys)
+    chosen[multi | ~has_cand] = -1
+    todo = reason == 0
+    single = todo & has_cand & ~multi
+    found = single & (chosen >= 0)
+    reason[found & (_at(inv.copies, chosen, 0) > 1)] = _R["several_invoices"]
+    other = _at(inv.customer, chosen, -1) != c_idx  # positions, so no string compare
+    reason[found & given & other & (reason == 0)] = _R["customer_mismatch"]
+    not_open = single & (chosen < 0)
+    _not_open(reason, flags, not_open & given, policy)
+    reason[(not_open | (todo & ~has_cand)) & ~given] = _R["customer_missing"]
+    several = np.flatnonzero(todo & multi)
+    for i, text, number in zip(several, candidates.iloc[several], given_no.iloc[several], strict=True):
+        pick, why = _pick(text.split(), number, inv)
+        if pick >= 0:
+            chosen[i] = pick
+            flags[i] |= _F["one_open_of_several"]
+        elif why != "invoice_not_open":
+            reason[i] = _R[why]
+        elif not number:
+            reason[i] = _R["customer_missing"]
+        elif policy.unknown_invoice == "post_unapplied":
+            flags[i] |= _F["invoice_not_open"]
+        else:
+            reason[i] = _R["invoice_not_open"]
+    chosen[reason != 0] = -1  # no application was established for these rows
+
+    # 3. the customer from the invoice's bill-to
+    fill = (reason == 0) & ~given & (chosen >= 0)
+    c_idx[fill] = inv.customer[chosen[fill]]
+    flags[fill] |= _F["customer_from_invoice"]
+    reason[fill & (c_idx < 0)] = _R["customer_unknown"]
+    _check_blocked(reason, flags, c_idx, fill & (reason == 0), cust)
+
+    # 4. currency
+    codes = sorted({lcy, *cust.currency, *inv.currency})
+    code_of = {code: k for k, code in enumerate(codes)}
+    row_cur = _positions(currency, pa.array(codes, pa.string()))
+    cust_cur = _at(np.array([code_of[x] for x in cust.currency], dtype=np.int64), c_idx, -2)
+    inv_cur = _at(np.array([code_of[x] for x in inv.currency], dtype=np.int64), chosen, -2)
+    ok = (reason == 0) & (c_idx >= 0)
+    bad_cur = ok & ((cust_cur != row_cur) | ((chosen >= 0) & (inv_cur != row_cur)))
+    reason[bad_cur] = _R["currency_mismatch"]
+
+    # 5. amounts against the invoice, with running totals per invoice in lineNumber order
+    before = np.zeros(n, dtype=np.int64)
+    earlier = np.zeros(n, dtype=np.int64)
+    applied = np.flatnonzero((reason == 0) & (chosen >= 0))
+    if applied.size:
+        _apply_amounts(applied, chosen, paid, line, inv, before, earlier, application, flags)
+        _amount_policy(applied, application, reason, flags, policy)
+
+    # 6. no invoice
+    bare = (reason == 0) & (chosen < 0)
+    application[bare] = _UNAPPLIED
+    if policy.unapplied == "needs_review":
+        reason[bare & ((flags & _F["invoice_not_open"]) == 0)] = _R["unapplied"]  # that policy said post
+
+    out = _assemble(frame, cust, inv, c_idx, chosen, reason, flags, application)
+    review_at = np.flatnonzero(reason != 0)
+    rows = out.iloc[np.flatnonzero(reason == 0)].reset_index(drop=True)
+    review = out.iloc[review_at].reset_index(drop=True)
+    review["reason_code"] = as_series(
+        pa.array(list(_REASONS), pa.string()).take(pa.array(reason[review_at].astype(np.int64))), review.index
+    )
+    review["message"], review["candidates"] = _explain_all(
+        review_at,
+        reason,
+        given_no,
+        candidates,
+        currency,
+        paid,
+        c_idx,
+        chosen,
+        before,
+        earlier,
+        _Texts(cust, inv, decimals),
+    )
+    return Resolution(rows[list(RESOLVED_COLUMNS)], review[list(REVIEW_COLUMNS)])
+
+
+# --- input tables ---------------------------------------------------------------------------------
+
+
+def _customer_table(customers: Sequence[Mapping[str, Any]], lcy: str) -> _Customers:
+    """Customers by number (the first of a repeated number wins; BC's numbers are unique)."""
+    seen: dict[str, Mapping[str, Any]] = {}
+    for c in customers:
+        seen.setdefault(str(c.get("number") or "").upper(), c)
+    seen.pop("", None)
+    rows = list(seen.values())
+    raw = [str(c.get("blocked") or "").strip() for c in rows]
+    return _Customers(
+        numbers=list(seen),
+        ids=[str(c.get("id") or "") for c in rows],
+        names=[str(c.get("displayName") or "") for c in rows],
+        blocked_raw=raw,
+        currency=[(str(c.get("currencyCode") or "") or lcy).upper() for c in rows],
+        blocked=np.array([_BLOCKED.get(b.lower(), _ALL) for b in raw], dtype=np.int8),
+        keys=pa.array(list(seen), pa.string()),
+    )
+
+
+def _invoice_table(invoices: Sequence[Mapping[str, Any]], lcy: str, decimals: int, cust: _Customers) -> _Invoices:
+    """Open invoices by number with their remaining amount in minor units (exact, see rule 5)."""
+    position: dict[str, int] = {}
+    kept: list[Mapping[str, Any]] = []
+    copies: list[int] = []
+    for inv in invoices:
+        if str(inv.get("status", "Open")).lower() != "open":
+            continue
+        number = str(inv.get("number") or "").upper()
+        if not number:
+            continue
+        if number in position:
+            copies[position[number]] += 1
+            continue
+        position[number] = len(kept)
+        kept.append(inv)
+        copies.append(1)
+    scale = Decimal(10) ** decimals
+    remaining = [_decimal(inv.get("remainingAmount"), str(inv.get("number"))) for inv in kept]
+    scaled = [r * scale for r in remaining]
+    floors = [int(s.to_integral_value(rounding=ROUND_FLOOR)) for s in scaled]
+    bill_to = [str(inv.get("billToCustomerNumber") or inv.get("customerNumber") or "").upper() for inv in kept]
+    numbers = list(position)
+    return _Invoices(
+        numbers=numbers,
+        ids=[str(inv.get("id") or "") for inv in kept],
+        bill_to=bill_to,
+        currency=[(str(inv.get("currencyCode") or "") or lcy).upper() for inv in kept],
+        remaining=remaining,
+        rem_floor=np.array(floors, dtype=np.int64),
+        rem_whole=np.array([f == s for f, s in zip(floors, scaled, strict=True)], dtype=bool),
+        copies=np.array(copies, dtype=np.int64),
+        customer=_positions(pd.Series(bill_to, dtype="str"), cust.keys),
+        keys=pa.array(numbers, pa.string()),
+        position=position,
+    )
+
+
+def _positions(values: pd.Series, keys: pa.Array) -> IntArray:
+    """Position of each value among ``keys`` (unique), -1 when absent: a hash join in C++."""
+    found = pc.index_in(to_arrow(values), value_set=keys)
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)  # type: ignore[no-any-return]
+
+
+def _decimal(value: object, where: str) -> Decimal:
+    """BC's amounts parsed with ``parse_float=Decimal`` (whole numbers arrive as int). A float here
+    means someone parsed JSON the lossy way: refuse it rather than compare rounded money."""
+    if isinstance(value, (bool, float)) or value is None:
+        raise TypeError(f"invoice {where}: remainingAmount must be a Decimal, int or str, not {value!r}")
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def _candidate_text(frame: pd.DataFrame) -> pd.Series:
+    """Every invoice number the row names; ``appliesToInvoiceNumber`` when the list is empty."""
+    first = frame["appliesToInvoiceNumber"].fillna("").astype("str")
+    if "invoiceCandidates" not in frame.columns:
+        return first
+    listed = frame["invoiceCandidates"].fillna("").astype("str").str.strip()
+    return listed.where(listed != "", first)
+
+
+# --- the decisions --------------------------------------------------------------------------------
+
+
+def _check_blocked(
+    reason: npt.NDArray[np.int8], flags: IntArray, c_idx: IntArray, where: BoolArray, cust: _Customers
+) -> None:
+    blocked = np.where(where, _at(cust.blocked, c_idx, _NONE), _NONE)
+    reason[blocked == _ALL] = _R["customer_blocked"]
+    flags[blocked == _INVOICE] |= _F["customer_blocked_invoice"]
+
+
+def _not_open(reason: npt.NDArray[np.int8], flags: IntArray, where: BoolArray, policy: ResolvePolicy) -> None:
+    if policy.unknown_invoice == "post_unapplied":
+        flags[where] |= _F["invoice_not_open"]
+    else:
+        reason[where] = _R["invoice_not_open"]
+
+
+def _pick(numbers: list[str], customer: str, inv: _Invoices) -> tuple[int, str]:
+    """One open invoice among several numbers, or the reason there is none."""
+    found = [inv.position[x] for x in dict.fromkeys(numbers) if x in inv.position]
+    if not found:
+        return -1, "invoice_not_open"
+    mine = [p for p in found if not customer or inv.bill_to[p] == customer]
+    if not mine:
+        return -1, "customer_mismatch"
+    if len(mine) > 1 or inv.copies[mine[0]] > 1:
+        return -1, "several_invoices"
+    return mine[0], ""
+
+
+def _apply_amounts(
+    applied: IntArray,
+    chosen: IntArray,
+    paid: IntArray,
+    line: IntArray,
+    inv: _Invoices,
+    before: IntArray,
+    earlier: IntArray,
+    application: npt.NDArray[np.int8],
+    flags: IntArray,
+) -> None:
+    """Running total per invoice in lineNumber order; exact / partial / over for each row."""
+    order = applied[np.lexsort((line[applied], chosen[applied]))]  # stable: ties keep input order
+    target = chosen[order]
+    amount = paid[order]
+    start = np.ones(len(order), dtype=bool)
+    start[1:] = target[1:] != target[:-1]
+    group = np.cumsum(start) - 1
+    cum = np.cumsum(amount)
+    base = (cum - amount)[start][group]
+    running = cum - base
+    before[order] = running - amount
+    first = np.flatnonzero(start)[group]
+    earlier[order] = np.arange(len(order)) - first
+    sizes = np.bincount(group)
+    flags[order[sizes[group] > 1]] |= _F["several_payments"]
+    floor = inv.rem_floor[target]
+    whole = inv.rem_whole[target]
+    exact = whole & (running == floor)
+    partial = (running < floor) | (~whole & (running == floor))
+    application[order] = np.where(exact, _EXACT, np.where(partial, _PARTIAL, _OVER))
+
+
+def _amount_policy(
+    applied: IntArray,
+    application: npt.NDArray[np.int8],
+    reason: npt.NDArray[np.int8],
+    flags: IntArray,
+    policy: ResolvePolicy,
+) -> None:
+    for kind, code, choice in (
+        (_PARTIAL, "partial_payment", policy.partial_payment),
+        (_OVER, "over_payment", policy.over_payment),
+    ):
+        rows = applied[application[applied] == kind]
+        if choice == "post":
+            flags[rows] |= _F[code]
+        else:
+            reason[rows] = _R[code]
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def _at(values: npt.NDArray[Any], idx: IntArray, default: int) -> npt.NDArray[Any]:
+    """``values[idx]`` with ``-1`` giving ``default`` (also when ``values`` is empty)."""
+    table = np.append(values, np.array([default], dtype=values.dtype))
+    return table[np.where(idx < 0, len(values), idx)]
+
+
+def _take_series(values: list[str], idx: IntArray, index: pd.Index) -> pd.Series:
+    table = pa.array([*values, ""], pa.string())
+    return as_series(table.take(pa.array(np.where(idx < 0, len(values), idx))), index)
+
+
+def _flag_text(flags: IntArray, index: pd.Index) -> pd.Series:
+    """Comma-separated flag names; a run has few distinct combinations, so each is built once."""
+    uniq, inverse = np.unique(flags, return_inverse=True)
+    names = [",".join(n for n in _FLAG_NAMES if int(u) & _F[n]) for u in uniq]
+    return as_series(pa.array(names, pa.string()).take(pa.array(inverse.ravel())), index)
+
+
+def _assemble(
+    frame: pd.DataFrame,
+    cust: _Customers,
+    inv: _Invoices,
+    c_idx: IntArray,
+    chosen: IntArray,
+    reason: npt.NDArray[np.int8],
+    flags: IntArray,
+    application: npt.NDArray[np.int8],
+) -> pd.DataFrame:
+    out = frame.copy()
+    index = out.index
+    filled = _take_series(cust.numbers, c_idx, index)
+    out["customerNumber"] = filled.where(c_idx >= 0, out["customerNumber"].fillna("").astype("str"))
+    number = _take_series(inv.numbers, chosen, index)
+    keep_file_value = (chosen < 0) & (reason != 0)  # review rows show what the file said
+    out["appliesToInvoiceNumber"] = number.where(~keep_file_value, out["appliesToInvoiceNumber"])
+    out["customerId"] = _take_series(cust.ids, c_idx, index)
+    out["appliesToInvoiceId"] = _take_series(inv.ids, chosen, index)
+    out["application"] = as_series(
+        pa.array(list(_APPLICATIONS), pa.string()).take(pa.array(application.astype(np.int64))), index
+    )
+    out["flags"] = _flag_text(flags, index)
+    return out
+
+
+# --- messages for people --------------------------------------------------------------------------
+
+
+class _Texts:
+    """Text for people: amounts, customers and invoices, each formatted once however many rows use it."""
+
+    def __init__(self, cust: _Customers, inv: _Invoices, decimals: int) -> None:
+        self.cust, self.inv, self.decimals = cust, inv, decimals
+        self._step = Decimal(1).scaleb(-decimals)
+        self._unit = 10**decimals
+        self._remaining: dict[int, str] = {}
+        self._invoice: dict[tuple[int, bool], str] = {}
+        self._open: dict[str, tuple[list[int], str, dict[int, int]]] = {}
+        self._by_customer: dict[str, list[int]] | None = None
+
+    def minor(self, value: int) -> str:
+        """119000 -> "1190.00" (integer arithmetic: exact and fast)."""
+        if not self.decimals:
+            return str(value)
+        whole, frac = divmod(abs(value), self._unit)
+        return f"{'-' if value < 0 else ''}{whole}.{str(frac).zfill(self.decimals)}"
+
+    def decimal(self, value: Decimal) -> str:
+        """A Decimal in major units; shown with the currency's decimals unless it has finer digits."""
+        if value == value.quantize(self._step):
+            value = value.quantize(self._step)
+        return f"{value:f}"
+
+    def remaining(self, p: int) -> str:
+        if p not in self._remaining:
+            self._remaining[p] = f"{self.decimal(self.inv.remaining[p])} {self.inv.currency[p]}"
+        return self._remaining[p]
+
+    def customer(self, position: int, number: str = "") -> str:
+        if position < 0:
+            return f"customer {number}"
+        name = self.cust.names[position]
+        return f"customer {self.cust.numbers[position]}" + (f" ({name})" if name else "")
+
+    def invoice(self, p: int, with_customer: bool = True) -> str:
+        """``RE-1 (C10000, open 120.00 EUR)``: one invoice as the candidates column lists it."""
+        key = (p, with_customer)
+        if key not in self._invoice:
+            who = f"{self.inv.bill_to[p]}, " if with_customer else ""
+            self._invoice[key] = f"{self.inv.numbers[p]} ({who}open {self.remaining(p)})"
+        return self._invoice[key]
+
+    def open_of(self, number: str) -> tuple[list[int], str, dict[int, int]]:
+        """A customer's open invoices by number, their listing, and which one is open for an amount."""
+        if self._by_customer is None:
+            self._by_customer = {}
+            for p, bill in enumerate(self.inv.bill_to):
+                self._by_customer.setdefault(bill, []).append(p)
+        if number not in self._open:
+            found = sorted(self._by_customer.get(number, []), key=lambda p: self.inv.numbers[p])
+            listing = _listing([f"{self.inv.numbers[p]} ({self.remaining(p)})" for p in found])
+            exact: dict[int, int] = {}
+            for p in found:
+                if self.inv.rem_whole[p]:
+                    exact.setdefault(int(self.inv.rem_floor[p]), p)
+            self._open[number] = (found, listing, exact)
+        return self._open[number]
+
+
+class _Row(NamedTuple):
+    """One review row as plain Python values."""
+
+    code: str
+    given: str
+    numbers: list[str]
+    currency: str
+    paid: int
+    c: int
+    p: int
+    before: int
+    earlier: int
+
+
+def _explain_all(
+    at: IntArray,
+    reason: npt.NDArray[np.int8],
+    given_no: pd.Series,
+    candidates: pd.Series,
+    currency: pd.Series,
+    paid: IntArray,
+    c_idx: IntArray,
+    chosen: IntArray,
+    before: IntArray,
+    earlier: IntArray,
+    texts: _Texts,
+) -> tuple[pd.Series, pd.Series]:
+    """``message`` and ``candidates`` of the review rows (per-row Python: only these rows pay for it)."""
+    columns = zip(
+        reason[at].tolist(),
+        given_no.iloc[at].tolist(),
+        candidates.iloc[at].tolist(),
+        currency.iloc[at].tolist(),
+        paid[at].tolist(),
+        c_idx[at].tolist(),
+        chosen[at].tolist(),
+        before[at].tolist(),
+        earlier[at].tolist(),
+        strict=True,
+    )
+    messages, considered = [], []
+    for code, given, cands, cur, amount, c, p, prior, k in columns:
+        numbers = cands.split()
+        if len(numbers) > 1:
+            numbers = list(dict.fromkeys(numbers))
+        row = _Row(_REASONS[code], given, numbers, cur, amount, c, p, prior, k)
+        message, listed = _explain(row, texts)
+        messages.append(message[:1].upper() + message[1:])
+        considered.append(listed)
+    index = pd.RangeIndex(len(at))
+    return pd.Series(messages, index=index, dtype="str"), pd.Series(considered, index=index, dtype="str")
+
+
+def _listing(items: list[str]) -> str:
+    more = len(items) - _LIST_MAX
+    return ", ".join(items[:_LIST_MAX]) + (f" and {more} more" if more > 0 else "")
+
+
+def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
+    """(message, candidates) for one review row, in the words a finance person uses."""
+    inv = t.inv
+    code, given, numbers, cur, paid, c, p = row.code, row.given, row.numbers, row.currency, row.paid, row.c, row.p
+    amount = f"{t.minor(paid)} {cur}"
+    who = t.customer(c, given)
+
+    def describe(x: str) -> str:
+        q = inv.position.get(x)
+        if q is None:
+            return f"{x} (not open)"
+        if inv.copies[q] > 1:
+            return f"{x} ({inv.copies[q]} open invoices with this number)"
+        return t.invoice(q)
+
+    considered = "; ".join([describe(x) for x in numbers]) if numbers else ""
+    named = [x for x in numbers if x in inv.position] if numbers else numbers
+    if code == "customer_unknown":
+        if given:
+            hint = [t.invoice(inv.position[x]) for x in named]
+            extra = f"; the invoice named is {', '.join(hint)}" if hint else ""
+            return f"Customer {given} does not exist in Business Central{extra}", considered
+        bill = inv.bill_to[p] if p >= 0 else ""
+        return (
+            f"Invoice {inv.numbers[p]} is billed to customer {bill}, which Business Central does not list",
+            considered,
+        )
+    if code == "customer_blocked":
+        raw = t.cust.blocked_raw[c]
+        via = f" (the bill-to customer of invoice {inv.numbers[p]})" if not given and p >= 0 else ""
+        if raw.lower() != "all":
+            return (
+                f"{who}{via} has Blocked = {raw!r}, a value payimport does not know, so it is treated as blocked "
+                f"for all transactions; payment of {amount}"
+            ), considered
+        return (
+            f"{who}{via} is blocked for all transactions (Blocked = All): Business Central refuses the payment "
+            f"of {amount}"
+        ), considered
+    if code == "customer_missing":
+        if not numbers:
+            return f"No customer number and no invoice number: cannot tell who paid {amount}", ""
+        return f"No customer number, and {_not_open_text(numbers)}: cannot tell who paid {amount}", considered
+    if code == "invoice_not_open":
+        found, listing, exact = t.open_of(t.cust.numbers[c] if c >= 0 else "")
+        if not found:
+            return f"{_not_open_text(numbers)}; {who} has no open invoices", considered
+        text = f"{_not_open_text(numbers)}; {who} has open invoices {listing}"
+        q = exact.get(paid, -1)
+        if q >= 0 and inv.currency[q] == cur:
+            text += f"; {inv.numbers[q]} is open for exactly the {amount} paid"
+        return text, considered
+    if code == "customer_mismatch":
+        others = [
+            f"invoice {x} is billed to {t.customer(int(inv.customer[inv.position[x]]), inv.bill_to[inv.position[x]])}"
+            for x in named
+        ]
+        return (
+            f"{'; '.join(others)}, not to {who} named in the file: the payment of {amount} cannot be applied to it "
+            f"(Business Central applies a payment only to invoices of its bill-to customer)"
+        ), considered
+    if code == "several_invoices":
+        twins = [x for x in named if inv.copies[inv.position[x]] > 1]
+        if twins:
+            x = twins[0]
+            return (
+                f"Business Central lists {inv.copies[inv.position[x]]} open invoices numbered {x}; a person must "
+                f"choose the one this payment of {amount} applies to"
+            ), considered
+        mine = [inv.position[x] for x in named if not given or inv.bill_to[inv.position[x]] == given]
+        total = sum((inv.remaining[q] for q in mine), Decimal(0))
+        payers = {int(inv.customer[q]) for q in mine}
+        scope = f"of {who}" if given else "(no customer number in the file)"
+        if not given and len(payers) == 1 and -1 not in payers:
+            scope = f"billed to {t.customer(payers.pop())} (no customer number in the file)"
+        same = all(inv.currency[q] == cur for q in mine)
+        together = (
+            f"; together they are open for {t.decimal(total)} {cur}"
+            + (" (exactly the amount paid)" if total.scaleb(t.decimals) == paid else "")
+            if same
+            else ""
+        )
+        return (
+            f"The payment of {amount} names {len(mine)} open invoices {scope}: "
+            f"{_listing([t.invoice(q, not given) for q in mine])}{together}; a person must split it"
+        ), considered
+    if code == "currency_mismatch":
+        parts = []
+        if t.cust.currency[c] != cur:
+            parts.append(
+                f"{who} is kept in {t.cust.currency[c]} (Business Central books a payment in the currency of "
+                f"the customer card)"
+            )
+        if p >= 0 and inv.currency[p] != cur:
+            parts.append(f"invoice {inv.numbers[p]} is in {inv.currency[p]}")
+        return f"The payment of {amount} is in another currency: {' and '.join(parts)}", considered
+    if code in ("over_payment", "partial_payment"):
+        return _amount_text(row, t, amount, who), considered
+    # unapplied (policy asks for review): offer the customer's open invoices
+    found, _listed, _exact = t.open_of(t.cust.numbers[c] if c >= 0 else "")
+    offer = "; ".join(t.invoice(q) for q in found[:_LIST_MAX])
+    tail = f"; open invoices: {_listing([inv.numbers[q] for q in found])}" if found else "; no open invoices"
+    return f"Payment of {amount} from {who} names no invoice{tail}", offer
+
+
+def _not_open_text(numbers: list[str]) -> str:
+    if len(numbers) == 1:
+        return f"invoice {numbers[0]} is not open (paid or unknown)"
+    return f"none of the invoices {', '.join(numbers)} is open (paid or unknown)"
+
+
+def _amount_text(row: _Row, t: _Texts, amount: str, who: str) -> str:
+    inv, p, cur, k = t.inv, row.p, row.currency, row.earlier
+    rem = inv.remaining[p]
+    scale = Decimal(1).scaleb(-t.decimals)
+    plural = "s" if k > 1 else ""
+    prior = f" after {k} earlier payment{plural} of {t.minor(row.before)} {cur} in this run" if k else ""
+    head = f"invoice {inv.numbers[p]} of {who} ({t.remaining(p)} open)"
+    if row.code == "partial_payment":
+        left = rem - (row.before + row.paid) * scale
+        return f"Payment of {amount} is less than {head}{prior}; {t.decimal(left)} {cur} would stay open"
+    if row.before * scale >= rem:
+        return (
+            f"Invoice {inv.numbers[p]} of {who} ({t.remaining(p)} open) is already paid in full by {k} earlier "
+            f"payment{plural} in this run; this payment of {amount} would only be a credit on the customer"
+        )
+    extra = (row.before + row.paid) * scale - rem
+    return f"Payment of {amount} is more than {head}{prior}; {t.decimal(extra)} {cur} would stay as a credit"
+
+
+__all__ = [
+    "FLAGS",
+    "REASON_CODES",
+    "RESOLVED_COLUMNS",
+    "REVIEW_COLUMNS",
+    "Resolution",
+    "ResolvePolicy",
+    "resolve",
+]
