@@ -1,5 +1,5 @@
 # The README promises two commands on a fresh machine with Python 3.11+ and make:
-#   make demo   installs into .venv and runs the main job on sample_data/
+#   make demo   installs into .venv and imports sample_data/ into the embedded BC sandbox
 #   make test   installs into .venv and runs ruff, mypy (strict) and pytest
 PYTHON ?= python3
 VENV   := .venv
@@ -18,11 +18,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	@echo "== validate every sample file (exit 1 is expected: one file has deliberate errors)"
-	$(BIN)/payimport validate sample_data/bank_statement.csv sample_data/remittance.xlsx \
-		sample_data/payments_with_errors.csv --errors-out $(RUNS)/demo; test $$? -le 1
-	@echo "== dry run: the customerPayment rows the bank statement would create"
-	$(BIN)/payimport validate --show-payments --no-errors-out sample_data/bank_statement.csv
+	@echo "== import the sample files into the embedded BC sandbox (exit 1 is expected: one file has"
+	@echo "   deliberate errors and two payments need a person); reports land in $(RUNS)/<run id>/"
+	$(BIN)/payimport run sample_data/bank_statement.csv sample_data/remittance.xlsx \
+		sample_data/payments_with_errors.csv; test $$? -le 1
+	@echo "== the same files again: nothing is posted twice"
+	$(BIN)/payimport run sample_data/bank_statement.csv sample_data/remittance.xlsx \
+		sample_data/payments_with_errors.csv; test $$? -le 1
 
 lint: install
 	$(BIN)/ruff check pipeline schemas tests bench sample_data
@@ -39,4 +41,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info $(RUNS) bench/data
+	rm -rf $(VENV) build dist *.egg-info $(RUNS) .payimport bench/data
