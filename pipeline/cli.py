@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,10 +30,12 @@ from pipeline.config import Config, load_config
 from pipeline.errors import BCError, ConfigError, InputError, LockError, PayimportError, ProfileError
 from pipeline.ledger import Ledger
 from pipeline.lock import hold_lock
+from pipeline.logs import setup_logging
 from pipeline.normalize import PAYMENT_COLUMNS, money_text
 from pipeline.report import render_console_summary, write_errors_workbook
 from pipeline.runner import RunOptions, connect, expand_inputs, run_import
 from pipeline.validate import FileResult, validate_file
+from pipeline.watch import Watcher, stop_on_signals
 
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, EXIT_BC, EXIT_LOCKED = 0, 1, 2, 3, 4
 
@@ -236,6 +239,12 @@ __all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_UNUSABLE", "InputError", "main"]
 @click.option("--dry-run", is_flag=True, help="Read, check and resolve against BC, but create nothing.")
 @click.option("--post-journal", is_flag=True, help="After verifying the journal against the plan, post it in BC.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Also log events to stderr: readable lines, or JSON lines for a log collector.",
+)
 def run(
     files: tuple[Path, ...],
     profile_name: str | None,
@@ -243,6 +252,7 @@ def run(
     dry_run: bool,
     post_journal: bool,
     as_json: bool,
+    log_format: str | None,
 ) -> None:
     """Import FILES (files, folders or glob patterns) into one new BC customer payment journal.
 
@@ -250,6 +260,8 @@ def run(
     interrupted run is resumed where it stopped.
     """
     err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if log_format:
+        setup_logging("json" if log_format == "json" else "text")
     try:
         config = _load(config_path)
     except ConfigError as exc:
@@ -297,6 +309,51 @@ def run(
     else:
         click.echo(render_console_summary(result.summary))
     sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--once", is_flag=True, help="Process what is in the inbox now, then exit (for cron).")
+@click.option(
+    "--interval", type=click.FloatRange(min=0.1), default=None, help="Seconds between looks (default: config)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config.yaml"),
+    show_default=True,
+    help="Configuration file; state_dir and runs_dir in it are relative to its folder.",
+)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def watch(folder: Path, once: bool, interval: float | None, config_path: Path, log_format: str) -> None:
+    """Import files dropped into FOLDER/inbox; file them in FOLDER/done or FOLDER/failed.
+
+    A file is taken once it has stopped changing. Stop with SIGTERM or Ctrl-C: the current
+    request finishes and the file is resumed on the next start.
+    """
+    setup_logging("json" if log_format == "json" else "text")
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        config = _load(config_path)
+    except ConfigError as exc:
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+        sys.exit(EXIT_UNUSABLE)
+    stop = threading.Event()
+    watcher = Watcher(folder, config, base_dir=config_path.resolve().parent, environ=os.environ, stop=stop)
+    try:
+        with stop_on_signals(stop):
+            code = watcher.run(once=once, interval_s=interval)
+    except LockError as exc:
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+        sys.exit(EXIT_LOCKED)
+    except BCError as exc:
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+        sys.exit(EXIT_BC)
+    for filed in watcher.filed:
+        reason = f" - {filed.reason}" if filed.reason else ""
+        click.echo(f"{filed.source}: {filed.folder} (exit {filed.exit_code}){reason}")
+    sys.exit(code)
 
 
 @contextlib.contextmanager

@@ -407,6 +407,31 @@ class PostingSpec(_Frozen):
     retry: RetrySpec = RetrySpec()
 
 
+class WatchFolders(_Frozen):
+    inbox: str = "inbox"
+    processing: str = "processing"
+    done: str = "done"
+    failed: str = "failed"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> WatchFolders:
+        names = [self.inbox, self.processing, self.done, self.failed]
+        if len(set(names)) != len(names):
+            raise ValueError("the four folders must have different names")
+        return self
+
+
+class WatchSpec(_Frozen):
+    """Folder mode: how long a file must stay unchanged before it is taken, how often to look,
+    and an optional command run after each file (its last argument is the report's JSON path)."""
+
+    folders: WatchFolders = WatchFolders()
+    stable_seconds: float = Field(default=5.0, ge=0)
+    interval_seconds: float = Field(default=10.0, gt=0)
+    hook: tuple[str, ...] | None = None
+    hook_timeout_seconds: float = Field(default=60.0, gt=0)
+
+
 class Config(_Frozen):
     """The whole of config.yaml."""
 
@@ -416,6 +441,7 @@ class Config(_Frozen):
     journal: JournalSpec = JournalSpec()
     policies: Policies = Policies()
     posting: PostingSpec = PostingSpec()
+    watch: WatchSpec = WatchSpec()
     state_dir: str = ".payimport"
     runs_dir: str = "payimport-runs"
     profiles: Mapping[str, Profile]
