@@ -22,6 +22,7 @@ import fnmatch
 import glob
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from pipeline.bc import BCClient, BCTarget, ClientCertificate, ClientSecret, Ret
 from pipeline.config import Config
 from pipeline.errors import BCError, BCOutcomeUnknown, BCPermanentError, ConfigError, InputError
 from pipeline.ledger import Ledger, PlannedRow, RowRecord, RunRecord, sha256_file
+from pipeline.logs import emit
 from pipeline.normalize import money_text
 from pipeline.poster import PlannedLine, Poster, read_journal_lines, settle, to_json_body
 from pipeline.reconcile import LINE_COLUMNS, STATES, account, compare_with_bc
@@ -216,8 +218,20 @@ def read_inputs(paths: Sequence[Path], config: Config, profile: str | None) -> _
     for path in paths:
         if not path.is_file():
             raise InputError(str(path), "no such file")
+        began = time.monotonic()
         result = validate_file(path, config, profile)
         sha = sha256_file(path)
+        emit(
+            "file_read",
+            file=str(path),
+            sha256=sha,
+            profile=result.profile.name,
+            rows_read=result.rows_read,
+            rows_valid=result.rows_valid,
+            rows_rejected=len(result.rejected_rows),
+            rows_skipped=len(result.skips),
+            duration_s=round(time.monotonic() - began, 3),
+        )
         frame = result.payments.rows.copy()
         frame["file_sha256"] = sha
         results.append(result)
@@ -427,6 +441,8 @@ def run_import(
         if rec.run_id in unfinished and rec.state in ("planned", "sending", "created"):
             votes[rec.run_id] = votes.get(rec.run_id, 0) + 1
     resumed = unfinished[max(votes, key=lambda k: votes[k])] if votes and not options.dry_run else None
+    if resumed is None and not options.dry_run:
+        resumed = _run_stopped_before_planning(client, ledger, scope, list(unfinished.values()), inputs.shas)
     run_id = resumed.run_id if resumed else started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
     duplicate = rows["key"].duplicated(keep="first") if not rows.empty else pd.Series(dtype=bool)
@@ -457,6 +473,7 @@ def run_import(
             for k in dup["key"].astype("str")
         ]
         dup["reason_code"] = "duplicate_in_run"
+        dup["lineNumber"] = pd.NA  # never planned: the first occurrence holds the line
     parts += [_payment_lines(already, "already_posted", decimals), _payment_lines(dup, "already_posted", decimals)]
     conflicts = rows[conflict & ~duplicate].copy()
     if not conflicts.empty:
@@ -489,6 +506,7 @@ def run_import(
     )
     resolution = resolve(todo, decimals, customers, invoices, lcy, policy)
     review = resolution.review.copy()
+    review["lineNumber"] = pd.NA  # not planned: the number from the file would name another payment's line
     parts.append(_payment_lines(review, "needs_review", decimals))
     to_post = resolution.rows.copy()
     sha_of_key = dict(zip(todo["key"].astype("str"), todo["file_sha256"].astype("str"), strict=True))
@@ -501,6 +519,8 @@ def run_import(
     error: BCError | None = None
     if options.dry_run:
         to_post["message"] = "would be posted (dry run)"
+        # as a new journal would number them (a real run continues after an existing journal's last line)
+        to_post["lineNumber"] = 10_000 * pd.Series(range(1, len(to_post) + 1), index=to_post.index, dtype="int64")
         parts.append(_payment_lines(to_post, "posted", decimals))
     elif to_post.empty and resumed is None:
         pass
@@ -606,14 +626,51 @@ def run_import(
         error,
         decimals,
     )
-    exit_code = 3 if error else (1 if summary["rejected"] or summary["needs_review"] or summary["discrepancies"] else 0)
+    stopped = bool(outcome and outcome.interrupted)
+    needs_person = summary["rejected"] or summary["needs_review"] or summary["discrepancies"]
+    exit_code = 3 if error or stopped else (1 if needs_person else 0)
     summary["exit_code"] = exit_code
+    summary["interrupted"] = stopped
     reports = _write_reports(options, run_id, inputs, summary, lines, discrepancies)
+    emit(
+        "run_finished",
+        run_id=run_id,
+        files=[str(p) for p in paths],
+        exit_code=exit_code,
+        rows_read=summary["rows_read"],
+        **{state: summary[state] for state in STATES},
+        amount_posted=summary["amount_posted"],
+        journal=journal_code or None,
+        bc_requests=summary["bc_requests"],
+        duration_s=round((options.now() - started).total_seconds(), 3),
+    )
     summary["report"] = {k: str(v) if not isinstance(v, list) else [str(x) for x in v] for k, v in reports.items()}
     if not options.dry_run and journal_id:
         status = "failed" if error else ("interrupted" if outcome and outcome.interrupted else "finished")
         ledger.finish_run(run_id, status, summary)
     return RunResult(summary, lines, discrepancies, exit_code, reports)
+
+
+def _run_stopped_before_planning(
+    client: BCClient, ledger: Ledger, scope: str, unfinished: Sequence[RunRecord], shas: Sequence[str]
+) -> RunRecord | None:
+    """An unfinished run of these same files that chose its journal but planned no row yet.
+
+    A process killed between recording the journal code and planning its rows may have created
+    the journal in BC; no row key points at that run, so without this it would not be resumed and
+    the next run would leave that journal behind, empty, and create another. Only a journal that
+    is absent or still empty in BC is taken up again: one holding lines (e.g. a ``journal.existing``
+    refused for its foreign lines) is left to the configuration of this run.
+    """
+    wanted = sorted(shas)
+    for run in reversed(unfinished):
+        same_files = sorted(str(f.get("sha256", "")) for f in run.files) == wanted
+        if not (run.journal_code and same_files) or any(ledger.count_by_state(scope, run.run_id).values()):
+            continue
+        journal = _find_journal(client, run.journal_code)
+        if journal is None or not read_journal_lines(client, str(journal["id"])):
+            return run
+    return None
 
 
 def _local_currency(client: BCClient) -> str:

@@ -26,6 +26,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -131,14 +132,36 @@ class Stability:
         self._seen = current
         return ready
 
+    def still_ready(self, path: Path) -> bool:
+        """Check again just before taking a file that ``observe`` found ready: importing the files
+        before it may have taken minutes, during which a person may have saved it again."""
+        seen = self._seen.get(path)
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        if seen is None or seen[0] != (st.st_size, st.st_mtime_ns):
+            return False
+        return not office_lock_present(path) and not open_for_writing(path)
+
 
 def inbox_files(inbox: Path) -> list[Path]:
-    """Regular, non-hidden, non-temporary files directly in the inbox, oldest first."""
+    """Regular, non-hidden, non-temporary files directly in the inbox, oldest first.
+
+    People rename and delete files there at any moment: one gone since the listing is skipped."""
+    found: list[tuple[int, str, Path]] = []
     try:
-        entries = [p for p in inbox.iterdir() if p.is_file() and not is_ignored(p)]
+        entries = [p for p in inbox.iterdir() if not is_ignored(p)]
     except OSError:
         return []
-    return sorted(entries, key=lambda p: (p.stat().st_mtime_ns, p.name))
+    for path in entries:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            found.append((st.st_mtime_ns, path.name, path))
+    return [path for _, _, path in sorted(found)]
 
 
 # --- filing -------------------------------------------------------------------------------------------
@@ -208,18 +231,32 @@ class Watcher:
             emit("watch_started", folder=str(self.folders.root), once=once)
             with connect(self.config, self.environ, base_dir=self.base_dir) as client:
                 worst = 0
-                for leftover in sorted(p for p in self.folders.processing.iterdir() if p.is_file()):
-                    if self.stop.is_set():
-                        break
-                    emit("resume_file", file=leftover.name)
-                    worst = max(worst, self.process(client, leftover).exit_code)
                 stability = Stability(self.config.watch.stable_seconds)
                 waiting_since = time.monotonic()
+                resume = True
+                retry_at: dict[str, tuple[float, float]] = {}  # file left again -> (next try, wait after it)
                 while not self.stop.is_set():
+                    # Files left in processing/ come first: by a crash (at start), and, when watching,
+                    # those this watcher had to leave (BC down, the state locked by a nightly run),
+                    # tried again after a wait that doubles each time, so a long outage is not hammered.
+                    for leftover in self._left_in_processing() if resume else []:
+                        if self.stop.is_set():
+                            break
+                        due, wait = retry_at.get(leftover.name, (0.0, interval))
+                        if time.monotonic() < due:
+                            continue
+                        emit("resume_file", file=leftover.name)
+                        filed = self.process(client, leftover)
+                        worst = max(worst, filed.exit_code)
+                        if filed.folder == "processing":
+                            retry_at[leftover.name] = (time.monotonic() + wait, min(2 * wait, 64 * interval))
+                    resume = not once
                     present = inbox_files(self.folders.inbox)
                     for path in stability.observe(present):
                         if self.stop.is_set():
                             break
+                        if not stability.still_ready(path):
+                            continue  # changed while an earlier file was imported: waits its turn again
                         try:
                             taken = take(path, self.folders.processing)
                         except OSError:
@@ -235,6 +272,10 @@ class Watcher:
                     emit("file_waiting", file=path.name, folder="inbox", reason=why)
             emit("watch_stopped", folder=str(self.folders.root))
             return worst
+
+    def _left_in_processing(self) -> list[Path]:
+        """Files a crash or a failure left in processing/ (not a Mac's ``.DS_Store`` or Excel's lock file)."""
+        return sorted(p for p in self.folders.processing.iterdir() if p.is_file() and not is_ignored(p))
 
     def process(self, client: BCClient, path: Path) -> Filed:
         """Import one file from ``processing/`` and file it; BC trouble leaves it for next time."""
@@ -300,6 +341,7 @@ class Watcher:
         return filed
 
     def _fail(self, path: Path, reason: str) -> Filed:
+        reason = reason.replace(str(path), path.name)  # it leaves processing/: name it as the person knows it
         destination = free_path(self.folders.failed, filed_name(path.name, self.clock()))
         os.rename(path, destination)
         note = free_path(self.folders.failed, destination.name + ".reason.txt")
