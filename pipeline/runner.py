@@ -427,25 +427,54 @@ def run_import(
         settle_unknown(client, ledger, scope)
         for path, sha in zip(paths, inputs.shas, strict=True):
             ledger.record_file(scope, sha, path.name, path.stat().st_size)
-
-    rows = inputs.rows
-    decimals = inputs.decimals
-    parts: list[pd.DataFrame] = [_issue_lines(r) for r in inputs.results]
-    keys = rows["key"].astype("str").tolist() if not rows.empty else []
+    keys = inputs.rows["key"].astype("str").tolist() if not inputs.rows.empty else []
     records = ledger.lookup(scope, keys) if keys else {}
+    resumed = None if options.dry_run else _pick_resumed_run(client, ledger, scope, records, inputs.shas)
+    run_id = resumed.run_id if resumed else started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
-    # which interrupted run does this input belong to? (the one holding most of its keys)
+    parts = [_issue_lines(r) for r in inputs.results]
+    known, todo = _split_by_ledger(inputs.rows, records, run_id, inputs.decimals)
+    parts += known
+    review, to_post = _resolve_rows(client, config, todo, inputs.decimals)
+    parts.append(review)
+    posting = _Posting()
+    if options.dry_run:
+        to_post["message"] = "would be posted (dry run)"
+        # as a new journal would number them (a real run continues after an existing journal's last line)
+        to_post["lineNumber"] = 10_000 * pd.Series(range(1, len(to_post) + 1), index=to_post.index, dtype="int64")
+        parts.append(_payment_lines(to_post, "posted", inputs.decimals))
+    elif not to_post.empty or resumed is not None:
+        if resumed is None:
+            files = [{"file": str(p), "sha256": s} for p, s in zip(paths, inputs.shas, strict=True)]
+            ledger.start_run(scope, run_id, files)
+        posting = _post_rows(client, ledger, config, options, scope, run_id, paths, to_post, records, inputs.decimals)
+        parts += posting.parts
+    return _finish(client, ledger, options, inputs, paths, run_id, parts, posting, started, requests_before)
+
+
+def _pick_resumed_run(
+    client: BCClient, ledger: Ledger, scope: str, records: Mapping[str, RowRecord], shas: Sequence[str]
+) -> RunRecord | None:
+    """The interrupted run this input belongs to: the one holding most of its keys, if any."""
     unfinished = {r.run_id: r for r in ledger.unfinished_runs(scope)}
     votes: dict[str, int] = {}
     for rec in records.values():
         if rec.run_id in unfinished and rec.state in ("planned", "sending", "created"):
             votes[rec.run_id] = votes.get(rec.run_id, 0) + 1
-    resumed = unfinished[max(votes, key=lambda k: votes[k])] if votes and not options.dry_run else None
-    if resumed is None and not options.dry_run:
-        resumed = _run_stopped_before_planning(client, ledger, scope, list(unfinished.values()), inputs.shas)
-    run_id = resumed.run_id if resumed else started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    if votes:
+        return unfinished[max(votes, key=lambda k: votes[k])]
+    return _run_stopped_before_planning(client, ledger, scope, list(unfinished.values()), shas)
 
-    duplicate = rows["key"].duplicated(keep="first") if not rows.empty else pd.Series(dtype=bool)
+
+def _split_by_ledger(
+    rows: pd.DataFrame, records: Mapping[str, RowRecord], run_id: str, decimals: int
+) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """Lines the ledger already decides (imported before, repeated in this run, in conflict) and
+    the rows left to resolve and post."""
+    if rows.empty:
+        return [], rows
+    keys = rows["key"].astype("str").tolist()
+    duplicate = rows["key"].duplicated(keep="first")
     state_of = pd.Series([records[k].state if k in records else "" for k in keys], index=rows.index, dtype="str")
     run_of = pd.Series([records[k].run_id if k in records else "" for k in keys], index=rows.index, dtype="str")
     if (state_of == "sending").any():
@@ -453,8 +482,8 @@ def run_import(
     mine = (run_of == run_id) & (state_of == "created")
     earlier = (state_of == "created") & ~mine
     conflict = state_of == "conflict"
+    parts = []
 
-    # already imported (by an earlier run, or earlier in this very run)
     already = rows[earlier & ~duplicate].copy()
     if not already.empty:
         already["message"] = [
@@ -465,6 +494,7 @@ def run_import(
         already["bc_id"] = [records[k].bc_id or "" for k in already["key"]]
         already["journal_code"] = [records[k].journal_code or "" for k in already["key"]]
         already["lineNumber"] = [records[k].line_number for k in already["key"]]
+        parts.append(_payment_lines(already, "already_posted", decimals))
     dup = rows[duplicate].copy()
     if not dup.empty:
         first = {str(r["key"]): r for r in _records(rows[~duplicate])}
@@ -474,14 +504,21 @@ def run_import(
         ]
         dup["reason_code"] = "duplicate_in_run"
         dup["lineNumber"] = pd.NA  # never planned: the first occurrence holds the line
-    parts += [_payment_lines(already, "already_posted", decimals), _payment_lines(dup, "already_posted", decimals)]
+        parts.append(_payment_lines(dup, "already_posted", decimals))
     conflicts = rows[conflict & ~duplicate].copy()
     if not conflicts.empty:
         conflicts["reason_code"] = "bc_conflict"
         conflicts["message"] = [records[k].error_message or "" for k in conflicts["key"]]
         parts.append(_payment_lines(conflicts, "needs_review", decimals))
+    return parts, rows[~duplicate & ~earlier & ~conflict].reset_index(drop=True)
 
-    todo = rows[~duplicate & ~earlier & ~conflict].reset_index(drop=True)
+
+def _resolve_rows(
+    client: BCClient, config: Config, todo: pd.DataFrame, decimals: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customers and open invoices, fetched once, decide each row: (needs-review lines, rows to post)."""
+    if todo.empty:  # a re-run of a file already imported costs no lookups
+        return _empty_lines(), todo
     customers = list(
         client.get_all("customers", {"$select": "id,number,displayName,blocked,currencyCode"}, read_only=True)
     )
@@ -507,103 +544,135 @@ def run_import(
     resolution = resolve(todo, decimals, customers, invoices, lcy, policy)
     review = resolution.review.copy()
     review["lineNumber"] = pd.NA  # not planned: the number from the file would name another payment's line
-    parts.append(_payment_lines(review, "needs_review", decimals))
     to_post = resolution.rows.copy()
     sha_of_key = dict(zip(todo["key"].astype("str"), todo["file_sha256"].astype("str"), strict=True))
     to_post["file_sha256"] = to_post["key"].astype("str").map(sha_of_key)
+    return _payment_lines(review, "needs_review", decimals), to_post
 
-    journal_code, journal_id = "", ""
-    discrepancies = pd.DataFrame()
-    outcome = None
-    journal_posted = False
+
+@dataclass
+class _Posting:
+    """What the posting phase produced for the report."""
+
+    journal_code: str = ""
+    journal_id: str = ""
+    parts: list[pd.DataFrame] = field(default_factory=list)
+    discrepancies: pd.DataFrame = field(default_factory=pd.DataFrame)
     error: BCError | None = None
-    if options.dry_run:
-        to_post["message"] = "would be posted (dry run)"
-        # as a new journal would number them (a real run continues after an existing journal's last line)
-        to_post["lineNumber"] = 10_000 * pd.Series(range(1, len(to_post) + 1), index=to_post.index, dtype="int64")
-        parts.append(_payment_lines(to_post, "posted", decimals))
-    elif to_post.empty and resumed is None:
-        pass
-    else:
-        if resumed is None:
-            files = [{"file": str(p), "sha256": s} for p, s in zip(paths, inputs.shas, strict=True)]
-            ledger.start_run(scope, run_id, files)
-        run = ledger.get_run(run_id)
-        assert run is not None
-        journal_code, journal_id = open_journal(client, ledger, config, run, [p.name for p in paths], started)
-        to_post, foreign = _plan(
-            client, ledger, config, scope, run_id, journal_code, journal_id, to_post, records, decimals
-        )
-        total = len(to_post)
-        done = [0]
+    interrupted: bool = False
+    journal_posted: bool = False
 
-        def advance(n: int) -> None:
-            done[0] += n
-            if options.progress:
-                options.progress(done[0], total)
 
-        poster = Poster(
-            client,
-            ledger,
-            scope,
-            journal_id,
-            batch_size=config.posting.batch_size,
-            max_in_flight=config.posting.max_in_flight,
-            progress=advance,
-            stop=options.stop,
-        )
-        already_created = {
-            k: records[k].bc_id or "" for k in to_post["key"] if k in records and records[k].state == "created"
-        }
-        advance(len(already_created))
-        sendable = [
-            PlannedLine(str(r["key"]), int(r["lineNumber"]), to_json_body(_request_body(r, decimals)))
-            for r in _records(to_post)
-            if r["key"] not in already_created
+def _post_rows(
+    client: BCClient,
+    ledger: Ledger,
+    config: Config,
+    options: RunOptions,
+    scope: str,
+    run_id: str,
+    paths: Sequence[Path],
+    to_post: pd.DataFrame,
+    records: Mapping[str, RowRecord],
+    decimals: int,
+) -> _Posting:
+    """Open the journal, plan, send, then verify (and maybe post) the journal."""
+    run = ledger.get_run(run_id)
+    assert run is not None
+    journal_code, journal_id = open_journal(client, ledger, config, run, [p.name for p in paths], options.now())
+    to_post, foreign = _plan(
+        client, ledger, config, scope, run_id, journal_code, journal_id, to_post, records, decimals
+    )
+    total = len(to_post)
+    done = [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        if options.progress:
+            options.progress(done[0], total)
+
+    poster = Poster(
+        client,
+        ledger,
+        scope,
+        journal_id,
+        batch_size=config.posting.batch_size,
+        max_in_flight=config.posting.max_in_flight,
+        progress=advance,
+        stop=options.stop,
+    )
+    already_created = {
+        k: records[k].bc_id or "" for k in to_post["key"] if k in records and records[k].state == "created"
+    }
+    advance(len(already_created))
+    sendable = [
+        PlannedLine(str(r["key"]), int(r["lineNumber"]), to_json_body(_request_body(r, decimals)))
+        for r in _records(to_post)
+        if r["key"] not in already_created
+    ]
+    outcome = poster.post(sendable)
+    result = _Posting(journal_code, journal_id, error=outcome.error, interrupted=outcome.interrupted)
+    created = {**already_created, **outcome.created}
+    to_post["bc_id"] = to_post["key"].map(created).fillna("")
+    to_post["journal_code"] = journal_code
+    posted = to_post[to_post["key"].isin(created)]
+    refused = to_post[to_post["key"].isin(outcome.refused)].copy()
+    if not refused.empty:
+        refused["reason_code"] = "bc_refused"
+        refused["message"] = [
+            f"BC refused the line: {outcome.refused[k][1]} ({outcome.refused[k][0]})" for k in refused["key"]
         ]
-        outcome = poster.post(sendable)
-        error = outcome.error
-        created = {**already_created, **outcome.created}
-        to_post["bc_id"] = to_post["key"].map(created).fillna("")
-        to_post["journal_code"] = journal_code
-        posted = to_post[to_post["key"].isin(created)]
-        refused = to_post[to_post["key"].isin(outcome.refused)].copy()
-        if not refused.empty:
-            refused["reason_code"] = "bc_refused"
-            refused["message"] = [
-                f"BC refused the line: {outcome.refused[k][1]} ({outcome.refused[k][0]})" for k in refused["key"]
-            ]
-        conflicted = to_post[to_post["key"].isin(outcome.conflicts)].copy()
-        if not conflicted.empty:
-            conflicted["reason_code"] = "bc_conflict"
-            conflicted["message"] = [outcome.conflicts[k] for k in conflicted["key"]]
-        unsent = to_post[~to_post["key"].isin(set(created) | set(outcome.refused) | set(outcome.conflicts))].copy()
-        if not unsent.empty:
-            unsent["reason_code"] = "not_sent"
-            unsent["message"] = "not sent yet: BC failed or the run was stopped; run the same command again"
-        parts += [
-            _payment_lines(posted, "posted", decimals),
-            _payment_lines(refused, "rejected", decimals),
-            _payment_lines(conflicted, "needs_review", decimals),
-            _payment_lines(unsent, "needs_review", decimals),
-        ]
-        try:
-            bc_lines = read_journal_lines(client, journal_id)
-            discrepancies = compare_with_bc(posted, bc_lines, decimals)
-            if foreign and config.journal.allow_foreign_lines and not discrepancies.empty:
-                discrepancies = discrepancies[discrepancies["kind"] != "not_planned"]
-            if options.post_journal and error is None and discrepancies.empty and unsent.empty and not posted.empty:
-                ledger.set_journal(run_id, journal_code, journal_id, "posting")
-                try:
-                    client.send("POST", f"journals({journal_id})/Microsoft.NAV.post")
-                except BCOutcomeUnknown:
-                    if read_journal_lines(client, journal_id):
-                        raise
-                ledger.set_journal(run_id, journal_code, journal_id, "posted")
-                journal_posted = True
-        except BCError as exc:
-            error = error or exc
+    conflicted = to_post[to_post["key"].isin(outcome.conflicts)].copy()
+    if not conflicted.empty:
+        conflicted["reason_code"] = "bc_conflict"
+        conflicted["message"] = [outcome.conflicts[k] for k in conflicted["key"]]
+    unsent = to_post[~to_post["key"].isin(set(created) | set(outcome.refused) | set(outcome.conflicts))].copy()
+    if not unsent.empty:
+        unsent["reason_code"] = "not_sent"
+        unsent["message"] = "not sent yet: BC failed or the run was stopped; run the same command again"
+    result.parts = [
+        _payment_lines(posted, "posted", decimals),
+        _payment_lines(refused, "rejected", decimals),
+        _payment_lines(conflicted, "needs_review", decimals),
+        _payment_lines(unsent, "needs_review", decimals),
+    ]
+    try:
+        result.discrepancies = compare_with_bc(posted, read_journal_lines(client, journal_id), decimals)
+        if foreign and config.journal.allow_foreign_lines and not result.discrepancies.empty:
+            result.discrepancies = result.discrepancies[result.discrepancies["kind"] != "not_planned"]
+        clean = result.error is None and result.discrepancies.empty and unsent.empty and not posted.empty
+        if options.post_journal and clean:
+            result.journal_posted = post_journal(client, ledger, run_id, journal_code, journal_id)
+    except BCError as exc:
+        result.error = result.error or exc
+    return result
 
+
+def post_journal(client: BCClient, ledger: Ledger, run_id: str, journal_code: str, journal_id: str) -> bool:
+    """Post the verified journal; an unanswered post is settled by looking whether lines remain."""
+    ledger.set_journal(run_id, journal_code, journal_id, "posting")
+    try:
+        client.send("POST", f"journals({journal_id})/Microsoft.NAV.post")
+    except BCOutcomeUnknown:
+        if read_journal_lines(client, journal_id):
+            raise
+    ledger.set_journal(run_id, journal_code, journal_id, "posted")
+    return True
+
+
+def _finish(
+    client: BCClient,
+    ledger: Ledger,
+    options: RunOptions,
+    inputs: _Input,
+    paths: Sequence[Path],
+    run_id: str,
+    parts: list[pd.DataFrame],
+    posting: _Posting,
+    started: datetime,
+    requests_before: int,
+) -> RunResult:
+    """Account for every line, write the reports, close the run in the ledger."""
+    decimals = inputs.decimals
     lines = pd.concat([p for p in parts if not p.empty], ignore_index=True) if parts else _empty_lines()
     lines = lines.reindex(columns=list(LINE_COLUMNS)).sort_values(["source_file", "source_row"], kind="stable")
     lines = lines.reset_index(drop=True)
@@ -616,22 +685,21 @@ def run_import(
         paths,
         lines,
         accounting,
-        journal_code,
-        journal_id,
-        journal_posted,
-        discrepancies,
+        posting.journal_code,
+        posting.journal_id,
+        posting.journal_posted,
+        posting.discrepancies,
         options,
         client.requests_made - requests_before,
         started,
-        error,
+        posting.error,
         decimals,
     )
-    stopped = bool(outcome and outcome.interrupted)
     needs_person = summary["rejected"] or summary["needs_review"] or summary["discrepancies"]
-    exit_code = 3 if error or stopped else (1 if needs_person else 0)
+    exit_code = 3 if posting.error or posting.interrupted else (1 if needs_person else 0)
     summary["exit_code"] = exit_code
-    summary["interrupted"] = stopped
-    reports = _write_reports(options, run_id, inputs, summary, lines, discrepancies)
+    summary["interrupted"] = posting.interrupted
+    reports = _write_reports(options, run_id, inputs, summary, lines, posting.discrepancies)
     emit(
         "run_finished",
         run_id=run_id,
@@ -640,15 +708,15 @@ def run_import(
         rows_read=summary["rows_read"],
         **{state: summary[state] for state in STATES},
         amount_posted=summary["amount_posted"],
-        journal=journal_code or None,
+        journal=posting.journal_code or None,
         bc_requests=summary["bc_requests"],
         duration_s=round((options.now() - started).total_seconds(), 3),
     )
     summary["report"] = {k: str(v) if not isinstance(v, list) else [str(x) for x in v] for k, v in reports.items()}
-    if not options.dry_run and journal_id:
-        status = "failed" if error else ("interrupted" if outcome and outcome.interrupted else "finished")
+    if not options.dry_run and posting.journal_id:
+        status = "failed" if posting.error else ("interrupted" if posting.interrupted else "finished")
         ledger.finish_run(run_id, status, summary)
-    return RunResult(summary, lines, discrepancies, exit_code, reports)
+    return RunResult(summary, lines, posting.discrepancies, exit_code, reports)
 
 
 def _run_stopped_before_planning(
