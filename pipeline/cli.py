@@ -40,6 +40,19 @@ from pipeline.watch import Watcher, stop_on_signals
 EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, EXIT_BC, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
+PROFILE_OPTION = click.option(
+    "--profile", "profile_name", help="Profile to use (default: identified from each file's header)."
+)
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=Path("config.yaml"),
+    show_default=True,
+    help="Configuration file; state_dir and runs_dir in it are relative to its folder.",
+)
+
+
 def _console() -> Console:
     console = Console(highlight=False, soft_wrap=True)
     if not console.is_terminal:
@@ -59,15 +72,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--profile", "profile_name", help="Profile to use (default: identified from each file's header).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="Configuration file.",
-)
+@PROFILE_OPTION
+@CONFIG_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 @click.option(
     "--errors-out",
@@ -227,15 +233,8 @@ __all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_UNUSABLE", "InputError", "main"]
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--profile", "profile_name", help="Profile to use (default: identified from each file's header).")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="Configuration file; state_dir and runs_dir in it are relative to its folder.",
-)
+@PROFILE_OPTION
+@CONFIG_OPTION
 @click.option("--dry-run", is_flag=True, help="Read, check and resolve against BC, but create nothing.")
 @click.option("--post-journal", is_flag=True, help="After verifying the journal against the plan, post it in BC.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
@@ -317,14 +316,7 @@ def run(
 @click.option(
     "--interval", type=click.FloatRange(min=0.1), default=None, help="Seconds between looks (default: config)."
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="Configuration file; state_dir and runs_dir in it are relative to its folder.",
-)
+@CONFIG_OPTION
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def watch(folder: Path, once: bool, interval: float | None, config_path: Path, log_format: str) -> None:
     """Import files dropped into FOLDER/inbox; file them in FOLDER/done or FOLDER/failed.

@@ -1640,7 +1640,7 @@ def _line_duplicate(template: str, batch: str, line_number: int) -> BCError:
 def _batch_balance_cents(store: Store, journal_id: str) -> int:
     """The batch's running balance (sum of the lines' ``Balance (LCY)``), in cents."""
     row = store.query_one(
-        "SELECT COALESCE(SUM(balance_cents), 0) AS total FROM journal_lines WHERE journal_id = ?", (journal_id,)
+        "SELECT cents AS total FROM journal_balances WHERE journal_id = ?", (journal_id,)
     )
     return int(row["total"]) if row is not None else 0
 

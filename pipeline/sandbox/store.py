@@ -206,6 +206,28 @@ CREATE TABLE IF NOT EXISTS cust_ledger_entries (
 CREATE INDEX IF NOT EXISTS cle_document ON cust_ledger_entries (company_id, document_type, document_number);
 CREATE INDEX IF NOT EXISTS cle_customer ON cust_ledger_entries (company_id, customer_number);
 CREATE INDEX IF NOT EXISTS lines_by_journal ON journal_lines (journal_id, line_number);
+-- BC keeps a batch's balance as a SIFT sum (CalcSums is O(1)); a SUM over journal_lines on every
+-- insert made each line cost O(lines in the journal). Kept up to date by triggers; the INSERT OR
+-- IGNORE fills it for databases made before it existed.
+CREATE TABLE IF NOT EXISTS journal_balances (
+    journal_id TEXT PRIMARY KEY REFERENCES journals(id) ON DELETE CASCADE,
+    cents INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO journal_balances (journal_id, cents)
+    SELECT journal_id, SUM(balance_cents) FROM journal_lines GROUP BY journal_id;
+CREATE TRIGGER IF NOT EXISTS journal_lines_balance_insert AFTER INSERT ON journal_lines BEGIN
+    INSERT INTO journal_balances (journal_id, cents) VALUES (NEW.journal_id, NEW.balance_cents)
+    ON CONFLICT (journal_id) DO UPDATE SET cents = cents + excluded.cents;
+END;
+CREATE TRIGGER IF NOT EXISTS journal_lines_balance_delete AFTER DELETE ON journal_lines BEGIN
+    UPDATE journal_balances SET cents = cents - OLD.balance_cents WHERE journal_id = OLD.journal_id;
+END;
+CREATE TRIGGER IF NOT EXISTS journal_lines_balance_update
+    AFTER UPDATE OF balance_cents, journal_id ON journal_lines BEGIN
+    UPDATE journal_balances SET cents = cents - OLD.balance_cents WHERE journal_id = OLD.journal_id;
+    INSERT INTO journal_balances (journal_id, cents) VALUES (NEW.journal_id, NEW.balance_cents)
+    ON CONFLICT (journal_id) DO UPDATE SET cents = cents + excluded.cents;
+END;
 """
 
 
