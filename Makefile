@@ -40,5 +40,10 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/python bench/run.py
 
+# About 5 minutes (BC's limits are emulated with real latency), so not part of `make bench`.
+.PHONY: bench-posting
+bench-posting: install
+	$(BIN)/python bench/posting.py
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(RUNS) .payimport bench/data
