@@ -303,6 +303,13 @@ def run(
     except BCError as exc:
         _fail(as_json, err_console, {"error": str(exc), "status": exc.status, "code": exc.code}, str(exc))
         sys.exit(EXIT_BC)
+    except PayimportError as exc:
+        _fail(as_json, err_console, {"error": str(exc)}, str(exc))
+        sys.exit(EXIT_UNUSABLE)
+    except Exception as exc:  # a bug or the machine (disk full...): the ledger holds what was done
+        text = f"unexpected {type(exc).__name__}: {exc}; what was sent is recorded, run the same command again"
+        _fail(as_json, err_console, {"error": text}, text)
+        sys.exit(EXIT_BC)
     if as_json:
         click.echo(json.dumps(result.summary, ensure_ascii=False, default=str))
     else:
@@ -342,6 +349,9 @@ def watch(folder: Path, once: bool, interval: float | None, config_path: Path, l
     except BCError as exc:
         err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
         sys.exit(EXIT_BC)
+    except PayimportError as exc:
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+        sys.exit(EXIT_UNUSABLE)
     for filed in watcher.filed:
         reason = f" - {filed.reason}" if filed.reason else ""
         click.echo(f"{filed.source}: {filed.folder} (exit {filed.exit_code}){reason}")

@@ -378,6 +378,14 @@ class Ledger:
         counts.update(dict(self._db.execute(sql + " GROUP BY state", params)))
         return counts
 
+    def created_line_numbers(self, target: str, journal_id: str) -> set[int]:
+        """The lineNumbers BC confirmed in this journal (to notice a journal posted or edited since)."""
+        rows = self._db.execute(
+            "SELECT line_number FROM rows WHERE target = ? AND journal_id = ? AND state = 'created'",
+            (target, journal_id),
+        ).fetchall()
+        return {int(r[0]) for r in rows}
+
     def line_numbers(self, target: str, journal_id: str) -> set[int]:
         """Every lineNumber any run planned in this journal (to tell our lines from foreign ones)."""
         rows = self._db.execute(

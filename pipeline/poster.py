@@ -112,14 +112,16 @@ def read_journal_lines(
 
 def settle(client: BCClient, journal_id: str, lines: Sequence[PlannedLine]) -> Settlement:
     """Find out from BC which of ``lines`` exist: one GET over their lineNumber range."""
-    out = Settlement()
     if not lines:
-        return out
+        return Settlement()
     numbers = [p.line_number for p in lines]
-    found = {
-        int(line["lineNumber"]): line
-        for line in read_journal_lines(client, journal_id, first=min(numbers), last=max(numbers))
-    }
+    return match_lines(lines, read_journal_lines(client, journal_id, first=min(numbers), last=max(numbers)))
+
+
+def match_lines(lines: Sequence[PlannedLine], bc_lines: Iterable[Mapping[str, Any]]) -> Settlement:
+    """Which planned lines BC holds (same lineNumber and content), lacks, or holds something else at."""
+    out = Settlement()
+    found = {int(line["lineNumber"]): line for line in bc_lines}
     for planned in lines:
         line = found.get(planned.line_number)
         if line is None:

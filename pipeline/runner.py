@@ -39,7 +39,7 @@ from pipeline.errors import BCError, BCOutcomeUnknown, BCPermanentError, ConfigE
 from pipeline.ledger import Ledger, PlannedRow, RowRecord, RunRecord, sha256_file
 from pipeline.logs import emit
 from pipeline.normalize import money_text
-from pipeline.poster import PlannedLine, Poster, read_journal_lines, settle, to_json_body
+from pipeline.poster import PlannedLine, Poster, match_lines, read_journal_lines, to_json_body
 from pipeline.reconcile import LINE_COLUMNS, STATES, account, compare_with_bc
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import ResolvePolicy, resolve
@@ -168,15 +168,29 @@ def connect(config: Config, environ: Mapping[str, str], *, base_dir: Path = Path
     )
     with start_sandbox(settings) as info:
         target = dataclasses.replace(
-            target_for_sandbox(info, timeouts=_timeouts(config)), label=f"embedded sandbox ({state})"
+            target_for_sandbox(info, timeouts=_timeouts(config)), label=f"{SANDBOX_LABEL} ({state})"
         )
         with BCClient(target, retry=retry, max_connections=connections) as client:
             yield client
 
 
+SANDBOX_LABEL = "embedded sandbox"
+
+
 def ledger_scope(client: BCClient) -> str:
-    """Rows are remembered per BC company; the embedded sandbox's URL changes port on every start."""
-    return f"{client.target.label}|{client.company_id}"
+    """What the ledger remembers rows per: one company of one environment, however config spells it.
+
+    The company's id (a GUID) and the environment name identify it; the tenant (a domain or a
+    GUID) and the company's name are left out, because a config that switches between spellings
+    must not make the ledger blind. The environment stays in: a copied environment keeps its
+    companies' ids. The embedded sandbox is scoped by its state folder (its URL changes port on
+    every start, its demo company id is always the same).
+    """
+    company = client.company_id.lower()
+    if client.target.label.startswith(SANDBOX_LABEL):
+        return f"{client.target.label}|{company}"
+    environment = client.target.api_root.rstrip("/").split("/")[-3].lower()
+    return f"bc|{environment}|{company}"
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -245,17 +259,43 @@ def read_inputs(paths: Sequence[Path], config: Config, profile: str | None) -> _
 
 
 def settle_unknown(client: BCClient, ledger: Ledger, scope: str) -> int:
-    """Rows an earlier process left ``sending``: read their journals back before anything is sent."""
+    """Rows an earlier process left ``sending``: read their journals back before anything is sent.
+
+    A line found at its planned lineNumber with the planned content is created; a line absent is
+    sent again *only* if the journal still holds every line this tool created in it. A journal
+    that lost lines was posted or edited in BC since (posting empties it), so absence proves
+    nothing: those rows become conflicts for a person, never a second payment.
+    """
     doubtful = ledger.rows_in_state(scope, ["sending"])
     by_journal: dict[str, list[RowRecord]] = {}
     for record in doubtful:
         by_journal.setdefault(record.journal_id or "", []).append(record)
     for journal_id, records in by_journal.items():
+        code = records[0].journal_code
+        try:
+            bc_lines = read_journal_lines(client, journal_id)
+        except BCPermanentError as exc:
+            if exc.status != 404 and exc.code not in ("BadRequest_NotFound", "Internal_RecordNotFound"):
+                raise
+            message = (
+                f"journal {code} no longer exists in BC, so whether this payment reached it cannot be read "
+                "back; check the customer's ledger in BC before importing it again"
+            )
+            ledger.mark_conflict(scope, [(r.key, message) for r in records])
+            continue
         lines = [PlannedLine(r.key, r.line_number, to_json_body(r.payload)) for r in records]
-        found = settle(client, journal_id, lines)
+        found = match_lines(lines, bc_lines)
+        present = {int(line["lineNumber"]) for line in bc_lines}
+        vanished = ledger.created_line_numbers(scope, journal_id) - present
         if found.created:
             ledger.mark_created(scope, list(found.created.items()))
-        if found.absent:
+        if found.absent and vanished:
+            message = (
+                f"journal {code} no longer holds {len(vanished)} line(s) this tool created (posted or deleted "
+                "in BC), so whether this payment reached BC cannot be read back; check the customer's ledger"
+            )
+            found.conflicts.update(dict.fromkeys(found.absent, message))
+        elif found.absent:
             ledger.mark_planned(scope, found.absent)
         if found.conflicts:
             ledger.mark_conflict(scope, list(found.conflicts.items()))
@@ -321,10 +361,17 @@ def open_journal(
     try:
         created = client.send("POST", "customerPaymentJournals", body)
     except (BCOutcomeUnknown, BCPermanentError) as exc:
-        # a create that timed out may have happened; a duplicate code may be our own earlier attempt
+        # a create that timed out may have happened; a duplicate code may be our own earlier attempt,
+        # recognised by its displayName (which names this run's files): someone else's is not adopted
         found = _find_journal(client, code)
         if found is None:
             raise
+        if found.get("displayName") != body["displayName"]:
+            raise BCPermanentError(
+                f"journal code {code} was taken in BC by someone else meanwhile; run again for a new code",
+                status=exc.status,
+                code=exc.code,
+            ) from None
         log.info("journal %s found after %s", code, type(exc).__name__)
         created = found
     assert created is not None
@@ -344,7 +391,10 @@ def _request_body(row: Mapping[str, Any], decimals: int) -> dict[str, Any]:
         "comment": row["comment"],
     }
     if row.get("appliesToInvoiceId"):
+        # the id is BC's strict check (a posted invoice); the number is sent too so the ledger
+        # can report the line without asking BC again
         body["appliesToInvoiceId"] = row["appliesToInvoiceId"]
+        body["appliesToInvoiceNumber"] = row["appliesToInvoiceNumber"]
     if row.get("description"):
         body["description"] = row["description"]
     return body
@@ -433,10 +483,14 @@ def run_import(
     run_id = resumed.run_id if resumed else started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
     parts = [_issue_lines(r) for r in inputs.results]
-    known, todo = _split_by_ledger(inputs.rows, records, run_id, inputs.decimals)
+    known, resumed_created, todo = _split_by_ledger(
+        inputs.rows, records, run_id, inputs.decimals, dry_run=options.dry_run
+    )
     parts += known
     review, to_post = _resolve_rows(client, config, todo, inputs.decimals)
     parts.append(review)
+    if not resumed_created.empty:
+        to_post = pd.concat([resumed_created, to_post], ignore_index=True)
     posting = _Posting()
     if options.dry_run:
         to_post["message"] = "would be posted (dry run)"
@@ -467,21 +521,22 @@ def _pick_resumed_run(
 
 
 def _split_by_ledger(
-    rows: pd.DataFrame, records: Mapping[str, RowRecord], run_id: str, decimals: int
-) -> tuple[list[pd.DataFrame], pd.DataFrame]:
-    """Lines the ledger already decides (imported before, repeated in this run, in conflict) and
-    the rows left to resolve and post."""
+    rows: pd.DataFrame, records: Mapping[str, RowRecord], run_id: str, decimals: int, *, dry_run: bool = False
+) -> tuple[list[pd.DataFrame], pd.DataFrame, pd.DataFrame]:
+    """Lines the ledger already decides (imported before, repeated in this run, in conflict), the
+    lines the resumed run already created (reported as posted from what was sent, never resolved
+    again: BC's customers and invoices may have changed since), and the rows left to resolve."""
     if rows.empty:
-        return [], rows
+        return [], rows, rows
     keys = rows["key"].astype("str").tolist()
     duplicate = rows["key"].duplicated(keep="first")
     state_of = pd.Series([records[k].state if k in records else "" for k in keys], index=rows.index, dtype="str")
     run_of = pd.Series([records[k].run_id if k in records else "" for k in keys], index=rows.index, dtype="str")
-    if (state_of == "sending").any():
+    if (state_of == "sending").any() and not dry_run:
         raise BCOutcomeUnknown("some rows are still in doubt after reading BC back; run again when BC answers")
     mine = (run_of == run_id) & (state_of == "created")
     earlier = (state_of == "created") & ~mine
-    conflict = state_of == "conflict"
+    conflict = (state_of == "conflict") | (state_of == "sending")
     parts = []
 
     already = rows[earlier & ~duplicate].copy()
@@ -507,10 +562,25 @@ def _split_by_ledger(
         parts.append(_payment_lines(dup, "already_posted", decimals))
     conflicts = rows[conflict & ~duplicate].copy()
     if not conflicts.empty:
-        conflicts["reason_code"] = "bc_conflict"
-        conflicts["message"] = [records[k].error_message or "" for k in conflicts["key"]]
+        conflicts["reason_code"] = [
+            "bc_conflict" if records[k].state == "conflict" else "outcome_unknown" for k in conflicts["key"]
+        ]
+        conflicts["message"] = [
+            records[k].error_message or ""
+            if records[k].state == "conflict"
+            else "may already be in BC: the next real run reads the journal back and settles it"
+            for k in conflicts["key"]
+        ]
         parts.append(_payment_lines(conflicts, "needs_review", decimals))
-    return parts, rows[~duplicate & ~earlier & ~conflict].reset_index(drop=True)
+    resumed = rows[mine & ~duplicate].copy()
+    if not resumed.empty:
+        payloads = [records[k].payload for k in resumed["key"]]
+        resumed["lineNumber"] = [records[k].line_number for k in resumed["key"]]
+        resumed["customerNumber"] = [str(p.get("customerNumber", "")) for p in payloads]
+        resumed["appliesToInvoiceNumber"] = [str(p.get("appliesToInvoiceNumber", "")) for p in payloads]
+        resumed["appliesToInvoiceId"] = [str(p.get("appliesToInvoiceId", "")) for p in payloads]
+        resumed["flags"] = ""
+    return parts, resumed.reset_index(drop=True), rows[~duplicate & ~earlier & ~conflict & ~mine].reset_index(drop=True)
 
 
 def _resolve_rows(
@@ -627,8 +697,17 @@ def _post_rows(
         conflicted["message"] = [outcome.conflicts[k] for k in conflicted["key"]]
     unsent = to_post[~to_post["key"].isin(set(created) | set(outcome.refused) | set(outcome.conflicts))].copy()
     if not unsent.empty:
-        unsent["reason_code"] = "not_sent"
-        unsent["message"] = "not sent yet: BC failed or the run was stopped; run the same command again"
+        doubt = {
+            k for k, r in ledger.lookup(scope, unsent["key"].astype("str").tolist()).items() if r.state == "sending"
+        }
+        in_doubt = unsent["key"].isin(doubt)
+        unsent["reason_code"] = in_doubt.map({True: "outcome_unknown", False: "not_sent"})
+        unsent["message"] = in_doubt.map(
+            {
+                True: "sent, but BC's answer was lost: the next run reads the journal back and settles it",
+                False: "not sent yet: BC failed or the run was stopped; run the same command again",
+            }
+        )
     result.parts = [
         _payment_lines(posted, "posted", decimals),
         _payment_lines(refused, "rejected", decimals),
@@ -659,6 +738,19 @@ def post_journal(client: BCClient, ledger: Ledger, run_id: str, journal_code: st
     return True
 
 
+def _repeat_first_fate(lines: pd.DataFrame) -> pd.DataFrame:
+    """A payment repeated within one run shares its first occurrence's fate: ``already_posted``
+    when that one is in BC, else the same state (a repeat of a payment that needs review needs
+    review too; it was never sent)."""
+    repeat = (lines["reason_code"] == "duplicate_in_run").to_numpy()
+    if not repeat.any():
+        return lines
+    first = lines[~repeat & lines["key"].notna()].drop_duplicates("key").set_index("key")["state"]
+    fate = lines.loc[repeat, "key"].map(first).fillna("needs_review")
+    lines.loc[repeat, "state"] = fate.where(~fate.isin(["posted", "already_posted"]), "already_posted")
+    return lines
+
+
 def _finish(
     client: BCClient,
     ledger: Ledger,
@@ -675,7 +767,7 @@ def _finish(
     decimals = inputs.decimals
     lines = pd.concat([p for p in parts if not p.empty], ignore_index=True) if parts else _empty_lines()
     lines = lines.reindex(columns=list(LINE_COLUMNS)).sort_values(["source_file", "source_row"], kind="stable")
-    lines = lines.reset_index(drop=True)
+    lines = _repeat_first_fate(lines.reset_index(drop=True))
     rows_read = sum(r.rows_read for r in inputs.results)
     accounting = account(lines, rows_read, decimals)
     summary = _summary(

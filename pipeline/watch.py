@@ -300,6 +300,9 @@ class Watcher:
             return self._leave(path, 3, f"Business Central did not answer: {exc}")
         except PayimportError as exc:
             return self._fail(path, str(exc))
+        except Exception as exc:  # one bad file must not stop the watcher
+            # the file stays for the next attempt: the ledger knows what was sent
+            return self._leave(path, 3, f"unexpected {type(exc).__name__}: {exc}")
         summary = result.summary
         if summary.get("interrupted") or result.exit_code == 3:
             return self._leave(path, 3, str(summary.get("error") or "stopped before every line was sent"))
@@ -369,7 +372,11 @@ class Watcher:
         argument = filed.report_json or note
         if not hook or argument is None:
             return
-        env = {**os.environ, "PAYIMPORT_FOLDER": filed.folder, "PAYIMPORT_FILE": filed.source}
+        # the hook is someone else's program: it gets the file and folder, never the BC credentials
+        t = self.config.target
+        secret_names = {t.client_secret_env, t.certificate_env, t.certificate_thumbprint_env}
+        env = {k: v for k, v in os.environ.items() if k not in secret_names}
+        env.update(PAYIMPORT_FOLDER=filed.folder, PAYIMPORT_FILE=filed.source)
         try:
             done = subprocess.run(
                 [*hook, str(argument)],

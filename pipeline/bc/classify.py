@@ -81,7 +81,8 @@ def classify(
         return Verdict("auth", status, code, message, None, False)
     if status in _NOT_EXECUTED_STATUSES:
         return Verdict("transient", status, code, message, retry_after, False)
-    if status in _MAYBE_EXECUTED_STATUSES:
+    if status in _MAYBE_EXECUTED_STATUSES or (status >= 500 and status != 501):
+        # a server error may come after the commit (Internal_ServerError): settle, never resend blindly
         return Verdict("transient", status, code, message, retry_after, True)
     # BC runs each request in a transaction that an error rolls back: a refusal left nothing behind.
     return Verdict("permanent", status, code, message, None, False)

@@ -34,12 +34,20 @@ def test_401_and_403_are_auth(status: int) -> None:
     assert (verdict.kind, verdict.code, verdict.maybe_executed) == ("auth", "Authentication_InvalidCredentials", False)
 
 
-@pytest.mark.parametrize("status", [400, 404, 405, 409, 413, 500, 501])
+@pytest.mark.parametrize("status", [400, 404, 405, 409, 413, 501])
 def test_other_errors_are_permanent_with_bcs_code_and_message(status: int) -> None:
     verdict = classify(status, {}, BC_BODY)
     assert verdict == Verdict(
         "permanent", status, "Application_DialogException", "The customer does not exist.", None, False
     )
+
+
+@pytest.mark.parametrize("status", [500, 505, 520])
+def test_server_errors_may_have_executed(status: int) -> None:
+    """A 500 (Internal_ServerError) can come after BC committed: it must be settled by reading
+    back, never treated as a refusal that a later run could send again."""
+    verdict = classify(status, {}, {"error": {"code": "Internal_ServerError", "message": "boom"}})
+    assert (verdict.kind, verdict.maybe_executed, verdict.code) == ("transient", True, "Internal_ServerError")
 
 
 def test_non_json_error_body_becomes_a_short_message() -> None:
