@@ -169,8 +169,12 @@ def write_run_report(
     discrepancies: pd.DataFrame,
     *,
     decimals: int | Mapping[str, int] | None = None,
+    rows_per_sheet: int | None = None,
 ) -> dict[str, Path]:
     """Write ``report.xlsx`` and ``report.json`` into ``run_dir``; return ``{"xlsx": ..., "json": ...}``.
+
+    A table longer than a sheet can hold (``rows_per_sheet``, Excel's limit by default) goes on
+    over "Payments (2)", "Payments (3)"...
 
     ``lines`` is the run's lines frame (``reconcile.LINE_COLUMNS``; missing columns are treated as
     empty), ``discrepancies`` what ``compare_with_bc`` found. Counts and totals are computed from
@@ -181,7 +185,10 @@ def write_run_report(
     frame = conform_lines(lines)
     found = _conform_discrepancies(discrepancies)
     amounts = _amount_texts(frame, places)
-    xlsx = _replace_atomically(run_dir / "report.xlsx", lambda p: _write_xlsx(p, summary, frame, found, places))
+    xlsx = _replace_atomically(
+        run_dir / "report.xlsx",
+        lambda p: _write_xlsx(p, summary, frame, found, places, rows_per_sheet or EXCEL_DATA_ROWS),
+    )
     document = {
         "summary": _json_summary(summary, frame, places),
         "lines": _line_records(frame, amounts),
@@ -216,6 +223,7 @@ def _write_xlsx(
     lines: pd.DataFrame,
     discrepancies: pd.DataFrame,
     places: int | Mapping[str, int],
+    rows_per_sheet: int,
 ) -> None:
     wb = Workbook(write_only=True)
     _write_summary_sheet(wb.create_sheet("Summary"), summary, lines, places, len(discrepancies))
@@ -225,10 +233,16 @@ def _write_xlsx(
         ("Rejected", REJECTED_SHEET_COLUMNS, lines[(states == "rejected").to_numpy()]),
         ("Needs review", REVIEW_SHEET_COLUMNS, lines[(states == "needs_review").to_numpy()]),
     )
-    for title, columns, part in parts:
-        _write_table(wb.create_sheet(title), columns, part, places)
-    _write_table(wb.create_sheet("Discrepancies"), DISCREPANCY_COLUMNS, discrepancies, places)
+    for title, columns, part in (*parts, ("Discrepancies", DISCREPANCY_COLUMNS, discrepancies)):
+        for n, start in enumerate(range(0, max(len(part), 1), rows_per_sheet)):
+            name = title if n == 0 else f"{title} ({n + 1})"
+            _write_table(wb.create_sheet(name), columns, part.iloc[start : start + rows_per_sheet], places)
     wb.save(path)
+
+
+EXCEL_DATA_ROWS = 1_048_576 - 1
+"""Rows a sheet holds under its header: Excel refuses to open more. A million-payment migration
+with its skipped and rejected lines can pass it, so a table continues on "Payments (2)" etc."""
 
 
 def _write_table(

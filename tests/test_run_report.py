@@ -409,3 +409,17 @@ def test_console_summary_takes_accounting_as_dict_for_totals() -> None:
     )
     text = render_console_summary({**SUMMARY, "totals": account(lines, 2).as_dict()})
     assert re.search(r"posted\s+3\s+-1,000.57 EUR$", text, re.MULTILINE)
+
+
+def test_a_table_longer_than_a_sheet_goes_on_over_numbered_sheets(tmp_path: Path) -> None:
+    """Excel opens at most 1,048,576 rows per sheet: a million-payment run must not lose its tail.
+    Here a sheet holds 2 data rows, so the 4 payment lines (3 posted, 1 already posted) need two
+    sheets, in line order, each with its header."""
+    paths = write_run_report(tmp_path / "run", SUMMARY, LINES, DISCREPANCIES, decimals=PLACES, rows_per_sheet=2)
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    assert wb.sheetnames == ["Summary", "Payments", "Payments (2)", "Rejected", "Needs review", "Discrepancies"]
+    first, second = _rows(wb["Payments"]), _rows(wb["Payments (2)"])
+    assert first[0] == second[0]  # the header on both
+    keys = first[0].index("key")
+    assert [r[keys] for r in first[1:] + second[1:]] == ["bank:tx:1", "bank:tx:2", "bank:tx:3", "bank:tx:4"]
+    assert len(_rows(wb["Rejected"])) == 3  # 2 rejected lines fit one sheet
