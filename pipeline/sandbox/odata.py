@@ -47,7 +47,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import operator
 import re
 import uuid
@@ -55,10 +54,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
+from pipeline import exactjson
 from pipeline.sandbox.errors import BCError
 
 __all__ = [
@@ -1111,86 +1110,17 @@ def entity_body(context: str, item: Mapping[str, Any]) -> dict[str, Any]:
 # JSON
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
 def loads(data: bytes | str) -> Any:
     """Parse a JSON body with every non-integer number as ``Decimal`` (amounts stay exact).
 
     ``NaN`` and ``Infinity`` are refused, since they are not JSON. Raises ``ValueError``
     (``json.JSONDecodeError`` or ``UnicodeDecodeError``) on bad input.
     """
-    return json.loads(data, parse_float=Decimal, parse_constant=_reject_constant)
-
-
-def _format_datetime(value: datetime) -> str:
-    utc = value.astimezone(UTC) if value.tzinfo is not None else value
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}".rstrip("0")
-    return text + "Z"
-
-
-def _write(value: object, out: list[str], encode: Callable[[str], str]) -> None:
-    if isinstance(value, str):
-        out.append(encode(value))
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        out.append(int.__repr__(value))
-    elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"{value} is not a JSON number")
-        out.append(format(value, "f"))
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{value} is not a JSON number")
-        out.append(float.__repr__(value))
-    elif isinstance(value, Mapping):
-        out.append("{")
-        first = True
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"JSON object keys must be str, not {type(key).__name__}")
-            if not first:
-                out.append(",")
-            first = False
-            out.append(encode(key))
-            out.append(":")
-            _write(item, out, encode)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _write(item, out, encode)
-        out.append("]")
-    elif isinstance(value, datetime):
-        out.append(encode(_format_datetime(value)))
-    elif isinstance(value, date):
-        out.append(encode(value.isoformat()))
-    elif isinstance(value, uuid.UUID):
-        out.append(encode(str(value)))
-    else:
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    return exactjson.loads(data)
 
 
 def dumps(obj: object) -> bytes:
     """Compact UTF-8 JSON as BC writes it: ``Decimal`` as an exact number (never through float),
     dates ``YYYY-MM-DD``, date-times in UTC ending in ``Z``, GUIDs lower-case.
     """
-    out: list[str] = []
-    _write(obj, out, encode_basestring)
-    text = "".join(out)
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from a "\ud800" escape: write it escaped
-        out.clear()
-        _write(obj, out, encode_basestring_ascii)
-        return "".join(out).encode("ascii")
+    return exactjson.dumps(obj, strict=False)
