@@ -35,6 +35,7 @@ import openpyxl
 import pytest
 import yaml
 from click.testing import CliRunner
+from generated_layout import GENERATED_HEADER, GENERATED_PROFILE
 
 from pipeline.cli import main
 from pipeline.sandbox import rules
@@ -48,25 +49,6 @@ SHIPPED_PROFILES: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_te
 STATES = ("posted", "already_posted", "skipped", "rejected", "needs_review")
 SEEDED_JOURNALS = {"GENERAL"}  # the demo seed's cash-receipts batch (pipeline/sandbox/seed.py)
 
-# A plain statement layout for generated files: every payment names a known customer and no
-# invoice (unapplied: posted under the default policy), the transaction id is also the document
-# number, so the expected journal line of each row follows from the row alone.
-GENERATED_PROFILE: dict[str, Any] = {
-    "title": "Generated test statement",
-    "delimiter": ",",
-    "header": {"signature": ["Booked", "Payer", "Amount", "TxId", "Customer"]},
-    "columns": {
-        "date": "Booked",
-        "amount": "Amount",
-        "payer_name": "Payer",
-        "customer_number": "Customer",
-        "transaction_id": "TxId",
-        "document_number": "TxId",
-    },
-    "amount": {"layout": "signed", "decimal_mark": "."},
-    "date_formats": ["%Y-%m-%d"],
-    "currency": {"expected": "EUR"},
-}
 
 # Demo customers in the local currency and not blocked (seed.DEMO_DATA: C70000 is USD, C99000 blocked).
 CUSTOMERS = {
@@ -128,7 +110,7 @@ def make_transactions(count: int, seed: int = 7) -> list[Tx]:
 
 def write_statement(path: Path, txs: Sequence[Tx]) -> Path:
     """A CSV in ``GENERATED_PROFILE``'s layout: one header line, then one line per credit."""
-    lines = ["Booked,Payer,Amount,TxId,Customer"]
+    lines = [GENERATED_HEADER]
     for t in txs:
         payer = '"' + t.payer.replace('"', '""') + '"'
         lines.append(f"{t.day.isoformat()},{payer},{t.cents // 100}.{t.cents % 100:02d},{t.txid},{t.customer}")

@@ -34,6 +34,7 @@ from typing import Any
 
 import pytest
 import yaml
+from generated_layout import GENERATED_HEADER, GENERATED_PROFILE
 
 from pipeline.config import load_config
 from pipeline.sandbox import rules
@@ -47,25 +48,6 @@ PAYIMPORT = Path(sys.executable).parent / "payimport"
 SHIPPED_PROFILES: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))["profiles"]
 SEEDED_JOURNALS = {"GENERAL"}  # the demo seed's cash-receipts batch
 
-# A plain layout for generated statements: each row names a demo customer and no invoice, so under
-# the default policy (unapplied: post) every row is posted, and its journal line follows from the row.
-GENERATED_PROFILE: dict[str, Any] = {
-    "title": "Generated test statement",
-    "delimiter": ",",
-    "header": {"signature": ["Booked", "Payer", "Amount", "TxId", "Customer"]},
-    "columns": {
-        "date": "Booked",
-        "amount": "Amount",
-        "payer_name": "Payer",
-        "customer_number": "Customer",
-        "transaction_id": "TxId",
-        "document_number": "TxId",
-    },
-    "amount": {"layout": "signed", "decimal_mark": "."},
-    "date_formats": ["%Y-%m-%d"],
-    "currency": {"expected": "EUR"},
-}
-GENERATED_HEADER = "Booked,Payer,Amount,TxId,Customer"
 
 # Demo customers in the local currency and not blocked (seed.DEMO_DATA: C70000 is USD, C99000 blocked).
 CUSTOMERS = ("C10000", "C10100", "C10200", "C20000", "C30000", "C40000", "C50000", "C60000", "C80000")
