@@ -649,7 +649,7 @@ def _post_rows(
     run = ledger.get_run(run_id)
     assert run is not None
     journal_code, journal_id = open_journal(client, ledger, config, run, [p.name for p in paths], options.now())
-    to_post, foreign = _plan(
+    to_post, planned, foreign = _plan(
         client, ledger, config, scope, run_id, journal_code, journal_id, to_post, records, decimals
     )
     total = len(to_post)
@@ -674,11 +674,8 @@ def _post_rows(
         k: records[k].bc_id or "" for k in to_post["key"] if k in records and records[k].state == "created"
     }
     advance(len(already_created))
-    sendable = [
-        PlannedLine(str(r["key"]), int(r["lineNumber"]), to_json_body(_request_body(r, decimals)))
-        for r in _records(to_post)
-        if r["key"] not in already_created
-    ]
+    # the bodies recorded in the ledger are the ones sent: built once, in _plan
+    sendable = [PlannedLine(p.key, p.line_number, to_json_body(p.payload)) for p in planned]
     outcome = poster.post(sendable)
     result = _Posting(journal_code, journal_id, error=outcome.error, interrupted=outcome.interrupted)
     created = {**already_created, **outcome.created}
@@ -853,8 +850,9 @@ def _plan(
     to_post: pd.DataFrame,
     records: Mapping[str, RowRecord],
     decimals: int,
-) -> tuple[pd.DataFrame, bool]:
-    """Give every row to post its lineNumber in the journal and record the plan in the ledger.
+) -> tuple[pd.DataFrame, list[PlannedRow], bool]:
+    """Give every row to post its lineNumber in the journal and record the plan in the ledger
+    (returned too: the rows still to send, with the bodies to send).
 
     Rows this run already planned keep their lineNumber (a resume must not move a line that may
     exist in BC); new rows continue after the journal's last line, in BC or in the ledger.
@@ -871,14 +869,8 @@ def _plan(
             "journal.allow_foreign_lines: true to add to it anyway."
         )
     last = max([0, ledger.max_line_number(scope, journal_id), *(int(line["lineNumber"]) for line in bc_lines)])
+    to_post = _first_line_not_invoice_blocked(to_post, last)
     kept: list[int | None] = [
-        records[k].line_number
-        if k in records and records[k].run_id == run_id and records[k].journal_id == journal_id
-        else None
-        for k in to_post["key"].astype("str")
-    ]
-    to_post = _first_line_not_invoice_blocked(to_post, kept, last)
-    kept = [
         records[k].line_number
         if k in records and records[k].run_id == run_id and records[k].journal_id == journal_id
         else None
@@ -911,7 +903,7 @@ def _plan(
     ]
     if planned:
         ledger.plan(scope, run_id, planned)
-    return to_post.sort_values("lineNumber", kind="stable").reset_index(drop=True), bool(foreign)
+    return to_post.sort_values("lineNumber", kind="stable").reset_index(drop=True), planned, bool(foreign)
 
 
 MAX_LINE_NUMBER = 2**31 - 1  # lineNumber is an AL Integer (int32)
@@ -931,12 +923,13 @@ def line_step(last: int, count: int) -> int:
     return step
 
 
-def _first_line_not_invoice_blocked(to_post: pd.DataFrame, kept: list[int | None], last: int) -> pd.DataFrame:
+def _first_line_not_invoice_blocked(to_post: pd.DataFrame, last: int) -> pd.DataFrame:
     """BC refuses a customer blocked for invoices on the *first* line of an empty journal (it checks
     the block before the line becomes a payment; bc-api.md 1.3); later lines are accepted. So the
-    first new line of an empty journal is one whose customer is not blocked that way."""
+    first new line of an empty journal is one whose customer is not blocked that way. (A journal
+    with any planned line, ours or BC's, has ``last`` > 0.)"""
     to_post = to_post.reset_index(drop=True)
-    if last or not len(to_post) or "flags" not in to_post or any(v is not None for v in kept):
+    if last or not len(to_post) or "flags" not in to_post:
         return to_post
     blocked = to_post["flags"].astype("str").str.contains("customer_blocked_invoice", regex=False)
     if not blocked.iloc[0] or blocked.all():
