@@ -283,7 +283,8 @@ def compare_with_bc(plan: pd.DataFrame, bc_lines: Sequence[Mapping[str, Any]], d
     return out.drop(columns="_o").reset_index(drop=True)
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts with string keys (pandas' per-row types are too loose for typed code)."""
     return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
 
 
@@ -296,7 +297,7 @@ def _field_mismatches(both: pd.DataFrame) -> list[dict[str, Any]]:
             differs = (act_minor.isna() | (exp_minor != act_minor).fillna(True)).to_numpy(dtype=bool)
         else:
             differs = (both[f"{field}_plan"] != both[f"{field}_bc"]).to_numpy(dtype=bool)
-        for row in _records(both[differs]):
+        for row in as_records(both[differs]):
             planned, held = str(row[f"{field}_plan"]), str(row[f"{field}_bc"])
             found.append(
                 _discrepancy(
@@ -324,7 +325,7 @@ def _missing(absent: pd.DataFrame) -> list[dict[str, Any]]:
             message=f"line {row['lineNumber']} (key {row['key']}) was planned but is not in Business Central: "
             + _describe(row),
         )
-        for row in _records(absent)
+        for row in as_records(absent)
     ]
 
 
@@ -341,7 +342,7 @@ def _foreign(
     planned = set(expected["lineNumber"].tolist())
     foreign = pd.concat([actual[~actual["lineNumber"].isin(planned)], repeated], ignore_index=True)
     found = []
-    for (sig, _ln, _key), row in zip(_signatures(foreign), _records(foreign), strict=True):
+    for (sig, _ln, _key), row in zip(_signatures(foreign), as_records(foreign), strict=True):
         match = by_content.get(sig)
         number, bc_id, described = row["lineNumber"], str(row["bc_id"]), _describe(row)
         if match is not None and match[0] in present:

@@ -40,7 +40,7 @@ from pipeline.ledger import Ledger, PlannedRow, RowRecord, RunRecord, sha256_fil
 from pipeline.logs import emit
 from pipeline.normalize import money_text
 from pipeline.poster import PlannedLine, Poster, match_lines, read_journal_lines, to_json_body
-from pipeline.reconcile import LINE_COLUMNS, STATES, account, compare_with_bc
+from pipeline.reconcile import LINE_COLUMNS, STATES, account, as_records, compare_with_bc, conform_lines
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import ResolvePolicy, resolve
 from pipeline.validate import FileResult, validate_file
@@ -552,7 +552,7 @@ def _split_by_ledger(
         parts.append(_payment_lines(already, "already_posted", decimals))
     dup = rows[duplicate].copy()
     if not dup.empty:
-        first = {str(r["key"]): r for r in _records(rows[~duplicate])}
+        first = {str(r["key"]): r for r in as_records(rows[~duplicate])}
         dup["message"] = [
             f"same payment as {first[k]['source_file']} row {first[k]['source_row']} in this run"
             for k in dup["key"].astype("str")
@@ -763,7 +763,7 @@ def _finish(
     """Account for every line, write the reports, close the run in the ledger."""
     decimals = inputs.decimals
     lines = pd.concat([p for p in parts if not p.empty], ignore_index=True) if parts else _empty_lines()
-    lines = lines.reindex(columns=list(LINE_COLUMNS)).sort_values(["source_file", "source_row"], kind="stable")
+    lines = conform_lines(lines).sort_values(["source_file", "source_row"], kind="stable")
     lines = _repeat_first_fate(lines.reset_index(drop=True))
     rows_read = sum(r.rows_read for r in inputs.results)
     accounting = account(lines, rows_read, decimals)
@@ -898,7 +898,7 @@ def _plan(
             line_number=int(r["lineNumber"]),
             payload=_request_body(r, decimals),
         )
-        for r in _records(to_post)
+        for r in as_records(to_post)
         if not (r["key"] in records and records[r["key"]].state == "created" and records[r["key"]].run_id == run_id)
     ]
     if planned:
@@ -937,11 +937,6 @@ def _first_line_not_invoice_blocked(to_post: pd.DataFrame, last: int) -> pd.Data
     first_ok = int(blocked.to_numpy().argmin())
     order = [first_ok, *(i for i in range(len(to_post)) if i != first_ok)]
     return to_post.iloc[order].reset_index(drop=True)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts with string keys (pandas' per-row types are too loose for typed code)."""
-    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def _summary(
