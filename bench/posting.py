@@ -59,9 +59,8 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.bc import jsonio  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.ledger import Ledger  # noqa: E402
-from pipeline.lock import hold_lock  # noqa: E402
-from pipeline.runner import RunOptions, connect, run_import  # noqa: E402
+from pipeline.runner import RunOptions, import_files  # noqa: E402
+from pipeline.session import open_session  # noqa: E402
 
 CONCURRENT, QUEUE, RATE_REQUESTS, RATE_WINDOW_S, BATCH = 5, 95, 6000, 300.0, 100
 """BC online's documented limits per service principal (reference/performance-notes.md 6)."""
@@ -250,20 +249,15 @@ def run_poster(data: Path, ready: dict[str, Any], tmp: Path, max_in_flight: int 
     started = timeline.started
     try:
         config = load_config(config_path)
-        options = RunOptions(runs_dir=tmp / config.runs_dir, errors_workbook=False, progress=timeline.progress)
-        state = tmp / config.state_dir
-        with (
-            hold_lock(state / "payimport.lock", f"payimport run {data}"),
-            Ledger.open(state / "ledger.sqlite") as ledger,
-            connect(config, environ, base_dir=tmp) as client,
-        ):
-            result = run_import([data], config, client, ledger, options)
+        options = RunOptions(errors_workbook=False, progress=timeline.progress)
+        with open_session(config, environ, command=f"payimport run {data}") as session:
+            result = import_files(session, [data], options)
     finally:
         bc_log.removeHandler(batches)
         bc_log.setLevel(level)
         bc_log.propagate = propagate
     whole = time.perf_counter() - started
-    summary = result.summary
+    summary = result.summary.to_json()
     if summary["posted"] == 0 or timeline.first is None or timeline.last is None:
         raise RuntimeError(f"nothing was posted: {json.dumps(summary, default=str)[:2000]}")
     (t0, c0, s0), (t1, c1, s1) = timeline.first, timeline.last

@@ -16,7 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -27,18 +27,19 @@ from rich.text import Text
 
 from pipeline import __version__
 from pipeline.config import Config, load_config
-from pipeline.errors import BCError, ConfigError, InputError, LockError, PayimportError, ProfileError
-from pipeline.ledger import Ledger
-from pipeline.lock import hold_lock
+from pipeline.errors import BCError, ConfigError, LockError, PayimportError, ProfileError
+from pipeline.exitcodes import ExitCode, exit_code_for
+from pipeline.inputs import expand_inputs
 from pipeline.logs import setup_logging
 from pipeline.normalize import PAYMENT_COLUMNS, money_text
 from pipeline.report import render_console_summary, write_errors_workbook
-from pipeline.runner import RunOptions, connect, expand_inputs, run_import
+from pipeline.runner import RunOptions, import_files
+from pipeline.session import open_session
 from pipeline.validate import FileResult, validate_file
 from pipeline.watch import Watcher, stop_on_signals
 
-EXIT_OK, EXIT_REJECTED, EXIT_UNUSABLE, EXIT_BC, EXIT_LOCKED = 0, 1, 2, 3, 4
-
+if TYPE_CHECKING:
+    from pipeline.sandbox.settings import SandboxSettings
 
 PROFILE_OPTION = click.option(
     "--profile", "profile_name", help="Profile to use (default: identified from each file's header)."
@@ -58,10 +59,6 @@ def _console() -> Console:
     if not console.is_terminal:
         console.width = 200
     return console
-
-
-def _load(config_path: Path) -> Config:
-    return load_config(config_path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,25 +99,18 @@ def validate(
     """Check FILES against their profile and show what would be imported; posts nothing."""
     console = _console()
     err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-    try:
-        config = _load(config_path)
-    except ConfigError as exc:
-        _fail(as_json, err_console, {"error": str(exc), "problems": list(exc.problems)}, str(exc))
-        sys.exit(EXIT_UNUSABLE)
+    config = _load_or_exit(config_path, as_json, err_console)
     outcomes: list[dict[str, Any]] = []
-    code = EXIT_OK
+    code = ExitCode.OK
     used: set[Path] = set()
     for file in files:
         try:
             result = validate_file(file, config, profile_name, start=start_line)
         except PayimportError as exc:
-            entry: dict[str, Any] = {"file": str(file), "error": str(exc)}
-            if isinstance(exc, ProfileError):
-                entry["candidates"] = list(exc.candidates)
-            outcomes.append(entry)
+            outcomes.append({"file": str(file), **_error_json(exc)})
             if not as_json:
                 err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
-            code = max(code, EXIT_UNUSABLE)
+            code = max(code, exit_code_for(exc))
             continue
         summary = result.summary()
         if result.issues and not no_errors_out and (errors_out is not None or config.defaults.errors_workbook):
@@ -132,10 +122,35 @@ def validate(
         if not as_json:
             _print_summary(console, result, summary, show_payments)
         if result.issues:
-            code = max(code, EXIT_REJECTED)
+            code = max(code, ExitCode.NEEDS_PERSON)
     if as_json:
         click.echo(json.dumps(outcomes[0] if len(outcomes) == 1 else _aggregate(outcomes), ensure_ascii=False))
     sys.exit(code)
+
+
+def _load_or_exit(config_path: Path, as_json: bool, console: Console) -> Config:
+    """The config, or a message listing every problem and exit 2."""
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        _fail(as_json, console, {"error": str(exc), "problems": list(exc.problems)}, str(exc))
+        sys.exit(ExitCode.UNUSABLE)
+
+
+def _error_json(exc: BaseException) -> dict[str, Any]:
+    """An exception as ``--json`` shows it: the message, plus what is needed to act on it."""
+    if not isinstance(exc, PayimportError):  # a bug or the machine (disk full...): the ledger holds what was done
+        return {
+            "error": f"unexpected {type(exc).__name__}: {exc}; what was sent is recorded, run the same command again"
+        }
+    out: dict[str, Any] = {"error": str(exc)}
+    if isinstance(exc, LockError):
+        out["holder"] = exc.holder
+    elif isinstance(exc, ProfileError):
+        out["candidates"] = list(exc.candidates)
+    elif isinstance(exc, BCError):
+        out.update(status=exc.status, code=exc.code)
+    return out
 
 
 def _fail(as_json: bool, console: Console, obj: dict[str, Any], text: str) -> None:
@@ -228,7 +243,7 @@ def _print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
     console.print(t)
 
 
-__all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_UNUSABLE", "InputError", "main"]
+__all__ = ["main"]
 
 
 @main.command()
@@ -261,59 +276,29 @@ def run(
     err_console = Console(stderr=True, highlight=False, soft_wrap=True)
     if log_format:
         setup_logging("json" if log_format == "json" else "text")
-    try:
-        config = _load(config_path)
-    except ConfigError as exc:
-        _fail(as_json, err_console, {"error": str(exc), "problems": list(exc.problems)}, str(exc))
-        sys.exit(EXIT_UNUSABLE)
+    config = _load_or_exit(config_path, as_json, err_console)
     paths = expand_inputs(files)
     if not paths:
-        _fail(
-            as_json, err_console, {"error": "no files to import"}, f"no files to import in {', '.join(map(str, files))}"
-        )
-        sys.exit(EXIT_UNUSABLE)
-    base = config_path.resolve().parent
-    options = RunOptions(
-        profile=profile_name,
-        dry_run=dry_run,
-        post_journal=post_journal,
-        runs_dir=base / config.runs_dir,
-        errors_workbook=config.defaults.errors_workbook,
-    )
+        text = f"no files to import in {', '.join(map(str, files))}"
+        _fail(as_json, err_console, {"error": "no files to import"}, text)
+        sys.exit(ExitCode.UNUSABLE)
+    options = RunOptions(profile=profile_name, dry_run=dry_run, post_journal=post_journal)
     command = "payimport run " + " ".join(map(str, files))
     try:
-        with contextlib.ExitStack() as stack:
-            state_dir = base / config.state_dir
-            if not dry_run:
-                stack.enter_context(hold_lock(state_dir / "payimport.lock", command))
-            ledger = stack.enter_context(Ledger.open(state_dir / "ledger.sqlite"))
-            client = stack.enter_context(connect(config, os.environ, base_dir=base))
-            progress = stack.enter_context(_progress(err_console, enabled=not as_json and not dry_run))
+        with (
+            open_session(config, os.environ, command=command, lock=not dry_run) as session,
+            _progress(err_console, enabled=not as_json and not dry_run) as progress,
+        ):
             options.progress = progress
-            result = run_import(paths, config, client, ledger, options)
-    except LockError as exc:
-        _fail(as_json, err_console, {"error": str(exc), "holder": exc.holder}, str(exc))
-        sys.exit(EXIT_LOCKED)
-    except (ConfigError, InputError) as exc:
-        obj: dict[str, Any] = {"error": str(exc)}
-        if isinstance(exc, ProfileError):
-            obj["candidates"] = list(exc.candidates)
-        _fail(as_json, err_console, obj, str(exc))
-        sys.exit(EXIT_UNUSABLE)
-    except BCError as exc:
-        _fail(as_json, err_console, {"error": str(exc), "status": exc.status, "code": exc.code}, str(exc))
-        sys.exit(EXIT_BC)
-    except PayimportError as exc:
-        _fail(as_json, err_console, {"error": str(exc)}, str(exc))
-        sys.exit(EXIT_UNUSABLE)
-    except Exception as exc:  # a bug or the machine (disk full...): the ledger holds what was done
-        text = f"unexpected {type(exc).__name__}: {exc}; what was sent is recorded, run the same command again"
-        _fail(as_json, err_console, {"error": text}, text)
-        sys.exit(EXIT_BC)
+            result = import_files(session, paths, options)
+    except Exception as exc:
+        obj = _error_json(exc)
+        _fail(as_json, err_console, obj, obj["error"])
+        sys.exit(exit_code_for(exc))
     if as_json:
-        click.echo(json.dumps(result.summary, ensure_ascii=False, default=str))
+        click.echo(json.dumps(result.summary.to_json(), ensure_ascii=False, default=str))
     else:
-        click.echo(render_console_summary(result.summary))
+        click.echo(render_console_summary(result.summary.to_json()))
     sys.exit(result.exit_code)
 
 
@@ -333,25 +318,15 @@ def watch(folder: Path, once: bool, interval: float | None, config_path: Path, l
     """
     setup_logging("json" if log_format == "json" else "text")
     err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-    try:
-        config = _load(config_path)
-    except ConfigError as exc:
-        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
-        sys.exit(EXIT_UNUSABLE)
+    config = _load_or_exit(config_path, False, err_console)
     stop = threading.Event()
-    watcher = Watcher(folder, config, base_dir=config_path.resolve().parent, environ=os.environ, stop=stop)
+    watcher = Watcher(folder, config, environ=os.environ, stop=stop)
     try:
         with stop_on_signals(stop):
             code = watcher.run(once=once, interval_s=interval)
-    except LockError as exc:
-        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
-        sys.exit(EXIT_LOCKED)
-    except BCError as exc:
-        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
-        sys.exit(EXIT_BC)
     except PayimportError as exc:
         err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
-        sys.exit(EXIT_UNUSABLE)
+        sys.exit(exit_code_for(exc))
     for filed in watcher.filed:
         reason = f" - {filed.reason}" if filed.reason else ""
         click.echo(f"{filed.source}: {filed.folder} (exit {filed.exit_code}){reason}")
@@ -402,59 +377,47 @@ def sandbox() -> None:
 @click.option("--latency-operation", type=float, default=0.0, show_default=True, help="Seconds per operation.")
 @click.option("--fault", "faults", multiple=True, help="KIND[@KEY=VALUE;...], repeatable (see README).")
 @click.option("--fault-seed", type=int, default=0, show_default=True)
-def sandbox_serve(
-    host: str,
-    port: int,
-    db_path: Path | None,
-    state_dir: Path | None,
-    seed: str | None,
-    tls: bool,
-    auth_mode: str,
-    token_ttl: float,
-    max_concurrent: int,
-    max_queue: int,
-    rate_requests: int,
-    rate_window: float,
-    max_batch: int,
-    latency_request: float,
-    latency_operation: float,
-    faults: tuple[str, ...],
-    fault_seed: int,
-) -> None:
+def sandbox_serve(**options: Any) -> None:
     """Serve the sandbox until stopped; prints one JSON line with its URLs once it accepts connections."""
     from pipeline.sandbox.runtime import serve
-    from pipeline.sandbox.settings import Latency, Limits, SandboxSettings, parse_fault
 
-    try:
-        plan = tuple(parse_fault(f) for f in faults)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--fault") from None
-    settings = SandboxSettings(
-        host=host,
-        port=port,
-        db_path=db_path,
-        state_dir=state_dir,
-        seed=seed or "empty",
-        tls=tls,
-        auth="none" if auth_mode == "none" else "token",
-        token_ttl_s=token_ttl,
-        limits=Limits(
-            max_concurrent=max_concurrent,
-            max_queue=max_queue,
-            rate_requests=rate_requests,
-            rate_window_s=rate_window,
-            max_batch_operations=max_batch,
-        ),
-        latency=Latency(per_request_s=latency_request, per_operation_s=latency_operation),
-        faults=plan,
-        fault_seed=fault_seed,
-    )
+    settings = _sandbox_settings(options)
 
     def ready(info: Any) -> None:
         click.echo(json.dumps(info.describe(include_secret=True)))
         sys.stdout.flush()
 
     serve(settings, ready)
+
+
+def _sandbox_settings(o: dict[str, Any]) -> SandboxSettings:
+    """``sandbox serve``'s options (click passes them by name) as the sandbox's settings."""
+    from pipeline.sandbox.settings import Latency, Limits, SandboxSettings, parse_fault
+
+    try:
+        plan = tuple(parse_fault(f) for f in o["faults"])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    return SandboxSettings(
+        host=o["host"],
+        port=o["port"],
+        db_path=o["db_path"],
+        state_dir=o["state_dir"],
+        seed=o["seed"] or "empty",
+        tls=o["tls"],
+        auth="none" if o["auth_mode"] == "none" else "token",
+        token_ttl_s=o["token_ttl"],
+        limits=Limits(
+            max_concurrent=o["max_concurrent"],
+            max_queue=o["max_queue"],
+            rate_requests=o["rate_requests"],
+            rate_window_s=o["rate_window"],
+            max_batch_operations=o["max_batch"],
+        ),
+        latency=Latency(per_request_s=o["latency_request"], per_operation_s=o["latency_operation"]),
+        faults=plan,
+        fault_seed=o["fault_seed"],
+    )
 
 
 if __name__ == "__main__":

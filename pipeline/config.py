@@ -306,8 +306,9 @@ class Defaults(_Frozen):
 
 
 class Timeouts(_Frozen):
-    """httpx timeouts for BC. ``read_s`` is long on purpose: BC may take minutes on a big $batch and
-    gives up itself after 8-10 minutes (408/504); a shorter client timeout only creates doubt."""
+    """httpx timeouts for BC, in seconds; the client takes this type as it is. ``read_s`` is long
+    on purpose: BC may take minutes on a big $batch and gives up itself after 8-10 minutes
+    (408/504); a shorter client timeout only creates doubt."""
 
     connect_s: float = Field(default=10.0, gt=0)
     read_s: float = Field(default=600.0, gt=0)
@@ -318,7 +319,7 @@ class Timeouts(_Frozen):
 class SandboxTarget(_Frozen):
     """The embedded sandbox (``target.kind: sandbox``): started in-process for the run."""
 
-    state_dir: str = ".payimport/sandbox"
+    state_dir: Path = Path(".payimport/sandbox")
     seed: str = "demo"
     latency_request_s: float = Field(default=0.0, ge=0)
     latency_operation_s: float = Field(default=0.0, ge=0)
@@ -392,7 +393,10 @@ class Policies(_Frozen):
     unknown_invoice: Literal["needs_review", "post_unapplied"] = "needs_review"
 
 
-class RetrySpec(_Frozen):
+class RetryPolicy(_Frozen):
+    """When the BC client tries again: bounded by attempts AND by total time (the waits themselves
+    are ``pipeline.bc.retry.Backoff``'s business). The client takes this type as it is."""
+
     max_attempts: int = Field(default=8, ge=1)
     base_delay_s: float = Field(default=0.5, ge=0)
     max_delay_s: float = Field(default=60.0, ge=0)
@@ -404,7 +408,7 @@ class PostingSpec(_Frozen):
 
     batch_size: int = Field(default=100, ge=1, le=100)
     max_in_flight: int = Field(default=6, ge=1, le=50)
-    retry: RetrySpec = RetrySpec()
+    retry: RetryPolicy = RetryPolicy()
 
 
 class WatchFolders(_Frozen):
@@ -442,8 +446,8 @@ class Config(_Frozen):
     policies: Policies = Policies()
     posting: PostingSpec = PostingSpec()
     watch: WatchSpec = WatchSpec()
-    state_dir: str = ".payimport"
-    runs_dir: str = "payimport-runs"
+    state_dir: Path = Path(".payimport")
+    runs_dir: Path = Path("payimport-runs")
     profiles: Mapping[str, Profile]
 
     @model_validator(mode="after")
@@ -584,4 +588,19 @@ def load_config(path: Path) -> Config:
     except yaml.YAMLError as exc:
         message = f"{path}: not valid YAML: {exc}"
         raise ConfigError(message, problems=(message,)) from None
-    return parse_config(data, str(path))
+    return resolve_paths(parse_config(data, str(path)), path.resolve().parent)
+
+
+def resolve_paths(config: Config, base: Path) -> Config:
+    """The config with every folder and file it names made absolute against ``base`` (the config
+    file's folder), once, at load: a scheduled run started from ``/`` and a person's run from the
+    project folder then find the same ledger, and no later stage has to know where config lived."""
+    target = config.target
+    sandbox = target.sandbox.model_copy(update={"state_dir": base / target.sandbox.state_dir})
+    return config.model_copy(
+        update={
+            "state_dir": base / config.state_dir,
+            "runs_dir": base / config.runs_dir,
+            "target": target.model_copy(update={"sandbox": sandbox}),
+        }
+    )

@@ -39,11 +39,14 @@ from typing import Any
 
 from pipeline.bc import BCClient
 from pipeline.config import Config
-from pipeline.errors import BCError, ConfigError, InputError, LockError, PayimportError
-from pipeline.ledger import Ledger
+from pipeline.errors import BCError, LockError
+from pipeline.exitcodes import ExitCode, exit_code_for
+from pipeline.inputs import is_ignored
 from pipeline.lock import hold_lock
 from pipeline.logs import emit
-from pipeline.runner import RunOptions, connect, is_ignored, run_import
+from pipeline.runner import RunOptions, run_import
+from pipeline.session import connect, hold_state
+from pipeline.summary import RunSummary
 
 WATCH_LOCK = ".payimport-watch.lock"
 
@@ -196,10 +199,10 @@ class Filed:
     source: str
     folder: str  # done | failed | processing (left for the next attempt)
     path: Path | None
-    exit_code: int
+    exit_code: ExitCode
     report_json: Path | None = None
     reason: str | None = None
-    summary: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None  # the run summary's JSON form
 
 
 class Watcher:
@@ -210,68 +213,84 @@ class Watcher:
         root: Path,
         config: Config,
         *,
-        base_dir: Path,
         environ: Mapping[str, str],
         stop: threading.Event | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.folders = Folders.of(root, config)
         self.config = config
-        self.base_dir = base_dir
         self.environ = environ
         self.stop = stop or threading.Event()
         self.clock = clock
         self.filed: list[Filed] = []
 
-    def run(self, *, once: bool, interval_s: float | None = None) -> int:
-        """Watch until stopped (or, with ``once``, until what was there is done). Returns an exit code."""
+    def run(self, *, once: bool, interval_s: float | None = None) -> ExitCode:
+        """Watch until stopped (or, with ``once``, until what was there is done); returns the worst
+        exit code of the files handled."""
         interval = interval_s if interval_s is not None else self.config.watch.interval_seconds
         self.folders.ensure()
         with hold_lock(self.folders.root / WATCH_LOCK, f"payimport watch {self.folders.root}"):
             emit("watch_started", folder=str(self.folders.root), once=once)
-            with connect(self.config, self.environ, base_dir=self.base_dir) as client:
-                worst = 0
-                stability = Stability(self.config.watch.stable_seconds)
-                waiting_since = time.monotonic()
-                resume = True
-                retry_at: dict[str, tuple[float, float]] = {}  # file left again -> (next try, wait after it)
-                while not self.stop.is_set():
-                    # Files left in processing/ come first: by a crash (at start), and, when watching,
-                    # those this watcher had to leave (BC down, the state locked by a nightly run),
-                    # tried again after a wait that doubles each time, so a long outage is not hammered.
-                    for leftover in self._left_in_processing() if resume else []:
-                        if self.stop.is_set():
-                            break
-                        due, wait = retry_at.get(leftover.name, (0.0, interval))
-                        if time.monotonic() < due:
-                            continue
-                        emit("resume_file", file=leftover.name)
-                        filed = self.process(client, leftover)
-                        worst = max(worst, filed.exit_code)
-                        if filed.folder == "processing":
-                            retry_at[leftover.name] = (time.monotonic() + wait, min(2 * wait, 64 * interval))
-                    resume = not once
-                    present = inbox_files(self.folders.inbox)
-                    for path in stability.observe(present):
-                        if self.stop.is_set():
-                            break
-                        if not stability.still_ready(path):
-                            continue  # changed while an earlier file was imported: waits its turn again
-                        try:
-                            taken = take(path, self.folders.processing)
-                        except OSError:
-                            continue  # gone or renamed meanwhile: looked at again next time
-                        worst = max(worst, self.process(client, taken).exit_code)
-                    if once and not inbox_files(self.folders.inbox):
-                        break
-                    if once and time.monotonic() - waiting_since > 10 * max(1.0, self.config.watch.stable_seconds):
-                        break  # something keeps changing; cron will come back
-                    self.stop.wait(min(interval, max(0.2, self.config.watch.stable_seconds / 2)) if once else interval)
+            with connect(self.config, self.environ) as client:
+                worst = self._watch(client, once=once, interval=interval)
                 for path in inbox_files(self.folders.inbox):
                     why = "open in Excel or LibreOffice" if office_lock_present(path) else "still changing"
                     emit("file_waiting", file=path.name, folder="inbox", reason=why)
             emit("watch_stopped", folder=str(self.folders.root))
             return worst
+
+    def _watch(self, client: BCClient, *, once: bool, interval: float) -> ExitCode:
+        """The loop: files left in processing/ first, then the inbox's stable files, until stopped
+        (or, with ``once``, until the inbox is empty or keeps changing for too long)."""
+        worst = ExitCode.OK
+        stability = Stability(self.config.watch.stable_seconds)
+        waiting_since = time.monotonic()
+        resume = True
+        retry_at: dict[str, tuple[float, float]] = {}  # file left again -> (next try, wait after it)
+        while not self.stop.is_set():
+            if resume:
+                worst = max(worst, self._resume_left(client, retry_at, interval))
+            resume = not once
+            worst = max(worst, self._take_ready(client, stability))
+            if once and not inbox_files(self.folders.inbox):
+                break
+            if once and time.monotonic() - waiting_since > 10 * max(1.0, self.config.watch.stable_seconds):
+                break  # something keeps changing; cron will come back
+            self.stop.wait(min(interval, max(0.2, self.config.watch.stable_seconds / 2)) if once else interval)
+        return worst
+
+    def _resume_left(self, client: BCClient, retry_at: dict[str, tuple[float, float]], interval: float) -> ExitCode:
+        """Files left in processing/ come first: by a crash (at start), and, when watching, those
+        this watcher had to leave (BC down, the state locked by a nightly run), tried again after a
+        wait that doubles each time, so a long outage is not hammered."""
+        worst = ExitCode.OK
+        for leftover in self._left_in_processing():
+            if self.stop.is_set():
+                break
+            due, wait = retry_at.get(leftover.name, (0.0, interval))
+            if time.monotonic() < due:
+                continue
+            emit("resume_file", file=leftover.name)
+            filed = self.process(client, leftover)
+            worst = max(worst, filed.exit_code)
+            if filed.folder == "processing":
+                retry_at[leftover.name] = (time.monotonic() + wait, min(2 * wait, 64 * interval))
+        return worst
+
+    def _take_ready(self, client: BCClient, stability: Stability) -> ExitCode:
+        """Import every inbox file that has stopped changing, one at a time."""
+        worst = ExitCode.OK
+        for path in stability.observe(inbox_files(self.folders.inbox)):
+            if self.stop.is_set():
+                break
+            if not stability.still_ready(path):
+                continue  # changed while an earlier file was imported: waits its turn again
+            try:
+                taken = take(path, self.folders.processing)
+            except OSError:
+                continue  # gone or renamed meanwhile: looked at again next time
+            worst = max(worst, self.process(client, taken).exit_code)
+        return worst
 
     def _left_in_processing(self) -> list[Path]:
         """Files a crash or a failure left in processing/ (not a Mac's ``.DS_Store`` or Excel's lock file)."""
@@ -280,50 +299,37 @@ class Watcher:
     def process(self, client: BCClient, path: Path) -> Filed:
         """Import one file from ``processing/`` and file it; BC trouble leaves it for next time."""
         started = time.monotonic()
-        state_dir = self.base_dir / self.config.state_dir
-        options = RunOptions(
-            runs_dir=self.base_dir / self.config.runs_dir,
-            errors_workbook=self.config.defaults.errors_workbook,
-            stop=self.stop,
-        )
+        options = RunOptions(stop=self.stop)
         try:
-            with (
-                hold_lock(state_dir / "payimport.lock", f"payimport watch {self.folders.root}"),
-                Ledger.open(state_dir / "ledger.sqlite") as ledger,
-            ):
+            with hold_state(self.config, f"payimport watch {self.folders.root}") as ledger:
                 result = run_import([path], self.config, client, ledger, options)
-        except LockError as exc:
-            return self._leave(path, 4, f"the import state is locked by another run: {exc.holder}")
-        except (InputError, ConfigError) as exc:
-            return self._fail(path, str(exc))
-        except BCError as exc:
-            return self._leave(path, 3, f"Business Central did not answer: {exc}")
-        except PayimportError as exc:
-            return self._fail(path, str(exc))
         except Exception as exc:  # one bad file must not stop the watcher
+            code = exit_code_for(exc)
+            if code == ExitCode.UNUSABLE:
+                return self._fail(path, str(exc))
             # the file stays for the next attempt: the ledger knows what was sent
-            return self._leave(path, 3, f"unexpected {type(exc).__name__}: {exc}")
+            return self._leave(path, code, _left_reason(exc))
         summary = result.summary
-        if summary.get("interrupted") or result.exit_code == 3:
-            return self._leave(path, 3, str(summary.get("error") or "stopped before every line was sent"))
+        if summary.interrupted or result.exit_code == ExitCode.BC_FAILED:
+            return self._leave(path, ExitCode.BC_FAILED, summary.error or "stopped before every line was sent")
         filed = self._file(path, self.folders.done, result.reports, summary, result.exit_code)
         emit(
             "file_done",
             file=filed.source,
-            run_id=summary["run_id"],
+            run_id=summary.run_id,
             folder="done",
-            exit_code=result.exit_code,
-            rows_read=summary["rows_read"],
-            posted=summary["posted"],
-            already_posted=summary["already_posted"],
-            skipped=summary["skipped"],
-            rejected=summary["rejected"],
-            needs_review=summary["needs_review"],
+            exit_code=int(result.exit_code),
+            rows_read=summary.rows_read,
+            posted=summary.posted,
+            already_posted=summary.already_posted,
+            skipped=summary.skipped,
+            rejected=summary.rejected,
+            needs_review=summary.needs_review,
             duration_s=round(time.monotonic() - started, 3),
         )
         return filed
 
-    def _file(self, path: Path, folder: Path, reports: Mapping[str, Any], summary: dict[str, Any], code: int) -> Filed:
+    def _file(self, path: Path, folder: Path, reports: Mapping[str, Any], summary: RunSummary, code: ExitCode) -> Filed:
         name = filed_name(path.name, self.clock())
         destination = free_path(folder, name)
         os.rename(path, destination)
@@ -338,7 +344,7 @@ class Watcher:
                     report_json = copy
         for errors in reports.get("errors", []):
             shutil.copy2(errors, free_path(folder, stem + ".errors.xlsx"))
-        filed = Filed(path.name, folder.name, destination, code, report_json, summary=summary)
+        filed = Filed(path.name, folder.name, destination, code, report_json, summary=summary.to_json())
         self.filed.append(filed)
         self._hook(filed)
         return filed
@@ -355,13 +361,13 @@ class Watcher:
             encoding="utf-8",
         )
         emit("file_failed", file=path.name, folder="failed", reason=reason)
-        filed = Filed(path.name, "failed", destination, 2, reason=reason)
+        filed = Filed(path.name, "failed", destination, ExitCode.UNUSABLE, reason=reason)
         self.filed.append(filed)
         self._hook(filed, note)
         return filed
 
-    def _leave(self, path: Path, code: int, reason: str) -> Filed:
-        emit("file_left", file=path.name, folder="processing", exit_code=code, reason=reason)
+    def _leave(self, path: Path, code: ExitCode, reason: str) -> Filed:
+        emit("file_left", file=path.name, folder="processing", exit_code=int(code), reason=reason)
         filed = Filed(path.name, "processing", path, code, reason=reason)
         self.filed.append(filed)
         return filed
@@ -388,6 +394,15 @@ class Watcher:
             emit("hook_done", file=filed.source, exit_code=done.returncode)
         except (OSError, subprocess.TimeoutExpired) as exc:
             emit("hook_failed", file=filed.source, error=type(exc).__name__)
+
+
+def _left_reason(exc: BaseException) -> str:
+    """Why a file stays in processing/ for the next attempt, in words for the event log."""
+    if isinstance(exc, LockError):
+        return f"the import state is locked by another run: {exc.holder}"
+    if isinstance(exc, BCError):
+        return f"Business Central did not answer: {exc}"
+    return f"unexpected {type(exc).__name__}: {exc}"
 
 
 @contextlib.contextmanager

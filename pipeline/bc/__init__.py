@@ -8,14 +8,16 @@ from pipeline.bc.batch import MAX_BATCH_OPERATIONS, BatchOp, OpResult, build_bat
 from pipeline.bc.classify import Verdict, classify, parse_retry_after
 from pipeline.bc.client import BCClient, build_http_client, build_ssl_context
 from pipeline.bc.jsonio import dumps, loads
-from pipeline.bc.retry import RetryPolicy
-from pipeline.bc.target import BC_SCOPE, BCTarget, ClientCertificate, ClientSecret, Timeouts, target_for_sandbox
+from pipeline.bc.retry import Backoff, RetryPolicy
+from pipeline.bc.target import BC_SCOPE, BCTarget, ClientCertificate, ClientSecret
+from pipeline.config import Timeouts
 
 __all__ = [
     "BC_SCOPE",
     "MAX_BATCH_OPERATIONS",
     "BCClient",
     "BCTarget",
+    "Backoff",
     "BatchOp",
     "ClientCertificate",
     "ClientSecret",
@@ -32,5 +34,4 @@ __all__ = [
     "loads",
     "parse_batch_response",
     "parse_retry_after",
-    "target_for_sandbox",
 ]

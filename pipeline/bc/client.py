@@ -38,7 +38,7 @@ from pipeline.bc import jsonio
 from pipeline.bc.auth import TokenProvider
 from pipeline.bc.batch import MAX_BATCH_OPERATIONS, BatchOp, OpResult, build_batch_body, parse_batch_response
 from pipeline.bc.classify import Verdict, classify
-from pipeline.bc.retry import RetryPolicy
+from pipeline.bc.retry import Backoff
 from pipeline.bc.target import BCTarget
 from pipeline.errors import BCAuthError, BCOutcomeUnknown, BCPermanentError, BCTransientError
 
@@ -95,7 +95,7 @@ class BCClient:
         target: BCTarget,
         *,
         http: httpx.Client | None = None,
-        retry: RetryPolicy | None = None,
+        retry: Backoff | None = None,
         max_connections: int = 10,
     ) -> None:
         if max_connections < 1:
@@ -103,7 +103,7 @@ class BCClient:
         self.target = target
         self._owns_http = http is None
         self._http = http if http is not None else build_http_client(target, max_connections=max_connections)
-        self.retry = retry if retry is not None else RetryPolicy()
+        self.retry = retry if retry is not None else Backoff()
         self.tokens = TokenProvider(target, self._http)
         self._origin = _origin(target.api_root)
         self._counter_lock = threading.Lock()

@@ -1,4 +1,4 @@
-"""When to try again and how long to wait: bounded by attempts AND by total time.
+"""How long to wait before trying again: the behaviour behind the config's ``RetryPolicy``.
 
 BC asks clients to back off on 429/503 and to honour ``Retry-After`` (bc-api.md 3.8). Without
 that header the wait is exponential backoff with *full jitter* (a uniform draw between 0 and the
@@ -6,7 +6,8 @@ capped exponential step), so several worker threads throttled at the same moment
 back at the same moment. With the header, the server's number is a floor (coming back earlier only
 earns another 429) plus a small jitter of at most ``base_delay_s`` for the same reason.
 
-The policy owns its random generator, sleep and clock, so tests run it with fakes and never wait.
+The numbers are the config's ``RetryPolicy`` (one type for config.yaml and the client); the
+``Backoff`` owns the random generator, sleep and clock, so tests run it with fakes and never wait.
 """
 
 from __future__ import annotations
@@ -16,38 +17,33 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["RetryPolicy"]
+from pipeline.config import RetryPolicy
+
+__all__ = ["Backoff", "RetryPolicy"]
 
 
 @dataclass
-class RetryPolicy:
-    """``attempt`` counts failed attempts so far (1 after the first failure)."""
+class Backoff:
+    """Retry decisions for one client. ``attempt`` counts failed attempts so far (1 after the first
+    failure)."""
 
-    max_attempts: int = 8
-    base_delay_s: float = 0.5
-    max_delay_s: float = 60.0
-    max_total_s: float = 900.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
 
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if self.base_delay_s < 0 or self.max_delay_s < 0 or self.max_total_s < 0:
-            raise ValueError("delays and max_total_s must not be negative")
-
     def delay(self, attempt: int, retry_after_s: float | None) -> float:
         """Seconds to wait before attempt ``attempt + 1``."""
+        p = self.policy
         if retry_after_s is not None:
-            return max(0.0, retry_after_s) + self.rng.uniform(0.0, self.base_delay_s)
-        step = min(self.max_delay_s, self.base_delay_s * 2.0 ** max(0, attempt - 1))
+            return max(0.0, retry_after_s) + self.rng.uniform(0.0, p.base_delay_s)
+        step = min(p.max_delay_s, p.base_delay_s * 2.0 ** max(0, attempt - 1))
         return self.rng.uniform(0.0, step)
 
     def should_retry(self, attempt: int, started_at: float) -> bool:
         """True while fewer than ``max_attempts`` attempts failed and the time since
         ``started_at`` (a ``clock()`` value) is still within ``max_total_s``."""
-        return attempt < self.max_attempts and self.clock() - started_at < self.max_total_s
+        return attempt < self.policy.max_attempts and self.clock() - started_at < self.policy.max_total_s
 
     def next_delay(self, attempt: int, started_at: float, retry_after_s: float | None) -> float | None:
         """The wait before the next attempt, or None to give up: when :meth:`should_retry` says
@@ -56,6 +52,6 @@ class RetryPolicy:
         if not self.should_retry(attempt, started_at):
             return None
         wait = self.delay(attempt, retry_after_s)
-        if self.clock() + wait - started_at > self.max_total_s:
+        if self.clock() + wait - started_at > self.policy.max_total_s:
             return None
         return wait

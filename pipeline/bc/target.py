@@ -1,19 +1,17 @@
 """Where the BC client talks to and as whom: one frozen value, built once from config (or a sandbox).
 
 The client never reads config files or environment variables itself; everything it needs to reach
-a company (API root, Entra authority, credential, extra CA, timeouts) travels in a ``BCTarget``.
-The credential classes hide their secrets in ``repr`` so a target can be logged or shown in a
-traceback without leaking them.
+a company (API root, Entra authority, credential, extra CA, timeouts) travels in a ``BCTarget``;
+its timeouts are the config's own type. The credential classes hide their secrets in ``repr`` so a
+target can be logged or shown in a traceback without leaking them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the client must not import the sandbox (uvicorn, starlette) just to run
-    from pipeline.sandbox.server import SandboxInfo
+from pipeline.config import Timeouts
 
 BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 """The client-credentials scope of the Business Central API (bc-api.md 3.2)."""
@@ -48,18 +46,6 @@ class ClientCertificate:
 Credential = ClientSecret | ClientCertificate
 
 
-@dataclass(frozen=True)
-class Timeouts:
-    """httpx timeouts, in seconds. ``read_s`` is long on purpose: a big ``$batch`` can take minutes
-    and BC gives up on its own after 8-10 minutes (408/504); a shorter read timeout only turns a
-    slow success into an outcome nobody knows."""
-
-    connect_s: float = 10.0
-    read_s: float = 600.0
-    write_s: float = 60.0
-    pool_s: float = 60.0
-
-
 @dataclass(frozen=True, kw_only=True)
 class BCTarget:
     """One BC company as an API client sees it.
@@ -81,7 +67,7 @@ class BCTarget:
     scope: str = BC_SCOPE
     ca_file: Path | None = None
     validate_authority: bool = True
-    timeouts: Timeouts = Timeouts()
+    timeouts: Timeouts = field(default_factory=Timeouts)
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -95,23 +81,3 @@ class BCTarget:
         object.__setattr__(self, "authority", self.authority.rstrip("/"))
         if not self.label:
             object.__setattr__(self, "label", f"{self.api_root}|{self.company}")
-
-
-def target_for_sandbox(info: SandboxInfo, timeouts: Timeouts = Timeouts(), *, label: str = "sandbox") -> BCTarget:
-    """The target of a running sandbox: its company, its CA, and no authority validation (its
-    token endpoint is not a Microsoft host). The sandbox must run with ``tls=True``: msal only
-    accepts an https authority."""
-    if info.company_id is None:
-        raise ValueError("the sandbox has no company yet (it is filled in when the app is built)")
-    return BCTarget(
-        api_root=info.api,
-        authority=info.authority,
-        client_id=info.client_id,
-        credential=ClientSecret(info.client_secret),
-        company=info.company_id,
-        scope=info.scope,
-        ca_file=info.ca,
-        validate_authority=False,
-        timeouts=timeouts,
-        label=label,
-    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from pipeline.bc import BCTarget, ClientSecret, RetryPolicy
+from pipeline.bc import Backoff, BCTarget, ClientSecret, RetryPolicy
 
 AUTHORITY = "https://login.test/contoso"
 API_ROOT = "https://bc.test/v2.0/contoso/Production/api/v2.0"
@@ -123,8 +123,8 @@ def make_target(company: str = "CRONUS DE", secret: str = SECRET) -> BCTarget:
     )
 
 
-def make_policy(fake: FakeTime, **kw: Any) -> RetryPolicy:
-    return RetryPolicy(rng=random.Random(7), sleep=fake.sleep, clock=fake.clock, **kw)
+def make_policy(fake: FakeTime, **kw: Any) -> Backoff:
+    return Backoff(RetryPolicy(**kw), rng=random.Random(7), sleep=fake.sleep, clock=fake.clock)
 
 
 def body_of(request: httpx.Request) -> Any:

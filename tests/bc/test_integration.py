@@ -20,12 +20,13 @@ from typing import Any
 
 import pytest
 
-from pipeline.bc import BatchOp, BCClient, BCTarget, ClientSecret, Timeouts, target_for_sandbox
+from pipeline.bc import BatchOp, BCClient, BCTarget, ClientSecret, Timeouts
 from pipeline.errors import BCAuthError, BCOutcomeUnknown, BCPermanentError
 from pipeline.sandbox import seed
 from pipeline.sandbox.runtime import start_sandbox
 from pipeline.sandbox.server import SandboxInfo
 from pipeline.sandbox.settings import Fault, Limits, SandboxSettings
+from pipeline.session import target_for_sandbox
 
 from .fakes import FakeTime, make_policy
 

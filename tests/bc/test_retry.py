@@ -1,4 +1,4 @@
-"""RetryPolicy: Retry-After honoured, full-jitter backoff capped, bounded by attempts and time."""
+"""Backoff over the config's RetryPolicy: Retry-After honoured, full jitter, bounded by attempts and time."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import random
 
 import pytest
 
-from pipeline.bc.retry import RetryPolicy
+from pipeline.bc.retry import Backoff, RetryPolicy
 
 from .fakes import FakeTime
 
 
-def _policy(fake: FakeTime, **kw: float) -> RetryPolicy:
-    return RetryPolicy(rng=random.Random(1), sleep=fake.sleep, clock=fake.clock, **kw)  # type: ignore[arg-type]
+def _policy(fake: FakeTime, **kw: float) -> Backoff:
+    return Backoff(RetryPolicy(**kw), rng=random.Random(1), sleep=fake.sleep, clock=fake.clock)  # type: ignore[arg-type]
 
 
 def test_backoff_stays_within_the_doubling_step_and_the_cap(fake_time: FakeTime) -> None:

@@ -17,10 +17,11 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.ledger import Ledger
-from pipeline.runner import RunOptions, connect, run_import
+from pipeline.runner import RunOptions, run_import
 from pipeline.sandbox.runtime import start_sandbox
 from pipeline.sandbox.server import SandboxInfo
 from pipeline.sandbox.settings import Fault, FaultKind, Latency, SandboxSettings
+from pipeline.session import connect
 
 from .conftest import (
     BCView,
@@ -138,12 +139,11 @@ def test_token_expiry_mid_run(tmp_path: Path, slow_sandbox: SandboxInfo) -> None
         info.faults.add(Fault("expire-token", route=r"\$batch", times=1))
 
     when(lambda: view.line_count() >= PAYMENTS // 2, expire)
-    base = config_path.parent
     with (
-        Ledger.open(base / config.state_dir / "ledger.sqlite") as ledger,
-        connect(config, secrets_env(info), base_dir=base) as client,
+        Ledger.open(config.state_dir / "ledger.sqlite") as ledger,
+        connect(config, secrets_env(info)) as client,
     ):
-        result = run_import([file], config, client, ledger, RunOptions(runs_dir=base / config.runs_dir))
+        result = run_import([file], config, client, ledger, RunOptions())
         tokens = client.tokens.tokens_fetched
 
     assert result.exit_code == 0
@@ -152,4 +152,6 @@ def test_token_expiry_mid_run(tmp_path: Path, slow_sandbox: SandboxInfo) -> None
     # every token issued before the fault is refused from then on, so the lines created after it
     # went in with a second token the sandbox issued; the client counted two as well
     assert tokens == 2
-    assert_exactly_once(info, config_path, Outcome(0, result.summary, ""), plan_new_journal([t.line() for t in txs]))
+    assert_exactly_once(
+        info, config_path, Outcome(0, result.summary.to_json(), ""), plan_new_journal([t.line() for t in txs])
+    )

@@ -196,7 +196,7 @@ def slow_site(base: Path, **extra: Any) -> Site:
 
 
 def make_watcher(site: Site, stop: threading.Event | None = None) -> Watcher:
-    return Watcher(site.root, load_config(site.config), base_dir=site.base, environ=os.environ, stop=stop)
+    return Watcher(site.root, load_config(site.config), environ=os.environ, stop=stop)
 
 
 def watch_once(site: Site) -> tuple[int, list[Filed]]:

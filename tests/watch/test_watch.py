@@ -346,7 +346,7 @@ def test_filing_never_overwrites_a_file_of_the_same_name_and_time(tmp_path: Path
     for _ in range(2):
         (root / "Eingang").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(SAMPLES / "remittance.xlsx", root / "Eingang" / "remittance.xlsx")
-        watcher = Watcher(root, config, base_dir=tmp_path, environ=os.environ, clock=lambda: when)
+        watcher = Watcher(root, config, environ=os.environ, clock=lambda: when)
         assert watcher.run(once=True) == 0
     done = root / "Erledigt"
     assert sorted(p.name for p in done.iterdir()) == [

@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from pipeline.bc import BatchOp, BCClient, OpResult
+from pipeline.config import PostingSpec
 from pipeline.errors import BCAuthError, BCError, BCOutcomeUnknown, BCPermanentError, BCTransientError
 from pipeline.ledger import Ledger
 
@@ -74,8 +75,6 @@ class PostOutcome:
     conflicts: dict[str, str] = field(default_factory=dict)  # key -> message
     error: BCError | None = None  # set when BC failed after retries: state is recorded, re-run is safe
     interrupted: bool = False  # stopped on request before every line was sent
-    settled_by_reading: int = 0  # lines whose outcome was found by reading BC back
-    batches: int = 0
 
 
 @dataclass
@@ -148,20 +147,18 @@ class Poster:
         target: str,
         journal_id: str,
         *,
-        batch_size: int = 100,
-        max_in_flight: int = 6,
+        posting: PostingSpec | None = None,
         max_rounds: int = 8,
         progress: Callable[[int], None] | None = None,
         stop: threading.Event | None = None,
     ) -> None:
-        if not 1 <= batch_size <= 100:
-            raise ValueError("batch_size must be 1..100 (BC's $batch limit)")
+        posting = posting if posting is not None else PostingSpec()
         self.client = client
         self.ledger = ledger
         self.target = target
         self.journal_id = journal_id
-        self.batch_size = batch_size
-        self.max_in_flight = max(1, max_in_flight)
+        self.batch_size = posting.batch_size  # 1..100, BC's $batch limit (checked by the config)
+        self.max_in_flight = posting.max_in_flight
         self.max_rounds = max_rounds
         self.progress = progress or (lambda n: None)
         self.stop = stop or threading.Event()
@@ -172,7 +169,6 @@ class Poster:
     def settle_and_record(self, lines: Sequence[PlannedLine], outcome: PostOutcome) -> list[PlannedLine]:
         """Read BC back for ``lines``, record what it says, return the lines that are not in BC."""
         found = settle(self.client, self.journal_id, lines)
-        outcome.settled_by_reading += len(lines)
         if found.created:
             self.ledger.mark_created(self.target, list(found.created.items()))
             outcome.created.update(found.created)
@@ -205,7 +201,6 @@ class Poster:
                     self.ledger.mark_sending(self.target, [p.key for p in batch])
                     ops = [BatchOp(str(i + 1), "POST", self._url, p.body, None) for i, p in enumerate(batch)]
                     in_flight[pool.submit(self.client.batch, ops, continue_on_error=True)] = (batch, rounds)
-                    outcome.batches += 1
                 if not in_flight:
                     break  # an error or a stop request: what is left stays planned
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)

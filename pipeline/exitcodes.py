@@ -1,0 +1,44 @@
+"""The exit codes every command and the folder watcher answer with, and the one mapping from an
+exception to its code.
+
+Schedulers, cron mail and finance staff's scripts act on these numbers (DESIGN.md section 5), so
+they live here once: ``run``, ``validate``, ``watch`` and the library all ask ``exit_code_for``
+instead of keeping ladders of ``except`` clauses that drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from pipeline.errors import BCError, ConfigError, InputError, LockError, PayimportError
+
+
+class ExitCode(IntEnum):
+    """What the process tells whoever started it."""
+
+    OK = 0
+    """Every line accounted for, nothing needs a person."""
+    NEEDS_PERSON = 1
+    """Done, but rows were rejected or need review, or BC differs from the plan (see the report)."""
+    UNUSABLE = 2
+    """Unusable input, profile or config: nothing was posted."""
+    BC_FAILED = 3
+    """BC or the network failed after retries (or the run stopped early): state is recorded, run
+    the same command again."""
+    LOCKED = 4
+    """Another run holds the state lock."""
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    """The exit code for an exception that ended a command.
+
+    Anything the tool did not raise on purpose (a bug, a full disk) is ``BC_FAILED``: the ledger
+    holds what was sent, so running the same command again is the safe advice.
+    """
+    if isinstance(exc, LockError):
+        return ExitCode.LOCKED
+    if isinstance(exc, BCError):
+        return ExitCode.BC_FAILED
+    if isinstance(exc, (ConfigError, InputError, PayimportError)):
+        return ExitCode.UNUSABLE
+    return ExitCode.BC_FAILED

@@ -1,0 +1,256 @@
+"""The run's journal in BC: found or created (exactly one, even across a crash), posted when asked,
+and the rows an earlier process left in doubt settled from it before anything is sent.
+
+Which run an input belongs to is decided here too: an interrupted run is resumed in its own
+journal with its own lineNumbers, never started again beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from pipeline.bc import BCClient
+from pipeline.config import JournalSpec
+from pipeline.errors import BCOutcomeUnknown, BCPermanentError, ConfigError
+from pipeline.ledger import Ledger, RowRecord, RunRecord
+from pipeline.post.batches import PlannedLine, Settlement, match_lines, read_journal_lines, to_json_body
+
+log = logging.getLogger("payimport.run")
+
+NOT_FOUND_CODES = ("BadRequest_NotFound", "Internal_RecordNotFound")
+"""BC's codes for a record that does not exist (beside HTTP 404)."""
+
+
+@dataclass(frozen=True)
+class Journal:
+    """A customer payment journal of BC, as the run knows it."""
+
+    code: str
+    id: str
+
+
+# --- finding, creating and posting ----------------------------------------------------------------
+
+
+def find_journal(client: BCClient, code: str) -> dict[str, Any] | None:
+    """The customer payment journal with this code, or None."""
+    found = list(client.get_all("customerPaymentJournals", {"$filter": f"code eq '{code}'"}))
+    return found[0] if found else None
+
+
+def journal_code(template: str, day: date, taken: Iterable[str]) -> str:
+    """The first code ``template`` gives for ``day`` that BC does not have yet (Code[10])."""
+    used = set(taken)
+    for n in range(1, 10_000):
+        code = template.format(date=day, n=n).upper()
+        if len(code) > 10:
+            raise ConfigError(f"journal.code_template gives {code!r}, longer than BC's Code[10]")
+        if code not in used:
+            return code
+    raise ConfigError("journal.code_template: no free journal code left for today")
+
+
+def _balancing_account_id(client: BCClient, number: str | None) -> str | None:
+    if not number:
+        return None
+    found = list(client.get_all("accounts", {"$filter": f"number eq '{number}'", "$select": "id,number"}))
+    if not found:
+        raise ConfigError(f"journal.balancing_account: G/L account {number} does not exist in BC")
+    return str(found[0]["id"])
+
+
+def open_journal(
+    client: BCClient, ledger: Ledger, spec: JournalSpec, run: RunRecord, files: Sequence[str], now: datetime
+) -> Journal:
+    """The run's journal: found (resume, or ``journal.existing``) or created; recorded in the ledger.
+
+    The code is recorded *before* the create request, so a crash in between is resolved by
+    looking the code up, never by creating a second journal.
+    """
+    found = _existing_journal(client, spec, run)
+    if found is not None:
+        ledger.set_journal(run.run_id, found.code, found.id, "created")
+        return found
+    code = run.journal_code
+    if not code:
+        taken = {str(j["code"]) for j in client.get_all("customerPaymentJournals", {"$select": "code"})}
+        code = journal_code(spec.code_template, now.date(), taken)
+        ledger.set_journal(run.run_id, code, None, "planned")
+    body: dict[str, Any] = {
+        "code": code,
+        "displayName": spec.display_name.format(files=", ".join(files), date=now, run_id=run.run_id)[:100],
+    }
+    account_id = _balancing_account_id(client, spec.balancing_account)
+    if account_id:
+        body["balancingAccountId"] = account_id
+    created = _create_journal(client, body)
+    ledger.set_journal(run.run_id, code, str(created["id"]), "created")
+    return Journal(code, str(created["id"]))
+
+
+def _existing_journal(client: BCClient, spec: JournalSpec, run: RunRecord) -> Journal | None:
+    """``journal.existing`` (which must exist), or the journal a resumed run already created."""
+    if spec.existing:
+        journal = find_journal(client, spec.existing.upper())
+        if journal is None:
+            raise ConfigError(f"journal.existing: BC has no customer payment journal {spec.existing.upper()}")
+        return Journal(str(journal["code"]), str(journal["id"]))
+    if run.journal_code:
+        journal = find_journal(client, run.journal_code)
+        if journal is not None:
+            return Journal(run.journal_code, str(journal["id"]))
+    return None
+
+
+def _create_journal(client: BCClient, body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """POST the journal; a create that timed out, or a code already taken, is settled by looking.
+
+    A duplicate code may be our own earlier attempt, recognised by its displayName (which names
+    this run's files): someone else's journal is never adopted.
+    """
+    code = str(body["code"])
+    try:
+        created = client.send("POST", "customerPaymentJournals", dict(body))
+        assert created is not None  # a create answers 201 with the journal
+        return created
+    except (BCOutcomeUnknown, BCPermanentError) as exc:
+        found = find_journal(client, code)
+        if found is None:
+            raise
+        if found.get("displayName") != body["displayName"]:
+            raise BCPermanentError(
+                f"journal code {code} was taken in BC by someone else meanwhile; run again for a new code",
+                status=exc.status,
+                code=exc.code,
+            ) from None
+        log.info("journal %s found after %s", code, type(exc).__name__)
+        return found
+
+
+def post_journal(client: BCClient, ledger: Ledger, run_id: str, journal: Journal) -> bool:
+    """Post the verified journal; an unanswered post is settled by looking whether lines remain."""
+    ledger.set_journal(run_id, journal.code, journal.id, "posting")
+    try:
+        client.send("POST", f"journals({journal.id})/Microsoft.NAV.post")
+    except BCOutcomeUnknown:
+        if read_journal_lines(client, journal.id):
+            raise
+    ledger.set_journal(run_id, journal.code, journal.id, "posted")
+    return True
+
+
+# --- rows in doubt --------------------------------------------------------------------------------
+
+
+@dataclass
+class Verdicts:
+    """What reading a journal back decided for rows left ``sending``."""
+
+    created: dict[str, str] = field(default_factory=dict)  # key -> BC id
+    planned: list[str] = field(default_factory=list)  # certainly absent: may be sent again
+    conflicts: dict[str, str] = field(default_factory=dict)  # key -> message for a person
+
+
+def judge_doubtful(
+    records: Sequence[RowRecord], bc_lines: Sequence[Mapping[str, Any]], created_line_numbers: set[int]
+) -> Verdicts:
+    """Decide the rows of one journal left ``sending`` from what the journal holds now (pure).
+
+    A line at the planned lineNumber with the planned content is the row; a line absent is sent
+    again *only* if the journal still holds every line this tool created in it
+    (``created_line_numbers``). A journal that lost lines was posted or edited in BC since (posting
+    empties it), so absence proves nothing: those rows become conflicts, never a second payment.
+    """
+    code = records[0].journal_code if records else ""
+    found: Settlement = match_lines(
+        [PlannedLine(r.key, r.line_number, to_json_body(r.payload)) for r in records], bc_lines
+    )
+    vanished = created_line_numbers - {int(line["lineNumber"]) for line in bc_lines}
+    verdicts = Verdicts(created=dict(found.created), conflicts=dict(found.conflicts))
+    if found.absent and vanished:
+        message = (
+            f"journal {code} no longer holds {len(vanished)} line(s) this tool created (posted or deleted "
+            "in BC), so whether this payment reached BC cannot be read back; check the customer's ledger"
+        )
+        verdicts.conflicts.update(dict.fromkeys(found.absent, message))
+    else:
+        verdicts.planned = list(found.absent)
+    return verdicts
+
+
+def settle_unknown(client: BCClient, ledger: Ledger, scope: str) -> int:
+    """Rows an earlier process left ``sending``: read their journals back before anything is sent
+    (``judge_doubtful`` decides); returns how many rows were in doubt."""
+    doubtful = ledger.rows_in_state(scope, ["sending"])
+    by_journal: dict[str, list[RowRecord]] = {}
+    for record in doubtful:
+        by_journal.setdefault(record.journal_id or "", []).append(record)
+    for journal_id, records in by_journal.items():
+        try:
+            bc_lines = read_journal_lines(client, journal_id)
+        except BCPermanentError as exc:
+            if exc.status != 404 and exc.code not in NOT_FOUND_CODES:
+                raise
+            message = (
+                f"journal {records[0].journal_code} no longer exists in BC, so whether this payment reached it "
+                "cannot be read back; check the customer's ledger in BC before importing it again"
+            )
+            ledger.mark_conflict(scope, [(r.key, message) for r in records])
+            continue
+        verdicts = judge_doubtful(records, bc_lines, ledger.created_line_numbers(scope, journal_id))
+        if verdicts.created:
+            ledger.mark_created(scope, list(verdicts.created.items()))
+        if verdicts.planned:
+            ledger.mark_planned(scope, verdicts.planned)
+        if verdicts.conflicts:
+            ledger.mark_conflict(scope, list(verdicts.conflicts.items()))
+    return len(doubtful)
+
+
+# --- which run this input continues ---------------------------------------------------------------
+
+
+def pick_resumed_run(
+    client: BCClient, ledger: Ledger, scope: str, records: Mapping[str, RowRecord], shas: Sequence[str]
+) -> RunRecord | None:
+    """The interrupted run this input belongs to: the one holding most of its keys, if any."""
+    unfinished = {r.run_id: r for r in ledger.unfinished_runs(scope)}
+    votes = vote_for_runs(records.values(), set(unfinished))
+    if votes:
+        return unfinished[max(votes, key=lambda k: votes[k])]
+    return _run_stopped_before_planning(client, ledger, scope, list(unfinished.values()), shas)
+
+
+def vote_for_runs(records: Iterable[RowRecord], unfinished: set[str]) -> dict[str, int]:
+    """How many of the input's rows each unfinished run holds as planned, sending or created (pure)."""
+    votes: dict[str, int] = {}
+    for rec in records:
+        if rec.run_id in unfinished and rec.state in ("planned", "sending", "created"):
+            votes[rec.run_id] = votes.get(rec.run_id, 0) + 1
+    return votes
+
+
+def _run_stopped_before_planning(
+    client: BCClient, ledger: Ledger, scope: str, unfinished: Sequence[RunRecord], shas: Sequence[str]
+) -> RunRecord | None:
+    """An unfinished run of these same files that chose its journal but planned no row yet.
+
+    A process killed between recording the journal code and planning its rows may have created
+    the journal in BC; no row key points at that run, so without this it would not be resumed and
+    the next run would leave that journal behind, empty, and create another. Only a journal that
+    is absent or still empty in BC is taken up again: one holding lines (e.g. a ``journal.existing``
+    refused for its foreign lines) is left to the configuration of this run.
+    """
+    wanted = sorted(shas)
+    for run in reversed(unfinished):
+        same_files = sorted(str(f.get("sha256", "")) for f in run.files) == wanted
+        if not (run.journal_code and same_files) or any(ledger.count_by_state(scope, run.run_id).values()):
+            continue
+        journal = find_journal(client, run.journal_code)
+        if journal is None or not read_journal_lines(client, str(journal["id"])):
+            return run
+    return None

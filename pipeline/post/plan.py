@@ -1,0 +1,281 @@
+"""Planning: which rows this run still has to send, the lineNumber each gets (once, for a real run
+and a dry run alike), and the exact request body recorded in the ledger before anything is sent.
+
+The deciding functions are pure (``split_by_ledger``, ``kept_line_numbers``, ``assign_line_numbers``,
+``line_step``, ``first_line_not_invoice_blocked``, ``request_body``) and tested on their own;
+``plan_lines`` is the one step that reads the journal and writes the plan into the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from pipeline.errors import BCOutcomeUnknown, ConfigError
+from pipeline.ledger import PlannedRow, RowRecord
+from pipeline.lines import payment_lines
+from pipeline.post.batches import read_journal_lines
+from pipeline.post.context import RunContext
+from pipeline.post.journal import Journal
+from pipeline.reconcile import as_records
+
+MAX_LINE_NUMBER = 2**31 - 1
+"""lineNumber is an AL Integer (int32)."""
+LINE_STEP = 10_000
+"""BC's own distance between journal lines: room for a person to insert lines in between."""
+
+
+# --- what the ledger already decides --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerSplit:
+    """The input's rows as the ledger sees them.
+
+    ``known``: lines the ledger decides (imported before, repeated in this run, in conflict or in
+    doubt); ``resumed``: rows the resumed run already created, reported as posted from what was
+    sent (never resolved again: BC's customers and invoices may have changed since); ``todo``:
+    rows left to resolve.
+    """
+
+    known: list[pd.DataFrame]
+    resumed: pd.DataFrame
+    todo: pd.DataFrame
+
+
+def split_by_ledger(
+    rows: pd.DataFrame, records: Mapping[str, RowRecord], run_id: str, *, dry_run: bool = False
+) -> LedgerSplit:
+    """Split the input's rows by what the ledger holds for their keys (pure).
+
+    A row still ``sending`` after settling means BC did not answer the read-back: a real run stops
+    (it must not guess); a dry run reports it as in doubt.
+    """
+    if rows.empty:
+        return LedgerSplit([], rows, rows)
+    keys = rows["key"].astype("str").tolist()
+    duplicate = rows["key"].duplicated(keep="first")
+    state_of = pd.Series([records[k].state if k in records else "" for k in keys], index=rows.index, dtype="str")
+    run_of = pd.Series([records[k].run_id if k in records else "" for k in keys], index=rows.index, dtype="str")
+    if (state_of == "sending").any() and not dry_run:
+        raise BCOutcomeUnknown("some rows are still in doubt after reading BC back; run again when BC answers")
+    mine = (run_of == run_id) & (state_of == "created")
+    earlier = (state_of == "created") & ~mine
+    conflict = (state_of == "conflict") | (state_of == "sending")
+    known = [
+        _already_imported(rows[earlier & ~duplicate].copy(), records),
+        _repeated_in_run(rows[duplicate].copy(), rows[~duplicate]),
+        _in_conflict(rows[conflict & ~duplicate].copy(), records),
+    ]
+    return LedgerSplit(
+        [part for part in known if not part.empty],
+        _resumed_created(rows[mine & ~duplicate].copy(), records),
+        rows[~duplicate & ~earlier & ~conflict & ~mine].reset_index(drop=True),
+    )
+
+
+def _already_imported(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.DataFrame:
+    if rows.empty:
+        return payment_lines(rows, "already_posted")
+    rows["message"] = [
+        f"already imported by run {records[k].run_id} into journal {records[k].journal_code} "
+        f"(line {records[k].line_number})"
+        for k in rows["key"]
+    ]
+    rows["bc_id"] = [records[k].bc_id or "" for k in rows["key"]]
+    rows["journal_code"] = [records[k].journal_code or "" for k in rows["key"]]
+    rows["lineNumber"] = [records[k].line_number for k in rows["key"]]
+    return payment_lines(rows, "already_posted")
+
+
+def _repeated_in_run(repeats: pd.DataFrame, firsts: pd.DataFrame) -> pd.DataFrame:
+    if repeats.empty:
+        return payment_lines(repeats, "already_posted")
+    first = {str(r["key"]): r for r in as_records(firsts)}
+    repeats["message"] = [
+        f"same payment as {first[k]['source_file']} row {first[k]['source_row']} in this run"
+        for k in repeats["key"].astype("str")
+    ]
+    repeats["reason_code"] = "duplicate_in_run"
+    repeats["lineNumber"] = pd.NA  # never planned: the first occurrence holds the line
+    return payment_lines(repeats, "already_posted")
+
+
+def _in_conflict(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.DataFrame:
+    if rows.empty:
+        return payment_lines(rows, "needs_review")
+    rows["reason_code"] = ["bc_conflict" if records[k].state == "conflict" else "outcome_unknown" for k in rows["key"]]
+    rows["message"] = [
+        records[k].error_message or ""
+        if records[k].state == "conflict"
+        else "may already be in BC: the next real run reads the journal back and settles it"
+        for k in rows["key"]
+    ]
+    return payment_lines(rows, "needs_review")
+
+
+def _resumed_created(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.DataFrame:
+    if rows.empty:
+        return rows.reset_index(drop=True)
+    payloads = [records[k].payload for k in rows["key"]]
+    rows["lineNumber"] = [records[k].line_number for k in rows["key"]]
+    rows["customerNumber"] = [str(p.get("customerNumber", "")) for p in payloads]
+    rows["appliesToInvoiceNumber"] = [str(p.get("appliesToInvoiceNumber", "")) for p in payloads]
+    rows["appliesToInvoiceId"] = [str(p.get("appliesToInvoiceId", "")) for p in payloads]
+    rows["flags"] = ""
+    return rows.reset_index(drop=True)
+
+
+# --- lineNumbers ----------------------------------------------------------------------------------
+
+
+def line_step(last: int, count: int) -> int:
+    """BC's usual 10000 between lines, or less when a big run would pass the int32 ceiling.
+
+    A million-payment migration into one journal needs a step of about 2,000; the order and the
+    room for a person to insert lines by hand in between are kept.
+    """
+    if count == 0:
+        return LINE_STEP
+    step = min(LINE_STEP, (MAX_LINE_NUMBER - last) // count)
+    if step < 1:
+        raise ConfigError(f"the journal has no room for {count} more lines after lineNumber {last}; use a new journal")
+    return step
+
+
+def kept_line_numbers(
+    keys: Sequence[str], records: Mapping[str, RowRecord], run_id: str, journal_id: str
+) -> list[int | None]:
+    """The lineNumber each row already has in this run's journal, or None for a new row (pure).
+
+    A resume must not move a line that may exist in BC; rows another run planned elsewhere are new
+    here.
+    """
+    return [
+        records[k].line_number
+        if k in records and records[k].run_id == run_id and records[k].journal_id == journal_id
+        else None
+        for k in keys
+    ]
+
+
+def assign_line_numbers(kept: Sequence[int | None], last: int) -> list[int]:
+    """Kept numbers stay; new rows continue after ``last`` in order, ``line_step`` apart (pure)."""
+    step = line_step(last, sum(value is None for value in kept))
+    numbers = []
+    for value in kept:
+        if value is None:
+            last += step
+            numbers.append(last)
+        else:
+            numbers.append(int(value))
+    return numbers
+
+
+def number_dry_run(to_post: pd.DataFrame) -> pd.DataFrame:
+    """lineNumbers as a new journal would give them (a real run continues after an existing
+    journal's last line, which a dry run does not ask BC for)."""
+    numbers = assign_line_numbers([None] * len(to_post), 0)
+    to_post["lineNumber"] = pd.Series(numbers, index=to_post.index, dtype="int64")
+    return to_post
+
+
+def first_line_not_invoice_blocked(to_post: pd.DataFrame, last: int) -> pd.DataFrame:
+    """BC refuses a customer blocked for invoices on the *first* line of an empty journal (it checks
+    the block before the line becomes a payment; bc-api.md 1.3); later lines are accepted. So the
+    first new line of an empty journal is one whose customer is not blocked that way. (A journal
+    with any planned line, ours or BC's, has ``last`` > 0.)"""
+    to_post = to_post.reset_index(drop=True)
+    if last or not len(to_post) or "flags" not in to_post:
+        return to_post
+    blocked = to_post["flags"].astype("str").str.contains("customer_blocked_invoice", regex=False)
+    if not blocked.iloc[0] or blocked.all():
+        return to_post
+    first_ok = int(blocked.to_numpy().argmin())
+    order = [first_ok, *(i for i in range(len(to_post)) if i != first_ok)]
+    return to_post.iloc[order].reset_index(drop=True)
+
+
+# --- request bodies and the plan ------------------------------------------------------------------
+
+
+def request_body(row: Mapping[str, Any], decimals: int) -> dict[str, Any]:
+    """The customerPayments POST body for one resolved row, money as exact text (ledger form)."""
+    body: dict[str, Any] = {
+        "lineNumber": int(row["lineNumber"]),
+        "customerNumber": row["customerNumber"],
+        "postingDate": pd.Timestamp(row["postingDate"]).date().isoformat(),
+        "documentNumber": row["documentNumber"],
+        "externalDocumentNumber": row["externalDocumentNumber"],
+        "amount": str(Decimal(int(row["amount_minor"])).scaleb(-decimals)),
+        "comment": row["comment"],
+    }
+    if row.get("appliesToInvoiceId"):
+        # the id is BC's strict check (a posted invoice); the number is sent too so the ledger
+        # can report the line without asking BC again
+        body["appliesToInvoiceId"] = row["appliesToInvoiceId"]
+        body["appliesToInvoiceNumber"] = row["appliesToInvoiceNumber"]
+    if row.get("description"):
+        body["description"] = row["description"]
+    return body
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The rows to post in lineNumber order, those still to send (as recorded), and whether the
+    journal holds lines no run of ours planned."""
+
+    rows: pd.DataFrame
+    to_send: list[PlannedRow]
+    foreign: bool
+
+
+def _foreign_line_numbers(ctx: RunContext, journal: Journal, bc_lines: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Lines in the journal that no run of ours planned: refused unless the config allows them."""
+    ours = ctx.ledger.line_numbers(ctx.scope, journal.id)
+    foreign = sorted(int(line["lineNumber"]) for line in bc_lines if int(line["lineNumber"]) not in ours)
+    if foreign and not ctx.config.journal.allow_foreign_lines:
+        shown = ", ".join(map(str, foreign[:5])) + (" ..." if len(foreign) > 5 else "")
+        raise ConfigError(
+            f"journal {journal.code} already holds {len(foreign)} line(s) this tool did not plan (lineNumbers "
+            f"{shown}); posting the journal would post them too. Use another journal, or set "
+            "journal.allow_foreign_lines: true to add to it anyway."
+        )
+    return foreign
+
+
+def plan_lines(ctx: RunContext, journal: Journal, to_post: pd.DataFrame, records: Mapping[str, RowRecord]) -> Plan:
+    """Give every row to post its lineNumber in the journal and record the plan in the ledger
+    *before* the journal gets a single line.
+
+    Rows this run already planned keep their lineNumber; new rows continue after the journal's
+    last line, in BC or in the ledger.
+    """
+    bc_lines = read_journal_lines(ctx.client, journal.id)
+    foreign = _foreign_line_numbers(ctx, journal, bc_lines)
+    last = max([0, ctx.ledger.max_line_number(ctx.scope, journal.id), *(int(line["lineNumber"]) for line in bc_lines)])
+    to_post = first_line_not_invoice_blocked(to_post, last)
+    kept = kept_line_numbers(to_post["key"].astype("str").tolist(), records, ctx.run_id, journal.id)
+    to_post["lineNumber"] = pd.Series(assign_line_numbers(kept, last), index=to_post.index, dtype="int64")
+    planned = [
+        PlannedRow(
+            key=str(r["key"]),
+            run_id=ctx.run_id,
+            file_sha256=str(r["file_sha256"]),
+            source_file=str(r["source_file"]),
+            source_row=int(r["source_row"]),
+            journal_id=journal.id,
+            journal_code=journal.code,
+            line_number=int(r["lineNumber"]),
+            payload=request_body(r, ctx.decimals),
+        )
+        for r in as_records(to_post)
+        if not (r["key"] in records and records[r["key"]].state == "created" and records[r["key"]].run_id == ctx.run_id)
+    ]
+    if planned:
+        ctx.ledger.plan(ctx.scope, ctx.run_id, planned)
+    return Plan(to_post.sort_values("lineNumber", kind="stable").reset_index(drop=True), planned, bool(foreign))

@@ -1,0 +1,69 @@
+"""Settling rows left ``sending`` from what the journal holds, and picking the run to resume.
+
+The rule (DESIGN.md, exactly once): a line at the planned lineNumber with the planned document,
+customer and amount is the row; absence means "never created" only while the journal still holds
+every line this tool created in it; anything else goes to a person.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipeline.post.journal import judge_doubtful, vote_for_runs
+
+from .test_plan import EARLIER, RUN, record
+
+BODY = {"customerNumber": "C10000", "amount": "-12.50", "documentNumber": "D1"}
+
+
+def line(
+    number: int, *, doc: str = "D1", customer: str = "C10000", amount: str = "-12.5", id: str = "bc"
+) -> dict[str, Any]:
+    return {"lineNumber": number, "documentNumber": doc, "customerNumber": customer, "amount": amount, "id": id}
+
+
+@pytest.mark.parametrize(
+    ("bc_lines", "created_before", "created", "planned", "conflict"),
+    [
+        # BC holds the planned line (amount -12.5 == -12.50; Code fields compared upper-cased)
+        ([line(10_000, doc="d1", customer="c10000", id="bc-9")], set(), {"k": "bc-9"}, [], False),
+        # absent, and nothing this tool created went missing: never created, may be sent again
+        ([], set(), {}, ["k"], False),
+        ([line(20_000)], {20_000}, {}, ["k"], False),
+        # absent, but a line this tool created vanished (journal posted or edited): a person decides
+        ([], {20_000}, {}, [], True),
+        # something else sits at the planned lineNumber
+        ([line(10_000, amount="-99.00")], set(), {}, [], True),
+        ([line(10_000, customer="C20000")], set(), {}, [], True),
+        ([line(10_000, doc="D2")], set(), {}, [], True),
+    ],
+)
+def test_judge_doubtful(
+    bc_lines: list[dict[str, Any]],
+    created_before: set[int],
+    created: dict[str, str],
+    planned: list[str],
+    conflict: bool,
+) -> None:
+    verdicts = judge_doubtful([record("k", "sending", payload=BODY)], bc_lines, created_before)
+    assert verdicts.created == created
+    assert verdicts.planned == planned
+    assert ("k" in verdicts.conflicts) is conflict
+
+
+def test_a_vanished_line_is_named_in_the_conflict_message() -> None:
+    verdicts = judge_doubtful([record("k", "sending", payload=BODY)], [], {20_000, 30_000})
+    assert "no longer holds 2 line(s) this tool created" in verdicts.conflicts["k"]
+
+
+def test_the_run_holding_most_of_the_input_is_resumed() -> None:
+    records = [
+        record("a", "created", run_id=RUN),
+        record("b", "sending", run_id=RUN),
+        record("c", "planned", run_id=EARLIER),
+        record("d", "conflict", run_id=EARLIER),  # a conflict does not tie the input to that run
+        record("e", "created", run_id="finished-run"),
+    ]
+    assert vote_for_runs(records, {RUN, EARLIER}) == {RUN: 2, EARLIER: 1}
