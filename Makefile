@@ -26,8 +26,11 @@ demo: install
 	$(BIN)/payimport run sample_data/bank_statement.csv sample_data/remittance.xlsx \
 		sample_data/payments_with_errors.csv; test $$? -le 1
 
+LINT_PATHS := pipeline schemas tests bench sample_data
+
 lint: install
-	$(BIN)/ruff check pipeline schemas tests bench sample_data
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: install
 	$(BIN)/mypy

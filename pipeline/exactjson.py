@@ -51,52 +51,85 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _write(value: object, out: list[str], encode: Callable[[str], str], strict: bool) -> None:
+    """Append ``value`` as JSON to ``out``.
+
+    The checks run in one fixed order (scalars, then objects and arrays, then the lenient-only
+    types) because the order decides ambiguous cases: ``True`` is an ``int`` and must stay
+    ``true``, a ``datetime`` is a ``date`` and must keep its time.
+    """
+    text = _scalar_text(value, encode, strict)
+    if text is not None:
+        out.append(text)
+    elif isinstance(value, Mapping):
+        _write_object(value, out, encode, strict)
+    elif isinstance(value, list | tuple):
+        _write_array(value, out, encode, strict)
+    else:
+        out.append(_other_text(value, encode, strict))
+
+
+def _scalar_text(value: object, encode: Callable[[str], str], strict: bool) -> str | None:
+    """JSON text of a plain JSON scalar (text, null, boolean, number), or ``None`` when ``value``
+    is not one, so that the caller goes on to containers."""
     if isinstance(value, str):
-        out.append(encode(value))
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        out.append(int.__repr__(value))  # an IntEnum would otherwise write its name
-    elif isinstance(value, Decimal):
+        return encode(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)  # an IntEnum would otherwise write its name
+    if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} is not a JSON number")
-        out.append(format(value, "f"))
-    elif isinstance(value, float) and not strict:
+        return format(value, "f")
+    if isinstance(value, float) and not strict:
         if not math.isfinite(value):
             raise ValueError(f"{value} is not a JSON number")
-        out.append(float.__repr__(value))
-    elif isinstance(value, Mapping):
-        out.append("{")
-        for index, (key, item) in enumerate(value.items()):
-            if not isinstance(key, str):
-                raise TypeError(f"JSON object keys must be str, not {type(key).__name__}")
-            if index:
-                out.append(",")
-            out.append(encode(key))
-            out.append(":")
-            _write(item, out, encode, strict)
-        out.append("}")
-    elif isinstance(value, list | tuple):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _write(item, out, encode, strict)
-        out.append("]")
-    elif isinstance(value, datetime) and not strict:
-        out.append(encode(_format_datetime(value)))
-    elif isinstance(value, date) and not isinstance(value, datetime):
-        out.append(encode(value.isoformat()))
-    elif isinstance(value, uuid.UUID) and not strict:
-        out.append(encode(str(value)))
-    elif isinstance(value, float):
+        return float.__repr__(value)
+    return None
+
+
+def _write_object(value: Mapping[Any, Any], out: list[str], encode: Callable[[str], str], strict: bool) -> None:
+    """A mapping as a JSON object; a non-text key is a bug in the caller, not something to coerce."""
+    out.append("{")
+    for index, (key, item) in enumerate(value.items()):
+        if not isinstance(key, str):
+            raise TypeError(f"JSON object keys must be str, not {type(key).__name__}")
+        if index:
+            out.append(",")
+        out.append(encode(key))
+        out.append(":")
+        _write(item, out, encode, strict)
+    out.append("}")
+
+
+def _write_array(
+    value: list[Any] | tuple[Any, ...], out: list[str], encode: Callable[[str], str], strict: bool
+) -> None:
+    """A list or tuple as a JSON array."""
+    out.append("[")
+    for index, item in enumerate(value):
+        if index:
+            out.append(",")
+        _write(item, out, encode, strict)
+    out.append("]")
+
+
+def _other_text(value: object, encode: Callable[[str], str], strict: bool) -> str:
+    """JSON text of the types only the lenient (sandbox) mode writes, plus dates; anything else,
+    and a float in strict mode, raises ``TypeError`` so that the bug surfaces at the caller."""
+    if isinstance(value, datetime) and not strict:
+        return encode(_format_datetime(value))
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return encode(value.isoformat())
+    if isinstance(value, uuid.UUID) and not strict:
+        return encode(str(value))
+    if isinstance(value, float):
         raise TypeError(f"refusing to write the float {value!r} to JSON: use Decimal for amounts")
-    else:
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _format_datetime(value: datetime) -> str:
