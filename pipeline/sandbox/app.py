@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pipeline.sandbox import batch, odata, rules
-from pipeline.sandbox.errors import BCError, no_resource
+from pipeline.sandbox.errors import SandboxApiError, no_resource
 from pipeline.sandbox.settings import SandboxSettings
 from pipeline.sandbox.store import Store
 
@@ -82,12 +82,12 @@ class Dispatcher:
             if self.settings.latency.per_operation_s:
                 time.sleep(self.settings.latency.per_operation_s)
             return self._execute(method.upper(), url, headers, body, request_url or url)
-        except BCError as exc:
+        except SandboxApiError as exc:
             return Outcome(exc.status, dict(exc.headers), exc.body())
         except (UnicodeError, RecursionError, ArithmeticError) as exc:
             # Text that is not Unicode (a lone surrogate), nesting deeper than any real request,
             # a number beyond decimal range: BC refuses such requests as unreadable, never a 500.
-            err = BCError(400, "BadRequest", f"The request could not be read: {type(exc).__name__}.")
+            err = SandboxApiError(400, "BadRequest", f"The request could not be read: {type(exc).__name__}.")
             return Outcome(err.status, {}, err.body())
 
     def _execute(self, method: str, url: str, headers: Mapping[str, str], body: Any, request_url: str) -> Outcome:
@@ -95,7 +95,7 @@ class Dispatcher:
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         intent = _header(headers, "Data-Access-Intent")
         if intent and intent.lower() == "readonly" and method != "GET":
-            raise BCError(
+            raise SandboxApiError(
                 400, "BadRequest", "The 'Data-Access-Intent: ReadOnly' header is only allowed on GET requests."
             )
         segments = parse_path(parts.path)
@@ -265,7 +265,7 @@ class Dispatcher:
             item = dict(item)
             for term in expand:
                 if term.name not in links:
-                    raise BCError(
+                    raise SandboxApiError(
                         400,
                         "BadRequest_NotFound",
                         f"Could not find a property named '{term.name}' on type 'Microsoft.NAV.{entity_type}'.",
@@ -361,7 +361,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _key(key: str | None) -> str:
     if key is None:
-        raise BCError(400, "BadRequest_NotFound", "The request URI is not valid: a key is required.")
+        raise SandboxApiError(400, "BadRequest_NotFound", "The request URI is not valid: a key is required.")
     return key
 
 
@@ -374,14 +374,16 @@ def _body(body: Any) -> dict[str, Any]:
         try:
             body = odata.loads(body)
         except ValueError as exc:
-            raise BCError(400, "BadRequest", f"Invalid JSON in the request body: {exc}.") from None
+            raise SandboxApiError(400, "BadRequest", f"Invalid JSON in the request body: {exc}.") from None
     if not isinstance(body, dict):
-        raise BCError(400, "BadRequest", "The request body must be a JSON object.")
+        raise SandboxApiError(400, "BadRequest", "The request body must be a JSON object.")
     return body
 
 
-def _method_not_allowed(method: str) -> BCError:
-    return BCError(405, "BadRequest_MethodNotAllowed", f"'{method}' requests for this resource are not allowed.")
+def _method_not_allowed(method: str) -> SandboxApiError:
+    return SandboxApiError(
+        405, "BadRequest_MethodNotAllowed", f"'{method}' requests for this resource are not allowed."
+    )
 
 
 def build_api_routes(
@@ -396,13 +398,13 @@ def build_api_routes(
         env = request.path_params["environment"]
         if (tenant is not None and tenant != settings.tenant) or env != settings.environment:
             if env != settings.environment:
-                err = BCError(404, "BadRequest_NotFound", f"Environment '{env}' does not exist.")
+                err = SandboxApiError(404, "BadRequest_NotFound", f"Environment '{env}' does not exist.")
             else:
-                err = BCError(404, "Internal_TenantUnavailable", f"Tenant '{tenant}' is not available.")
+                err = SandboxApiError(404, "Internal_TenantUnavailable", f"Tenant '{tenant}' is not available.")
             return _respond(Outcome(err.status, {}, err.body()))
         try:
             client_of(request)
-        except BCError as exc:
+        except SandboxApiError as exc:
             return _respond(Outcome(exc.status, dict(exc.headers), exc.body()))
         path = request.path_params["path"]
         raw = await request.body()
@@ -426,10 +428,10 @@ def build_api_routes(
 def _run_batch(dispatcher: Dispatcher, settings: SandboxSettings, raw: bytes, headers: dict[str, str]) -> Response:
     try:
         operations = batch.parse_batch(raw, settings.limits.max_batch_operations)
-    except BCError as exc:
+    except SandboxApiError as exc:
         return _respond(Outcome(exc.status, dict(exc.headers), exc.body()))
     except RecursionError:
-        err = BCError(400, "BadRequest", "Invalid Request Body: the JSON is nested too deeply.")
+        err = SandboxApiError(400, "BadRequest", "Invalid Request Body: the JSON is nested too deeply.")
         return _respond(Outcome(err.status, {}, err.body()))
     continue_on_error = batch.wants_continue_on_error(_header(headers, "Prefer"))
 
@@ -442,7 +444,9 @@ def _run_batch(dispatcher: Dispatcher, settings: SandboxSettings, raw: bytes, he
             outcome = dispatcher.execute(op.method, op.url, merged, op.body)
         except Exception:  # a defect in one operation must not hide what the others did
             _log.exception("operation %s of a $batch failed", op.id)
-            err = BCError(500, "Internal_ServerError", "An unexpected error occurred while processing the operation.")
+            err = SandboxApiError(
+                500, "Internal_ServerError", "An unexpected error occurred while processing the operation."
+            )
             return batch.OperationResult(err.status, {}, err.body())
         return batch.OperationResult(outcome.status, outcome.headers, outcome.body)
 

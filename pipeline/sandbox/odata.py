@@ -58,7 +58,7 @@ from typing import Any
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from pipeline import exactjson
-from pipeline.sandbox.errors import BCError
+from pipeline.sandbox.errors import SandboxApiError
 
 __all__ = [
     "And",
@@ -118,8 +118,8 @@ _KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "null", *_COMP
 _KNOWN_OPTIONS = ("filter", "select", "top", "skip", "orderby", "expand", "count", "schemaversion", "skiptoken")
 
 
-def _query_error(message: str) -> BCError:
-    return BCError(400, QUERY_ERROR, message)
+def _query_error(message: str) -> SandboxApiError:
+    return SandboxApiError(400, QUERY_ERROR, message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -461,7 +461,7 @@ class _FilterParser:
         token = self.peek(offset)
         return token.kind == "punct" and token.text == char
 
-    def syntax_error(self, token: _Token | None = None) -> BCError:
+    def syntax_error(self, token: _Token | None = None) -> SandboxApiError:
         at = (token or self.peek()).pos
         return _query_error(f"Syntax error at position {at} in '{self.text}'.")
 
@@ -658,7 +658,7 @@ class _FilterParser:
             raise _query_error(f"Expression expected at position {token.pos} in '{self.text}'.")
         raise self.syntax_error(token)
 
-    def unrecognized(self, edm: str, token: _Token) -> BCError:
+    def unrecognized(self, edm: str, token: _Token) -> SandboxApiError:
         return _query_error(f"Unrecognized '{edm}' literal '{token.text}' at '{token.pos}' in '{self.text}'.")
 
 
@@ -669,14 +669,14 @@ def _unquote(text: str) -> str:
 def _check_or(node: Filter) -> None:
     """BC's rule: every ``or`` must combine conditions on one single field."""
     if isinstance(node, Or) and len(node.fields()) > 1:
-        raise BCError(400, "BadRequest", OR_ERROR_MESSAGE)
+        raise SandboxApiError(400, "BadRequest", OR_ERROR_MESSAGE)
     if isinstance(node, And | Or):
         _check_or(node.left)
         _check_or(node.right)
 
 
 def parse_filter(text: str, schema_version: str | None = None) -> Filter:
-    """Parse a ``$filter`` expression (raises :class:`BCError` 400 on anything BC would refuse)."""
+    """Parse a ``$filter`` expression (raises :class:`SandboxApiError` 400 on anything BC would refuse)."""
     node = _FilterParser(text, schema_version).parse()
     _check_or(node)
     return node
@@ -809,7 +809,7 @@ def parse_query(params: Mapping[str, str]) -> Query:
     """Read the ``$``-options of a request; other parameters are returned in ``Query.extra``.
 
     Raises:
-        BCError: 400 ``BadRequest_NotFound`` for malformed options (as the OData library words
+        SandboxApiError: 400 ``BadRequest_NotFound`` for malformed options (as the OData library words
             them), 400 ``BadRequest`` for an ``or`` across fields.
     """
     options: dict[str, str] = {}

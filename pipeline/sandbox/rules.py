@@ -4,7 +4,7 @@ Every public function is one API operation; the HTTP layer maps URLs to them and
 returned dicts into OData bodies. They return entities in BC's v2.0 JSON shape (property names
 and order as on the API pages, ``"@odata.etag"`` first), amounts as ``Decimal`` in BC's minimal
 form (``1190``, ``84.99``), dates ``YYYY-MM-DD`` (a blank date is BC's ``0001-01-01``), GUIDs
-lower-case, blank enums ``_x0020_``. Errors are raised as ``BCError``; ``status`` is the HTTP
+lower-case, blank enums ``_x0020_``. Errors are raised as ``SandboxApiError``; ``status`` is the HTTP
 status to answer with.
 
 Where the research notes (``bc-api.md`` section 6) leave a question open, the sandbox decides:
@@ -59,7 +59,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
-from pipeline.sandbox.errors import BCError, dialog, not_found
+from pipeline.sandbox.errors import SandboxApiError, dialog, not_found
 from pipeline.sandbox.store import EMPTY_GUID, Store, money, new_id, to_decimal
 
 Entity = dict[str, Any]
@@ -224,7 +224,7 @@ def check_if_match(if_match: str | None, entity_id: str, version: int) -> None:
     another version or entity: 409 ``Request_EntityChanged``; ``*`` always passes.
     """
     if if_match is None or not if_match.strip():
-        raise BCError(400, "BadRequest_InvalidToken", MISSING_IF_MATCH)
+        raise SandboxApiError(400, "BadRequest_InvalidToken", MISSING_IF_MATCH)
     key = base64.b64encode(uuid.UUID(entity_id).bytes).decode("ascii")
     readable = False
     for candidate in if_match.split(","):
@@ -237,8 +237,8 @@ def check_if_match(if_match: str | None, entity_id: str, version: int) -> None:
         if parsed == (key, version):
             return
     if not readable:
-        raise BCError(400, "BadRequest_InvalidToken", MISSING_IF_MATCH)
-    raise BCError(409, "Request_EntityChanged", ENTITY_CHANGED)
+        raise SandboxApiError(400, "BadRequest_InvalidToken", MISSING_IF_MATCH)
+    raise SandboxApiError(409, "Request_EntityChanged", ENTITY_CHANGED)
 
 
 # --- request bodies --------------------------------------------------------------------------------
@@ -273,8 +273,8 @@ def _literal(raw: object) -> str:
     return str(raw)
 
 
-def _conversion_error(raw: object, kind: Kind) -> BCError:
-    return BCError(
+def _conversion_error(raw: object, kind: Kind) -> SandboxApiError:
+    return SandboxApiError(
         400, "BadRequest", f"Cannot convert the literal '{_literal(raw)}' to the expected type '{_EDM[kind]}'."
     )
 
@@ -343,14 +343,16 @@ def _read_body(body: Mapping[str, Any] | None, props: Mapping[str, _Prop], entit
     if body is None:
         return {}
     if not isinstance(body, Mapping):
-        raise BCError(400, "BadRequest", "The request body must be a JSON object.")
+        raise SandboxApiError(400, "BadRequest", "The request body must be a JSON object.")
     values: dict[str, Any] = {}
     for name, raw in body.items():
         if "@" in name:
             continue
         prop = props.get(name)
         if prop is None:
-            raise BCError(400, "BadRequest", f"The property '{name}' does not exist on type 'Microsoft.NAV.{entity}'.")
+            raise SandboxApiError(
+                400, "BadRequest", f"The property '{name}' does not exist on type 'Microsoft.NAV.{entity}'."
+            )
         values[name] = _convert(raw, prop.kind)
     return values
 
@@ -361,10 +363,10 @@ def _assigned(values: Mapping[str, Any], props: Mapping[str, _Prop]) -> Iterator
         if name not in values:
             continue
         if prop.read_only:
-            raise BCError(400, "BadRequest_InvalidOperation", f"Control '{name}' is read-only.")
+            raise SandboxApiError(400, "BadRequest_InvalidOperation", f"Control '{name}' is read-only.")
         value = values[name]
         if prop.max_len and isinstance(value, str) and _bc_length(value) > prop.max_len:
-            raise BCError(
+            raise SandboxApiError(
                 400,
                 "Application_StringExceededLength",
                 f"The length of the string is {_bc_length(value)}, but it must be less than or equal to "
@@ -373,22 +375,22 @@ def _assigned(values: Mapping[str, Any], props: Mapping[str, _Prop]) -> Iterator
         yield name, value
 
 
-def _duplicate(table: str, fields: Sequence[tuple[str, object]]) -> BCError:
+def _duplicate(table: str, fields: Sequence[tuple[str, object]]) -> SandboxApiError:
     ident = ",".join(f"{name}='{value}'" for name, value in fields)
-    return BCError(
+    return SandboxApiError(
         400,
         "Internal_EntityWithSameKeyExists",
         f"The record in table {table} already exists. Identification fields and values: {ident}",
     )
 
 
-def _field_validation(message: str) -> BCError:
-    return BCError(400, "Application_FieldValidationException", message)
+def _field_validation(message: str) -> SandboxApiError:
+    return SandboxApiError(400, "Application_FieldValidationException", message)
 
 
-def _record_not_found(table: str, fields: Sequence[tuple[str, object]]) -> BCError:
+def _record_not_found(table: str, fields: Sequence[tuple[str, object]]) -> SandboxApiError:
     ident = ",".join(f"{name}='{value}'" for name, value in fields)
-    return BCError(
+    return SandboxApiError(
         400, "Internal_RecordNotFound", f"The {table} does not exist. Identification fields and values: {ident}"
     )
 
@@ -1127,7 +1129,9 @@ def default_template(store: Store, company_id: str) -> str:
         (company_id, CASH_RECEIPT_JOURNAL_PAGE),
     )
     if row is None:
-        raise BCError(400, "Internal_DataNotFoundFilter", "There is no Gen. Journal Template within the filter.")
+        raise SandboxApiError(
+            400, "Internal_DataNotFoundFilter", "There is no Gen. Journal Template within the filter."
+        )
     return _s(row, "name")
 
 
@@ -1190,7 +1194,7 @@ def _balancing_account(store: Store, company_id: str, account_id: str) -> tuple[
     return _s(row, "id"), number
 
 
-def _code_must_have_value(template: str) -> BCError:
+def _code_must_have_value(template: str) -> SandboxApiError:
     return _field_validation(
         f"Name must have a value in Gen. Journal Batch: Journal Template Name={template}, Name=. "
         "It cannot be zero or empty."
@@ -1238,7 +1242,9 @@ def _journal_fields(
             out.bal_id, out.bal_no = _balancing_account(store, company_id, value)
         elif name == "customerPayments":
             if not deep_insert:
-                raise BCError(400, "BadRequest", "Deep update is not supported; PATCH the customerPayments themselves.")
+                raise SandboxApiError(
+                    400, "BadRequest", "Deep update is not supported; PATCH the customerPayments themselves."
+                )
             out.payments = value
     return out
 
@@ -1579,7 +1585,9 @@ def _payment_field(page: _Page, name: str, value: Any, xrec: _Line | None, x_jou
     elif name == "comment":
         rec.comment = value
     elif name == "dimensionSetLines" and value:
-        raise BCError(501, "BadRequest_MethodNotImplemented", "The sandbox does not implement dimensionSetLines.")
+        raise SandboxApiError(
+            501, "BadRequest_MethodNotImplemented", "The sandbox does not implement dimensionSetLines."
+        )
 
 
 def _process_applies_to(page: _Page) -> None:
@@ -1630,7 +1638,7 @@ def _insert_line(store: Store, company_id: str, line: _Line, now: str) -> None:
     )
 
 
-def _line_duplicate(template: str, batch: str, line_number: int) -> BCError:
+def _line_duplicate(template: str, batch: str, line_number: int) -> SandboxApiError:
     return _duplicate(
         "Gen. Journal Line",
         [("Journal Template Name", template), ("Journal Batch Name", batch), ("Line No.", line_number)],
@@ -1639,9 +1647,7 @@ def _line_duplicate(template: str, batch: str, line_number: int) -> BCError:
 
 def _batch_balance_cents(store: Store, journal_id: str) -> int:
     """The batch's running balance (sum of the lines' ``Balance (LCY)``), in cents."""
-    row = store.query_one(
-        "SELECT cents AS total FROM journal_balances WHERE journal_id = ?", (journal_id,)
-    )
+    row = store.query_one("SELECT cents AS total FROM journal_balances WHERE journal_id = ?", (journal_id,))
     return int(row["total"]) if row is not None else 0
 
 
@@ -1991,7 +1997,7 @@ def _post_customer_line(store: Store, company_id: str, line: _Line, rates: Mappi
         )
         opposite_signs = (_d(entry, "amount") > 0) == (line.amount < 0) if entry is not None else False
         if entry is None or not opposite_signs:
-            raise BCError(400, "Internal_DataNotFoundFilter", NO_CUST_LEDGER_ENTRY)
+            raise SandboxApiError(400, "Internal_DataNotFoundFilter", NO_CUST_LEDGER_ENTRY)
         if _s(entry, "currency_code") != line.currency_code:
             raise dialog(DIFFERENT_CURRENCIES)
         open_amount = _d(entry, "remaining_amount")
@@ -2053,7 +2059,7 @@ def post_journal(store: Store, cid: str, jid: str) -> None:
         key = _guid(jid)
         journal = _journal_by_id_any_template(store, company_id, key) if key else None
         if journal is None:
-            raise BCError(404, "BadRequest_NotFound", BATCH_NOT_FOUND.format(guid=_al_guid(jid)))
+            raise SandboxApiError(404, "BadRequest_NotFound", BATCH_NOT_FOUND.format(guid=_al_guid(jid)))
         lines = _lines_of(store, _s(journal, "id"))
         if not lines:
             raise dialog(NOTHING_TO_POST)
