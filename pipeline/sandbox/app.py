@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipeline.sandbox import batch, odata, rules
+from pipeline.sandbox import batch, odata
 from pipeline.sandbox.errors import SandboxApiError, no_resource
+from pipeline.sandbox.rules import accounts, companies, customers, invoices, journals, payments, posting
 from pipeline.sandbox.settings import SandboxSettings
 from pipeline.sandbox.store import Store
 
@@ -106,14 +107,14 @@ class Dispatcher:
         elif segments and segments[0].name == "companies":
             if method != "GET" or len(segments) > 1:
                 raise no_resource(parts.path)
-            return self._collection(rules.list_companies(self.store), "companies", params, headers, request_url)
+            return self._collection(companies.list_companies(self.store), "companies", params, headers, request_url)
         if company is None:
             raise no_resource(parts.path)
-        rules.get_company(self.store, company)
+        companies.get_company(self.store, company)
         if not segments:
             if method != "GET":
                 raise _method_not_allowed(method)
-            return self._entity(rules.get_company(self.store, company), "companies")
+            return self._entity(companies.get_company(self.store, company), "companies")
         return self._route(method, company, segments, params, headers, body, request_url, parts.path)
 
     def _route(
@@ -138,48 +139,48 @@ class Dispatcher:
         store = self.store
         if names == ["customers"] and keys[0] is None:
             self._only(method, "GET")
-            return self._collection(rules.list_customers(store, cid), ctx, params, headers, request_url)
+            return self._collection(customers.list_customers(store, cid), ctx, params, headers, request_url)
         if names == ["customers"]:
             self._only(method, "GET")
-            return self._entity(rules.get_customer(store, cid, _key(keys[0])), ctx, params, cid)
+            return self._entity(customers.get_customer(store, cid, _key(keys[0])), ctx, params, cid)
         if names == ["customers", "customerFinancialDetails"]:
             self._only(method, "GET")
-            return self._entity(rules.customer_financial_details(store, cid, _key(keys[0])), ctx, params, cid)
+            return self._entity(customers.customer_financial_details(store, cid, _key(keys[0])), ctx, params, cid)
         if names == ["accounts"] and keys[0] is None:
             self._only(method, "GET")
-            return self._collection(rules.list_accounts(store, cid), ctx, params, headers, request_url)
+            return self._collection(accounts.list_accounts(store, cid), ctx, params, headers, request_url)
         if names == ["companyInformation"] and keys[0] is None:
             self._only(method, "GET")
-            return self._collection(rules.company_information(store, cid), ctx, params, headers, request_url)
+            return self._collection(accounts.company_information(store, cid), ctx, params, headers, request_url)
         if names == ["salesInvoices"] and keys[0] is None:
             if method == "POST":
-                return self._created(rules.create_sales_invoice(store, cid, _body(body)), ctx)
+                return self._created(invoices.create_sales_invoice(store, cid, _body(body)), ctx)
             self._only(method, "GET")
-            return self._collection(rules.list_sales_invoices(store, cid), ctx, params, headers, request_url)
+            return self._collection(invoices.list_sales_invoices(store, cid), ctx, params, headers, request_url)
         if names == ["salesInvoices"]:
             self._only(method, "GET")
-            return self._entity(rules.get_sales_invoice(store, cid, _key(keys[0])), ctx, params, cid)
+            return self._entity(invoices.get_sales_invoice(store, cid, _key(keys[0])), ctx, params, cid)
         if names == ["salesInvoices", "salesInvoiceLines"]:
             self._only(method, "GET")
-            lines = rules.list_sales_invoice_lines(store, cid, _key(keys[0]))
+            lines = invoices.list_sales_invoice_lines(store, cid, _key(keys[0]))
             return self._collection(lines, ctx, params, headers, request_url)
         if names == ["salesInvoices", "Microsoft.NAV.post"]:
             self._only(method, "POST")
-            rules.post_sales_invoice(store, cid, _key(keys[0]))
+            invoices.post_sales_invoice(store, cid, _key(keys[0]))
             return Outcome(204, {}, None)
         if names == ["customerPaymentJournals"] and keys[0] is None:
             if method == "POST":
-                return self._created(rules.create_journal(store, cid, _body(body)), ctx)
+                return self._created(journals.create_journal(store, cid, _body(body)), ctx)
             self._only(method, "GET")
-            return self._collection(rules.list_journals(store, cid), ctx, params, headers, request_url)
+            return self._collection(journals.list_journals(store, cid), ctx, params, headers, request_url)
         if names == ["customerPaymentJournals"]:
             jid = _key(keys[0])
             if method == "GET":
-                return self._entity(rules.get_journal(store, cid, jid), ctx, params, cid)
+                return self._entity(journals.get_journal(store, cid, jid), ctx, params, cid)
             if method == "PATCH":
-                return self._entity(rules.patch_journal(store, cid, jid, _body(body), if_match), ctx)
+                return self._entity(journals.patch_journal(store, cid, jid, _body(body), if_match), ctx)
             if method == "DELETE":
-                rules.delete_journal(store, cid, jid, if_match)
+                journals.delete_journal(store, cid, jid, if_match)
                 return Outcome(204, {}, None)
             raise _method_not_allowed(method)
         if names == ["customerPaymentJournals", "customerPayments"]:
@@ -187,27 +188,27 @@ class Dispatcher:
             pid = keys[1]
             if pid is None:
                 if method == "POST":
-                    return self._created(rules.create_payment(store, cid, jid, _body(body)), ctx)
+                    return self._created(payments.create_payment(store, cid, jid, _body(body)), ctx)
                 self._only(method, "GET")
-                return self._collection(rules.list_payments(store, cid, jid), ctx, params, headers, request_url)
+                return self._collection(payments.list_payments(store, cid, jid), ctx, params, headers, request_url)
             return self._payment(method, cid, _key(pid), jid, body, if_match, ctx, params)
         if names == ["customerPayments"]:
             pid = keys[0]
             if pid is None:
                 if method == "POST":
-                    return self._created(rules.create_payment(store, cid, None, _body(body)), ctx)
+                    return self._created(payments.create_payment(store, cid, None, _body(body)), ctx)
                 self._only(method, "GET")
                 wanted = odata.equalities(odata.parse_query(params))
                 if "id" in wanted and "journalId" not in wanted:  # a single-entity read by filter
-                    item = rules.get_payment(store, cid, str(wanted["id"]), None)
+                    item = payments.get_payment(store, cid, str(wanted["id"]), None)
                     return self._collection([item], ctx, params, headers, request_url)
                 journal = wanted.get("journalId")
-                items = rules.list_payments_top_level(store, cid, None if journal is None else str(journal))
+                items = payments.list_payments_top_level(store, cid, None if journal is None else str(journal))
                 return self._collection(items, ctx, params, headers, request_url)
             return self._payment(method, cid, _key(pid), None, body, if_match, ctx, params)
         if names == ["journals", "Microsoft.NAV.post"]:
             self._only(method, "POST")
-            rules.post_journal(store, cid, _key(keys[0]))
+            posting.post_journal(store, cid, _key(keys[0]))
             return Outcome(204, {}, None)
         raise no_resource(path)
 
@@ -223,11 +224,11 @@ class Dispatcher:
         params: dict[str, str] | None = None,
     ) -> Outcome:
         if method == "GET":
-            return self._entity(rules.get_payment(self.store, cid, pid, jid), ctx, params, cid)
+            return self._entity(payments.get_payment(self.store, cid, pid, jid), ctx, params, cid)
         if method == "PATCH":
-            return self._entity(rules.patch_payment(self.store, cid, pid, _body(body), if_match, jid), ctx)
+            return self._entity(payments.patch_payment(self.store, cid, pid, _body(body), if_match, jid), ctx)
         if method == "DELETE":
-            rules.delete_payment(self.store, cid, pid, if_match, jid)
+            payments.delete_payment(self.store, cid, pid, if_match, jid)
             return Outcome(204, {}, None)
         raise _method_not_allowed(method)
 
@@ -330,9 +331,9 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 _NAVIGATION: dict[str, dict[str, tuple[Callable[[Store, str, str], Any], str]]] = {
-    "customers": {"customerFinancialDetails": (rules.customer_financial_details, "customerFinancialDetails")},
-    "salesInvoices": {"salesInvoiceLines": (rules.list_sales_invoice_lines, "salesInvoiceLines")},
-    "customerPaymentJournals": {"customerPayments": (rules.list_payments, "customerPayments")},
+    "customers": {"customerFinancialDetails": (customers.customer_financial_details, "customerFinancialDetails")},
+    "salesInvoices": {"salesInvoiceLines": (invoices.list_sales_invoice_lines, "salesInvoiceLines")},
+    "customerPaymentJournals": {"customerPayments": (payments.list_payments, "customerPayments")},
 }
 """The ``$expand`` navigation properties per entity set: loader(store, company, parent id), child set."""
 
