@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipeline.sandbox import batch, odata
+from pipeline.sandbox import batch
 from pipeline.sandbox.errors import SandboxApiError, no_resource
+from pipeline.sandbox.odata import bodies, evaluate, options, paging
 from pipeline.sandbox.rules import accounts, companies, customers, invoices, journals, payments, posting
 from pipeline.sandbox.settings import SandboxSettings
 from pipeline.sandbox.store import Store
@@ -198,7 +199,7 @@ class Dispatcher:
                 if method == "POST":
                     return self._created(payments.create_payment(store, cid, None, _body(body)), ctx)
                 self._only(method, "GET")
-                wanted = odata.equalities(odata.parse_query(params))
+                wanted = options.equalities(options.parse_query(params))
                 if "id" in wanted and "journalId" not in wanted:  # a single-entity read by filter
                     item = payments.get_payment(store, cid, str(wanted["id"]), None)
                     return self._collection([item], ctx, params, headers, request_url)
@@ -246,17 +247,17 @@ class Dispatcher:
         """One entity; on a GET its ``$select`` and ``$expand`` apply as on a collection."""
         headers = _etag_header(item)
         if params and cid is not None:
-            query = odata.parse_query(params)
+            query = options.parse_query(params)
             entity_set = _entity_set_name(ctx)
             _, entity_type = _KEYS.get(entity_set, (("id",), ""))
             if query.select is not None:
-                item = odata.apply([item], odata.Query(select=query.select), entity_type=entity_type)[0]
+                item = evaluate.apply([item], options.Query(select=query.select), entity_type=entity_type)[0]
             if query.expand:
                 item = self._expand([item], query.expand, entity_set, cid)[0]
-        return Outcome(200, headers, odata.entity_body(self._context(_entity_set(ctx)), item))
+        return Outcome(200, headers, bodies.entity_body(self._context(_entity_set(ctx)), item))
 
     def _expand(
-        self, items: list[dict[str, Any]], expand: tuple[odata.ExpandItem, ...], entity_set: str, cid: str
+        self, items: list[dict[str, Any]], expand: tuple[options.ExpandItem, ...], entity_set: str, cid: str
     ) -> list[dict[str, Any]]:
         """Attach the navigation properties BC exposes on this entity set, with their own options."""
         links = _NAVIGATION.get(entity_set, {})
@@ -275,11 +276,13 @@ class Dispatcher:
                 related = load(self.store, cid, str(item["id"]))
                 child_keys, child_type = _KEYS.get(child_set, (("id",), ""))
                 if isinstance(related, list):
-                    related = odata.apply(related, term.options, key_order=child_keys, entity_type=child_type)
+                    related = evaluate.apply(related, term.options, key_order=child_keys, entity_type=child_type)
                     if term.options.expand:
                         related = self._expand(related, term.options.expand, child_set, cid)
                 elif term.options.select is not None:
-                    related = odata.apply([related], odata.Query(select=term.options.select), entity_type=child_type)[0]
+                    related = evaluate.apply(
+                        [related], options.Query(select=term.options.select), entity_type=child_type
+                    )[0]
                 item[term.name] = related
             out.append(item)
         return out
@@ -289,7 +292,7 @@ class Dispatcher:
         key = item.get("id")
         if key:
             headers["Location"] = f"{self.api_base}/{ctx}({key})"
-        return Outcome(201, headers, odata.entity_body(self._context(ctx), item))
+        return Outcome(201, headers, bodies.entity_body(self._context(ctx), item))
 
     def _collection(
         self,
@@ -299,22 +302,22 @@ class Dispatcher:
         headers: Mapping[str, str],
         request_url: str,
     ) -> Outcome:
-        query = odata.parse_query(params)
+        query = options.parse_query(params)
         entity_set = _entity_set_name(ctx)
         key_order, entity_type = _KEYS.get(entity_set, (("id",), ""))
-        selected = odata.apply(items, query, key_order=key_order, entity_type=entity_type)
-        limit = odata.page_size_from_prefer(_header(headers, "Prefer"), self.settings.limits.max_page_size)
-        page, token = odata.page(selected, limit, params.get("$skiptoken"))
+        selected = evaluate.apply(items, query, key_order=key_order, entity_type=entity_type)
+        limit = paging.page_size_from_prefer(_header(headers, "Prefer"), self.settings.limits.max_page_size)
+        page, token = paging.page(selected, limit, params.get("$skiptoken"))
         if query.expand:
             company = re.match(r"companies\(([^)]*)\)", ctx)
             page = self._expand(page, query.expand, entity_set, company.group(1) if company else "")
-        next_link = odata.next_link(request_url, token) if token is not None else None
+        next_link = paging.next_link(request_url, token) if token is not None else None
         extra = {}
-        applied = odata.preference_applied(_header(headers, "Prefer"), self.settings.limits.max_page_size)
+        applied = paging.preference_applied(_header(headers, "Prefer"), self.settings.limits.max_page_size)
         if applied:
             extra["Preference-Applied"] = applied
-        count = len(odata.filter_entities(items, query, entity_type=entity_type)) if query.count else None
-        return Outcome(200, extra, odata.collection_body(self._context(ctx), page, next_link, count=count))
+        count = len(evaluate.filter_entities(items, query, entity_type=entity_type)) if query.count else None
+        return Outcome(200, extra, bodies.collection_body(self._context(ctx), page, next_link, count=count))
 
 
 _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -373,7 +376,7 @@ def _body(body: Any) -> dict[str, Any]:
         if not body:
             return {}
         try:
-            body = odata.loads(body)
+            body = bodies.loads(body)
         except ValueError as exc:
             raise SandboxApiError(400, "BadRequest", f"Invalid JSON in the request body: {exc}.") from None
     if not isinstance(body, dict):
@@ -456,13 +459,13 @@ def _run_batch(dispatcher: Dispatcher, settings: SandboxSettings, raw: bytes, he
             result = batch.run_batch(operations, execute, continue_on_error=continue_on_error, snapshot=snap)
     else:
         result = batch.run_batch(operations, execute, continue_on_error=continue_on_error, snapshot=None)
-    return Response(odata.dumps(result), status_code=200, media_type=_JSON)
+    return Response(bodies.dumps(result), status_code=200, media_type=_JSON)
 
 
 def _respond(outcome: Outcome) -> Response:
     if outcome.body is None:
         return Response(status_code=outcome.status, headers=outcome.headers)
-    return Response(odata.dumps(outcome.body), status_code=outcome.status, headers=outcome.headers, media_type=_JSON)
+    return Response(bodies.dumps(outcome.body), status_code=outcome.status, headers=outcome.headers, media_type=_JSON)
 
 
 def create_api(

@@ -43,7 +43,8 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from pipeline.sandbox.errors import SandboxApiError
-from pipeline.sandbox.odata import loads, preferences
+from pipeline.sandbox.odata.bodies import loads
+from pipeline.sandbox.odata.paging import preferences
 
 __all__ = [
     "API_ROOT_MARKER",

@@ -39,3 +39,11 @@ def no_resource(path: str) -> SandboxApiError:
     return SandboxApiError(
         404, "BadRequest_NotFound", f"No HTTP resource was found that matches the request URI '{path}'."
     )
+
+
+QUERY_ERROR = "BadRequest_NotFound"
+
+
+def query_error(message: str) -> SandboxApiError:
+    """A query the OData library cannot parse or bind: BC lists these under ``BadRequest_NotFound`` (400)."""
+    return SandboxApiError(400, QUERY_ERROR, message)
