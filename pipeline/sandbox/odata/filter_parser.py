@@ -28,20 +28,10 @@ from pipeline.sandbox.odata.filter_tree import (
 )
 
 OR_ERROR_MESSAGE = "The 'OR' operator is not supported on distinct fields on an OData filter."
-
-
 SCHEMA_2_1 = "2.1"
-
-
 _MIRRORED = {"eq": "eq", "ne": "ne", "gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
-
-
 _STRING_MATCHES = ("contains", "startswith", "endswith")
-
-
 _VALUE_FUNCTIONS = ("tolower", "toupper", "substring")
-
-
 _KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "null", *COMPARISONS})
 
 

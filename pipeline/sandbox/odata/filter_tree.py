@@ -26,8 +26,6 @@ COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "lt": operator.lt,
     "le": operator.le,
 }
-
-
 _OPERATOR_KIND = {
     "eq": "Equal",
     "ne": "NotEqual",

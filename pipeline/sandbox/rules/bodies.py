@@ -20,14 +20,8 @@ from pipeline.sandbox.rules.conversions import code_upper, json_guid
 from pipeline.sandbox.store import EMPTY_GUID
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
 _MAX_DECIMAL = Decimal("1e15")
-
-
 Kind = Literal["guid", "code", "text", "int", "decimal", "date", "bool", "datetime", "nav"]
-
-
 _EDM: dict[str, str] = {
     "guid": "Edm.Guid",
     "code": "Edm.String",

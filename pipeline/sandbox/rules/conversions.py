@@ -14,12 +14,9 @@ from typing import Any
 
 from pipeline.sandbox.store import to_decimal
 
-Entity = dict[str, Any]
-
+Entity = dict[str, Any]  # one entity in BC's v2.0 JSON shape, as every operation returns it
 
 _GUID = re.compile(r"^\{?([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\}?$")
-
-
 _CENT = Decimal("0.01")
 
 

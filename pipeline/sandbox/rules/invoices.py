@@ -52,11 +52,7 @@ from pipeline.sandbox.rules.texts import (
 from pipeline.sandbox.store import EMPTY_GUID, Store, money, new_id
 
 PAYMENT_TERMS_DAYS = 14
-
-
 DRAFT_INVOICE_SERIES = "S-INV"
-
-
 POSTED_INVOICE_SERIES = "S-INV+"
 
 
@@ -228,8 +224,6 @@ _INVOICE_PROPS: dict[str, Prop] = {
     "status": Prop("text", read_only=True),
     "lastModifiedDateTime": Prop("datetime", read_only=True),
 }
-
-
 _INVOICE_LINE_PROPS: dict[str, Prop] = {
     "id": Prop("guid", read_only=True),
     "documentId": Prop("guid", read_only=True),
@@ -244,8 +238,6 @@ _INVOICE_LINE_PROPS: dict[str, Prop] = {
     "totalTaxAmount": Prop("decimal", read_only=True),
     "amountIncludingTax": Prop("decimal", read_only=True),
 }
-
-
 _LINE_TYPES = ("Comment", "Account", "Item", "Resource")
 
 

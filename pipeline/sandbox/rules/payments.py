@@ -151,8 +151,6 @@ _PAYMENT_PROPS: dict[str, Prop] = {
     "lastModifiedDateTime": Prop("datetime", read_only=True),
     "dimensionSetLines": Prop("nav"),
 }
-
-
 _PAYMENT_FILTER = "document_type = 'Payment' AND account_type = 'Customer' AND applies_to_doc_type = 'Invoice'"
 
 
