@@ -21,8 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipeline.sandbox import batch, odata, rules
-from pipeline.sandbox.errors import BCError, no_resource
+from pipeline.sandbox import batch
+from pipeline.sandbox.errors import SandboxApiError, no_resource
+from pipeline.sandbox.odata import bodies, evaluate, options, paging
+from pipeline.sandbox.rules import accounts, companies, customers, invoices, journals, payments, posting
 from pipeline.sandbox.settings import SandboxSettings
 from pipeline.sandbox.store import Store
 
@@ -82,12 +84,12 @@ class Dispatcher:
             if self.settings.latency.per_operation_s:
                 time.sleep(self.settings.latency.per_operation_s)
             return self._execute(method.upper(), url, headers, body, request_url or url)
-        except BCError as exc:
+        except SandboxApiError as exc:
             return Outcome(exc.status, dict(exc.headers), exc.body())
         except (UnicodeError, RecursionError, ArithmeticError) as exc:
             # Text that is not Unicode (a lone surrogate), nesting deeper than any real request,
             # a number beyond decimal range: BC refuses such requests as unreadable, never a 500.
-            err = BCError(400, "BadRequest", f"The request could not be read: {type(exc).__name__}.")
+            err = SandboxApiError(400, "BadRequest", f"The request could not be read: {type(exc).__name__}.")
             return Outcome(err.status, {}, err.body())
 
     def _execute(self, method: str, url: str, headers: Mapping[str, str], body: Any, request_url: str) -> Outcome:
@@ -95,7 +97,7 @@ class Dispatcher:
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         intent = _header(headers, "Data-Access-Intent")
         if intent and intent.lower() == "readonly" and method != "GET":
-            raise BCError(
+            raise SandboxApiError(
                 400, "BadRequest", "The 'Data-Access-Intent: ReadOnly' header is only allowed on GET requests."
             )
         segments = parse_path(parts.path)
@@ -106,14 +108,14 @@ class Dispatcher:
         elif segments and segments[0].name == "companies":
             if method != "GET" or len(segments) > 1:
                 raise no_resource(parts.path)
-            return self._collection(rules.list_companies(self.store), "companies", params, headers, request_url)
+            return self._collection(companies.list_companies(self.store), "companies", params, headers, request_url)
         if company is None:
             raise no_resource(parts.path)
-        rules.get_company(self.store, company)
+        companies.get_company(self.store, company)
         if not segments:
             if method != "GET":
                 raise _method_not_allowed(method)
-            return self._entity(rules.get_company(self.store, company), "companies")
+            return self._entity(companies.get_company(self.store, company), "companies")
         return self._route(method, company, segments, params, headers, body, request_url, parts.path)
 
     def _route(
@@ -138,48 +140,48 @@ class Dispatcher:
         store = self.store
         if names == ["customers"] and keys[0] is None:
             self._only(method, "GET")
-            return self._collection(rules.list_customers(store, cid), ctx, params, headers, request_url)
+            return self._collection(customers.list_customers(store, cid), ctx, params, headers, request_url)
         if names == ["customers"]:
             self._only(method, "GET")
-            return self._entity(rules.get_customer(store, cid, _key(keys[0])), ctx, params, cid)
+            return self._entity(customers.get_customer(store, cid, _key(keys[0])), ctx, params, cid)
         if names == ["customers", "customerFinancialDetails"]:
             self._only(method, "GET")
-            return self._entity(rules.customer_financial_details(store, cid, _key(keys[0])), ctx, params, cid)
+            return self._entity(customers.customer_financial_details(store, cid, _key(keys[0])), ctx, params, cid)
         if names == ["accounts"] and keys[0] is None:
             self._only(method, "GET")
-            return self._collection(rules.list_accounts(store, cid), ctx, params, headers, request_url)
+            return self._collection(accounts.list_accounts(store, cid), ctx, params, headers, request_url)
         if names == ["companyInformation"] and keys[0] is None:
             self._only(method, "GET")
-            return self._collection(rules.company_information(store, cid), ctx, params, headers, request_url)
+            return self._collection(accounts.company_information(store, cid), ctx, params, headers, request_url)
         if names == ["salesInvoices"] and keys[0] is None:
             if method == "POST":
-                return self._created(rules.create_sales_invoice(store, cid, _body(body)), ctx)
+                return self._created(invoices.create_sales_invoice(store, cid, _body(body)), ctx)
             self._only(method, "GET")
-            return self._collection(rules.list_sales_invoices(store, cid), ctx, params, headers, request_url)
+            return self._collection(invoices.list_sales_invoices(store, cid), ctx, params, headers, request_url)
         if names == ["salesInvoices"]:
             self._only(method, "GET")
-            return self._entity(rules.get_sales_invoice(store, cid, _key(keys[0])), ctx, params, cid)
+            return self._entity(invoices.get_sales_invoice(store, cid, _key(keys[0])), ctx, params, cid)
         if names == ["salesInvoices", "salesInvoiceLines"]:
             self._only(method, "GET")
-            lines = rules.list_sales_invoice_lines(store, cid, _key(keys[0]))
+            lines = invoices.list_sales_invoice_lines(store, cid, _key(keys[0]))
             return self._collection(lines, ctx, params, headers, request_url)
         if names == ["salesInvoices", "Microsoft.NAV.post"]:
             self._only(method, "POST")
-            rules.post_sales_invoice(store, cid, _key(keys[0]))
+            invoices.post_sales_invoice(store, cid, _key(keys[0]))
             return Outcome(204, {}, None)
         if names == ["customerPaymentJournals"] and keys[0] is None:
             if method == "POST":
-                return self._created(rules.create_journal(store, cid, _body(body)), ctx)
+                return self._created(journals.create_journal(store, cid, _body(body)), ctx)
             self._only(method, "GET")
-            return self._collection(rules.list_journals(store, cid), ctx, params, headers, request_url)
+            return self._collection(journals.list_journals(store, cid), ctx, params, headers, request_url)
         if names == ["customerPaymentJournals"]:
             jid = _key(keys[0])
             if method == "GET":
-                return self._entity(rules.get_journal(store, cid, jid), ctx, params, cid)
+                return self._entity(journals.get_journal(store, cid, jid), ctx, params, cid)
             if method == "PATCH":
-                return self._entity(rules.patch_journal(store, cid, jid, _body(body), if_match), ctx)
+                return self._entity(journals.patch_journal(store, cid, jid, _body(body), if_match), ctx)
             if method == "DELETE":
-                rules.delete_journal(store, cid, jid, if_match)
+                journals.delete_journal(store, cid, jid, if_match)
                 return Outcome(204, {}, None)
             raise _method_not_allowed(method)
         if names == ["customerPaymentJournals", "customerPayments"]:
@@ -187,27 +189,27 @@ class Dispatcher:
             pid = keys[1]
             if pid is None:
                 if method == "POST":
-                    return self._created(rules.create_payment(store, cid, jid, _body(body)), ctx)
+                    return self._created(payments.create_payment(store, cid, jid, _body(body)), ctx)
                 self._only(method, "GET")
-                return self._collection(rules.list_payments(store, cid, jid), ctx, params, headers, request_url)
+                return self._collection(payments.list_payments(store, cid, jid), ctx, params, headers, request_url)
             return self._payment(method, cid, _key(pid), jid, body, if_match, ctx, params)
         if names == ["customerPayments"]:
             pid = keys[0]
             if pid is None:
                 if method == "POST":
-                    return self._created(rules.create_payment(store, cid, None, _body(body)), ctx)
+                    return self._created(payments.create_payment(store, cid, None, _body(body)), ctx)
                 self._only(method, "GET")
-                wanted = odata.equalities(odata.parse_query(params))
+                wanted = options.equalities(options.parse_query(params))
                 if "id" in wanted and "journalId" not in wanted:  # a single-entity read by filter
-                    item = rules.get_payment(store, cid, str(wanted["id"]), None)
+                    item = payments.get_payment(store, cid, str(wanted["id"]), None)
                     return self._collection([item], ctx, params, headers, request_url)
                 journal = wanted.get("journalId")
-                items = rules.list_payments_top_level(store, cid, None if journal is None else str(journal))
+                items = payments.list_payments_top_level(store, cid, None if journal is None else str(journal))
                 return self._collection(items, ctx, params, headers, request_url)
             return self._payment(method, cid, _key(pid), None, body, if_match, ctx, params)
         if names == ["journals", "Microsoft.NAV.post"]:
             self._only(method, "POST")
-            rules.post_journal(store, cid, _key(keys[0]))
+            posting.post_journal(store, cid, _key(keys[0]))
             return Outcome(204, {}, None)
         raise no_resource(path)
 
@@ -223,11 +225,11 @@ class Dispatcher:
         params: dict[str, str] | None = None,
     ) -> Outcome:
         if method == "GET":
-            return self._entity(rules.get_payment(self.store, cid, pid, jid), ctx, params, cid)
+            return self._entity(payments.get_payment(self.store, cid, pid, jid), ctx, params, cid)
         if method == "PATCH":
-            return self._entity(rules.patch_payment(self.store, cid, pid, _body(body), if_match, jid), ctx)
+            return self._entity(payments.patch_payment(self.store, cid, pid, _body(body), if_match, jid), ctx)
         if method == "DELETE":
-            rules.delete_payment(self.store, cid, pid, if_match, jid)
+            payments.delete_payment(self.store, cid, pid, if_match, jid)
             return Outcome(204, {}, None)
         raise _method_not_allowed(method)
 
@@ -245,17 +247,17 @@ class Dispatcher:
         """One entity; on a GET its ``$select`` and ``$expand`` apply as on a collection."""
         headers = _etag_header(item)
         if params and cid is not None:
-            query = odata.parse_query(params)
+            query = options.parse_query(params)
             entity_set = _entity_set_name(ctx)
             _, entity_type = _KEYS.get(entity_set, (("id",), ""))
             if query.select is not None:
-                item = odata.apply([item], odata.Query(select=query.select), entity_type=entity_type)[0]
+                item = evaluate.apply([item], options.Query(select=query.select), entity_type=entity_type)[0]
             if query.expand:
                 item = self._expand([item], query.expand, entity_set, cid)[0]
-        return Outcome(200, headers, odata.entity_body(self._context(_entity_set(ctx)), item))
+        return Outcome(200, headers, bodies.entity_body(self._context(_entity_set(ctx)), item))
 
     def _expand(
-        self, items: list[dict[str, Any]], expand: tuple[odata.ExpandItem, ...], entity_set: str, cid: str
+        self, items: list[dict[str, Any]], expand: tuple[options.ExpandItem, ...], entity_set: str, cid: str
     ) -> list[dict[str, Any]]:
         """Attach the navigation properties BC exposes on this entity set, with their own options."""
         links = _NAVIGATION.get(entity_set, {})
@@ -265,7 +267,7 @@ class Dispatcher:
             item = dict(item)
             for term in expand:
                 if term.name not in links:
-                    raise BCError(
+                    raise SandboxApiError(
                         400,
                         "BadRequest_NotFound",
                         f"Could not find a property named '{term.name}' on type 'Microsoft.NAV.{entity_type}'.",
@@ -274,11 +276,13 @@ class Dispatcher:
                 related = load(self.store, cid, str(item["id"]))
                 child_keys, child_type = _KEYS.get(child_set, (("id",), ""))
                 if isinstance(related, list):
-                    related = odata.apply(related, term.options, key_order=child_keys, entity_type=child_type)
+                    related = evaluate.apply(related, term.options, key_order=child_keys, entity_type=child_type)
                     if term.options.expand:
                         related = self._expand(related, term.options.expand, child_set, cid)
                 elif term.options.select is not None:
-                    related = odata.apply([related], odata.Query(select=term.options.select), entity_type=child_type)[0]
+                    related = evaluate.apply(
+                        [related], options.Query(select=term.options.select), entity_type=child_type
+                    )[0]
                 item[term.name] = related
             out.append(item)
         return out
@@ -288,7 +292,7 @@ class Dispatcher:
         key = item.get("id")
         if key:
             headers["Location"] = f"{self.api_base}/{ctx}({key})"
-        return Outcome(201, headers, odata.entity_body(self._context(ctx), item))
+        return Outcome(201, headers, bodies.entity_body(self._context(ctx), item))
 
     def _collection(
         self,
@@ -298,22 +302,22 @@ class Dispatcher:
         headers: Mapping[str, str],
         request_url: str,
     ) -> Outcome:
-        query = odata.parse_query(params)
+        query = options.parse_query(params)
         entity_set = _entity_set_name(ctx)
         key_order, entity_type = _KEYS.get(entity_set, (("id",), ""))
-        selected = odata.apply(items, query, key_order=key_order, entity_type=entity_type)
-        limit = odata.page_size_from_prefer(_header(headers, "Prefer"), self.settings.limits.max_page_size)
-        page, token = odata.page(selected, limit, params.get("$skiptoken"))
+        selected = evaluate.apply(items, query, key_order=key_order, entity_type=entity_type)
+        limit = paging.page_size_from_prefer(_header(headers, "Prefer"), self.settings.limits.max_page_size)
+        page, token = paging.page(selected, limit, params.get("$skiptoken"))
         if query.expand:
             company = re.match(r"companies\(([^)]*)\)", ctx)
             page = self._expand(page, query.expand, entity_set, company.group(1) if company else "")
-        next_link = odata.next_link(request_url, token) if token is not None else None
+        next_link = paging.next_link(request_url, token) if token is not None else None
         extra = {}
-        applied = odata.preference_applied(_header(headers, "Prefer"), self.settings.limits.max_page_size)
+        applied = paging.preference_applied(_header(headers, "Prefer"), self.settings.limits.max_page_size)
         if applied:
             extra["Preference-Applied"] = applied
-        count = len(odata.filter_entities(items, query, entity_type=entity_type)) if query.count else None
-        return Outcome(200, extra, odata.collection_body(self._context(ctx), page, next_link, count=count))
+        count = len(evaluate.filter_entities(items, query, entity_type=entity_type)) if query.count else None
+        return Outcome(200, extra, bodies.collection_body(self._context(ctx), page, next_link, count=count))
 
 
 _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -330,9 +334,9 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 _NAVIGATION: dict[str, dict[str, tuple[Callable[[Store, str, str], Any], str]]] = {
-    "customers": {"customerFinancialDetails": (rules.customer_financial_details, "customerFinancialDetails")},
-    "salesInvoices": {"salesInvoiceLines": (rules.list_sales_invoice_lines, "salesInvoiceLines")},
-    "customerPaymentJournals": {"customerPayments": (rules.list_payments, "customerPayments")},
+    "customers": {"customerFinancialDetails": (customers.customer_financial_details, "customerFinancialDetails")},
+    "salesInvoices": {"salesInvoiceLines": (invoices.list_sales_invoice_lines, "salesInvoiceLines")},
+    "customerPaymentJournals": {"customerPayments": (payments.list_payments, "customerPayments")},
 }
 """The ``$expand`` navigation properties per entity set: loader(store, company, parent id), child set."""
 
@@ -361,7 +365,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _key(key: str | None) -> str:
     if key is None:
-        raise BCError(400, "BadRequest_NotFound", "The request URI is not valid: a key is required.")
+        raise SandboxApiError(400, "BadRequest_NotFound", "The request URI is not valid: a key is required.")
     return key
 
 
@@ -372,16 +376,18 @@ def _body(body: Any) -> dict[str, Any]:
         if not body:
             return {}
         try:
-            body = odata.loads(body)
+            body = bodies.loads(body)
         except ValueError as exc:
-            raise BCError(400, "BadRequest", f"Invalid JSON in the request body: {exc}.") from None
+            raise SandboxApiError(400, "BadRequest", f"Invalid JSON in the request body: {exc}.") from None
     if not isinstance(body, dict):
-        raise BCError(400, "BadRequest", "The request body must be a JSON object.")
+        raise SandboxApiError(400, "BadRequest", "The request body must be a JSON object.")
     return body
 
 
-def _method_not_allowed(method: str) -> BCError:
-    return BCError(405, "BadRequest_MethodNotAllowed", f"'{method}' requests for this resource are not allowed.")
+def _method_not_allowed(method: str) -> SandboxApiError:
+    return SandboxApiError(
+        405, "BadRequest_MethodNotAllowed", f"'{method}' requests for this resource are not allowed."
+    )
 
 
 def build_api_routes(
@@ -396,13 +402,13 @@ def build_api_routes(
         env = request.path_params["environment"]
         if (tenant is not None and tenant != settings.tenant) or env != settings.environment:
             if env != settings.environment:
-                err = BCError(404, "BadRequest_NotFound", f"Environment '{env}' does not exist.")
+                err = SandboxApiError(404, "BadRequest_NotFound", f"Environment '{env}' does not exist.")
             else:
-                err = BCError(404, "Internal_TenantUnavailable", f"Tenant '{tenant}' is not available.")
+                err = SandboxApiError(404, "Internal_TenantUnavailable", f"Tenant '{tenant}' is not available.")
             return _respond(Outcome(err.status, {}, err.body()))
         try:
             client_of(request)
-        except BCError as exc:
+        except SandboxApiError as exc:
             return _respond(Outcome(exc.status, dict(exc.headers), exc.body()))
         path = request.path_params["path"]
         raw = await request.body()
@@ -426,10 +432,10 @@ def build_api_routes(
 def _run_batch(dispatcher: Dispatcher, settings: SandboxSettings, raw: bytes, headers: dict[str, str]) -> Response:
     try:
         operations = batch.parse_batch(raw, settings.limits.max_batch_operations)
-    except BCError as exc:
+    except SandboxApiError as exc:
         return _respond(Outcome(exc.status, dict(exc.headers), exc.body()))
     except RecursionError:
-        err = BCError(400, "BadRequest", "Invalid Request Body: the JSON is nested too deeply.")
+        err = SandboxApiError(400, "BadRequest", "Invalid Request Body: the JSON is nested too deeply.")
         return _respond(Outcome(err.status, {}, err.body()))
     continue_on_error = batch.wants_continue_on_error(_header(headers, "Prefer"))
 
@@ -442,7 +448,9 @@ def _run_batch(dispatcher: Dispatcher, settings: SandboxSettings, raw: bytes, he
             outcome = dispatcher.execute(op.method, op.url, merged, op.body)
         except Exception:  # a defect in one operation must not hide what the others did
             _log.exception("operation %s of a $batch failed", op.id)
-            err = BCError(500, "Internal_ServerError", "An unexpected error occurred while processing the operation.")
+            err = SandboxApiError(
+                500, "Internal_ServerError", "An unexpected error occurred while processing the operation."
+            )
             return batch.OperationResult(err.status, {}, err.body())
         return batch.OperationResult(outcome.status, outcome.headers, outcome.body)
 
@@ -451,13 +459,13 @@ def _run_batch(dispatcher: Dispatcher, settings: SandboxSettings, raw: bytes, he
             result = batch.run_batch(operations, execute, continue_on_error=continue_on_error, snapshot=snap)
     else:
         result = batch.run_batch(operations, execute, continue_on_error=continue_on_error, snapshot=None)
-    return Response(odata.dumps(result), status_code=200, media_type=_JSON)
+    return Response(bodies.dumps(result), status_code=200, media_type=_JSON)
 
 
 def _respond(outcome: Outcome) -> Response:
     if outcome.body is None:
         return Response(status_code=outcome.status, headers=outcome.headers)
-    return Response(odata.dumps(outcome.body), status_code=outcome.status, headers=outcome.headers, media_type=_JSON)
+    return Response(bodies.dumps(outcome.body), status_code=outcome.status, headers=outcome.headers, media_type=_JSON)
 
 
 def create_api(

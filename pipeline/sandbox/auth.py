@@ -46,7 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Scope
 
-from pipeline.sandbox.errors import BCError
+from pipeline.sandbox.errors import SandboxApiError
 from pipeline.sandbox.settings import SandboxSettings
 
 ANONYMOUS_CLIENT_ID = "anonymous"
@@ -64,9 +64,9 @@ _KEY_FILE = "token-key"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-def invalid_credentials() -> BCError:
+def invalid_credentials() -> SandboxApiError:
     """BC's answer to a missing, malformed, expired or revoked bearer token."""
-    return BCError(
+    return SandboxApiError(
         401,
         "Authentication_InvalidCredentials",
         "The server has rejected the client credentials.",
@@ -175,7 +175,7 @@ class TokenAuthority:
             return None
         try:
             return self.validate(token)
-        except BCError:
+        except SandboxApiError:
             return None
 
     # -- endpoints ------------------------------------------------------------------------------

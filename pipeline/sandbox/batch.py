@@ -42,8 +42,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from pipeline.sandbox.errors import BCError
-from pipeline.sandbox.odata import loads, preferences
+from pipeline.sandbox.errors import SandboxApiError
+from pipeline.sandbox.odata.bodies import loads
+from pipeline.sandbox.odata.paging import preferences
 
 __all__ = [
     "API_ROOT_MARKER",
@@ -106,7 +107,7 @@ class OperationResult:
     body: Any = None
 
     @classmethod
-    def from_error(cls, error: BCError) -> OperationResult:
+    def from_error(cls, error: SandboxApiError) -> OperationResult:
         return cls(error.status, dict(error.headers), error.body())
 
     @property
@@ -124,8 +125,8 @@ class Snapshot(Protocol):
     def rollback(self) -> None: ...
 
 
-def _invalid(reason: str) -> BCError:
-    return BCError(400, "BadRequest", f"Invalid Request Body: {reason}")
+def _invalid(reason: str) -> SandboxApiError:
+    return SandboxApiError(400, "BadRequest", f"Invalid Request Body: {reason}")
 
 
 def _relative_url(url: str) -> str:
@@ -176,7 +177,7 @@ def parse_batch(body: bytes, max_operations: int) -> list[Operation]:
     """The operations of a JSON ``$batch`` body, checked before any of them runs.
 
     Raises:
-        BCError: 400 ``BadRequest`` for a malformed body, 400 ``Unknown`` for more than
+        SandboxApiError: 400 ``BadRequest`` for a malformed body, 400 ``Unknown`` for more than
             ``max_operations`` operations (see the module docstring).
     """
     try:
@@ -187,7 +188,7 @@ def parse_batch(body: bytes, max_operations: int) -> list[Operation]:
     if not isinstance(requests, list):
         raise _invalid("a JSON batch must be an object with a 'requests' array.")
     if len(requests) > max_operations:
-        raise BCError(
+        raise SandboxApiError(
             400,
             "Unknown",
             "The current batch message contains too many parts. A maximum number of "
@@ -236,7 +237,7 @@ class _Run:
         """The 424 result of an operation whose dependency failed, else ``None`` (run it)."""
         for dep in operation.depends_on:
             if dep in self.failed:
-                error = BCError(
+                error = SandboxApiError(
                     FAILED_DEPENDENCY,
                     "BadRequest",
                     f"The request '{operation.id}' was not executed because the request '{dep}' it depends on failed.",
@@ -275,7 +276,7 @@ def run_batch(
 ) -> dict[str, Any]:
     """Run the operations in order and return the ``{"responses": [...]}`` body (sent with 200).
 
-    ``execute`` returns BC errors as results; a :class:`BCError` it raises anyway is reported
+    ``execute`` returns BC errors as results; a :class:`SandboxApiError` it raises anyway is reported
     the same way. Any other exception is a bug: the snapshot (if any) is rolled back and the
     exception propagates.
     """
@@ -286,7 +287,7 @@ def run_batch(
             if result is None:
                 try:
                     result = execute(operation)
-                except BCError as error:
+                except SandboxApiError as error:
                     result = OperationResult.from_error(error)
             if not run.record(operation, result):
                 break

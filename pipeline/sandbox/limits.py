@@ -55,7 +55,7 @@ from typing import Literal, get_args
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.sandbox.auth import invalid_credentials
-from pipeline.sandbox.errors import BCError
+from pipeline.sandbox.errors import SandboxApiError
 from pipeline.sandbox.settings import Fault, FaultKind, SandboxSettings
 
 ABORT_EXTENSION = "sandbox.abort_connection"
@@ -496,7 +496,7 @@ class LimitsMiddleware:
             window = self._windows[client] = _Window()
         return window
 
-    def _rate_error(self, wait_s: float) -> BCError:
+    def _rate_error(self, wait_s: float) -> SandboxApiError:
         limits = self.limits
         err = _error(
             429,
@@ -506,7 +506,7 @@ class LimitsMiddleware:
             err.headers["Retry-After"] = _retry_after(wait_s)
         return err
 
-    def _queue_full_error(self) -> BCError:
+    def _queue_full_error(self) -> SandboxApiError:
         limits = self.limits
         return _error(
             429,
@@ -514,7 +514,7 @@ class LimitsMiddleware:
             "are waiting for this client.",
         )
 
-    def _queue_timeout_error(self) -> BCError:
+    def _queue_timeout_error(self) -> SandboxApiError:
         err = _error(
             503,
             f"The request waited more than {self.limits.queue_timeout_s:g} seconds in the queue and was cancelled.",
@@ -536,15 +536,15 @@ class _Held:
         self.messages.append(message)
 
 
-def _error(status: int, message: str) -> BCError:
-    return BCError(status, ERROR_CODES[status], message)
+def _error(status: int, message: str) -> SandboxApiError:
+    return SandboxApiError(status, ERROR_CODES[status], message)
 
 
-def _too_large(limit: int) -> BCError:
+def _too_large(limit: int) -> SandboxApiError:
     return _error(413, f"The request body is larger than the maximum of {limit} bytes.")
 
 
-def _fault_error(fault: Fault) -> BCError:
+def _fault_error(fault: Fault) -> SandboxApiError:
     """The answer of a fault served at the door."""
     if fault.kind == "expire-token":
         return invalid_credentials()
@@ -566,7 +566,7 @@ def _retry_after(seconds: float) -> str:
     return str(max(0, math.ceil(seconds)))
 
 
-async def _send_error(send: Send, err: BCError) -> None:
+async def _send_error(send: Send, err: SandboxApiError) -> None:
     payload = json.dumps(err.body()).encode()
     headers = [
         (b"content-type", b"application/json; charset=utf-8"),
@@ -577,7 +577,7 @@ async def _send_error(send: Send, err: BCError) -> None:
     await send({"type": "http.response.body", "body": payload, "more_body": False})
 
 
-async def _answer(send: Send, receive: Receive, err: BCError) -> None:
+async def _answer(send: Send, receive: Receive, err: SandboxApiError) -> None:
     """Refuse a request whose body is still unread: read (and drop) it first, so the connection
     stays reusable and a client still uploading sees the answer rather than a reset."""
     await _discard_body(receive)

@@ -48,7 +48,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.sandbox import rules
+from pipeline.sandbox.rules import batches, invoices
 from pipeline.sandbox.store import EMPTY_GUID, Store, money
 
 DEFAULT_COMPANY = "CRONUS sandbox"
@@ -107,10 +107,10 @@ def ensure_company(store: Store, name: str = DEFAULT_COMPANY) -> str:
         store.execute(
             "INSERT OR IGNORE INTO journal_templates (company_id, name, description, type, page_id, recurring) "
             "VALUES (?, ?, 'Cash receipts', 'Cash Receipts', ?, 0)",
-            (cid, PAYMENTS_TEMPLATE, rules.CASH_RECEIPT_JOURNAL_PAGE),
+            (cid, PAYMENTS_TEMPLATE, batches.CASH_RECEIPT_JOURNAL_PAGE),
         )
         ensure_gl_account(store, cid, BALANCING_ACCOUNT, "Cash")
-        rules.ensure_invoice_series(store, cid)
+        invoices.ensure_invoice_series(store, cid)
         return cid
 
 
@@ -186,7 +186,7 @@ def add_journal(
     """A customer payment journal with what the API cannot give it: a No. Series (and its balancing
     account), as batches set up in BC's UI have. Existing journals are left alone."""
     with store.transaction():
-        template = rules.default_template(store, cid)
+        template = batches.default_template(store, cid)
         row = store.query_one(
             "SELECT id FROM journals WHERE company_id = ? AND template_name = ? AND code = ?", (cid, template, code)
         )
@@ -261,7 +261,7 @@ def add_invoice(
         today = store.today()
         doc_date = invoice_date or posting_date or today
         post_date = posting_date or doc_date
-        due = due_date or doc_date + timedelta(rules.PAYMENT_TERMS_DAYS)
+        due = due_date or doc_date + timedelta(invoices.PAYMENT_TERMS_DAYS)
         posted = status in ("open", "paid")
         invoice_id = stable_id("invoice", cid, number)
         now = store.now_text()
@@ -310,7 +310,7 @@ def add_invoice(
         if posted:
             row = store.query_one("SELECT * FROM sales_invoices WHERE id = ?", (invoice_id,))
             if row is not None:
-                rules.post_invoice_entry(store, cid, row, f"Invoice {number}")
+                invoices.post_invoice_entry(store, cid, row, f"Invoice {number}")
         if status == "paid":
             _settle(store, cid, invoice_id, number, payer_number, code, total, post_date)
         return invoice_id

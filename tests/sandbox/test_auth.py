@@ -24,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from pipeline.sandbox.auth import ANONYMOUS_CLIENT_ID, DEFAULT_SCOPE, TokenAuthority
-from pipeline.sandbox.errors import BCError
+from pipeline.sandbox.errors import SandboxApiError
 from pipeline.sandbox.server import SandboxInfo, compose_app, make_http_client, make_msal_app, run_in_thread
 from pipeline.sandbox.settings import Fault, SandboxSettings
 
@@ -38,7 +38,7 @@ def _factory(info: SandboxInfo) -> ASGIApp:
     async def things(request: Request) -> Response:
         try:
             client = info.tokens.authenticate(request)
-        except BCError as exc:
+        except SandboxApiError as exc:
             return JSONResponse(exc.body(), exc.status, headers=exc.headers)
         return JSONResponse({"client": client})
 
@@ -182,7 +182,7 @@ def test_tokens_expire_after_the_ttl() -> None:
     clock.now += 59.9
     assert authority.validate(issued.access_token) == CLIENT
     clock.now += 0.1
-    with pytest.raises(BCError) as caught:
+    with pytest.raises(SandboxApiError) as caught:
         authority.validate(issued.access_token)
     assert (caught.value.status, caught.value.code) == (401, "Authentication_InvalidCredentials")
 
@@ -196,7 +196,7 @@ def test_forged_and_tampered_tokens_are_refused() -> None:
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     other = TokenAuthority(SandboxSettings())  # another sandbox, another key
     for bad in (f"{prefix}.{forged}.{signature}", "garbage", "a.b.c", "sbx1..", other.issue(CLIENT).access_token):
-        with pytest.raises(BCError):
+        with pytest.raises(SandboxApiError):
             authority.validate(bad)
 
 
@@ -204,12 +204,12 @@ def test_expire_client_revokes_only_that_clients_earlier_tokens() -> None:
     authority = TokenAuthority(SandboxSettings())
     mine, theirs = authority.issue(CLIENT), authority.issue("other")
     authority.expire_client(CLIENT)
-    with pytest.raises(BCError):
+    with pytest.raises(SandboxApiError):
         authority.validate(mine.access_token)
     assert authority.validate(theirs.access_token) == "other"
     assert authority.validate(authority.issue(CLIENT).access_token) == CLIENT
     authority.expire_all()
-    with pytest.raises(BCError):
+    with pytest.raises(SandboxApiError):
         authority.validate(theirs.access_token)
     assert authority.validate(authority.issue("other").access_token) == "other"
 

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.sandbox import batch, odata
 from pipeline.sandbox.batch import Operation, OperationResult
-from pipeline.sandbox.errors import BCError, dialog
+from pipeline.sandbox.errors import SandboxApiError, dialog
 
 ROOT = "https://api.businesscentral.dynamics.com/v2.0/tenant/production/api/v2.0/"
 
@@ -119,14 +119,14 @@ def test_parse_accepts_an_empty_batch_and_depends_on() -> None:
 
 def test_over_the_operation_limit_is_refused_as_bc_does() -> None:
     assert len(batch.parse_batch(_body([_post(str(i), i) for i in range(100)]), 100)) == 100
-    with pytest.raises(BCError) as caught:
+    with pytest.raises(SandboxApiError) as caught:
         batch.parse_batch(_body([_post(str(i), i) for i in range(101)]), 100)
     assert (caught.value.status, caught.value.code) == (400, "Unknown")
     assert caught.value.message == (
         "The current batch message contains too many parts. A maximum number of '100' query operations "
         "and change sets are allowed in a batch message."
     )
-    with pytest.raises(BCError) as small:
+    with pytest.raises(SandboxApiError) as small:
         batch.parse_batch(_body([_post(str(i), i) for i in range(4)]), 3)
     assert "'3'" in small.value.message
 
@@ -161,7 +161,7 @@ def test_over_the_operation_limit_is_refused_as_bc_does() -> None:
     ],
 )
 def test_malformed_batches_are_400(body: bytes, reason: str) -> None:
-    with pytest.raises(BCError) as caught:
+    with pytest.raises(SandboxApiError) as caught:
         batch.parse_batch(body, 100)
     assert (caught.value.status, caught.value.code) == (400, "BadRequest")
     assert caught.value.message.startswith("Invalid Request Body: ")
@@ -260,7 +260,7 @@ def test_executor_bug_rolls_back_and_propagates() -> None:
 
 def test_a_raised_bc_error_is_reported_per_operation() -> None:
     def execute(op: Operation) -> OperationResult:
-        raise BCError(404, "BadRequest_NotFound", "The customer does not exist.", {"X-Reason": "gone"})
+        raise SandboxApiError(404, "BadRequest_NotFound", "The customer does not exist.", {"X-Reason": "gone"})
 
     result = batch.run_batch(batch.parse_batch(_body(THREE), 100), execute, continue_on_error=True)
     assert _statuses(result) == [("1", 404), ("2", 404), ("3", 404)]

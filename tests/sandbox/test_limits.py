@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from pipeline.sandbox.errors import BCError
+from pipeline.sandbox.errors import SandboxApiError
 from pipeline.sandbox.limits import FaultPlan, LimitPolicy
 from pipeline.sandbox.server import SandboxInfo, compose_app, make_http_client, run_in_thread
 from pipeline.sandbox.settings import Fault, Latency, Limits, SandboxSettings
@@ -38,7 +38,7 @@ def _factory(info: SandboxInfo) -> ASGIApp:
     async def things(request: Request) -> Response:
         try:
             info.tokens.authenticate(request)
-        except BCError as exc:
+        except SandboxApiError as exc:
             return JSONResponse(exc.body(), exc.status, headers=exc.headers)
         if request.method == "POST":
             effects.append(len(await request.body()))

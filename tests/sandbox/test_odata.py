@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from pipeline.sandbox import odata
-from pipeline.sandbox.errors import BCError
+from pipeline.sandbox.errors import SandboxApiError
 
 G1 = "11111111-aaaa-4aaa-8aaa-000000000001"
 G2 = "22222222-bbbb-4bbb-8bbb-000000000002"
@@ -66,8 +66,8 @@ def _lines(params: Mapping[str, str], rows: list[dict[str, Any]] | None = None) 
     return [row["lineNumber"] for row in result]
 
 
-def _error(params: Mapping[str, str], rows: list[dict[str, Any]] | None = None) -> BCError:
-    with pytest.raises(BCError) as caught:
+def _error(params: Mapping[str, str], rows: list[dict[str, Any]] | None = None) -> SandboxApiError:
+    with pytest.raises(SandboxApiError) as caught:
         odata.apply(
             ROWS if rows is None else rows,
             odata.parse_query(params),
@@ -191,7 +191,7 @@ def test_unknown_property_is_named() -> None:
 
 
 def test_unknown_property_without_declared_properties_uses_the_entities_keys() -> None:
-    with pytest.raises(BCError) as caught:
+    with pytest.raises(SandboxApiError) as caught:
         odata.apply(ROWS, odata.parse_query({"$filter": "contactId eq 'x'"}))
     assert caught.value.message == "Could not find a property named 'contactId'."
 
@@ -273,7 +273,7 @@ def test_string_function_on_a_number_is_refused() -> None:
     ],
 )
 def test_option_errors(params: dict[str, str], message: str) -> None:
-    with pytest.raises(BCError) as caught:
+    with pytest.raises(SandboxApiError) as caught:
         odata.parse_query(params)
     assert (caught.value.status, caught.value.code, caught.value.message) == (400, "BadRequest_NotFound", message)
 
@@ -428,7 +428,7 @@ def test_page_boundary_survives_inserts_and_deletes_before_it() -> None:
 
 def test_invalid_skiptoken_is_refused() -> None:
     for token in ("not-a-token!", "e30", "WyJhIiwgMV0"):  # garbage, {}, ["a", 1]
-        with pytest.raises(BCError) as caught:
+        with pytest.raises(SandboxApiError) as caught:
             odata.page(_numbered(3), 2, token)
         assert (caught.value.status, caught.value.code) == (400, "BadRequest_NotFound")
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pipeline.sandbox import rules, seed
-from pipeline.sandbox.errors import BCError
+from pipeline.sandbox.errors import SandboxApiError
 from pipeline.sandbox.store import EMPTY_GUID, Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +39,8 @@ def cid(store: Store) -> str:
     return seed.seed_demo(store)
 
 
-def _error(call: Callable[..., Any], *args: Any, **kwargs: Any) -> BCError:
-    with pytest.raises(BCError) as info:
+def _error(call: Callable[..., Any], *args: Any, **kwargs: Any) -> SandboxApiError:
+    with pytest.raises(SandboxApiError) as info:
         call(*args, **kwargs)
     return info.value
 

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from pipeline.sandbox.errors import BCError
+from pipeline.sandbox.errors import SandboxApiError
 from pipeline.sandbox.server import (
     SandboxInfo,
     _url_host,
@@ -44,7 +44,7 @@ def _factory(info: SandboxInfo) -> ASGIApp:
     async def things(request: Request) -> Response:
         try:
             info.tokens.authenticate(request)
-        except BCError as exc:
+        except SandboxApiError as exc:
             return JSONResponse(exc.body(), exc.status, headers=exc.headers)
         if request.method == "POST":
             posts.append(1)

@@ -1,0 +1,198 @@
+"""Posting a customer payment journal (``journals({id})/Microsoft.NAV.post``).
+
+The posting checks (document number, sign, manual numbers, balance per document) and the ledger
+effect on invoices and customers, in one transaction: all or nothing, as BC posts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from pipeline.sandbox.errors import SandboxApiError, dialog
+from pipeline.sandbox.rules.batches import journal_by_id_any_template
+from pipeline.sandbox.rules.bodies import field_validation, record_not_found
+from pipeline.sandbox.rules.companies import company_row
+from pipeline.sandbox.rules.conversions import al_decimal, al_guid, incstr, json_guid, row_decimal, row_int, row_str
+from pipeline.sandbox.rules.customers import customer_by_number, exchange_rates, to_lcy
+from pipeline.sandbox.rules.invoices import next_series_number
+from pipeline.sandbox.rules.payments import PaymentLine, check_blocked, lines_of
+from pipeline.sandbox.rules.texts import (
+    BATCH_NOT_FOUND,
+    DIFFERENT_CURRENCIES,
+    MANUAL_NOS,
+    NO_CUST_LEDGER_ENTRY,
+    NOTHING_TO_POST,
+    OUT_OF_BALANCE,
+)
+from pipeline.sandbox.store import Store, money
+
+
+def _check_lines(store: Store, company_id: str, journal: sqlite3.Row, lines: Sequence[PaymentLine]) -> str:
+    """Gen. Jnl.-Check Line over the batch in Line No. order.
+
+    Returns the last No. Series number the batch's documents consume ('' when none): a
+    document number equal to the series' next number uses it up, any other number needs the
+    series to allow manual numbers.
+    """
+    template, batch = row_str(journal, "template_name"), row_str(journal, "code")
+    series_code = row_str(journal, "no_series")
+    series = (
+        store.query_one("SELECT * FROM no_series WHERE company_id = ? AND code = ?", (company_id, series_code))
+        if series_code
+        else None
+    )
+    next_no = next_series_number(store, company_id, series_code, consume=False) if series is not None else ""
+    consumed = ""
+    last_document: str | None = None
+    for line in lines:
+        if line.empty():
+            continue
+        where = (
+            f"Gen. Journal Line: Journal Template Name={template}, Journal Batch Name={batch}, "
+            f"Line No.={line.line_number}"
+        )
+        if not line.posting_date:
+            raise field_validation(f"Posting Date must have a value in {where}. It cannot be zero or empty.")
+        if not line.document_number:
+            raise field_validation(f"Document No. must have a value in {where}. It cannot be zero or empty.")
+        if line.account_type == "Customer" and line.document_type == "Payment" and line.amount > 0:
+            raise field_validation(f"Amount must be negative in {where}.")
+        if line.account_type == "Customer" and line.account_no:
+            customer = customer_by_number(store, company_id, line.account_no)
+            if customer is None:
+                raise record_not_found("Customer", [("No.", line.account_no)])
+            check_blocked(customer, line.document_type, "post")
+        if series is not None and line.document_number != last_document:
+            if line.document_number == next_no:
+                consumed = next_no
+                next_no = incstr(next_no)
+            elif not row_int(series, "manual_nos"):
+                raise dialog(MANUAL_NOS.format(series=series_code))
+            last_document = line.document_number
+    return consumed
+
+
+def _check_balance(lines: Sequence[PaymentLine], rates: Mapping[str, Decimal]) -> None:
+    """Force Doc. Balance: each (posting date, document type, document no.) must sum to zero."""
+    ordered = sorted(
+        (line for line in lines if not line.empty()),
+        key=lambda line: (line.posting_date, line.document_number, line.line_number),
+    )
+    current = Decimal(0)
+    last: tuple[str, str, str] | None = None
+    for line in ordered:
+        key = (line.posting_date, line.document_type, line.document_number)
+        if last is not None and key != last and current != 0:
+            raise dialog(OUT_OF_BALANCE.format(document=last[2], balance=al_decimal(current)))
+        if key != last:
+            current = Decimal(0)
+        current += line.balance_lcy(rates)
+        last = key
+    if last is not None and current != 0:
+        raise dialog(OUT_OF_BALANCE.format(document=last[2], balance=al_decimal(current)))
+
+
+def _post_customer_line(
+    store: Store, company_id: str, line: PaymentLine, rates: Mapping[str, Decimal], now: str
+) -> None:
+    """Gen. Jnl.-Post Line for a customer payment: ledger entry, application, invoice update."""
+    remaining = line.amount
+    if line.applies_to_invoice_number:
+        entry = store.query_one(
+            "SELECT * FROM cust_ledger_entries WHERE company_id = ? AND document_type = 'Invoice' "
+            "AND document_number = ? AND customer_number = ? AND open = 1 ORDER BY entry_no LIMIT 1",
+            (company_id, line.applies_to_invoice_number, line.account_no),
+        )
+        opposite_signs = (row_decimal(entry, "amount") > 0) == (line.amount < 0) if entry is not None else False
+        if entry is None or not opposite_signs:
+            raise SandboxApiError(400, "Internal_DataNotFoundFilter", NO_CUST_LEDGER_ENTRY)
+        if row_str(entry, "currency_code") != line.currency_code:
+            raise dialog(DIFFERENT_CURRENCIES)
+        open_amount = row_decimal(entry, "remaining_amount")
+        applied = min(-remaining, open_amount)
+        left = open_amount - applied
+        remaining += applied
+        store.execute(
+            "UPDATE cust_ledger_entries SET remaining_amount = ?, remaining_amount_lcy = ?, open = ? "
+            "WHERE entry_no = ?",
+            (
+                money(left),
+                money(to_lcy(left, line.currency_code, rates)),
+                1 if left != 0 else 0,
+                row_int(entry, "entry_no"),
+            ),
+        )
+        if row_str(entry, "invoice_id"):
+            store.execute(
+                "UPDATE sales_invoices SET modified_at = ?, version = version + 1 WHERE id = ?",
+                (now, row_str(entry, "invoice_id")),
+            )
+    store.execute(
+        "INSERT INTO cust_ledger_entries (company_id, customer_number, document_type, document_number, "
+        "external_document_number, description, posting_date, due_date, currency_code, amount, amount_lcy, "
+        "remaining_amount, remaining_amount_lcy, open, journal_line_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            company_id,
+            line.account_no,
+            line.document_type,
+            line.document_number,
+            line.external_document_number,
+            line.description,
+            line.posting_date,
+            line.posting_date,
+            line.currency_code,
+            money(line.amount),
+            money(to_lcy(line.amount, line.currency_code, rates)),
+            money(remaining),
+            money(to_lcy(remaining, line.currency_code, rates)),
+            1 if remaining != 0 else 0,
+            line.id,
+            now,
+        ),
+    )
+    store.execute(
+        "UPDATE customers SET version = version + 1 WHERE company_id = ? AND number = ?", (company_id, line.account_no)
+    )
+
+
+def post_journal(store: Store, cid: str, jid: str) -> None:
+    """``journals({jid})/Microsoft.NAV.post`` on a customer payment journal. Answer 204.
+
+    The batch is found by id in any template (the journals page does not restrict it). Posts
+    the whole batch or nothing: checks every line (document number required, a customer
+    payment must be negative, customer not blocked, No. Series manual numbers), checks the
+    balance per document, then posts in (posting date, document no.) order, where an applies-to
+    invoice must be an open posted invoice of the line's customer. Posted lines are deleted;
+    zero-amount lines are skipped and stay. An over-payment closes the invoice and leaves the
+    rest open on the payment entry (a credit); the customer's balance drops by the amount.
+    """
+    with store.transaction():
+        company_id = row_str(company_row(store, cid), "id")
+        key = json_guid(jid)
+        journal = journal_by_id_any_template(store, company_id, key) if key else None
+        if journal is None:
+            raise SandboxApiError(404, "BadRequest_NotFound", BATCH_NOT_FOUND.format(guid=al_guid(jid)))
+        lines = lines_of(store, row_str(journal, "id"))
+        if not lines:
+            raise dialog(NOTHING_TO_POST)
+        rates = exchange_rates(store, company_id)
+        consumed = _check_lines(store, company_id, journal, lines)
+        _check_balance(lines, rates)
+        now = store.now_text()
+        to_post = sorted(
+            (line for line in lines if line.amount != 0),
+            key=lambda line: (line.posting_date, line.document_number, line.line_number),
+        )
+        for line in to_post:
+            if line.account_type == "Customer" and line.account_no:
+                _post_customer_line(store, company_id, line, rates, now)
+        if consumed:
+            store.execute(
+                "UPDATE no_series SET last_no_used = ? WHERE company_id = ? AND code = ?",
+                (consumed, company_id, row_str(journal, "no_series")),
+            )
+        for line in to_post:
+            store.execute("DELETE FROM journal_lines WHERE id = ?", (line.id,))
