@@ -27,11 +27,6 @@ PACKAGES = ("pipeline", "schemas")
 SANDBOX = "pipeline.sandbox"
 SANDBOX_MAY_IMPORT = frozenset({SANDBOX, "pipeline.exactjson"})
 SANDBOX_IMPORTERS = frozenset({"pipeline.cli", "pipeline.session"})
-# Modules that still open the sandbox themselves while pipeline/session.py is being written in
-# parallel: runner.py starts the embedded sandbox and bc/target.py builds a target from its info
-# (a TYPE_CHECKING import). Both move into pipeline.session; they leave this set when
-# pipeline/session.py lands (test_transitional_exemptions_are_still_needed says when).
-TRANSITIONAL = frozenset({"pipeline.runner", "pipeline.bc.target"})
 SANDBOX_RULE = "the sandbox may import only its own modules and pipeline.exactjson (move what it needs into it)"
 PRODUCT_RULE = f"outside the sandbox only {', '.join(sorted(SANDBOX_IMPORTERS))} may import it"
 
@@ -86,7 +81,7 @@ def violations(module: str, source: str, where: str, *, is_package: bool = False
         if in_sandbox:
             if _is_product(imp.target) and not any(_within(imp.target, ok) for ok in SANDBOX_MAY_IMPORT):
                 found.append(f"{where}:{imp.line}: the sandbox module {module} imports {imp.target}; {SANDBOX_RULE}")
-        elif _within(imp.target, SANDBOX) and module not in SANDBOX_IMPORTERS | TRANSITIONAL:
+        elif _within(imp.target, SANDBOX) and module not in SANDBOX_IMPORTERS:
             found.append(f"{where}:{imp.line}: {module} imports {imp.target}; {PRODUCT_RULE}")
     return found
 
@@ -109,18 +104,6 @@ def test_the_sandbox_and_the_product_import_each_other_only_through_the_allowed_
     assert len(sandbox_modules) >= 20, f"the walk found too few sandbox modules to mean anything: {sandbox_modules}"
     found = [message for module, path in sources for message in _check(module, path)]
     assert not found, "imports across the sandbox boundary:\n" + "\n".join(found)
-
-
-def test_transitional_exemptions_are_still_needed() -> None:
-    """An exemption whose module no longer imports the sandbox (or is gone) must be deleted, not kept."""
-    sources = dict(_sources())
-    stale = [
-        module
-        for module in sorted(TRANSITIONAL)
-        if module not in sources
-        or not any(_within(imp.target, SANDBOX) for imp in imports(module, sources[module].read_text(encoding="utf-8")))
-    ]
-    assert not stale, f"remove {stale} from TRANSITIONAL: they no longer import {SANDBOX}"
 
 
 def test_the_checker_catches_a_product_import_hidden_in_the_sandbox() -> None:
