@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.config import AmountSpec
+from schemas.codes import Reject
 
 SYMBOLS = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "JPY"}
 _MAX_INT_DIGITS = 15
@@ -45,15 +46,6 @@ _MONTHS = {
     )
     for m in names
 }
-
-# Reason codes (stable; reports and tests rely on them).
-AMOUNT_FORMAT = "amount_format"
-AMOUNT_DECIMALS = "amount_decimals"
-AMOUNT_CURRENCY = "currency_mismatch"
-AMOUNT_TOO_LARGE = "amount_too_large"
-DATE_FORMAT = "date_format"
-DATE_INVALID = "date_invalid"
-DATE_AMBIGUOUS = "date_ambiguous"
 
 
 @dataclass(frozen=True)
@@ -179,10 +171,10 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
     minor = whole * np.power(10, np.where(usable, decimals - frac_len, 0), dtype=np.int64)
     minor = np.where(negative, -minor, minor)
     error = np.full(n, "", dtype=object)
-    error[~matched & ~empty] = AMOUNT_FORMAT
-    error[bad_decimals] = AMOUNT_DECIMALS
-    error[too_large] = AMOUNT_TOO_LARGE
-    error[wrong_currency & usable] = AMOUNT_CURRENCY
+    error[~matched & ~empty] = Reject.AMOUNT_FORMAT
+    error[bad_decimals] = Reject.AMOUNT_DECIMALS
+    error[too_large] = Reject.AMOUNT_TOO_LARGE
+    error[wrong_currency & usable] = Reject.CURRENCY_MISMATCH
     good = usable
     value = pd.Series(pd.array(minor, dtype="Int64"), index=text.index)
     value[~good] = pd.NA
@@ -349,9 +341,9 @@ def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> Parsed:
         shaped |= matched
     error = np.full(n, "", dtype=object)
     valid = days != _NO_DATE
-    error[~empty & ~shaped] = DATE_FORMAT
-    error[~empty & shaped & ~valid] = DATE_INVALID
-    error[ambiguous] = DATE_AMBIGUOUS
+    error[~empty & ~shaped] = Reject.DATE_FORMAT
+    error[~empty & shaped & ~valid] = Reject.DATE_INVALID
+    error[ambiguous] = Reject.DATE_AMBIGUOUS
     valid &= ~ambiguous
     stamps = np.where(valid, days, 0).astype("datetime64[D]").astype("datetime64[s]")
     value = pd.Series(stamps, index=text.index)

@@ -32,14 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-STATES = ("posted", "already_posted", "skipped", "rejected", "needs_review")
-STATE_LABELS = {
-    "posted": "posted",
-    "already_posted": "already posted",
-    "skipped": "skipped",
-    "rejected": "rejected",
-    "needs_review": "needs review",
-}
+from schemas.codes import STATE_LABELS, STATES, Discrepancy
 
 LINE_COLUMNS = (
     "source_file",
@@ -64,7 +57,7 @@ LINE_COLUMNS = (
 )
 _LINE_INTS = ("source_row", "lineNumber", "amount_minor")  # nullable Int64
 
-DISCREPANCY_KINDS = ("missing_in_bc", "not_planned", "field_mismatch", "duplicate_in_bc")
+DISCREPANCY_KINDS: tuple[str, ...] = tuple(k.value for k in Discrepancy)  # the order a report lists them in
 DISCREPANCY_COLUMNS = ("kind", "lineNumber", "key", "field", "expected", "actual", "bc_id", "message")
 
 # The fields of a customerPayment we send and can read back unchanged ("amount" is compared in
@@ -301,7 +294,7 @@ def _field_mismatches(both: pd.DataFrame) -> list[dict[str, Any]]:
             planned, held = str(row[f"{field}_plan"]), str(row[f"{field}_bc"])
             found.append(
                 _discrepancy(
-                    "field_mismatch",
+                    Discrepancy.FIELD_MISMATCH,
                     row["lineNumber"],
                     str(row["key"]),
                     str(row["bc_id"]),
@@ -318,7 +311,7 @@ def _field_mismatches(both: pd.DataFrame) -> list[dict[str, Any]]:
 def _missing(absent: pd.DataFrame) -> list[dict[str, Any]]:
     return [
         _discrepancy(
-            "missing_in_bc",
+            Discrepancy.MISSING_IN_BC,
             row["lineNumber"],
             str(row["key"]),
             "",
@@ -346,16 +339,16 @@ def _foreign(
         match = by_content.get(sig)
         number, bc_id, described = row["lineNumber"], str(row["bc_id"]), _describe(row)
         if match is not None and match[0] in present:
-            kind, key = "duplicate_in_bc", str(match[1])
+            kind, key = Discrepancy.DUPLICATE_IN_BC, str(match[1])
             message = (
                 f"Business Central holds line {_line_text(number)} with the same content as planned line "
                 f"{match[0]} (key {key}): the payment is there twice ({described})"
             )
         elif row["repeat"]:
-            kind, key = "duplicate_in_bc", ""
+            kind, key = Discrepancy.DUPLICATE_IN_BC, ""
             message = f"Business Central returned lineNumber {_line_text(number)} twice (id {bc_id}: {described})"
         else:
-            kind, key = "not_planned", "" if match is None else str(match[1])
+            kind, key = Discrepancy.NOT_PLANNED, "" if match is None else str(match[1])
             message = f"Business Central holds line {_line_text(number)} that this run did not plan ({described})"
             if match is not None:
                 message += f"; it has the content of planned line {match[0]} (key {key}), missing at its own lineNumber"
@@ -490,8 +483,6 @@ __all__ = [
     "DISCREPANCY_COLUMNS",
     "DISCREPANCY_KINDS",
     "LINE_COLUMNS",
-    "STATES",
-    "STATE_LABELS",
     "Accounting",
     "account",
     "compare_with_bc",

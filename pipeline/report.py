@@ -36,8 +36,6 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from pipeline.readers import SOURCE_ROW, col
 from pipeline.reconcile import (
     DISCREPANCY_COLUMNS,
-    STATE_LABELS,
-    STATES,
     conform_lines,
     count_states,
     decimals_for,
@@ -46,6 +44,7 @@ from pipeline.reconcile import (
     totals_by_state,
 )
 from pipeline.validate import FileResult
+from schemas.codes import STATE_LABELS, STATES, Skip, State
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HEAD = Font(bold=True)
@@ -91,7 +90,7 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
         # number finds it in the workbook too.
         for skipped in sorted(table.skipped, key=lambda r: r.source_row):
             if table.header_row is not None and skipped.source_row < table.header_row:
-                ws.append([safe_cell(ws, skipped.text if skipped.reason == "preamble" else "")])
+                ws.append([safe_cell(ws, skipped.text if skipped.reason == Skip.PREAMBLE else "")])
         cells = header + [""] * (width - len(header)) + ["row", "error"]
         ws.append([safe_cell(ws, v, bold=True) for v in cells])
     data = table.data.set_index(SOURCE_ROW)
@@ -229,9 +228,9 @@ def _write_xlsx(
     _write_summary_sheet(wb.create_sheet("Summary"), summary, lines, places, len(discrepancies))
     states = lines["state"]
     parts = (
-        ("Payments", PAYMENTS_SHEET_COLUMNS, lines[states.isin(["posted", "already_posted"]).to_numpy()]),
-        ("Rejected", REJECTED_SHEET_COLUMNS, lines[(states == "rejected").to_numpy()]),
-        ("Needs review", REVIEW_SHEET_COLUMNS, lines[(states == "needs_review").to_numpy()]),
+        ("Payments", PAYMENTS_SHEET_COLUMNS, lines[states.isin([State.POSTED, State.ALREADY_POSTED]).to_numpy()]),
+        ("Rejected", REJECTED_SHEET_COLUMNS, lines[(states == State.REJECTED).to_numpy()]),
+        ("Needs review", REVIEW_SHEET_COLUMNS, lines[(states == State.NEEDS_REVIEW).to_numpy()]),
     )
     for title, columns, part in (*parts, ("Discrepancies", DISCREPANCY_COLUMNS, discrepancies)):
         for n, start in enumerate(range(0, max(len(part), 1), rows_per_sheet)):
@@ -552,7 +551,7 @@ def render_console_summary(summary: Mapping[str, Any]) -> str:
     width = max(len(label) for label in STATE_LABELS.values())
     for state in STATES:
         by_currency = totals.get(state) or {}
-        if not by_currency and state == "posted" and summary.get("amount_posted") not in (None, ""):
+        if not by_currency and state == State.POSTED and summary.get("amount_posted") not in (None, ""):
             by_currency = {str(summary.get("currency") or ""): summary["amount_posted"]}
         money = "  ".join(f"{_group(str(v))} {c}".rstrip() for c, v in by_currency.items())
         out.append(f"  {STATE_LABELS[state]:<{width}} {counts[state]:>9}  {money}".rstrip())

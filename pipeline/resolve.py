@@ -49,7 +49,7 @@ Rules, checked in this order; the first that fails gives the row's ``reason_code
 
 Output: ``rows`` carry ``customerId``, ``appliesToInvoiceId`` (both "" when none), the resolved
 ``customerNumber`` and ``appliesToInvoiceNumber`` (the chosen invoice, "" when unapplied),
-``application`` and ``flags`` (comma-separated names from ``FLAGS``). ``review`` rows carry the same
+``application`` and ``flags`` (comma-separated ``schemas.codes.Flag`` values). ``review`` rows carry the same
 columns, as far as resolution got (``application`` is "" unless the amount or the missing invoice
 was the reason; the file's invoice number stays when no invoice was chosen), plus ``reason_code``,
 ``message`` (for finance staff: customer, invoice, amounts with currency) and ``candidates`` (the
@@ -80,29 +80,7 @@ import pyarrow.compute as pc
 
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.textops import as_series, to_arrow
-
-REASON_CODES: dict[str, str] = {
-    "customer_unknown": "the customer number is not a customer in Business Central",
-    "customer_blocked": "the customer is blocked for all transactions (Blocked = All)",
-    "customer_missing": "no customer number and no open invoice to find the customer by",
-    "invoice_not_open": "the invoice number is not an open posted invoice (paid, cancelled or unknown)",
-    "customer_mismatch": "the invoice is billed to another customer than the one in the file",
-    "currency_mismatch": "the payment's currency differs from the customer's or the invoice's",
-    "over_payment": "the payment is more than the invoice's remaining amount",
-    "partial_payment": "the payment is less than the invoice's remaining amount",
-    "unapplied": "the payment names no invoice",
-    "several_invoices": "the payment names several open invoices; a person must split it",
-}
-
-FLAGS: dict[str, str] = {
-    "customer_from_invoice": "customer number filled in from the invoice's bill-to customer",
-    "customer_blocked_invoice": "customer is blocked for invoicing (payments are still accepted)",
-    "one_open_of_several": "the reference named several invoices; the only open one was applied",
-    "invoice_not_open": "the named invoice is not open; posted unapplied by policy",
-    "partial_payment": "less than the invoice's remaining amount; posted by policy",
-    "over_payment": "more than the invoice's remaining amount; posted by policy",
-    "several_payments": "more than one payment in this run applies to this invoice",
-}
+from schemas.codes import Application, Flag, Review
 
 RESOLVED_COLUMNS: tuple[str, ...] = (*PAYMENT_COLUMNS, "customerId", "appliesToInvoiceId", "application", "flags")
 REVIEW_COLUMNS: tuple[str, ...] = (*RESOLVED_COLUMNS, "reason_code", "message", "candidates")
@@ -141,12 +119,14 @@ class Resolution:
 
 
 # Internal codes: small ints over whole columns, turned into text once at the end.
-_REASONS = ("", *REASON_CODES)
+_REASONS: tuple[str, ...] = ("", *Review)
 _R = {name: i for i, name in enumerate(_REASONS)}
-_FLAG_NAMES = tuple(FLAGS)
+_FLAG_NAMES: tuple[Flag, ...] = tuple(Flag)
 _F = {name: 1 << i for i, name in enumerate(_FLAG_NAMES)}
-_APPLICATIONS = ("", "exact", "partial", "over", "unapplied")
-_EXACT, _PARTIAL, _OVER, _UNAPPLIED = 1, 2, 3, 4
+_APPLICATIONS: tuple[str, ...] = ("", *Application)
+_EXACT, _PARTIAL, _OVER, _UNAPPLIED = (
+    _APPLICATIONS.index(a) for a in (Application.EXACT, Application.PARTIAL, Application.OVER, Application.UNAPPLIED)
+)
 _NONE, _SHIP, _INVOICE, _ALL = 0, 1, 2, 3
 _BLOCKED = {"": _NONE, "_x0020_": _NONE, "ship": _SHIP, "invoice": _INVOICE, "all": _ALL}
 _LIST_MAX = 5
@@ -212,7 +192,7 @@ def resolve(
     application = np.zeros(n, dtype=np.int8)
 
     # 1. the customer the file names
-    reason[given & (c_idx < 0)] = _R["customer_unknown"]
+    reason[given & (c_idx < 0)] = _R[Review.CUSTOMER_UNKNOWN]
     _check_blocked(reason, flags, c_idx, given & (reason == 0), cust)
 
     # 2. invoice numbers: single candidates over whole columns, several per row
@@ -223,33 +203,33 @@ def resolve(
     todo = reason == 0
     single = todo & has_cand & ~multi
     found = single & (chosen >= 0)
-    reason[found & (_at(inv.copies, chosen, 0) > 1)] = _R["several_invoices"]
+    reason[found & (_at(inv.copies, chosen, 0) > 1)] = _R[Review.SEVERAL_INVOICES]
     other = _at(inv.customer, chosen, -1) != c_idx  # positions, so no string compare
-    reason[found & given & other & (reason == 0)] = _R["customer_mismatch"]
+    reason[found & given & other & (reason == 0)] = _R[Review.CUSTOMER_MISMATCH]
     not_open = single & (chosen < 0)
     _not_open(reason, flags, not_open & given, policy)
-    reason[(not_open | (todo & ~has_cand)) & ~given] = _R["customer_missing"]
+    reason[(not_open | (todo & ~has_cand)) & ~given] = _R[Review.CUSTOMER_MISSING]
     several = np.flatnonzero(todo & multi)
     for i, text, number in zip(several, candidates.iloc[several], given_no.iloc[several], strict=True):
         pick, why = _pick(text.split(), number, inv)
         if pick >= 0:
             chosen[i] = pick
-            flags[i] |= _F["one_open_of_several"]
-        elif why != "invoice_not_open":
+            flags[i] |= _F[Flag.ONE_OPEN_OF_SEVERAL]
+        elif why != Review.INVOICE_NOT_OPEN:
             reason[i] = _R[why]
         elif not number:
-            reason[i] = _R["customer_missing"]
+            reason[i] = _R[Review.CUSTOMER_MISSING]
         elif policy.unknown_invoice == "post_unapplied":
-            flags[i] |= _F["invoice_not_open"]
+            flags[i] |= _F[Flag.INVOICE_NOT_OPEN]
         else:
-            reason[i] = _R["invoice_not_open"]
+            reason[i] = _R[Review.INVOICE_NOT_OPEN]
     chosen[reason != 0] = -1  # no application was established for these rows
 
     # 3. the customer from the invoice's bill-to
     fill = (reason == 0) & ~given & (chosen >= 0)
     c_idx[fill] = inv.customer[chosen[fill]]
-    flags[fill] |= _F["customer_from_invoice"]
-    reason[fill & (c_idx < 0)] = _R["customer_unknown"]
+    flags[fill] |= _F[Flag.CUSTOMER_FROM_INVOICE]
+    reason[fill & (c_idx < 0)] = _R[Review.CUSTOMER_UNKNOWN]
     _check_blocked(reason, flags, c_idx, fill & (reason == 0), cust)
 
     # 4. currency
@@ -260,7 +240,7 @@ def resolve(
     inv_cur = _at(np.array([code_of[x] for x in inv.currency], dtype=np.int64), chosen, -2)
     ok = (reason == 0) & (c_idx >= 0)
     bad_cur = ok & ((cust_cur != row_cur) | ((chosen >= 0) & (inv_cur != row_cur)))
-    reason[bad_cur] = _R["currency_mismatch"]
+    reason[bad_cur] = _R[Review.CURRENCY_MISMATCH]
 
     # 5. amounts against the invoice, with running totals per invoice in lineNumber order
     before = np.zeros(n, dtype=np.int64)
@@ -274,7 +254,7 @@ def resolve(
     bare = (reason == 0) & (chosen < 0)
     application[bare] = _UNAPPLIED
     if policy.unapplied == "needs_review":
-        reason[bare & ((flags & _F["invoice_not_open"]) == 0)] = _R["unapplied"]  # that policy said post
+        reason[bare & ((flags & _F[Flag.INVOICE_NOT_OPEN]) == 0)] = _R[Review.UNAPPLIED]  # that policy said post
 
     out = _assemble(frame, cust, inv, c_idx, chosen, reason, flags, application)
     review_at = np.flatnonzero(reason != 0)
@@ -391,27 +371,27 @@ def _check_blocked(
     reason: npt.NDArray[np.int8], flags: IntArray, c_idx: IntArray, where: BoolArray, cust: _Customers
 ) -> None:
     blocked = np.where(where, _at(cust.blocked, c_idx, _NONE), _NONE)
-    reason[blocked == _ALL] = _R["customer_blocked"]
-    flags[blocked == _INVOICE] |= _F["customer_blocked_invoice"]
+    reason[blocked == _ALL] = _R[Review.CUSTOMER_BLOCKED]
+    flags[blocked == _INVOICE] |= _F[Flag.CUSTOMER_BLOCKED_INVOICE]
 
 
 def _not_open(reason: npt.NDArray[np.int8], flags: IntArray, where: BoolArray, policy: ResolvePolicy) -> None:
     if policy.unknown_invoice == "post_unapplied":
-        flags[where] |= _F["invoice_not_open"]
+        flags[where] |= _F[Flag.INVOICE_NOT_OPEN]
     else:
-        reason[where] = _R["invoice_not_open"]
+        reason[where] = _R[Review.INVOICE_NOT_OPEN]
 
 
 def _pick(numbers: list[str], customer: str, inv: _Invoices) -> tuple[int, str]:
     """One open invoice among several numbers, or the reason there is none."""
     found = [inv.position[x] for x in dict.fromkeys(numbers) if x in inv.position]
     if not found:
-        return -1, "invoice_not_open"
+        return -1, Review.INVOICE_NOT_OPEN
     mine = [p for p in found if not customer or inv.bill_to[p] == customer]
     if not mine:
-        return -1, "customer_mismatch"
+        return -1, Review.CUSTOMER_MISMATCH
     if len(mine) > 1 or inv.copies[mine[0]] > 1:
-        return -1, "several_invoices"
+        return -1, Review.SEVERAL_INVOICES
     return mine[0], ""
 
 
@@ -440,7 +420,7 @@ def _apply_amounts(
     first = np.flatnonzero(start)[group]
     earlier[order] = np.arange(len(order)) - first
     sizes = np.bincount(group)
-    flags[order[sizes[group] > 1]] |= _F["several_payments"]
+    flags[order[sizes[group] > 1]] |= _F[Flag.SEVERAL_PAYMENTS]
     floor = inv.rem_floor[target]
     whole = inv.rem_whole[target]
     exact = whole & (running == floor)
@@ -455,13 +435,13 @@ def _amount_policy(
     flags: IntArray,
     policy: ResolvePolicy,
 ) -> None:
-    for kind, code, choice in (
-        (_PARTIAL, "partial_payment", policy.partial_payment),
-        (_OVER, "over_payment", policy.over_payment),
+    for kind, flag, code, choice in (
+        (_PARTIAL, Flag.PARTIAL_PAYMENT, Review.PARTIAL_PAYMENT, policy.partial_payment),
+        (_OVER, Flag.OVER_PAYMENT, Review.OVER_PAYMENT, policy.over_payment),
     ):
         rows = applied[application[applied] == kind]
         if choice == "post":
-            flags[rows] |= _F[code]
+            flags[rows] |= _F[flag]
         else:
             reason[rows] = _R[code]
 
@@ -652,7 +632,7 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
 
     considered = "; ".join([describe(x) for x in numbers]) if numbers else ""
     named = [x for x in numbers if x in inv.position] if numbers else numbers
-    if code == "customer_unknown":
+    if code == Review.CUSTOMER_UNKNOWN:
         if given:
             hint = [t.invoice(inv.position[x]) for x in named]
             extra = f"; the invoice named is {', '.join(hint)}" if hint else ""
@@ -662,7 +642,7 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
             f"Invoice {inv.numbers[p]} is billed to customer {bill}, which Business Central does not list",
             considered,
         )
-    if code == "customer_blocked":
+    if code == Review.CUSTOMER_BLOCKED:
         raw = t.cust.blocked_raw[c]
         via = f" (the bill-to customer of invoice {inv.numbers[p]})" if not given and p >= 0 else ""
         if raw.lower() != "all":
@@ -674,11 +654,11 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
             f"{who}{via} is blocked for all transactions (Blocked = All): Business Central refuses the payment "
             f"of {amount}"
         ), considered
-    if code == "customer_missing":
+    if code == Review.CUSTOMER_MISSING:
         if not numbers:
             return f"No customer number and no invoice number: cannot tell who paid {amount}", ""
         return f"No customer number, and {_not_open_text(numbers)}: cannot tell who paid {amount}", considered
-    if code == "invoice_not_open":
+    if code == Review.INVOICE_NOT_OPEN:
         found, listing, exact = t.open_of(t.cust.numbers[c] if c >= 0 else "")
         if not found:
             return f"{_not_open_text(numbers)}; {who} has no open invoices", considered
@@ -687,7 +667,7 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
         if q >= 0 and inv.currency[q] == cur:
             text += f"; {inv.numbers[q]} is open for exactly the {amount} paid"
         return text, considered
-    if code == "customer_mismatch":
+    if code == Review.CUSTOMER_MISMATCH:
         others = [
             f"invoice {x} is billed to {t.customer(int(inv.customer[inv.position[x]]), inv.bill_to[inv.position[x]])}"
             for x in named
@@ -696,7 +676,7 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
             f"{'; '.join(others)}, not to {who} named in the file: the payment of {amount} cannot be applied to it "
             f"(Business Central applies a payment only to invoices of its bill-to customer)"
         ), considered
-    if code == "several_invoices":
+    if code == Review.SEVERAL_INVOICES:
         twins = [x for x in named if inv.copies[inv.position[x]] > 1]
         if twins:
             x = twins[0]
@@ -721,7 +701,7 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
             f"The payment of {amount} names {len(mine)} open invoices {scope}: "
             f"{_listing([t.invoice(q, not given) for q in mine])}{together}; a person must split it"
         ), considered
-    if code == "currency_mismatch":
+    if code == Review.CURRENCY_MISMATCH:
         parts = []
         if t.cust.currency[c] != cur:
             parts.append(
@@ -731,7 +711,7 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
         if p >= 0 and inv.currency[p] != cur:
             parts.append(f"invoice {inv.numbers[p]} is in {inv.currency[p]}")
         return f"The payment of {amount} is in another currency: {' and '.join(parts)}", considered
-    if code in ("over_payment", "partial_payment"):
+    if code in (Review.OVER_PAYMENT, Review.PARTIAL_PAYMENT):
         return _amount_text(row, t, amount, who), considered
     # unapplied (policy asks for review): offer the customer's open invoices
     found, _listed, _exact = t.open_of(t.cust.numbers[c] if c >= 0 else "")
@@ -753,7 +733,7 @@ def _amount_text(row: _Row, t: _Texts, amount: str, who: str) -> str:
     plural = "s" if k > 1 else ""
     prior = f" after {k} earlier payment{plural} of {t.minor(row.before)} {cur} in this run" if k else ""
     head = f"invoice {inv.numbers[p]} of {who} ({t.remaining(p)} open)"
-    if row.code == "partial_payment":
+    if row.code == Review.PARTIAL_PAYMENT:
         left = rem - (row.before + row.paid) * scale
         return f"Payment of {amount} is less than {head}{prior}; {t.decimal(left)} {cur} would stay open"
     if row.before * scale >= rem:
@@ -766,8 +746,6 @@ def _amount_text(row: _Row, t: _Texts, amount: str, who: str) -> str:
 
 
 __all__ = [
-    "FLAGS",
-    "REASON_CODES",
     "RESOLVED_COLUMNS",
     "REVIEW_COLUMNS",
     "Resolution",

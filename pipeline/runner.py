@@ -40,10 +40,11 @@ from pipeline.ledger import Ledger, PlannedRow, RowRecord, RunRecord, sha256_fil
 from pipeline.logs import emit
 from pipeline.normalize import money_text
 from pipeline.poster import PlannedLine, Poster, match_lines, read_journal_lines, to_json_body
-from pipeline.reconcile import LINE_COLUMNS, STATES, account, as_records, compare_with_bc, conform_lines
+from pipeline.reconcile import LINE_COLUMNS, account, as_records, compare_with_bc, conform_lines
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import ResolvePolicy, resolve
 from pipeline.validate import FileResult, validate_file
+from schemas.codes import STATES, Discrepancy, Flag, Outcome
 
 log = logging.getLogger("payimport.run")
 
@@ -557,13 +558,13 @@ def _split_by_ledger(
             f"same payment as {first[k]['source_file']} row {first[k]['source_row']} in this run"
             for k in dup["key"].astype("str")
         ]
-        dup["reason_code"] = "duplicate_in_run"
+        dup["reason_code"] = Outcome.DUPLICATE_IN_RUN
         dup["lineNumber"] = pd.NA  # never planned: the first occurrence holds the line
         parts.append(_payment_lines(dup, "already_posted", decimals))
     conflicts = rows[conflict & ~duplicate].copy()
     if not conflicts.empty:
         conflicts["reason_code"] = [
-            "bc_conflict" if records[k].state == "conflict" else "outcome_unknown" for k in conflicts["key"]
+            Outcome.BC_CONFLICT if records[k].state == "conflict" else Outcome.OUTCOME_UNKNOWN for k in conflicts["key"]
         ]
         conflicts["message"] = [
             records[k].error_message or ""
@@ -684,13 +685,13 @@ def _post_rows(
     posted = to_post[to_post["key"].isin(created)]
     refused = to_post[to_post["key"].isin(outcome.refused)].copy()
     if not refused.empty:
-        refused["reason_code"] = "bc_refused"
+        refused["reason_code"] = Outcome.BC_REFUSED
         refused["message"] = [
             f"BC refused the line: {outcome.refused[k][1]} ({outcome.refused[k][0]})" for k in refused["key"]
         ]
     conflicted = to_post[to_post["key"].isin(outcome.conflicts)].copy()
     if not conflicted.empty:
-        conflicted["reason_code"] = "bc_conflict"
+        conflicted["reason_code"] = Outcome.BC_CONFLICT
         conflicted["message"] = [outcome.conflicts[k] for k in conflicted["key"]]
     unsent = to_post[~to_post["key"].isin(set(created) | set(outcome.refused) | set(outcome.conflicts))].copy()
     if not unsent.empty:
@@ -698,7 +699,7 @@ def _post_rows(
             k for k, r in ledger.lookup(scope, unsent["key"].astype("str").tolist()).items() if r.state == "sending"
         }
         in_doubt = unsent["key"].isin(doubt)
-        unsent["reason_code"] = in_doubt.map({True: "outcome_unknown", False: "not_sent"})
+        unsent["reason_code"] = in_doubt.map({True: Outcome.OUTCOME_UNKNOWN, False: Outcome.NOT_SENT})
         unsent["message"] = in_doubt.map(
             {
                 True: "sent, but BC's answer was lost: the next run reads the journal back and settles it",
@@ -714,7 +715,7 @@ def _post_rows(
     try:
         result.discrepancies = compare_with_bc(posted, read_journal_lines(client, journal_id), decimals)
         if foreign and config.journal.allow_foreign_lines and not result.discrepancies.empty:
-            result.discrepancies = result.discrepancies[result.discrepancies["kind"] != "not_planned"]
+            result.discrepancies = result.discrepancies[result.discrepancies["kind"] != Discrepancy.NOT_PLANNED]
         clean = result.error is None and result.discrepancies.empty and unsent.empty and not posted.empty
         if options.post_journal and clean:
             result.journal_posted = post_journal(client, ledger, run_id, journal_code, journal_id)
@@ -739,7 +740,7 @@ def _repeat_first_fate(lines: pd.DataFrame) -> pd.DataFrame:
     """A payment repeated within one run shares its first occurrence's fate: ``already_posted``
     when that one is in BC, else the same state (a repeat of a payment that needs review needs
     review too; it was never sent)."""
-    repeat = (lines["reason_code"] == "duplicate_in_run").to_numpy()
+    repeat = (lines["reason_code"] == Outcome.DUPLICATE_IN_RUN).to_numpy()
     if not repeat.any():
         return lines
     first = lines[~repeat & lines["key"].notna()].drop_duplicates("key").set_index("key")["state"]
@@ -931,7 +932,7 @@ def _first_line_not_invoice_blocked(to_post: pd.DataFrame, last: int) -> pd.Data
     to_post = to_post.reset_index(drop=True)
     if last or not len(to_post) or "flags" not in to_post:
         return to_post
-    blocked = to_post["flags"].astype("str").str.contains("customer_blocked_invoice", regex=False)
+    blocked = to_post["flags"].astype("str").str.contains(Flag.CUSTOMER_BLOCKED_INVOICE, regex=False)
     if not blocked.iloc[0] or blocked.all():
         return to_post
     first_ok = int(blocked.to_numpy().argmin())

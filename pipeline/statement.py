@@ -23,7 +23,8 @@ from pipeline.errors import InputError
 from pipeline.parsing import Parsed, parse_amounts, parse_dates
 from pipeline.readers import SOURCE_ROW, RawTable, col
 from pipeline.textops import as_series, concat, contains, extract_first, squeeze_spaces, to_arrow
-from schemas.issues import REJECT_CODES, RowIssue
+from schemas.codes import Reject, Skip, describe
+from schemas.issues import RowIssue
 from schemas.statement import statement_schema
 
 TEXT_FIELDS = ("payer_name", "reference", "customer_number", "invoice_number", "transaction_id", "document_number")
@@ -122,7 +123,7 @@ class _Fates:
     def skip(self, mask: np.ndarray, code: str, why: str = "") -> None:
         m = mask & (self.state == OPEN)
         self.state[m] = SKIPPED
-        self.reason[m] = code
+        self.reason[m] = str(code)
         if why:
             self.detail[m] = why
 
@@ -158,16 +159,16 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     nonempty = {c: (stripped[c] != "").to_numpy() for c in cell_cols}
 
     blank = ~np.logical_or.reduce([nonempty[c] for c in cell_cols]) if cell_cols else np.ones(n, bool)
-    skip(blank, "blank")
+    skip(blank, Skip.BLANK)
     if table.header:
         same = np.ones(n, dtype=bool)
         for pos, name in enumerate(table.header, start=1):
             if col(pos) in stripped:
                 same &= (stripped[col(pos)] == name.strip()).to_numpy()
-        skip(same, "repeated_header")
+        skip(same, Skip.REPEATED_HEADER)
     for rule in profile.skip_rows:
         text, _ = cols.text(rule.column, "skip_rows.column")
-        skip(contains(text, rule.pattern), "rule", rule.reason)
+        skip(contains(text, rule.pattern), Skip.RULE, rule.reason)
 
     date_text, date_label = cols.text(profile.columns.date, "date")
     date_empty = (date_text == "").to_numpy()
@@ -191,30 +192,30 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
             if c != date_col:
                 footer[at] &= date_empty[at]
         seen |= nonempty[c]
-    skip(footer, "footer")
+    skip(footer, Skip.FOOTER)
 
     no_amount = amount.all_empty
     no_txn = date_empty & no_amount
     if profile.continuation_rows == "join":
-        skip(no_txn, "continuation")
+        skip(no_txn, Skip.CONTINUATION)
     else:
-        skip(no_txn, "not_a_transaction")
+        skip(no_txn, Skip.NOT_A_TRANSACTION)
 
     for mask, column, values, codes in amount.errors:
         reject(mask, column, values, codes)
     minor = amount.value
     known = minor.notna().to_numpy() & (state == OPEN)
     minor_np = minor.fillna(0).to_numpy(dtype="int64")
-    skip(known & (minor_np == 0), "zero_amount")
-    skip(known & (minor_np < 0), "not_receipt", "debit")
+    skip(known & (minor_np == 0), Skip.ZERO_AMOUNT)
+    skip(known & (minor_np < 0), Skip.NOT_RECEIPT, "debit")
     if profile.receipts_only_when is not None:
         f = profile.receipts_only_when
         ftext, flabel = cols.text(f.column, "receipts_only_when.column")
-        skip(~contains(ftext, f.pattern), "not_receipt", f"{flabel} does not match")
+        skip(~contains(ftext, f.pattern), Skip.NOT_RECEIPT, f"{flabel} does not match")
 
     receipt = (state == OPEN) | ((state == REJECTED) & (minor_np > 0))
     reject(receipt & (dates.error != ""), date_label, date_text, dates.error)
-    reject(receipt & dates.empty, date_label, date_text, "date_missing")
+    reject(receipt & dates.empty, date_label, date_text, Reject.DATE_MISSING)
 
     texts = {f: cols.text(getattr(profile.columns, f), f) for f in TEXT_FIELDS}
     if profile.continuation_rows == "join":
@@ -262,7 +263,7 @@ SKIP_COLUMNS = ("source_row", "reason_code", "detail")
 def _skips_frame(table: RawTable, rows: np.ndarray, reasons: np.ndarray, details: np.ndarray) -> pd.DataFrame:
     """Every skipped row (the reader's and the profile's) as one frame, in file order.
 
-    ``detail`` is empty unless there is more to say than the reason code (``SKIP_CODES``
+    ``detail`` is empty unless there is more to say than the reason code (``schemas.codes.Skip``
     has the words for each code).
     """
     from_reader = pd.DataFrame(
@@ -303,11 +304,11 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         errors.append((d_err, dlabel, dtext, d.error))
         errors.append((k_err, clabel, ctext, k.error))
         k_val = k.value.fillna(0).to_numpy(dtype="int64")
-        errors.append((k_has & (k_val < 0) & ~k_err, clabel, ctext, np.full(n, "amount_negative_credit", object)))
+        errors.append((k_has & (k_val < 0) & ~k_err, clabel, ctext, np.full(n, Reject.AMOUNT_NEGATIVE_CREDIT, object)))
         both = d_has & k_has & ~d_err & ~k_err
-        errors.append((both, f"{dlabel} / {clabel}", ctext, np.full(n, "amount_both_sides", object)))
+        errors.append((both, f"{dlabel} / {clabel}", ctext, np.full(n, Reject.AMOUNT_BOTH_SIDES, object)))
         all_empty = d.empty & k.empty
-        errors.append((all_empty, clabel, ctext, np.full(n, "amount_missing", object)))
+        errors.append((all_empty, clabel, ctext, np.full(n, Reject.AMOUNT_MISSING, object)))
         d_val = d.value.fillna(0).to_numpy(dtype="int64")
         signed = np.where(k_has, k_val, -np.abs(d_val))
         ok = ~d_err & ~k_err & ~both & ~(k_has & (k_val < 0)) & ~all_empty
@@ -319,7 +320,7 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
     a = parse_amounts(atext, spec, dec, cur)
     a_err = _err(a)
     errors.append((a_err, alabel, atext, a.error))
-    errors.append((a.empty, alabel, atext, np.full(n, "amount_missing", object)))
+    errors.append((a.empty, alabel, atext, np.full(n, Reject.AMOUNT_MISSING, object)))
     value = a.value.copy()
     if spec.layout == "indicator":
         assert c.indicator is not None
@@ -327,11 +328,11 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         is_credit = itext.isin(list(spec.credit_values)).to_numpy()
         is_debit = itext.isin(list(spec.debit_values)).to_numpy() if spec.debit_values else ~is_credit
         unknown = ~is_credit & ~is_debit
-        errors.append((unknown & ~a_err, ilabel, itext, np.full(n, "indicator_unknown", object)))
+        errors.append((unknown & ~a_err, ilabel, itext, np.full(n, Reject.INDICATOR_UNKNOWN, object)))
         # A minus sign on a row the indicator calls a credit contradicts it: refuse to pick one.
         negative = (value.fillna(0) < 0).to_numpy()
         conflict = is_credit & negative & ~a_err
-        errors.append((conflict, f"{alabel} / {ilabel}", atext, np.full(n, "amount_sign_conflict", object)))
+        errors.append((conflict, f"{alabel} / {ilabel}", atext, np.full(n, Reject.AMOUNT_SIGN_CONFLICT, object)))
         unknown = unknown | conflict
         absval = value.abs()
         value = absval.where(pd.Series(is_credit, index=value.index, dtype=bool), -absval)
@@ -406,8 +407,8 @@ def _join_continuations(
     fate: the text of a refund's second line belongs to the refund, not to the receipt before it.
     """
     ref = texts["reference"][0].copy()
-    is_cont = (state == SKIPPED) & (reason == "continuation")
-    anchor = ~is_cont & (reason != "blank")
+    is_cont = (state == SKIPPED) & (reason == Skip.CONTINUATION)
+    anchor = ~is_cont & (reason != Skip.BLANK)
     prev = np.maximum.accumulate(np.where(anchor, np.arange(len(state)), -1))
     for i in np.flatnonzero(is_cont):
         target = prev[i]
@@ -426,7 +427,7 @@ def _schema_failures(frame: pd.DataFrame, profile: Profile) -> list[tuple[int, s
         statement_schema(profile.currency.expected).validate(valid, lazy=True)
     except pa.errors.SchemaErrors as exc:
         fc = exc.failure_cases
-        out = []
+        out: list[tuple[int, str, str, str]] = []
         for _, r in fc.iterrows():
             idx = r["index"]
             if idx is None or pd.isna(idx):
@@ -434,13 +435,13 @@ def _schema_failures(frame: pd.DataFrame, profile: Profile) -> list[tuple[int, s
             column = str(r["column"])
             check = str(r["check"])
             code = (
-                "currency_mismatch"
+                Reject.CURRENCY_MISMATCH
                 if column == "currency"
-                else "too_long"
+                else Reject.TOO_LONG
                 if check.startswith("str_length")
-                else "date_out_of_range"
+                else Reject.DATE_OUT_OF_RANGE
                 if column == "posting_date"
-                else "invalid_value"
+                else Reject.INVALID_VALUE
             )
             out.append((int(str(valid.at[idx, SOURCE_ROW])), column, str(r["failure_case"]), code))
         return out
@@ -448,24 +449,25 @@ def _schema_failures(frame: pd.DataFrame, profile: Profile) -> list[tuple[int, s
 
 
 def _message(code: str, column: str, value: str, profile: Profile) -> str:
-    base = REJECT_CODES.get(code, code)
+    base = describe(code)
     a = profile.amount
     marks = f"decimal mark {a.decimal_mark!r}" + (
         f", thousands mark {a.thousands_mark!r}" if a.thousands_mark else ", no thousands mark"
     )
-    expected = {
-        "amount_format": f"expected a number written with {marks} (e.g. {_example(profile)})",
-        "amount_decimals": f"expected at most {profile.decimals} decimals for {profile.currency.expected}",
-        "currency_mismatch": f"expected {profile.currency.expected}",
-        "date_format": "expected a date like " + " or ".join(repr(f) for f in profile.date_formats),
-        "date_invalid": "expected a real calendar date",
-        "date_ambiguous": "fix the profile's date_formats so only one can match",
-        "date_missing": "expected a date",
-        "amount_missing": "expected an amount",
-        "indicator_unknown": f"expected one of {list(a.credit_values) + list(a.debit_values)}",
-        "amount_sign_conflict": "the amount is negative but the indicator says credit",
-        "too_long": f"it is {len(value)} characters; Business Central's Code[20] fields allow 20",
-    }.get(code, "")
+    hints: dict[str, str] = {
+        Reject.AMOUNT_FORMAT: f"expected a number written with {marks} (e.g. {_example(profile)})",
+        Reject.AMOUNT_DECIMALS: f"expected at most {profile.decimals} decimals for {profile.currency.expected}",
+        Reject.CURRENCY_MISMATCH: f"expected {profile.currency.expected}",
+        Reject.DATE_FORMAT: "expected a date like " + " or ".join(repr(f) for f in profile.date_formats),
+        Reject.DATE_INVALID: "expected a real calendar date",
+        Reject.DATE_AMBIGUOUS: "fix the profile's date_formats so only one can match",
+        Reject.DATE_MISSING: "expected a date",
+        Reject.AMOUNT_MISSING: "expected an amount",
+        Reject.INDICATOR_UNKNOWN: f"expected one of {list(a.credit_values) + list(a.debit_values)}",
+        Reject.AMOUNT_SIGN_CONFLICT: "the amount is negative but the indicator says credit",
+        Reject.TOO_LONG: f"it is {len(value)} characters; Business Central's Code[20] fields allow 20",
+    }
+    expected = hints.get(code, "")
     shown = repr(value) if value != "" else "(empty)"
     return f"{column}: {shown}: {base}" + (f"; {expected}" if expected else "")
 

@@ -18,13 +18,13 @@ from hypothesis import strategies as st
 from pipeline.reconcile import (
     DISCREPANCY_COLUMNS,
     LINE_COLUMNS,
-    STATES,
     account,
     compare_with_bc,
     conform_lines,
     decimal_to_minor,
     minor_to_decimal,
 )
+from schemas.codes import STATES
 
 # --- compare_with_bc ---------------------------------------------------------------------------------------
 

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.resolve import (
-    REASON_CODES,
     RESOLVED_COLUMNS,
     REVIEW_COLUMNS,
     Resolution,
     ResolvePolicy,
     resolve,
 )
+from schemas.codes import REVIEW_DESCRIPTIONS as REASON_CODES
 
 
 def _customer(number: str, name: str, blocked: str = "_x0020_", currency: str = "") -> dict[str, Any]:
