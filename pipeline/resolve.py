@@ -35,7 +35,8 @@ Rules, checked in this order; the first that fails gives the row's ``reason_code
    and checked as in 1.
 4. **Currency.** The row's currency must equal the customer's (BC books a payment in the currency of
    the customer card) and the invoice's (an application needs one currency). ``""`` means the
-   company's local currency ``lcy`` for customers and invoices alike -> else ``currency_mismatch``.
+   company's local currency ``lcy`` for customers and invoices alike -> else
+   ``customer_currency_mismatch``.
 5. **Amount**, exact in minor units: ``remainingAmount * 10**decimals`` is compared with the running
    total of the run's payments to that invoice, in ``lineNumber`` order: every earlier row that got
    this far counts, even if it ends in review (a person may still post it; counting too much sends a
@@ -240,7 +241,7 @@ def resolve(
     inv_cur = _at(np.array([code_of[x] for x in inv.currency], dtype=np.int64), chosen, -2)
     ok = (reason == 0) & (c_idx >= 0)
     bad_cur = ok & ((cust_cur != row_cur) | ((chosen >= 0) & (inv_cur != row_cur)))
-    reason[bad_cur] = _R[Review.CURRENCY_MISMATCH]
+    reason[bad_cur] = _R[Review.CUSTOMER_CURRENCY_MISMATCH]
 
     # 5. amounts against the invoice, with running totals per invoice in lineNumber order
     before = np.zeros(n, dtype=np.int64)
@@ -701,7 +702,7 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
             f"The payment of {amount} names {len(mine)} open invoices {scope}: "
             f"{_listing([t.invoice(q, not given) for q in mine])}{together}; a person must split it"
         ), considered
-    if code == Review.CURRENCY_MISMATCH:
+    if code == Review.CUSTOMER_CURRENCY_MISMATCH:
         parts = []
         if t.cust.currency[c] != cur:
             parts.append(

@@ -109,7 +109,9 @@ class Review(StrEnum):
     CUSTOMER_MISSING = "customer_missing"
     INVOICE_NOT_OPEN = "invoice_not_open"
     CUSTOMER_MISMATCH = "customer_mismatch"
-    CURRENCY_MISMATCH = "currency_mismatch"
+    # not Reject.CURRENCY_MISMATCH (the row's currency is not the profile's): here the row's currency is
+    # fine, but BC holds the customer or the invoice in another one
+    CUSTOMER_CURRENCY_MISMATCH = "customer_currency_mismatch"
     OVER_PAYMENT = "over_payment"
     PARTIAL_PAYMENT = "partial_payment"
     UNAPPLIED = "unapplied"
@@ -122,7 +124,7 @@ REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
     Review.CUSTOMER_MISSING: "no customer number and no open invoice to find the customer by",
     Review.INVOICE_NOT_OPEN: "the invoice number is not an open posted invoice (paid, cancelled or unknown)",
     Review.CUSTOMER_MISMATCH: "the invoice is billed to another customer than the one in the file",
-    Review.CURRENCY_MISMATCH: "the payment's currency differs from the customer's or the invoice's",
+    Review.CUSTOMER_CURRENCY_MISMATCH: "the payment's currency differs from the customer's or the invoice's",
     Review.OVER_PAYMENT: "the payment is more than the invoice's remaining amount",
     Review.PARTIAL_PAYMENT: "the payment is less than the invoice's remaining amount",
     Review.UNAPPLIED: "the payment names no invoice",

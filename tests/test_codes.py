@@ -69,3 +69,11 @@ def test_describe_any_family() -> None:
     assert describe("footer") == "footer, total or balance row"
     assert describe("not_planned") == DISCREPANCY_DESCRIPTIONS[Discrepancy.NOT_PLANNED]
     assert describe("no_such_code") == "no_such_code"
+
+
+def test_the_two_currency_problems_have_two_codes() -> None:
+    """A row in another currency than the profile's is refused; a payment in another currency than the
+    customer's or invoice's goes to a person: one code cannot say both."""
+    assert Reject.CURRENCY_MISMATCH == "currency_mismatch"
+    assert Review.CUSTOMER_CURRENCY_MISMATCH == "customer_currency_mismatch"
+    assert "currency_mismatch" not in set(Review)
