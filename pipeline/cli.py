@@ -31,7 +31,8 @@ from pipeline.errors import BCError, ConfigError, InputError, LockError, Payimpo
 from pipeline.ledger import Ledger
 from pipeline.lock import hold_lock
 from pipeline.logs import setup_logging
-from pipeline.normalize import PAYMENT_COLUMNS, money_text
+from pipeline.money import money_text
+from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.report import render_console_summary, write_errors_workbook
 from pipeline.runner import RunOptions, connect, expand_inputs, run_import
 from pipeline.validate import FileResult, validate_file

@@ -22,6 +22,7 @@ import pyarrow
 import pyarrow.compute as pc
 
 from pipeline.config import TEMPLATE_FIELDS, Profile
+from pipeline.money import money_text
 from pipeline.readers import SOURCE_ROW
 from pipeline.textops import as_series, concat, squeeze_spaces
 from schemas.checks import has_duplicates
@@ -99,14 +100,6 @@ def format_dates(dates: pd.Series, fmt: str) -> pd.Series:
 
 def _padded(values: np.ndarray, width: int) -> pyarrow.Array:
     return pc.utf8_lpad(pc.cast(pyarrow.array(values), pyarrow.string()), width, "0")
-
-
-def money_text(minor: pd.Series, decimals: int) -> pd.Series:
-    """Exact decimal text of integer minor units (``-123456`` with 2 decimals -> ``-1234.56``)."""
-    neg = minor < 0
-    digits = minor.abs().astype("int64").astype("str").str.zfill(decimals + 1)
-    body = digits.str.slice(0, -decimals) + "." + digits.str.slice(-decimals) if decimals else digits
-    return body.where(~neg, "-" + body)
 
 
 def idempotency_keys(frame: pd.DataFrame, namespace: str, decimals: int) -> pd.Series:
@@ -253,4 +246,4 @@ def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
     return []
 
 
-__all__ = ["CODE_FIELDS", "LINE_STEP", "PAYMENT_COLUMNS", "Payments", "money_text", "normalize"]
+__all__ = ["CODE_FIELDS", "LINE_STEP", "PAYMENT_COLUMNS", "Payments", "normalize"]

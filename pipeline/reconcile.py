@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.money import decimal_to_minor, minor_text, minor_to_decimal
 from schemas.codes import STATE_LABELS, STATES, Discrepancy
 
 LINE_COLUMNS = (
@@ -75,33 +76,7 @@ _TEXT_FIELDS = (*_CODE_FIELDS, "postingDate")
 _INT64_MAX = 2**63 - 1
 
 
-# --- money -------------------------------------------------------------------------------------------------
-
-
-def minor_to_decimal(minor: int, decimals: int) -> Decimal:
-    """Exact ``Decimal`` of integer minor units, built digit by digit (no context rounding, no float).
-
-    ``-123456`` with 2 decimals is ``Decimal("-1234.56")``; zero keeps its places (``0.00``).
-    """
-    digits = tuple(int(c) for c in str(abs(int(minor))))
-    return Decimal((1 if minor < 0 else 0, digits, -decimals))
-
-
-def decimal_to_minor(value: Any, decimals: int) -> int | None:
-    """BC's amount in minor units, or None when it has more places than the currency (not exact).
-
-    Accepts ``Decimal``, ``int`` and decimal text: what ``jsonio.loads`` returns. A ``float`` is
-    refused: it has already lost the exact value, so a comparison with it would prove nothing.
-    """
-    if isinstance(value, bool | float):
-        raise TypeError(f"amount {value!r} is a {type(value).__name__}; read BC's JSON with parse_float=Decimal")
-    exact = Decimal(value) if isinstance(value, int | str) else value
-    if not isinstance(exact, Decimal) or not exact.is_finite():
-        raise TypeError(f"amount {value!r} is not an exact decimal number")
-    scaled = exact.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        return None
-    return int(scaled)
+# --- places per currency -----------------------------------------------------------------------------------
 
 
 def decimals_for(currency: str, decimals: int | Mapping[str, int]) -> int:
@@ -456,9 +431,8 @@ def _signatures(frame: pd.DataFrame) -> list[tuple[tuple[Any, ...], Any, str]]:
 
 
 def _money(minor: Any, decimals: int) -> str:
-    if minor is None or minor is pd.NA:
-        return ""
-    return str(minor_to_decimal(int(minor), decimals))
+    """Exact text of a nullable minor amount; "" where there is none."""
+    return "" if minor is None or minor is pd.NA else minor_text(int(minor), decimals)
 
 
 def _iso_dates(values: pd.Series) -> pd.Series:
@@ -488,9 +462,7 @@ __all__ = [
     "compare_with_bc",
     "conform_lines",
     "count_states",
-    "decimal_to_minor",
     "decimals_for",
     "identity_text",
-    "minor_to_decimal",
     "totals_by_state",
 ]

@@ -33,6 +33,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from pipeline.money import exact_float, exact_minor, minor_text
 from pipeline.readers import SOURCE_ROW, col
 from pipeline.reconcile import (
     DISCREPANCY_COLUMNS,
@@ -40,7 +41,6 @@ from pipeline.reconcile import (
     count_states,
     decimals_for,
     identity_text,
-    minor_to_decimal,
     totals_by_state,
 )
 from pipeline.validate import FileResult
@@ -156,7 +156,6 @@ REVIEW_SHEET_COLUMNS = (
     "flags",
     "key",
 )
-_MAX_SIGNIFICANT = 15  # what Excel shows and keeps of a double
 _WIDTH_SAMPLE = 500
 _MAX_WIDTH = 60
 
@@ -195,21 +194,6 @@ def write_run_report(
     }
     json_path = _replace_atomically(run_dir / "report.json", lambda p: _write_json(p, document))
     return {"xlsx": xlsx, "json": json_path}
-
-
-def exact_float(minor: int, decimals: int) -> float | None:
-    """The float of ``minor / 10**decimals`` when it stands for exactly that amount, else None.
-
-    Excel keeps 15 significant digits of a double; more digits, or a float whose shortest text is
-    not the amount, would show a different number than the one posted.
-    """
-    digits = str(abs(minor)).rstrip("0")
-    if len(digits) > _MAX_SIGNIFICANT:
-        return None
-    value = minor / int(10**decimals)  # int / int is correctly rounded: no float on the way
-    if Decimal(repr(value)) != minor_to_decimal(minor, decimals):
-        return None
-    return value
 
 
 def number_format(decimals: int) -> str:
@@ -292,7 +276,7 @@ def _amount_cell(ws: WriteOnlyWorksheet, minor: int | None, decimals: int) -> Ce
         return None
     number = exact_float(int(minor), decimals)
     if number is None:
-        return safe_cell(ws, str(minor_to_decimal(int(minor), decimals)))
+        return safe_cell(ws, minor_text(int(minor), decimals))
     cell = WriteOnlyCell(ws, value=number)
     cell.number_format = number_format(decimals)
     return cell
@@ -381,7 +365,7 @@ def _bold(ws: WriteOnlyWorksheet, texts: Iterable[str]) -> list[Any]:
 
 
 def _decimal_cell(ws: WriteOnlyWorksheet, total: Decimal, decimals: int) -> Cell | None:
-    return _amount_cell(ws, int(total.scaleb(decimals)), decimals)
+    return _amount_cell(ws, exact_minor(total, decimals), decimals)
 
 
 def _yes_no(value: Any) -> str:
@@ -426,7 +410,7 @@ def _amount_texts(lines: pd.DataFrame, places: int | Mapping[str, int]) -> list[
     currency = _column_values(lines, "currency")
     for i, (m, c) in enumerate(zip(minor, currency, strict=True)):
         if m is not None:
-            out[i] = str(minor_to_decimal(int(m), decimals_for(str(c), places)))
+            out[i] = minor_text(int(m), decimals_for(str(c), places))
     return out
 
 

@@ -70,7 +70,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -79,6 +79,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.money import decimal_text, decimal_to_minor, minor_text, minor_to_decimal, remaining_in_minor
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.textops import as_series, to_arrow
 from schemas.codes import Application, Flag, Review
@@ -319,10 +320,8 @@ def _invoice_table(invoices: Sequence[Mapping[str, Any]], lcy: str, decimals: in
         position[number] = len(kept)
         kept.append(inv)
         copies.append(1)
-    scale = Decimal(10) ** decimals
     remaining = [_decimal(inv.get("remainingAmount"), str(inv.get("number"))) for inv in kept]
-    scaled = [r * scale for r in remaining]
-    floors = [int(s.to_integral_value(rounding=ROUND_FLOOR)) for s in scaled]
+    in_minor = [remaining_in_minor(r, decimals) for r in remaining]
     bill_to = [str(inv.get("billToCustomerNumber") or inv.get("customerNumber") or "").upper() for inv in kept]
     numbers = list(position)
     return _Invoices(
@@ -331,8 +330,8 @@ def _invoice_table(invoices: Sequence[Mapping[str, Any]], lcy: str, decimals: in
         bill_to=bill_to,
         currency=[(str(inv.get("currencyCode") or "") or lcy).upper() for inv in kept],
         remaining=remaining,
-        rem_floor=np.array(floors, dtype=np.int64),
-        rem_whole=np.array([f == s for f, s in zip(floors, scaled, strict=True)], dtype=bool),
+        rem_floor=np.array([floor for floor, _ in in_minor], dtype=np.int64),
+        rem_whole=np.array([whole for _, whole in in_minor], dtype=bool),
         copies=np.array(copies, dtype=np.int64),
         customer=_positions(pd.Series(bill_to, dtype="str"), cust.keys),
         keys=pa.array(numbers, pa.string()),
@@ -502,25 +501,18 @@ class _Texts:
 
     def __init__(self, cust: _Customers, inv: _Invoices, decimals: int) -> None:
         self.cust, self.inv, self.decimals = cust, inv, decimals
-        self._step = Decimal(1).scaleb(-decimals)
-        self._unit = 10**decimals
         self._remaining: dict[int, str] = {}
         self._invoice: dict[tuple[int, bool], str] = {}
         self._open: dict[str, tuple[list[int], str, dict[int, int]]] = {}
         self._by_customer: dict[str, list[int]] | None = None
 
     def minor(self, value: int) -> str:
-        """119000 -> "1190.00" (integer arithmetic: exact and fast)."""
-        if not self.decimals:
-            return str(value)
-        whole, frac = divmod(abs(value), self._unit)
-        return f"{'-' if value < 0 else ''}{whole}.{str(frac).zfill(self.decimals)}"
+        """119000 -> "1190.00" in the run's currency places."""
+        return minor_text(value, self.decimals)
 
     def decimal(self, value: Decimal) -> str:
         """A Decimal in major units; shown with the currency's decimals unless it has finer digits."""
-        if value == value.quantize(self._step):
-            value = value.quantize(self._step)
-        return f"{value:f}"
+        return decimal_text(value, self.decimals)
 
     def remaining(self, p: int) -> str:
         if p not in self._remaining:
@@ -694,7 +686,7 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
         same = all(inv.currency[q] == cur for q in mine)
         together = (
             f"; together they are open for {t.decimal(total)} {cur}"
-            + (" (exactly the amount paid)" if total.scaleb(t.decimals) == paid else "")
+            + (" (exactly the amount paid)" if decimal_to_minor(total, t.decimals) == paid else "")
             if same
             else ""
         )
@@ -730,19 +722,18 @@ def _not_open_text(numbers: list[str]) -> str:
 def _amount_text(row: _Row, t: _Texts, amount: str, who: str) -> str:
     inv, p, cur, k = t.inv, row.p, row.currency, row.earlier
     rem = inv.remaining[p]
-    scale = Decimal(1).scaleb(-t.decimals)
     plural = "s" if k > 1 else ""
     prior = f" after {k} earlier payment{plural} of {t.minor(row.before)} {cur} in this run" if k else ""
     head = f"invoice {inv.numbers[p]} of {who} ({t.remaining(p)} open)"
     if row.code == Review.PARTIAL_PAYMENT:
-        left = rem - (row.before + row.paid) * scale
+        left = rem - minor_to_decimal(row.before + row.paid, t.decimals)
         return f"Payment of {amount} is less than {head}{prior}; {t.decimal(left)} {cur} would stay open"
-    if row.before * scale >= rem:
+    if minor_to_decimal(row.before, t.decimals) >= rem:
         return (
             f"Invoice {inv.numbers[p]} of {who} ({t.remaining(p)} open) is already paid in full by {k} earlier "
             f"payment{plural} in this run; this payment of {amount} would only be a credit on the customer"
         )
-    extra = (row.before + row.paid) * scale - rem
+    extra = minor_to_decimal(row.before + row.paid, t.decimals) - rem
     return f"Payment of {amount} is more than {head}{prior}; {t.decimal(extra)} {cur} would stay as a credit"
 
 

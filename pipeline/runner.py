@@ -27,7 +27,6 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from pipeline.config import Config
 from pipeline.errors import BCError, BCOutcomeUnknown, BCPermanentError, ConfigError, InputError
 from pipeline.ledger import Ledger, PlannedRow, RowRecord, RunRecord, sha256_file
 from pipeline.logs import emit
-from pipeline.normalize import money_text
+from pipeline.money import minor_text, money_text
 from pipeline.poster import PlannedLine, Poster, match_lines, read_journal_lines, to_json_body
 from pipeline.reconcile import LINE_COLUMNS, account, as_records, compare_with_bc, conform_lines
 from pipeline.report import write_errors_workbook, write_run_report
@@ -388,7 +387,7 @@ def _request_body(row: Mapping[str, Any], decimals: int) -> dict[str, Any]:
         "postingDate": pd.Timestamp(row["postingDate"]).date().isoformat(),
         "documentNumber": row["documentNumber"],
         "externalDocumentNumber": row["externalDocumentNumber"],
-        "amount": str(Decimal(int(row["amount_minor"])).scaleb(-decimals)),
+        "amount": minor_text(int(row["amount_minor"]), decimals),
         "comment": row["comment"],
     }
     if row.get("appliesToInvoiceId"):

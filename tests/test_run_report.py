@@ -16,13 +16,13 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from pipeline.money import exact_float
 from pipeline.reconcile import DISCREPANCY_COLUMNS, account, compare_with_bc
 from pipeline.report import (
     PAYMENTS_SHEET_COLUMNS,
     REJECTED_SHEET_COLUMNS,
     REVIEW_SHEET_COLUMNS,
     RUN_SHEETS,
-    exact_float,
     render_console_summary,
     write_run_report,
 )
