@@ -25,7 +25,8 @@ from pipeline.config import TEMPLATE_FIELDS, Profile
 from pipeline.money import money_text
 from pipeline.readers import SOURCE_ROW
 from pipeline.textops import as_series, concat, squeeze_spaces
-from schemas.checks import has_duplicates
+from schemas.checks import Failure, has_duplicates, row_failures
+from schemas.codes import Reject
 from schemas.issues import RowIssue
 from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
 
@@ -224,26 +225,23 @@ def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
         CustomerPayment.validate(rows, lazy=True)
     except pa.errors.SchemaErrors as exc:
         issues = []
-        for _, r in exc.failure_cases.iterrows():
-            idx = r["index"]
-            if idx is None or pd.isna(idx):
-                raise
-            column = str(r["column"])
-            value = str(r["failure_case"])
-            limit = LIMITS.get(column)
-            if str(r["check"]).startswith("str_length") and limit is not None:
-                code = "too_long" if len(value) > limit else "invalid_value"
-                msg = (
-                    f"{_FIELD_LABEL.get(column, column)}: {value!r} is {len(value)} characters; Business "
-                    f"Central allows {limit}"
-                    if code == "too_long"
-                    else f"{column}: must not be empty"
-                )
-            else:
-                code, msg = "invalid_value", f"{column}: {value!r} fails {r['check']}"
-            issues.append(RowIssue(file, int(str(rows.at[idx, "source_row"])), column, value, code, msg))
+        for f in row_failures(exc, frame_level="raise"):
+            code, msg = _limit_reason(f)
+            issues.append(RowIssue(file, int(str(rows.at[f.index, "source_row"])), f.column, f.value, str(code), msg))
         return issues
     return []
+
+
+def _limit_reason(f: Failure) -> tuple[Reject, str]:
+    """Reason code and message of one failed value of the CustomerPayment schema."""
+    column, value = f.column, f.value
+    limit = LIMITS.get(column)
+    if not (f.check.startswith("str_length") and limit is not None):
+        return Reject.INVALID_VALUE, f"{column}: {value!r} fails {f.check}"
+    if len(value) > limit:
+        label = _FIELD_LABEL.get(column, column)
+        return Reject.TOO_LONG, f"{label}: {value!r} is {len(value)} characters; Business Central allows {limit}"
+    return Reject.INVALID_VALUE, f"{column}: must not be empty"
 
 
 __all__ = ["CODE_FIELDS", "LINE_STEP", "PAYMENT_COLUMNS", "Payments", "normalize"]

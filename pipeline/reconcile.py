@@ -23,43 +23,18 @@ the journal in BC without flipping anything.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from pipeline.money import decimal_to_minor, minor_text, minor_to_decimal
 from schemas.codes import STATE_LABELS, STATES, Discrepancy
-
-LINE_COLUMNS = (
-    "source_file",
-    "source_row",
-    "state",
-    "reason_code",
-    "message",
-    "lineNumber",
-    "key",
-    "customerNumber",
-    "appliesToInvoiceNumber",
-    "amount_minor",
-    "currency",
-    "postingDate",
-    "documentNumber",
-    "externalDocumentNumber",
-    "description",
-    "bc_id",
-    "journal_code",
-    "flags",
-    "candidates",
-)
-_LINE_INTS = ("source_row", "lineNumber", "amount_minor")  # nullable Int64
+from schemas.lines import DISCREPANCY_COLUMNS, conform_discrepancies, iso_dates
 
 DISCREPANCY_KINDS: tuple[str, ...] = tuple(k.value for k in Discrepancy)  # the order a report lists them in
-DISCREPANCY_COLUMNS = ("kind", "lineNumber", "key", "field", "expected", "actual", "bc_id", "message")
 
 # The fields of a customerPayment we send and can read back unchanged ("amount" is compared in
 # minor units against the plan's amount_minor).
@@ -93,28 +68,6 @@ def decimals_for(currency: str, decimals: int | Mapping[str, int]) -> int:
 
 
 # --- the run's lines ---------------------------------------------------------------------------------------
-
-
-def conform_lines(lines: pd.DataFrame) -> pd.DataFrame:
-    """The lines frame with exactly ``LINE_COLUMNS`` in order: missing text columns are "", missing
-    numbers <NA>; integer columns get their nullable dtypes; postingDate becomes ISO text even when
-    it arrives as datetimes. Extra columns are dropped."""
-    if len(lines) and not {"source_file", "source_row", "state"} <= set(lines.columns):
-        raise ValueError("a lines frame needs source_file, source_row and state")
-    out: dict[str, pd.Series] = {}
-    for name in LINE_COLUMNS:
-        if name in _LINE_INTS:
-            if name in lines.columns:
-                out[name] = lines[name].astype("Int64")
-            else:
-                out[name] = pd.Series(pd.array([pd.NA] * len(lines), dtype="Int64"), index=lines.index)
-        elif name == "postingDate" and name in lines.columns:
-            out[name] = _iso_dates(lines[name])
-        elif name in lines.columns:
-            out[name] = lines[name].fillna("").astype("str")
-        else:
-            out[name] = pd.Series("", index=lines.index, dtype="str")
-    return pd.DataFrame(out, index=lines.index)
 
 
 def totals_by_state(lines: pd.DataFrame, decimals: int | Mapping[str, int]) -> dict[str, dict[str, Decimal]]:
@@ -241,11 +194,7 @@ def compare_with_bc(plan: pd.DataFrame, bc_lines: Sequence[Mapping[str, Any]], d
         *_missing(expected[~expected["lineNumber"].isin(present)]),
         *_foreign(expected, actual, repeated, present),
     ]
-    out = pd.DataFrame(found, columns=list(DISCREPANCY_COLUMNS))
-    out["lineNumber"] = out["lineNumber"].astype("Int64")
-    for name in DISCREPANCY_COLUMNS:
-        if name != "lineNumber":
-            out[name] = out[name].astype("str")
+    out = conform_discrepancies(pd.DataFrame(found, columns=list(DISCREPANCY_COLUMNS)))
     order = out["kind"].map({k: i for i, k in enumerate(DISCREPANCY_KINDS)})
     out = out.assign(_o=order).sort_values(["lineNumber", "_o"], kind="stable", na_position="last")
     return out.drop(columns="_o").reset_index(drop=True)
@@ -380,7 +329,7 @@ def _expected(plan: pd.DataFrame, decimals: int) -> pd.DataFrame:
     )
     for name in _CODE_FIELDS:
         frame[name] = plan[name].fillna("").astype("str").str.upper().to_numpy()
-    frame["postingDate"] = _iso_dates(plan["postingDate"]).to_numpy()
+    frame["postingDate"] = iso_dates(plan["postingDate"]).to_numpy()
     frame["amount_minor"] = frame["amount_minor"].astype("Int64")
     return frame
 
@@ -435,32 +384,12 @@ def _money(minor: Any, decimals: int) -> str:
     return "" if minor is None or minor is pd.NA else minor_text(int(minor), decimals)
 
 
-def _iso_dates(values: pd.Series) -> pd.Series:
-    """postingDate as ``YYYY-MM-DD`` text, whether the plan holds datetimes, dates or ISO text."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return pd.Series(values.dt.strftime("%Y-%m-%d").fillna(""), index=values.index, dtype="str")
-    return pd.Series([_iso_date(v) for v in values.tolist()], index=values.index, dtype="str")
-
-
-def _iso_date(value: Any) -> str:
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)[:10]
-
-
 __all__ = [
     "COMPARED_FIELDS",
-    "DISCREPANCY_COLUMNS",
     "DISCREPANCY_KINDS",
-    "LINE_COLUMNS",
     "Accounting",
     "account",
     "compare_with_bc",
-    "conform_lines",
     "count_states",
     "decimals_for",
     "identity_text",

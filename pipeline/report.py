@@ -36,8 +36,6 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from pipeline.money import exact_float, exact_minor, minor_text
 from pipeline.readers import SOURCE_ROW, col
 from pipeline.reconcile import (
-    DISCREPANCY_COLUMNS,
-    conform_lines,
     count_states,
     decimals_for,
     identity_text,
@@ -45,6 +43,7 @@ from pipeline.reconcile import (
 )
 from pipeline.validate import FileResult
 from schemas.codes import STATE_LABELS, STATES, Skip, State
+from schemas.lines import DISCREPANCY_COLUMNS, conform_discrepancies, conform_lines
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HEAD = Font(bold=True)
@@ -174,14 +173,14 @@ def write_run_report(
     A table longer than a sheet can hold (``rows_per_sheet``, Excel's limit by default) goes on
     over "Payments (2)", "Payments (3)"...
 
-    ``lines`` is the run's lines frame (``reconcile.LINE_COLUMNS``; missing columns are treated as
+    ``lines`` is the run's lines frame (``schemas.lines.RunLine``; missing columns are treated as
     empty), ``discrepancies`` what ``compare_with_bc`` found. Counts and totals are computed from
     ``lines``, so the report cannot disagree with the lines it lists. ``decimals`` (places per
     currency, or one number for all) defaults to ``summary["decimals"]``, else 2.
     """
     places: int | Mapping[str, int] = decimals if decimals is not None else summary.get("decimals", 2)
     frame = conform_lines(lines)
-    found = _conform_discrepancies(discrepancies)
+    found = conform_discrepancies(discrepancies)
     amounts = _amount_texts(frame, places)
     xlsx = _replace_atomically(
         run_dir / "report.xlsx",
@@ -383,21 +382,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return str(value)
-
-
-def _conform_discrepancies(frame: pd.DataFrame) -> pd.DataFrame:
-    out: dict[str, pd.Series] = {}
-    for name in DISCREPANCY_COLUMNS:
-        if name == "lineNumber":
-            out[name] = (
-                frame[name].astype("Int64")
-                if name in frame.columns
-                else pd.Series(pd.array([pd.NA] * len(frame), dtype="Int64"), index=frame.index)
-            )
-        else:
-            source = frame[name] if name in frame.columns else pd.Series("", index=frame.index)
-            out[name] = source.fillna("").astype("str")
-    return pd.DataFrame(out, index=frame.index)
 
 
 # --- report.json -----------------------------------------------------------------------------------------

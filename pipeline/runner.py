@@ -39,11 +39,12 @@ from pipeline.ledger import Ledger, PlannedRow, RowRecord, RunRecord, sha256_fil
 from pipeline.logs import emit
 from pipeline.money import minor_text, money_text
 from pipeline.poster import PlannedLine, Poster, match_lines, read_journal_lines, to_json_body
-from pipeline.reconcile import LINE_COLUMNS, account, as_records, compare_with_bc, conform_lines
+from pipeline.reconcile import account, as_records, compare_with_bc
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import ResolvePolicy, resolve
 from pipeline.validate import FileResult, validate_file
 from schemas.codes import STATES, Discrepancy, Flag, Outcome
+from schemas.lines import LINE_COLUMNS, conform_lines
 
 log = logging.getLogger("payimport.run")
 

@@ -23,6 +23,7 @@ from pipeline.errors import InputError
 from pipeline.parsing import Parsed, parse_amounts, parse_dates
 from pipeline.readers import SOURCE_ROW, RawTable, col
 from pipeline.textops import as_series, concat, contains, extract_first, squeeze_spaces, to_arrow
+from schemas.checks import row_failures
 from schemas.codes import Reject, Skip, describe
 from schemas.issues import RowIssue
 from schemas.statement import statement_schema
@@ -142,7 +143,7 @@ class _Fates:
     def reject_row(self, position: int, column: str, value: str, code: str) -> None:
         self.state[position] = REJECTED
         msg = _message(code, column, value, self.profile)
-        self.issues.append(RowIssue(self.file, int(self.rows[position]), column, value, code, msg))
+        self.issues.append(RowIssue(self.file, int(self.rows[position]), column, value, str(code), msg))
 
 
 def map_statement(table: RawTable, profile: Profile) -> Statement:
@@ -426,26 +427,22 @@ def _schema_failures(frame: pd.DataFrame, profile: Profile) -> list[tuple[int, s
     try:
         statement_schema(profile.currency.expected).validate(valid, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        fc = exc.failure_cases
-        out: list[tuple[int, str, str, str]] = []
-        for _, r in fc.iterrows():
-            idx = r["index"]
-            if idx is None or pd.isna(idx):
-                continue
-            column = str(r["column"])
-            check = str(r["check"])
-            code = (
-                Reject.CURRENCY_MISMATCH
-                if column == "currency"
-                else Reject.TOO_LONG
-                if check.startswith("str_length")
-                else Reject.DATE_OUT_OF_RANGE
-                if column == "posting_date"
-                else Reject.INVALID_VALUE
-            )
-            out.append((int(str(valid.at[idx, SOURCE_ROW])), column, str(r["failure_case"]), code))
-        return out
+        return [
+            (int(str(valid.at[f.index, SOURCE_ROW])), f.column, f.value, _schema_code(f.column, f.check))
+            for f in row_failures(exc, frame_level="skip")
+        ]
     return []
+
+
+def _schema_code(column: str, check: str) -> Reject:
+    """The reason code of a statement-schema failure."""
+    if column == "currency":
+        return Reject.CURRENCY_MISMATCH
+    if check.startswith("str_length"):
+        return Reject.TOO_LONG
+    if column == "posting_date":
+        return Reject.DATE_OUT_OF_RANGE
+    return Reject.INVALID_VALUE
 
 
 def _message(code: str, column: str, value: str, profile: Profile) -> str:

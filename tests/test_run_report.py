@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from pipeline.money import exact_float
-from pipeline.reconcile import DISCREPANCY_COLUMNS, account, compare_with_bc
+from pipeline.reconcile import account, compare_with_bc
 from pipeline.report import (
     PAYMENTS_SHEET_COLUMNS,
     REJECTED_SHEET_COLUMNS,
@@ -26,6 +26,7 @@ from pipeline.report import (
     render_console_summary,
     write_run_report,
 )
+from schemas.lines import DISCREPANCY_COLUMNS
 
 FORMULA_LIKE = ["=SUM(A1)", "+49 171 2345678", "-x", "@cmd", '=HYPERLINK("http://x")', "#N/A"]
 
