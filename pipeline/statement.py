@@ -35,16 +35,10 @@ TEXT_FIELDS = ("payer_name", "reference", "customer_number", "invoice_number", "
 class Statement:
     """Receipts that passed every check, plus the rows that were skipped or rejected."""
 
-    file: str
-    profile: Profile
     table: RawTable
     receipts: pd.DataFrame
     skips: pd.DataFrame = field(default_factory=pd.DataFrame)
     issues: list[RowIssue] = field(default_factory=list)
-
-    @property
-    def rejected_rows(self) -> set[int]:
-        return {i.source_row for i in self.issues}
 
 
 class Columns:
@@ -247,7 +241,7 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     skipped = state == SKIPPED
     skips = _skips_frame(table, rows[skipped], reason[skipped], fates.detail[skipped])
     receipts = frame[(state[keep] == OPEN)].reset_index(drop=True)
-    return Statement(file, profile, table, receipts, skips, fates.issues)
+    return Statement(table, receipts, skips, fates.issues)
 
 
 def _currency(text: pd.Series, profile: Profile) -> pd.Series:
@@ -256,9 +250,6 @@ def _currency(text: pd.Series, profile: Profile) -> pd.Series:
         return pd.Series(profile.currency.expected, index=range(len(text)), dtype="str")
     upper = text.str.upper().reset_index(drop=True)
     return upper.where(upper != "", profile.currency.expected).astype("str")
-
-
-SKIP_COLUMNS = ("source_row", "reason_code", "detail")
 
 
 def _skips_frame(table: RawTable, rows: np.ndarray, reasons: np.ndarray, details: np.ndarray) -> pd.DataFrame:
