@@ -302,8 +302,24 @@ def _write_summary_sheet(
     found: int,
 ) -> None:
     """Key facts first, then files, states with totals, the identity line and BC's figures."""
-    rows: list[list[Any]] = []
+    rows = _run_facts(summary)
+    rows += [[], _bold(ws, ["file", "profile", "rows read", "sha256"])]
+    for f in summary.get("files") or []:
+        rows.append([_plain(f.get("file")), _plain(f.get("profile")), f.get("rows_read"), _plain(f.get("sha256"))])
+    rows += _state_rows(ws, summary, lines, places)
+    rows += _bc_and_report_rows(summary, found)
+    for i, width in enumerate((20, 70, 16, 66), start=1):
+        _set_width(ws, i, width)
+    ws.freeze_panes = "A2"
+    ws.append(_bold(ws, ["item", "value", "amount", "detail"]))
+    for row in rows:
+        ws.append([_cell(ws, v) for v in row])
+
+
+def _run_facts(summary: Mapping[str, Any]) -> list[list[Any]]:
+    """Run id, times, target, dry run and the journal (times only when known)."""
     journal = summary.get("journal") or {}
+    rows: list[list[Any]] = []
     for item, value in (
         ("run id", summary.get("run_id")),
         ("started", summary.get("started")),
@@ -316,12 +332,16 @@ def _write_summary_sheet(
     ):
         if value is not None or item not in ("started", "finished"):
             rows.append([item, _plain(value)])
-    rows += [[], _bold(ws, ["file", "profile", "rows read", "sha256"])]
-    for f in summary.get("files") or []:
-        rows.append([_plain(f.get("file")), _plain(f.get("profile")), f.get("rows_read"), _plain(f.get("sha256"))])
+    return rows
+
+
+def _state_rows(
+    ws: WriteOnlyWorksheet, summary: Mapping[str, Any], lines: pd.DataFrame, places: int | Mapping[str, int]
+) -> list[list[Any]]:
+    """Lines and exact totals per state (one row per currency), then the identity and whether it holds."""
     counts = count_states(lines)
     totals = totals_by_state(lines, places)
-    rows += [[], _bold(ws, ["state", "lines", "total", "currency"])]
+    rows: list[list[Any]] = [[], _bold(ws, ["state", "lines", "total", "currency"])]
     for state in (*STATES, *(s for s in counts if s not in STATES)):
         label: str | None = STATE_LABELS.get(state, state)
         count: int | None = counts[state]
@@ -335,7 +355,12 @@ def _write_summary_sheet(
     accounted = sum(counts.values())
     rows.append(["lines read", rows_read])
     rows.append(["identity", identity_text(rows_read, counts), "holds" if accounted == rows_read else "DOES NOT HOLD"])
-    rows += [
+    return rows
+
+
+def _bc_and_report_rows(summary: Mapping[str, Any], found: int) -> list[list[Any]]:
+    """Discrepancies, BC requests, where the reports are, and any other plain summary value."""
+    rows: list[list[Any]] = [
         [],
         ["discrepancies", summary.get("discrepancies", found)],
         ["BC requests", _plain(summary.get("bc_requests"))],
@@ -351,12 +376,7 @@ def _write_summary_sheet(
     for key, value in summary.items():
         if key not in shown and not isinstance(value, Mapping | list):
             rows.append([key.replace("_", " "), _plain(value)])
-    for i, width in enumerate((20, 70, 16, 66), start=1):
-        _set_width(ws, i, width)
-    ws.freeze_panes = "A2"
-    ws.append(_bold(ws, ["item", "value", "amount", "detail"]))
-    for row in rows:
-        ws.append([_cell(ws, v) for v in row])
+    return rows
 
 
 def _bold(ws: WriteOnlyWorksheet, texts: Iterable[str]) -> list[Any]:

@@ -68,7 +68,7 @@ per-row Python runs only for rows naming several invoices and for the messages o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
@@ -179,25 +179,67 @@ def resolve(
     cust = _customer_table(customers, lcy)
     inv = _invoice_table(invoices, lcy, decimals, cust)
     frame = payments.reset_index(drop=True)
-    n = len(frame)
+    w = _Work.of(frame, cust)
+    _check_named_customer(w, cust)  # 1
+    _choose_invoices(w, inv, policy)  # 2
+    _customer_from_invoice(w, cust, inv)  # 3
+    _check_currency(w, cust, inv, lcy)  # 4
+    applied = np.flatnonzero((w.reason == 0) & (w.chosen >= 0))  # 5
+    if applied.size:
+        _apply_amounts(applied, w, inv)
+        _amount_policy(applied, w.application, w.reason, w.flags, policy)
+    _no_invoice(w, policy)  # 6
+    return _resolution(frame, w, cust, inv, decimals)
 
-    given_no = frame["customerNumber"].fillna("").astype("str")
-    candidates = _candidate_text(frame)
-    currency = frame["currency"].fillna("").astype("str").str.upper()
-    paid = -frame["amount_minor"].to_numpy(dtype=np.int64)
-    line = frame["lineNumber"].to_numpy(dtype=np.int64)
 
-    given = (given_no != "").to_numpy(dtype=bool)
-    c_idx = _positions(given_no, cust.keys)
-    reason = np.zeros(n, dtype=np.int8)
-    flags = np.zeros(n, dtype=np.int64)
-    application = np.zeros(n, dtype=np.int8)
+@dataclass
+class _Work:
+    """The payments as columns and the decisions so far, one entry per row, shared by the rules."""
 
-    # 1. the customer the file names
-    reason[given & (c_idx < 0)] = _R[Review.CUSTOMER_UNKNOWN]
-    _check_blocked(reason, flags, c_idx, given & (reason == 0), cust)
+    given_no: pd.Series  # the customer number the file names ("" when none)
+    candidates: pd.Series  # invoice numbers the row names, space-separated
+    currency: pd.Series
+    paid: IntArray  # positive minor units
+    line: IntArray
+    given: BoolArray
+    c_idx: IntArray  # position of the customer in _Customers, -1 when none
+    chosen: IntArray  # position of the invoice in _Invoices, -1 when none
+    reason: npt.NDArray[np.int8]  # index into _REASONS; 0 while nothing is wrong
+    flags: IntArray  # bits of _F
+    application: npt.NDArray[np.int8]  # index into _APPLICATIONS
+    before: IntArray  # paid to the same invoice by earlier rows of the run
+    earlier: IntArray  # how many earlier rows of the run paid that invoice
 
-    # 2. invoice numbers: single candidates over whole columns, several per row
+    @classmethod
+    def of(cls, frame: pd.DataFrame, cust: _Customers) -> _Work:
+        n = len(frame)
+        given_no = frame["customerNumber"].fillna("").astype("str")
+        return cls(
+            given_no=given_no,
+            candidates=_candidate_text(frame),
+            currency=frame["currency"].fillna("").astype("str").str.upper(),
+            paid=-frame["amount_minor"].to_numpy(dtype=np.int64),
+            line=frame["lineNumber"].to_numpy(dtype=np.int64),
+            given=(given_no != "").to_numpy(dtype=bool),
+            c_idx=_positions(given_no, cust.keys),
+            chosen=np.full(n, -1, dtype=np.int64),
+            reason=np.zeros(n, dtype=np.int8),
+            flags=np.zeros(n, dtype=np.int64),
+            application=np.zeros(n, dtype=np.int8),
+            before=np.zeros(n, dtype=np.int64),
+            earlier=np.zeros(n, dtype=np.int64),
+        )
+
+
+def _check_named_customer(w: _Work, cust: _Customers) -> None:
+    """Rule 1: the customer the file names exists and is not blocked for all transactions."""
+    w.reason[w.given & (w.c_idx < 0)] = _R[Review.CUSTOMER_UNKNOWN]
+    _check_blocked(w.reason, w.flags, w.c_idx, w.given & (w.reason == 0), cust)
+
+
+def _choose_invoices(w: _Work, inv: _Invoices, policy: ResolvePolicy) -> None:
+    """Rule 2: single candidates over whole columns, rows naming several one by one."""
+    reason, flags, candidates = w.reason, w.flags, w.candidates
     has_cand = (candidates != "").to_numpy(dtype=bool)
     multi = candidates.str.contains(" ", regex=False).to_numpy(dtype=bool)
     chosen = _positions(candidates, inv.keys)
@@ -206,13 +248,13 @@ def resolve(
     single = todo & has_cand & ~multi
     found = single & (chosen >= 0)
     reason[found & (_at(inv.copies, chosen, 0) > 1)] = _R[Review.SEVERAL_INVOICES]
-    other = _at(inv.customer, chosen, -1) != c_idx  # positions, so no string compare
-    reason[found & given & other & (reason == 0)] = _R[Review.CUSTOMER_MISMATCH]
+    other = _at(inv.customer, chosen, -1) != w.c_idx  # positions, so no string compare
+    reason[found & w.given & other & (reason == 0)] = _R[Review.CUSTOMER_MISMATCH]
     not_open = single & (chosen < 0)
-    _not_open(reason, flags, not_open & given, policy)
-    reason[(not_open | (todo & ~has_cand)) & ~given] = _R[Review.CUSTOMER_MISSING]
+    _not_open(reason, flags, not_open & w.given, policy)
+    reason[(not_open | (todo & ~has_cand)) & ~w.given] = _R[Review.CUSTOMER_MISSING]
     several = np.flatnonzero(todo & multi)
-    for i, text, number in zip(several, candidates.iloc[several], given_no.iloc[several], strict=True):
+    for i, text, number in zip(several, candidates.iloc[several], w.given_no.iloc[several], strict=True):
         pick, why = _pick(text.split(), number, inv)
         if pick >= 0:
             chosen[i] = pick
@@ -226,58 +268,48 @@ def resolve(
         else:
             reason[i] = _R[Review.INVOICE_NOT_OPEN]
     chosen[reason != 0] = -1  # no application was established for these rows
+    w.chosen = chosen
 
-    # 3. the customer from the invoice's bill-to
-    fill = (reason == 0) & ~given & (chosen >= 0)
-    c_idx[fill] = inv.customer[chosen[fill]]
-    flags[fill] |= _F[Flag.CUSTOMER_FROM_INVOICE]
-    reason[fill & (c_idx < 0)] = _R[Review.CUSTOMER_UNKNOWN]
-    _check_blocked(reason, flags, c_idx, fill & (reason == 0), cust)
 
-    # 4. currency
+def _customer_from_invoice(w: _Work, cust: _Customers, inv: _Invoices) -> None:
+    """Rule 3: a row naming no customer gets its invoice's bill-to customer, checked as in rule 1."""
+    fill = (w.reason == 0) & ~w.given & (w.chosen >= 0)
+    w.c_idx[fill] = inv.customer[w.chosen[fill]]
+    w.flags[fill] |= _F[Flag.CUSTOMER_FROM_INVOICE]
+    w.reason[fill & (w.c_idx < 0)] = _R[Review.CUSTOMER_UNKNOWN]
+    _check_blocked(w.reason, w.flags, w.c_idx, fill & (w.reason == 0), cust)
+
+
+def _check_currency(w: _Work, cust: _Customers, inv: _Invoices, lcy: str) -> None:
+    """Rule 4: the row's currency is the customer's and (when applied) the invoice's."""
     codes = sorted({lcy, *cust.currency, *inv.currency})
     code_of = {code: k for k, code in enumerate(codes)}
-    row_cur = _positions(currency, pa.array(codes, pa.string()))
-    cust_cur = _at(np.array([code_of[x] for x in cust.currency], dtype=np.int64), c_idx, -2)
-    inv_cur = _at(np.array([code_of[x] for x in inv.currency], dtype=np.int64), chosen, -2)
-    ok = (reason == 0) & (c_idx >= 0)
-    bad_cur = ok & ((cust_cur != row_cur) | ((chosen >= 0) & (inv_cur != row_cur)))
-    reason[bad_cur] = _R[Review.CUSTOMER_CURRENCY_MISMATCH]
+    row_cur = _positions(w.currency, pa.array(codes, pa.string()))
+    cust_cur = _at(np.array([code_of[x] for x in cust.currency], dtype=np.int64), w.c_idx, -2)
+    inv_cur = _at(np.array([code_of[x] for x in inv.currency], dtype=np.int64), w.chosen, -2)
+    ok = (w.reason == 0) & (w.c_idx >= 0)
+    bad_cur = ok & ((cust_cur != row_cur) | ((w.chosen >= 0) & (inv_cur != row_cur)))
+    w.reason[bad_cur] = _R[Review.CUSTOMER_CURRENCY_MISMATCH]
 
-    # 5. amounts against the invoice, with running totals per invoice in lineNumber order
-    before = np.zeros(n, dtype=np.int64)
-    earlier = np.zeros(n, dtype=np.int64)
-    applied = np.flatnonzero((reason == 0) & (chosen >= 0))
-    if applied.size:
-        _apply_amounts(applied, chosen, paid, line, inv, before, earlier, application, flags)
-        _amount_policy(applied, application, reason, flags, policy)
 
-    # 6. no invoice
-    bare = (reason == 0) & (chosen < 0)
-    application[bare] = _UNAPPLIED
+def _no_invoice(w: _Work, policy: ResolvePolicy) -> None:
+    """Rule 6: a row left without an invoice is unapplied; the policy may send it to a person."""
+    bare = (w.reason == 0) & (w.chosen < 0)
+    w.application[bare] = _UNAPPLIED
     if policy.unapplied == "needs_review":
-        reason[bare & ((flags & _F[Flag.INVOICE_NOT_OPEN]) == 0)] = _R[Review.UNAPPLIED]  # that policy said post
+        w.reason[bare & ((w.flags & _F[Flag.INVOICE_NOT_OPEN]) == 0)] = _R[Review.UNAPPLIED]  # that policy said post
 
-    out = _assemble(frame, cust, inv, c_idx, chosen, reason, flags, application)
-    review_at = np.flatnonzero(reason != 0)
-    rows = out.iloc[np.flatnonzero(reason == 0)].reset_index(drop=True)
+
+def _resolution(frame: pd.DataFrame, w: _Work, cust: _Customers, inv: _Invoices, decimals: int) -> Resolution:
+    """The rows to post and the rows for a person, with the reason and message of each of those."""
+    out = _assemble(frame, cust, inv, w)
+    review_at = np.flatnonzero(w.reason != 0)
+    rows = out.iloc[np.flatnonzero(w.reason == 0)].reset_index(drop=True)
     review = out.iloc[review_at].reset_index(drop=True)
     review["reason_code"] = as_series(
-        pa.array(list(_REASONS), pa.string()).take(pa.array(reason[review_at].astype(np.int64))), review.index
+        pa.array(list(_REASONS), pa.string()).take(pa.array(w.reason[review_at].astype(np.int64))), review.index
     )
-    review["message"], review["candidates"] = _explain_all(
-        review_at,
-        reason,
-        given_no,
-        candidates,
-        currency,
-        paid,
-        c_idx,
-        chosen,
-        before,
-        earlier,
-        _Texts(cust, inv, decimals),
-    )
+    review["message"], review["candidates"] = _explain_all(review_at, w, _Texts(cust, inv, decimals))
     return Resolution(rows[list(RESOLVED_COLUMNS)], review[list(REVIEW_COLUMNS)])
 
 
@@ -395,37 +427,27 @@ def _pick(numbers: list[str], customer: str, inv: _Invoices) -> tuple[int, str]:
     return mine[0], ""
 
 
-def _apply_amounts(
-    applied: IntArray,
-    chosen: IntArray,
-    paid: IntArray,
-    line: IntArray,
-    inv: _Invoices,
-    before: IntArray,
-    earlier: IntArray,
-    application: npt.NDArray[np.int8],
-    flags: IntArray,
-) -> None:
-    """Running total per invoice in lineNumber order; exact / partial / over for each row."""
-    order = applied[np.lexsort((line[applied], chosen[applied]))]  # stable: ties keep input order
-    target = chosen[order]
-    amount = paid[order]
+def _apply_amounts(applied: IntArray, w: _Work, inv: _Invoices) -> None:
+    """Rule 5: running total per invoice in lineNumber order; exact / partial / over for each row."""
+    order = applied[np.lexsort((w.line[applied], w.chosen[applied]))]  # stable: ties keep input order
+    target = w.chosen[order]
+    amount = w.paid[order]
     start = np.ones(len(order), dtype=bool)
     start[1:] = target[1:] != target[:-1]
     group = np.cumsum(start) - 1
     cum = np.cumsum(amount)
     base = (cum - amount)[start][group]
     running = cum - base
-    before[order] = running - amount
+    w.before[order] = running - amount
     first = np.flatnonzero(start)[group]
-    earlier[order] = np.arange(len(order)) - first
+    w.earlier[order] = np.arange(len(order)) - first
     sizes = np.bincount(group)
-    flags[order[sizes[group] > 1]] |= _F[Flag.SEVERAL_PAYMENTS]
+    w.flags[order[sizes[group] > 1]] |= _F[Flag.SEVERAL_PAYMENTS]
     floor = inv.rem_floor[target]
     whole = inv.rem_whole[target]
     exact = whole & (running == floor)
     partial = (running < floor) | (~whole & (running == floor))
-    application[order] = np.where(exact, _EXACT, np.where(partial, _PARTIAL, _OVER))
+    w.application[order] = np.where(exact, _EXACT, np.where(partial, _PARTIAL, _OVER))
 
 
 def _amount_policy(
@@ -467,16 +489,8 @@ def _flag_text(flags: IntArray, index: pd.Index) -> pd.Series:
     return as_series(pa.array(names, pa.string()).take(pa.array(inverse.ravel())), index)
 
 
-def _assemble(
-    frame: pd.DataFrame,
-    cust: _Customers,
-    inv: _Invoices,
-    c_idx: IntArray,
-    chosen: IntArray,
-    reason: npt.NDArray[np.int8],
-    flags: IntArray,
-    application: npt.NDArray[np.int8],
-) -> pd.DataFrame:
+def _assemble(frame: pd.DataFrame, cust: _Customers, inv: _Invoices, w: _Work) -> pd.DataFrame:
+    c_idx, chosen, reason = w.c_idx, w.chosen, w.reason
     out = frame.copy()
     index = out.index
     filled = _take_series(cust.numbers, c_idx, index)
@@ -487,9 +501,9 @@ def _assemble(
     out["customerId"] = _take_series(cust.ids, c_idx, index)
     out["appliesToInvoiceId"] = _take_series(inv.ids, chosen, index)
     out["application"] = as_series(
-        pa.array(list(_APPLICATIONS), pa.string()).take(pa.array(application.astype(np.int64))), index
+        pa.array(list(_APPLICATIONS), pa.string()).take(pa.array(w.application.astype(np.int64))), index
     )
-    out["flags"] = _flag_text(flags, index)
+    out["flags"] = _flag_text(w.flags, index)
     return out
 
 
@@ -564,30 +578,18 @@ class _Row(NamedTuple):
     earlier: int
 
 
-def _explain_all(
-    at: IntArray,
-    reason: npt.NDArray[np.int8],
-    given_no: pd.Series,
-    candidates: pd.Series,
-    currency: pd.Series,
-    paid: IntArray,
-    c_idx: IntArray,
-    chosen: IntArray,
-    before: IntArray,
-    earlier: IntArray,
-    texts: _Texts,
-) -> tuple[pd.Series, pd.Series]:
+def _explain_all(at: IntArray, w: _Work, texts: _Texts) -> tuple[pd.Series, pd.Series]:
     """``message`` and ``candidates`` of the review rows (per-row Python: only these rows pay for it)."""
     columns = zip(
-        reason[at].tolist(),
-        given_no.iloc[at].tolist(),
-        candidates.iloc[at].tolist(),
-        currency.iloc[at].tolist(),
-        paid[at].tolist(),
-        c_idx[at].tolist(),
-        chosen[at].tolist(),
-        before[at].tolist(),
-        earlier[at].tolist(),
+        w.reason[at].tolist(),
+        w.given_no.iloc[at].tolist(),
+        w.candidates.iloc[at].tolist(),
+        w.currency.iloc[at].tolist(),
+        w.paid[at].tolist(),
+        w.c_idx[at].tolist(),
+        w.chosen[at].tolist(),
+        w.before[at].tolist(),
+        w.earlier[at].tolist(),
         strict=True,
     )
     messages, considered = [], []
@@ -608,12 +610,19 @@ def _listing(items: list[str]) -> str:
     return ", ".join(items[:_LIST_MAX]) + (f" and {more} more" if more > 0 else "")
 
 
+class _Said(NamedTuple):
+    """What every explanation of a row starts from: the amount and customer in words, the invoices
+    considered (the ``candidates`` column) and the named numbers that are open invoices."""
+
+    amount: str
+    who: str
+    considered: str
+    named: list[str]
+
+
 def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
     """(message, candidates) for one review row, in the words a finance person uses."""
     inv = t.inv
-    code, given, numbers, cur, paid, c, p = row.code, row.given, row.numbers, row.currency, row.paid, row.c, row.p
-    amount = f"{t.minor(paid)} {cur}"
-    who = t.customer(c, given)
 
     def describe(x: str) -> str:
         q = inv.position.get(x)
@@ -623,94 +632,143 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
             return f"{x} ({inv.copies[q]} open invoices with this number)"
         return t.invoice(q)
 
-    considered = "; ".join([describe(x) for x in numbers]) if numbers else ""
-    named = [x for x in numbers if x in inv.position] if numbers else numbers
-    if code == Review.CUSTOMER_UNKNOWN:
-        if given:
-            hint = [t.invoice(inv.position[x]) for x in named]
-            extra = f"; the invoice named is {', '.join(hint)}" if hint else ""
-            return f"Customer {given} does not exist in Business Central{extra}", considered
-        bill = inv.bill_to[p] if p >= 0 else ""
+    numbers = row.numbers
+    said = _Said(
+        amount=f"{t.minor(row.paid)} {row.currency}",
+        who=t.customer(row.c, row.given),
+        considered="; ".join([describe(x) for x in numbers]) if numbers else "",
+        named=[x for x in numbers if x in inv.position] if numbers else numbers,
+    )
+    return _EXPLAIN.get(row.code, _explain_unapplied)(row, t, said)
+
+
+def _explain_customer_unknown(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv, p = t.inv, row.p
+    if row.given:
+        hint = [t.invoice(inv.position[x]) for x in said.named]
+        extra = f"; the invoice named is {', '.join(hint)}" if hint else ""
+        return f"Customer {row.given} does not exist in Business Central{extra}", said.considered
+    bill = inv.bill_to[p] if p >= 0 else ""
+    return (
+        f"Invoice {inv.numbers[p]} is billed to customer {bill}, which Business Central does not list",
+        said.considered,
+    )
+
+
+def _explain_customer_blocked(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv, p, amount = t.inv, row.p, said.amount
+    raw = t.cust.blocked_raw[row.c]
+    via = f" (the bill-to customer of invoice {inv.numbers[p]})" if not row.given and p >= 0 else ""
+    if raw.lower() != "all":
         return (
-            f"Invoice {inv.numbers[p]} is billed to customer {bill}, which Business Central does not list",
-            considered,
+            f"{said.who}{via} has Blocked = {raw!r}, a value payimport does not know, so it is treated as blocked "
+            f"for all transactions; payment of {amount}"
+        ), said.considered
+    return (
+        f"{said.who}{via} is blocked for all transactions (Blocked = All): Business Central refuses the payment "
+        f"of {amount}"
+    ), said.considered
+
+
+def _explain_customer_missing(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    if not row.numbers:
+        return f"No customer number and no invoice number: cannot tell who paid {said.amount}", ""
+    return (
+        f"No customer number, and {_not_open_text(row.numbers)}: cannot tell who paid {said.amount}",
+        said.considered,
+    )
+
+
+def _explain_invoice_not_open(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv, c = t.inv, row.c
+    found, listing, exact = t.open_of(t.cust.numbers[c] if c >= 0 else "")
+    if not found:
+        return f"{_not_open_text(row.numbers)}; {said.who} has no open invoices", said.considered
+    text = f"{_not_open_text(row.numbers)}; {said.who} has open invoices {listing}"
+    q = exact.get(row.paid, -1)
+    if q >= 0 and inv.currency[q] == row.currency:
+        text += f"; {inv.numbers[q]} is open for exactly the {said.amount} paid"
+    return text, said.considered
+
+
+def _explain_customer_mismatch(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv = t.inv
+    others = [
+        f"invoice {x} is billed to {t.customer(int(inv.customer[inv.position[x]]), inv.bill_to[inv.position[x]])}"
+        for x in said.named
+    ]
+    return (
+        f"{'; '.join(others)}, not to {said.who} named in the file: the payment of {said.amount} cannot be applied "
+        f"to it (Business Central applies a payment only to invoices of its bill-to customer)"
+    ), said.considered
+
+
+def _explain_several_invoices(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv, given, cur, amount = t.inv, row.given, row.currency, said.amount
+    twins = [x for x in said.named if inv.copies[inv.position[x]] > 1]
+    if twins:
+        x = twins[0]
+        return (
+            f"Business Central lists {inv.copies[inv.position[x]]} open invoices numbered {x}; a person must "
+            f"choose the one this payment of {amount} applies to"
+        ), said.considered
+    mine = [inv.position[x] for x in said.named if not given or inv.bill_to[inv.position[x]] == given]
+    total = sum((inv.remaining[q] for q in mine), Decimal(0))
+    payers = {int(inv.customer[q]) for q in mine}
+    scope = f"of {said.who}" if given else "(no customer number in the file)"
+    if not given and len(payers) == 1 and -1 not in payers:
+        scope = f"billed to {t.customer(payers.pop())} (no customer number in the file)"
+    same = all(inv.currency[q] == cur for q in mine)
+    together = (
+        f"; together they are open for {t.decimal(total)} {cur}"
+        + (" (exactly the amount paid)" if decimal_to_minor(total, t.decimals) == row.paid else "")
+        if same
+        else ""
+    )
+    return (
+        f"The payment of {amount} names {len(mine)} open invoices {scope}: "
+        f"{_listing([t.invoice(q, not given) for q in mine])}{together}; a person must split it"
+    ), said.considered
+
+
+def _explain_currency(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv, c, p, cur = t.inv, row.c, row.p, row.currency
+    parts = []
+    if t.cust.currency[c] != cur:
+        parts.append(
+            f"{said.who} is kept in {t.cust.currency[c]} (Business Central books a payment in the currency of "
+            f"the customer card)"
         )
-    if code == Review.CUSTOMER_BLOCKED:
-        raw = t.cust.blocked_raw[c]
-        via = f" (the bill-to customer of invoice {inv.numbers[p]})" if not given and p >= 0 else ""
-        if raw.lower() != "all":
-            return (
-                f"{who}{via} has Blocked = {raw!r}, a value payimport does not know, so it is treated as blocked "
-                f"for all transactions; payment of {amount}"
-            ), considered
-        return (
-            f"{who}{via} is blocked for all transactions (Blocked = All): Business Central refuses the payment "
-            f"of {amount}"
-        ), considered
-    if code == Review.CUSTOMER_MISSING:
-        if not numbers:
-            return f"No customer number and no invoice number: cannot tell who paid {amount}", ""
-        return f"No customer number, and {_not_open_text(numbers)}: cannot tell who paid {amount}", considered
-    if code == Review.INVOICE_NOT_OPEN:
-        found, listing, exact = t.open_of(t.cust.numbers[c] if c >= 0 else "")
-        if not found:
-            return f"{_not_open_text(numbers)}; {who} has no open invoices", considered
-        text = f"{_not_open_text(numbers)}; {who} has open invoices {listing}"
-        q = exact.get(paid, -1)
-        if q >= 0 and inv.currency[q] == cur:
-            text += f"; {inv.numbers[q]} is open for exactly the {amount} paid"
-        return text, considered
-    if code == Review.CUSTOMER_MISMATCH:
-        others = [
-            f"invoice {x} is billed to {t.customer(int(inv.customer[inv.position[x]]), inv.bill_to[inv.position[x]])}"
-            for x in named
-        ]
-        return (
-            f"{'; '.join(others)}, not to {who} named in the file: the payment of {amount} cannot be applied to it "
-            f"(Business Central applies a payment only to invoices of its bill-to customer)"
-        ), considered
-    if code == Review.SEVERAL_INVOICES:
-        twins = [x for x in named if inv.copies[inv.position[x]] > 1]
-        if twins:
-            x = twins[0]
-            return (
-                f"Business Central lists {inv.copies[inv.position[x]]} open invoices numbered {x}; a person must "
-                f"choose the one this payment of {amount} applies to"
-            ), considered
-        mine = [inv.position[x] for x in named if not given or inv.bill_to[inv.position[x]] == given]
-        total = sum((inv.remaining[q] for q in mine), Decimal(0))
-        payers = {int(inv.customer[q]) for q in mine}
-        scope = f"of {who}" if given else "(no customer number in the file)"
-        if not given and len(payers) == 1 and -1 not in payers:
-            scope = f"billed to {t.customer(payers.pop())} (no customer number in the file)"
-        same = all(inv.currency[q] == cur for q in mine)
-        together = (
-            f"; together they are open for {t.decimal(total)} {cur}"
-            + (" (exactly the amount paid)" if decimal_to_minor(total, t.decimals) == paid else "")
-            if same
-            else ""
-        )
-        return (
-            f"The payment of {amount} names {len(mine)} open invoices {scope}: "
-            f"{_listing([t.invoice(q, not given) for q in mine])}{together}; a person must split it"
-        ), considered
-    if code == Review.CUSTOMER_CURRENCY_MISMATCH:
-        parts = []
-        if t.cust.currency[c] != cur:
-            parts.append(
-                f"{who} is kept in {t.cust.currency[c]} (Business Central books a payment in the currency of "
-                f"the customer card)"
-            )
-        if p >= 0 and inv.currency[p] != cur:
-            parts.append(f"invoice {inv.numbers[p]} is in {inv.currency[p]}")
-        return f"The payment of {amount} is in another currency: {' and '.join(parts)}", considered
-    if code in (Review.OVER_PAYMENT, Review.PARTIAL_PAYMENT):
-        return _amount_text(row, t, amount, who), considered
-    # unapplied (policy asks for review): offer the customer's open invoices
+    if p >= 0 and inv.currency[p] != cur:
+        parts.append(f"invoice {inv.numbers[p]} is in {inv.currency[p]}")
+    return f"The payment of {said.amount} is in another currency: {' and '.join(parts)}", said.considered
+
+
+def _explain_amount(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    return _amount_text(row, t, said.amount, said.who), said.considered
+
+
+def _explain_unapplied(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    """The policy asks for review of a payment naming no invoice: offer the customer's open invoices."""
+    inv, c = t.inv, row.c
     found, _listed, _exact = t.open_of(t.cust.numbers[c] if c >= 0 else "")
     offer = "; ".join(t.invoice(q) for q in found[:_LIST_MAX])
     tail = f"; open invoices: {_listing([inv.numbers[q] for q in found])}" if found else "; no open invoices"
-    return f"Payment of {amount} from {who} names no invoice{tail}", offer
+    return f"Payment of {said.amount} from {said.who} names no invoice{tail}", offer
+
+
+_EXPLAIN: dict[str, Callable[[_Row, _Texts, _Said], tuple[str, str]]] = {
+    Review.CUSTOMER_UNKNOWN: _explain_customer_unknown,
+    Review.CUSTOMER_BLOCKED: _explain_customer_blocked,
+    Review.CUSTOMER_MISSING: _explain_customer_missing,
+    Review.INVOICE_NOT_OPEN: _explain_invoice_not_open,
+    Review.CUSTOMER_MISMATCH: _explain_customer_mismatch,
+    Review.SEVERAL_INVOICES: _explain_several_invoices,
+    Review.CUSTOMER_CURRENCY_MISMATCH: _explain_currency,
+    Review.OVER_PAYMENT: _explain_amount,
+    Review.PARTIAL_PAYMENT: _explain_amount,
+    Review.UNAPPLIED: _explain_unapplied,
+}
 
 
 def _not_open_text(numbers: list[str]) -> str:

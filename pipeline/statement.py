@@ -141,86 +141,138 @@ class _Fates:
 
 
 def map_statement(table: RawTable, profile: Profile) -> Statement:
-    """Apply the profile to a table: skip what is not a receipt, reject what is refused."""
-    cols = Columns(table, profile)
-    data = table.data
-    file = table.file
-    n = len(data)
-    rows = data[SOURCE_ROW].to_numpy()
-    fates = _Fates(file, rows, profile)
-    state, reason, skip, reject = fates.state, fates.reason, fates.skip, fates.reject
-    cell_cols = [c for c in data.columns if c != SOURCE_ROW]
-    stripped = {c: data[c] for c in cell_cols}  # readers trim every cell
-    nonempty = {c: (stripped[c] != "").to_numpy() for c in cell_cols}
+    """Apply the profile to a table: skip what is not a receipt, reject what is refused.
 
-    blank = ~np.logical_or.reduce([nonempty[c] for c in cell_cols]) if cell_cols else np.ones(n, bool)
-    skip(blank, Skip.BLANK)
+    The steps run in the documented order (README.md): a row skipped by an earlier step is not
+    looked at by a later one, while a rejected row collects every issue it has.
+    """
+    cols = Columns(table, profile)
+    rows = table.data[SOURCE_ROW].to_numpy()
+    fates = _Fates(table.file, rows, profile)
+    cells = _Cells.of(table)
+    _skip_blank_repeated_and_ruled(fates, cells, table, cols, profile)
+    date_text, date_label = cols.text(profile.columns.date, "date")
+    date_empty = (date_text == "").to_numpy()
+    dates, amount = _parse_dates_and_amounts(cols, profile, date_text)
+    _skip_footers(fates, cells, cols, profile, dates.value.isna().to_numpy(), date_empty)
+    no_txn = date_empty & amount.all_empty
+    fates.skip(no_txn, Skip.CONTINUATION if profile.continuation_rows == "join" else Skip.NOT_A_TRANSACTION)
+    minor_np = _sort_by_amount(fates, cols, profile, amount)
+    receipt = (fates.state == OPEN) | ((fates.state == REJECTED) & (minor_np > 0))
+    fates.reject(receipt & (dates.error != ""), date_label, date_text, dates.error)
+    fates.reject(receipt & dates.empty, date_label, date_text, Reject.DATE_MISSING)
+    keep, frame, labels = _receipt_frame(cols, profile, fates, cells, receipt, dates.value, amount.value)
+    labels["posting_date"] = date_label
+    for row, column, value, code in _schema_failures(frame, profile):
+        fates.reject_row(int(np.searchsorted(rows, row)), labels.get(column, column), value, code)
+    skipped = fates.state == SKIPPED
+    skips = _skips_frame(table, rows[skipped], fates.reason[skipped], fates.detail[skipped])
+    receipts = frame[(fates.state[keep] == OPEN)].reset_index(drop=True)
+    return Statement(table, receipts, skips, fates.issues)
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The table's cells by column (readers trim every cell) and where each one is non-empty."""
+
+    columns: list[str]
+    text: dict[str, pd.Series]
+    nonempty: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, table: RawTable) -> _Cells:
+        data = table.data
+        columns = [c for c in data.columns if c != SOURCE_ROW]
+        text = {c: data[c] for c in columns}
+        return cls(columns, text, {c: (text[c] != "").to_numpy() for c in columns})
+
+
+def _skip_blank_repeated_and_ruled(
+    fates: _Fates, cells: _Cells, table: RawTable, cols: Columns, profile: Profile
+) -> None:
+    """Blank rows, the header repeated (e.g. on every page of an export), and the profile's rules."""
+    n = fates.n
+    blank = ~np.logical_or.reduce([cells.nonempty[c] for c in cells.columns]) if cells.columns else np.ones(n, bool)
+    fates.skip(blank, Skip.BLANK)
     if table.header:
         same = np.ones(n, dtype=bool)
         for pos, name in enumerate(table.header, start=1):
-            if col(pos) in stripped:
-                same &= (stripped[col(pos)] == name.strip()).to_numpy()
-        skip(same, Skip.REPEATED_HEADER)
+            if col(pos) in cells.text:
+                same &= (cells.text[col(pos)] == name.strip()).to_numpy()
+        fates.skip(same, Skip.REPEATED_HEADER)
     for rule in profile.skip_rows:
         text, _ = cols.text(rule.column, "skip_rows.column")
-        skip(contains(text, rule.pattern), Skip.RULE, rule.reason)
+        fates.skip(contains(text, rule.pattern), Skip.RULE, rule.reason)
 
-    date_text, date_label = cols.text(profile.columns.date, "date")
-    date_empty = (date_text == "").to_numpy()
-    # Dates and amounts are independent and their kernels release the GIL: parse them side by side.
+
+def _parse_dates_and_amounts(cols: Columns, profile: Profile, date_text: pd.Series) -> tuple[Parsed, _Amounts]:
+    """Dates and amounts are independent and their kernels release the GIL: parse them side by side."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         amount_job = pool.submit(_signed_amounts, cols, profile)
         dates = parse_dates(date_text, profile.date_formats)
-        amount = amount_job.result()
-    no_date = dates.value.isna().to_numpy()
-    footer = np.zeros(n, dtype=bool)
-    seen = np.zeros(n, dtype=bool)
-    undated = np.flatnonzero(no_date & (state == OPEN))  # a row with a real date is never a footer
+        return dates, amount_job.result()
+
+
+def _skip_footers(
+    fates: _Fates, cells: _Cells, cols: Columns, profile: Profile, no_date: np.ndarray, date_empty: np.ndarray
+) -> None:
+    """Footer, total and balance rows: the first non-empty cell of an undated row matches the footer
+    pattern (a row with a real date is never a footer)."""
+    footer = np.zeros(fates.n, dtype=bool)
+    seen = np.zeros(fates.n, dtype=bool)
+    undated = np.flatnonzero(no_date & (fates.state == OPEN))
     date_col = col(cols.position(profile.columns.date, "date"))
-    for c in cell_cols:
-        first = (nonempty[c] & ~seen)[undated]
+    for c in cells.columns:
+        first = (cells.nonempty[c] & ~seen)[undated]
         if first.any():
             at = undated[first]
-            footer[at] = contains(stripped[c].iloc[at], profile.footer_pattern)
+            footer[at] = contains(cells.text[c].iloc[at], profile.footer_pattern)
             # ... and a row whose date cell holds a non-date is a receipt with a bad date, unless
             # that cell is the footer text itself ("Total" written in the date column).
             if c != date_col:
                 footer[at] &= date_empty[at]
-        seen |= nonempty[c]
-    skip(footer, Skip.FOOTER)
+        seen |= cells.nonempty[c]
+    fates.skip(footer, Skip.FOOTER)
 
-    no_amount = amount.all_empty
-    no_txn = date_empty & no_amount
-    if profile.continuation_rows == "join":
-        skip(no_txn, Skip.CONTINUATION)
-    else:
-        skip(no_txn, Skip.NOT_A_TRANSACTION)
 
+def _sort_by_amount(fates: _Fates, cols: Columns, profile: Profile, amount: _Amounts) -> np.ndarray:
+    """Reject refused amounts; skip zero amounts, debits and rows the profile does not count as
+    receipts. Returns the signed minor units (0 where unknown)."""
     for mask, column, values, codes in amount.errors:
-        reject(mask, column, values, codes)
+        fates.reject(mask, column, values, codes)
     minor = amount.value
-    known = minor.notna().to_numpy() & (state == OPEN)
+    known = minor.notna().to_numpy() & (fates.state == OPEN)
     minor_np = minor.fillna(0).to_numpy(dtype="int64")
-    skip(known & (minor_np == 0), Skip.ZERO_AMOUNT)
-    skip(known & (minor_np < 0), Skip.NOT_RECEIPT, "debit")
+    fates.skip(known & (minor_np == 0), Skip.ZERO_AMOUNT)
+    fates.skip(known & (minor_np < 0), Skip.NOT_RECEIPT, "debit")
     if profile.receipts_only_when is not None:
         f = profile.receipts_only_when
         ftext, flabel = cols.text(f.column, "receipts_only_when.column")
-        skip(~contains(ftext, f.pattern), Skip.NOT_RECEIPT, f"{flabel} does not match")
+        fates.skip(~contains(ftext, f.pattern), Skip.NOT_RECEIPT, f"{flabel} does not match")
+    return minor_np
 
-    receipt = (state == OPEN) | ((state == REJECTED) & (minor_np > 0))
-    reject(receipt & (dates.error != ""), date_label, date_text, dates.error)
-    reject(receipt & dates.empty, date_label, date_text, Reject.DATE_MISSING)
 
+def _receipt_frame(
+    cols: Columns,
+    profile: Profile,
+    fates: _Fates,
+    cells: _Cells,
+    receipt: np.ndarray,
+    dates: pd.Series,
+    minor: pd.Series,
+) -> tuple[np.ndarray, pd.DataFrame, dict[str, str]]:
+    """The statement rows of every receipt still open or rejected (a rejected receipt is checked by
+    the schema too, to report all its issues): their positions, the frame, and each field's column
+    label as a person knows it (posting_date's is the caller's)."""
     texts = {f: cols.text(getattr(profile.columns, f), f) for f in TEXT_FIELDS}
     if profile.continuation_rows == "join":
-        _join_continuations(texts, state, reason, stripped, cell_cols)
+        _join_continuations(texts, fates.state, fates.reason, cells.text, cells.columns)
     currency_text, currency_label = cols.text(profile.columns.currency, "currency")
-    keep = np.flatnonzero((state == OPEN) | ((state == REJECTED) & receipt))
+    keep = np.flatnonzero((fates.state == OPEN) | ((fates.state == REJECTED) & receipt))
     frame = pd.DataFrame(
         {
-            SOURCE_ROW: rows[keep].astype("int64"),
-            "posting_date": dates.value.iloc[keep].to_numpy(),
+            SOURCE_ROW: fates.rows[keep].astype("int64"),
+            "posting_date": dates.iloc[keep].to_numpy(),
             "amount_minor": minor.iloc[keep].to_numpy(),
             "currency": _currency(currency_text.iloc[keep], profile),
             **{f: texts[f][0].iloc[keep].reset_index(drop=True) for f in TEXT_FIELDS},
@@ -233,15 +285,9 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
         "currency": currency_label or "currency",
         "customer_number": texts["customer_number"][1] or texts["reference"][1] or "customer_number",
         "invoice_number": texts["invoice_number"][1] or texts["reference"][1] or "invoice_number",
-        "posting_date": date_label,
         "amount_minor": "amount",
     }
-    for row, column, value, code in _schema_failures(frame, profile):
-        fates.reject_row(int(np.searchsorted(rows, row)), labels.get(column, column), value, code)
-    skipped = state == SKIPPED
-    skips = _skips_frame(table, rows[skipped], reason[skipped], fates.detail[skipped])
-    receipts = frame[(state[keep] == OPEN)].reset_index(drop=True)
-    return Statement(table, receipts, skips, fates.issues)
+    return keep, frame, labels
 
 
 def _currency(text: pd.Series, profile: Profile) -> pd.Series:
