@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.reconcile import DISCREPANCY_COLUMNS, STATES
 from pipeline.report import write_run_report
+from schemas.codes import STATES
+from schemas.lines import DISCREPANCY_COLUMNS
 
 
 def make_lines(n: int, seed: int = 7) -> pd.DataFrame:

@@ -31,7 +31,8 @@ from pipeline.errors import BCError, ConfigError, LockError, PayimportError, Pro
 from pipeline.exitcodes import ExitCode, exit_code_for
 from pipeline.inputs import expand_inputs
 from pipeline.logs import setup_logging
-from pipeline.normalize import PAYMENT_COLUMNS, money_text
+from pipeline.money import money_text
+from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.report import render_console_summary, write_errors_workbook
 from pipeline.runner import RunOptions, import_files
 from pipeline.session import open_session

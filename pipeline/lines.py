@@ -1,8 +1,8 @@
 """The run's lines frame: one line per input line, in the state it ended in (posted, already
 posted, skipped, rejected, needs review), with its reason and, for payments, what was planned.
 
-Every stage of a run adds its lines here in this one shape (``reconcile.LINE_COLUMNS``); the
-accounting and the reports read nothing else.
+Every stage of a run adds its lines here in this one shape (``schemas.lines.RunLine``, cast once
+by ``conform_lines``); the accounting and the reports read nothing else.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.reconcile import LINE_COLUMNS
 from pipeline.validate import FileResult
+from schemas.codes import Outcome
+from schemas.lines import conform_lines
 
 
 def empty_lines() -> pd.DataFrame:
-    """A lines frame with no line (every column present)."""
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in LINE_COLUMNS})
+    """A lines frame with no line (every column present, typed)."""
+    return conform_lines(pd.DataFrame())
 
 
 def issue_lines(result: FileResult) -> pd.DataFrame:
@@ -45,48 +46,41 @@ def issue_lines(result: FileResult) -> pd.DataFrame:
             "message": skips["detail"].astype("str"),
         }
     )
-    return pd.concat([pd.DataFrame(rejected), skipped], ignore_index=True)
+    return conform_lines(pd.concat([pd.DataFrame(rejected), skipped], ignore_index=True))
 
 
-def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    """A text column that only some stages fill in ("" where the frame has none)."""
-    return frame.get(column, pd.Series("", index=frame.index)).astype("str")
+PAYMENT_COLUMNS = (
+    "source_file",
+    "source_row",
+    "lineNumber",
+    "key",
+    "customerNumber",
+    "appliesToInvoiceNumber",
+    "amount_minor",
+    "currency",
+    "postingDate",
+    "documentNumber",
+    "externalDocumentNumber",
+    "description",
+)
+"""What every payment row carries by the time it becomes a line (the rest is filled in by stages)."""
 
 
 def payment_lines(frame: pd.DataFrame, state: str) -> pd.DataFrame:
-    """Payment rows (resolved, planned or sent) as lines in ``state``."""
+    """Payment rows (resolved, planned or sent) as lines in ``state``: the one cast of ``schemas.lines``."""
     if frame.empty:
         return empty_lines()
-    return pd.DataFrame(
-        {
-            "source_file": frame["source_file"].astype("str"),
-            "source_row": frame["source_row"].astype("int64"),
-            "state": state,
-            "reason_code": _text(frame, "reason_code"),
-            "message": _text(frame, "message"),
-            "lineNumber": frame["lineNumber"].astype("Int64"),
-            "key": frame["key"].astype("str"),
-            "customerNumber": frame["customerNumber"].astype("str"),
-            "appliesToInvoiceNumber": frame["appliesToInvoiceNumber"].astype("str"),
-            "amount_minor": frame["amount_minor"].astype("Int64"),
-            "currency": frame["currency"].astype("str"),
-            "postingDate": pd.to_datetime(frame["postingDate"]).dt.strftime("%Y-%m-%d"),
-            "documentNumber": frame["documentNumber"].astype("str"),
-            "externalDocumentNumber": frame["externalDocumentNumber"].astype("str"),
-            "description": frame["description"].astype("str"),
-            "bc_id": _text(frame, "bc_id"),
-            "journal_code": _text(frame, "journal_code"),
-            "flags": _text(frame, "flags"),
-            "candidates": _text(frame, "candidates"),
-        }
-    )
+    missing = [c for c in PAYMENT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"payment rows without {missing} cannot become lines")
+    return conform_lines(frame.assign(state=state))
 
 
 def repeat_first_fate(lines: pd.DataFrame) -> pd.DataFrame:
     """A payment repeated within one run shares its first occurrence's fate: ``already_posted``
     when that one is in BC, else the same state (a repeat of a payment that needs review needs
     review too; it was never sent)."""
-    repeat = (lines["reason_code"] == "duplicate_in_run").to_numpy()
+    repeat = (lines["reason_code"] == Outcome.DUPLICATE_IN_RUN).to_numpy()
     if not repeat.any():
         return lines
     first = lines[~repeat & lines["key"].notna()].drop_duplicates("key").set_index("key")["state"]

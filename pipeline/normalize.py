@@ -22,9 +22,11 @@ import pyarrow
 import pyarrow.compute as pc
 
 from pipeline.config import TEMPLATE_FIELDS, Profile
+from pipeline.money import money_text
 from pipeline.readers import SOURCE_ROW
 from pipeline.textops import as_series, concat, squeeze_spaces
-from schemas.checks import has_duplicates
+from schemas.checks import Failure, has_duplicates, row_failures
+from schemas.codes import Reject
 from schemas.issues import RowIssue
 from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
 
@@ -99,14 +101,6 @@ def format_dates(dates: pd.Series, fmt: str) -> pd.Series:
 
 def _padded(values: np.ndarray, width: int) -> pyarrow.Array:
     return pc.utf8_lpad(pc.cast(pyarrow.array(values), pyarrow.string()), width, "0")
-
-
-def money_text(minor: pd.Series, decimals: int) -> pd.Series:
-    """Exact decimal text of integer minor units (``-123456`` with 2 decimals -> ``-1234.56``)."""
-    neg = minor < 0
-    digits = minor.abs().astype("int64").astype("str").str.zfill(decimals + 1)
-    body = digits.str.slice(0, -decimals) + "." + digits.str.slice(-decimals) if decimals else digits
-    return body.where(~neg, "-" + body)
 
 
 def idempotency_keys(frame: pd.DataFrame, namespace: str, decimals: int) -> pd.Series:
@@ -231,26 +225,23 @@ def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
         CustomerPayment.validate(rows, lazy=True)
     except pa.errors.SchemaErrors as exc:
         issues = []
-        for _, r in exc.failure_cases.iterrows():
-            idx = r["index"]
-            if idx is None or pd.isna(idx):
-                raise
-            column = str(r["column"])
-            value = str(r["failure_case"])
-            limit = LIMITS.get(column)
-            if str(r["check"]).startswith("str_length") and limit is not None:
-                code = "too_long" if len(value) > limit else "invalid_value"
-                msg = (
-                    f"{_FIELD_LABEL.get(column, column)}: {value!r} is {len(value)} characters; Business "
-                    f"Central allows {limit}"
-                    if code == "too_long"
-                    else f"{column}: must not be empty"
-                )
-            else:
-                code, msg = "invalid_value", f"{column}: {value!r} fails {r['check']}"
-            issues.append(RowIssue(file, int(str(rows.at[idx, "source_row"])), column, value, code, msg))
+        for f in row_failures(exc, frame_level="raise"):
+            code, msg = _limit_reason(f)
+            issues.append(RowIssue(file, int(str(rows.at[f.index, "source_row"])), f.column, f.value, str(code), msg))
         return issues
     return []
 
 
-__all__ = ["CODE_FIELDS", "LINE_STEP", "PAYMENT_COLUMNS", "Payments", "money_text", "normalize"]
+def _limit_reason(f: Failure) -> tuple[Reject, str]:
+    """Reason code and message of one failed value of the CustomerPayment schema."""
+    column, value = f.column, f.value
+    limit = LIMITS.get(column)
+    if not (f.check.startswith("str_length") and limit is not None):
+        return Reject.INVALID_VALUE, f"{column}: {value!r} fails {f.check}"
+    if len(value) > limit:
+        label = _FIELD_LABEL.get(column, column)
+        return Reject.TOO_LONG, f"{label}: {value!r} is {len(value)} characters; Business Central allows {limit}"
+    return Reject.INVALID_VALUE, f"{column}: must not be empty"
+
+
+__all__ = ["CODE_FIELDS", "LINE_STEP", "PAYMENT_COLUMNS", "Payments", "normalize"]

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.config import AmountSpec
+from schemas.codes import Reject
 
 SYMBOLS = {"£": "GBP", "$": "USD", "€": "EUR", "¥": "JPY"}
 _MAX_INT_DIGITS = 15
@@ -45,15 +46,6 @@ _MONTHS = {
     )
     for m in names
 }
-
-# Reason codes (stable; reports and tests rely on them).
-AMOUNT_FORMAT = "amount_format"
-AMOUNT_DECIMALS = "amount_decimals"
-AMOUNT_CURRENCY = "currency_mismatch"
-AMOUNT_TOO_LARGE = "amount_too_large"
-DATE_FORMAT = "date_format"
-DATE_INVALID = "date_invalid"
-DATE_AMBIGUOUS = "date_ambiguous"
 
 
 @dataclass(frozen=True)
@@ -116,6 +108,45 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
     n = len(text)
     arr = clean_text(_arrow(text))
     empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
+    shape = _match_shapes(arr, empty, spec, currency)
+    num = _without_thousands_marks(shape.num, spec)
+    num, length, point, frac_len = _decimal_places(num, spec, shape.matched, decimals)
+    digits = pc.replace_substring(num, spec.decimal_mark, "")
+    digit_count = length - (point >= 0)
+    matched = shape.matched
+    bad_decimals = matched & (frac_len > decimals)  # the zeros are gone, so these digits carry value
+    int_digits = digit_count - frac_len
+    too_large = matched & ~bad_decimals & ((int_digits > _MAX_INT_DIGITS) | (int_digits + decimals > _MAX_DIGITS))
+    usable = matched & ~too_large & ~bad_decimals & (digit_count > 0)
+    digits = pc.if_else(pa.array(usable), digits, "0")
+    digits = pc.if_else(pc.equal(digits, ""), "0", digits)
+    whole = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+    minor = whole * np.power(10, np.where(usable, decimals - frac_len, 0), dtype=np.int64)
+    minor = np.where(shape.negative, -minor, minor)
+    error = np.full(n, "", dtype=object)
+    error[~matched & ~empty] = Reject.AMOUNT_FORMAT
+    error[bad_decimals] = Reject.AMOUNT_DECIMALS
+    error[too_large] = Reject.AMOUNT_TOO_LARGE
+    error[shape.wrong_currency & usable] = Reject.CURRENCY_MISMATCH
+    value = pd.Series(pd.array(minor, dtype="Int64"), index=text.index)
+    value[~usable] = pd.NA
+    return Parsed(value, error, empty)
+
+
+@dataclass(frozen=True)
+class _Shapes:
+    """Per value: did it match an amount shape, is it negative, does it name another currency, and
+    the number's text (sign, symbols and codes removed; marks still in)."""
+
+    matched: np.ndarray
+    negative: np.ndarray
+    wrong_currency: np.ndarray
+    num: pa.Array
+
+
+def _match_shapes(arr: pa.Array, empty: np.ndarray, spec: AmountSpec, currency: str) -> _Shapes:
+    """Match the simple shape over all values, then the full pattern over the rest only."""
+    n = len(arr)
     simple = pc.match_substring_regex(arr, _simple_regex(spec)).to_numpy(zero_copy_only=False)
     negative = pc.starts_with(arr, "-").to_numpy(zero_copy_only=False)
     num = pc.utf8_ltrim(arr, "+-")
@@ -128,65 +159,60 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
         signs = [pc.fill_null(pc.struct_field(sub, f"s{i}"), "") for i in (1, 2, 3)]
         nsigns = sum(pc.not_equal(sg, "").to_numpy(zero_copy_only=False).astype(int) for sg in signs)
         neg = np.logical_or.reduce([pc.equal(sg, "-").to_numpy(zero_copy_only=False) for sg in signs])
-        codes = [_currency_codes(pc.fill_null(pc.struct_field(sub, c), "")) for c in ("c1", "c2")]
-        cur = currency.upper()
-        wrong = np.logical_or.reduce(
-            [
-                (
-                    pc.not_equal(c, "").to_numpy(zero_copy_only=False)
-                    & pc.not_equal(c, cur).to_numpy(zero_copy_only=False)
-                )
-                for c in codes
-            ]
-        )
         good = ok & (nsigns <= 1)
         matched[rest] = good
         negative[rest] = neg & good
-        wrong_currency[rest] = wrong & good
+        wrong_currency[rest] = _names_other_currency(sub, currency) & good
         sub_num = pc.fill_null(pc.struct_field(sub, "num"), "")
         mask = np.zeros(n, dtype=bool)
         mask[rest] = True
         num = pc.replace_with_mask(num, pa.array(mask), sub_num.cast(num.type))
-    if spec.thousands_mark:
-        th = _WS if spec.thousands_mark == " " else re.escape(spec.thousands_mark)
-        num = (
-            pc.replace_substring_regex(num, th, "")
-            if spec.thousands_mark == " "
-            else pc.replace_substring(num, spec.thousands_mark, "")
-        )
-    length = pc.utf8_length(num).to_numpy(zero_copy_only=False).astype("int64")
-    point = pc.find_substring(num, spec.decimal_mark).to_numpy(zero_copy_only=False).astype("int64")
-    frac_len = np.where(point >= 0, length - point - 1, 0)
+    return _Shapes(matched, negative, wrong_currency, num)
+
+
+def _names_other_currency(sub: pa.Array, currency: str) -> np.ndarray:
+    """True where a currency symbol or code on either side of the number is not ``currency``."""
+    codes = [_currency_codes(pc.fill_null(pc.struct_field(sub, c), "")) for c in ("c1", "c2")]
+    cur = currency.upper()
+    return np.logical_or.reduce(  # type: ignore[no-any-return]
+        [
+            (pc.not_equal(c, "").to_numpy(zero_copy_only=False) & pc.not_equal(c, cur).to_numpy(zero_copy_only=False))
+            for c in codes
+        ]
+    )
+
+
+def _without_thousands_marks(num: pa.Array, spec: AmountSpec) -> pa.Array:
+    if not spec.thousands_mark:
+        return num
+    if spec.thousands_mark == " ":
+        return pc.replace_substring_regex(num, _WS, "")
+    return pc.replace_substring(num, spec.thousands_mark, "")
+
+
+def _decimal_places(
+    num: pa.Array, spec: AmountSpec, matched: np.ndarray, decimals: int
+) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """(number text, its length, position of the decimal mark or -1, count of decimals written).
+
+    Zeros at the end of the decimals carry no value: where there are more decimals than the
+    currency has, they are dropped first, which keeps exact values within int64.
+    """
+    length, point, frac_len = _places(num, spec)
     long_frac = matched & (frac_len > decimals)
     if long_frac.any():
-        # Zeros at the end of the decimals carry no value; dropping them keeps exact values in int64.
         dec = re.escape(spec.decimal_mark)
         mask = pa.array(long_frac)
         trimmed = pc.replace_substring_regex(pc.filter(num, mask), rf"({dec}\d*?)0+$", r"\1")
         num = pc.replace_with_mask(num, mask, trimmed)
-        length = pc.utf8_length(num).to_numpy(zero_copy_only=False).astype("int64")
-        point = pc.find_substring(num, spec.decimal_mark).to_numpy(zero_copy_only=False).astype("int64")
-        frac_len = np.where(point >= 0, length - point - 1, 0)
-    digits = pc.replace_substring(num, spec.decimal_mark, "")
-    digit_count = length - (point >= 0)
-    bad_decimals = matched & (frac_len > decimals)  # the zeros are gone, so these digits carry value
-    int_digits = digit_count - frac_len
-    too_large = matched & ~bad_decimals & ((int_digits > _MAX_INT_DIGITS) | (int_digits + decimals > _MAX_DIGITS))
-    usable = matched & ~too_large & ~bad_decimals & (digit_count > 0)
-    digits = pc.if_else(pa.array(usable), digits, "0")
-    digits = pc.if_else(pc.equal(digits, ""), "0", digits)
-    whole = pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
-    minor = whole * np.power(10, np.where(usable, decimals - frac_len, 0), dtype=np.int64)
-    minor = np.where(negative, -minor, minor)
-    error = np.full(n, "", dtype=object)
-    error[~matched & ~empty] = AMOUNT_FORMAT
-    error[bad_decimals] = AMOUNT_DECIMALS
-    error[too_large] = AMOUNT_TOO_LARGE
-    error[wrong_currency & usable] = AMOUNT_CURRENCY
-    good = usable
-    value = pd.Series(pd.array(minor, dtype="Int64"), index=text.index)
-    value[~good] = pd.NA
-    return Parsed(value, error, empty)
+        length, point, frac_len = _places(num, spec)
+    return num, length, point, frac_len
+
+
+def _places(num: pa.Array, spec: AmountSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    length = pc.utf8_length(num).to_numpy(zero_copy_only=False).astype("int64")
+    point = pc.find_substring(num, spec.decimal_mark).to_numpy(zero_copy_only=False).astype("int64")
+    return length, point, np.where(point >= 0, length - point - 1, 0)
 
 
 def _currency_codes(arr: pa.Array) -> pa.Array:
@@ -349,9 +375,9 @@ def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> Parsed:
         shaped |= matched
     error = np.full(n, "", dtype=object)
     valid = days != _NO_DATE
-    error[~empty & ~shaped] = DATE_FORMAT
-    error[~empty & shaped & ~valid] = DATE_INVALID
-    error[ambiguous] = DATE_AMBIGUOUS
+    error[~empty & ~shaped] = Reject.DATE_FORMAT
+    error[~empty & shaped & ~valid] = Reject.DATE_INVALID
+    error[ambiguous] = Reject.DATE_AMBIGUOUS
     valid &= ~ambiguous
     stamps = np.where(valid, days, 0).astype("datetime64[D]").astype("datetime64[s]")
     value = pd.Series(stamps, index=text.index)

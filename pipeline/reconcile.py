@@ -23,49 +23,18 @@ the journal in BC without flipping anything.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-STATES = ("posted", "already_posted", "skipped", "rejected", "needs_review")
-STATE_LABELS = {
-    "posted": "posted",
-    "already_posted": "already posted",
-    "skipped": "skipped",
-    "rejected": "rejected",
-    "needs_review": "needs review",
-}
+from pipeline.money import decimal_to_minor, minor_text, minor_to_decimal
+from schemas.codes import STATE_LABELS, STATES, Discrepancy
+from schemas.lines import DISCREPANCY_COLUMNS, conform_discrepancies, iso_dates
 
-LINE_COLUMNS = (
-    "source_file",
-    "source_row",
-    "state",
-    "reason_code",
-    "message",
-    "lineNumber",
-    "key",
-    "customerNumber",
-    "appliesToInvoiceNumber",
-    "amount_minor",
-    "currency",
-    "postingDate",
-    "documentNumber",
-    "externalDocumentNumber",
-    "description",
-    "bc_id",
-    "journal_code",
-    "flags",
-    "candidates",
-)
-_LINE_INTS = ("source_row", "lineNumber", "amount_minor")  # nullable Int64
-
-DISCREPANCY_KINDS = ("missing_in_bc", "not_planned", "field_mismatch", "duplicate_in_bc")
-DISCREPANCY_COLUMNS = ("kind", "lineNumber", "key", "field", "expected", "actual", "bc_id", "message")
+DISCREPANCY_KINDS: tuple[str, ...] = tuple(k.value for k in Discrepancy)  # the order a report lists them in
 
 # The fields of a customerPayment we send and can read back unchanged ("amount" is compared in
 # minor units against the plan's amount_minor).
@@ -82,33 +51,7 @@ _TEXT_FIELDS = (*_CODE_FIELDS, "postingDate")
 _INT64_MAX = 2**63 - 1
 
 
-# --- money -------------------------------------------------------------------------------------------------
-
-
-def minor_to_decimal(minor: int, decimals: int) -> Decimal:
-    """Exact ``Decimal`` of integer minor units, built digit by digit (no context rounding, no float).
-
-    ``-123456`` with 2 decimals is ``Decimal("-1234.56")``; zero keeps its places (``0.00``).
-    """
-    digits = tuple(int(c) for c in str(abs(int(minor))))
-    return Decimal((1 if minor < 0 else 0, digits, -decimals))
-
-
-def decimal_to_minor(value: Any, decimals: int) -> int | None:
-    """BC's amount in minor units, or None when it has more places than the currency (not exact).
-
-    Accepts ``Decimal``, ``int`` and decimal text: what ``jsonio.loads`` returns. A ``float`` is
-    refused: it has already lost the exact value, so a comparison with it would prove nothing.
-    """
-    if isinstance(value, bool | float):
-        raise TypeError(f"amount {value!r} is a {type(value).__name__}; read BC's JSON with parse_float=Decimal")
-    exact = Decimal(value) if isinstance(value, int | str) else value
-    if not isinstance(exact, Decimal) or not exact.is_finite():
-        raise TypeError(f"amount {value!r} is not an exact decimal number")
-    scaled = exact.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        return None
-    return int(scaled)
+# --- places per currency -----------------------------------------------------------------------------------
 
 
 def decimals_for(currency: str, decimals: int | Mapping[str, int]) -> int:
@@ -125,28 +68,6 @@ def decimals_for(currency: str, decimals: int | Mapping[str, int]) -> int:
 
 
 # --- the run's lines ---------------------------------------------------------------------------------------
-
-
-def conform_lines(lines: pd.DataFrame) -> pd.DataFrame:
-    """The lines frame with exactly ``LINE_COLUMNS`` in order: missing text columns are "", missing
-    numbers <NA>; integer columns get their nullable dtypes; postingDate becomes ISO text even when
-    it arrives as datetimes. Extra columns are dropped."""
-    if len(lines) and not {"source_file", "source_row", "state"} <= set(lines.columns):
-        raise ValueError("a lines frame needs source_file, source_row and state")
-    out: dict[str, pd.Series] = {}
-    for name in LINE_COLUMNS:
-        if name in _LINE_INTS:
-            if name in lines.columns:
-                out[name] = lines[name].astype("Int64")
-            else:
-                out[name] = pd.Series(pd.array([pd.NA] * len(lines), dtype="Int64"), index=lines.index)
-        elif name == "postingDate" and name in lines.columns:
-            out[name] = _iso_dates(lines[name])
-        elif name in lines.columns:
-            out[name] = lines[name].fillna("").astype("str")
-        else:
-            out[name] = pd.Series("", index=lines.index, dtype="str")
-    return pd.DataFrame(out, index=lines.index)
 
 
 def totals_by_state(lines: pd.DataFrame, decimals: int | Mapping[str, int]) -> dict[str, dict[str, Decimal]]:
@@ -273,11 +194,7 @@ def compare_with_bc(plan: pd.DataFrame, bc_lines: Sequence[Mapping[str, Any]], d
         *_missing(expected[~expected["lineNumber"].isin(present)]),
         *_foreign(expected, actual, repeated, present),
     ]
-    out = pd.DataFrame(found, columns=list(DISCREPANCY_COLUMNS))
-    out["lineNumber"] = out["lineNumber"].astype("Int64")
-    for name in DISCREPANCY_COLUMNS:
-        if name != "lineNumber":
-            out[name] = out[name].astype("str")
+    out = conform_discrepancies(pd.DataFrame(found, columns=list(DISCREPANCY_COLUMNS)))
     order = out["kind"].map({k: i for i, k in enumerate(DISCREPANCY_KINDS)})
     out = out.assign(_o=order).sort_values(["lineNumber", "_o"], kind="stable", na_position="last")
     return out.drop(columns="_o").reset_index(drop=True)
@@ -301,7 +218,7 @@ def _field_mismatches(both: pd.DataFrame) -> list[dict[str, Any]]:
             planned, held = str(row[f"{field}_plan"]), str(row[f"{field}_bc"])
             found.append(
                 _discrepancy(
-                    "field_mismatch",
+                    Discrepancy.FIELD_MISMATCH,
                     row["lineNumber"],
                     str(row["key"]),
                     str(row["bc_id"]),
@@ -318,7 +235,7 @@ def _field_mismatches(both: pd.DataFrame) -> list[dict[str, Any]]:
 def _missing(absent: pd.DataFrame) -> list[dict[str, Any]]:
     return [
         _discrepancy(
-            "missing_in_bc",
+            Discrepancy.MISSING_IN_BC,
             row["lineNumber"],
             str(row["key"]),
             "",
@@ -346,16 +263,16 @@ def _foreign(
         match = by_content.get(sig)
         number, bc_id, described = row["lineNumber"], str(row["bc_id"]), _describe(row)
         if match is not None and match[0] in present:
-            kind, key = "duplicate_in_bc", str(match[1])
+            kind, key = Discrepancy.DUPLICATE_IN_BC, str(match[1])
             message = (
                 f"Business Central holds line {_line_text(number)} with the same content as planned line "
                 f"{match[0]} (key {key}): the payment is there twice ({described})"
             )
         elif row["repeat"]:
-            kind, key = "duplicate_in_bc", ""
+            kind, key = Discrepancy.DUPLICATE_IN_BC, ""
             message = f"Business Central returned lineNumber {_line_text(number)} twice (id {bc_id}: {described})"
         else:
-            kind, key = "not_planned", "" if match is None else str(match[1])
+            kind, key = Discrepancy.NOT_PLANNED, "" if match is None else str(match[1])
             message = f"Business Central holds line {_line_text(number)} that this run did not plan ({described})"
             if match is not None:
                 message += f"; it has the content of planned line {match[0]} (key {key}), missing at its own lineNumber"
@@ -412,7 +329,7 @@ def _expected(plan: pd.DataFrame, decimals: int) -> pd.DataFrame:
     )
     for name in _CODE_FIELDS:
         frame[name] = plan[name].fillna("").astype("str").str.upper().to_numpy()
-    frame["postingDate"] = _iso_dates(plan["postingDate"]).to_numpy()
+    frame["postingDate"] = iso_dates(plan["postingDate"]).to_numpy()
     frame["amount_minor"] = frame["amount_minor"].astype("Int64")
     return frame
 
@@ -463,43 +380,18 @@ def _signatures(frame: pd.DataFrame) -> list[tuple[tuple[Any, ...], Any, str]]:
 
 
 def _money(minor: Any, decimals: int) -> str:
-    if minor is None or minor is pd.NA:
-        return ""
-    return str(minor_to_decimal(int(minor), decimals))
-
-
-def _iso_dates(values: pd.Series) -> pd.Series:
-    """postingDate as ``YYYY-MM-DD`` text, whether the plan holds datetimes, dates or ISO text."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return pd.Series(values.dt.strftime("%Y-%m-%d").fillna(""), index=values.index, dtype="str")
-    return pd.Series([_iso_date(v) for v in values.tolist()], index=values.index, dtype="str")
-
-
-def _iso_date(value: Any) -> str:
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)[:10]
+    """Exact text of a nullable minor amount; "" where there is none."""
+    return "" if minor is None or minor is pd.NA else minor_text(int(minor), decimals)
 
 
 __all__ = [
     "COMPARED_FIELDS",
-    "DISCREPANCY_COLUMNS",
     "DISCREPANCY_KINDS",
-    "LINE_COLUMNS",
-    "STATES",
-    "STATE_LABELS",
     "Accounting",
     "account",
     "compare_with_bc",
-    "conform_lines",
     "count_states",
-    "decimal_to_minor",
     "decimals_for",
     "identity_text",
-    "minor_to_decimal",
     "totals_by_state",
 ]

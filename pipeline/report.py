@@ -33,19 +33,17 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from pipeline.money import exact_float, exact_minor, minor_text
 from pipeline.readers import SOURCE_ROW, col
 from pipeline.reconcile import (
-    DISCREPANCY_COLUMNS,
-    STATE_LABELS,
-    STATES,
-    conform_lines,
     count_states,
     decimals_for,
     identity_text,
-    minor_to_decimal,
     totals_by_state,
 )
 from pipeline.validate import FileResult
+from schemas.codes import STATE_LABELS, STATES, Skip, State
+from schemas.lines import DISCREPANCY_COLUMNS, conform_discrepancies, conform_lines
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _HEAD = Font(bold=True)
@@ -91,7 +89,7 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
         # number finds it in the workbook too.
         for skipped in sorted(table.skipped, key=lambda r: r.source_row):
             if table.header_row is not None and skipped.source_row < table.header_row:
-                ws.append([safe_cell(ws, skipped.text if skipped.reason == "preamble" else "")])
+                ws.append([safe_cell(ws, skipped.text if skipped.reason == Skip.PREAMBLE else "")])
         cells = header + [""] * (width - len(header)) + ["row", "error"]
         ws.append([safe_cell(ws, v, bold=True) for v in cells])
     data = table.data.set_index(SOURCE_ROW)
@@ -157,7 +155,6 @@ REVIEW_SHEET_COLUMNS = (
     "flags",
     "key",
 )
-_MAX_SIGNIFICANT = 15  # what Excel shows and keeps of a double
 _WIDTH_SAMPLE = 500
 _MAX_WIDTH = 60
 
@@ -176,14 +173,14 @@ def write_run_report(
     A table longer than a sheet can hold (``rows_per_sheet``, Excel's limit by default) goes on
     over "Payments (2)", "Payments (3)"...
 
-    ``lines`` is the run's lines frame (``reconcile.LINE_COLUMNS``; missing columns are treated as
+    ``lines`` is the run's lines frame (``schemas.lines.RunLine``; missing columns are treated as
     empty), ``discrepancies`` what ``compare_with_bc`` found. Counts and totals are computed from
     ``lines``, so the report cannot disagree with the lines it lists. ``decimals`` (places per
     currency, or one number for all) defaults to ``summary["decimals"]``, else 2.
     """
     places: int | Mapping[str, int] = decimals if decimals is not None else summary.get("decimals", 2)
     frame = conform_lines(lines)
-    found = _conform_discrepancies(discrepancies)
+    found = conform_discrepancies(discrepancies)
     amounts = _amount_texts(frame, places)
     xlsx = _replace_atomically(
         run_dir / "report.xlsx",
@@ -196,21 +193,6 @@ def write_run_report(
     }
     json_path = _replace_atomically(run_dir / "report.json", lambda p: _write_json(p, document))
     return {"xlsx": xlsx, "json": json_path}
-
-
-def exact_float(minor: int, decimals: int) -> float | None:
-    """The float of ``minor / 10**decimals`` when it stands for exactly that amount, else None.
-
-    Excel keeps 15 significant digits of a double; more digits, or a float whose shortest text is
-    not the amount, would show a different number than the one posted.
-    """
-    digits = str(abs(minor)).rstrip("0")
-    if len(digits) > _MAX_SIGNIFICANT:
-        return None
-    value = minor / int(10**decimals)  # int / int is correctly rounded: no float on the way
-    if Decimal(repr(value)) != minor_to_decimal(minor, decimals):
-        return None
-    return value
 
 
 def number_format(decimals: int) -> str:
@@ -229,9 +211,9 @@ def _write_xlsx(
     _write_summary_sheet(wb.create_sheet("Summary"), summary, lines, places, len(discrepancies))
     states = lines["state"]
     parts = (
-        ("Payments", PAYMENTS_SHEET_COLUMNS, lines[states.isin(["posted", "already_posted"]).to_numpy()]),
-        ("Rejected", REJECTED_SHEET_COLUMNS, lines[(states == "rejected").to_numpy()]),
-        ("Needs review", REVIEW_SHEET_COLUMNS, lines[(states == "needs_review").to_numpy()]),
+        ("Payments", PAYMENTS_SHEET_COLUMNS, lines[states.isin([State.POSTED, State.ALREADY_POSTED]).to_numpy()]),
+        ("Rejected", REJECTED_SHEET_COLUMNS, lines[(states == State.REJECTED).to_numpy()]),
+        ("Needs review", REVIEW_SHEET_COLUMNS, lines[(states == State.NEEDS_REVIEW).to_numpy()]),
     )
     for title, columns, part in (*parts, ("Discrepancies", DISCREPANCY_COLUMNS, discrepancies)):
         for n, start in enumerate(range(0, max(len(part), 1), rows_per_sheet)):
@@ -293,7 +275,7 @@ def _amount_cell(ws: WriteOnlyWorksheet, minor: int | None, decimals: int) -> Ce
         return None
     number = exact_float(int(minor), decimals)
     if number is None:
-        return safe_cell(ws, str(minor_to_decimal(int(minor), decimals)))
+        return safe_cell(ws, minor_text(int(minor), decimals))
     cell = WriteOnlyCell(ws, value=number)
     cell.number_format = number_format(decimals)
     return cell
@@ -320,8 +302,24 @@ def _write_summary_sheet(
     found: int,
 ) -> None:
     """Key facts first, then files, states with totals, the identity line and BC's figures."""
-    rows: list[list[Any]] = []
+    rows = _run_facts(summary)
+    rows += [[], _bold(ws, ["file", "profile", "rows read", "sha256"])]
+    for f in summary.get("files") or []:
+        rows.append([_plain(f.get("file")), _plain(f.get("profile")), f.get("rows_read"), _plain(f.get("sha256"))])
+    rows += _state_rows(ws, summary, lines, places)
+    rows += _bc_and_report_rows(summary, found)
+    for i, width in enumerate((20, 70, 16, 66), start=1):
+        _set_width(ws, i, width)
+    ws.freeze_panes = "A2"
+    ws.append(_bold(ws, ["item", "value", "amount", "detail"]))
+    for row in rows:
+        ws.append([_cell(ws, v) for v in row])
+
+
+def _run_facts(summary: Mapping[str, Any]) -> list[list[Any]]:
+    """Run id, times, target, dry run and the journal (times only when known)."""
     journal = summary.get("journal") or {}
+    rows: list[list[Any]] = []
     for item, value in (
         ("run id", summary.get("run_id")),
         ("started", summary.get("started")),
@@ -334,12 +332,16 @@ def _write_summary_sheet(
     ):
         if value is not None or item not in ("started", "finished"):
             rows.append([item, _plain(value)])
-    rows += [[], _bold(ws, ["file", "profile", "rows read", "sha256"])]
-    for f in summary.get("files") or []:
-        rows.append([_plain(f.get("file")), _plain(f.get("profile")), f.get("rows_read"), _plain(f.get("sha256"))])
+    return rows
+
+
+def _state_rows(
+    ws: WriteOnlyWorksheet, summary: Mapping[str, Any], lines: pd.DataFrame, places: int | Mapping[str, int]
+) -> list[list[Any]]:
+    """Lines and exact totals per state (one row per currency), then the identity and whether it holds."""
     counts = count_states(lines)
     totals = totals_by_state(lines, places)
-    rows += [[], _bold(ws, ["state", "lines", "total", "currency"])]
+    rows: list[list[Any]] = [[], _bold(ws, ["state", "lines", "total", "currency"])]
     for state in (*STATES, *(s for s in counts if s not in STATES)):
         label: str | None = STATE_LABELS.get(state, state)
         count: int | None = counts[state]
@@ -353,7 +355,12 @@ def _write_summary_sheet(
     accounted = sum(counts.values())
     rows.append(["lines read", rows_read])
     rows.append(["identity", identity_text(rows_read, counts), "holds" if accounted == rows_read else "DOES NOT HOLD"])
-    rows += [
+    return rows
+
+
+def _bc_and_report_rows(summary: Mapping[str, Any], found: int) -> list[list[Any]]:
+    """Discrepancies, BC requests, where the reports are, and any other plain summary value."""
+    rows: list[list[Any]] = [
         [],
         ["discrepancies", summary.get("discrepancies", found)],
         ["BC requests", _plain(summary.get("bc_requests"))],
@@ -369,12 +376,7 @@ def _write_summary_sheet(
     for key, value in summary.items():
         if key not in shown and not isinstance(value, Mapping | list):
             rows.append([key.replace("_", " "), _plain(value)])
-    for i, width in enumerate((20, 70, 16, 66), start=1):
-        _set_width(ws, i, width)
-    ws.freeze_panes = "A2"
-    ws.append(_bold(ws, ["item", "value", "amount", "detail"]))
-    for row in rows:
-        ws.append([_cell(ws, v) for v in row])
+    return rows
 
 
 def _bold(ws: WriteOnlyWorksheet, texts: Iterable[str]) -> list[Any]:
@@ -382,7 +384,7 @@ def _bold(ws: WriteOnlyWorksheet, texts: Iterable[str]) -> list[Any]:
 
 
 def _decimal_cell(ws: WriteOnlyWorksheet, total: Decimal, decimals: int) -> Cell | None:
-    return _amount_cell(ws, int(total.scaleb(decimals)), decimals)
+    return _amount_cell(ws, exact_minor(total, decimals), decimals)
 
 
 def _yes_no(value: Any) -> str:
@@ -402,21 +404,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _conform_discrepancies(frame: pd.DataFrame) -> pd.DataFrame:
-    out: dict[str, pd.Series] = {}
-    for name in DISCREPANCY_COLUMNS:
-        if name == "lineNumber":
-            out[name] = (
-                frame[name].astype("Int64")
-                if name in frame.columns
-                else pd.Series(pd.array([pd.NA] * len(frame), dtype="Int64"), index=frame.index)
-            )
-        else:
-            source = frame[name] if name in frame.columns else pd.Series("", index=frame.index)
-            out[name] = source.fillna("").astype("str")
-    return pd.DataFrame(out, index=frame.index)
-
-
 # --- report.json -----------------------------------------------------------------------------------------
 
 
@@ -427,7 +414,7 @@ def _amount_texts(lines: pd.DataFrame, places: int | Mapping[str, int]) -> list[
     currency = _column_values(lines, "currency")
     for i, (m, c) in enumerate(zip(minor, currency, strict=True)):
         if m is not None:
-            out[i] = str(minor_to_decimal(int(m), decimals_for(str(c), places)))
+            out[i] = minor_text(int(m), decimals_for(str(c), places))
     return out
 
 
@@ -552,7 +539,7 @@ def render_console_summary(summary: Mapping[str, Any]) -> str:
     width = max(len(label) for label in STATE_LABELS.values())
     for state in STATES:
         by_currency = totals.get(state) or {}
-        if not by_currency and state == "posted" and summary.get("amount_posted") not in (None, ""):
+        if not by_currency and state == State.POSTED and summary.get("amount_posted") not in (None, ""):
             by_currency = {str(summary.get("currency") or ""): summary["amount_posted"]}
         money = "  ".join(f"{_group(str(v))} {c}".rstrip() for c, v in by_currency.items())
         out.append(f"  {STATE_LABELS[state]:<{width}} {counts[state]:>9}  {money}".rstrip())

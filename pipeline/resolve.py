@@ -35,7 +35,8 @@ Rules, checked in this order; the first that fails gives the row's ``reason_code
    and checked as in 1.
 4. **Currency.** The row's currency must equal the customer's (BC books a payment in the currency of
    the customer card) and the invoice's (an application needs one currency). ``""`` means the
-   company's local currency ``lcy`` for customers and invoices alike -> else ``currency_mismatch``.
+   company's local currency ``lcy`` for customers and invoices alike -> else
+   ``customer_currency_mismatch``.
 5. **Amount**, exact in minor units: ``remainingAmount * 10**decimals`` is compared with the running
    total of the run's payments to that invoice, in ``lineNumber`` order: every earlier row that got
    this far counts, even if it ends in review (a person may still post it; counting too much sends a
@@ -49,7 +50,7 @@ Rules, checked in this order; the first that fails gives the row's ``reason_code
 
 Output: ``rows`` carry ``customerId``, ``appliesToInvoiceId`` (both "" when none), the resolved
 ``customerNumber`` and ``appliesToInvoiceNumber`` (the chosen invoice, "" when unapplied),
-``application`` and ``flags`` (comma-separated names from ``FLAGS``). ``review`` rows carry the same
+``application`` and ``flags`` (comma-separated ``schemas.codes.Flag`` values). ``review`` rows carry the same
 columns, as far as resolution got (``application`` is "" unless the amount or the missing invoice
 was the reason; the file's invoice number stays when no invoice was chosen), plus ``reason_code``,
 ``message`` (for finance staff: customer, invoice, amounts with currency) and ``candidates`` (the
@@ -67,9 +68,9 @@ per-row Python runs only for rows naming several invoices and for the messages o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -78,31 +79,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.money import decimal_text, decimal_to_minor, minor_text, minor_to_decimal, remaining_in_minor
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.textops import as_series, to_arrow
-
-REASON_CODES: dict[str, str] = {
-    "customer_unknown": "the customer number is not a customer in Business Central",
-    "customer_blocked": "the customer is blocked for all transactions (Blocked = All)",
-    "customer_missing": "no customer number and no open invoice to find the customer by",
-    "invoice_not_open": "the invoice number is not an open posted invoice (paid, cancelled or unknown)",
-    "customer_mismatch": "the invoice is billed to another customer than the one in the file",
-    "currency_mismatch": "the payment's currency differs from the customer's or the invoice's",
-    "over_payment": "the payment is more than the invoice's remaining amount",
-    "partial_payment": "the payment is less than the invoice's remaining amount",
-    "unapplied": "the payment names no invoice",
-    "several_invoices": "the payment names several open invoices; a person must split it",
-}
-
-FLAGS: dict[str, str] = {
-    "customer_from_invoice": "customer number filled in from the invoice's bill-to customer",
-    "customer_blocked_invoice": "customer is blocked for invoicing (payments are still accepted)",
-    "one_open_of_several": "the reference named several invoices; the only open one was applied",
-    "invoice_not_open": "the named invoice is not open; posted unapplied by policy",
-    "partial_payment": "less than the invoice's remaining amount; posted by policy",
-    "over_payment": "more than the invoice's remaining amount; posted by policy",
-    "several_payments": "more than one payment in this run applies to this invoice",
-}
+from schemas.codes import Application, Flag, Review
 
 RESOLVED_COLUMNS: tuple[str, ...] = (*PAYMENT_COLUMNS, "customerId", "appliesToInvoiceId", "application", "flags")
 REVIEW_COLUMNS: tuple[str, ...] = (*RESOLVED_COLUMNS, "reason_code", "message", "candidates")
@@ -141,12 +121,14 @@ class Resolution:
 
 
 # Internal codes: small ints over whole columns, turned into text once at the end.
-_REASONS = ("", *REASON_CODES)
+_REASONS: tuple[str, ...] = ("", *Review)
 _R = {name: i for i, name in enumerate(_REASONS)}
-_FLAG_NAMES = tuple(FLAGS)
+_FLAG_NAMES: tuple[Flag, ...] = tuple(Flag)
 _F = {name: 1 << i for i, name in enumerate(_FLAG_NAMES)}
-_APPLICATIONS = ("", "exact", "partial", "over", "unapplied")
-_EXACT, _PARTIAL, _OVER, _UNAPPLIED = 1, 2, 3, 4
+_APPLICATIONS: tuple[str, ...] = ("", *Application)
+_EXACT, _PARTIAL, _OVER, _UNAPPLIED = (
+    _APPLICATIONS.index(a) for a in (Application.EXACT, Application.PARTIAL, Application.OVER, Application.UNAPPLIED)
+)
 _NONE, _SHIP, _INVOICE, _ALL = 0, 1, 2, 3
 _BLOCKED = {"": _NONE, "_x0020_": _NONE, "ship": _SHIP, "invoice": _INVOICE, "all": _ALL}
 _LIST_MAX = 5
@@ -197,25 +179,67 @@ def resolve(
     cust = _customer_table(customers, lcy)
     inv = _invoice_table(invoices, lcy, decimals, cust)
     frame = payments.reset_index(drop=True)
-    n = len(frame)
+    w = _Work.of(frame, cust)
+    _check_named_customer(w, cust)  # 1
+    _choose_invoices(w, inv, policy)  # 2
+    _customer_from_invoice(w, cust, inv)  # 3
+    _check_currency(w, cust, inv, lcy)  # 4
+    applied = np.flatnonzero((w.reason == 0) & (w.chosen >= 0))  # 5
+    if applied.size:
+        _apply_amounts(applied, w, inv)
+        _amount_policy(applied, w.application, w.reason, w.flags, policy)
+    _no_invoice(w, policy)  # 6
+    return _resolution(frame, w, cust, inv, decimals)
 
-    given_no = frame["customerNumber"].fillna("").astype("str")
-    candidates = _candidate_text(frame)
-    currency = frame["currency"].fillna("").astype("str").str.upper()
-    paid = -frame["amount_minor"].to_numpy(dtype=np.int64)
-    line = frame["lineNumber"].to_numpy(dtype=np.int64)
 
-    given = (given_no != "").to_numpy(dtype=bool)
-    c_idx = _positions(given_no, cust.keys)
-    reason = np.zeros(n, dtype=np.int8)
-    flags = np.zeros(n, dtype=np.int64)
-    application = np.zeros(n, dtype=np.int8)
+@dataclass
+class _Work:
+    """The payments as columns and the decisions so far, one entry per row, shared by the rules."""
 
-    # 1. the customer the file names
-    reason[given & (c_idx < 0)] = _R["customer_unknown"]
-    _check_blocked(reason, flags, c_idx, given & (reason == 0), cust)
+    given_no: pd.Series  # the customer number the file names ("" when none)
+    candidates: pd.Series  # invoice numbers the row names, space-separated
+    currency: pd.Series
+    paid: IntArray  # positive minor units
+    line: IntArray
+    given: BoolArray
+    c_idx: IntArray  # position of the customer in _Customers, -1 when none
+    chosen: IntArray  # position of the invoice in _Invoices, -1 when none
+    reason: npt.NDArray[np.int8]  # index into _REASONS; 0 while nothing is wrong
+    flags: IntArray  # bits of _F
+    application: npt.NDArray[np.int8]  # index into _APPLICATIONS
+    before: IntArray  # paid to the same invoice by earlier rows of the run
+    earlier: IntArray  # how many earlier rows of the run paid that invoice
 
-    # 2. invoice numbers: single candidates over whole columns, several per row
+    @classmethod
+    def of(cls, frame: pd.DataFrame, cust: _Customers) -> _Work:
+        n = len(frame)
+        given_no = frame["customerNumber"].fillna("").astype("str")
+        return cls(
+            given_no=given_no,
+            candidates=_candidate_text(frame),
+            currency=frame["currency"].fillna("").astype("str").str.upper(),
+            paid=-frame["amount_minor"].to_numpy(dtype=np.int64),
+            line=frame["lineNumber"].to_numpy(dtype=np.int64),
+            given=(given_no != "").to_numpy(dtype=bool),
+            c_idx=_positions(given_no, cust.keys),
+            chosen=np.full(n, -1, dtype=np.int64),
+            reason=np.zeros(n, dtype=np.int8),
+            flags=np.zeros(n, dtype=np.int64),
+            application=np.zeros(n, dtype=np.int8),
+            before=np.zeros(n, dtype=np.int64),
+            earlier=np.zeros(n, dtype=np.int64),
+        )
+
+
+def _check_named_customer(w: _Work, cust: _Customers) -> None:
+    """Rule 1: the customer the file names exists and is not blocked for all transactions."""
+    w.reason[w.given & (w.c_idx < 0)] = _R[Review.CUSTOMER_UNKNOWN]
+    _check_blocked(w.reason, w.flags, w.c_idx, w.given & (w.reason == 0), cust)
+
+
+def _choose_invoices(w: _Work, inv: _Invoices, policy: ResolvePolicy) -> None:
+    """Rule 2: single candidates over whole columns, rows naming several one by one."""
+    reason, flags, candidates = w.reason, w.flags, w.candidates
     has_cand = (candidates != "").to_numpy(dtype=bool)
     multi = candidates.str.contains(" ", regex=False).to_numpy(dtype=bool)
     chosen = _positions(candidates, inv.keys)
@@ -223,79 +247,69 @@ def resolve(
     todo = reason == 0
     single = todo & has_cand & ~multi
     found = single & (chosen >= 0)
-    reason[found & (_at(inv.copies, chosen, 0) > 1)] = _R["several_invoices"]
-    other = _at(inv.customer, chosen, -1) != c_idx  # positions, so no string compare
-    reason[found & given & other & (reason == 0)] = _R["customer_mismatch"]
+    reason[found & (_at(inv.copies, chosen, 0) > 1)] = _R[Review.SEVERAL_INVOICES]
+    other = _at(inv.customer, chosen, -1) != w.c_idx  # positions, so no string compare
+    reason[found & w.given & other & (reason == 0)] = _R[Review.CUSTOMER_MISMATCH]
     not_open = single & (chosen < 0)
-    _not_open(reason, flags, not_open & given, policy)
-    reason[(not_open | (todo & ~has_cand)) & ~given] = _R["customer_missing"]
+    _not_open(reason, flags, not_open & w.given, policy)
+    reason[(not_open | (todo & ~has_cand)) & ~w.given] = _R[Review.CUSTOMER_MISSING]
     several = np.flatnonzero(todo & multi)
-    for i, text, number in zip(several, candidates.iloc[several], given_no.iloc[several], strict=True):
+    for i, text, number in zip(several, candidates.iloc[several], w.given_no.iloc[several], strict=True):
         pick, why = _pick(text.split(), number, inv)
         if pick >= 0:
             chosen[i] = pick
-            flags[i] |= _F["one_open_of_several"]
-        elif why != "invoice_not_open":
+            flags[i] |= _F[Flag.ONE_OPEN_OF_SEVERAL]
+        elif why != Review.INVOICE_NOT_OPEN:
             reason[i] = _R[why]
         elif not number:
-            reason[i] = _R["customer_missing"]
+            reason[i] = _R[Review.CUSTOMER_MISSING]
         elif policy.unknown_invoice == "post_unapplied":
-            flags[i] |= _F["invoice_not_open"]
+            flags[i] |= _F[Flag.INVOICE_NOT_OPEN]
         else:
-            reason[i] = _R["invoice_not_open"]
+            reason[i] = _R[Review.INVOICE_NOT_OPEN]
     chosen[reason != 0] = -1  # no application was established for these rows
+    w.chosen = chosen
 
-    # 3. the customer from the invoice's bill-to
-    fill = (reason == 0) & ~given & (chosen >= 0)
-    c_idx[fill] = inv.customer[chosen[fill]]
-    flags[fill] |= _F["customer_from_invoice"]
-    reason[fill & (c_idx < 0)] = _R["customer_unknown"]
-    _check_blocked(reason, flags, c_idx, fill & (reason == 0), cust)
 
-    # 4. currency
+def _customer_from_invoice(w: _Work, cust: _Customers, inv: _Invoices) -> None:
+    """Rule 3: a row naming no customer gets its invoice's bill-to customer, checked as in rule 1."""
+    fill = (w.reason == 0) & ~w.given & (w.chosen >= 0)
+    w.c_idx[fill] = inv.customer[w.chosen[fill]]
+    w.flags[fill] |= _F[Flag.CUSTOMER_FROM_INVOICE]
+    w.reason[fill & (w.c_idx < 0)] = _R[Review.CUSTOMER_UNKNOWN]
+    _check_blocked(w.reason, w.flags, w.c_idx, fill & (w.reason == 0), cust)
+
+
+def _check_currency(w: _Work, cust: _Customers, inv: _Invoices, lcy: str) -> None:
+    """Rule 4: the row's currency is the customer's and (when applied) the invoice's."""
     codes = sorted({lcy, *cust.currency, *inv.currency})
     code_of = {code: k for k, code in enumerate(codes)}
-    row_cur = _positions(currency, pa.array(codes, pa.string()))
-    cust_cur = _at(np.array([code_of[x] for x in cust.currency], dtype=np.int64), c_idx, -2)
-    inv_cur = _at(np.array([code_of[x] for x in inv.currency], dtype=np.int64), chosen, -2)
-    ok = (reason == 0) & (c_idx >= 0)
-    bad_cur = ok & ((cust_cur != row_cur) | ((chosen >= 0) & (inv_cur != row_cur)))
-    reason[bad_cur] = _R["currency_mismatch"]
+    row_cur = _positions(w.currency, pa.array(codes, pa.string()))
+    cust_cur = _at(np.array([code_of[x] for x in cust.currency], dtype=np.int64), w.c_idx, -2)
+    inv_cur = _at(np.array([code_of[x] for x in inv.currency], dtype=np.int64), w.chosen, -2)
+    ok = (w.reason == 0) & (w.c_idx >= 0)
+    bad_cur = ok & ((cust_cur != row_cur) | ((w.chosen >= 0) & (inv_cur != row_cur)))
+    w.reason[bad_cur] = _R[Review.CUSTOMER_CURRENCY_MISMATCH]
 
-    # 5. amounts against the invoice, with running totals per invoice in lineNumber order
-    before = np.zeros(n, dtype=np.int64)
-    earlier = np.zeros(n, dtype=np.int64)
-    applied = np.flatnonzero((reason == 0) & (chosen >= 0))
-    if applied.size:
-        _apply_amounts(applied, chosen, paid, line, inv, before, earlier, application, flags)
-        _amount_policy(applied, application, reason, flags, policy)
 
-    # 6. no invoice
-    bare = (reason == 0) & (chosen < 0)
-    application[bare] = _UNAPPLIED
+def _no_invoice(w: _Work, policy: ResolvePolicy) -> None:
+    """Rule 6: a row left without an invoice is unapplied; the policy may send it to a person."""
+    bare = (w.reason == 0) & (w.chosen < 0)
+    w.application[bare] = _UNAPPLIED
     if policy.unapplied == "needs_review":
-        reason[bare & ((flags & _F["invoice_not_open"]) == 0)] = _R["unapplied"]  # that policy said post
+        w.reason[bare & ((w.flags & _F[Flag.INVOICE_NOT_OPEN]) == 0)] = _R[Review.UNAPPLIED]  # that policy said post
 
-    out = _assemble(frame, cust, inv, c_idx, chosen, reason, flags, application)
-    review_at = np.flatnonzero(reason != 0)
-    rows = out.iloc[np.flatnonzero(reason == 0)].reset_index(drop=True)
+
+def _resolution(frame: pd.DataFrame, w: _Work, cust: _Customers, inv: _Invoices, decimals: int) -> Resolution:
+    """The rows to post and the rows for a person, with the reason and message of each of those."""
+    out = _assemble(frame, cust, inv, w)
+    review_at = np.flatnonzero(w.reason != 0)
+    rows = out.iloc[np.flatnonzero(w.reason == 0)].reset_index(drop=True)
     review = out.iloc[review_at].reset_index(drop=True)
     review["reason_code"] = as_series(
-        pa.array(list(_REASONS), pa.string()).take(pa.array(reason[review_at].astype(np.int64))), review.index
+        pa.array(list(_REASONS), pa.string()).take(pa.array(w.reason[review_at].astype(np.int64))), review.index
     )
-    review["message"], review["candidates"] = _explain_all(
-        review_at,
-        reason,
-        given_no,
-        candidates,
-        currency,
-        paid,
-        c_idx,
-        chosen,
-        before,
-        earlier,
-        _Texts(cust, inv, decimals),
-    )
+    review["message"], review["candidates"] = _explain_all(review_at, w, _Texts(cust, inv, decimals))
     return Resolution(rows[list(RESOLVED_COLUMNS)], review[list(REVIEW_COLUMNS)])
 
 
@@ -338,10 +352,8 @@ def _invoice_table(invoices: Sequence[Mapping[str, Any]], lcy: str, decimals: in
         position[number] = len(kept)
         kept.append(inv)
         copies.append(1)
-    scale = Decimal(10) ** decimals
     remaining = [_decimal(inv.get("remainingAmount"), str(inv.get("number"))) for inv in kept]
-    scaled = [r * scale for r in remaining]
-    floors = [int(s.to_integral_value(rounding=ROUND_FLOOR)) for s in scaled]
+    in_minor = [remaining_in_minor(r, decimals) for r in remaining]
     bill_to = [str(inv.get("billToCustomerNumber") or inv.get("customerNumber") or "").upper() for inv in kept]
     numbers = list(position)
     return _Invoices(
@@ -350,8 +362,8 @@ def _invoice_table(invoices: Sequence[Mapping[str, Any]], lcy: str, decimals: in
         bill_to=bill_to,
         currency=[(str(inv.get("currencyCode") or "") or lcy).upper() for inv in kept],
         remaining=remaining,
-        rem_floor=np.array(floors, dtype=np.int64),
-        rem_whole=np.array([f == s for f, s in zip(floors, scaled, strict=True)], dtype=bool),
+        rem_floor=np.array([floor for floor, _ in in_minor], dtype=np.int64),
+        rem_whole=np.array([whole for _, whole in in_minor], dtype=bool),
         copies=np.array(copies, dtype=np.int64),
         customer=_positions(pd.Series(bill_to, dtype="str"), cust.keys),
         keys=pa.array(numbers, pa.string()),
@@ -391,61 +403,51 @@ def _check_blocked(
     reason: npt.NDArray[np.int8], flags: IntArray, c_idx: IntArray, where: BoolArray, cust: _Customers
 ) -> None:
     blocked = np.where(where, _at(cust.blocked, c_idx, _NONE), _NONE)
-    reason[blocked == _ALL] = _R["customer_blocked"]
-    flags[blocked == _INVOICE] |= _F["customer_blocked_invoice"]
+    reason[blocked == _ALL] = _R[Review.CUSTOMER_BLOCKED]
+    flags[blocked == _INVOICE] |= _F[Flag.CUSTOMER_BLOCKED_INVOICE]
 
 
 def _not_open(reason: npt.NDArray[np.int8], flags: IntArray, where: BoolArray, policy: ResolvePolicy) -> None:
     if policy.unknown_invoice == "post_unapplied":
-        flags[where] |= _F["invoice_not_open"]
+        flags[where] |= _F[Flag.INVOICE_NOT_OPEN]
     else:
-        reason[where] = _R["invoice_not_open"]
+        reason[where] = _R[Review.INVOICE_NOT_OPEN]
 
 
 def _pick(numbers: list[str], customer: str, inv: _Invoices) -> tuple[int, str]:
     """One open invoice among several numbers, or the reason there is none."""
     found = [inv.position[x] for x in dict.fromkeys(numbers) if x in inv.position]
     if not found:
-        return -1, "invoice_not_open"
+        return -1, Review.INVOICE_NOT_OPEN
     mine = [p for p in found if not customer or inv.bill_to[p] == customer]
     if not mine:
-        return -1, "customer_mismatch"
+        return -1, Review.CUSTOMER_MISMATCH
     if len(mine) > 1 or inv.copies[mine[0]] > 1:
-        return -1, "several_invoices"
+        return -1, Review.SEVERAL_INVOICES
     return mine[0], ""
 
 
-def _apply_amounts(
-    applied: IntArray,
-    chosen: IntArray,
-    paid: IntArray,
-    line: IntArray,
-    inv: _Invoices,
-    before: IntArray,
-    earlier: IntArray,
-    application: npt.NDArray[np.int8],
-    flags: IntArray,
-) -> None:
-    """Running total per invoice in lineNumber order; exact / partial / over for each row."""
-    order = applied[np.lexsort((line[applied], chosen[applied]))]  # stable: ties keep input order
-    target = chosen[order]
-    amount = paid[order]
+def _apply_amounts(applied: IntArray, w: _Work, inv: _Invoices) -> None:
+    """Rule 5: running total per invoice in lineNumber order; exact / partial / over for each row."""
+    order = applied[np.lexsort((w.line[applied], w.chosen[applied]))]  # stable: ties keep input order
+    target = w.chosen[order]
+    amount = w.paid[order]
     start = np.ones(len(order), dtype=bool)
     start[1:] = target[1:] != target[:-1]
     group = np.cumsum(start) - 1
     cum = np.cumsum(amount)
     base = (cum - amount)[start][group]
     running = cum - base
-    before[order] = running - amount
+    w.before[order] = running - amount
     first = np.flatnonzero(start)[group]
-    earlier[order] = np.arange(len(order)) - first
+    w.earlier[order] = np.arange(len(order)) - first
     sizes = np.bincount(group)
-    flags[order[sizes[group] > 1]] |= _F["several_payments"]
+    w.flags[order[sizes[group] > 1]] |= _F[Flag.SEVERAL_PAYMENTS]
     floor = inv.rem_floor[target]
     whole = inv.rem_whole[target]
     exact = whole & (running == floor)
     partial = (running < floor) | (~whole & (running == floor))
-    application[order] = np.where(exact, _EXACT, np.where(partial, _PARTIAL, _OVER))
+    w.application[order] = np.where(exact, _EXACT, np.where(partial, _PARTIAL, _OVER))
 
 
 def _amount_policy(
@@ -455,13 +457,13 @@ def _amount_policy(
     flags: IntArray,
     policy: ResolvePolicy,
 ) -> None:
-    for kind, code, choice in (
-        (_PARTIAL, "partial_payment", policy.partial_payment),
-        (_OVER, "over_payment", policy.over_payment),
+    for kind, flag, code, choice in (
+        (_PARTIAL, Flag.PARTIAL_PAYMENT, Review.PARTIAL_PAYMENT, policy.partial_payment),
+        (_OVER, Flag.OVER_PAYMENT, Review.OVER_PAYMENT, policy.over_payment),
     ):
         rows = applied[application[applied] == kind]
         if choice == "post":
-            flags[rows] |= _F[code]
+            flags[rows] |= _F[flag]
         else:
             reason[rows] = _R[code]
 
@@ -487,16 +489,8 @@ def _flag_text(flags: IntArray, index: pd.Index) -> pd.Series:
     return as_series(pa.array(names, pa.string()).take(pa.array(inverse.ravel())), index)
 
 
-def _assemble(
-    frame: pd.DataFrame,
-    cust: _Customers,
-    inv: _Invoices,
-    c_idx: IntArray,
-    chosen: IntArray,
-    reason: npt.NDArray[np.int8],
-    flags: IntArray,
-    application: npt.NDArray[np.int8],
-) -> pd.DataFrame:
+def _assemble(frame: pd.DataFrame, cust: _Customers, inv: _Invoices, w: _Work) -> pd.DataFrame:
+    c_idx, chosen, reason = w.c_idx, w.chosen, w.reason
     out = frame.copy()
     index = out.index
     filled = _take_series(cust.numbers, c_idx, index)
@@ -507,9 +501,9 @@ def _assemble(
     out["customerId"] = _take_series(cust.ids, c_idx, index)
     out["appliesToInvoiceId"] = _take_series(inv.ids, chosen, index)
     out["application"] = as_series(
-        pa.array(list(_APPLICATIONS), pa.string()).take(pa.array(application.astype(np.int64))), index
+        pa.array(list(_APPLICATIONS), pa.string()).take(pa.array(w.application.astype(np.int64))), index
     )
-    out["flags"] = _flag_text(flags, index)
+    out["flags"] = _flag_text(w.flags, index)
     return out
 
 
@@ -521,25 +515,18 @@ class _Texts:
 
     def __init__(self, cust: _Customers, inv: _Invoices, decimals: int) -> None:
         self.cust, self.inv, self.decimals = cust, inv, decimals
-        self._step = Decimal(1).scaleb(-decimals)
-        self._unit = 10**decimals
         self._remaining: dict[int, str] = {}
         self._invoice: dict[tuple[int, bool], str] = {}
         self._open: dict[str, tuple[list[int], str, dict[int, int]]] = {}
         self._by_customer: dict[str, list[int]] | None = None
 
     def minor(self, value: int) -> str:
-        """119000 -> "1190.00" (integer arithmetic: exact and fast)."""
-        if not self.decimals:
-            return str(value)
-        whole, frac = divmod(abs(value), self._unit)
-        return f"{'-' if value < 0 else ''}{whole}.{str(frac).zfill(self.decimals)}"
+        """119000 -> "1190.00" in the run's currency places."""
+        return minor_text(value, self.decimals)
 
     def decimal(self, value: Decimal) -> str:
         """A Decimal in major units; shown with the currency's decimals unless it has finer digits."""
-        if value == value.quantize(self._step):
-            value = value.quantize(self._step)
-        return f"{value:f}"
+        return decimal_text(value, self.decimals)
 
     def remaining(self, p: int) -> str:
         if p not in self._remaining:
@@ -591,30 +578,18 @@ class _Row(NamedTuple):
     earlier: int
 
 
-def _explain_all(
-    at: IntArray,
-    reason: npt.NDArray[np.int8],
-    given_no: pd.Series,
-    candidates: pd.Series,
-    currency: pd.Series,
-    paid: IntArray,
-    c_idx: IntArray,
-    chosen: IntArray,
-    before: IntArray,
-    earlier: IntArray,
-    texts: _Texts,
-) -> tuple[pd.Series, pd.Series]:
+def _explain_all(at: IntArray, w: _Work, texts: _Texts) -> tuple[pd.Series, pd.Series]:
     """``message`` and ``candidates`` of the review rows (per-row Python: only these rows pay for it)."""
     columns = zip(
-        reason[at].tolist(),
-        given_no.iloc[at].tolist(),
-        candidates.iloc[at].tolist(),
-        currency.iloc[at].tolist(),
-        paid[at].tolist(),
-        c_idx[at].tolist(),
-        chosen[at].tolist(),
-        before[at].tolist(),
-        earlier[at].tolist(),
+        w.reason[at].tolist(),
+        w.given_no.iloc[at].tolist(),
+        w.candidates.iloc[at].tolist(),
+        w.currency.iloc[at].tolist(),
+        w.paid[at].tolist(),
+        w.c_idx[at].tolist(),
+        w.chosen[at].tolist(),
+        w.before[at].tolist(),
+        w.earlier[at].tolist(),
         strict=True,
     )
     messages, considered = [], []
@@ -635,12 +610,19 @@ def _listing(items: list[str]) -> str:
     return ", ".join(items[:_LIST_MAX]) + (f" and {more} more" if more > 0 else "")
 
 
+class _Said(NamedTuple):
+    """What every explanation of a row starts from: the amount and customer in words, the invoices
+    considered (the ``candidates`` column) and the named numbers that are open invoices."""
+
+    amount: str
+    who: str
+    considered: str
+    named: list[str]
+
+
 def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
     """(message, candidates) for one review row, in the words a finance person uses."""
     inv = t.inv
-    code, given, numbers, cur, paid, c, p = row.code, row.given, row.numbers, row.currency, row.paid, row.c, row.p
-    amount = f"{t.minor(paid)} {cur}"
-    who = t.customer(c, given)
 
     def describe(x: str) -> str:
         q = inv.position.get(x)
@@ -650,94 +632,143 @@ def _explain(row: _Row, t: _Texts) -> tuple[str, str]:
             return f"{x} ({inv.copies[q]} open invoices with this number)"
         return t.invoice(q)
 
-    considered = "; ".join([describe(x) for x in numbers]) if numbers else ""
-    named = [x for x in numbers if x in inv.position] if numbers else numbers
-    if code == "customer_unknown":
-        if given:
-            hint = [t.invoice(inv.position[x]) for x in named]
-            extra = f"; the invoice named is {', '.join(hint)}" if hint else ""
-            return f"Customer {given} does not exist in Business Central{extra}", considered
-        bill = inv.bill_to[p] if p >= 0 else ""
+    numbers = row.numbers
+    said = _Said(
+        amount=f"{t.minor(row.paid)} {row.currency}",
+        who=t.customer(row.c, row.given),
+        considered="; ".join([describe(x) for x in numbers]) if numbers else "",
+        named=[x for x in numbers if x in inv.position] if numbers else numbers,
+    )
+    return _EXPLAIN.get(row.code, _explain_unapplied)(row, t, said)
+
+
+def _explain_customer_unknown(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv, p = t.inv, row.p
+    if row.given:
+        hint = [t.invoice(inv.position[x]) for x in said.named]
+        extra = f"; the invoice named is {', '.join(hint)}" if hint else ""
+        return f"Customer {row.given} does not exist in Business Central{extra}", said.considered
+    bill = inv.bill_to[p] if p >= 0 else ""
+    return (
+        f"Invoice {inv.numbers[p]} is billed to customer {bill}, which Business Central does not list",
+        said.considered,
+    )
+
+
+def _explain_customer_blocked(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv, p, amount = t.inv, row.p, said.amount
+    raw = t.cust.blocked_raw[row.c]
+    via = f" (the bill-to customer of invoice {inv.numbers[p]})" if not row.given and p >= 0 else ""
+    if raw.lower() != "all":
         return (
-            f"Invoice {inv.numbers[p]} is billed to customer {bill}, which Business Central does not list",
-            considered,
+            f"{said.who}{via} has Blocked = {raw!r}, a value payimport does not know, so it is treated as blocked "
+            f"for all transactions; payment of {amount}"
+        ), said.considered
+    return (
+        f"{said.who}{via} is blocked for all transactions (Blocked = All): Business Central refuses the payment "
+        f"of {amount}"
+    ), said.considered
+
+
+def _explain_customer_missing(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    if not row.numbers:
+        return f"No customer number and no invoice number: cannot tell who paid {said.amount}", ""
+    return (
+        f"No customer number, and {_not_open_text(row.numbers)}: cannot tell who paid {said.amount}",
+        said.considered,
+    )
+
+
+def _explain_invoice_not_open(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv, c = t.inv, row.c
+    found, listing, exact = t.open_of(t.cust.numbers[c] if c >= 0 else "")
+    if not found:
+        return f"{_not_open_text(row.numbers)}; {said.who} has no open invoices", said.considered
+    text = f"{_not_open_text(row.numbers)}; {said.who} has open invoices {listing}"
+    q = exact.get(row.paid, -1)
+    if q >= 0 and inv.currency[q] == row.currency:
+        text += f"; {inv.numbers[q]} is open for exactly the {said.amount} paid"
+    return text, said.considered
+
+
+def _explain_customer_mismatch(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv = t.inv
+    others = [
+        f"invoice {x} is billed to {t.customer(int(inv.customer[inv.position[x]]), inv.bill_to[inv.position[x]])}"
+        for x in said.named
+    ]
+    return (
+        f"{'; '.join(others)}, not to {said.who} named in the file: the payment of {said.amount} cannot be applied "
+        f"to it (Business Central applies a payment only to invoices of its bill-to customer)"
+    ), said.considered
+
+
+def _explain_several_invoices(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv, given, cur, amount = t.inv, row.given, row.currency, said.amount
+    twins = [x for x in said.named if inv.copies[inv.position[x]] > 1]
+    if twins:
+        x = twins[0]
+        return (
+            f"Business Central lists {inv.copies[inv.position[x]]} open invoices numbered {x}; a person must "
+            f"choose the one this payment of {amount} applies to"
+        ), said.considered
+    mine = [inv.position[x] for x in said.named if not given or inv.bill_to[inv.position[x]] == given]
+    total = sum((inv.remaining[q] for q in mine), Decimal(0))
+    payers = {int(inv.customer[q]) for q in mine}
+    scope = f"of {said.who}" if given else "(no customer number in the file)"
+    if not given and len(payers) == 1 and -1 not in payers:
+        scope = f"billed to {t.customer(payers.pop())} (no customer number in the file)"
+    same = all(inv.currency[q] == cur for q in mine)
+    together = (
+        f"; together they are open for {t.decimal(total)} {cur}"
+        + (" (exactly the amount paid)" if decimal_to_minor(total, t.decimals) == row.paid else "")
+        if same
+        else ""
+    )
+    return (
+        f"The payment of {amount} names {len(mine)} open invoices {scope}: "
+        f"{_listing([t.invoice(q, not given) for q in mine])}{together}; a person must split it"
+    ), said.considered
+
+
+def _explain_currency(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    inv, c, p, cur = t.inv, row.c, row.p, row.currency
+    parts = []
+    if t.cust.currency[c] != cur:
+        parts.append(
+            f"{said.who} is kept in {t.cust.currency[c]} (Business Central books a payment in the currency of "
+            f"the customer card)"
         )
-    if code == "customer_blocked":
-        raw = t.cust.blocked_raw[c]
-        via = f" (the bill-to customer of invoice {inv.numbers[p]})" if not given and p >= 0 else ""
-        if raw.lower() != "all":
-            return (
-                f"{who}{via} has Blocked = {raw!r}, a value payimport does not know, so it is treated as blocked "
-                f"for all transactions; payment of {amount}"
-            ), considered
-        return (
-            f"{who}{via} is blocked for all transactions (Blocked = All): Business Central refuses the payment "
-            f"of {amount}"
-        ), considered
-    if code == "customer_missing":
-        if not numbers:
-            return f"No customer number and no invoice number: cannot tell who paid {amount}", ""
-        return f"No customer number, and {_not_open_text(numbers)}: cannot tell who paid {amount}", considered
-    if code == "invoice_not_open":
-        found, listing, exact = t.open_of(t.cust.numbers[c] if c >= 0 else "")
-        if not found:
-            return f"{_not_open_text(numbers)}; {who} has no open invoices", considered
-        text = f"{_not_open_text(numbers)}; {who} has open invoices {listing}"
-        q = exact.get(paid, -1)
-        if q >= 0 and inv.currency[q] == cur:
-            text += f"; {inv.numbers[q]} is open for exactly the {amount} paid"
-        return text, considered
-    if code == "customer_mismatch":
-        others = [
-            f"invoice {x} is billed to {t.customer(int(inv.customer[inv.position[x]]), inv.bill_to[inv.position[x]])}"
-            for x in named
-        ]
-        return (
-            f"{'; '.join(others)}, not to {who} named in the file: the payment of {amount} cannot be applied to it "
-            f"(Business Central applies a payment only to invoices of its bill-to customer)"
-        ), considered
-    if code == "several_invoices":
-        twins = [x for x in named if inv.copies[inv.position[x]] > 1]
-        if twins:
-            x = twins[0]
-            return (
-                f"Business Central lists {inv.copies[inv.position[x]]} open invoices numbered {x}; a person must "
-                f"choose the one this payment of {amount} applies to"
-            ), considered
-        mine = [inv.position[x] for x in named if not given or inv.bill_to[inv.position[x]] == given]
-        total = sum((inv.remaining[q] for q in mine), Decimal(0))
-        payers = {int(inv.customer[q]) for q in mine}
-        scope = f"of {who}" if given else "(no customer number in the file)"
-        if not given and len(payers) == 1 and -1 not in payers:
-            scope = f"billed to {t.customer(payers.pop())} (no customer number in the file)"
-        same = all(inv.currency[q] == cur for q in mine)
-        together = (
-            f"; together they are open for {t.decimal(total)} {cur}"
-            + (" (exactly the amount paid)" if total.scaleb(t.decimals) == paid else "")
-            if same
-            else ""
-        )
-        return (
-            f"The payment of {amount} names {len(mine)} open invoices {scope}: "
-            f"{_listing([t.invoice(q, not given) for q in mine])}{together}; a person must split it"
-        ), considered
-    if code == "currency_mismatch":
-        parts = []
-        if t.cust.currency[c] != cur:
-            parts.append(
-                f"{who} is kept in {t.cust.currency[c]} (Business Central books a payment in the currency of "
-                f"the customer card)"
-            )
-        if p >= 0 and inv.currency[p] != cur:
-            parts.append(f"invoice {inv.numbers[p]} is in {inv.currency[p]}")
-        return f"The payment of {amount} is in another currency: {' and '.join(parts)}", considered
-    if code in ("over_payment", "partial_payment"):
-        return _amount_text(row, t, amount, who), considered
-    # unapplied (policy asks for review): offer the customer's open invoices
+    if p >= 0 and inv.currency[p] != cur:
+        parts.append(f"invoice {inv.numbers[p]} is in {inv.currency[p]}")
+    return f"The payment of {said.amount} is in another currency: {' and '.join(parts)}", said.considered
+
+
+def _explain_amount(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    return _amount_text(row, t, said.amount, said.who), said.considered
+
+
+def _explain_unapplied(row: _Row, t: _Texts, said: _Said) -> tuple[str, str]:
+    """The policy asks for review of a payment naming no invoice: offer the customer's open invoices."""
+    inv, c = t.inv, row.c
     found, _listed, _exact = t.open_of(t.cust.numbers[c] if c >= 0 else "")
     offer = "; ".join(t.invoice(q) for q in found[:_LIST_MAX])
     tail = f"; open invoices: {_listing([inv.numbers[q] for q in found])}" if found else "; no open invoices"
-    return f"Payment of {amount} from {who} names no invoice{tail}", offer
+    return f"Payment of {said.amount} from {said.who} names no invoice{tail}", offer
+
+
+_EXPLAIN: dict[str, Callable[[_Row, _Texts, _Said], tuple[str, str]]] = {
+    Review.CUSTOMER_UNKNOWN: _explain_customer_unknown,
+    Review.CUSTOMER_BLOCKED: _explain_customer_blocked,
+    Review.CUSTOMER_MISSING: _explain_customer_missing,
+    Review.INVOICE_NOT_OPEN: _explain_invoice_not_open,
+    Review.CUSTOMER_MISMATCH: _explain_customer_mismatch,
+    Review.SEVERAL_INVOICES: _explain_several_invoices,
+    Review.CUSTOMER_CURRENCY_MISMATCH: _explain_currency,
+    Review.OVER_PAYMENT: _explain_amount,
+    Review.PARTIAL_PAYMENT: _explain_amount,
+    Review.UNAPPLIED: _explain_unapplied,
+}
 
 
 def _not_open_text(numbers: list[str]) -> str:
@@ -749,25 +780,22 @@ def _not_open_text(numbers: list[str]) -> str:
 def _amount_text(row: _Row, t: _Texts, amount: str, who: str) -> str:
     inv, p, cur, k = t.inv, row.p, row.currency, row.earlier
     rem = inv.remaining[p]
-    scale = Decimal(1).scaleb(-t.decimals)
     plural = "s" if k > 1 else ""
     prior = f" after {k} earlier payment{plural} of {t.minor(row.before)} {cur} in this run" if k else ""
     head = f"invoice {inv.numbers[p]} of {who} ({t.remaining(p)} open)"
-    if row.code == "partial_payment":
-        left = rem - (row.before + row.paid) * scale
+    if row.code == Review.PARTIAL_PAYMENT:
+        left = rem - minor_to_decimal(row.before + row.paid, t.decimals)
         return f"Payment of {amount} is less than {head}{prior}; {t.decimal(left)} {cur} would stay open"
-    if row.before * scale >= rem:
+    if minor_to_decimal(row.before, t.decimals) >= rem:
         return (
             f"Invoice {inv.numbers[p]} of {who} ({t.remaining(p)} open) is already paid in full by {k} earlier "
             f"payment{plural} in this run; this payment of {amount} would only be a credit on the customer"
         )
-    extra = (row.before + row.paid) * scale - rem
+    extra = minor_to_decimal(row.before + row.paid, t.decimals) - rem
     return f"Payment of {amount} is more than {head}{prior}; {t.decimal(extra)} {cur} would stay as a credit"
 
 
 __all__ = [
-    "FLAGS",
-    "REASON_CODES",
     "RESOLVED_COLUMNS",
     "REVIEW_COLUMNS",
     "Resolution",

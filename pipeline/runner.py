@@ -32,7 +32,7 @@ from pipeline.inputs import Inputs, read_inputs
 from pipeline.ledger import Ledger
 from pipeline.lines import empty_lines, issue_lines, payment_lines, repeat_first_fate
 from pipeline.logs import emit
-from pipeline.normalize import money_text
+from pipeline.money import money_text
 from pipeline.post import (
     Posting,
     RunContext,
@@ -43,11 +43,13 @@ from pipeline.post import (
     settle_unknown,
     split_by_ledger,
 )
-from pipeline.reconcile import STATES, Accounting, account, conform_lines
+from pipeline.reconcile import Accounting, account
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import ResolvePolicy, resolve
 from pipeline.session import Session, ledger_scope
 from pipeline.summary import FileSummary, JournalSummary, RunResult, RunSummary
+from schemas.codes import STATES
+from schemas.lines import conform_lines
 
 __all__ = ["RunOptions", "RunResult", "import_files", "run_import"]
 

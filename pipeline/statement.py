@@ -23,7 +23,9 @@ from pipeline.errors import InputError
 from pipeline.parsing import Parsed, parse_amounts, parse_dates
 from pipeline.readers import SOURCE_ROW, RawTable, col
 from pipeline.textops import as_series, concat, contains, extract_first, squeeze_spaces, to_arrow
-from schemas.issues import REJECT_CODES, RowIssue
+from schemas.checks import row_failures
+from schemas.codes import Reject, Skip, describe
+from schemas.issues import RowIssue
 from schemas.statement import statement_schema
 
 TEXT_FIELDS = ("payer_name", "reference", "customer_number", "invoice_number", "transaction_id", "document_number")
@@ -33,16 +35,10 @@ TEXT_FIELDS = ("payer_name", "reference", "customer_number", "invoice_number", "
 class Statement:
     """Receipts that passed every check, plus the rows that were skipped or rejected."""
 
-    file: str
-    profile: Profile
     table: RawTable
     receipts: pd.DataFrame
     skips: pd.DataFrame = field(default_factory=pd.DataFrame)
     issues: list[RowIssue] = field(default_factory=list)
-
-    @property
-    def rejected_rows(self) -> set[int]:
-        return {i.source_row for i in self.issues}
 
 
 class Columns:
@@ -122,7 +118,7 @@ class _Fates:
     def skip(self, mask: np.ndarray, code: str, why: str = "") -> None:
         m = mask & (self.state == OPEN)
         self.state[m] = SKIPPED
-        self.reason[m] = code
+        self.reason[m] = str(code)
         if why:
             self.detail[m] = why
 
@@ -141,90 +137,142 @@ class _Fates:
     def reject_row(self, position: int, column: str, value: str, code: str) -> None:
         self.state[position] = REJECTED
         msg = _message(code, column, value, self.profile)
-        self.issues.append(RowIssue(self.file, int(self.rows[position]), column, value, code, msg))
+        self.issues.append(RowIssue(self.file, int(self.rows[position]), column, value, str(code), msg))
 
 
 def map_statement(table: RawTable, profile: Profile) -> Statement:
-    """Apply the profile to a table: skip what is not a receipt, reject what is refused."""
-    cols = Columns(table, profile)
-    data = table.data
-    file = table.file
-    n = len(data)
-    rows = data[SOURCE_ROW].to_numpy()
-    fates = _Fates(file, rows, profile)
-    state, reason, skip, reject = fates.state, fates.reason, fates.skip, fates.reject
-    cell_cols = [c for c in data.columns if c != SOURCE_ROW]
-    stripped = {c: data[c] for c in cell_cols}  # readers trim every cell
-    nonempty = {c: (stripped[c] != "").to_numpy() for c in cell_cols}
+    """Apply the profile to a table: skip what is not a receipt, reject what is refused.
 
-    blank = ~np.logical_or.reduce([nonempty[c] for c in cell_cols]) if cell_cols else np.ones(n, bool)
-    skip(blank, "blank")
+    The steps run in the documented order (README.md): a row skipped by an earlier step is not
+    looked at by a later one, while a rejected row collects every issue it has.
+    """
+    cols = Columns(table, profile)
+    rows = table.data[SOURCE_ROW].to_numpy()
+    fates = _Fates(table.file, rows, profile)
+    cells = _Cells.of(table)
+    _skip_blank_repeated_and_ruled(fates, cells, table, cols, profile)
+    date_text, date_label = cols.text(profile.columns.date, "date")
+    date_empty = (date_text == "").to_numpy()
+    dates, amount = _parse_dates_and_amounts(cols, profile, date_text)
+    _skip_footers(fates, cells, cols, profile, dates.value.isna().to_numpy(), date_empty)
+    no_txn = date_empty & amount.all_empty
+    fates.skip(no_txn, Skip.CONTINUATION if profile.continuation_rows == "join" else Skip.NOT_A_TRANSACTION)
+    minor_np = _sort_by_amount(fates, cols, profile, amount)
+    receipt = (fates.state == OPEN) | ((fates.state == REJECTED) & (minor_np > 0))
+    fates.reject(receipt & (dates.error != ""), date_label, date_text, dates.error)
+    fates.reject(receipt & dates.empty, date_label, date_text, Reject.DATE_MISSING)
+    keep, frame, labels = _receipt_frame(cols, profile, fates, cells, receipt, dates.value, amount.value)
+    labels["posting_date"] = date_label
+    for row, column, value, code in _schema_failures(frame, profile):
+        fates.reject_row(int(np.searchsorted(rows, row)), labels.get(column, column), value, code)
+    skipped = fates.state == SKIPPED
+    skips = _skips_frame(table, rows[skipped], fates.reason[skipped], fates.detail[skipped])
+    receipts = frame[(fates.state[keep] == OPEN)].reset_index(drop=True)
+    return Statement(table, receipts, skips, fates.issues)
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """The table's cells by column (readers trim every cell) and where each one is non-empty."""
+
+    columns: list[str]
+    text: dict[str, pd.Series]
+    nonempty: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, table: RawTable) -> _Cells:
+        data = table.data
+        columns = [c for c in data.columns if c != SOURCE_ROW]
+        text = {c: data[c] for c in columns}
+        return cls(columns, text, {c: (text[c] != "").to_numpy() for c in columns})
+
+
+def _skip_blank_repeated_and_ruled(
+    fates: _Fates, cells: _Cells, table: RawTable, cols: Columns, profile: Profile
+) -> None:
+    """Blank rows, the header repeated (e.g. on every page of an export), and the profile's rules."""
+    n = fates.n
+    blank = ~np.logical_or.reduce([cells.nonempty[c] for c in cells.columns]) if cells.columns else np.ones(n, bool)
+    fates.skip(blank, Skip.BLANK)
     if table.header:
         same = np.ones(n, dtype=bool)
         for pos, name in enumerate(table.header, start=1):
-            if col(pos) in stripped:
-                same &= (stripped[col(pos)] == name.strip()).to_numpy()
-        skip(same, "repeated_header")
+            if col(pos) in cells.text:
+                same &= (cells.text[col(pos)] == name.strip()).to_numpy()
+        fates.skip(same, Skip.REPEATED_HEADER)
     for rule in profile.skip_rows:
         text, _ = cols.text(rule.column, "skip_rows.column")
-        skip(contains(text, rule.pattern), "rule", rule.reason)
+        fates.skip(contains(text, rule.pattern), Skip.RULE, rule.reason)
 
-    date_text, date_label = cols.text(profile.columns.date, "date")
-    date_empty = (date_text == "").to_numpy()
-    # Dates and amounts are independent and their kernels release the GIL: parse them side by side.
+
+def _parse_dates_and_amounts(cols: Columns, profile: Profile, date_text: pd.Series) -> tuple[Parsed, _Amounts]:
+    """Dates and amounts are independent and their kernels release the GIL: parse them side by side."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         amount_job = pool.submit(_signed_amounts, cols, profile)
         dates = parse_dates(date_text, profile.date_formats)
-        amount = amount_job.result()
-    no_date = dates.value.isna().to_numpy()
-    footer = np.zeros(n, dtype=bool)
-    seen = np.zeros(n, dtype=bool)
-    undated = np.flatnonzero(no_date & (state == OPEN))  # a row with a real date is never a footer
+        return dates, amount_job.result()
+
+
+def _skip_footers(
+    fates: _Fates, cells: _Cells, cols: Columns, profile: Profile, no_date: np.ndarray, date_empty: np.ndarray
+) -> None:
+    """Footer, total and balance rows: the first non-empty cell of an undated row matches the footer
+    pattern (a row with a real date is never a footer)."""
+    footer = np.zeros(fates.n, dtype=bool)
+    seen = np.zeros(fates.n, dtype=bool)
+    undated = np.flatnonzero(no_date & (fates.state == OPEN))
     date_col = col(cols.position(profile.columns.date, "date"))
-    for c in cell_cols:
-        first = (nonempty[c] & ~seen)[undated]
+    for c in cells.columns:
+        first = (cells.nonempty[c] & ~seen)[undated]
         if first.any():
             at = undated[first]
-            footer[at] = contains(stripped[c].iloc[at], profile.footer_pattern)
+            footer[at] = contains(cells.text[c].iloc[at], profile.footer_pattern)
             # ... and a row whose date cell holds a non-date is a receipt with a bad date, unless
             # that cell is the footer text itself ("Total" written in the date column).
             if c != date_col:
                 footer[at] &= date_empty[at]
-        seen |= nonempty[c]
-    skip(footer, "footer")
+        seen |= cells.nonempty[c]
+    fates.skip(footer, Skip.FOOTER)
 
-    no_amount = amount.all_empty
-    no_txn = date_empty & no_amount
-    if profile.continuation_rows == "join":
-        skip(no_txn, "continuation")
-    else:
-        skip(no_txn, "not_a_transaction")
 
+def _sort_by_amount(fates: _Fates, cols: Columns, profile: Profile, amount: _Amounts) -> np.ndarray:
+    """Reject refused amounts; skip zero amounts, debits and rows the profile does not count as
+    receipts. Returns the signed minor units (0 where unknown)."""
     for mask, column, values, codes in amount.errors:
-        reject(mask, column, values, codes)
+        fates.reject(mask, column, values, codes)
     minor = amount.value
-    known = minor.notna().to_numpy() & (state == OPEN)
+    known = minor.notna().to_numpy() & (fates.state == OPEN)
     minor_np = minor.fillna(0).to_numpy(dtype="int64")
-    skip(known & (minor_np == 0), "zero_amount")
-    skip(known & (minor_np < 0), "not_receipt", "debit")
+    fates.skip(known & (minor_np == 0), Skip.ZERO_AMOUNT)
+    fates.skip(known & (minor_np < 0), Skip.NOT_RECEIPT, "debit")
     if profile.receipts_only_when is not None:
         f = profile.receipts_only_when
         ftext, flabel = cols.text(f.column, "receipts_only_when.column")
-        skip(~contains(ftext, f.pattern), "not_receipt", f"{flabel} does not match")
+        fates.skip(~contains(ftext, f.pattern), Skip.NOT_RECEIPT, f"{flabel} does not match")
+    return minor_np
 
-    receipt = (state == OPEN) | ((state == REJECTED) & (minor_np > 0))
-    reject(receipt & (dates.error != ""), date_label, date_text, dates.error)
-    reject(receipt & dates.empty, date_label, date_text, "date_missing")
 
+def _receipt_frame(
+    cols: Columns,
+    profile: Profile,
+    fates: _Fates,
+    cells: _Cells,
+    receipt: np.ndarray,
+    dates: pd.Series,
+    minor: pd.Series,
+) -> tuple[np.ndarray, pd.DataFrame, dict[str, str]]:
+    """The statement rows of every receipt still open or rejected (a rejected receipt is checked by
+    the schema too, to report all its issues): their positions, the frame, and each field's column
+    label as a person knows it (posting_date's is the caller's)."""
     texts = {f: cols.text(getattr(profile.columns, f), f) for f in TEXT_FIELDS}
     if profile.continuation_rows == "join":
-        _join_continuations(texts, state, reason, stripped, cell_cols)
+        _join_continuations(texts, fates.state, fates.reason, cells.text, cells.columns)
     currency_text, currency_label = cols.text(profile.columns.currency, "currency")
-    keep = np.flatnonzero((state == OPEN) | ((state == REJECTED) & receipt))
+    keep = np.flatnonzero((fates.state == OPEN) | ((fates.state == REJECTED) & receipt))
     frame = pd.DataFrame(
         {
-            SOURCE_ROW: rows[keep].astype("int64"),
-            "posting_date": dates.value.iloc[keep].to_numpy(),
+            SOURCE_ROW: fates.rows[keep].astype("int64"),
+            "posting_date": dates.iloc[keep].to_numpy(),
             "amount_minor": minor.iloc[keep].to_numpy(),
             "currency": _currency(currency_text.iloc[keep], profile),
             **{f: texts[f][0].iloc[keep].reset_index(drop=True) for f in TEXT_FIELDS},
@@ -237,15 +285,9 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
         "currency": currency_label or "currency",
         "customer_number": texts["customer_number"][1] or texts["reference"][1] or "customer_number",
         "invoice_number": texts["invoice_number"][1] or texts["reference"][1] or "invoice_number",
-        "posting_date": date_label,
         "amount_minor": "amount",
     }
-    for row, column, value, code in _schema_failures(frame, profile):
-        fates.reject_row(int(np.searchsorted(rows, row)), labels.get(column, column), value, code)
-    skipped = state == SKIPPED
-    skips = _skips_frame(table, rows[skipped], reason[skipped], fates.detail[skipped])
-    receipts = frame[(state[keep] == OPEN)].reset_index(drop=True)
-    return Statement(file, profile, table, receipts, skips, fates.issues)
+    return keep, frame, labels
 
 
 def _currency(text: pd.Series, profile: Profile) -> pd.Series:
@@ -256,13 +298,10 @@ def _currency(text: pd.Series, profile: Profile) -> pd.Series:
     return upper.where(upper != "", profile.currency.expected).astype("str")
 
 
-SKIP_COLUMNS = ("source_row", "reason_code", "detail")
-
-
 def _skips_frame(table: RawTable, rows: np.ndarray, reasons: np.ndarray, details: np.ndarray) -> pd.DataFrame:
     """Every skipped row (the reader's and the profile's) as one frame, in file order.
 
-    ``detail`` is empty unless there is more to say than the reason code (``SKIP_CODES``
+    ``detail`` is empty unless there is more to say than the reason code (``schemas.codes.Skip``
     has the words for each code).
     """
     from_reader = pd.DataFrame(
@@ -303,11 +342,11 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         errors.append((d_err, dlabel, dtext, d.error))
         errors.append((k_err, clabel, ctext, k.error))
         k_val = k.value.fillna(0).to_numpy(dtype="int64")
-        errors.append((k_has & (k_val < 0) & ~k_err, clabel, ctext, np.full(n, "amount_negative_credit", object)))
+        errors.append((k_has & (k_val < 0) & ~k_err, clabel, ctext, np.full(n, Reject.AMOUNT_NEGATIVE_CREDIT, object)))
         both = d_has & k_has & ~d_err & ~k_err
-        errors.append((both, f"{dlabel} / {clabel}", ctext, np.full(n, "amount_both_sides", object)))
+        errors.append((both, f"{dlabel} / {clabel}", ctext, np.full(n, Reject.AMOUNT_BOTH_SIDES, object)))
         all_empty = d.empty & k.empty
-        errors.append((all_empty, clabel, ctext, np.full(n, "amount_missing", object)))
+        errors.append((all_empty, clabel, ctext, np.full(n, Reject.AMOUNT_MISSING, object)))
         d_val = d.value.fillna(0).to_numpy(dtype="int64")
         signed = np.where(k_has, k_val, -np.abs(d_val))
         ok = ~d_err & ~k_err & ~both & ~(k_has & (k_val < 0)) & ~all_empty
@@ -319,7 +358,7 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
     a = parse_amounts(atext, spec, dec, cur)
     a_err = _err(a)
     errors.append((a_err, alabel, atext, a.error))
-    errors.append((a.empty, alabel, atext, np.full(n, "amount_missing", object)))
+    errors.append((a.empty, alabel, atext, np.full(n, Reject.AMOUNT_MISSING, object)))
     value = a.value.copy()
     if spec.layout == "indicator":
         assert c.indicator is not None
@@ -327,11 +366,11 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         is_credit = itext.isin(list(spec.credit_values)).to_numpy()
         is_debit = itext.isin(list(spec.debit_values)).to_numpy() if spec.debit_values else ~is_credit
         unknown = ~is_credit & ~is_debit
-        errors.append((unknown & ~a_err, ilabel, itext, np.full(n, "indicator_unknown", object)))
+        errors.append((unknown & ~a_err, ilabel, itext, np.full(n, Reject.INDICATOR_UNKNOWN, object)))
         # A minus sign on a row the indicator calls a credit contradicts it: refuse to pick one.
         negative = (value.fillna(0) < 0).to_numpy()
         conflict = is_credit & negative & ~a_err
-        errors.append((conflict, f"{alabel} / {ilabel}", atext, np.full(n, "amount_sign_conflict", object)))
+        errors.append((conflict, f"{alabel} / {ilabel}", atext, np.full(n, Reject.AMOUNT_SIGN_CONFLICT, object)))
         unknown = unknown | conflict
         absval = value.abs()
         value = absval.where(pd.Series(is_credit, index=value.index, dtype=bool), -absval)
@@ -406,8 +445,8 @@ def _join_continuations(
     fate: the text of a refund's second line belongs to the refund, not to the receipt before it.
     """
     ref = texts["reference"][0].copy()
-    is_cont = (state == SKIPPED) & (reason == "continuation")
-    anchor = ~is_cont & (reason != "blank")
+    is_cont = (state == SKIPPED) & (reason == Skip.CONTINUATION)
+    anchor = ~is_cont & (reason != Skip.BLANK)
     prev = np.maximum.accumulate(np.where(anchor, np.arange(len(state)), -1))
     for i in np.flatnonzero(is_cont):
         target = prev[i]
@@ -425,47 +464,44 @@ def _schema_failures(frame: pd.DataFrame, profile: Profile) -> list[tuple[int, s
     try:
         statement_schema(profile.currency.expected).validate(valid, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        fc = exc.failure_cases
-        out = []
-        for _, r in fc.iterrows():
-            idx = r["index"]
-            if idx is None or pd.isna(idx):
-                continue
-            column = str(r["column"])
-            check = str(r["check"])
-            code = (
-                "currency_mismatch"
-                if column == "currency"
-                else "too_long"
-                if check.startswith("str_length")
-                else "date_out_of_range"
-                if column == "posting_date"
-                else "invalid_value"
-            )
-            out.append((int(str(valid.at[idx, SOURCE_ROW])), column, str(r["failure_case"]), code))
-        return out
+        return [
+            (int(str(valid.at[f.index, SOURCE_ROW])), f.column, f.value, _schema_code(f.column, f.check))
+            for f in row_failures(exc, frame_level="skip")
+        ]
     return []
 
 
+def _schema_code(column: str, check: str) -> Reject:
+    """The reason code of a statement-schema failure."""
+    if column == "currency":
+        return Reject.CURRENCY_MISMATCH
+    if check.startswith("str_length"):
+        return Reject.TOO_LONG
+    if column == "posting_date":
+        return Reject.DATE_OUT_OF_RANGE
+    return Reject.INVALID_VALUE
+
+
 def _message(code: str, column: str, value: str, profile: Profile) -> str:
-    base = REJECT_CODES.get(code, code)
+    base = describe(code)
     a = profile.amount
     marks = f"decimal mark {a.decimal_mark!r}" + (
         f", thousands mark {a.thousands_mark!r}" if a.thousands_mark else ", no thousands mark"
     )
-    expected = {
-        "amount_format": f"expected a number written with {marks} (e.g. {_example(profile)})",
-        "amount_decimals": f"expected at most {profile.decimals} decimals for {profile.currency.expected}",
-        "currency_mismatch": f"expected {profile.currency.expected}",
-        "date_format": "expected a date like " + " or ".join(repr(f) for f in profile.date_formats),
-        "date_invalid": "expected a real calendar date",
-        "date_ambiguous": "fix the profile's date_formats so only one can match",
-        "date_missing": "expected a date",
-        "amount_missing": "expected an amount",
-        "indicator_unknown": f"expected one of {list(a.credit_values) + list(a.debit_values)}",
-        "amount_sign_conflict": "the amount is negative but the indicator says credit",
-        "too_long": f"it is {len(value)} characters; Business Central's Code[20] fields allow 20",
-    }.get(code, "")
+    hints: dict[str, str] = {
+        Reject.AMOUNT_FORMAT: f"expected a number written with {marks} (e.g. {_example(profile)})",
+        Reject.AMOUNT_DECIMALS: f"expected at most {profile.decimals} decimals for {profile.currency.expected}",
+        Reject.CURRENCY_MISMATCH: f"expected {profile.currency.expected}",
+        Reject.DATE_FORMAT: "expected a date like " + " or ".join(repr(f) for f in profile.date_formats),
+        Reject.DATE_INVALID: "expected a real calendar date",
+        Reject.DATE_AMBIGUOUS: "fix the profile's date_formats so only one can match",
+        Reject.DATE_MISSING: "expected a date",
+        Reject.AMOUNT_MISSING: "expected an amount",
+        Reject.INDICATOR_UNKNOWN: f"expected one of {list(a.credit_values) + list(a.debit_values)}",
+        Reject.AMOUNT_SIGN_CONFLICT: "the amount is negative but the indicator says credit",
+        Reject.TOO_LONG: f"it is {len(value)} characters; Business Central's Code[20] fields allow 20",
+    }
+    expected = hints.get(code, "")
     shown = repr(value) if value != "" else "(empty)"
     return f"{column}: {shown}: {base}" + (f"; {expected}" if expected else "")
 

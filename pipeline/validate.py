@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Config, Profile
+from pipeline.money import minor_to_decimal
 from pipeline.normalize import Payments, normalize
 from pipeline.profiles import choose_profile
 from pipeline.readers import open_source
@@ -67,7 +68,7 @@ class FileResult:
             if minor.size and abs(int(minor.min())) > (2**62) // minor.size
             else (-int(minor.sum()) if minor.size else 0)
         )
-        return Decimal(total).scaleb(-self.payments.decimals)
+        return minor_to_decimal(total, self.payments.decimals)
 
     def amount_text(self) -> str:
         return f"{self.amount_valid:.{self.payments.decimals}f}"

@@ -1,8 +1,11 @@
-"""Vectorised helpers behind the schemas' custom checks."""
+"""Vectorised helpers behind the schemas' custom checks, and the one reading of their failures."""
 
 from __future__ import annotations
 
+from typing import Any, Literal, NamedTuple
+
 import pandas as pd
+import pandera.pandas as pandera
 import pyarrow as pa
 
 
@@ -19,3 +22,31 @@ def duplicated_mask(text: pd.Series) -> pd.Series:
     if not has_duplicates(text):
         return pd.Series(False, index=text.index)
     return text.duplicated(keep=False)
+
+
+class Failure(NamedTuple):
+    """One failed value of a lazy pandera validation: the row's label, the column, the check, the value."""
+
+    index: Any
+    column: str
+    check: str
+    value: str
+
+
+def row_failures(exc: pandera.errors.SchemaErrors, *, frame_level: Literal["skip", "raise"]) -> list[Failure]:
+    """Every failure case of ``exc`` that names a row, as ``Failure``s (pandera's own frame, turned
+    into plain values once here so each caller only maps them to its reason codes).
+
+    A failure without a row (a wrong dtype, a missing column) is a bug in the caller's frame rather
+    than a bad value: ``frame_level="raise"`` re-raises ``exc``, ``"skip"`` leaves it out (for a
+    caller whose frame-level problems are reported by an earlier step).
+    """
+    out: list[Failure] = []
+    for _, r in exc.failure_cases.iterrows():
+        idx = r["index"]
+        if idx is None or pd.isna(idx):
+            if frame_level == "raise":
+                raise exc
+            continue
+        out.append(Failure(idx, str(r["column"]), str(r["check"]), str(r["failure_case"])))
+    return out

@@ -6,8 +6,7 @@ most ``MAX_PARAMS`` parameters (positional, keyword-only, ``*args`` and ``**kwar
 ``cls`` are not counted). The sandbox (``pipeline/sandbox/``) is exempt: it mirrors BC's AL code
 rule by rule, so its shape follows BC's.
 
-Functions that offend today are listed in ``KNOWN_OFFENDERS``. The test fails for a new offender
-and also for a listed one that no longer offends, so the list only ever shrinks and stays true.
+There are no exceptions: the wave-2 re-cut split every function that broke these limits.
 """
 
 from __future__ import annotations
@@ -23,19 +22,6 @@ PACKAGES = ("pipeline", "schemas")
 EXEMPT = (Path("pipeline", "sandbox"),)
 MAX_LINES = 80
 MAX_PARAMS = 8
-
-# "module:qualname" of today's offenders, all in files being split in the wave-2 re-cut.
-# This set must shrink to empty: delete an entry when its function is split, never add one.
-KNOWN_OFFENDERS: frozenset[str] = frozenset(
-    {
-        "pipeline.parsing:parse_amounts",
-        "pipeline.resolve:resolve",
-        "pipeline.resolve:_apply_amounts",
-        "pipeline.resolve:_explain_all",
-        "pipeline.resolve:_explain",
-        "pipeline.statement:map_statement",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -108,18 +94,11 @@ def offenders() -> dict[str, Shape]:
 
 def test_no_new_offenders() -> None:
     """A new long or many-parameter function is split before it lands."""
-    new = [shape.describe() for name, shape in sorted(offenders().items()) if name not in KNOWN_OFFENDERS]
+    new = [shape.describe() for _, shape in sorted(offenders().items())]
     assert not new, (
         f"functions over {MAX_LINES} lines or {MAX_PARAMS} parameters; split them into named steps "
         f"(or group parameters in a dataclass): {new}"
     )
-
-
-def test_known_offenders_still_offend() -> None:
-    """A listed function that was fixed (or renamed, or removed) leaves the list in the same change."""
-    found = offenders()
-    fixed = sorted(KNOWN_OFFENDERS - found.keys())
-    assert not fixed, f"no longer offending (or gone): remove from KNOWN_OFFENDERS: {fixed}"
 
 
 def test_checker_catches_synthetic_offenders() -> None:

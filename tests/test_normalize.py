@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from pipeline.config import Config, Profile, parse_config
+from pipeline.money import money_text
 from pipeline.normalize import (
     PAYMENT_COLUMNS,
     format_dates,
     idempotency_keys,
-    money_text,
     normalize,
     render_template,
 )

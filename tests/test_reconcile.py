@@ -15,16 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.money import decimal_to_minor, minor_to_decimal
 from pipeline.reconcile import (
-    DISCREPANCY_COLUMNS,
-    LINE_COLUMNS,
-    STATES,
     account,
     compare_with_bc,
-    conform_lines,
-    decimal_to_minor,
-    minor_to_decimal,
 )
+from schemas.codes import STATES
+from schemas.lines import DISCREPANCY_COLUMNS, LINE_COLUMNS, conform_lines
 
 # --- compare_with_bc ---------------------------------------------------------------------------------------
 

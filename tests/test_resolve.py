@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.resolve import (
-    REASON_CODES,
     RESOLVED_COLUMNS,
     REVIEW_COLUMNS,
     Resolution,
     ResolvePolicy,
     resolve,
 )
+from schemas.codes import REVIEW_DESCRIPTIONS as REASON_CODES
 
 
 def _customer(number: str, name: str, blocked: str = "_x0020_", currency: str = "") -> dict[str, Any]:
@@ -402,7 +402,7 @@ def test_currency_mismatch_with_customer_or_invoice() -> None:
         _row(2, "C10000", "RE-2026-0400", "50.00"),
         _row(3, "C10000", "RE-2026-0400", "50.00", currency="USD"),
     )
-    assert list(result.review["reason_code"]) == ["currency_mismatch"] * 3
+    assert list(result.review["reason_code"]) == ["customer_currency_mismatch"] * 3
     assert _reviewed(result, 1)["message"] == (
         "The payment of 420.00 EUR is in another currency: customer C70000 (Wide World Importers) is kept in USD "
         "(Business Central books a payment in the currency of the customer card) and invoice INV-5006 is in USD"
@@ -483,7 +483,7 @@ def test_earlier_row_in_review_still_counts_but_a_refused_row_does_not() -> None
     )
     assert _reviewed(result, 1)["reason_code"] == "over_payment"
     assert _reviewed(result, 2)["reason_code"] == "over_payment"
-    assert _reviewed(result, 3)["reason_code"] == "currency_mismatch"
+    assert _reviewed(result, 3)["reason_code"] == "customer_currency_mismatch"
     assert (_posted(result, 4)["application"], _posted(result, 4)["flags"]) == ("exact", "")
 
 

@@ -16,16 +16,17 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipeline.reconcile import DISCREPANCY_COLUMNS, account, compare_with_bc
+from pipeline.money import exact_float
+from pipeline.reconcile import account, compare_with_bc
 from pipeline.report import (
     PAYMENTS_SHEET_COLUMNS,
     REJECTED_SHEET_COLUMNS,
     REVIEW_SHEET_COLUMNS,
     RUN_SHEETS,
-    exact_float,
     render_console_summary,
     write_run_report,
 )
+from schemas.lines import DISCREPANCY_COLUMNS
 
 FORMULA_LIKE = ["=SUM(A1)", "+49 171 2345678", "-x", "@cmd", '=HYPERLINK("http://x")', "#N/A"]
 

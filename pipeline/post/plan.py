@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -18,10 +17,12 @@ import pandas as pd
 from pipeline.errors import BCOutcomeUnknown, ConfigError
 from pipeline.ledger import PlannedRow, RowRecord
 from pipeline.lines import payment_lines
+from pipeline.money import minor_text
 from pipeline.post.batches import read_journal_lines
 from pipeline.post.context import RunContext
 from pipeline.post.journal import Journal
 from pipeline.reconcile import as_records
+from schemas.codes import Flag, Outcome
 
 MAX_LINE_NUMBER = 2**31 - 1
 """lineNumber is an AL Integer (int32)."""
@@ -100,7 +101,7 @@ def _repeated_in_run(repeats: pd.DataFrame, firsts: pd.DataFrame) -> pd.DataFram
         f"same payment as {first[k]['source_file']} row {first[k]['source_row']} in this run"
         for k in repeats["key"].astype("str")
     ]
-    repeats["reason_code"] = "duplicate_in_run"
+    repeats["reason_code"] = Outcome.DUPLICATE_IN_RUN
     repeats["lineNumber"] = pd.NA  # never planned: the first occurrence holds the line
     return payment_lines(repeats, "already_posted")
 
@@ -108,7 +109,9 @@ def _repeated_in_run(repeats: pd.DataFrame, firsts: pd.DataFrame) -> pd.DataFram
 def _in_conflict(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.DataFrame:
     if rows.empty:
         return payment_lines(rows, "needs_review")
-    rows["reason_code"] = ["bc_conflict" if records[k].state == "conflict" else "outcome_unknown" for k in rows["key"]]
+    rows["reason_code"] = [
+        Outcome.BC_CONFLICT if records[k].state == "conflict" else Outcome.OUTCOME_UNKNOWN for k in rows["key"]
+    ]
     rows["message"] = [
         records[k].error_message or ""
         if records[k].state == "conflict"
@@ -192,7 +195,7 @@ def first_line_not_invoice_blocked(to_post: pd.DataFrame, last: int) -> pd.DataF
     to_post = to_post.reset_index(drop=True)
     if last or not len(to_post) or "flags" not in to_post:
         return to_post
-    blocked = to_post["flags"].astype("str").str.contains("customer_blocked_invoice", regex=False)
+    blocked = to_post["flags"].astype("str").str.contains(Flag.CUSTOMER_BLOCKED_INVOICE, regex=False)
     if not blocked.iloc[0] or blocked.all():
         return to_post
     first_ok = int(blocked.to_numpy().argmin())
@@ -211,7 +214,7 @@ def request_body(row: Mapping[str, Any], decimals: int) -> dict[str, Any]:
         "postingDate": pd.Timestamp(row["postingDate"]).date().isoformat(),
         "documentNumber": row["documentNumber"],
         "externalDocumentNumber": row["externalDocumentNumber"],
-        "amount": str(Decimal(int(row["amount_minor"])).scaleb(-decimals)),
+        "amount": minor_text(int(row["amount_minor"]), decimals),
         "comment": row["comment"],
     }
     if row.get("appliesToInvoiceId"):

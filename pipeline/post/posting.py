@@ -16,6 +16,7 @@ from pipeline.post.context import RunContext
 from pipeline.post.journal import Journal, open_journal, post_journal
 from pipeline.post.plan import Plan, plan_lines
 from pipeline.reconcile import compare_with_bc
+from schemas.codes import Discrepancy, Outcome
 
 
 @dataclass
@@ -54,7 +55,7 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     try:
         result.discrepancies = compare_with_bc(posted, read_journal_lines(ctx.client, journal.id), ctx.decimals)
         if plan.foreign and ctx.config.journal.allow_foreign_lines and not result.discrepancies.empty:
-            result.discrepancies = result.discrepancies[result.discrepancies["kind"] != "not_planned"]
+            result.discrepancies = result.discrepancies[result.discrepancies["kind"] != Discrepancy.NOT_PLANNED]
         clean = result.error is None and result.discrepancies.empty and unsent.empty and not posted.empty
         if ctx.options.post_journal and clean:
             result.journal_posted = post_journal(ctx.client, ctx.ledger, ctx.run_id, journal)
@@ -90,7 +91,7 @@ def _send(ctx: RunContext, journal: Journal, plan: Plan, already: int) -> PostOu
 def _refused(rows: pd.DataFrame, outcome: PostOutcome) -> pd.DataFrame:
     refused = rows[rows["key"].isin(outcome.refused)].copy()
     if not refused.empty:
-        refused["reason_code"] = "bc_refused"
+        refused["reason_code"] = Outcome.BC_REFUSED
         refused["message"] = [
             f"BC refused the line: {outcome.refused[k][1]} ({outcome.refused[k][0]})" for k in refused["key"]
         ]
@@ -100,7 +101,7 @@ def _refused(rows: pd.DataFrame, outcome: PostOutcome) -> pd.DataFrame:
 def _conflicted(rows: pd.DataFrame, outcome: PostOutcome) -> pd.DataFrame:
     conflicted = rows[rows["key"].isin(outcome.conflicts)].copy()
     if not conflicted.empty:
-        conflicted["reason_code"] = "bc_conflict"
+        conflicted["reason_code"] = Outcome.BC_CONFLICT
         conflicted["message"] = [outcome.conflicts[k] for k in conflicted["key"]]
     return conflicted
 
@@ -112,7 +113,7 @@ def _unsent(ctx: RunContext, unsent: pd.DataFrame) -> pd.DataFrame:
     keys = unsent["key"].astype("str").tolist()
     doubt = {k for k, r in ctx.ledger.lookup(ctx.scope, keys).items() if r.state == "sending"}
     in_doubt = unsent["key"].isin(doubt)
-    unsent["reason_code"] = in_doubt.map({True: "outcome_unknown", False: "not_sent"})
+    unsent["reason_code"] = in_doubt.map({True: Outcome.OUTCOME_UNKNOWN, False: Outcome.NOT_SENT})
     unsent["message"] = in_doubt.map(
         {
             True: "sent, but BC's answer was lost: the next run reads the journal back and settles it",

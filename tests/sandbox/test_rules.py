@@ -1073,7 +1073,7 @@ def test_importing_the_samples_closes_their_invoices(store: Store, cid: str) -> 
     to assign it, so it is left out here (BC would refuse to post a line without an account).
     """
     from pipeline.config import load_config
-    from pipeline.normalize import money_text
+    from pipeline.money import money_text
     from pipeline.validate import validate_file
 
     config = load_config(ROOT / "config.yaml")

@@ -1,0 +1,273 @@
+"""Every code payimport writes, with its words for people: the one home of the vocabulary.
+
+A code is a stable identifier: reports (``report.xlsx``, ``report.json``), the errors workbook, the
+``--json`` output, logs and tests rely on the exact text, so a member's value never changes once
+released. The words for people (``describe``) may be reworded freely.
+
+Each family is a ``StrEnum``: a member *is* its text (``Reject.DATE_FORMAT == "date_format"``), so
+it can be written to a frame, a JSON document or a workbook as it is, while mypy checks that code
+names a member that exists. Each family has exactly one description table, and ``describe``
+answers for a code of any family.
+
+Families:
+
+* ``Reject``: an input row looks like a receipt but a value is refused (state ``rejected``).
+* ``Skip``: an input row is not a customer receipt, and that is expected (state ``skipped``).
+* ``Review``: resolution against BC's customers and open invoices sends a payment to a person
+  (state ``needs_review``; ``pipeline.resolve``).
+* ``Outcome``: what happened when a line was (or was not) sent to BC, and repeats in one run.
+* ``Flag``: a payment posted with something worth knowing (the ``flags`` column, comma-separated).
+* ``Discrepancy``: BC's journal read back differs from the plan (``pipeline.reconcile``).
+* ``Application``: how a posted payment meets its invoice.
+* ``State``: where an input line ended; every line is in exactly one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Final
+
+
+class Reject(StrEnum):
+    """Why a value of a receipt row is refused (parsing, mapping and BC's field limits)."""
+
+    AMOUNT_FORMAT = "amount_format"
+    AMOUNT_DECIMALS = "amount_decimals"
+    AMOUNT_TOO_LARGE = "amount_too_large"
+    AMOUNT_MISSING = "amount_missing"
+    AMOUNT_BOTH_SIDES = "amount_both_sides"
+    AMOUNT_NEGATIVE_CREDIT = "amount_negative_credit"
+    INDICATOR_UNKNOWN = "indicator_unknown"
+    AMOUNT_SIGN_CONFLICT = "amount_sign_conflict"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    DATE_MISSING = "date_missing"
+    DATE_FORMAT = "date_format"
+    DATE_INVALID = "date_invalid"
+    DATE_AMBIGUOUS = "date_ambiguous"
+    DATE_OUT_OF_RANGE = "date_out_of_range"
+    TOO_LONG = "too_long"
+    INVALID_VALUE = "invalid_value"
+
+
+REJECT_DESCRIPTIONS: Final[Mapping[Reject, str]] = {
+    Reject.AMOUNT_FORMAT: "amount does not match the profile's number format",
+    Reject.AMOUNT_DECIMALS: "amount has more decimals than the currency allows",
+    Reject.AMOUNT_TOO_LARGE: "amount is too large",
+    Reject.AMOUNT_MISSING: "no amount",
+    Reject.AMOUNT_BOTH_SIDES: "both debit and credit are filled in",
+    Reject.AMOUNT_NEGATIVE_CREDIT: "negative value in the credit column",
+    Reject.INDICATOR_UNKNOWN: "debit/credit indicator is not one the profile knows",
+    Reject.AMOUNT_SIGN_CONFLICT: "the amount's sign contradicts the debit/credit indicator",
+    Reject.CURRENCY_MISMATCH: "currency differs from the profile's expected currency",
+    Reject.DATE_MISSING: "no date",
+    Reject.DATE_FORMAT: "date does not match the profile's date format(s)",
+    Reject.DATE_INVALID: "date does not exist in the calendar",
+    Reject.DATE_AMBIGUOUS: "date fits two of the profile's formats with different results",
+    Reject.DATE_OUT_OF_RANGE: "date is outside the range Business Central accepts",
+    Reject.TOO_LONG: "value is longer than Business Central allows",
+    Reject.INVALID_VALUE: "value breaks a rule of the payment schema",
+}
+
+
+class Skip(StrEnum):
+    """Why an input row is not a receipt (readers and ``pipeline.statement``)."""
+
+    HEADER = "header"
+    PREAMBLE = "preamble"
+    BLANK = "blank"
+    REPEATED_HEADER = "repeated_header"
+    FOOTER = "footer"
+    HIDDEN = "hidden"
+    NOT_A_TRANSACTION = "not_a_transaction"
+    CONTINUATION = "continuation"
+    ZERO_AMOUNT = "zero_amount"
+    NOT_RECEIPT = "not_receipt"
+    RULE = "rule"
+
+
+SKIP_DESCRIPTIONS: Final[Mapping[Skip, str]] = {
+    Skip.HEADER: "header row",
+    Skip.PREAMBLE: "line before the header",
+    Skip.BLANK: "blank row",
+    Skip.REPEATED_HEADER: "the header repeated",
+    Skip.FOOTER: "footer, total or balance row",
+    Skip.HIDDEN: "hidden row in the sheet",
+    Skip.NOT_A_TRANSACTION: "no date and no amount",
+    Skip.CONTINUATION: "continuation of the previous row's text",
+    Skip.ZERO_AMOUNT: "amount is zero",
+    Skip.NOT_RECEIPT: "not a customer receipt (a debit or filtered out)",
+    Skip.RULE: "skipped by a profile rule",
+}
+
+
+class Review(StrEnum):
+    """Why resolution sends a payment to a person instead of BC (rules in ``pipeline.resolve``)."""
+
+    CUSTOMER_UNKNOWN = "customer_unknown"
+    CUSTOMER_BLOCKED = "customer_blocked"
+    CUSTOMER_MISSING = "customer_missing"
+    INVOICE_NOT_OPEN = "invoice_not_open"
+    CUSTOMER_MISMATCH = "customer_mismatch"
+    # not Reject.CURRENCY_MISMATCH (the row's currency is not the profile's): here the row's currency is
+    # fine, but BC holds the customer or the invoice in another one
+    CUSTOMER_CURRENCY_MISMATCH = "customer_currency_mismatch"
+    OVER_PAYMENT = "over_payment"
+    PARTIAL_PAYMENT = "partial_payment"
+    UNAPPLIED = "unapplied"
+    SEVERAL_INVOICES = "several_invoices"
+
+
+REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
+    Review.CUSTOMER_UNKNOWN: "the customer number is not a customer in Business Central",
+    Review.CUSTOMER_BLOCKED: "the customer is blocked for all transactions (Blocked = All)",
+    Review.CUSTOMER_MISSING: "no customer number and no open invoice to find the customer by",
+    Review.INVOICE_NOT_OPEN: "the invoice number is not an open posted invoice (paid, cancelled or unknown)",
+    Review.CUSTOMER_MISMATCH: "the invoice is billed to another customer than the one in the file",
+    Review.CUSTOMER_CURRENCY_MISMATCH: "the payment's currency differs from the customer's or the invoice's",
+    Review.OVER_PAYMENT: "the payment is more than the invoice's remaining amount",
+    Review.PARTIAL_PAYMENT: "the payment is less than the invoice's remaining amount",
+    Review.UNAPPLIED: "the payment names no invoice",
+    Review.SEVERAL_INVOICES: "the payment names several open invoices; a person must split it",
+}
+
+
+class Outcome(StrEnum):
+    """What became of a line handed to BC (or kept from it): the ``reason_code`` of a sent line."""
+
+    BC_REFUSED = "bc_refused"
+    BC_CONFLICT = "bc_conflict"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    NOT_SENT = "not_sent"
+    DUPLICATE_IN_RUN = "duplicate_in_run"
+
+
+OUTCOME_DESCRIPTIONS: Final[Mapping[Outcome, str]] = {
+    Outcome.BC_REFUSED: "Business Central refused the line",
+    Outcome.BC_CONFLICT: "what Business Central holds cannot be matched to what was sent; a person must check",
+    Outcome.OUTCOME_UNKNOWN: "sent, but Business Central's answer was lost; the next run reads the journal back",
+    Outcome.NOT_SENT: "not sent: Business Central failed or the run was stopped",
+    Outcome.DUPLICATE_IN_RUN: "the same payment appears earlier in this run",
+}
+
+
+class Flag(StrEnum):
+    """Something worth knowing about a payment that is posted anyway (``flags`` column)."""
+
+    CUSTOMER_FROM_INVOICE = "customer_from_invoice"
+    CUSTOMER_BLOCKED_INVOICE = "customer_blocked_invoice"
+    ONE_OPEN_OF_SEVERAL = "one_open_of_several"
+    INVOICE_NOT_OPEN = "invoice_not_open"
+    PARTIAL_PAYMENT = "partial_payment"
+    OVER_PAYMENT = "over_payment"
+    SEVERAL_PAYMENTS = "several_payments"
+
+
+FLAG_DESCRIPTIONS: Final[Mapping[Flag, str]] = {
+    Flag.CUSTOMER_FROM_INVOICE: "customer number filled in from the invoice's bill-to customer",
+    Flag.CUSTOMER_BLOCKED_INVOICE: "customer is blocked for invoicing (payments are still accepted)",
+    Flag.ONE_OPEN_OF_SEVERAL: "the reference named several invoices; the only open one was applied",
+    Flag.INVOICE_NOT_OPEN: "the named invoice is not open; posted unapplied by policy",
+    Flag.PARTIAL_PAYMENT: "less than the invoice's remaining amount; posted by policy",
+    Flag.OVER_PAYMENT: "more than the invoice's remaining amount; posted by policy",
+    Flag.SEVERAL_PAYMENTS: "more than one payment in this run applies to this invoice",
+}
+
+
+class Discrepancy(StrEnum):
+    """How BC's journal read back differs from the plan, in the order a report lists them."""
+
+    MISSING_IN_BC = "missing_in_bc"
+    NOT_PLANNED = "not_planned"
+    FIELD_MISMATCH = "field_mismatch"
+    DUPLICATE_IN_BC = "duplicate_in_bc"
+
+
+DISCREPANCY_DESCRIPTIONS: Final[Mapping[Discrepancy, str]] = {
+    Discrepancy.MISSING_IN_BC: "a planned line Business Central does not have",
+    Discrepancy.NOT_PLANNED: "a line Business Central has that this run did not plan",
+    Discrepancy.FIELD_MISMATCH: "a field of a planned line differs in Business Central",
+    Discrepancy.DUPLICATE_IN_BC: "a payment Business Central holds twice",
+}
+
+
+class Application(StrEnum):
+    """How a payment meets the invoice it is applied to (``application`` column of resolution)."""
+
+    EXACT = "exact"
+    PARTIAL = "partial"
+    OVER = "over"
+    UNAPPLIED = "unapplied"
+
+
+APPLICATION_DESCRIPTIONS: Final[Mapping[Application, str]] = {
+    Application.EXACT: "pays the invoice's remaining amount exactly",
+    Application.PARTIAL: "pays less than the invoice's remaining amount",
+    Application.OVER: "pays more than the invoice's remaining amount",
+    Application.UNAPPLIED: "applied to no invoice (a credit on the customer)",
+}
+
+
+class State(StrEnum):
+    """Where an input line ended; the order is the order of the identity line and the reports."""
+
+    POSTED = "posted"
+    ALREADY_POSTED = "already_posted"
+    SKIPPED = "skipped"
+    REJECTED = "rejected"
+    NEEDS_REVIEW = "needs_review"
+
+
+STATE_LABELS: Final[Mapping[str, str]] = {
+    State.POSTED: "posted",
+    State.ALREADY_POSTED: "already posted",
+    State.SKIPPED: "skipped",
+    State.REJECTED: "rejected",
+    State.NEEDS_REVIEW: "needs review",
+}
+STATES: Final[tuple[str, ...]] = tuple(s.value for s in State)
+
+_TABLES: Final[tuple[Mapping[Any, str], ...]] = (
+    REJECT_DESCRIPTIONS,
+    SKIP_DESCRIPTIONS,
+    REVIEW_DESCRIPTIONS,
+    OUTCOME_DESCRIPTIONS,
+    FLAG_DESCRIPTIONS,
+    DISCREPANCY_DESCRIPTIONS,
+    APPLICATION_DESCRIPTIONS,
+    STATE_LABELS,
+)
+
+
+def describe(code: str) -> str:
+    """The words for people of ``code`` (of any family); an unknown code is shown as itself.
+
+    A code spelled the same in two families (``invoice_not_open`` is a review reason and a flag)
+    has the words of the first family listed in the module docstring.
+    """
+    for table in _TABLES:
+        if code in table:
+            return table[code]
+    return code
+
+
+__all__ = [
+    "APPLICATION_DESCRIPTIONS",
+    "DISCREPANCY_DESCRIPTIONS",
+    "FLAG_DESCRIPTIONS",
+    "OUTCOME_DESCRIPTIONS",
+    "REJECT_DESCRIPTIONS",
+    "REVIEW_DESCRIPTIONS",
+    "SKIP_DESCRIPTIONS",
+    "STATES",
+    "STATE_LABELS",
+    "Application",
+    "Discrepancy",
+    "Flag",
+    "Outcome",
+    "Reject",
+    "Review",
+    "Skip",
+    "State",
+    "describe",
+]
