@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.config import Policies
 from pipeline.normalize import PAYMENT_COLUMNS
-from pipeline.resolve import ResolvePolicy, resolve
+from pipeline.resolve import resolve
 
 
 def build(
@@ -85,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     frame, cust, inv = build(args.rows, args.customers, args.invoices)
     start = time.perf_counter()
-    result = resolve(frame, 2, cust, inv, "EUR", ResolvePolicy())
+    result = resolve(frame, 2, cust, inv, "EUR", Policies())
     took = time.perf_counter() - start
     reasons = result.review["reason_code"].value_counts().to_dict()
     print(f"resolve: {args.rows:,} rows in {took:.2f} s = {args.rows / took:,.0f} rows/s")

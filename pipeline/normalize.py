@@ -22,6 +22,7 @@ import pyarrow
 import pyarrow.compute as pc
 
 from pipeline.config import TEMPLATE_FIELDS, Profile
+from pipeline.linenumbers import number_after
 from pipeline.money import money_text
 from pipeline.readers import SOURCE_ROW
 from pipeline.textops import as_series, concat, squeeze_spaces
@@ -30,7 +31,6 @@ from schemas.codes import Reject
 from schemas.issues import RowIssue
 from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
 
-LINE_STEP = 10_000
 PAYMENT_COLUMNS = (
     "lineNumber",
     "postingDate",
@@ -179,7 +179,7 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
         key = keys.result()
     rows = pd.DataFrame(
         {
-            "lineNumber": start + LINE_STEP * seq,
+            "lineNumber": number_after(start, len(frame)),
             "postingDate": frame["posting_date"].astype("datetime64[s]"),
             "documentNumber": doc.str.upper(),
             "externalDocumentNumber": render_template(profile.external_document_number, frame, extra).str.upper(),
@@ -201,7 +201,7 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
         # document number does not change when a person fixes a neighbouring row.
         bad = {i.source_row for i in issues}
         rows = rows[~rows["source_row"].isin(bad)].reset_index(drop=True)
-        rows["lineNumber"] = start + LINE_STEP * np.arange(1, len(rows) + 1, dtype="int64")
+        rows["lineNumber"] = number_after(start, len(rows))
     return Payments(rows[list(PAYMENT_COLUMNS)], decimals, issues)
 
 
@@ -244,4 +244,4 @@ def _limit_reason(f: Failure) -> tuple[Reject, str]:
     return Reject.INVALID_VALUE, f"{column}: must not be empty"
 
 
-__all__ = ["CODE_FIELDS", "LINE_STEP", "PAYMENT_COLUMNS", "Payments", "normalize"]
+__all__ = ["CODE_FIELDS", "PAYMENT_COLUMNS", "Payments", "normalize"]

@@ -71,7 +71,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -79,6 +79,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.config import Policies
 from pipeline.money import decimal_text, decimal_to_minor, minor_text, minor_to_decimal, remaining_in_minor
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.textops import as_series, to_arrow
@@ -86,29 +87,6 @@ from schemas.codes import Application, Flag, Review
 
 RESOLVED_COLUMNS: tuple[str, ...] = (*PAYMENT_COLUMNS, "customerId", "appliesToInvoiceId", "application", "flags")
 REVIEW_COLUMNS: tuple[str, ...] = (*RESOLVED_COLUMNS, "reason_code", "message", "candidates")
-
-PostOrReview = Literal["post", "needs_review"]
-UnknownInvoice = Literal["needs_review", "post_unapplied"]
-
-
-@dataclass(frozen=True)
-class ResolvePolicy:
-    """What to do with payments BC would take but a person may not want posted blindly."""
-
-    unapplied: PostOrReview = "post"
-    partial_payment: PostOrReview = "post"
-    over_payment: PostOrReview = "needs_review"
-    unknown_invoice: UnknownInvoice = "needs_review"
-
-    def __post_init__(self) -> None:
-        # The values may come from a config file: a typo must not silently mean "post".
-        for name in ("unapplied", "partial_payment", "over_payment"):
-            if getattr(self, name) not in ("post", "needs_review"):
-                raise ValueError(f"policy {name}: {getattr(self, name)!r} is not 'post' or 'needs_review'")
-        if self.unknown_invoice not in ("needs_review", "post_unapplied"):
-            raise ValueError(
-                f"policy unknown_invoice: {self.unknown_invoice!r} is not 'needs_review' or 'post_unapplied'"
-            )
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,10 +147,10 @@ def resolve(
     customers: Sequence[Mapping[str, Any]],
     invoices: Sequence[Mapping[str, Any]],
     lcy: str,
-    policy: ResolvePolicy | None = None,
+    policy: Policies | None = None,
 ) -> Resolution:
     """Decide customer, invoice and application of every payment (rules in the module docstring)."""
-    policy = policy or ResolvePolicy()
+    policy = policy or Policies()
     if not lcy.strip():
         raise ValueError("lcy: the company's local currency code is needed (BC writes it as a blank currency)")
     lcy = lcy.strip().upper()
@@ -237,7 +215,7 @@ def _check_named_customer(w: _Work, cust: _Customers) -> None:
     _check_blocked(w.reason, w.flags, w.c_idx, w.given & (w.reason == 0), cust)
 
 
-def _choose_invoices(w: _Work, inv: _Invoices, policy: ResolvePolicy) -> None:
+def _choose_invoices(w: _Work, inv: _Invoices, policy: Policies) -> None:
     """Rule 2: single candidates over whole columns, rows naming several one by one."""
     reason, flags, candidates = w.reason, w.flags, w.candidates
     has_cand = (candidates != "").to_numpy(dtype=bool)
@@ -292,7 +270,7 @@ def _check_currency(w: _Work, cust: _Customers, inv: _Invoices, lcy: str) -> Non
     w.reason[bad_cur] = _R[Review.CUSTOMER_CURRENCY_MISMATCH]
 
 
-def _no_invoice(w: _Work, policy: ResolvePolicy) -> None:
+def _no_invoice(w: _Work, policy: Policies) -> None:
     """Rule 6: a row left without an invoice is unapplied; the policy may send it to a person."""
     bare = (w.reason == 0) & (w.chosen < 0)
     w.application[bare] = _UNAPPLIED
@@ -407,7 +385,7 @@ def _check_blocked(
     flags[blocked == _INVOICE] |= _F[Flag.CUSTOMER_BLOCKED_INVOICE]
 
 
-def _not_open(reason: npt.NDArray[np.int8], flags: IntArray, where: BoolArray, policy: ResolvePolicy) -> None:
+def _not_open(reason: npt.NDArray[np.int8], flags: IntArray, where: BoolArray, policy: Policies) -> None:
     if policy.unknown_invoice == "post_unapplied":
         flags[where] |= _F[Flag.INVOICE_NOT_OPEN]
     else:
@@ -455,7 +433,7 @@ def _amount_policy(
     application: npt.NDArray[np.int8],
     reason: npt.NDArray[np.int8],
     flags: IntArray,
-    policy: ResolvePolicy,
+    policy: Policies,
 ) -> None:
     for kind, flag, code, choice in (
         (_PARTIAL, Flag.PARTIAL_PAYMENT, Review.PARTIAL_PAYMENT, policy.partial_payment),
@@ -799,6 +777,5 @@ __all__ = [
     "RESOLVED_COLUMNS",
     "REVIEW_COLUMNS",
     "Resolution",
-    "ResolvePolicy",
     "resolve",
 ]

@@ -45,7 +45,7 @@ from pipeline.post import (
 )
 from pipeline.reconcile import Accounting, account
 from pipeline.report import write_errors_workbook, write_run_report
-from pipeline.resolve import ResolvePolicy, resolve
+from pipeline.resolve import resolve
 from pipeline.session import Session, ledger_scope
 from pipeline.summary import FileSummary, JournalSummary, RunResult, RunSummary
 from schemas.codes import STATES
@@ -116,14 +116,7 @@ def _resolve_rows(ctx: RunContext, todo: pd.DataFrame) -> tuple[pd.DataFrame, pd
         )
     )
     lcy = ctx.config.target.local_currency or _local_currency(client)
-    p = ctx.config.policies
-    policy = ResolvePolicy(
-        unapplied=p.unapplied,
-        partial_payment=p.partial_payment,
-        over_payment=p.over_payment,
-        unknown_invoice=p.unknown_invoice,
-    )
-    resolution = resolve(todo, ctx.decimals, customers, invoices, lcy, policy)
+    resolution = resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies)
     review = resolution.review.copy()
     review["lineNumber"] = pd.NA  # not planned: the number from the file would name another payment's line
     to_post = resolution.rows.copy()

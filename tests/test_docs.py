@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from pipeline.cli import main
 from pipeline.config import Config, Profile, load_config, parse_config
-from pipeline.normalize import LINE_STEP
+from pipeline.linenumbers import LINE_STEP
 from pipeline.validate import validate_file
 
 ROOT = Path(__file__).resolve().parent.parent

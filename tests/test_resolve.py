@@ -14,12 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.config import Policies
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.resolve import (
     RESOLVED_COLUMNS,
     REVIEW_COLUMNS,
     Resolution,
-    ResolvePolicy,
     resolve,
 )
 from schemas.codes import REVIEW_DESCRIPTIONS as REASON_CODES
@@ -113,14 +113,14 @@ def _frame(*rows: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def _run(*rows: dict[str, Any], policy: ResolvePolicy | None = None, **kw: Any) -> Resolution:
+def _run(*rows: dict[str, Any], policy: Policies | None = None, **kw: Any) -> Resolution:
     return resolve(
         _frame(*rows),
         kw.get("decimals", 2),
         kw.get("customers", CUSTOMERS),
         kw.get("invoices", INVOICES),
         kw.get("lcy", "EUR"),
-        policy or ResolvePolicy(),
+        policy or Policies(),
     )
 
 
@@ -173,7 +173,7 @@ def test_columns_order_and_partition() -> None:
         _row(3, "C10100", "", "45.50"),
     )
     payments.index = pd.RangeIndex(100, 103)  # a slice of a bigger frame
-    result = resolve(payments, 2, CUSTOMERS, INVOICES, "EUR", ResolvePolicy())
+    result = resolve(payments, 2, CUSTOMERS, INVOICES, "EUR", Policies())
     assert tuple(result.rows.columns) == RESOLVED_COLUMNS
     assert tuple(result.review.columns) == REVIEW_COLUMNS
     assert list(result.rows["source_row"]) == [6, 8]
@@ -183,7 +183,7 @@ def test_columns_order_and_partition() -> None:
 
 
 def test_empty_input_and_empty_bc_lists() -> None:
-    result = resolve(_frame(), 2, [], [], "EUR", ResolvePolicy())
+    result = resolve(_frame(), 2, [], [], "EUR", Policies())
     assert result.rows.empty and result.review.empty
     assert tuple(result.review.columns) == REVIEW_COLUMNS
     nobody = _run(_row(1, "C10000", "RE-2026-0101", "1.00"), customers=[], invoices=[])
@@ -290,7 +290,7 @@ def test_paid_invoice_in_the_list_is_not_open() -> None:
 
 
 def test_unknown_invoice_posted_unapplied_by_policy() -> None:
-    policy = ResolvePolicy(unknown_invoice="post_unapplied")
+    policy = Policies(unknown_invoice="post_unapplied")
     row = _posted(_run(_row(1, "C10000", "RE-2026-0007", "500.00"), policy=policy), 1)
     assert row["application"] == "unapplied"
     assert row["appliesToInvoiceNumber"] == ""  # BC would accept the number and fail at posting
@@ -423,7 +423,7 @@ def test_partial_payment_posts_by_default_and_can_be_sent_to_review() -> None:
     row = _posted(_run(_row(1, "C10000", "RE-2026-0101", "500.00")), 1)
     assert (row["application"], row["flags"]) == ("partial", "partial_payment")
     review = _reviewed(
-        _run(_row(1, "C10000", "RE-2026-0101", "500.00"), policy=ResolvePolicy(partial_payment="needs_review")), 1
+        _run(_row(1, "C10000", "RE-2026-0101", "500.00"), policy=Policies(partial_payment="needs_review")), 1
     )
     assert review["reason_code"] == "partial_payment"
     assert review["application"] == "partial"
@@ -440,7 +440,7 @@ def test_over_payment_goes_to_review_by_default_and_can_be_posted() -> None:
         "Payment of 2380.00 EUR is more than invoice RE-2026-0105 of customer C10400 (Jansen Handel B.V.) "
         "(1190.00 EUR open); 1190.00 EUR would stay as a credit"
     )
-    row = _posted(_run(_row(1, "C10400", "RE-2026-0105", "2380.00"), policy=ResolvePolicy(over_payment="post")), 1)
+    row = _posted(_run(_row(1, "C10400", "RE-2026-0105", "2380.00"), policy=Policies(over_payment="post")), 1)
     assert (row["application"], row["flags"]) == ("over", "over_payment")
 
 
@@ -493,7 +493,7 @@ def test_remaining_amount_finer_than_the_minor_unit_is_compared_exactly() -> Non
         _row(1, "C10000", "RE-1", "100.00"),
         _row(2, "C10000", "RE-2", "120.00"),
         invoices=invoices,
-        policy=ResolvePolicy(partial_payment="needs_review"),
+        policy=Policies(partial_payment="needs_review"),
     )
     assert _reviewed(result, 1)["message"] == (
         f"Payment of 100.00 EUR is less than invoice RE-1 of {MUELLER} (100.005 EUR open); 0.005 EUR would stay open"
@@ -516,7 +516,7 @@ def test_float_amounts_from_bc_are_refused() -> None:
 def test_unapplied_posts_by_default_and_can_be_sent_to_review() -> None:
     row = _posted(_run(_row(1, "C10100", "", "45.50")), 1)
     assert (row["application"], row["appliesToInvoiceNumber"], row["appliesToInvoiceId"]) == ("unapplied", "", "")
-    review = _reviewed(_run(_row(1, "C10100", "", "45.50"), policy=ResolvePolicy(unapplied="needs_review")), 1)
+    review = _reviewed(_run(_row(1, "C10100", "", "45.50"), policy=Policies(unapplied="needs_review")), 1)
     assert review["reason_code"] == "unapplied"
     assert review["message"] == (
         "Payment of 45.50 EUR from customer C10100 (Bäckerei Schäfer KG) names no invoice; open invoices: RE-2026-0102"
@@ -526,7 +526,7 @@ def test_unapplied_posts_by_default_and_can_be_sent_to_review() -> None:
 
 def test_unknown_invoice_posted_unapplied_even_when_unapplied_rows_need_review() -> None:
     # The file named an invoice: post_unapplied is the rule for it, not the unapplied policy.
-    policy = ResolvePolicy(unapplied="needs_review", unknown_invoice="post_unapplied")
+    policy = Policies(unapplied="needs_review", unknown_invoice="post_unapplied")
     result = _run(_row(1, "C10000", "RE-2026-0007", "5.00"), _row(2, "C10000", "", "5.00"), policy=policy)
     assert _posted(result, 1)["flags"] == "invoice_not_open"
     assert _reviewed(result, 2)["reason_code"] == "unapplied"
@@ -539,9 +539,9 @@ def test_local_currency_is_required() -> None:
 
 def test_policy_values_are_checked() -> None:
     with pytest.raises(ValueError, match="over_payment"):
-        ResolvePolicy(over_payment="maybe")  # type: ignore[arg-type]
+        Policies(over_payment="maybe")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown_invoice"):
-        ResolvePolicy(unknown_invoice="post")  # type: ignore[arg-type]
+        Policies(unknown_invoice="post")  # type: ignore[arg-type]
 
 
 # --- invariants ------------------------------------------------------------------------------------------
@@ -570,7 +570,7 @@ def test_every_row_lands_once_and_posted_rows_never_exceed_an_invoice(
         row = _row(order[k] + 1, customer, listed.split(" ")[0], "0.01", candidates=listed)
         row["amount_minor"] = -minor
         rows.append(row)
-    result = _run(*rows, policy=ResolvePolicy(partial_payment="post", over_payment="needs_review"))
+    result = _run(*rows, policy=Policies(partial_payment="post", over_payment="needs_review"))
     assert sorted([*result.rows["source_row"], *result.review["source_row"]]) == sorted(r["source_row"] for r in rows)
     remaining = {i["number"]: int(i["remainingAmount"] * 100) for i in INVOICES}
     posted = result.rows[result.rows["appliesToInvoiceNumber"] != ""]

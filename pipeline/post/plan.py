@@ -1,8 +1,9 @@
 """Planning: which rows this run still has to send, the lineNumber each gets (once, for a real run
 and a dry run alike), and the exact request body recorded in the ledger before anything is sent.
 
-The deciding functions are pure (``split_by_ledger``, ``kept_line_numbers``, ``assign_line_numbers``,
-``line_step``, ``first_line_not_invoice_blocked``, ``request_body``) and tested on their own;
+The deciding functions are pure (``split_by_ledger``, ``kept_line_numbers``,
+``first_line_not_invoice_blocked``, ``request_body``; numbering is ``pipeline.linenumbers``) and
+tested on their own;
 ``plan_lines`` is the one step that reads the journal and writes the plan into the ledger.
 """
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from pipeline.errors import BCOutcomeUnknown, ConfigError
 from pipeline.ledger import PlannedRow, RowRecord
+from pipeline.linenumbers import assign_line_numbers, number_after
 from pipeline.lines import payment_lines
 from pipeline.money import minor_text
 from pipeline.post.batches import read_journal_lines
@@ -23,12 +25,6 @@ from pipeline.post.context import RunContext
 from pipeline.post.journal import Journal
 from pipeline.reconcile import as_records
 from schemas.codes import Flag, Outcome
-
-MAX_LINE_NUMBER = 2**31 - 1
-"""lineNumber is an AL Integer (int32)."""
-LINE_STEP = 10_000
-"""BC's own distance between journal lines: room for a person to insert lines in between."""
-
 
 # --- what the ledger already decides --------------------------------------------------------------
 
@@ -136,20 +132,6 @@ def _resumed_created(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd
 # --- lineNumbers ----------------------------------------------------------------------------------
 
 
-def line_step(last: int, count: int) -> int:
-    """BC's usual 10000 between lines, or less when a big run would pass the int32 ceiling.
-
-    A million-payment migration into one journal needs a step of about 2,000; the order and the
-    room for a person to insert lines by hand in between are kept.
-    """
-    if count == 0:
-        return LINE_STEP
-    step = min(LINE_STEP, (MAX_LINE_NUMBER - last) // count)
-    if step < 1:
-        raise ConfigError(f"the journal has no room for {count} more lines after lineNumber {last}; use a new journal")
-    return step
-
-
 def kept_line_numbers(
     keys: Sequence[str], records: Mapping[str, RowRecord], run_id: str, journal_id: str
 ) -> list[int | None]:
@@ -166,24 +148,10 @@ def kept_line_numbers(
     ]
 
 
-def assign_line_numbers(kept: Sequence[int | None], last: int) -> list[int]:
-    """Kept numbers stay; new rows continue after ``last`` in order, ``line_step`` apart (pure)."""
-    step = line_step(last, sum(value is None for value in kept))
-    numbers = []
-    for value in kept:
-        if value is None:
-            last += step
-            numbers.append(last)
-        else:
-            numbers.append(int(value))
-    return numbers
-
-
 def number_dry_run(to_post: pd.DataFrame) -> pd.DataFrame:
     """lineNumbers as a new journal would give them (a real run continues after an existing
     journal's last line, which a dry run does not ask BC for)."""
-    numbers = assign_line_numbers([None] * len(to_post), 0)
-    to_post["lineNumber"] = pd.Series(numbers, index=to_post.index, dtype="int64")
+    to_post["lineNumber"] = pd.Series(number_after(0, len(to_post)), index=to_post.index, dtype="int64")
     return to_post
 
 

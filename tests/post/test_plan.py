@@ -14,12 +14,10 @@ import pytest
 
 from pipeline.errors import BCOutcomeUnknown, ConfigError
 from pipeline.ledger import RowRecord
+from pipeline.linenumbers import MAX_LINE_NUMBER, assign_line_numbers, line_step
 from pipeline.post.plan import (
-    MAX_LINE_NUMBER,
-    assign_line_numbers,
     first_line_not_invoice_blocked,
     kept_line_numbers,
-    line_step,
     number_dry_run,
     request_body,
     split_by_ledger,
