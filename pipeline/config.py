@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import ErrorDetails
 
 from pipeline.errors import ConfigError
+from pipeline.patterns import check_pattern
 
 ColumnRef = Annotated[str | int, Field(description="header name, or 1-based column position")]
 """A column is named by its header text or by its 1-based position (for headerless files)."""
@@ -108,16 +109,27 @@ class SkipRule(_Frozen):
 
 
 class ReceiptFilter(_Frozen):
-    """Extra condition a credit must meet to count as a customer receipt."""
+    """Extra condition a credit must meet to count as a customer receipt: its ``column`` matches
+    ``pattern`` (when given) and does not match ``unless`` (when given). ``unless`` exists because
+    profile patterns are RE2, which has no negative look-ahead: "a credit, but not the bank's
+    interest" is ``unless: Habenzinsen``, not ``^(?!.*Habenzinsen)``."""
 
     column: ColumnRef
-    pattern: str
+    pattern: str | None = None
+    unless: str | None = None
 
-    @field_validator("pattern")
+    @field_validator("pattern", "unless")
     @classmethod
-    def _compiles(cls, v: str) -> str:
-        _compile(v)
+    def _compiles(cls, v: str | None) -> str | None:
+        if v is not None:
+            _compile(v)
         return v
+
+    @model_validator(mode="after")
+    def _says_something(self) -> ReceiptFilter:
+        if self.pattern is None and self.unless is None:
+            raise ValueError("give pattern (what a receipt matches), unless (what it must not match), or both")
+        return self
 
 
 class ExtractSpec(_Frozen):
@@ -488,11 +500,9 @@ def currency_decimals(code: str) -> int:
     return 2
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+def _compile(pattern: str) -> str:
+    """A profile pattern must compile with RE2, the engine that will run it (``pipeline.patterns``)."""
+    return check_pattern(pattern)
 
 
 _HINTS = {

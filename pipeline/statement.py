@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from pipeline.config import ColumnRef, Profile
 from pipeline.errors import InputError
 from pipeline.parsing import Parsed, parse_amounts, parse_dates
+from pipeline.patterns import compile_pattern
 from pipeline.readers import SOURCE_ROW, RawTable, col
 from pipeline.textops import as_series, concat, contains, extract_first, squeeze_spaces, to_arrow
 from schemas.checks import row_failures
@@ -248,7 +249,10 @@ def _sort_by_amount(fates: _Fates, cols: Columns, profile: Profile, amount: _Amo
     if profile.receipts_only_when is not None:
         f = profile.receipts_only_when
         ftext, flabel = cols.text(f.column, "receipts_only_when.column")
-        fates.skip(~contains(ftext, f.pattern), Skip.NOT_RECEIPT, f"{flabel} does not match")
+        if f.pattern is not None:
+            fates.skip(~contains(ftext, f.pattern), Skip.NOT_RECEIPT, f"{flabel} does not match")
+        if f.unless is not None:
+            fates.skip(contains(ftext, f.unless), Skip.NOT_RECEIPT, f"{flabel} matches unless")
     return minor_np
 
 
@@ -422,7 +426,7 @@ def _invoice_candidates(profile: Profile, frame: pd.DataFrame) -> pd.Series:
     many = np.flatnonzero((counts > 1) & (first.to_numpy() != ""))
     if not many.size:
         return first
-    rx = re.compile(pattern)
+    rx = compile_pattern(pattern)
     out = first.copy()
     for i in many.tolist():
         text = str(reference.iat[i])

@@ -6,12 +6,12 @@ quoted CSV is read as text, and a file with no extension is still recognised.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import Profile
 from pipeline.errors import InputError
+from pipeline.patterns import compile_pattern
 from pipeline.readers.excel import CellFormat, Sheet, open_sheet, read_sheet_table, render_cell
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col
 from pipeline.readers.text import TextFile, open_text, read_text_table, sniff_delimiter, split_cells, split_lines
@@ -128,7 +128,7 @@ def matches(source: Source, profile: Profile, unreadable: list[InputError] | Non
         if unreadable is not None:
             unreadable.append(exc)
         return False
-    if profile.identify_pattern and not re.search(profile.identify_pattern, text, re.MULTILINE):
+    if profile.identify_pattern and not compile_pattern(f"(?m){profile.identify_pattern}").search(text):
         return False
     if profile.header.present and profile.header.signature:
         wanted = {s.strip() for s in profile.header.signature}
