@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -64,8 +65,23 @@ def _console() -> Console:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="payimport")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the Python traceback of an unexpected error on stderr (for a bug report).",
+)
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Import bank statements and remittance files into Business Central customer payments."""
+    ctx.obj = {"debug": debug}
+
+
+def _show_traceback(exc: BaseException) -> None:
+    """With ``payimport --debug``, the traceback of an error the tool did not raise on purpose."""
+    ctx = click.get_current_context(silent=True)
+    debug = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("debug"))
+    if debug and not isinstance(exc, PayimportError):
+        traceback.print_exception(exc, file=sys.stderr)
 
 
 @main.command()
@@ -107,11 +123,13 @@ def validate(
     for file in files:
         try:
             result = validate_file(file, config, profile_name, start=start_line)
-        except PayimportError as exc:
-            outcomes.append({"file": str(file), **_error_json(exc)})
+        except Exception as exc:  # validate writes nothing to BC: any failure is "not usable" (2)
+            _show_traceback(exc)
+            entry = {"file": str(file), **_error_json(exc, posted_nothing=True)}
+            outcomes.append(entry)
             if not as_json:
-                err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
-            code = max(code, exit_code_for(exc))
+                err_console.print(f"[bold red]error[/]: {escape(str(entry['error']))}")
+            code = max(code, exit_code_for(exc, bc_may_have_changed=False))
             continue
         summary = result.summary()
         if result.issues and not no_errors_out and (errors_out is not None or config.defaults.errors_workbook):
@@ -138,12 +156,15 @@ def _load_or_exit(config_path: Path, as_json: bool, console: Console) -> Config:
         sys.exit(ExitCode.UNUSABLE)
 
 
-def _error_json(exc: BaseException) -> dict[str, Any]:
+def _error_json(exc: BaseException, *, posted_nothing: bool = False) -> dict[str, Any]:
     """An exception as ``--json`` shows it: the message, plus what is needed to act on it."""
-    if not isinstance(exc, PayimportError):  # a bug or the machine (disk full...): the ledger holds what was done
-        return {
-            "error": f"unexpected {type(exc).__name__}: {exc}; what was sent is recorded, run the same command again"
-        }
+    if not isinstance(exc, PayimportError):  # a bug or the machine (disk full...)
+        advice = (
+            "nothing was posted; run again with --debug for the details of this error"
+            if posted_nothing
+            else "what was sent is recorded, run the same command again"
+        )
+        return {"error": f"unexpected {type(exc).__name__}: {exc}; {advice}"}
     out: dict[str, Any] = {"error": str(exc)}
     if isinstance(exc, LockError):
         out["holder"] = exc.holder
@@ -293,6 +314,7 @@ def run(
             options.progress = progress
             result = import_files(session, paths, options)
     except Exception as exc:
+        _show_traceback(exc)
         obj = _error_json(exc)
         _fail(as_json, err_console, obj, obj["error"])
         sys.exit(exit_code_for(exc))

@@ -29,11 +29,13 @@ class ExitCode(IntEnum):
     """Another run holds the state lock."""
 
 
-def exit_code_for(exc: BaseException) -> ExitCode:
+def exit_code_for(exc: BaseException, *, bc_may_have_changed: bool = True) -> ExitCode:
     """The exit code for an exception that ended a command.
 
-    Anything the tool did not raise on purpose (a bug, a full disk) is ``BC_FAILED``: the ledger
-    holds what was sent, so running the same command again is the safe advice.
+    Anything the tool did not raise on purpose (a bug, a full disk) is ``BC_FAILED`` only when BC
+    may have changed meanwhile (the ledger holds what was sent, so running the same command again
+    is the safe advice); a command that never writes to BC (``validate``) or a failure before the
+    first write says ``UNUSABLE``: nothing was posted.
     """
     if isinstance(exc, LockError):
         return ExitCode.LOCKED
@@ -41,4 +43,4 @@ def exit_code_for(exc: BaseException) -> ExitCode:
         return ExitCode.BC_FAILED
     if isinstance(exc, (ConfigError, InputError, PayimportError)):
         return ExitCode.UNUSABLE
-    return ExitCode.BC_FAILED
+    return ExitCode.BC_FAILED if bc_may_have_changed else ExitCode.UNUSABLE

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import Config
-from pipeline.errors import InputError
+from pipeline.errors import InputError, PayimportError
 from pipeline.ledger import sha256_file
 from pipeline.logs import emit
 from pipeline.validate import FileResult, validate_file
@@ -73,6 +73,18 @@ class Inputs:
         return self.rows["key"].astype("str").tolist() if not self.rows.empty else []
 
 
+def _validate(path: Path, config: Config, profile: str | None) -> FileResult:
+    """``validate_file``, with a failure the tool did not foresee (a reader's bug, a library's
+    panic) turned into "this file cannot be used": it happens before BC is touched, so nothing was
+    posted and the answer is exit 2, not "BC failed, run again"."""
+    try:
+        return validate_file(path, config, profile)
+    except PayimportError:
+        raise
+    except Exception as exc:
+        raise InputError(str(path), f"cannot be read: unexpected {type(exc).__name__}: {exc}") from exc
+
+
 def read_inputs(paths: Sequence[Path], config: Config, profile: str | None) -> Inputs:
     """Validate every file before anything is sent: an unusable file means nothing is posted."""
     results, shas, frames = [], [], []
@@ -81,7 +93,7 @@ def read_inputs(paths: Sequence[Path], config: Config, profile: str | None) -> I
         if not path.is_file():
             raise InputError(str(path), "no such file")
         began = time.monotonic()
-        result = validate_file(path, config, profile)
+        result = _validate(path, config, profile)
         sha = sha256_file(path)
         emit(
             "file_read",
