@@ -44,7 +44,7 @@ from typing import Any, Final, Self
 
 from pipeline.errors import PayimportError
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 ROW_STATES: Final = ("planned", "sending", "created", "refused", "conflict")
 RUN_STATUSES: Final = ("running", "finished", "failed", "interrupted")
 JOURNAL_STATES: Final = ("planned", "created", "posting", "posted")
@@ -83,6 +83,10 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
         "CREATE INDEX rows_run_state ON rows (target, run_id, state)",
         "CREATE INDEX rows_journal_line ON rows (target, journal_id, line_number)",
     ),
+    # Version 2: a payment's document number is its name in BC's posted entries (the evidence that
+    # a payment was posted, when a person posted the journal), so it must be unique per payment and
+    # findable by it.
+    2: ("CREATE INDEX rows_document ON rows (target, json_extract(payload_json, '$.documentNumber'))",),
 }
 
 _ROW_COLUMNS: Final = (
@@ -377,6 +381,18 @@ class Ledger:
         counts = dict.fromkeys(ROW_STATES, 0)
         counts.update(dict(self._db.execute(sql + " GROUP BY state", params)))
         return counts
+
+    def document_owners(self, target: str, numbers: Sequence[str]) -> dict[str, str]:
+        """Which key holds each of these document numbers in the target (numbers nobody holds are not
+        in the result); indexed, in chunks like ``lookup``."""
+        found: dict[str, str] = {}
+        expression = "json_extract(payload_json, '$.documentNumber')"
+        sql = f"SELECT {expression}, key FROM rows WHERE target = ? AND {expression} IN "
+        for chunk in _chunks(_unique(numbers)):
+            query = sql + "(" + ",".join("?" * len(chunk)) + ")"
+            for number, key in self._db.execute(query, (target, *chunk)):
+                found[str(number)] = str(key)
+        return found
 
     def created_line_numbers(self, target: str, journal_id: str) -> set[int]:
         """The lineNumbers BC confirmed in this journal (to notice a journal posted or edited since)."""

@@ -9,7 +9,7 @@ tested on their own;
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,6 +171,61 @@ def first_line_not_invoice_blocked(to_post: pd.DataFrame, last: int) -> pd.DataF
     return to_post.iloc[order].reset_index(drop=True)
 
 
+# --- document numbers ----------------------------------------------------------------------------
+
+DOCUMENT_NUMBER_LENGTH = 20
+"""documentNumber is Code[20] in BC."""
+
+
+def unique_document_numbers(
+    numbers: Sequence[str],
+    keys: Sequence[str],
+    kept: Mapping[str, str],
+    owner_of: Callable[[str], str | None],
+) -> list[str]:
+    """Every payment's own document number: the profile's (readable) number, or, when another
+    payment already holds it in this company (this run, an earlier run), the same number with
+    ``/2``, ``/3`` ... appended (cut to Code[20] from the left part, never the suffix).
+
+    The document number is how a payment is found in BC's posted entries when a person posted the
+    journal, so two payments must never share one. ``kept`` holds the numbers already recorded for
+    keys of this input (a resume keeps them); ``owner_of`` says which key holds a number in the
+    ledger (None when free).
+    """
+    taken: dict[str, str] = {}
+
+    def holder(candidate: str) -> str | None:
+        return taken[candidate] if candidate in taken else owner_of(candidate)
+
+    out: list[str] = []
+    for number, key in zip(numbers, keys, strict=True):
+        candidate = kept.get(key, number)
+        n = 1
+        while holder(candidate) not in (None, key):
+            n += 1
+            suffix = f"/{n}"
+            candidate = number[: DOCUMENT_NUMBER_LENGTH - len(suffix)] + suffix
+        taken[candidate] = key
+        out.append(candidate)
+    return out
+
+
+def _own_document_numbers(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.Series:
+    """``unique_document_numbers`` over the rows to post, against the ledger of this company."""
+    keys = to_post["key"].astype("str").tolist()
+    numbers = to_post["documentNumber"].astype("str").str.upper().tolist()
+    kept = {k: str(records[k].payload.get("documentNumber", "")).upper() for k in keys if k in records}
+    owners = ctx.ledger.document_owners(ctx.scope, numbers)
+
+    def owner_of(candidate: str) -> str | None:
+        if candidate not in owners:
+            owners.update(ctx.ledger.document_owners(ctx.scope, [candidate]) or {candidate: ""})
+        return owners[candidate] or None
+
+    unique = unique_document_numbers(numbers, keys, {k: v for k, v in kept.items() if v}, owner_of)
+    return pd.Series(unique, index=to_post.index, dtype="str")
+
+
 # --- request bodies and the plan ------------------------------------------------------------------
 
 
@@ -232,6 +287,7 @@ def plan_lines(ctx: RunContext, journal: Journal, to_post: pd.DataFrame, records
     to_post = first_line_not_invoice_blocked(to_post, last)
     kept = kept_line_numbers(to_post["key"].astype("str").tolist(), records, ctx.run_id, journal.id)
     to_post["lineNumber"] = pd.Series(assign_line_numbers(kept, last), index=to_post.index, dtype="int64")
+    to_post["documentNumber"] = _own_document_numbers(ctx, to_post, records)
     planned = [
         PlannedRow(
             key=str(r["key"]),

@@ -21,6 +21,7 @@ from pipeline.post.plan import (
     number_dry_run,
     request_body,
     split_by_ledger,
+    unique_document_numbers,
 )
 
 RUN = "20261202T090000Z-aaaaaa"
@@ -211,3 +212,29 @@ def test_request_body_applies_to_the_invoice_by_id_and_number() -> None:
     body = request_body(row, 2)
     assert (body["appliesToInvoiceId"], body["appliesToInvoiceNumber"]) == ("inv-guid", "RE-2026-0101")
     assert body["description"] == "Rechnung RE-2026-0101"
+
+
+@pytest.mark.parametrize(
+    ("numbers", "keys", "kept", "ledger", "expected"),
+    [
+        # nobody holds them: the profile's numbers as they are
+        (["B-001", "B-002"], ["a", "b"], {}, {}, ["B-001", "B-002"]),
+        # the same payment keeps its own number (a resume, a re-plan)
+        (["B-001"], ["a"], {}, {"B-001": "a"}, ["B-001"]),
+        # another payment (an earlier run, another file of the same day) holds it: /2
+        (["B-001"], ["b"], {}, {"B-001": "a"}, ["B-001/2"]),
+        (["B-001"], ["c"], {}, {"B-001": "a", "B-001/2": "b"}, ["B-001/3"]),
+        # two payments of this run with one number
+        (["B-001", "B-001", "B-001"], ["a", "b", "c"], {}, {}, ["B-001", "B-001/2", "B-001/3"]),
+        # a number recorded earlier for this key wins over the profile's
+        (["B-001"], ["b"], {"b": "B-001/2"}, {"B-001": "a", "B-001/2": "b"}, ["B-001/2"]),
+        # Code[20]: the suffix is kept whole, the number is cut
+        (["PAYMENT-20261202-001"], ["b"], {}, {"PAYMENT-20261202-001": "a"}, ["PAYMENT-20261202-0/2"]),
+    ],
+)
+def test_unique_document_numbers(
+    numbers: list[str], keys: list[str], kept: dict[str, str], ledger: dict[str, str], expected: list[str]
+) -> None:
+    result = unique_document_numbers(numbers, keys, kept, ledger.get)
+    assert result == expected
+    assert all(len(n) <= 20 for n in result)
