@@ -155,8 +155,11 @@ class Dispatcher:
             self._only(method, "GET")
             if keys[0] is not None:
                 return self._entity(ledger.get_gl_entry(store, cid, keys[0]), ctx, params, cid)
-            number = options.equalities(options.parse_query(params)).get("documentNumber")
-            entries = ledger.list_gl_entries(store, cid, number if isinstance(number, str) else None)
+            pinned = options.candidates(options.parse_query(params), "documentNumber")
+            numbers = (
+                None if pinned is None or not all(isinstance(n, str) for n in pinned) else sorted(map(str, pinned))
+            )
+            entries = ledger.list_gl_entries(store, cid, numbers)
             return self._collection(entries, ctx, params, headers, request_url)
         if names == ["companyInformation"] and keys[0] is None:
             self._only(method, "GET")

@@ -30,6 +30,7 @@ import pytest
 from pipeline.sandbox import rules, seed
 from pipeline.sandbox.app import Dispatcher
 from pipeline.sandbox.errors import SandboxApiError
+from pipeline.sandbox.odata import options
 from pipeline.sandbox.runtime import start_sandbox
 from pipeline.sandbox.server import make_http_client
 from pipeline.sandbox.settings import SandboxSettings
@@ -275,6 +276,34 @@ def test_in_filter_needs_schemaversion_2_1_as_on_every_bc_entity_set(posted: Sto
     assert [e["documentNumber"] for e in body["value"]] == ["PMT-1", "PMT-1", "PMT-2", "PMT-2"]
     status, _ = _dispatch(posted, cid, "GET", f"generalLedgerEntries?$filter={query}")
     assert status == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("documentNumber in ('PMT-1','PMT-2') and documentNumber eq 'PMT-2'", ["PMT-2", "PMT-2"]),
+        ("(documentNumber eq 'PMT-1' or documentNumber eq 'PMT-2') and creditAmount gt 0", ["PMT-1", "PMT-2"]),
+        ("documentNumber ne 'PMT-1' and postingDate ge 2026-03-18", ["PMT-2", "PMT-2"]),
+        ("startswith(documentNumber,'PMT-')", ["PMT-1", "PMT-1", "PMT-2", "PMT-2"]),
+    ],
+)
+def test_combined_filters_on_document_number(posted: Store, cid: str, query: str, expected: list[str]) -> None:
+    """Whether or not the read is narrowed in SQL first, the answer is the filter's."""
+    body = _get(posted, cid, f"generalLedgerEntries?$filter={query}&$schemaversion=2.1")
+    assert [e["documentNumber"] for e in body["value"]] == expected
+
+
+def test_candidates_pins_a_property_only_to_a_finite_set() -> None:
+    def pinned(text: str) -> frozenset[object] | None:
+        return options.candidates(options.parse_query({"$filter": text, "$schemaversion": "2.1"}), "documentNumber")
+
+    assert pinned("documentNumber eq 'A'") == frozenset({"A"})
+    assert pinned("documentNumber in ('A','B') and postingDate eq 2026-03-18") == frozenset({"A", "B"})
+    assert pinned("documentNumber eq 'A' or documentNumber eq 'B'") == frozenset({"A", "B"})
+    assert pinned("documentNumber in ('A','B') and documentNumber eq 'B'") == frozenset({"B"})
+    assert pinned("documentNumber ne 'A'") is None
+    assert pinned("tolower(documentNumber) eq 'a'") is None
+    assert pinned("postingDate eq 2026-03-18") is None
 
 
 def test_or_across_two_fields_is_refused_as_bc_refuses_it(posted: Store, cid: str) -> None:
