@@ -24,7 +24,7 @@ from starlette.routing import Route
 from pipeline.sandbox import batch
 from pipeline.sandbox.errors import SandboxApiError, no_resource
 from pipeline.sandbox.odata import bodies, evaluate, options, paging
-from pipeline.sandbox.rules import accounts, companies, customers, invoices, journals, payments, posting
+from pipeline.sandbox.rules import accounts, companies, customers, invoices, journals, ledger, payments, posting
 from pipeline.sandbox.settings import SandboxSettings
 from pipeline.sandbox.store import Store
 
@@ -150,6 +150,17 @@ class Dispatcher:
         if names == ["accounts"] and keys[0] is None:
             self._only(method, "GET")
             return self._collection(accounts.list_accounts(store, cid), ctx, params, headers, request_url)
+        if names == ["generalLedgerEntries"]:
+            # page 30018 is Editable = false with Insert/Modify/DeleteAllowed = false: reads only
+            self._only(method, "GET")
+            if keys[0] is not None:
+                return self._entity(ledger.get_gl_entry(store, cid, keys[0]), ctx, params, cid)
+            pinned = options.candidates(options.parse_query(params), "documentNumber")
+            numbers = (
+                None if pinned is None or not all(isinstance(n, str) for n in pinned) else sorted(map(str, pinned))
+            )
+            entries = ledger.list_gl_entries(store, cid, numbers)
+            return self._collection(entries, ctx, params, headers, request_url)
         if names == ["companyInformation"] and keys[0] is None:
             self._only(method, "GET")
             return self._collection(accounts.company_information(store, cid), ctx, params, headers, request_url)
@@ -329,6 +340,7 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "salesInvoiceLines": (("sequence",), "salesInvoiceLine"),
     "customerPaymentJournals": (("code",), "customerPaymentJournal"),
     "customerPayments": (("journalDisplayName", "lineNumber"), "customerPayment"),
+    "generalLedgerEntries": (("entryNumber",), "generalLedgerEntry"),
 }
 """Each entity set's key order (BC lists records in primary-key order) and OData type name."""
 

@@ -48,13 +48,16 @@ from typing import Any
 
 import yaml
 
-from pipeline.sandbox.rules import batches, invoices
+from pipeline.sandbox.rules import batches, invoices, ledger
 from pipeline.sandbox.store import EMPTY_GUID, Store, money
 
 DEFAULT_COMPANY = "CRONUS sandbox"
 PAYMENTS_TEMPLATE = "CASHRCPT"
 BALANCING_ACCOUNT = "2910"
 REVENUE_ACCOUNT = "6110"
+RECEIVABLES_ACCOUNT = "2310"
+SALES_VAT_ACCOUNT = "5610"
+CUSTOMER_POSTING_GROUP = "DOMESTIC"
 _NAMESPACE = uuid.UUID("3b0c3f52-5d0e-4f3e-9a56-2f3c1d7a9e10")
 
 _BLOCKED = {"": " ", "_x0020_": " ", "ship": "Ship", "invoice": "Invoice", "all": "All"}
@@ -92,7 +95,14 @@ def company_id(name: str = DEFAULT_COMPANY) -> str:
 
 
 def ensure_company(store: Store, name: str = DEFAULT_COMPANY) -> str:
-    """The company, its customer-payments template, G/L account 2910 and invoice number series."""
+    """The company, its customer-payments template, G/L account 2910 and invoice number series,
+    and what posting needs (CRONUS W1's numbers): customer posting group DOMESTIC with receivables
+    account 2310, revenue account 6110 and sales VAT account 5610.
+
+    Runs on every start, so a state folder made before posting created G/L entries gets the
+    posting group on its customers (a blank one would make posting fail, as BC's
+    ``Cust.TestField("Customer Posting Group")`` does).
+    """
     with store.transaction():
         row = store.query_one("SELECT id FROM companies WHERE name = ?", (name,))
         if row is not None:
@@ -110,6 +120,23 @@ def ensure_company(store: Store, name: str = DEFAULT_COMPANY) -> str:
             (cid, PAYMENTS_TEMPLATE, batches.CASH_RECEIPT_JOURNAL_PAGE),
         )
         ensure_gl_account(store, cid, BALANCING_ACCOUNT, "Cash")
+        # Receivables are posted to by the system only: Direct Posting off, as in CRONUS.
+        ensure_gl_account(store, cid, RECEIVABLES_ACCOUNT, "Customers Domestic", direct_posting=False)
+        ensure_gl_account(store, cid, REVENUE_ACCOUNT, "Sales, Retail - Dom.", direct_posting=False)
+        ensure_gl_account(store, cid, SALES_VAT_ACCOUNT, "Sales VAT", direct_posting=False)
+        store.execute(
+            "INSERT OR IGNORE INTO customer_posting_groups (company_id, code, description, receivables_account) "
+            "VALUES (?, ?, 'Domestic customers', ?)",
+            (cid, CUSTOMER_POSTING_GROUP, RECEIVABLES_ACCOUNT),
+        )
+        store.execute(
+            "INSERT OR IGNORE INTO sales_posting_setup (company_id, sales_account, sales_vat_account) VALUES (?, ?, ?)",
+            (cid, REVENUE_ACCOUNT, SALES_VAT_ACCOUNT),
+        )
+        store.execute(
+            "UPDATE customers SET posting_group = ? WHERE company_id = ? AND posting_group = ''",
+            (CUSTOMER_POSTING_GROUP, cid),
+        )
         invoices.ensure_invoice_series(store, cid)
         return cid
 
@@ -161,9 +188,9 @@ def add_customer(store: Store, cid: str, number: str, name: str, *, blocked: str
         if existing is None:
             customer_id = stable_id("customer", cid, number)
             store.execute(
-                "INSERT INTO customers (id, company_id, number, name, blocked, currency_code, created_at, modified_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (customer_id, cid, number, name, blocked_value, currency, now, now),
+                "INSERT INTO customers (id, company_id, number, name, blocked, currency_code, posting_group, "
+                "created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (customer_id, cid, number, name, blocked_value, currency, CUSTOMER_POSTING_GROUP, now, now),
             )
             return customer_id
         if (existing["name"], existing["blocked"], existing["currency_code"]) != (name, blocked_value, currency):
@@ -319,7 +346,8 @@ def add_invoice(
 def _settle(
     store: Store, cid: str, invoice_id: str, number: str, payer: str, currency: str, total: Decimal, paid_on: date
 ) -> None:
-    """Close a seeded invoice with a payment entry, so the customer's balance nets to zero."""
+    """Close a seeded invoice with a payment entry, so the customer's balance nets to zero; the
+    payment's G/L entries (cash 2910 debited, receivables credited) as a receipt would post them."""
     rate_row = store.query_one("SELECT lcy_per_unit FROM currencies WHERE company_id = ? AND code = ?", (cid, currency))
     rate = Decimal(str(rate_row["lcy_per_unit"])) if currency and rate_row is not None else Decimal(1)
     total_lcy = (total * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -345,6 +373,17 @@ def _settle(
             store.now_text(),
         ),
     )
+    customer = store.query_one("SELECT * FROM customers WHERE company_id = ? AND number = ?", (cid, payer))
+    if customer is not None:
+        posting = ledger.Posting(
+            posting_date=paid_on.isoformat(),
+            document_type="Payment",
+            document_number=f"PAY-{number}",
+            description=f"Payment {number}",
+            source_type="Customer",
+            source_number=payer,
+        )
+        ledger.post_receipt_gl(store, cid, posting, customer, BALANCING_ACCOUNT, -total_lcy, store.now_text())
 
 
 # --- the seeds ------------------------------------------------------------------------------------------

@@ -97,6 +97,7 @@ CREATE TABLE IF NOT EXISTS customers (
     blocked TEXT NOT NULL DEFAULT ' ',
     currency_code TEXT NOT NULL DEFAULT '',
     email TEXT NOT NULL DEFAULT '',
+    posting_group TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     modified_at TEXT NOT NULL,
     version INTEGER NOT NULL DEFAULT 1,
@@ -203,6 +204,47 @@ CREATE TABLE IF NOT EXISTS cust_ledger_entries (
     journal_line_id TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL
 );
+-- Customer Posting Group (table 92): only the receivables account is modelled.
+CREATE TABLE IF NOT EXISTS customer_posting_groups (
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    receivables_account TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (company_id, code)
+);
+-- General Posting Setup and VAT Posting Setup collapsed into one row per company (the sandbox has
+-- one flat VAT rate per company): where a posted sales invoice's revenue and VAT go.
+CREATE TABLE IF NOT EXISTS sales_posting_setup (
+    company_id TEXT PRIMARY KEY REFERENCES companies(id) ON DELETE CASCADE,
+    sales_account TEXT NOT NULL,
+    sales_vat_account TEXT NOT NULL
+);
+-- G/L Entry (table 17), the rows API v2.0 exposes as ``generalLedgerEntries`` (page 30018).
+-- Amounts in LCY as decimal TEXT; debit/credit kept as BC stores them (UpdateDebitCredit).
+CREATE TABLE IF NOT EXISTS gl_entries (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    entry_no INTEGER NOT NULL,
+    transaction_no INTEGER NOT NULL,
+    gl_account_number TEXT NOT NULL,
+    posting_date TEXT NOT NULL,
+    document_type TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    external_document_number TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    amount TEXT NOT NULL,
+    debit_amount TEXT NOT NULL,
+    credit_amount TEXT NOT NULL,
+    bal_account_type TEXT NOT NULL DEFAULT 'G/L Account',
+    bal_account_number TEXT NOT NULL DEFAULT '',
+    source_type TEXT NOT NULL DEFAULT '',
+    source_number TEXT NOT NULL DEFAULT '',
+    journal_batch_name TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    modified_at TEXT NOT NULL,
+    UNIQUE (company_id, entry_no)
+);
+CREATE INDEX IF NOT EXISTS gl_document ON gl_entries (company_id, document_number, posting_date);
 CREATE INDEX IF NOT EXISTS cle_document ON cust_ledger_entries (company_id, document_type, document_number);
 CREATE INDEX IF NOT EXISTS cle_customer ON cust_ledger_entries (company_id, customer_number);
 CREATE INDEX IF NOT EXISTS lines_by_journal ON journal_lines (journal_id, line_number);
@@ -229,6 +271,9 @@ CREATE TRIGGER IF NOT EXISTS journal_lines_balance_update
     ON CONFLICT (journal_id) DO UPDATE SET cents = cents + excluded.cents;
 END;
 """
+
+_ADDED_COLUMNS = (("customers", "posting_group", "TEXT NOT NULL DEFAULT ''"),)
+"""(table, column, declaration) of columns newer than the first schema, for ``_add_missing_columns``."""
 
 
 def money(value: Decimal) -> str:
@@ -293,10 +338,20 @@ class Store:
         with self._lock:
             # executescript commits on its own, so it runs outside any transaction of ours.
             self._conn.executescript(_SCHEMA)
+            self._add_missing_columns()
             with self.transaction():
                 self._conn.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
                 )
+
+    def _add_missing_columns(self) -> None:
+        """Columns added after a database could have been made: ``CREATE TABLE IF NOT EXISTS``
+        leaves an existing table as it was, so a state folder from an older sandbox gets them here
+        (blank; the seed's ``ensure_company`` fills what a restart needs)."""
+        for table, column, ddl in _ADDED_COLUMNS:
+            present = {str(row[1]) for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}")
 
     # --- time -------------------------------------------------------------------------------
 

@@ -65,7 +65,7 @@ from pipeline.sandbox.odata.filter_tree import (
     StringMatch,
     Value,
 )
-from pipeline.sandbox.odata.options import ExpandItem, OrderBy, Query, equalities, parse_query
+from pipeline.sandbox.odata.options import ExpandItem, OrderBy, Query, candidates, equalities, parse_query
 from pipeline.sandbox.odata.paging import next_link, page, page_size_from_prefer, preference_applied, preferences
 
 __all__ = [
@@ -82,6 +82,7 @@ __all__ = [
     "StringMatch",
     "Value",
     "apply",
+    "candidates",
     "check_properties",
     "collection_body",
     "context_url",

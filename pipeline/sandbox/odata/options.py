@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from pipeline.sandbox.errors import query_error
 from pipeline.sandbox.odata.filter_parser import parse_filter
-from pipeline.sandbox.odata.filter_tree import And, Comparison, Filter
+from pipeline.sandbox.odata.filter_tree import And, Comparison, Filter, InList, Or
 
 _KNOWN_OPTIONS = ("filter", "select", "top", "skip", "orderby", "expand", "count", "schemaversion", "skiptoken")
 
@@ -203,3 +203,39 @@ def equalities(query: Query) -> dict[str, object]:
         elif isinstance(node, Comparison) and node.op == "eq" and not node.prop.functions and node.value.kind != "null":
             found.setdefault(node.prop.name, node.value.plain())
     return found
+
+
+def candidates(query: Query, name: str) -> frozenset[object] | None:
+    """The values ``$filter`` allows for property ``name``, when it pins it to a finite set.
+
+    A conjunct at the top of the filter that is ``name eq v``, ``name in (...)`` or an ``or`` of
+    those on ``name`` limits the property to those values; several such conjuncts intersect.
+    None when the filter does not limit ``name`` that way (the caller then reads everything).
+    Like :func:`equalities`, only a shortcut for reading: the whole filter is still applied.
+    """
+    found: frozenset[object] | None = None
+    pending: list[Filter] = [query.filter] if query.filter is not None else []
+    while pending:
+        node = pending.pop()
+        if isinstance(node, And):
+            pending.extend((node.right, node.left))
+            continue
+        values = _pinned(node, name)
+        if values is not None:
+            found = values if found is None else found & values
+    return found
+
+
+def _pinned(node: Filter, name: str) -> frozenset[object] | None:
+    if isinstance(node, Comparison):
+        if node.op == "eq" and node.prop.name == name and not node.prop.functions and node.value.kind != "null":
+            return frozenset((node.value.plain(),))
+        return None
+    if isinstance(node, InList):
+        if node.prop.name == name and not node.prop.functions and all(v.kind != "null" for v in node.values):
+            return frozenset(v.plain() for v in node.values)
+        return None
+    if isinstance(node, Or):
+        left, right = _pinned(node.left, name), _pinned(node.right, name)
+        return left | right if left is not None and right is not None else None
+    return None

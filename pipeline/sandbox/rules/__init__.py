@@ -42,6 +42,12 @@ Where the research notes (``bc-api.md`` section 6) leave a question open, the sa
   clears its filters before it runs ``InitializeLine``), so lines of other types count.
 - Posting is all or nothing; zero-amount lines are skipped and stay in the journal; the
   customer-payments template forces document balance; posting-date ranges are not checked.
+  Posting creates G/L entries (balancing account, then the receivables account of the
+  customer's posting group) next to the customer ledger entries, in the same transaction.
+- ``generalLedgerEntries`` is read-only (page 30018 allows no insert, modify or delete): POST,
+  PATCH and DELETE answer 405 ``BadRequest_MethodNotAllowed``, as the sandbox's other read-only
+  sets do (BC's exact text for this is not confirmed). There is no ``customerLedgerEntries``
+  set: API v2.0 has no such page.
 - ``customerFinancialDetails`` is a single entity (the page part has Multiplicity ZeroOrOne).
 - Draft invoices created here accept only the properties listed in ``invoices._INVOICE_PROPS`` as
   writable; other known properties (``discountAmount``...) are refused as read-only.
@@ -50,12 +56,12 @@ The package, one module per part of BC (each says what it owns):
 
 - ``texts`` BC's message texts; ``conversions`` value forms and row reads; ``etags`` ETags and
   ``If-Match``; ``bodies`` request-body reading and write errors (the shared base);
-- ``companies``, ``customers``, ``accounts``, ``invoices``: companies, customers and their ledger,
-  G/L accounts, sales invoices;
+- ``companies``, ``customers``, ``accounts``, ``ledger``, ``invoices``: companies, customers and
+  their ledger, G/L accounts, G/L entries (``generalLedgerEntries``, read-only), sales invoices;
 - ``batches`` journal look-ups, ``journals`` the journal entity set, ``payments`` the payment
   lines, ``posting`` the post action.
 
-The imports run one way: base, companies, customers and accounts, invoices, batches, payments,
+The imports run one way: base, companies, customers and accounts, ledger, invoices, batches, payments,
 journals, posting; each module imports only from the ones before it. This ``__init__`` names the
 API operations (plus ``check_if_match``) in one place for the callers that drive BC's rules
 directly rather than over HTTP: the tests and the run/watch fixtures. Modules of the sandbox
@@ -81,6 +87,7 @@ from pipeline.sandbox.rules.invoices import (
     post_sales_invoice,
 )
 from pipeline.sandbox.rules.journals import create_journal, delete_journal, get_journal, list_journals, patch_journal
+from pipeline.sandbox.rules.ledger import get_gl_entry, list_gl_entries
 from pipeline.sandbox.rules.payments import (
     create_payment,
     delete_payment,
@@ -103,12 +110,14 @@ __all__ = [
     "delete_payment",
     "get_company",
     "get_customer",
+    "get_gl_entry",
     "get_journal",
     "get_payment",
     "get_sales_invoice",
     "list_accounts",
     "list_companies",
     "list_customers",
+    "list_gl_entries",
     "list_journals",
     "list_payments",
     "list_payments_top_level",

@@ -36,6 +36,7 @@ from pipeline.sandbox.rules.customers import (
     to_lcy,
 )
 from pipeline.sandbox.rules.etags import etag
+from pipeline.sandbox.rules.ledger import post_sales_invoice_gl
 from pipeline.sandbox.rules.texts import (
     BILL_TO_NOT_FOUND,
     BILL_TO_VALUES_DONT_MATCH,
@@ -425,8 +426,10 @@ def _update_invoice_totals(store: Store, invoice_id: str) -> None:
 
 
 def post_invoice_entry(store: Store, company_id: str, invoice: sqlite3.Row, description: str) -> None:
-    """The customer ledger entry a posted invoice creates (shared with the seeding code)."""
+    """The customer ledger entry and the G/L entries a posted invoice creates (shared with the
+    seeding code, so seeded posted invoices have their G/L entries too)."""
     rates = exchange_rates(store, company_id)
+    post_sales_invoice_gl(store, company_id, invoice, description, rates, store.now_text())
     total = row_decimal(invoice, "total_incl")
     currency = row_str(invoice, "currency_code")
     total_lcy = to_lcy(total, currency, rates)

@@ -1,7 +1,8 @@
 """Posting a customer payment journal (``journals({id})/Microsoft.NAV.post``).
 
 The posting checks (document number, sign, manual numbers, balance per document) and the ledger
-effect on invoices and customers, in one transaction: all or nothing, as BC posts.
+effect on invoices and customers, plus the G/L entries each line posts (``rules.ledger``), in
+one transaction: all or nothing, as BC posts.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pipeline.sandbox.rules.companies import company_row
 from pipeline.sandbox.rules.conversions import al_decimal, al_guid, incstr, json_guid, row_decimal, row_int, row_str
 from pipeline.sandbox.rules.customers import customer_by_number, exchange_rates, to_lcy
 from pipeline.sandbox.rules.invoices import next_series_number
+from pipeline.sandbox.rules.ledger import Posting, insert_gl_entry, next_transaction_no, receivables_account
 from pipeline.sandbox.rules.payments import PaymentLine, check_blocked, lines_of
 from pipeline.sandbox.rules.texts import (
     BATCH_NOT_FOUND,
@@ -158,6 +160,73 @@ def _post_customer_line(
     )
 
 
+def _post_gl_entries(
+    store: Store,
+    company_id: str,
+    batch: str,
+    line: PaymentLine,
+    rates: Mapping[str, Decimal],
+    transaction_no: int,
+    now: str,
+) -> None:
+    """The G/L entries one journal line posts, in BC's order and in LCY.
+
+    ``GenJnlPostLine.Code``: a customer line with a balancing account is first exchanged
+    ("Exchange Acc. G/L Journal Line": accounts swapped, amount negated), so the balancing G/L
+    account's entry is posted first (a receipt of -1,190.00 debits 2910 with 1,190.00); then the
+    line is exchanged back and ``PostCust`` posts the customer side, whose G/L entry goes to the
+    receivables account of the customer's posting group (a credit of 1,190.00). A G/L account
+    line posts its account, then its balancing account. Other account types (bank, vendor, ...)
+    are not modelled and post nothing. Application to an invoice in the same currency, with no
+    discount or tolerance, creates no further G/L entry.
+    """
+    posting = Posting(
+        posting_date=line.posting_date,
+        document_type=line.document_type,
+        document_number=line.document_number,
+        description=line.description,
+        external_document_number=line.external_document_number,
+        source_type=line.account_type if line.account_type == "Customer" else "",
+        source_number=line.account_no if line.account_type == "Customer" else "",
+        journal_batch_name=batch,
+    )
+    amount_lcy = to_lcy(line.amount, line.currency_code, rates)
+    if line.account_type == "Customer" and line.account_no:
+        customer = customer_by_number(store, company_id, line.account_no)
+        if customer is None:
+            raise record_not_found("Customer", [("No.", line.account_no)])
+        receivables = receivables_account(store, company_id, customer)
+        if line.bal_account_number:
+            insert_gl_entry(
+                store, company_id, posting, line.bal_account_number, -amount_lcy, transaction_no=transaction_no, now=now
+            )
+        insert_gl_entry(
+            store,
+            company_id,
+            posting,
+            receivables,
+            amount_lcy,
+            transaction_no=transaction_no,
+            bal_account_number=line.bal_account_number,
+            now=now,
+        )
+    elif line.account_type == "G/L Account" and line.account_no:
+        insert_gl_entry(
+            store,
+            company_id,
+            posting,
+            line.account_no,
+            amount_lcy,
+            transaction_no=transaction_no,
+            bal_account_number=line.bal_account_number,
+            now=now,
+        )
+        if line.bal_account_number:
+            insert_gl_entry(
+                store, company_id, posting, line.bal_account_number, -amount_lcy, transaction_no=transaction_no, now=now
+            )
+
+
 def post_journal(store: Store, cid: str, jid: str) -> None:
     """``journals({jid})/Microsoft.NAV.post`` on a customer payment journal. Answer 204.
 
@@ -168,6 +237,9 @@ def post_journal(store: Store, cid: str, jid: str) -> None:
     invoice must be an open posted invoice of the line's customer. Posted lines are deleted;
     zero-amount lines are skipped and stay. An over-payment closes the invoice and leaves the
     rest open on the payment entry (a credit); the customer's balance drops by the amount.
+    Each posted line also creates its G/L entries (``_post_gl_entries``); BC starts a new
+    transaction number whenever the (posting date, document type, document no.) changes
+    (``GenJnlPostLine.StartOrContinuePosting``).
     """
     with store.transaction():
         company_id = row_str(company_row(store, cid), "id")
@@ -186,7 +258,14 @@ def post_journal(store: Store, cid: str, jid: str) -> None:
             (line for line in lines if line.amount != 0),
             key=lambda line: (line.posting_date, line.document_number, line.line_number),
         )
+        transaction_no = next_transaction_no(store, company_id) - 1
+        last_document: tuple[str, str, str] | None = None
         for line in to_post:
+            document = (line.posting_date, line.document_type, line.document_number)
+            if document != last_document:
+                transaction_no += 1
+                last_document = document
+            _post_gl_entries(store, company_id, row_str(journal, "code"), line, rates, transaction_no, now)
             if line.account_type == "Customer" and line.account_no:
                 _post_customer_line(store, company_id, line, rates, now)
         if consumed:
