@@ -394,6 +394,18 @@ class Ledger:
                 found[str(number)] = str(key)
         return found
 
+    def journals_with_applied_payments(self, target: str) -> list[str]:
+        """Journals holding payments this tool created and applied to an invoice, of runs whose
+        journal is not known to be posted: where payments may still wait to be posted."""
+        rows = self._db.execute(
+            "SELECT DISTINCT r.journal_id FROM rows r JOIN runs u ON u.run_id = r.run_id "
+            "WHERE r.target = ? AND r.state = 'created' AND coalesce(u.journal_state, '') <> 'posted' "
+            "AND coalesce(json_extract(r.payload_json, '$.appliesToInvoiceNumber'), '') <> '' "
+            "ORDER BY r.journal_id",
+            (target,),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def created_line_numbers(self, target: str, journal_id: str) -> set[int]:
         """The lineNumbers BC confirmed in this journal (to notice a journal posted or edited since)."""
         rows = self._db.execute(

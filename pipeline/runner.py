@@ -33,6 +33,7 @@ from pipeline.ledger import Ledger
 from pipeline.lines import empty_lines, issue_lines, payment_lines, repeat_first_fate
 from pipeline.logs import emit
 from pipeline.money import money_text
+from pipeline.pending import net_of_pending, pending_by_invoice
 from pipeline.post import (
     Posting,
     RunContext,
@@ -115,6 +116,8 @@ def _resolve_rows(ctx: RunContext, todo: pd.DataFrame) -> tuple[pd.DataFrame, pd
             read_only=True,
         )
     )
+    waiting = pending_by_invoice(client, ctx.ledger.journals_with_applied_payments(ctx.scope))
+    invoices = net_of_pending(invoices, waiting)
     lcy = ctx.config.target.local_currency or _local_currency(client)
     resolution = resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies)
     review = resolution.review.copy()

@@ -18,6 +18,7 @@ from pipeline.config import JournalSpec
 from pipeline.errors import BCOutcomeUnknown, BCPermanentError, ConfigError
 from pipeline.ledger import Ledger, RowRecord, RunRecord
 from pipeline.post.batches import PlannedLine, Settlement, match_lines, read_journal_lines, to_json_body
+from pipeline.post.evidence import posted_entries, posted_evidence
 
 log = logging.getLogger("payimport.run")
 
@@ -131,16 +132,16 @@ def _create_journal(client: BCClient, body: Mapping[str, Any]) -> Mapping[str, A
         return found
 
 
-def post_journal(client: BCClient, ledger: Ledger, run_id: str, journal: Journal) -> bool:
-    """Post the verified journal; an unanswered post is settled by looking whether lines remain."""
+def post_journal(client: BCClient, ledger: Ledger, run_id: str, journal: Journal) -> None:
+    """Ask BC to post the verified journal (the ledger says ``posting`` first, so a crash is settled
+    from BC's posted entries on resume); an unanswered post is settled by looking whether lines
+    remain. Whether it *was* posted is for the caller to confirm from the posted entries."""
     ledger.set_journal(run_id, journal.code, journal.id, "posting")
     try:
         client.send("POST", f"journals({journal.id})/Microsoft.NAV.post")
     except BCOutcomeUnknown:
         if read_journal_lines(client, journal.id):
             raise
-    ledger.set_journal(run_id, journal.code, journal.id, "posted")
-    return True
 
 
 # --- rows in doubt --------------------------------------------------------------------------------
@@ -148,43 +149,60 @@ def post_journal(client: BCClient, ledger: Ledger, run_id: str, journal: Journal
 
 @dataclass
 class Verdicts:
-    """What reading a journal back decided for rows left ``sending``."""
+    """What reading BC back decided for rows left ``sending``."""
 
-    created: dict[str, str] = field(default_factory=dict)  # key -> BC id
-    planned: list[str] = field(default_factory=list)  # certainly absent: may be sent again
+    created: dict[str, str] = field(default_factory=dict)  # key -> BC id of its journal line
+    posted: dict[str, str] = field(default_factory=dict)  # key -> the posted entry that proves it
+    planned: list[str] = field(default_factory=list)  # certainly not in BC: may be sent again
     conflicts: dict[str, str] = field(default_factory=dict)  # key -> message for a person
 
 
 def judge_doubtful(
-    records: Sequence[RowRecord], bc_lines: Sequence[Mapping[str, Any]], created_line_numbers: set[int]
+    records: Sequence[RowRecord],
+    bc_lines: Sequence[Mapping[str, Any]],
+    created_line_numbers: set[int],
+    posted: Mapping[str, list[dict[str, Any]]],
 ) -> Verdicts:
-    """Decide the rows of one journal left ``sending`` from what the journal holds now (pure).
+    """Decide the rows of one journal left ``sending`` from what BC holds now (pure).
 
-    A line at the planned lineNumber with the planned content is the row; a line absent is sent
-    again *only* if the journal still holds every line this tool created in it
-    (``created_line_numbers``). A journal that lost lines was posted or edited in BC since (posting
-    empties it), so absence proves nothing: those rows become conflicts, never a second payment.
+    A line at the planned lineNumber with the planned content is the row (created); a row whose
+    document number and date are in BC's posted entries was created and then posted by a person
+    (``posted``, from ``evidence.posted_entries``). A row found in neither was never created and may
+    be sent again, *unless* the journal shows a person's hand (lines this tool created are gone, or
+    some of its payments were posted): then it may have been deleted on purpose (booked another
+    way), and a person decides (conflict), never a second payment.
     """
     code = records[0].journal_code if records else ""
     found: Settlement = match_lines(
         [PlannedLine(r.key, r.line_number, to_json_body(r.payload)) for r in records], bc_lines
     )
-    vanished = created_line_numbers - {int(line["lineNumber"]) for line in bc_lines}
     verdicts = Verdicts(created=dict(found.created), conflicts=dict(found.conflicts))
-    if found.absent and vanished:
+    payload = {r.key: r.payload for r in records}
+    absent = []
+    for key in found.absent:
+        evidence = posted_evidence(payload[key], posted)
+        if evidence is None:
+            absent.append(key)
+        else:
+            verdicts.posted[key] = evidence
+    vanished = created_line_numbers - {int(line["lineNumber"]) for line in bc_lines}
+    if absent and (vanished or verdicts.posted):
         message = (
-            f"journal {code} no longer holds {len(vanished)} line(s) this tool created (posted or deleted "
-            "in BC), so whether this payment reached BC cannot be read back; check the customer's ledger"
+            f"journal {code} was posted or edited in BC since this payment was sent ({len(vanished)} line(s) "
+            f"this tool created are no longer in it, {len(verdicts.posted)} payment(s) of it were posted), and "
+            "this payment is neither in the journal nor in BC's posted entries: if a person deleted it, it may "
+            "have been booked another way; check the customer's ledger before importing it again"
         )
-        verdicts.conflicts.update(dict.fromkeys(found.absent, message))
+        verdicts.conflicts.update(dict.fromkeys(absent, message))
     else:
-        verdicts.planned = list(found.absent)
+        verdicts.planned = absent
     return verdicts
 
 
 def settle_unknown(client: BCClient, ledger: Ledger, scope: str) -> int:
-    """Rows an earlier process left ``sending``: read their journals back before anything is sent
-    (``judge_doubtful`` decides); returns how many rows were in doubt."""
+    """Rows an earlier process left ``sending``: read their journals, and BC's posted entries for
+    those not in them, before anything is sent (``judge_doubtful`` decides); returns how many rows
+    were in doubt."""
     doubtful = ledger.rows_in_state(scope, ["sending"])
     by_journal: dict[str, list[RowRecord]] = {}
     for record in doubtful:
@@ -195,20 +213,48 @@ def settle_unknown(client: BCClient, ledger: Ledger, scope: str) -> int:
         except BCPermanentError as exc:
             if exc.status != 404 and exc.code not in NOT_FOUND_CODES:
                 raise
-            message = (
-                f"journal {records[0].journal_code} no longer exists in BC, so whether this payment reached it "
-                "cannot be read back; check the customer's ledger in BC before importing it again"
-            )
-            ledger.mark_conflict(scope, [(r.key, message) for r in records])
+            bc_lines = None
+        present = {int(line["lineNumber"]) for line in bc_lines or []}
+        posted = posted_entries(
+            client, (str(r.payload.get("documentNumber", "")) for r in records if r.line_number not in present)
+        )
+        if bc_lines is None:
+            _settle_without_journal(ledger, scope, records, posted)
             continue
-        verdicts = judge_doubtful(records, bc_lines, ledger.created_line_numbers(scope, journal_id))
-        if verdicts.created:
-            ledger.mark_created(scope, list(verdicts.created.items()))
-        if verdicts.planned:
-            ledger.mark_planned(scope, verdicts.planned)
-        if verdicts.conflicts:
-            ledger.mark_conflict(scope, list(verdicts.conflicts.items()))
+        _record(
+            ledger, scope, judge_doubtful(records, bc_lines, ledger.created_line_numbers(scope, journal_id), posted)
+        )
     return len(doubtful)
+
+
+def _settle_without_journal(
+    ledger: Ledger, scope: str, records: Sequence[RowRecord], posted: Mapping[str, list[dict[str, Any]]]
+) -> None:
+    """The journal is gone (deleted, or posted and removed): posted entries prove what was posted;
+    the rest cannot be read back and goes to a person."""
+    verdicts = Verdicts()
+    message = (
+        f"journal {records[0].journal_code} no longer exists in BC and this payment is not in BC's posted "
+        "entries, so whether it reached BC cannot be read back; check the customer's ledger in BC before "
+        "importing it again"
+    )
+    for record in records:
+        evidence = posted_evidence(record.payload, posted)
+        if evidence is None:
+            verdicts.conflicts[record.key] = message
+        else:
+            verdicts.posted[record.key] = evidence
+    _record(ledger, scope, verdicts)
+
+
+def _record(ledger: Ledger, scope: str, verdicts: Verdicts) -> None:
+    created = {**verdicts.created, **verdicts.posted}
+    if created:
+        ledger.mark_created(scope, list(created.items()))
+    if verdicts.planned:
+        ledger.mark_planned(scope, verdicts.planned)
+    if verdicts.conflicts:
+        ledger.mark_conflict(scope, list(verdicts.conflicts.items()))
 
 
 # --- which run this input continues ---------------------------------------------------------------

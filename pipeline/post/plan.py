@@ -261,10 +261,19 @@ class Plan:
 
 
 def _foreign_line_numbers(ctx: RunContext, journal: Journal, bc_lines: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Lines in the journal that no run of ours planned: refused unless the config allows them."""
+    """Lines in the journal that no run of ours planned.
+
+    Before anything of ours is in the journal they refuse the run (nothing sent, exit 2) unless the
+    config allows them: posting the journal would post them too. Once the journal holds lines of
+    ours (an interrupted run resumed), refusing would strand those lines and the rest of the input,
+    so the run goes on: the foreign lines are reported as discrepancies (exit 1), the journal is not
+    posted, and a planned line whose number a foreign line took is refused by BC and becomes a
+    conflict for a person.
+    """
     ours = ctx.ledger.line_numbers(ctx.scope, journal.id)
     foreign = sorted(int(line["lineNumber"]) for line in bc_lines if int(line["lineNumber"]) not in ours)
-    if foreign and not ctx.config.journal.allow_foreign_lines:
+    sent = ctx.ledger.created_line_numbers(ctx.scope, journal.id) if foreign else set()
+    if foreign and not sent and not ctx.config.journal.allow_foreign_lines:
         shown = ", ".join(map(str, foreign[:5])) + (" ..." if len(foreign) > 5 else "")
         raise ConfigError(
             f"journal {journal.code} already holds {len(foreign)} line(s) this tool did not plan (lineNumbers "

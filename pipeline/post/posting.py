@@ -3,6 +3,7 @@ journal when asked and clean. What it produced goes back to the runner as ``Post
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -13,10 +14,13 @@ from pipeline.ledger import RowRecord
 from pipeline.lines import payment_lines
 from pipeline.post.batches import PlannedLine, Poster, PostOutcome, read_journal_lines, to_json_body
 from pipeline.post.context import RunContext
+from pipeline.post.evidence import posted_entries, posted_evidence
 from pipeline.post.journal import Journal, open_journal, post_journal
 from pipeline.post.plan import Plan, plan_lines
-from pipeline.reconcile import compare_with_bc
+from pipeline.reconcile import as_records, compare_with_bc
 from schemas.codes import Discrepancy, Outcome
+
+log = logging.getLogger("payimport.run")
 
 
 @dataclass
@@ -53,15 +57,70 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
         payment_lines(_unsent(ctx, unsent), "needs_review"),
     ]
     try:
-        result.discrepancies = compare_with_bc(posted, read_journal_lines(ctx.client, journal.id), ctx.decimals)
-        if plan.foreign and ctx.config.journal.allow_foreign_lines and not result.discrepancies.empty:
-            result.discrepancies = result.discrepancies[result.discrepancies["kind"] != Discrepancy.NOT_PLANNED]
+        _verify(ctx, journal, plan, posted, result)
         clean = result.error is None and result.discrepancies.empty and unsent.empty and not posted.empty
-        if ctx.options.post_journal and clean:
-            result.journal_posted = post_journal(ctx.client, ctx.ledger, ctx.run_id, journal)
+        if ctx.options.post_journal and clean and not result.journal_posted:
+            result.journal_posted = _post_verified(ctx, journal, posted, result)
     except BCError as exc:
         result.error = result.error or exc
     return result
+
+
+def _verify(ctx: RunContext, journal: Journal, plan: Plan, posted: pd.DataFrame, result: Posting) -> None:
+    """Compare the journal read back with the plan, line by line.
+
+    A created line that is no longer in the journal was posted (by a person, or by this run's own
+    post before a crash) when BC's posted entries hold its document number and date: it is then
+    posted, not "missing". When every line of the run is posted that way, the journal counts as
+    posted.
+    """
+    bc_lines = read_journal_lines(ctx.client, journal.id)
+    present = {int(line["lineNumber"]) for line in bc_lines}
+    gone = posted[~posted["lineNumber"].astype("int64").isin(present)]
+    evidenced: set[str] = set()
+    if not gone.empty:
+        entries = posted_entries(ctx.client, gone["documentNumber"].astype("str"))
+        for row in as_records(gone):
+            body = {"documentNumber": row["documentNumber"], "postingDate": str(row["postingDate"])[:10]}
+            if posted_evidence(body, entries) is not None:
+                evidenced.add(str(row["key"]))
+    in_journal = posted[~posted["key"].isin(evidenced)]
+    result.discrepancies = compare_with_bc(in_journal, bc_lines, ctx.decimals)
+    if plan.foreign and ctx.config.journal.allow_foreign_lines and not result.discrepancies.empty:
+        result.discrepancies = result.discrepancies[result.discrepancies["kind"] != Discrepancy.NOT_PLANNED]
+    if evidenced and in_journal.empty:
+        result.journal_posted = True
+        ctx.ledger.set_journal(ctx.run_id, journal.code, journal.id, "posted")
+
+
+def _post_verified(ctx: RunContext, journal: Journal, posted: pd.DataFrame, result: Posting) -> bool:
+    """Post the journal only if, read again right before, it holds exactly the planned lines; then
+    confirm from BC's posted entries that every planned line was posted.
+
+    ``journals({id})/Microsoft.NAV.post`` posts whatever the journal holds, so a line a person added
+    after the comparison would be posted with ours; the second read narrows that window to one
+    request. A 204 is not proof (BC may only schedule the posting): the journal counts as posted
+    when its lines are in the general ledger.
+    """
+    again = compare_with_bc(posted, read_journal_lines(ctx.client, journal.id), ctx.decimals)
+    if not again.empty:
+        result.discrepancies = again
+        return False
+    post_journal(ctx.client, ctx.ledger, ctx.run_id, journal)
+    entries = posted_entries(ctx.client, posted["documentNumber"].astype("str"))
+    unconfirmed = [
+        str(row["key"])
+        for row in as_records(posted)
+        if posted_evidence(
+            {"documentNumber": row["documentNumber"], "postingDate": str(row["postingDate"])[:10]}, entries
+        )
+        is None
+    ]
+    if unconfirmed:
+        log.warning("journal %s: posting not confirmed for %d line(s) yet", journal.code, len(unconfirmed))
+        return False
+    ctx.ledger.set_journal(ctx.run_id, journal.code, journal.id, "posted")
+    return True
 
 
 def _send(ctx: RunContext, journal: Journal, plan: Plan, already: int) -> PostOutcome:

@@ -15,7 +15,9 @@ from pipeline.post.journal import judge_doubtful, vote_for_runs
 
 from .test_plan import EARLIER, RUN, record
 
-BODY = {"customerNumber": "C10000", "amount": "-12.50", "documentNumber": "D1"}
+BODY = {"customerNumber": "C10000", "amount": "-12.50", "documentNumber": "D1", "postingDate": "2026-12-01"}
+POSTED = {"D1": [{"entryNumber": 41, "documentNumber": "D1", "postingDate": "2026-12-01"}]}
+OTHER_DAY = {"D1": [{"entryNumber": 40, "documentNumber": "D1", "postingDate": "2026-11-30"}]}
 
 
 def line(
@@ -25,37 +27,61 @@ def line(
 
 
 @pytest.mark.parametrize(
-    ("bc_lines", "created_before", "created", "planned", "conflict"),
+    ("bc_lines", "created_before", "posted", "created", "planned", "conflict"),
     [
         # BC holds the planned line (amount -12.5 == -12.50; Code fields compared upper-cased)
-        ([line(10_000, doc="d1", customer="c10000", id="bc-9")], set(), {"k": "bc-9"}, [], False),
+        ([line(10_000, doc="d1", customer="c10000", id="bc-9")], set(), {}, {"k": "bc-9"}, [], False),
         # absent, and nothing this tool created went missing: never created, may be sent again
-        ([], set(), {}, ["k"], False),
-        ([line(20_000)], {20_000}, {}, ["k"], False),
+        ([], set(), {}, {}, ["k"], False),
+        ([line(20_000)], {20_000}, {}, {}, ["k"], False),
         # absent, but a line this tool created vanished (journal posted or edited): a person decides
-        ([], {20_000}, {}, [], True),
+        ([], {20_000}, {}, {}, [], True),
         # something else sits at the planned lineNumber
-        ([line(10_000, amount="-99.00")], set(), {}, [], True),
-        ([line(10_000, customer="C20000")], set(), {}, [], True),
-        ([line(10_000, doc="D2")], set(), {}, [], True),
+        ([line(10_000, amount="-99.00")], set(), {}, {}, [], True),
+        ([line(10_000, customer="C20000")], set(), {}, {}, [], True),
+        ([line(10_000, doc="D2")], set(), {}, {}, [], True),
+        # not in the journal, but BC posted it (a person posted the journal): created, never re-sent
+        ([], set(), POSTED, {}, [], False),
+        ([], {20_000}, POSTED, {}, [], False),
+        # a posted entry of the same number on another day is not this payment
+        ([], set(), OTHER_DAY, {}, ["k"], False),
     ],
 )
 def test_judge_doubtful(
     bc_lines: list[dict[str, Any]],
     created_before: set[int],
+    posted: dict[str, list[dict[str, Any]]],
     created: dict[str, str],
     planned: list[str],
     conflict: bool,
 ) -> None:
-    verdicts = judge_doubtful([record("k", "sending", payload=BODY)], bc_lines, created_before)
+    verdicts = judge_doubtful([record("k", "sending", payload=BODY)], bc_lines, created_before, posted)
     assert verdicts.created == created
     assert verdicts.planned == planned
     assert ("k" in verdicts.conflicts) is conflict
+    assert ("k" in verdicts.posted) is (posted is POSTED)
 
 
 def test_a_vanished_line_is_named_in_the_conflict_message() -> None:
-    verdicts = judge_doubtful([record("k", "sending", payload=BODY)], [], {20_000, 30_000})
-    assert "no longer holds 2 line(s) this tool created" in verdicts.conflicts["k"]
+    verdicts = judge_doubtful([record("k", "sending", payload=BODY)], [], {20_000, 30_000}, {})
+    assert "2 line(s) this tool created are no longer in it" in verdicts.conflicts["k"]
+
+
+def test_a_posted_payment_is_recorded_with_its_evidence() -> None:
+    verdicts = judge_doubtful([record("k", "sending", payload=BODY)], [], set(), POSTED)
+    assert verdicts.posted == {"k": "G/L entry 41"}
+    assert (verdicts.created, verdicts.planned, verdicts.conflicts) == ({}, [], {})
+
+
+def test_beside_a_posted_payment_an_absent_one_goes_to_a_person() -> None:
+    """The journal was posted by a person: one payment is in the G/L, the other in neither place.
+    It may have been deleted on purpose before posting; it is not sent again blindly."""
+    other = {**BODY, "documentNumber": "D2"}
+    rows = [record("k", "sending", payload=BODY), record("k2", "sending", payload=other, line=20_000)]
+    verdicts = judge_doubtful(rows, [], set(), POSTED)
+    assert verdicts.posted == {"k": "G/L entry 41"}
+    assert list(verdicts.conflicts) == ["k2"] and verdicts.planned == []
+    assert "1 payment(s) of it were posted" in verdicts.conflicts["k2"]
 
 
 def test_the_run_holding_most_of_the_input_is_resumed() -> None:
