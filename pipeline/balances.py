@@ -1,0 +1,436 @@
+"""Stated balances and totals as control totals: the one check that proves nothing was lost or misread.
+
+A bank statement says where the account started and where it ended; a remittance advice says what
+its lines add up to. When a file states them, ``opening + every movement = closing`` (and ``sum of
+the rows = total``) must hold exactly, in integer minor units, or the file is refused: a dropped
+line, a swapped sign or a misread amount anywhere in the file shows up here, even in rows that are
+not imported (debits count as movements too).
+
+Three parts, used in this order:
+
+* ``balance_kinds`` recognises balance and total rows by their words (markers), dated or not, so
+  that a closing balance is never imported as a receipt of the whole balance;
+* ``collect`` gathers, per file, the stated values (marked rows and marked lines above the table)
+  and every movement's signed amount, with the rows whose amount could not be read;
+* ``verify`` adds up and either says what it proved or raises ``InputError`` with the difference.
+
+Which rows are movements: every row with an amount except blank, repeated header, footer, balance,
+total, "no date and no amount", continuation and profile-rule rows (a rule says "this row is not
+part of the statement", e.g. a pending booking). A row whose amount cannot be read makes the
+balance unverifiable rather than wrong, and the message says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.config import BalanceSpec, CellSpec, Profile
+from pipeline.errors import InputError
+from pipeline.fixedcells import Grid, required
+from pipeline.money import minor_text
+from pipeline.parsing import parse_amounts
+from pipeline.readers import RawTable
+from pipeline.readers.text import split_cells
+from schemas.codes import Skip
+
+OPENING, CLOSING, TOTAL = "opening", "closing", "total"
+KIND_WORDS = {OPENING: "opening balance", CLOSING: "closing balance", TOTAL: "total"}
+NOT_MOVEMENTS = frozenset(
+    str(c)
+    for c in (
+        Skip.BLANK,
+        Skip.REPEATED_HEADER,
+        Skip.FOOTER,
+        Skip.BALANCE,
+        Skip.TOTAL,
+        Skip.NOT_A_TRANSACTION,
+        Skip.CONTINUATION,
+        Skip.RULE,
+    )
+)
+
+
+def marker_regex(markers: tuple[str, ...]) -> str | None:
+    """An RE2 pattern for the markers: plain words, at the start of a cell, ending at a word's end.
+
+    Markers are literal text (escaped here), so no user-written regex ever runs.
+    """
+    if not markers:
+        return None
+    words = [r"\s+".join(_escape(w) for w in m.split()) for m in markers]
+    return r"^\s*(?:" + "|".join(words) + r")(?:$|[^\pL\pN])"
+
+
+def _escape(word: str) -> str:
+    return "".join(ch if ch.isalnum() else "\\" + ch for ch in word)
+
+
+def _matches(text: pd.Series, pattern: str) -> np.ndarray:
+    arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
+    hit = pc.match_substring_regex(pc.fill_null(arr, ""), pattern, ignore_case=True)
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def first_cells(cells: list[pd.Series]) -> pd.Series:
+    """Each row's first non-empty cell (cells trimmed by the reader), one column at a time."""
+    if not cells:
+        return pd.Series([], dtype="str")
+    first = cells[0].to_numpy(dtype=object).copy()
+    filled = np.array(cells[0].to_numpy(dtype=object) != "", dtype=bool)
+    for s in cells[1:]:
+        values = s.to_numpy(dtype=object)
+        take = ~filled & (values != "")
+        if take.any():
+            first[take] = values[take]
+            filled = filled | take
+    return pd.Series(first, index=cells[0].index, dtype="str")
+
+
+def balance_kinds(cells: list[pd.Series], extra: list[pd.Series], spec: BalanceSpec, candidate: np.ndarray) -> np.ndarray:
+    """Per row: "opening", "closing", "total" or "" (not a stated row), among ``candidate`` rows.
+
+    A marker counts at the start of the row's first non-empty cell or of an ``extra`` cell (the
+    profile's payer and reference columns, or ``balances.marker_columns``): "Endsaldo per 31.12."
+    in the reference of a dated row is a closing balance, "Invoice 12, opening balance adj." is not.
+    """
+    kind = np.full(len(candidate), "", dtype=object)
+    at = np.flatnonzero(candidate)
+    if not at.size or spec.check == "off":
+        return kind
+    texts = [t.iloc[at] for t in (first_cells(cells), *extra)]
+    for name, markers in ((OPENING, spec.opening_markers), (CLOSING, spec.closing_markers), (TOTAL, spec.total_markers)):
+        pattern = marker_regex(markers)
+        if pattern is None:
+            continue
+        hit = np.logical_or.reduce([_matches(t, pattern) for t in texts])
+        sub = kind[at]
+        sub[hit & (sub == "")] = name
+        kind[at] = sub
+    return kind
+
+
+@dataclass(frozen=True)
+class Stated:
+    """A balance or total the file states: its kind, the row it is on, its value (None: unreadable)."""
+
+    kind: str
+    row: int
+    minor: int | None
+    text: str
+    where: str
+    in_table: bool = True
+
+
+@dataclass(frozen=True)
+class Control:
+    """What a file states and every movement's signed amount (credit positive), in file order."""
+
+    unit: str
+    stated: tuple[Stated, ...]
+    rows: np.ndarray
+    minor: np.ndarray
+    unreadable: tuple[tuple[int, str], ...]
+
+
+def stated_values(texts: dict[str, pd.Series], profile: Profile, at: np.ndarray) -> list[tuple[int | None, str]]:
+    """(signed minor units or None, the text as written) of the amount cells of rows ``at``.
+
+    Read with the profile's number format; the sign as a balance is written: an indicator's debit
+    value makes it negative, a debit column holds a negative balance; ``invert_sign`` applies as
+    for movements, so both are in the same convention.
+    """
+    spec, dec, cur = profile.amount, profile.decimals, profile.currency.expected
+
+    def parse(role: str) -> tuple[list[str], list[int | None]]:
+        text = texts[role].iloc[at].reset_index(drop=True)
+        p = parse_amounts(text, spec, dec, cur)
+        bad = (p.error != "") | p.empty
+        vals = [None if b or pd.isna(v) else int(v) for b, v in zip(bad, p.value, strict=True)]
+        return text.tolist(), vals
+
+    out: list[tuple[int | None, str]] = []
+    if spec.layout == "debit_credit":
+        dtext, dval = parse("debit")
+        ctext, cval = parse("credit")
+        for dt_, dv, ct, cv in zip(dtext, dval, ctext, cval, strict=True):
+            bad = (dv is None and dt_ != "") or (cv is None and ct != "") or (dv is None and cv is None)
+            out.append((None if bad else (cv or 0) - abs(dv or 0), ct or dt_))
+    else:
+        atext, aval = parse("amount")
+        itext = texts["indicator"].iloc[at].tolist() if spec.layout == "indicator" else [""] * len(at)
+        for t, v, ind in zip(atext, aval, itext, strict=True):
+            if v is not None and ind in spec.credit_values:
+                v = abs(v)
+            elif v is not None and ind in spec.debit_values:
+                v = -abs(v)
+            out.append((v, t))
+    return [(None if v is None else (-v if spec.invert_sign else v), t) for v, t in out]
+
+
+def _preamble_stated(table: RawTable, profile: Profile) -> list[Stated]:
+    """Balances stated on marked lines above the header ("Balance at end of period;;+31070,11").
+
+    The value is the next non-empty cell after the marker; a line whose value does not read as an
+    amount is not taken as a stated balance (it may be a heading such as "Opening balance date").
+    """
+    spec = profile.balances
+    lines = [s for s in table.skipped if s.reason == "preamble" and s.text]
+    if not lines or spec.check == "off":
+        return []
+    unit = "row" if table.kind == "excel" else "line"
+    cells = [
+        [c.strip() for c in (s.text.split("; ") if table.kind == "excel" else split_cells(s.text, table.delimiter or ",", profile.quotechar))]
+        for s in lines
+    ]
+    cells = [[c for c in row if c] for row in cells]
+    first = pd.Series([row[0] if row else "" for row in cells], dtype="str")
+    value = pd.Series([row[1] if len(row) > 1 else "" for row in cells], dtype="str")
+    kind = balance_kinds([first], [], spec, np.ones(len(lines), dtype=bool))
+    at = np.flatnonzero(kind != "")
+    if not at.size:
+        return []
+    vals = stated_values({"amount": value}, profile.model_copy(update={"amount": profile.amount.model_copy(update={"layout": "signed"})}), at)
+    return [
+        Stated(str(kind[i]), lines[i].source_row, v, t, f"{unit} {lines[i].source_row}", in_table=False)
+        for i, (v, t) in zip(at.tolist(), vals, strict=True)
+        if v is not None
+    ]
+
+
+def collect(
+    table: RawTable,
+    profile: Profile,
+    kind: np.ndarray,
+    not_movement: np.ndarray,
+    value: pd.Series,
+    texts: dict[str, pd.Series],
+) -> Control:
+    """The file's stated values and movements, once every row's fate is known.
+
+    ``not_movement`` marks the rows skipped for a reason in ``NOT_MOVEMENTS`` (the caller knows the
+    fates); ``value`` is each row's signed amount (NA where it could not be read).
+    """
+    rows = table.data["source_row"].to_numpy(dtype="int64")
+    unit = "row" if table.kind == "excel" else "line"
+    at = np.flatnonzero(kind != "")
+    stated = [
+        Stated(str(kind[i]), int(rows[i]), v, t, f"{unit} {int(rows[i])}")
+        for i, (v, t) in zip(at.tolist(), stated_values(texts, profile, at), strict=True)
+    ]
+    movement = ~not_movement & (kind == "")
+    known = value.notna().to_numpy()
+    minor = value.fillna(0).to_numpy(dtype="int64")
+    bad = np.flatnonzero(movement & ~known)
+    shown = texts.get("amount", texts.get("credit"))
+    unreadable = tuple((int(rows[i]), "" if shown is None else str(shown.iloc[i])) for i in bad.tolist())
+    return Control(
+        unit,
+        tuple(_preamble_stated(table, profile) + stated),
+        rows[movement],
+        np.where(known, minor, 0)[movement],
+        unreadable,
+    )
+
+
+@dataclass(frozen=True)
+class BalanceCheck:
+    """What the balance check proved: ``status`` is verified, not_stated, incomplete or off."""
+
+    status: str
+    message: str
+
+
+def show(minor: int, decimals: int) -> str:
+    """Minor units as finance reads them: ``-123456789`` with 2 decimals is ``-1,234,567.89``."""
+    whole, _, frac = minor_text(abs(minor), decimals).partition(".")
+    return ("-" if minor < 0 else "") + f"{int(whole):,}" + ("." + frac if frac else "")
+
+
+def _exact_sum(values: np.ndarray) -> int:
+    """Sum of int64 values as a Python int (int64 when it cannot overflow, else exact objects)."""
+    if not values.size:
+        return 0
+    if int(np.abs(values).max()) <= (2**62) // values.size:
+        return int(values.sum())
+    return sum(int(v) for v in values.tolist())
+
+
+def _configured(profile: Profile, grid: Grid | None, file: str) -> list[Stated]:
+    """Balances and totals the profile takes from fixed or labelled cells (an error if absent)."""
+    out: list[Stated] = []
+    for kind in (OPENING, CLOSING, TOTAL):
+        spec: CellSpec | None = getattr(profile.balances, kind)
+        if spec is None:
+            continue
+        if grid is None:
+            raise InputError(file, f"balances.{kind}: cells outside the table cannot be read here")
+        found = required(grid, spec, file, f"balances.{kind}")
+        signed = profile.amount.model_copy(update={"layout": "signed"})
+        [(v, t)] = stated_values({"amount": pd.Series([found.text], dtype="str")}, profile.model_copy(update={"amount": signed}), np.array([0]))
+        out.append(Stated(kind, found.row, v, t, found.where, in_table=False))
+    return out
+
+
+@dataclass(frozen=True)
+class _Sum:
+    """The movements of one check: their exact sum, how many, and those that could not be read."""
+
+    total: int
+    count: int
+    unreadable: tuple[tuple[int, str], ...]
+
+
+def _movements(control: Control, lo: int | None, hi: int | None) -> _Sum:
+    mask = np.ones(control.rows.size, dtype=bool)
+    if lo is not None:
+        mask &= control.rows > lo
+    if hi is not None:
+        mask &= control.rows < hi
+    bad = tuple((r, t) for r, t in control.unreadable if (lo is None or r > lo) and (hi is None or r < hi))
+    return _Sum(_exact_sum(control.minor[mask]), int(mask.sum()) + len(bad), bad)
+
+
+def _pairs(balances: list[Stated]) -> list[tuple[Stated, Stated, bool]] | None:
+    """(opening, closing, whole file?) pairs; None when they cannot be paired.
+
+    One opening and one closing balance bound the whole file wherever they are written (a bank
+    may print the closing balance above the table); several are paired in file order, each pair
+    bounding the rows between them (one statement per day or per account).
+    """
+    opens = [s for s in balances if s.kind == OPENING]
+    closes = [s for s in balances if s.kind == CLOSING]
+    if len(opens) == 1 and len(closes) == 1:
+        return [(opens[0], closes[0], True)]
+    ordered = sorted(balances, key=lambda s: s.row)
+    if len(opens) != len(closes):
+        return None
+    pairs: list[tuple[Stated, Stated, bool]] = []
+    for a, b in zip(ordered[::2], ordered[1::2], strict=True):
+        if {a.kind, b.kind} != {OPENING, CLOSING}:
+            return None
+        pairs.append((a, b, False) if a.kind == OPENING else (b, a, False))
+    return pairs
+
+
+def _unverifiable(bad: tuple[tuple[int, str], ...], unit: str) -> str:
+    listed = ", ".join(f"{unit} {r} ({t!r})" if t else f"{unit} {r} (empty)" for r, t in bad[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    return (
+        f"; the amount of {listed}{more} cannot be read, so the balance cannot be verified: fix "
+        f"{'that row' if len(bad) == 1 else 'those rows'} (or the profile) and import the file again"
+    )
+
+
+def _check_pair(opening: Stated, closing: Stated, s: _Sum, decimals: int, unit: str) -> tuple[str, str | None]:
+    """(what was proved, or None) and the failure message (or None) of one opening/closing pair."""
+    assert opening.minor is not None and closing.minor is not None
+    expected = opening.minor + s.total
+    sums = (
+        f"opening balance {show(opening.minor, decimals)} ({opening.where}) + movements {show(s.total, decimals)} "
+        f"({s.count} rows) = {show(expected, decimals)}"
+    )
+    diff = closing.minor - expected
+    if diff == 0:
+        return f"{sums} = closing balance ({closing.where})", None
+    head = f"{sums}, but the closing balance ({closing.where}) says {show(closing.minor, decimals)}: {show(abs(diff), decimals)} differ"
+    if s.unreadable:
+        return "", head + _unverifiable(s.unreadable, unit)
+    return "", head + "; rows may be missing or misread"
+
+
+def _check_total(total: Stated, s: _Sum, decimals: int, unit: str) -> tuple[str, str | None]:
+    assert total.minor is not None
+    sums = f"the rows add up to {show(s.total, decimals)} ({s.count} rows)"
+    diff = total.minor - s.total
+    if diff == 0:
+        return f"{sums} = the total ({total.where})", None
+    head = f"{sums}, but the total ({total.where}) says {show(total.minor, decimals)}: {show(abs(diff), decimals)} differ"
+    if s.unreadable:
+        return "", head + _unverifiable(s.unreadable, unit)
+    return "", head + "; rows may be missing or misread"
+
+
+def verify(file: str, profile: Profile, control: Control | None, grid: Grid | None = None) -> BalanceCheck:
+    """Check every stated balance and total against the movements; raise ``InputError`` on a mismatch."""
+    spec = profile.balances
+    if spec.check == "off" or control is None:
+        return BalanceCheck("off", "balance check turned off in the profile")
+    configured = _configured(profile, grid, file)
+    replaced = {s.kind for s in configured}
+    stated = [s for s in control.stated if s.kind not in replaced] + configured
+    unreadable = [s for s in stated if s.minor is None]
+    if unreadable:
+        s = unreadable[0]
+        raise InputError(
+            file, f"the {KIND_WORDS[s.kind]} ({s.where}) cannot be read: {s.text!r}; nothing is imported from this file"
+        )
+    proved, failed = _run_checks(stated, control, profile)
+    currency = profile.currency.expected
+    if failed:
+        raise InputError(
+            file,
+            f"the stated balances do not add up ({currency}): " + "; and ".join(failed) + ". Nothing is imported from this file.",
+        )
+    if proved:
+        return BalanceCheck("verified", f"balance verified ({currency}): " + "; ".join(proved))
+    balances = [s for s in stated if s.kind != TOTAL]
+    if spec.check == "required":
+        what = "no balance or total" if not balances else _incomplete(balances)
+        raise InputError(file, f"the profile requires a stated balance, but {what}; nothing is imported from this file")
+    if not balances:
+        return BalanceCheck("not_stated", "no balance stated")
+    return BalanceCheck("incomplete", f"balance not verified: {_incomplete(balances)}")
+
+
+def _incomplete(balances: list[Stated]) -> str:
+    kinds = ", ".join(f"{KIND_WORDS[s.kind]} ({s.where})" for s in balances)
+    opens = sum(s.kind == OPENING for s in balances)
+    if opens == 0 or opens == len(balances):
+        return f"only {kinds} is stated; there is nothing to check it against"
+    return f"{kinds} cannot be paired as opening and closing balances"
+
+
+def _run_checks(stated: list[Stated], control: Control, profile: Profile) -> tuple[list[str], list[str]]:
+    """(what each passing check proved, why each failing one failed)."""
+    decimals, unit = profile.decimals, control.unit
+    proved: list[str] = []
+    failed: list[str] = []
+    balances = [s for s in stated if s.kind != TOTAL]
+    for opening, closing, whole in _pairs(balances) or []:
+        lo, hi = (None, None) if whole else (min(opening.row, closing.row), max(opening.row, closing.row))
+        ok, bad = _check_pair(opening, closing, _movements(control, lo, hi), decimals, unit)
+        proved += [ok] if bad is None else []
+        failed += [bad] if bad is not None else []
+    totals = sorted((s for s in stated if s.kind == TOTAL), key=lambda s: s.row)
+    previous: int | None = None
+    for total in totals:
+        whole = len(totals) == 1 or not total.in_table
+        s = _movements(control, None, None) if whole else _movements(control, previous, total.row)
+        ok, bad = _check_total(total, s, decimals, unit)
+        proved += [ok] if bad is None else []
+        failed += [bad] if bad is not None else []
+        previous = total.row
+    return proved, failed
+
+
+__all__ = [
+    "CLOSING",
+    "NOT_MOVEMENTS",
+    "OPENING",
+    "TOTAL",
+    "BalanceCheck",
+    "Control",
+    "Stated",
+    "balance_kinds",
+    "collect",
+    "first_cells",
+    "marker_regex",
+    "show",
+    "stated_values",
+    "verify",
+]
