@@ -91,7 +91,9 @@ def first_cells(cells: list[pd.Series]) -> pd.Series:
     return pd.Series(first, index=cells[0].index, dtype="str")
 
 
-def balance_kinds(cells: list[pd.Series], extra: list[pd.Series], spec: BalanceSpec, candidate: np.ndarray) -> np.ndarray:
+def balance_kinds(
+    cells: list[pd.Series], extra: list[pd.Series], spec: BalanceSpec, candidate: np.ndarray
+) -> np.ndarray:
     """Per row: "opening", "closing", "total" or "" (not a stated row), among ``candidate`` rows.
 
     A marker counts at the start of the row's first non-empty cell or of an ``extra`` cell (the
@@ -103,7 +105,11 @@ def balance_kinds(cells: list[pd.Series], extra: list[pd.Series], spec: BalanceS
     if not at.size or spec.check == "off":
         return kind
     texts = [t.iloc[at] for t in (first_cells(cells), *extra)]
-    for name, markers in ((OPENING, spec.opening_markers), (CLOSING, spec.closing_markers), (TOTAL, spec.total_markers)):
+    for name, markers in (
+        (OPENING, spec.opening_markers),
+        (CLOSING, spec.closing_markers),
+        (TOTAL, spec.total_markers),
+    ):
         pattern = marker_regex(markers)
         if pattern is None:
             continue
@@ -184,7 +190,14 @@ def _preamble_stated(table: RawTable, profile: Profile) -> list[Stated]:
         return []
     unit = "row" if table.kind == "excel" else "line"
     cells = [
-        [c.strip() for c in (s.text.split("; ") if table.kind == "excel" else split_cells(s.text, table.delimiter or ",", profile.quotechar))]
+        [
+            c.strip()
+            for c in (
+                s.text.split("; ")
+                if table.kind == "excel"
+                else split_cells(s.text, table.delimiter or ",", profile.quotechar)
+            )
+        ]
         for s in lines
     ]
     cells = [[c for c in row if c] for row in cells]
@@ -194,7 +207,11 @@ def _preamble_stated(table: RawTable, profile: Profile) -> list[Stated]:
     at = np.flatnonzero(kind != "")
     if not at.size:
         return []
-    vals = stated_values({"amount": value}, profile.model_copy(update={"amount": profile.amount.model_copy(update={"layout": "signed"})}), at)
+    vals = stated_values(
+        {"amount": value},
+        profile.model_copy(update={"amount": profile.amount.model_copy(update={"layout": "signed"})}),
+        at,
+    )
     return [
         Stated(str(kind[i]), lines[i].source_row, v, t, f"{unit} {lines[i].source_row}", in_table=False)
         for i, (v, t) in zip(at.tolist(), vals, strict=True)
@@ -245,6 +262,9 @@ class BalanceCheck:
     message: str
 
 
+NOT_STATED = BalanceCheck("not_stated", "no balance stated")
+
+
 def show(minor: int, decimals: int) -> str:
     """Minor units as finance reads them: ``-123456789`` with 2 decimals is ``-1,234,567.89``."""
     whole, _, frac = minor_text(abs(minor), decimals).partition(".")
@@ -271,7 +291,11 @@ def _configured(profile: Profile, grid: Grid | None, file: str) -> list[Stated]:
             raise InputError(file, f"balances.{kind}: cells outside the table cannot be read here")
         found = required(grid, spec, file, f"balances.{kind}")
         signed = profile.amount.model_copy(update={"layout": "signed"})
-        [(v, t)] = stated_values({"amount": pd.Series([found.text], dtype="str")}, profile.model_copy(update={"amount": signed}), np.array([0]))
+        [(v, t)] = stated_values(
+            {"amount": pd.Series([found.text], dtype="str")},
+            profile.model_copy(update={"amount": signed}),
+            np.array([0]),
+        )
         out.append(Stated(kind, found.row, v, t, found.where, in_table=False))
     return out
 
@@ -337,7 +361,8 @@ def _check_pair(opening: Stated, closing: Stated, s: _Sum, decimals: int, unit: 
     diff = closing.minor - expected
     if diff == 0:
         return f"{sums} = closing balance ({closing.where})", None
-    head = f"{sums}, but the closing balance ({closing.where}) says {show(closing.minor, decimals)}: {show(abs(diff), decimals)} differ"
+    says = show(closing.minor, decimals)
+    head = f"{sums}, but the closing balance ({closing.where}) says {says}: {show(abs(diff), decimals)} differ"
     if s.unreadable:
         return "", head + _unverifiable(s.unreadable, unit)
     return "", head + "; rows may be missing or misread"
@@ -349,7 +374,9 @@ def _check_total(total: Stated, s: _Sum, decimals: int, unit: str) -> tuple[str,
     diff = total.minor - s.total
     if diff == 0:
         return f"{sums} = the total ({total.where})", None
-    head = f"{sums}, but the total ({total.where}) says {show(total.minor, decimals)}: {show(abs(diff), decimals)} differ"
+    head = (
+        f"{sums}, but the total ({total.where}) says {show(total.minor, decimals)}: {show(abs(diff), decimals)} differ"
+    )
     if s.unreadable:
         return "", head + _unverifiable(s.unreadable, unit)
     return "", head + "; rows may be missing or misread"
@@ -374,7 +401,9 @@ def verify(file: str, profile: Profile, control: Control | None, grid: Grid | No
     if failed:
         raise InputError(
             file,
-            f"the stated balances do not add up ({currency}): " + "; and ".join(failed) + ". Nothing is imported from this file.",
+            f"the stated balances do not add up ({currency}): "
+            + "; and ".join(failed)
+            + ". Nothing is imported from this file.",
         )
     if proved:
         return BalanceCheck("verified", f"balance verified ({currency}): " + "; ".join(proved))
@@ -383,7 +412,7 @@ def verify(file: str, profile: Profile, control: Control | None, grid: Grid | No
         what = "no balance or total" if not balances else _incomplete(balances)
         raise InputError(file, f"the profile requires a stated balance, but {what}; nothing is imported from this file")
     if not balances:
-        return BalanceCheck("not_stated", "no balance stated")
+        return NOT_STATED
     return BalanceCheck("incomplete", f"balance not verified: {_incomplete(balances)}")
 
 
@@ -421,6 +450,7 @@ def _run_checks(stated: list[Stated], control: Control, profile: Profile) -> tup
 __all__ = [
     "CLOSING",
     "NOT_MOVEMENTS",
+    "NOT_STATED",
     "OPENING",
     "TOTAL",
     "BalanceCheck",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.balances import BalanceCheck, verify
+from pipeline.balances import NOT_STATED, BalanceCheck, verify
 from pipeline.config import Config, Profile
 from pipeline.fixedcells import Grid, apply_constants
 from pipeline.money import minor_to_decimal
@@ -34,7 +34,7 @@ class FileResult:
     profile: Profile
     statement: Statement
     payments: Payments
-    balance: BalanceCheck = BalanceCheck("not_stated", "no balance stated")
+    balance: BalanceCheck = NOT_STATED
 
     @property
     def rows_read(self) -> int:
