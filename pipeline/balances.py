@@ -99,10 +99,11 @@ def balance_kinds(
     A marker counts at the start of the row's first non-empty cell or of an ``extra`` cell (the
     profile's payer and reference columns, or ``balances.marker_columns``): "Endsaldo per 31.12."
     in the reference of a dated row is a closing balance, "Invoice 12, opening balance adj." is not.
+    Recognition does not depend on ``check``: with the check off, a balance is still never a receipt.
     """
     kind = np.full(len(candidate), "", dtype=object)
     at = np.flatnonzero(candidate)
-    if not at.size or spec.check == "off":
+    if not at.size:
         return kind
     texts = [t.iloc[at] for t in (first_cells(cells), *extra)]
     for name, markers in (
@@ -393,9 +394,12 @@ def verify(file: str, profile: Profile, control: Control | None, grid: Grid | No
     unreadable = [s for s in stated if s.minor is None]
     if unreadable:
         s = unreadable[0]
-        raise InputError(
-            file, f"the {KIND_WORDS[s.kind]} ({s.where}) cannot be read: {s.text!r}; nothing is imported from this file"
+        what = (
+            f"cannot be read: {s.text!r}"
+            if s.text
+            else "has no amount in the profile's amount column(s) there; only that column is read"
         )
+        raise InputError(file, f"the {KIND_WORDS[s.kind]} ({s.where}) {what}; nothing is imported from this file")
     proved, failed = _run_checks(stated, control, profile)
     currency = profile.currency.expected
     if failed:
