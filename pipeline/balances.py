@@ -179,6 +179,32 @@ def stated_values(texts: dict[str, pd.Series], profile: Profile, at: np.ndarray)
     return [(None if v is None else (-v if spec.invert_sign else v), t) for v, t in out]
 
 
+def _patterns(spec: BalanceSpec) -> list[str]:
+    markers = (spec.opening_markers, spec.closing_markers, spec.total_markers)
+    return [p for p in (marker_regex(m) for m in markers) if p is not None]
+
+
+def _after_marker(cells: list[str], patterns: list[str]) -> str:
+    """The first non-empty cell after the cell that holds a marker ("" when there is none)."""
+    hit = _matches(pd.Series(cells, dtype="str"), "|".join(patterns)) if patterns else np.zeros(len(cells), bool)
+    at = np.flatnonzero(hit)
+    return next((c.strip() for c in cells[int(at[0]) + 1 :] if c.strip()), "") if at.size else ""
+
+
+def _label_value(stated: Stated, text: str, profile: Profile) -> Stated:
+    """A balance row whose amount column is empty (or holds the marker itself) takes the cell after
+    the marker, as a labelled cell does: ";;Closing balance;1.150,00"."""
+    if not text:
+        return stated
+    [(v, t)] = stated_values({"amount": pd.Series([text], dtype="str")}, _signed(profile), np.array([0]))
+    return Stated(stated.kind, stated.row, v, t, stated.where)
+
+
+def _signed(profile: Profile) -> Profile:
+    """The profile reading one value written with its sign (a balance in a cell of its own)."""
+    return profile.model_copy(update={"amount": profile.amount.model_copy(update={"layout": "signed"})})
+
+
 def _preamble_stated(table: RawTable, profile: Profile) -> list[Stated]:
     """Balances stated on marked lines above the header ("Balance at end of period;;+31070,11").
 
@@ -208,11 +234,7 @@ def _preamble_stated(table: RawTable, profile: Profile) -> list[Stated]:
     at = np.flatnonzero(kind != "")
     if not at.size:
         return []
-    vals = stated_values(
-        {"amount": value},
-        profile.model_copy(update={"amount": profile.amount.model_copy(update={"layout": "signed"})}),
-        at,
-    )
+    vals = stated_values({"amount": value}, _signed(profile), at)
     return [
         Stated(str(kind[i]), lines[i].source_row, v, t, f"{unit} {lines[i].source_row}", in_table=False)
         for i, (v, t) in zip(at.tolist(), vals, strict=True)
@@ -240,6 +262,11 @@ def collect(
         Stated(str(kind[i]), int(rows[i]), v, t, f"{unit} {int(rows[i])}")
         for i, (v, t) in zip(at.tolist(), stated_values(texts, profile, at), strict=True)
     ]
+    patterns = _patterns(profile.balances)
+    for n, (i, s) in enumerate(zip(at.tolist(), stated, strict=True)):
+        if s.minor is None and (not s.text or _matches(pd.Series([s.text], dtype="str"), "|".join(patterns))[0]):
+            cells = [str(table.data[c].iat[i]) for c in table.data.columns if c != "source_row"]
+            stated[n] = _label_value(s, _after_marker(cells, patterns), profile)
     movement = ~not_movement & (kind == "")
     known = value.notna().to_numpy()
     minor = value.fillna(0).to_numpy(dtype="int64")
@@ -291,12 +318,7 @@ def _configured(profile: Profile, grid: Grid | None, file: str) -> list[Stated]:
         if grid is None:
             raise InputError(file, f"balances.{kind}: cells outside the table cannot be read here")
         found = required(grid, spec, file, f"balances.{kind}")
-        signed = profile.amount.model_copy(update={"layout": "signed"})
-        [(v, t)] = stated_values(
-            {"amount": pd.Series([found.text], dtype="str")},
-            profile.model_copy(update={"amount": signed}),
-            np.array([0]),
-        )
+        [(v, t)] = stated_values({"amount": pd.Series([found.text], dtype="str")}, _signed(profile), np.array([0]))
         out.append(Stated(kind, found.row, v, t, found.where, in_table=False))
     return out
 

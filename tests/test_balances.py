@@ -180,7 +180,7 @@ def test_balances_in_lines_above_and_below_the_table(tmp_path: Path) -> None:
         "Date,Amount,Text\n"
         "2024-01-02,-20.00,fee\n"
         "2024-01-03,70.00,payment\n"
-        "Balance at start of period,500.00,\n"
+        "Balance at start of period,,500.00\n"
     )
     result = _run(tmp_path, text)
     assert result.summary()["balance"] == "verified"
@@ -188,8 +188,18 @@ def test_balances_in_lines_above_and_below_the_table(tmp_path: Path) -> None:
 
 
 def test_balance_row_without_an_amount_is_an_error_not_a_guess(tmp_path: Path) -> None:
-    text = "Date,Amount,Text\n2024-01-01,10.00,Opening balance\n2024-01-02,5.00,a\nClosing balance,,15.00\n"
+    text = "Date,Amount,Text\n2024-01-01,10.00,Opening balance\n2024-01-02,5.00,a\nClosing balance,,\n"
     with pytest.raises(InputError, match=r"the closing balance \(line 4\) has no amount in the profile's amount"):
+        _run(tmp_path, text)
+
+
+def test_balance_row_whose_amount_column_is_empty_takes_the_cell_after_its_marker(tmp_path: Path) -> None:
+    # 10.00 + 5.00 = 15.00, written after the marker (the amount column holds the marker, or nothing)
+    for closing in ("Closing balance,,15.00", ",Closing balance,15.00"):
+        text = f"Date,Amount,Text\n2024-01-01,10.00,Opening balance\n2024-01-02,5.00,a\n{closing}\n"
+        assert _run(tmp_path, text).summary()["balance"] == "verified"
+    text = "Date,Amount,Text\n2024-01-01,10.00,Opening balance\n2024-01-02,5.00,a\nClosing balance,12x,15.00\n"
+    with pytest.raises(InputError, match=r"the closing balance \(line 4\) cannot be read: '12x'"):
         _run(tmp_path, text)
 
 
