@@ -36,6 +36,7 @@ from pipeline.money import minor_text
 from pipeline.parsing import parse_amounts
 from pipeline.readers import RawTable
 from pipeline.readers.text import split_cells
+from pipeline.textops import as_series, to_arrow
 from schemas.codes import Skip
 
 OPENING, CLOSING, TOTAL = "opening", "closing", "total"
@@ -71,24 +72,21 @@ def _escape(word: str) -> str:
 
 
 def _matches(text: pd.Series, pattern: str) -> np.ndarray:
-    arr = pa.array(text.to_numpy(dtype=object), type=pa.string())
-    hit = pc.match_substring_regex(pc.fill_null(arr, ""), pattern, ignore_case=True)
+    hit = pc.match_substring_regex(to_arrow(text), pattern, ignore_case=True)
     return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def first_cells(cells: list[pd.Series]) -> pd.Series:
-    """Each row's first non-empty cell (cells trimmed by the reader), one column at a time."""
+    """Each row's first non-empty cell (cells trimmed by the reader), in C++: the position of the
+    first non-empty cell per row, then pyarrow's ``choose`` (no Python object per cell)."""
     if not cells:
         return pd.Series([], dtype="str")
-    first = cells[0].to_numpy(dtype=object).copy()
-    filled = np.array(cells[0].to_numpy(dtype=object) != "", dtype=bool)
-    for s in cells[1:]:
-        values = s.to_numpy(dtype=object)
-        take = ~filled & (values != "")
-        if take.any():
-            first[take] = values[take]
-            filled = filled | take
-    return pd.Series(first, index=cells[0].index, dtype="str")
+    arrays = [to_arrow(c) for c in cells]
+    if len({a.type for a in arrays}) > 1:
+        arrays = [a.cast(pa.large_string()) for a in arrays]
+    nonempty = np.stack([pc.greater(pc.binary_length(a), 0).to_numpy(zero_copy_only=False) for a in arrays])
+    first = np.argmax(nonempty, axis=0).astype(np.int32)  # a row with no value picks column 1: ""
+    return as_series(pc.choose(pa.array(first), *arrays), cells[0].index)
 
 
 def balance_kinds(
@@ -102,22 +100,25 @@ def balance_kinds(
     Recognition does not depend on ``check``: with the check off, a balance is still never a receipt.
     """
     kind = np.full(len(candidate), "", dtype=object)
-    at = np.flatnonzero(candidate)
-    if not at.size:
+    every = marker_regex((*spec.opening_markers, *spec.closing_markers, *spec.total_markers))
+    if every is None or not candidate.any():
         return kind
-    texts = [t.iloc[at] for t in (first_cells(cells), *extra)]
+    texts = [t[candidate].reset_index(drop=True) for t in (first_cells(cells), *extra)]
+    # one pass with every marker over all rows; the few rows it finds are then told apart
+    found = np.logical_or.reduce([_matches(t, every) for t in texts])
+    at = np.flatnonzero(candidate)[found]
+    texts = [t[found].reset_index(drop=True) for t in texts]
+    sub = kind[at]
     for name, markers in (
         (OPENING, spec.opening_markers),
         (CLOSING, spec.closing_markers),
         (TOTAL, spec.total_markers),
     ):
         pattern = marker_regex(markers)
-        if pattern is None:
-            continue
-        hit = np.logical_or.reduce([_matches(t, pattern) for t in texts])
-        sub = kind[at]
-        sub[hit & (sub == "")] = name
-        kind[at] = sub
+        if pattern is not None and at.size:
+            hit = np.logical_or.reduce([_matches(t, pattern) for t in texts])
+            sub[hit & (sub == "")] = name
+    kind[at] = sub
     return kind
 
 
