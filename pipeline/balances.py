@@ -374,6 +374,13 @@ def _unverifiable(bad: tuple[tuple[int, str], ...], unit: str) -> str:
     )
 
 
+def _without(bad: tuple[tuple[int, str], ...], unit: str) -> str:
+    """Said of a sum that holds although some amounts could not be read (those rows are rejected)."""
+    if not bad:
+        return ""
+    return f" (without {', '.join(f'{unit} {r}' for r, _ in bad[:5])}{' ...' if len(bad) > 5 else ''}, unreadable)"
+
+
 def _check_pair(opening: Stated, closing: Stated, s: _Sum, decimals: int, unit: str) -> tuple[str, str | None]:
     """(what was proved, or None) and the failure message (or None) of one opening/closing pair."""
     assert opening.minor is not None and closing.minor is not None
@@ -384,7 +391,7 @@ def _check_pair(opening: Stated, closing: Stated, s: _Sum, decimals: int, unit: 
     )
     diff = closing.minor - expected
     if diff == 0:
-        return f"{sums} = closing balance ({closing.where})", None
+        return f"{sums} = closing balance ({closing.where}){_without(s.unreadable, unit)}", None
     says = show(closing.minor, decimals)
     head = f"{sums}, but the closing balance ({closing.where}) says {says}: {show(abs(diff), decimals)} differ"
     if s.unreadable:
@@ -397,7 +404,7 @@ def _check_total(total: Stated, s: _Sum, decimals: int, unit: str) -> tuple[str,
     sums = f"the rows add up to {show(s.total, decimals)} ({s.count} rows)"
     diff = total.minor - s.total
     if diff == 0:
-        return f"{sums} = the total ({total.where})", None
+        return f"{sums} = the total ({total.where}){_without(s.unreadable, unit)}", None
     head = (
         f"{sums}, but the total ({total.where}) says {show(total.minor, decimals)}: {show(abs(diff), decimals)} differ"
     )

@@ -173,6 +173,13 @@ def test_unreadable_amount_makes_the_balance_unverifiable_not_wrong(tmp_path: Pa
         _run(tmp_path, text)
 
 
+def test_a_balance_that_holds_without_an_unreadable_row_says_so(tmp_path: Path) -> None:
+    text = "Date,Amount,Text\n2024-01-01,100.00,Opening balance\n2024-01-02,0.0x,a\n2024-01-31,100.00,Closing balance\n"
+    result = _run(tmp_path, text)
+    assert [i.source_row for i in result.issues] == [3]
+    assert result.summary()["balance_detail"].endswith("= closing balance (line 4) (without line 3, unreadable)")
+
+
 def test_balances_in_lines_above_and_below_the_table(tmp_path: Path) -> None:
     # the closing balance stands above the header, the opening one after the table: 500.00 - 20.00 + 70.00
     text = (
