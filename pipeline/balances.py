@@ -143,6 +143,15 @@ class Control:
     rows: np.ndarray
     minor: np.ndarray
     unreadable: tuple[tuple[int, str], ...]
+    running: Running | None = None
+
+
+@dataclass(frozen=True)
+class Running:
+    """The balance after each movement, from ``balances.running`` (aligned with ``Control.rows``)."""
+
+    minor: np.ndarray
+    unreadable: tuple[tuple[int, str], ...]
 
 
 def stated_values(texts: dict[str, pd.Series], profile: Profile, at: np.ndarray) -> list[tuple[int | None, str]]:
@@ -280,7 +289,18 @@ def collect(
         rows[movement],
         np.where(known, minor, 0)[movement],
         unreadable,
+        _running(texts.get("running"), profile, rows, movement),
     )
+
+
+def _running(text: pd.Series | None, profile: Profile, rows: np.ndarray, movement: np.ndarray) -> Running | None:
+    """The running-balance cells of the movements, read like a signed amount."""
+    if text is None:
+        return None
+    at = np.flatnonzero(movement)
+    values = stated_values({"amount": text}, _signed(profile), at)
+    bad = tuple((int(rows[i]), t) for i, (v, t) in zip(at.tolist(), values, strict=True) if v is None)
+    return Running(np.array([v or 0 for v, _ in values], dtype=object).astype("int64"), bad)
 
 
 @dataclass(frozen=True)
@@ -458,6 +478,42 @@ def _incomplete(balances: list[Stated]) -> str:
     return f"{kinds} cannot be paired as opening and closing balances"
 
 
+def _check_running(control: Control, decimals: int) -> tuple[str, str | None]:
+    """Each running balance = the one before it + its row's amount, oldest row first or newest first.
+
+    This proves every row on its own (not only the sum), and which way the file is sorted is read
+    from the data: the order where every step holds, else the one where more do (for the message).
+    """
+    run, unit, rows, amount = control.running, control.unit, control.rows, control.minor
+    assert run is not None
+    if run.unreadable:
+        r, t = run.unreadable[0]
+        return "", f"the running balance of {unit} {r} cannot be read ({t!r})"
+    if rows.size < 2:
+        return "", None
+    bal = run.minor
+    up = bal[1:] - bal[:-1] == amount[1:]  # oldest first: a balance = the one above + this row
+    down = bal[:-1] - bal[1:] == amount[:-1]  # newest first: a balance = the one below + this row
+    if up.all() or down.all():
+        order = "oldest first" if up.all() else "newest first"
+        return f"each running balance = the one before it + its row's amount ({rows.size} rows, {order})", None
+    if up.sum() >= down.sum():
+        k = int(np.flatnonzero(~up)[0])
+        before, row = k, k + 1
+    else:
+        k = int(np.flatnonzero(~down)[0])
+        before, row = k + 1, k
+    expected = int(bal[before]) + int(amount[row])
+    was, this, says = (show(int(v), decimals) for v in (bal[before], amount[row], bal[row]))
+    head = (
+        f"the balance of {unit} {rows[before]} ({was}) + the amount of {unit} {rows[row]} ({this}) = "
+        f"{show(expected, decimals)}, but {unit} {rows[row]}'s running balance says {says}: "
+        f"{show(abs(int(bal[row]) - expected), decimals)} differ"
+    )
+    bad = tuple((r, t) for r, t in control.unreadable if r in (int(rows[before]), int(rows[row])))
+    return "", head + (_unverifiable(bad, unit) if bad else "; rows may be missing or misread")
+
+
 def _run_checks(stated: list[Stated], control: Control, profile: Profile) -> tuple[list[str], list[str]]:
     """(what each passing check proved, why each failing one failed)."""
     decimals, unit = profile.decimals, control.unit
@@ -478,6 +534,10 @@ def _run_checks(stated: list[Stated], control: Control, profile: Profile) -> tup
         proved += [ok] if bad is None else []
         failed += [bad] if bad is not None else []
         previous = total.row
+    if control.running is not None:
+        ok, bad = _check_running(control, decimals)
+        proved += [ok] if ok else []
+        failed += [bad] if bad is not None else []
     return proved, failed
 
 
@@ -489,6 +549,7 @@ __all__ = [
     "TOTAL",
     "BalanceCheck",
     "Control",
+    "Running",
     "Stated",
     "balance_kinds",
     "collect",

@@ -275,7 +275,8 @@ class BalanceSpec(_Frozen):
 
     Markers are plain words (not regexes), matched case-insensitively at the start of a row's
     first non-empty cell or of a ``marker_columns`` cell, as whole words. ``opening``, ``closing``
-    and ``total`` take the value from a cell outside the table instead of a marked row.
+    and ``total`` take the value from a cell outside the table instead of a marked row. ``running``
+    names a column holding the balance after each row, checked row by row.
     """
 
     check: Literal["auto", "required", "off"] = "auto"
@@ -286,6 +287,7 @@ class BalanceSpec(_Frozen):
     opening: CellSpec | None = None
     closing: CellSpec | None = None
     total: CellSpec | None = None
+    running: ColumnRef | None = None
 
     @field_validator("opening_markers", "closing_markers", "total_markers")
     @classmethod

@@ -196,7 +196,13 @@ def _control_totals(
     if profile.balances.check == "off":
         return None
     c = profile.columns
-    roles = {"amount": c.amount, "debit": c.debit, "credit": c.credit, "indicator": c.indicator}
+    roles = {
+        "amount": c.amount,
+        "debit": c.debit,
+        "credit": c.credit,
+        "indicator": c.indicator,
+        "running": profile.balances.running,
+    }
     texts = {role: cols.text(ref, role)[0] for role, ref in roles.items() if ref is not None}
     skipped_as = np.where(fates.state == SKIPPED, fates.reason, "").astype(str)
     not_movement = np.isin(skipped_as, list(balances.NOT_MOVEMENTS))

@@ -269,6 +269,36 @@ def test_check_off_verifies_nothing_but_a_balance_is_still_never_a_receipt(tmp_p
     assert result.summary()["skipped_by_reason"]["balance"] == 2
 
 
+@pytest.mark.parametrize(
+    ("rows", "detail"),
+    [
+        # oldest first: 100.00 + 20.00 = 120.00 - 5.00 = 115.00
+        (
+            ["2024-01-01,100.00,a,100.00", "2024-01-02,20.00,b,120.00", "2024-01-03,-5.00,c,115.00"],
+            "3 rows, oldest first",
+        ),
+        # newest first: the same rows upside down
+        (
+            ["2024-01-03,-5.00,c,115.00", "2024-01-02,20.00,b,120.00", "2024-01-01,100.00,a,100.00"],
+            "3 rows, newest first",
+        ),
+    ],
+)
+def test_running_balance_is_checked_row_by_row(tmp_path: Path, rows: list[str], detail: str) -> None:
+    text = "Date,Amount,Text,Saldo\n" + "\n".join(rows) + "\n"
+    result = _run(tmp_path, text, balances={"running": "Saldo"})
+    assert result.summary()["balance_detail"].endswith(f"its row's amount ({detail})")
+
+
+def test_running_balance_that_breaks_names_the_two_rows(tmp_path: Path) -> None:
+    # 120.00 - 5.00 = 115.00, but line 4 says 114.00
+    text = "Date,Amount,Text,Saldo\n2024-01-01,100.00,a,100.00\n2024-01-02,20.00,b,120.00\n2024-01-03,-5.00,c,114.00\n"
+    with pytest.raises(
+        InputError, match=r"the balance of line 3 \(120\.00\) \+ the amount of line 4 \(-5\.00\) = 115\.00, "
+    ):
+        _run(tmp_path, text, balances={"running": "Saldo"})
+
+
 # --- remittance totals --------------------------------------------------------------------------
 
 REMITTANCE = "Date,Amount,Text\n2024-03-01,100.00,RE-1\n2024-03-02,150.00,RE-2\nTotal,{total},\n"
