@@ -281,8 +281,7 @@ def collect(
     known = value.notna().to_numpy()
     minor = value.fillna(0).to_numpy(dtype="int64")
     bad = np.flatnonzero(movement & ~known)
-    shown = texts.get("amount", texts.get("credit"))
-    unreadable = tuple((int(rows[i]), "" if shown is None else str(shown.iloc[i])) for i in bad.tolist())
+    unreadable = tuple((int(rows[i]), _amount_text(texts, i)) for i in bad.tolist())
     return Control(
         unit,
         tuple(_preamble_stated(table, profile) + stated),
@@ -293,14 +292,25 @@ def collect(
     )
 
 
+def _amount_text(texts: dict[str, pd.Series], i: int) -> str:
+    """Row ``i``'s amount as written (both cells of a debit/credit layout)."""
+    if "amount" in texts:
+        return str(texts["amount"].iloc[i])
+    return " / ".join(str(texts[r].iloc[i]) for r in ("debit", "credit") if r in texts and texts[r].iloc[i] != "")
+
+
 def _running(text: pd.Series | None, profile: Profile, rows: np.ndarray, movement: np.ndarray) -> Running | None:
-    """The running-balance cells of the movements, read like a signed amount."""
+    """The running-balance cells of the movements, read like a signed amount (vectorised: it runs
+    over every row); an empty or unreadable cell is listed, as the check cannot step over it."""
     if text is None:
         return None
     at = np.flatnonzero(movement)
-    values = stated_values({"amount": text}, _signed(profile), at)
-    bad = tuple((int(rows[i]), t) for i, (v, t) in zip(at.tolist(), values, strict=True) if v is None)
-    return Running(np.array([v or 0 for v, _ in values], dtype=object).astype("int64"), bad)
+    sub = text.iloc[at].reset_index(drop=True)
+    parsed = parse_amounts(sub, profile.amount, profile.decimals, profile.currency.expected)
+    bad = np.flatnonzero((parsed.error != "") | parsed.empty | parsed.value.isna().to_numpy())
+    values = parsed.value.fillna(0).to_numpy(dtype="int64")
+    unreadable = tuple((int(rows[at[i]]), str(sub.iat[i])) for i in bad[:10].tolist())
+    return Running(-values if profile.amount.invert_sign else values, unreadable)
 
 
 @dataclass(frozen=True)
