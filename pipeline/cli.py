@@ -245,6 +245,7 @@ def _print_summary(console: Console, result: FileResult, s: dict[str, Any], show
     )
     console.print(f"  rejected    {s['rows_rejected']:>7}   {_counts(s['rejected_by_reason'])}", markup=False)
     console.print(f"  skipped     {s['rows_skipped']:>7}   {_counts(s['skipped_by_reason'])}", markup=False)
+    console.print(f"  balance     {s['balance_detail']}", markup=False)
     shown = result.issues[:20]
     for i in shown:
         console.print(f"  row {i.source_row}: {i.message}", markup=False)

@@ -203,6 +203,121 @@ def check_template(template: str) -> None:
             raise ValueError(f"template {template!r}: {{{name}:{spec}}} is not a valid format") from None
 
 
+CELL_REF = r"[A-Za-z]{1,3}[1-9][0-9]{0,6}"
+
+
+class CellSpec(_Frozen):
+    """A value outside the table, found in one of two ways.
+
+    ``cell``: a fixed place, as a person names it in a spreadsheet (``B3`` is column B of row 3 of
+    the sheet; in a text file, field 2 of line 3). ``label``: the text written before the value
+    ("Payment date:"), looked for in every row above, inside and below the table, case-insensitive
+    and as plain text (not a regex); the value is the rest of that cell after the label, or else
+    the next non-empty cell to its right. Exactly one of the two is given.
+    """
+
+    cell: str | None = None
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> CellSpec:
+        if (self.cell is None) == (self.label is None):
+            raise ValueError("give either cell (e.g. B3) or label (e.g. 'Payment date:'), not both or neither")
+        if self.cell is not None and not re.fullmatch(CELL_REF, self.cell):
+            raise ValueError(f"cell {self.cell!r} is not a cell name like B3 (column letters, then the row number)")
+        if self.label is not None and not self.label.strip():
+            raise ValueError("label is empty")
+        return self
+
+
+OPENING_MARKERS: tuple[str, ...] = (
+    "opening balance",
+    "balance brought forward",
+    "brought forward",
+    "balance at start of period",
+    "balance at the start of the period",
+    "start balance",
+    "starting balance",
+    "beginning balance",
+    "previous balance",
+    "anfangssaldo",
+    "alter kontostand",
+    "alter saldo",
+    "saldovortrag",
+    "saldo inicial",
+    "saldo anterior",
+    "solde initial",
+    "solde précédent",
+    "solde precedent",
+    "ancien solde",
+    "saldo iniziale",
+    "saldo precedente",
+    "beginsaldo",
+    "openingssaldo",
+    "saldo begin",
+)
+CLOSING_MARKERS: tuple[str, ...] = (
+    "closing balance",
+    "balance carried forward",
+    "carried forward",
+    "balance at end of period",
+    "balance at the end of the period",
+    "end balance",
+    "ending balance",
+    "final balance",
+    "new balance",
+    "endsaldo",
+    "schlusssaldo",
+    "neuer kontostand",
+    "neuer saldo",
+    "saldo final",
+    "saldo actual",
+    "solde final",
+    "nouveau solde",
+    "solde nouveau",
+    "saldo finale",
+    "eindsaldo",
+    "slotsaldo",
+    "saldo eind",
+)
+
+
+class BalanceSpec(_Frozen):
+    """Stated balances and totals, checked against the rows as control totals (``pipeline.balances``).
+
+    Markers are plain words (not regexes), matched case-insensitively at the start of a row's
+    first non-empty cell or of a ``marker_columns`` cell, as whole words. ``opening``, ``closing``
+    and ``total`` take the value from a cell outside the table instead of a marked row. ``running``
+    names a column holding the balance after each row, checked row by row.
+    """
+
+    check: Literal["auto", "required", "off"] = "auto"
+    opening_markers: tuple[str, ...] = OPENING_MARKERS
+    closing_markers: tuple[str, ...] = CLOSING_MARKERS
+    total_markers: tuple[str, ...] = ()
+    marker_columns: tuple[ColumnRef, ...] | None = None
+    opening: CellSpec | None = None
+    closing: CellSpec | None = None
+    total: CellSpec | None = None
+    running: ColumnRef | None = None
+
+    @field_validator("opening_markers", "closing_markers", "total_markers")
+    @classmethod
+    def _words(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not m.strip() for m in v):
+            raise ValueError("a marker is empty")
+        return tuple(m.strip() for m in v)
+
+
+class ConstantsSpec(_Frozen):
+    """Values for every row taken from cells outside the table (a remittance advice's title block)."""
+
+    posting_date: CellSpec | None = None
+    customer_number: CellSpec | None = None
+    reference: CellSpec | None = None
+    payer_name: CellSpec | None = None
+
+
 class Profile(_Frozen):
     """One bank or remittance layout."""
 
@@ -232,6 +347,8 @@ class Profile(_Frozen):
     external_document_number: str = "{transaction_id}"
     identify_pattern: str | None = None
     key_namespace: str | None = None
+    balances: BalanceSpec = BalanceSpec()
+    constants: ConstantsSpec = ConstantsSpec()
 
     @field_validator("description", "comment", "external_document_number")
     @classmethod

@@ -306,6 +306,8 @@ def _write_summary_sheet(
     rows += [[], _bold(ws, ["file", "profile", "rows read", "sha256"])]
     for f in summary.get("files") or []:
         rows.append([_plain(f.get("file")), _plain(f.get("profile")), f.get("rows_read"), _plain(f.get("sha256"))])
+        if f.get("balance_detail"):
+            rows.append(["", _plain(f.get("balance_detail"))])
     rows += _state_rows(ws, summary, lines, places)
     rows += _bc_and_report_rows(summary, found)
     for i, width in enumerate((20, 70, 16, 66), start=1):
@@ -526,7 +528,10 @@ def render_console_summary(summary: Mapping[str, Any]) -> str:
     out.append(f"Run {summary.get('run_id', '?')} -> {summary.get('target', '?')}{mode}")
     files = list(summary.get("files") or [])
     for f in files[:_MAX_FILES_SHOWN]:
-        out.append(f"  file {f.get('file', '?')}  profile {f.get('profile', '?')}  {f.get('rows_read', '?')} lines")
+        balance = f", balance {f['balance'].replace('_', ' ')}" if f.get("balance") else ""
+        out.append(
+            f"  file {f.get('file', '?')}  profile {f.get('profile', '?')}  {f.get('rows_read', '?')} lines{balance}"
+        )
     if len(files) > _MAX_FILES_SHOWN:
         out.append(f"  ... and {len(files) - _MAX_FILES_SHOWN} more files")
     counts = {s: int(summary.get(s, 0) or 0) for s in STATES}

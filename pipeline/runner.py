@@ -197,7 +197,7 @@ def _summarize(
         started=started.isoformat(timespec="seconds"),
         finished=ctx.now().isoformat(timespec="seconds"),
         files=[
-            FileSummary(str(path), sha, r.profile.name, r.rows_read)
+            FileSummary(str(path), sha, r.profile.name, r.rows_read, r.balance.status, r.balance.message)
             for path, sha, r in zip(inputs.paths, inputs.shas, inputs.results, strict=True)
         ],
         rows_read=inputs.rows_read,

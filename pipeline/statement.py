@@ -18,6 +18,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
+from pipeline import balances
 from pipeline.config import ColumnRef, Profile
 from pipeline.errors import InputError
 from pipeline.parsing import Parsed, parse_amounts, parse_dates
@@ -40,6 +41,7 @@ class Statement:
     receipts: pd.DataFrame
     skips: pd.DataFrame = field(default_factory=pd.DataFrame)
     issues: list[RowIssue] = field(default_factory=list)
+    control: balances.Control | None = None
 
 
 class Columns:
@@ -152,6 +154,7 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     fates = _Fates(table.file, rows, profile)
     cells = _Cells.of(table)
     _skip_blank_repeated_and_ruled(fates, cells, table, cols, profile)
+    stated_kind = _skip_balance_rows(fates, cells, cols, profile)
     date_text, date_label = cols.text(profile.columns.date, "date")
     date_empty = (date_text == "").to_numpy()
     dates, amount = _parse_dates_and_amounts(cols, profile, date_text)
@@ -169,7 +172,42 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     skipped = fates.state == SKIPPED
     skips = _skips_frame(table, rows[skipped], fates.reason[skipped], fates.detail[skipped])
     receipts = frame[(fates.state[keep] == OPEN)].reset_index(drop=True)
-    return Statement(table, receipts, skips, fates.issues)
+    control = _control_totals(table, cols, profile, fates, stated_kind, amount.value)
+    return Statement(table, receipts, skips, fates.issues, control)
+
+
+def _skip_balance_rows(fates: _Fates, cells: _Cells, cols: Columns, profile: Profile) -> np.ndarray:
+    """Opening/closing balance and stated-total rows (``pipeline.balances``), dated or not: never
+    receipts, whatever their amount. Returns each row's kind ("" for every other row)."""
+    refs = profile.balances.marker_columns
+    if refs is None:
+        named = (profile.columns.payer_name, profile.columns.reference)
+        refs = tuple(r for ref in named if ref is not None for r in (ref if isinstance(ref, tuple) else (ref,)))
+    extra = [cols.text(ref, "balances.marker_columns")[0] for ref in refs]
+    kind = balances.balance_kinds([cells.text[c] for c in cells.columns], extra, profile.balances, fates.state == OPEN)
+    fates.skip((kind == balances.OPENING) | (kind == balances.CLOSING), Skip.BALANCE)
+    fates.skip(kind == balances.TOTAL, Skip.TOTAL)
+    return kind
+
+
+def _control_totals(
+    table: RawTable, cols: Columns, profile: Profile, fates: _Fates, kind: np.ndarray, value: pd.Series
+) -> balances.Control | None:
+    """Stated balances and every movement, for ``balances.verify`` (None when the check is off)."""
+    if profile.balances.check == "off":
+        return None
+    c = profile.columns
+    roles = {
+        "amount": c.amount,
+        "debit": c.debit,
+        "credit": c.credit,
+        "indicator": c.indicator,
+        "running": profile.balances.running,
+    }
+    texts = {role: cols.text(ref, role)[0] for role, ref in roles.items() if ref is not None}
+    skipped_as = np.where(fates.state == SKIPPED, fates.reason, "").astype(str)
+    not_movement = np.isin(skipped_as, list(balances.NOT_MOVEMENTS))
+    return balances.collect(table, profile, kind, not_movement, value, texts)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ class FileSummary:
     sha256: str
     profile: str
     rows_read: int
+    balance: str = ""
+    balance_detail: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.balances import NOT_STATED, BalanceCheck, verify
 from pipeline.config import Config, Profile
+from pipeline.fixedcells import Grid, apply_constants
 from pipeline.money import minor_to_decimal
 from pipeline.normalize import Payments, normalize
 from pipeline.profiles import choose_profile
@@ -32,6 +34,7 @@ class FileResult:
     profile: Profile
     statement: Statement
     payments: Payments
+    balance: BalanceCheck = NOT_STATED
 
     @property
     def rows_read(self) -> int:
@@ -91,6 +94,8 @@ class FileResult:
             "rejected_by_reason": dict(Counter(i.reason_code for i in self.issues)),
             "skipped_by_reason": {str(k): int(v) for k, v in self.skips["reason_code"].value_counts().items()},
             "issues": [i.as_dict() for i in self.issues],
+            "balance": self.balance.status,
+            "balance_detail": self.balance.message,
         }
 
     def check_accounting(self) -> None:
@@ -119,8 +124,12 @@ def validate_file(
     profile = choose_profile(source, config, profile_name)
     table = source.read(profile)
     statement = map_statement(table, profile)
+    grid = Grid.of(source, profile, table.delimiter)
+    balance = verify(str(path), profile, statement.control, grid)
+    if any(getattr(profile.constants, name) is not None for name in type(profile.constants).model_fields):
+        statement.receipts = apply_constants(statement.receipts, profile, grid, str(path))
     first = config.defaults.first_line_number if start is None else start
     payments = normalize(statement.receipts, profile, str(path), start=first)
-    result = FileResult(str(path), profile, statement, payments)
+    result = FileResult(str(path), profile, statement, payments, balance)
     result.check_accounting()
     return result

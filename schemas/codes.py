@@ -84,6 +84,8 @@ class Skip(StrEnum):
     ZERO_AMOUNT = "zero_amount"
     NOT_RECEIPT = "not_receipt"
     RULE = "rule"
+    BALANCE = "balance"
+    TOTAL = "total"
 
 
 SKIP_DESCRIPTIONS: Final[Mapping[Skip, str]] = {
@@ -98,6 +100,8 @@ SKIP_DESCRIPTIONS: Final[Mapping[Skip, str]] = {
     Skip.ZERO_AMOUNT: "amount is zero",
     Skip.NOT_RECEIPT: "not a customer receipt (a debit or filtered out)",
     Skip.RULE: "skipped by a profile rule",
+    Skip.BALANCE: "opening or closing balance (checked against the rows, never a receipt)",
+    Skip.TOTAL: "stated total (checked against the rows, never a receipt)",
 }
 
 

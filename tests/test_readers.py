@@ -472,7 +472,7 @@ def test_footer_and_repeated_header(tmp_path: Path) -> None:
         "Date;Payer;Amount;Reference",  # 3 repeated header (page break)
         "2024-03-02;Beta;1.050,00;INV-2",  # 4
         "Summe;;1.150,00;",  # 5 footer
-        ";;Closing balance;1.150,00",  # 6 footer: first non-empty cell
+        ";;Closing balance;1.150,00",  # 6 balance row (pipeline.balances): its first non-empty cell
         "Total 2 transactions;;;",  # 7 footer
     ]
     path = _write(tmp_path, "statement.csv", _text(lines).encode())
@@ -480,7 +480,8 @@ def test_footer_and_repeated_header(tmp_path: Path) -> None:
     assert _counts(result) == (7, 2, 0, 5)
     assert _valid_rows(result) == [2, 4]
     assert _amounts(result) == [10000, 105000]
-    assert _skips(result) == [(1, "header"), (3, "repeated_header"), (5, "footer"), (6, "footer"), (7, "footer")]
+    assert _skips(result) == [(1, "header"), (3, "repeated_header"), (5, "footer"), (6, "balance"), (7, "footer")]
+    assert result.summary()["balance"] == "incomplete"  # a closing balance alone proves nothing
 
 
 def test_ragged_rows(tmp_path: Path) -> None:
