@@ -3,7 +3,14 @@
 Every request goes through :meth:`BCClient._exchange`, which is where the rules live:
 
 * each request carries ``Authorization: Bearer`` and ``Accept: application/json``; a 401 makes
-  the token provider drop the token and the request is sent once more with a fresh one;
+  the token provider drop the refused token (once, however many requests in flight were refused
+  with it: the first drops it, the next ``token()`` fetches its replacement under the provider's
+  lock, every other thread gets that replacement) and the request is sent again with the current
+  token. A 401 counts as one failed attempt of the retry budget like any transient failure: a
+  token can be revoked again right after it was fetched (another request's revocation kills the
+  token every request in flight shares), so "refresh once" is not enough, and endless refreshing
+  is no answer to a BC that refuses every token. A 401 is safe to resend even for a write: BC
+  authenticates before it runs anything (``classify`` rates it not executed);
 * every answer is judged by :func:`~pipeline.bc.classify.classify`;
 * reads (``get``, ``get_all``) are retried on every transient verdict: repeating a read is
   harmless;
@@ -301,17 +308,18 @@ class BCClient:
         policy = self.retry
         started = policy.clock()
         failures = 0
-        refreshed = False
+        late = 0
         while True:
             verdict, reply, token = self._attempt(method, url, path, params, headers, content)
             if reply is not None:
                 return reply
             if verdict.kind == "auth":
-                if verdict.status == 401 and not refreshed:
-                    refreshed = True
-                    self.tokens.invalidate(token)
-                    self._count(retries=1)
-                    log.info("%s %s: 401, fetching a new token and sending once more", method, path)
+                if verdict.status == 401:
+                    if self._late_401(method, path, token, late, started):
+                        late += 1
+                    else:
+                        failures += 1
+                        self._after_401(method, path, verdict, failures, started)
                     continue
                 raise BCAuthError(
                     _describe(method, path, verdict), status=verdict.status, code=verdict.code, method=method, path=path
@@ -341,6 +349,54 @@ class BCClient:
                 )
             log.warning("%s %s: %s, retry %d in %.2f s", method, path, _short(verdict), failures, wait)
             self._count(retries=1)
+            policy.sleep(wait)
+
+    def _late_401(self, method: str, path: str, token: str | None, late: int, started: float) -> bool:
+        """True when BC refused a token another thread has already replaced: resend at once with
+        the current one, without spending the retry budget.
+
+        This request was merely late to see a revocation that another request reported (and
+        counted) already; counting it too would let a storm that kills the token shared by six
+        requests in flight spend six budgets on one event. Otherwise (False, a counted failure)
+        this thread was the first to report ``token``, which is now dropped, and the next
+        ``token()`` fetches its replacement under the provider's lock, once for every thread.
+        Late resends are bounded on their own (``max_attempts`` of them, within ``max_total_s``);
+        past that they count like any other 401.
+        """
+        if self.tokens.invalidate(token):
+            return False
+        policy = self.retry.policy
+        if late >= policy.max_attempts or self.retry.clock() - started >= policy.max_total_s:
+            return False
+        self._count(retries=1)
+        log.info("%s %s: 401 for a token already replaced, sending again with the current one", method, path)
+        return True
+
+    def _after_401(self, method: str, path: str, verdict: Verdict, failures: int, started: float) -> None:
+        """Wait before resending after BC refused the current token, or raise BCAuthError when the
+        retry budget (shared with every other failure of this request) is spent.
+
+        No wait when the 401 is the request's first failure: a plain expiry must not slow the
+        run. A fresh token
+        refused again waits like any other failure, which gives a revocation storm or a slow
+        permission change time to pass.
+        """
+        policy = self.retry
+        wait = policy.next_delay(failures, started, None)
+        if wait is None:
+            raise BCAuthError(
+                _describe(method, path, verdict) + f"; gave up after {failures} attempt(s), sending a fresh token "
+                "after each refusal (is the app registered in BC with permissions for this company?)",
+                status=verdict.status,
+                code=verdict.code,
+                method=method,
+                path=path,
+            )
+        if failures == 1:
+            wait = 0.0
+        self._count(retries=1)
+        log.info("%s %s: 401, sending again with a fresh token (attempt %d, in %.2f s)", method, path, failures, wait)
+        if wait:
             policy.sleep(wait)
 
     def _attempt(
