@@ -53,7 +53,7 @@ _TRANSIENT_ENTRA_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 _REDACTED = "<redacted>"
 # What the commonest Entra refusals of a client-credentials request mean for the person running this.
 _AADSTS_HINTS = {
-    "7000215": "the client secret is wrong (is it the secret's value, not its ID?)",
+    "7000215": "the client secret is wrong: use the secret's value, not its ID",
     "7000222": "the client secret has expired: create a new one for the app",
     "700016": "no app with this client id exists in the tenant",
     "700027": "the certificate is not one the app knows (wrong certificate or thumbprint)",
@@ -220,7 +220,7 @@ def _hint(result: dict[str, Any], description: str) -> str:
     codes = [str(c) for c in result.get("error_codes") or ()] + _AADSTS.findall(description)
     for code in codes:
         if code in _AADSTS_HINTS:
-            return f" ({_AADSTS_HINTS[code]}; fix the credentials, retrying will not help)"
+            return f" -- {_AADSTS_HINTS[code]}; retrying will not help"
     return ""
 
 

@@ -120,7 +120,7 @@ def test_a_refusal_of_the_credentials_is_remembered_for_a_while(monkeypatch: pyt
         ([7000215], "the client secret is wrong"),
         ([7000222], "the client secret has expired"),
         ([700016], "no app with this client id exists in the tenant"),
-        ([], "fix the credentials"),  # found in the description when error_codes is missing
+        ([], "the client secret is wrong"),  # found in the description when error_codes is missing
     ],
 )
 def test_entra_refusals_say_what_to_fix(codes: list[int], hint: str) -> None:
