@@ -6,11 +6,14 @@ Every request goes through :meth:`BCClient._exchange`, which is where the rules 
   the token provider drop the refused token (once, however many requests in flight were refused
   with it: the first drops it, the next ``token()`` fetches its replacement under the provider's
   lock, every other thread gets that replacement) and the request is sent again with the current
-  token. A 401 counts as one failed attempt of the retry budget like any transient failure: a
-  token can be revoked again right after it was fetched (another request's revocation kills the
-  token every request in flight shares), so "refresh once" is not enough, and endless refreshing
-  is no answer to a BC that refuses every token. A 401 is safe to resend even for a write: BC
-  authenticates before it runs anything (``classify`` rates it not executed);
+  token. A token can be revoked again right after it was fetched (another request's revocation
+  kills the token every request in flight shares), so "refresh once" is not enough, and endless
+  refreshing is no answer to a BC that refuses every token: a 401 for a token BC never accepted
+  counts as one failed attempt of the retry budget like any transient failure; a 401 for a token
+  BC accepted before (or that another thread already replaced) is a revocation in flight and is
+  resent at once, a bounded number of times (``BCClient._free_401``). A 401 is safe to resend
+  even for a write: BC authenticates before it runs anything (``classify`` rates it not
+  executed);
 * every answer is judged by :func:`~pipeline.bc.classify.classify`;
 * reads (``get``, ``get_all``) are retried on every transient verdict: repeating a read is
   harmless;
@@ -119,6 +122,7 @@ class BCClient:
         self._requests_made = 0
         self._retries = 0
         self._throttled = 0
+        self._accepted: str | None = None  # the last token BC answered a request for (2xx)
 
     def __repr__(self) -> str:
         return f"BCClient(target={self.target.label!r})"
@@ -308,15 +312,15 @@ class BCClient:
         policy = self.retry
         started = policy.clock()
         failures = 0
-        late = 0
+        free = 0
         while True:
             verdict, reply, token = self._attempt(method, url, path, params, headers, content)
             if reply is not None:
                 return reply
             if verdict.kind == "auth":
                 if verdict.status == 401:
-                    if self._late_401(method, path, token, late, started):
-                        late += 1
+                    if self._free_401(method, path, token, free, started):
+                        free += 1
                     else:
                         failures += 1
                         self._after_401(method, path, verdict, failures, started)
@@ -351,33 +355,40 @@ class BCClient:
             self._count(retries=1)
             policy.sleep(wait)
 
-    def _late_401(self, method: str, path: str, token: str | None, late: int, started: float) -> bool:
-        """True when BC refused a token another thread has already replaced: resend at once with
-        the current one, without spending the retry budget.
+    def _free_401(self, method: str, path: str, token: str | None, free: int, started: float) -> bool:
+        """True when the 401 is explained by a revocation: resend at once with the current token,
+        without spending the retry budget. False: a counted failure (see ``_after_401``).
 
-        This request was merely late to see a revocation that another request reported (and
-        counted) already; counting it too would let a storm that kills the token shared by six
-        requests in flight spend six budgets on one event. Otherwise (False, a counted failure)
-        this thread was the first to report ``token``, which is now dropped, and the next
-        ``token()`` fetches its replacement under the provider's lock, once for every thread.
-        Late resends are bounded on their own (``max_attempts`` of them, within ``max_total_s``);
-        past that they count like any other 401.
+        The retry budget is there to stop a run that BC will never let in (an app not
+        registered in BC, or without permissions): then BC accepts none of its tokens. A 401 for a
+        token BC has accepted before, or for a token another thread has already replaced, proves
+        nothing of the kind: the token was revoked or expired in flight. Charging those to the
+        budget is what made a storm that revokes the token shared by six requests in flight spend
+        six budgets on one event, and a run under 30% revocation fail. In every case the refused
+        token is dropped only if it is still the current one, and the next ``token()`` fetches
+        its replacement under the provider's lock: one token request for all threads. Free
+        resends are bounded on their own (``max_attempts`` of them, within ``max_total_s``);
+        past that a 401 counts like any other failure.
         """
-        if self.tokens.invalidate(token):
+        replaced = not self.tokens.invalidate(token)
+        with self._counter_lock:
+            accepted = token is not None and token == self._accepted
+        if not (replaced or accepted):
             return False
         policy = self.retry.policy
-        if late >= policy.max_attempts or self.retry.clock() - started >= policy.max_total_s:
+        if free >= policy.max_attempts or self.retry.clock() - started >= policy.max_total_s:
             return False
         self._count(retries=1)
-        log.info("%s %s: 401 for a token already replaced, sending again with the current one", method, path)
+        why = "already replaced" if replaced else "BC had accepted before"
+        log.info("%s %s: 401 for a token %s, sending again with a fresh one", method, path, why)
         return True
 
     def _after_401(self, method: str, path: str, verdict: Verdict, failures: int, started: float) -> None:
         """Wait before resending after BC refused the current token, or raise BCAuthError when the
         retry budget (shared with every other failure of this request) is spent.
 
-        No wait when the 401 is the request's first failure: a plain expiry must not slow the
-        run. A fresh token
+        The current token, which BC never accepted, was refused. No wait when this is the
+        request's first failure (a token can be revoked before its first use). A fresh token
         refused again waits like any other failure, which gives a revocation storm or a slow
         permission change time to pass.
         """
@@ -430,6 +441,8 @@ class BCClient:
             self._count(throttled=1)
         log.debug("%s %s -> %d in %.3f s", method, path, response.status_code, elapsed)
         if verdict.kind == "success":
+            with self._counter_lock:
+                self._accepted = token
             return verdict, _Reply(response.status_code, body), token
         return verdict, None, token
 

@@ -320,33 +320,50 @@ def test_a_401_fetches_a_new_token_and_sends_once_more(cloud: FakeCloud, client:
 def test_a_401_with_every_fresh_token_is_an_auth_error_once_the_retry_budget_is_spent(
     cloud: FakeCloud, client: BCClient, fake_time: FakeTime
 ) -> None:
+    # BC accepted tok-1 (the company lookup), then refuses every token: an app whose permission in
+    # BC was taken away. tok-1's 401 may be a revocation (free); tok-2 on were never accepted.
     cloud.api = lambda request: bc_error(401, "Authentication_InvalidCredentials", "rejected")
     with pytest.raises(BCAuthError) as info:
         client.get("x")
     assert info.value.status == 401
     assert info.value.code == "Authentication_InvalidCredentials"
     assert "gave up after 8 attempt(s), sending a fresh token after each refusal" in str(info.value)
-    # max_attempts (8) sends, each with its own token; the first resend at once, the others back off
-    assert len(_api(cloud)) == 8
-    assert [r.headers["Authorization"] for r in _api(cloud)] == [f"Bearer tok-{n}" for n in range(1, 9)]
-    assert client.tokens.tokens_fetched == 8
+    # tok-1, then max_attempts (8) fresh tokens; the first resends at once, the others back off
+    assert [r.headers["Authorization"] for r in _api(cloud)] == [f"Bearer tok-{n}" for n in range(1, 10)]
+    assert client.tokens.tokens_fetched == 9
     assert len(fake_time.sleeps) == 6
+
+
+def test_a_token_bc_accepted_before_is_refreshed_without_spending_the_budget(
+    cloud: FakeCloud, fake_time: FakeTime
+) -> None:
+    with (
+        httpx.Client(transport=httpx.MockTransport(cloud)) as http,
+        BCClient(make_target(), http=http, retry=make_policy(fake_time, max_attempts=1)) as client,
+    ):
+        cloud.api = lambda request: httpx.Response(200, json={})
+        client.get("x")
+        cloud.revoke_all()
+        client.get("x")  # a budget of one attempt: the revoked token's 401 did not spend it
+    assert [r.headers["Authorization"] for r in _api(cloud)] == ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]
+    assert fake_time.sleeps == []
 
 
 def test_401s_share_the_retry_budget_with_other_transient_failures(cloud: FakeCloud, fake_time: FakeTime) -> None:
     cloud.api = _sequence(
         bc_error(503, "Internal_ServiceUnavailable", "busy"),
         bc_error(503, "Internal_ServiceUnavailable", "busy"),
-        bc_error(401, "Authentication_InvalidCredentials", "rejected"),
+        bc_error(401, "Authentication_InvalidCredentials", "rejected"),  # tok-1, accepted before: free
+        bc_error(401, "Authentication_InvalidCredentials", "rejected"),  # tok-2, never accepted: the 3rd failure
         httpx.Response(200, json={}),
     )
     with (
         httpx.Client(transport=httpx.MockTransport(cloud)) as http,
         BCClient(make_target(), http=http, retry=make_policy(fake_time, max_attempts=3)) as client,
-        pytest.raises(BCAuthError, match="gave up"),
+        pytest.raises(BCAuthError, match="gave up after 3 attempt"),
     ):
         client.get("x")
-    assert len(_api(cloud)) == 3
+    assert len(_api(cloud)) == 4
 
 
 def test_a_revocation_storm_with_a_recovering_token_endpoint_succeeds_within_the_budget(
