@@ -3,7 +3,17 @@
 Every request goes through :meth:`BCClient._exchange`, which is where the rules live:
 
 * each request carries ``Authorization: Bearer`` and ``Accept: application/json``; a 401 makes
-  the token provider drop the token and the request is sent once more with a fresh one;
+  the token provider drop the refused token (once, however many requests in flight were refused
+  with it: the first drops it, the next ``token()`` fetches its replacement under the provider's
+  lock, every other thread gets that replacement) and the request is sent again with the current
+  token. A token can be revoked again right after it was fetched (another request's revocation
+  kills the token every request in flight shares), so "refresh once" is not enough, and endless
+  refreshing is no answer to a BC that refuses every token: a 401 for a token BC never accepted
+  counts as one failed attempt of the retry budget like any transient failure; a 401 for a token
+  BC accepted before (or that another thread already replaced) is a revocation in flight and is
+  resent at once, a bounded number of times (``BCClient._free_401``). A 401 is safe to resend
+  even for a write: BC authenticates before it runs anything (``classify`` rates it not
+  executed);
 * every answer is judged by :func:`~pipeline.bc.classify.classify`;
 * reads (``get``, ``get_all``) are retried on every transient verdict: repeating a read is
   harmless;
@@ -112,6 +122,7 @@ class BCClient:
         self._requests_made = 0
         self._retries = 0
         self._throttled = 0
+        self._accepted: str | None = None  # the last token BC answered a request for (2xx)
 
     def __repr__(self) -> str:
         return f"BCClient(target={self.target.label!r})"
@@ -301,17 +312,18 @@ class BCClient:
         policy = self.retry
         started = policy.clock()
         failures = 0
-        refreshed = False
+        free = 0
         while True:
             verdict, reply, token = self._attempt(method, url, path, params, headers, content)
             if reply is not None:
                 return reply
             if verdict.kind == "auth":
-                if verdict.status == 401 and not refreshed:
-                    refreshed = True
-                    self.tokens.invalidate(token)
-                    self._count(retries=1)
-                    log.info("%s %s: 401, fetching a new token and sending once more", method, path)
+                if verdict.status == 401:
+                    if self._free_401(method, path, token, free, started):
+                        free += 1
+                    else:
+                        failures += 1
+                        self._after_401(method, path, verdict, failures, started)
                     continue
                 raise BCAuthError(
                     _describe(method, path, verdict), status=verdict.status, code=verdict.code, method=method, path=path
@@ -341,6 +353,61 @@ class BCClient:
                 )
             log.warning("%s %s: %s, retry %d in %.2f s", method, path, _short(verdict), failures, wait)
             self._count(retries=1)
+            policy.sleep(wait)
+
+    def _free_401(self, method: str, path: str, token: str | None, free: int, started: float) -> bool:
+        """True when the 401 is explained by a revocation: resend at once with the current token,
+        without spending the retry budget. False: a counted failure (see ``_after_401``).
+
+        The retry budget is there to stop a run that BC will never let in (an app not
+        registered in BC, or without permissions): then BC accepts none of its tokens. A 401 for a
+        token BC has accepted before, or for a token another thread has already replaced, proves
+        nothing of the kind: the token was revoked or expired in flight. Charging those to the
+        budget is what made a storm that revokes the token shared by six requests in flight spend
+        six budgets on one event, and a run under 30% revocation fail. In every case the refused
+        token is dropped only if it is still the current one, and the next ``token()`` fetches
+        its replacement under the provider's lock: one token request for all threads. Free
+        resends are bounded on their own (``max_attempts`` of them, within ``max_total_s``);
+        past that a 401 counts like any other failure.
+        """
+        replaced = not self.tokens.invalidate(token)
+        with self._counter_lock:
+            accepted = token is not None and token == self._accepted
+        if not (replaced or accepted):
+            return False
+        policy = self.retry.policy
+        if free >= policy.max_attempts or self.retry.clock() - started >= policy.max_total_s:
+            return False
+        self._count(retries=1)
+        why = "already replaced" if replaced else "BC had accepted before"
+        log.info("%s %s: 401 for a token %s, sending again with a fresh one", method, path, why)
+        return True
+
+    def _after_401(self, method: str, path: str, verdict: Verdict, failures: int, started: float) -> None:
+        """Wait before resending after BC refused the current token, or raise BCAuthError when the
+        retry budget (shared with every other failure of this request) is spent.
+
+        The current token, which BC never accepted, was refused. No wait when this is the
+        request's first failure (a token can be revoked before its first use). A fresh token
+        refused again waits like any other failure, which gives a revocation storm or a slow
+        permission change time to pass.
+        """
+        policy = self.retry
+        wait = policy.next_delay(failures, started, None)
+        if wait is None:
+            raise BCAuthError(
+                _describe(method, path, verdict) + f"; gave up after {failures} attempt(s), sending a fresh token "
+                "after each refusal (is the app registered in BC with permissions for this company?)",
+                status=verdict.status,
+                code=verdict.code,
+                method=method,
+                path=path,
+            )
+        if failures == 1:
+            wait = 0.0
+        self._count(retries=1)
+        log.info("%s %s: 401, sending again with a fresh token (attempt %d, in %.2f s)", method, path, failures, wait)
+        if wait:
             policy.sleep(wait)
 
     def _attempt(
@@ -374,6 +441,8 @@ class BCClient:
             self._count(throttled=1)
         log.debug("%s %s -> %d in %.3f s", method, path, response.status_code, elapsed)
         if verdict.kind == "success":
+            with self._counter_lock:
+                self._accepted = token
             return verdict, _Reply(response.status_code, body), token
         return verdict, None, token
 

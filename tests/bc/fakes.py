@@ -41,11 +41,14 @@ def bc_error(status: int, code: str, message: str, headers: dict[str, str] | Non
 class FakeCloud:
     """Entra's discovery and token endpoints plus BC's API, answering from ``api`` (a handler for
     every API request other than ``GET companies``). Tokens are ``tok-1``, ``tok-2``, ...; only
-    the tokens in ``valid`` are accepted (all issued ones, unless a test revokes them)."""
+    the tokens in ``valid`` are accepted (all issued ones, unless a test revokes them). The token
+    endpoint answers ``token_errors_first`` in turn, then ``token_error`` for ever if set."""
 
     api: Handler = field(default=lambda request: httpx.Response(404))
     companies: list[dict[str, Any]] = field(default_factory=lambda: list(COMPANIES))
     token_error: dict[str, Any] | None = None
+    token_errors_first: list[dict[str, Any]] = field(default_factory=list)  # answered in turn, before any token
+    on_refused: Callable[[httpx.Request], None] | None = None  # called (outside the lock) before each 401
     token_delay: threading.Event | None = None
     token_entered: threading.Event = field(default_factory=threading.Event)
     issued: list[str] = field(default_factory=list)
@@ -62,6 +65,8 @@ class FakeCloud:
             self.api_requests.append(request)
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme != "Bearer" or token not in self.valid:
+            if self.on_refused is not None:
+                self.on_refused(request)
             return bc_error(401, "Authentication_InvalidCredentials", "The server has rejected the client credentials.")
         if path == "/v2.0/contoso/Production/api/v2.0/companies":
             return httpx.Response(200, json={"value": self.companies})
@@ -87,6 +92,8 @@ class FakeCloud:
                 self.token_delay.wait(5)
             with self.lock:
                 self.token_requests.append(request)
+                if self.token_errors_first:
+                    return httpx.Response(503, json=self.token_errors_first.pop(0))
                 if self.token_error is not None:
                     return httpx.Response(401, json=self.token_error)
                 token = f"tok-{len(self.issued) + 1}"

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from pipeline.bc import BCClient, BCTarget, ClientCertificate, TokenProvider
+from pipeline.bc import BCClient, BCTarget, ClientCertificate, TokenProvider, auth
 from pipeline.errors import BCAuthError, BCTransientError
 
 from .fakes import AUTHORITY, SECRET, FakeCloud, FakeTime, make_policy, make_target
@@ -96,6 +96,60 @@ def test_entra_refusal_is_an_auth_error_with_entras_code_and_no_secret() -> None
     assert "AADSTS7000215: Invalid client secret provided." in str(error)
     assert "app-1234" in str(error)
     assert SECRET not in str(error)
+
+
+def test_a_refusal_of_the_credentials_is_remembered_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Six threads whose token BC refused all ask for a new one; Entra must be asked once, not six times.
+    cloud = FakeCloud(token_error=INVALID_CLIENT)
+    provider, http = _provider(cloud)
+    with http:
+        for _ in range(3):
+            with pytest.raises(BCAuthError, match="the client secret is wrong"):
+                provider.token()
+        assert len(cloud.token_requests) == 1
+        # once the memory has lapsed (payimport watch runs for days) Entra is asked again
+        monkeypatch.setattr(auth, "_REFUSAL_MEMORY_S", 0.0)
+        cloud.token_error = None
+        assert provider.token() == "tok-1"
+    assert len(cloud.token_requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("codes", "hint"),
+    [
+        ([7000215], "the client secret is wrong"),
+        ([7000222], "the client secret has expired"),
+        ([700016], "no app with this client id exists in the tenant"),
+        ([], "the client secret is wrong"),  # found in the description when error_codes is missing
+    ],
+)
+def test_entra_refusals_say_what_to_fix(codes: list[int], hint: str) -> None:
+    description = f"AADSTS{codes[0] if codes else 7000215}: Entra's own words. Trace ID: 1"
+    cloud = FakeCloud(token_error={"error": "invalid_client", "error_description": description, "error_codes": codes})
+    provider, http = _provider(cloud)
+    with http, pytest.raises(BCAuthError, match=hint) as info:
+        provider.token()
+    assert "Entra's own words" in str(info.value)
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_an_unavailable_token_endpoint_is_transient_and_not_replayed_by_msal(status: int) -> None:
+    # msal would turn a 5xx into a bare MsalServiceError and replay it from its HTTP cache for a while
+    cloud = FakeCloud()
+    answers = iter([status])  # the first token request fails, the next is the cloud's
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token") and next(answers, None) is not None:
+            cloud.token_requests.append(request)
+            return httpx.Response(status, json={"error": "server_error", "error_description": "down"})
+        return cloud(request)
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        provider = TokenProvider(make_target(), http)
+        with pytest.raises(BCTransientError, match=f"is unavailable: HTTP {status}"):
+            provider.token()
+        assert provider.token() == "tok-1"  # at once: nothing remembered, nothing replayed
+    assert len(cloud.token_requests) == 2
 
 
 def test_a_secret_echoed_by_the_identity_provider_is_redacted() -> None:

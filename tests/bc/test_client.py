@@ -317,14 +317,103 @@ def test_a_401_fetches_a_new_token_and_sends_once_more(cloud: FakeCloud, client:
     assert client.retries == 1
 
 
-def test_a_second_401_is_an_auth_error(cloud: FakeCloud, client: BCClient) -> None:
+def test_a_401_with_every_fresh_token_is_an_auth_error_once_the_retry_budget_is_spent(
+    cloud: FakeCloud, client: BCClient, fake_time: FakeTime
+) -> None:
+    # BC accepted tok-1 (the company lookup), then refuses every token: an app whose permission in
+    # BC was taken away. tok-1's 401 may be a revocation (free); tok-2 on were never accepted.
     cloud.api = lambda request: bc_error(401, "Authentication_InvalidCredentials", "rejected")
     with pytest.raises(BCAuthError) as info:
         client.get("x")
     assert info.value.status == 401
     assert info.value.code == "Authentication_InvalidCredentials"
-    assert len(_api(cloud)) == 2
-    assert client.tokens.tokens_fetched == 2
+    assert "gave up after 8 attempt(s), sending a fresh token after each refusal" in str(info.value)
+    # tok-1, then max_attempts (8) fresh tokens; the first resends at once, the others back off
+    assert [r.headers["Authorization"] for r in _api(cloud)] == [f"Bearer tok-{n}" for n in range(1, 10)]
+    assert client.tokens.tokens_fetched == 9
+    assert len(fake_time.sleeps) == 6
+
+
+def test_a_token_bc_accepted_before_is_refreshed_without_spending_the_budget(
+    cloud: FakeCloud, fake_time: FakeTime
+) -> None:
+    with (
+        httpx.Client(transport=httpx.MockTransport(cloud)) as http,
+        BCClient(make_target(), http=http, retry=make_policy(fake_time, max_attempts=1)) as client,
+    ):
+        cloud.api = lambda request: httpx.Response(200, json={})
+        client.get("x")
+        cloud.revoke_all()
+        client.get("x")  # a budget of one attempt: the revoked token's 401 did not spend it
+    assert [r.headers["Authorization"] for r in _api(cloud)] == ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]
+    assert fake_time.sleeps == []
+
+
+def test_401s_share_the_retry_budget_with_other_transient_failures(cloud: FakeCloud, fake_time: FakeTime) -> None:
+    cloud.api = _sequence(
+        bc_error(503, "Internal_ServiceUnavailable", "busy"),
+        bc_error(503, "Internal_ServiceUnavailable", "busy"),
+        bc_error(401, "Authentication_InvalidCredentials", "rejected"),  # tok-1, accepted before: free
+        bc_error(401, "Authentication_InvalidCredentials", "rejected"),  # tok-2, never accepted: the 3rd failure
+        httpx.Response(200, json={}),
+    )
+    with (
+        httpx.Client(transport=httpx.MockTransport(cloud)) as http,
+        BCClient(make_target(), http=http, retry=make_policy(fake_time, max_attempts=3)) as client,
+        pytest.raises(BCAuthError, match="gave up after 3 attempt"),
+    ):
+        client.get("x")
+    assert len(_api(cloud)) == 4
+
+
+def test_a_revocation_storm_with_a_recovering_token_endpoint_succeeds_within_the_budget(
+    cloud: FakeCloud, client: BCClient, fake_time: FakeTime
+) -> None:
+    # BC revokes every token on each of the first three requests (the sandbox's expire-token
+    # fault), and Entra is unavailable for the first two token requests after the first refusal.
+    refusals = iter(range(3))
+
+    def revoke_then_refuse(request: httpx.Request) -> httpx.Response:
+        if next(refusals, None) is not None:
+            cloud.revoke_all()
+            return bc_error(401, "Authentication_InvalidCredentials", "revoked")
+        return httpx.Response(201, json={"id": "p1"})
+
+    assert client.company_id == COMPANY_ID
+    cloud.api = revoke_then_refuse
+    cloud.token_errors_first = [{"error": "temporarily_unavailable", "error_description": "busy"}] * 2
+    assert client.send("POST", PAYMENTS, {"amount": Decimal("-1")}) == {"id": "p1"}
+    assert [r.headers["Authorization"] for r in _api(cloud)] == [
+        "Bearer tok-1",
+        "Bearer tok-2",
+        "Bearer tok-3",
+        "Bearer tok-4",
+    ]
+    assert len(cloud.token_requests) == 1 + 2 + 3  # the first token, two refusals by Entra, three new tokens
+    assert client.retries == 5  # 3 resends after a 401, 2 waits for Entra
+    assert len(fake_time.sleeps) == 4  # every failure but the first 401 waits
+
+
+def test_a_401_for_a_token_another_thread_replaced_is_resent_with_the_current_one(
+    cloud: FakeCloud, client: BCClient, fake_time: FakeTime
+) -> None:
+    # While this request was in flight with tok-1, another thread got a 401 and fetched tok-2.
+    assert client.company_id == COMPANY_ID
+    answers = iter(["late", "ok"])
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if next(answers) == "late":
+            client.tokens.invalidate("tok-1")
+            assert client.tokens.token() == "tok-2"
+            return bc_error(401, "Authentication_InvalidCredentials", "revoked")
+        return httpx.Response(200, json={})
+
+    cloud.api = handle
+    client.get("x")
+    assert [r.headers["Authorization"] for r in _api(cloud)] == ["Bearer tok-1", "Bearer tok-2"]
+    assert len(cloud.token_requests) == 2  # tok-2 only, fetched by the "other thread"
+    assert fake_time.sleeps == []
+    assert client.retries == 1
 
 
 def test_403_is_an_auth_error_at_once(cloud: FakeCloud, client: BCClient) -> None:
@@ -459,6 +548,82 @@ def test_concurrent_batches_share_one_token_and_count_every_request(cloud: FakeC
     assert client.tokens.tokens_fetched == 1
     assert len(cloud.token_requests) == 1
     assert client.requests_made == threads_n
+
+
+def _batch_ops() -> list[BatchOp]:
+    return [BatchOp(f"r{i}", "POST", f"companies({COMPANY_ID})/{PAYMENTS}", {"n": i}) for i in range(5)]
+
+
+def _in_threads(threads_n: int, work: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
+    """Run ``work`` in ``threads_n`` threads started together; (results, errors)."""
+    results: list[Any] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads_n)
+
+    def run() -> None:
+        start.wait()
+        try:
+            results.append(work())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(threads_n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    return results, errors
+
+
+def _wait(barrier: threading.Barrier) -> None:
+    barrier.wait(10)
+
+
+def test_concurrent_401s_for_one_token_cause_exactly_one_token_request(cloud: FakeCloud, client: BCClient) -> None:
+    threads_n = 6
+    cloud.api = _echo_batch
+    assert client.company_id == COMPANY_ID  # tok-1 is cached
+    cloud.revoke_all()
+    # every thread has its 401 for tok-1 before any of them may ask for a new token
+    refused = threading.Barrier(threads_n)
+    cloud.on_refused = lambda request: _wait(refused)
+
+    results, errors = _in_threads(threads_n, lambda: [r.status for r in client.batch(_batch_ops())])
+
+    assert errors == []
+    assert results == [[201] * 5] * threads_n
+    assert len(cloud.token_requests) == 2  # tok-1 and its one replacement
+    sent = [r.headers["Authorization"] for r in _api(cloud)]
+    assert sorted(sent) == ["Bearer tok-1"] * threads_n + ["Bearer tok-2"] * threads_n
+    assert client.retries == threads_n
+
+
+def test_invalid_secret_stops_every_thread_with_one_clear_auth_error(
+    cloud: FakeCloud, client: BCClient, fake_time: FakeTime
+) -> None:
+    threads_n = 6
+    cloud.api = _echo_batch
+    assert client.company_id == COMPANY_ID
+    # the secret was revoked in Entra: BC refuses tok-1, and Entra refuses every new token
+    cloud.revoke_all()
+    cloud.token_error = {
+        "error": "invalid_client",
+        "error_description": "AADSTS7000215: Invalid client secret provided. Trace ID: 1 Correlation ID: 2",
+        "error_codes": [7000215],
+    }
+    refused = threading.Barrier(threads_n)
+    cloud.on_refused = lambda request: _wait(refused)
+
+    results, errors = _in_threads(threads_n, lambda: client.batch(_batch_ops()))
+
+    assert results == []
+    assert len(errors) == threads_n and all(isinstance(e, BCAuthError) for e in errors)
+    assert {str(e) for e in errors} == {str(errors[0])}
+    assert "AADSTS7000215" in str(errors[0]) and "the client secret is wrong" in str(errors[0])
+    assert SECRET not in str(errors[0])
+    assert len(cloud.token_requests) == 2  # tok-1, then one refusal: remembered, not asked again
+    assert fake_time.sleeps == []
+    assert len(_api(cloud)) == threads_n  # each sent once with tok-1, none again
 
 
 # -- secrets -------------------------------------------------------------------------------------------
