@@ -8,7 +8,7 @@ import fnmatch
 import glob
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -63,6 +63,7 @@ class Inputs:
     shas: list[str]
     rows: pd.DataFrame  # every valid payment of every file, in file then row order
     decimals: int
+    history: list[str | None] = field(default_factory=list)  # per file: "imported before by ..." or None
 
     @property
     def rows_read(self) -> int:

@@ -290,6 +290,19 @@ class Ledger:
             )
             return cursor.rowcount == 1
 
+    def file_history(self, target: str, sha256: str) -> tuple[str, str, str] | None:
+        """(first name, first seen, the run that imported rows of it) when this content was seen
+        before in the target; the run is "" when no row of it was ever planned."""
+        seen = self._db.execute(
+            "SELECT first_name, first_seen FROM files WHERE target = ? AND sha256 = ?", (target, sha256)
+        ).fetchone()
+        if seen is None:
+            return None
+        run = self._db.execute(
+            "SELECT run_id FROM rows WHERE target = ? AND file_sha256 = ? ORDER BY updated LIMIT 1", (target, sha256)
+        ).fetchone()
+        return str(seen[0]), str(seen[1]), str(run[0]) if run else ""
+
     def start_run(self, target: str, run_id: str, files: list[dict[str, Any]]) -> None:
         with self._transaction() as db:
             try:

@@ -532,6 +532,8 @@ def render_console_summary(summary: Mapping[str, Any]) -> str:
         out.append(
             f"  file {f.get('file', '?')}  profile {f.get('profile', '?')}  {f.get('rows_read', '?')} lines{balance}"
         )
+        if f.get("imported_before"):
+            out.append(f"    this file was {f['imported_before']}")
     if len(files) > _MAX_FILES_SHOWN:
         out.append(f"  ... and {len(files) - _MAX_FILES_SHOWN} more files")
     counts = {s: int(summary.get(s, 0) or 0) for s in STATES}

@@ -70,6 +70,7 @@ def run_import(
     requests_before = client.requests_made
     if not options.dry_run:
         settle_unknown(client, ledger, scope)  # 2
+        inputs.history = [_file_history(ledger, scope, sha) for sha in inputs.shas]
         for path, sha in zip(paths, inputs.shas, strict=True):
             ledger.record_file(scope, sha, path.name, path.stat().st_size)
     records = ledger.lookup(scope, inputs.keys) if inputs.keys else {}
@@ -95,6 +96,18 @@ def run_import(
         posting = post_rows(ctx, to_post, records)  # 5, 6
         parts += posting.parts
     return _finish(ctx, inputs, parts, posting, started, client.requests_made - requests_before)  # 7
+
+
+def _file_history(ledger: Ledger, scope: str, sha: str) -> str | None:
+    """How a person learns the file itself was imported before, not only its rows one by one."""
+    seen = ledger.file_history(scope, sha)
+    if seen is None:
+        return None
+    name, first_seen, run_id = seen
+    day = first_seen[:10]
+    if run_id:
+        return f"imported before by run {run_id} on {day} (as {name})"
+    return f"seen before on {day} (as {name}); none of its rows was imported then"
 
 
 def _resolve_rows(ctx: RunContext, todo: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -197,8 +210,18 @@ def _summarize(
         started=started.isoformat(timespec="seconds"),
         finished=ctx.now().isoformat(timespec="seconds"),
         files=[
-            FileSummary(str(path), sha, r.profile.name, r.rows_read, r.balance.status, r.balance.message)
-            for path, sha, r in zip(inputs.paths, inputs.shas, inputs.results, strict=True)
+            FileSummary(
+                str(path),
+                sha,
+                r.profile.name,
+                r.rows_read,
+                balance=r.balance.status,
+                balance_detail=r.balance.message,
+                imported_before=history,
+            )
+            for path, sha, r, history in zip(
+                inputs.paths, inputs.shas, inputs.results, inputs.history or [None] * len(inputs.paths), strict=True
+            )
         ],
         rows_read=inputs.rows_read,
         posted=int(counts.get("posted", 0)),

@@ -25,6 +25,8 @@ class FileSummary:
     rows_read: int
     balance: str = ""
     balance_detail: str = ""
+    imported_before: str | None = None
+    """"imported before by run X on <date> (as NAME)" when this content was imported before."""
 
 
 @dataclass(frozen=True)

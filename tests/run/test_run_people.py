@@ -243,3 +243,20 @@ def test_a_foreign_line_in_an_interrupted_journal_does_not_wedge_the_run(tmp_pat
     assert (s["posted"], s["already_posted"], s["discrepancies"]) == (40, 0, 1)
     assert len(view.lines(str(journal["id"]))) == 41
     _paid_once(view, txs)
+
+
+def test_a_file_imported_before_is_named_as_such_at_file_level(tmp_path: Path, sandbox: SandboxInfo) -> None:
+    """The same statement dropped again under another name: the report says so for the file, not
+    only row by row (20 x "already posted")."""
+    txs = make_transactions(20, seed=35)
+    config = write_config(tmp_path / "cfg", sandbox)
+    first = run_cli(config, sandbox, write_statement(tmp_path / "monday.csv", txs))
+    assert first.summary is not None and first.exit_code == 0, first.output
+    assert first.summary["files"][0]["imported_before"] is None
+
+    again = run_cli(config, sandbox, write_statement(tmp_path / "monday (1).csv", txs))
+
+    assert again.summary is not None and again.exit_code == 0, again.output
+    note = again.summary["files"][0]["imported_before"]
+    day = first.summary["started"][:10]
+    assert note == f"imported before by run {first.summary['run_id']} on {day} (as monday.csv)"
