@@ -48,5 +48,8 @@ bench: install
 bench-posting: install
 	$(BIN)/python bench/posting.py
 
+# Never deletes a real tenant's ledger: .payimport/ledger.sqlite goes only when it records nothing
+# but the embedded sandbox (pipeline.ledger.forget_if_sandbox_only, standard library only).
 clean:
-	rm -rf $(VENV) build dist *.egg-info $(RUNS) .payimport bench/data
+	rm -rf $(VENV) build dist *.egg-info $(RUNS) .payimport/sandbox bench/data
+	@$(PYTHON) -c 'from pathlib import Path; from pipeline.ledger import forget_if_sandbox_only as forget; p = Path(".payimport/ledger.sqlite"); print(p, "removed (embedded sandbox only)" if forget(p) else "KEPT: it records imports into a real tenant (back it up; delete it by hand only on purpose)")'

@@ -275,6 +275,12 @@ __all__ = ["main"]
 @CONFIG_OPTION
 @click.option("--dry-run", is_flag=True, help="Read, check and resolve against BC, but create nothing.")
 @click.option("--post-journal", is_flag=True, help="After verifying the journal against the plan, post it in BC.")
+@click.option(
+    "--accept-new-ledger",
+    is_flag=True,
+    help="Post although this ledger knows no import into the company and BC shows earlier ones "
+    "(only when the ledger is new on purpose; see README, Exactly once).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 @click.option(
     "--log-format",
@@ -288,6 +294,7 @@ def run(
     config_path: Path,
     dry_run: bool,
     post_journal: bool,
+    accept_new_ledger: bool,
     as_json: bool,
     log_format: str | None,
 ) -> None:
@@ -305,7 +312,9 @@ def run(
         text = f"no files to import in {', '.join(map(str, files))}"
         _fail(as_json, err_console, {"error": "no files to import"}, text)
         sys.exit(ExitCode.UNUSABLE)
-    options = RunOptions(profile=profile_name, dry_run=dry_run, post_journal=post_journal)
+    options = RunOptions(
+        profile=profile_name, dry_run=dry_run, post_journal=post_journal, accept_new_ledger=accept_new_ledger
+    )
     command = "payimport run " + " ".join(map(str, files))
     try:
         with (

@@ -4,6 +4,7 @@
      +-- ConfigError        config.yaml or a profile is unusable: fix the config (exit 2)
      +-- InputError         a file cannot be read as the profile says: fix or replace the file (exit 2)
      +-- ProfileError       no profile, or several, match a file (exit 2)
+     +-- LedgerHistoryError a new ledger facing a company with this tool's history (exit 2)
      +-- LockError          another run holds the state lock (exit 4)
      +-- BCError            Business Central or the network failed (exit 3; state is recorded)
           +-- BCAuthError       credentials or token refused (401/403, Entra errors)
@@ -43,6 +44,11 @@ class ProfileError(InputError):
     def __init__(self, file: str, message: str, candidates: tuple[str, ...] = ()) -> None:
         super().__init__(file, message)
         self.candidates = candidates
+
+
+class LedgerHistoryError(PayimportError):
+    """The ledger knows no import into a company where BC shows this tool's journals or this input's
+    payments posted: a lost or second ledger, which would post them again (exit 2)."""
 
 
 class LockError(PayimportError):

@@ -290,6 +290,10 @@ class Ledger:
             )
             return cursor.rowcount == 1
 
+    def knows(self, target: str) -> bool:
+        """Has any run of this ledger been started for the target (company)?"""
+        return self._db.execute("SELECT 1 FROM runs WHERE target = ? LIMIT 1", (target,)).fetchone() is not None
+
     def file_history(self, target: str, sha256: str) -> tuple[str, str, str] | None:
         """(first name, first seen, the run that imported rows of it) when this content was seen
         before in the target; the run is "" when no row of it was ever planned."""
@@ -631,3 +635,26 @@ def _run_record(row: tuple[Any, ...]) -> RunRecord:
         files=files,
         summary=summary,
     )
+
+
+SANDBOX_SCOPE_PREFIX: Final = "embedded sandbox"
+"""How the ledger names the embedded sandbox's companies (``session.ledger_scope``)."""
+
+
+def forget_if_sandbox_only(path: Path) -> bool:
+    """Delete the ledger at ``path`` (and its WAL files) only when every company it records is an
+    embedded sandbox's: ``make clean`` resets the demo, never a real tenant's exactly-once record.
+    Returns True when it was deleted (or absent)."""
+    if not path.exists():
+        return True
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        targets = {str(r[0]) for r in db.execute("SELECT target FROM runs UNION SELECT target FROM files")}
+    finally:
+        db.close()
+    if any(not t.startswith(SANDBOX_SCOPE_PREFIX) for t in targets):
+        return False
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    return True
+

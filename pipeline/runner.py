@@ -44,6 +44,7 @@ from pipeline.post import (
     settle_unknown,
     split_by_ledger,
 )
+from pipeline.post.history import find_traces, refuse_unknown_history
 from pipeline.reconcile import Accounting, account
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import resolve
@@ -69,6 +70,8 @@ def run_import(
     scope = ledger_scope(client)
     requests_before = client.requests_made
     if not options.dry_run:
+        if not options.accept_new_ledger and not ledger.knows(scope):
+            _refuse_a_ledger_blind_to_bc(config, client, inputs)
         settle_unknown(client, ledger, scope)  # 2
         inputs.history = [_file_history(ledger, scope, sha) for sha in inputs.shas]
         for path, sha in zip(paths, inputs.shas, strict=True):
@@ -96,6 +99,13 @@ def run_import(
         posting = post_rows(ctx, to_post, records)  # 5, 6
         parts += posting.parts
     return _finish(ctx, inputs, parts, posting, started, client.requests_made - requests_before)  # 7
+
+
+def _refuse_a_ledger_blind_to_bc(config: Config, client: BCClient, inputs: Inputs) -> None:
+    """A ledger's first run into a company: BC must show no trace of this tool (``post.history``)."""
+    numbers = inputs.rows["documentNumber"].astype("str").str.upper().tolist() if not inputs.rows.empty else []
+    traces = find_traces(client, config.journal, numbers)
+    refuse_unknown_history(traces, str(config.state_dir), client.target.label)
 
 
 def _file_history(ledger: Ledger, scope: str, sha: str) -> str | None:

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 from pipeline.bc import Backoff, BCClient, BCTarget, ClientCertificate, ClientSecret
 from pipeline.config import Config, Timeouts
 from pipeline.errors import ConfigError
-from pipeline.ledger import Ledger
+from pipeline.ledger import SANDBOX_SCOPE_PREFIX, Ledger
 from pipeline.lock import hold_lock
 
 if TYPE_CHECKING:
     from pipeline.sandbox.server import SandboxInfo
 
-SANDBOX_LABEL = "embedded sandbox"
+SANDBOX_LABEL = SANDBOX_SCOPE_PREFIX
 LEDGER_FILE = "ledger.sqlite"
 LOCK_FILE = "payimport.lock"
 

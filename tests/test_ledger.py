@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import PayimportError
-from pipeline.ledger import SCHEMA_VERSION, Ledger, PlannedRow, RowRecord, sha256_file
+from pipeline.ledger import (
+    SANDBOX_SCOPE_PREFIX,
+    SCHEMA_VERSION,
+    Ledger,
+    PlannedRow,
+    RowRecord,
+    forget_if_sandbox_only,
+    sha256_file,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 T = "https://api.example/v2.0/tenant/env/api/v2.0|company-1"
@@ -501,3 +509,17 @@ def test_kill_9_while_writing_leaves_whole_transactions(tmp_path: Path) -> None:
         logged = 3 * last_i + STEP[last_word]
         in_db = 3 * numbers[-1] + STEP[states[-1]]
         assert logged <= in_db <= logged + 1, (run, steps[-1], numbers[-1], states[-1])
+
+
+def test_make_clean_forgets_only_a_sandbox_only_ledger(tmp_path: Path) -> None:
+    """``make clean`` resets the demo's ledger, never one that records a real tenant's imports."""
+    demo, tenant = tmp_path / "demo" / "ledger.sqlite", tmp_path / "tenant" / "ledger.sqlite"
+    with Ledger.open(demo) as ledger:
+        ledger.start_run(f"{SANDBOX_SCOPE_PREFIX} (/srv/x/.payimport/sandbox)|c1", "run-1", [])
+    with Ledger.open(tenant) as ledger:
+        ledger.start_run(f"{SANDBOX_SCOPE_PREFIX} (/srv/x/.payimport/sandbox)|c1", "run-1", [])
+        ledger.record_file("bc|production|c2", "ab" * 32, "statement.csv", 10)
+
+    assert forget_if_sandbox_only(demo) and not demo.exists()
+    assert not forget_if_sandbox_only(tenant) and tenant.exists()
+    assert forget_if_sandbox_only(tmp_path / "absent" / "ledger.sqlite")

@@ -21,13 +21,16 @@ def _utc_now() -> datetime:
 class RunOptions:
     """How a caller wants this run done (the command line's flags, or a library caller's choices).
 
-    ``runs_dir`` and ``errors_workbook`` default to the config's; ``progress`` is told
+    ``accept_new_ledger`` lets a ledger that knows no import into the company post although BC shows
+    this tool's history there (``post.history``). ``runs_dir`` and ``errors_workbook`` default to
+    the config's; ``progress`` is told
     ``(lines done, lines to send)`` while posting; setting ``stop`` asks for a clean stop (no new
     request starts, the ones in flight finish, the run resumes next time).
     """
 
     profile: str | None = None
     dry_run: bool = False
+    accept_new_ledger: bool = False
     post_journal: bool = False
     runs_dir: Path | None = None
     errors_workbook: bool | None = None

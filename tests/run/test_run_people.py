@@ -260,3 +260,46 @@ def test_a_file_imported_before_is_named_as_such_at_file_level(tmp_path: Path, s
     note = again.summary["files"][0]["imported_before"]
     day = first.summary["started"][:10]
     assert note == f"imported before by run {first.summary['run_id']} on {day} (as monday.csv)"
+
+
+# --- a lost or second ledger ----------------------------------------------------------------------
+
+
+def test_a_lost_ledger_refuses_to_post_what_bc_already_holds(tmp_path: Path, sandbox: SandboxInfo) -> None:
+    """Issue scenario 2: the ledger is deleted (or a second state folder imports into the same
+    company). Re-running the file must post nothing: exit 2 naming the journals and payments found."""
+    view = BCView(sandbox)
+    txs = make_transactions(30, seed=36)
+    file = write_statement(tmp_path / "a.csv", txs)
+    config = write_config(tmp_path / "cfg", sandbox)
+    assert run_cli(config, sandbox, "--post-journal", file).exit_code == 0
+    journal = only_new_journal(view)
+    for leftover in (config.parent / "state").glob("ledger.sqlite*"):
+        leftover.unlink()  # the ledger is lost
+
+    again = run_cli(config, sandbox, "--post-journal", file)
+
+    assert again.exit_code == 2, again.output
+    assert again.summary is not None
+    message = again.summary["error"]
+    assert "has no record of any import" in message and str(journal["code"]) in message
+    assert "30 payment(s) of this input already posted" in message and "--accept-new-ledger" in message
+    _paid_once(view, txs)
+    second = write_config(tmp_path / "other-folder", sandbox)  # a second state folder, same company
+    other = run_cli(second, sandbox, write_statement(tmp_path / "b.csv", make_transactions(5, seed=37)))
+    assert other.exit_code == 2 and str(journal["code"]) in other.output
+
+
+def test_a_new_ledger_on_purpose_posts_when_told_so(tmp_path: Path, sandbox: SandboxInfo) -> None:
+    """A second state folder for another kind of file, said explicitly: it posts its own payments."""
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox)
+    assert run_cli(config, sandbox, write_statement(tmp_path / "a.csv", make_transactions(5, seed=38))).exit_code == 0
+    second = write_config(tmp_path / "other-folder", sandbox)
+    txs = make_transactions(5, seed=39)
+
+    told = run_cli(second, sandbox, "--accept-new-ledger", write_statement(tmp_path / "b.csv", txs))
+
+    assert told.exit_code == 0, told.output
+    assert told.summary is not None and told.summary["posted"] == 5
+    _paid_once(view, txs)
