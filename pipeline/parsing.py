@@ -74,12 +74,26 @@ def clean_text(arr: pa.Array) -> pa.Array:
     return pc.utf8_ltrim(arr, "'")
 
 
+_SPACE_MARKS = "[ \u00a0\u202f]"
+"""What ``thousands_mark: " "`` matches: a space, a no-break space (U+00A0) or a narrow no-break
+space (U+202F). Spreadsheets and French/Swiss/Nordic locale exports write the digit-grouping space
+as one of the no-break kinds, and each can only ever be that mark: none of them ends a line or
+separates fields. A TAB, a line break or any other space inside a number is refused
+(``amount_whitespace``): it is what a cell joined from two cells or a broken line looks like."""
+
+# Whitespace between two characters of a number (digits or marks): refused as amount_whitespace
+# where the number does not otherwise match the profile's format.
+_INNER_SPACE = r"[\d.,'][\s\v\p{Z}\x{85}]+[\d.,']"
+
+
 def _number_pattern(spec: AmountSpec) -> str:
+    """The number: digits with at most one decimal mark, or groups of three split by the thousands
+    mark. How many decimals it may have is checked afterwards, so that too many is its own code."""
     dec = re.escape(spec.decimal_mark)
     plain = rf"\d+(?:{dec}\d*)?|{dec}\d+"
     if not spec.thousands_mark:
         return plain
-    th = _WS if spec.thousands_mark == " " else re.escape(spec.thousands_mark)
+    th = _SPACE_MARKS if spec.thousands_mark == " " else re.escape(spec.thousands_mark)
     return rf"\d{{1,3}}(?:{th}\d{{3}})+(?:{dec}\d*)?|{plain}"
 
 
@@ -104,17 +118,23 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
     through the full pattern with currency symbols and codes. The number becomes an
     integer by removing its marks and scaling by the count of decimals it had, so no value
     ever passes through float.
+
+    More decimals than the currency has is refused (``amount_decimals``) even when the extra
+    digits are zeros: ``2.500`` in a EUR file may be 2.50 written with three decimals or 2,500
+    written with a thousands mark the profile does not expect, and reading it as 2.50 would post
+    a thousandth of the payment if it is the latter. The profile's marks settle every other case:
+    ``1.000`` under decimal ``,`` / thousands ``.`` is one thousand (the grouping fits, no decimals).
     """
     n = len(text)
     arr = clean_text(_arrow(text))
     empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
     shape = _match_shapes(arr, empty, spec, currency)
     num = _without_thousands_marks(shape.num, spec)
-    num, length, point, frac_len = _decimal_places(num, spec, shape.matched, decimals)
+    length, point, frac_len = _places(num, spec)
     digits = pc.replace_substring(num, spec.decimal_mark, "")
     digit_count = length - (point >= 0)
     matched = shape.matched
-    bad_decimals = matched & (frac_len > decimals)  # the zeros are gone, so these digits carry value
+    bad_decimals = matched & (frac_len > decimals)
     int_digits = digit_count - frac_len
     too_large = matched & ~bad_decimals & ((int_digits > _MAX_INT_DIGITS) | (int_digits + decimals > _MAX_DIGITS))
     usable = matched & ~too_large & ~bad_decimals & (digit_count > 0)
@@ -124,13 +144,25 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
     minor = whole * np.power(10, np.where(usable, decimals - frac_len, 0), dtype=np.int64)
     minor = np.where(shape.negative, -minor, minor)
     error = np.full(n, "", dtype=object)
-    error[~matched & ~empty] = Reject.AMOUNT_FORMAT
+    unmatched = ~matched & ~empty
+    error[unmatched] = Reject.AMOUNT_FORMAT
+    error[_has_inner_space(arr, unmatched)] = Reject.AMOUNT_WHITESPACE
     error[bad_decimals] = Reject.AMOUNT_DECIMALS
     error[too_large] = Reject.AMOUNT_TOO_LARGE
     error[shape.wrong_currency & usable] = Reject.CURRENCY_MISMATCH
     value = pd.Series(pd.array(minor, dtype="Int64"), index=text.index)
     value[~usable] = pd.NA
     return Parsed(value, error, empty)
+
+
+def _has_inner_space(arr: pa.Array, unmatched: np.ndarray) -> np.ndarray:
+    """Among values that did not match, those with whitespace between two characters of the number."""
+    out = np.zeros(len(arr), dtype=bool)
+    rest = np.flatnonzero(unmatched)
+    if rest.size:
+        found = pc.match_substring_regex(arr.take(pa.array(rest)), _INNER_SPACE)
+        out[rest] = found.to_numpy(zero_copy_only=False)
+    return out
 
 
 @dataclass(frozen=True)
@@ -186,30 +218,12 @@ def _without_thousands_marks(num: pa.Array, spec: AmountSpec) -> pa.Array:
     if not spec.thousands_mark:
         return num
     if spec.thousands_mark == " ":
-        return pc.replace_substring_regex(num, _WS, "")
+        return pc.replace_substring_regex(num, _SPACE_MARKS, "")
     return pc.replace_substring(num, spec.thousands_mark, "")
 
 
-def _decimal_places(
-    num: pa.Array, spec: AmountSpec, matched: np.ndarray, decimals: int
-) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
-    """(number text, its length, position of the decimal mark or -1, count of decimals written).
-
-    Zeros at the end of the decimals carry no value: where there are more decimals than the
-    currency has, they are dropped first, which keeps exact values within int64.
-    """
-    length, point, frac_len = _places(num, spec)
-    long_frac = matched & (frac_len > decimals)
-    if long_frac.any():
-        dec = re.escape(spec.decimal_mark)
-        mask = pa.array(long_frac)
-        trimmed = pc.replace_substring_regex(pc.filter(num, mask), rf"({dec}\d*?)0+$", r"\1")
-        num = pc.replace_with_mask(num, mask, trimmed)
-        length, point, frac_len = _places(num, spec)
-    return num, length, point, frac_len
-
-
 def _places(num: pa.Array, spec: AmountSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(length of the number text, position of the decimal mark or -1, count of decimals written)."""
     length = pc.utf8_length(num).to_numpy(zero_copy_only=False).astype("int64")
     point = pc.find_substring(num, spec.decimal_mark).to_numpy(zero_copy_only=False).astype("int64")
     return length, point, np.where(point >= 0, length - point - 1, 0)

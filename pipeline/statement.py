@@ -490,7 +490,8 @@ def _message(code: str, column: str, value: str, profile: Profile) -> str:
     )
     hints: dict[str, str] = {
         Reject.AMOUNT_FORMAT: f"expected a number written with {marks} (e.g. {_example(profile)})",
-        Reject.AMOUNT_DECIMALS: f"expected at most {profile.decimals} decimals for {profile.currency.expected}",
+        Reject.AMOUNT_DECIMALS: _decimals_hint(value, profile),
+        Reject.AMOUNT_WHITESPACE: f"expected a number written with {marks}; a tab or line break is never a mark",
         Reject.CURRENCY_MISMATCH: f"expected {profile.currency.expected}",
         Reject.DATE_FORMAT: "expected a date like " + " or ".join(repr(f) for f in profile.date_formats),
         Reject.DATE_INVALID: "expected a real calendar date",
@@ -504,6 +505,17 @@ def _message(code: str, column: str, value: str, profile: Profile) -> str:
     expected = hints.get(code, "")
     shown = repr(value) if value != "" else "(empty)"
     return f"{column}: {shown}: {base}" + (f"; {expected}" if expected else "")
+
+
+def _decimals_hint(value: str, profile: Profile) -> str:
+    """Say what is expected, and why zeros are not dropped: ``2.500`` may be 2.50 or 2,500."""
+    hint = f"expected at most {profile.decimals} decimals for {profile.currency.expected}"
+    mark = profile.amount.decimal_mark
+    frac = value.strip().rsplit(mark, 1)[-1] if mark in value else ""
+    digits = "".join(ch for ch in frac if ch.isdigit())
+    if digits and set(digits[profile.decimals :]) == {"0"}:
+        hint += f"; {value.strip()!r} could also be a whole number with {mark!r} between thousands: not guessed"
+    return hint
 
 
 def _example(profile: Profile) -> str:

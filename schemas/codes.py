@@ -34,6 +34,7 @@ class Reject(StrEnum):
 
     AMOUNT_FORMAT = "amount_format"
     AMOUNT_DECIMALS = "amount_decimals"
+    AMOUNT_WHITESPACE = "amount_whitespace"
     AMOUNT_TOO_LARGE = "amount_too_large"
     AMOUNT_MISSING = "amount_missing"
     AMOUNT_BOTH_SIDES = "amount_both_sides"
@@ -53,6 +54,7 @@ class Reject(StrEnum):
 REJECT_DESCRIPTIONS: Final[Mapping[Reject, str]] = {
     Reject.AMOUNT_FORMAT: "amount does not match the profile's number format",
     Reject.AMOUNT_DECIMALS: "amount has more decimals than the currency allows",
+    Reject.AMOUNT_WHITESPACE: "amount has a tab, line break or other space inside the number",
     Reject.AMOUNT_TOO_LARGE: "amount is too large",
     Reject.AMOUNT_MISSING: "no amount",
     Reject.AMOUNT_BOTH_SIDES: "both debit and credit are filled in",
