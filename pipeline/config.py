@@ -69,6 +69,11 @@ class AmountSpec(_Frozen):
     invert_sign: bool = False
     credit_values: tuple[str, ...] = ()
     debit_values: tuple[str, ...] = ()
+    unlisted_indicator: Literal["reject", "debit", "credit"] = "reject"
+    """What an indicator value in neither list means. ``reject`` (the default) refuses the row with
+    ``indicator_unknown``: a bank that writes ``Cr`` where the profile says ``CR`` must not turn a
+    receipt into "not a receipt". ``debit`` / ``credit`` are explicit choices for banks that mark only
+    one side (an empty cell counts as a value; list ``""`` in ``debit_values`` to say "empty is a debit")."""
 
     @model_validator(mode="after")
     def _marks_differ(self) -> AmountSpec:
@@ -76,6 +81,9 @@ class AmountSpec(_Frozen):
             raise ValueError("decimal_mark and thousands_mark must differ")
         if self.layout == "indicator" and not self.credit_values:
             raise ValueError("layout 'indicator' needs credit_values (e.g. ['C', 'CR'])")
+        both = sorted(set(self.credit_values) & set(self.debit_values))
+        if both:
+            raise ValueError(f"indicator value(s) {both} are listed both as credit and as debit")
         return self
 
 

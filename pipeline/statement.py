@@ -18,7 +18,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
-from pipeline.config import ColumnRef, Profile
+from pipeline.config import AmountSpec, ColumnRef, Profile
 from pipeline.errors import InputError
 from pipeline.parsing import Parsed, parse_amounts, parse_dates
 from pipeline.readers import SOURCE_ROW, RawTable, col
@@ -363,9 +363,7 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
     if spec.layout == "indicator":
         assert c.indicator is not None
         itext, ilabel = cols.text(c.indicator, "indicator")
-        is_credit = itext.isin(list(spec.credit_values)).to_numpy()
-        is_debit = itext.isin(list(spec.debit_values)).to_numpy() if spec.debit_values else ~is_credit
-        unknown = ~is_credit & ~is_debit
+        is_credit, unknown = _indicator_sides(itext, spec)
         errors.append((unknown & ~a_err, ilabel, itext, np.full(n, Reject.INDICATOR_UNKNOWN, object)))
         # A minus sign on a row the indicator calls a credit contradicts it: refuse to pick one.
         negative = (value.fillna(0) < 0).to_numpy()
@@ -376,6 +374,17 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         value = absval.where(pd.Series(is_credit, index=value.index, dtype=bool), -absval)
         value[pd.Series(unknown, index=value.index, dtype=bool)] = pd.NA
     return _Amounts(_invert(value, spec.invert_sign), a.empty, errors)
+
+
+def _indicator_sides(itext: pd.Series, spec: AmountSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(is a credit, is unknown) per row. Values are compared exactly (cells are already trimmed):
+    ``Cr`` is not ``CR``. A value in neither list is unknown unless the profile says what unlisted
+    values mean (``unlisted_indicator``); before, it silently became a debit when the profile listed
+    no debit values, and a receipt vanished as "not a receipt"."""
+    listed_credit = itext.isin(list(spec.credit_values)).to_numpy()
+    unlisted = ~listed_credit & ~itext.isin(list(spec.debit_values)).to_numpy()
+    is_credit = listed_credit | (unlisted & (spec.unlisted_indicator == "credit"))
+    return is_credit, unlisted & (spec.unlisted_indicator == "reject")
 
 
 def _err(p: Parsed) -> np.ndarray:
@@ -498,7 +507,10 @@ def _message(code: str, column: str, value: str, profile: Profile) -> str:
         Reject.DATE_AMBIGUOUS: "fix the profile's date_formats so only one can match",
         Reject.DATE_MISSING: "expected a date",
         Reject.AMOUNT_MISSING: "expected an amount",
-        Reject.INDICATOR_UNKNOWN: f"expected one of {list(a.credit_values) + list(a.debit_values)}",
+        Reject.INDICATOR_UNKNOWN: (
+            f"expected one of {list(a.credit_values)} (credit) or {list(a.debit_values)} (debit), written "
+            "exactly so; add the value to the profile's credit_values or debit_values"
+        ),
         Reject.AMOUNT_SIGN_CONFLICT: "the amount is negative but the indicator says credit",
         Reject.TOO_LONG: f"it is {len(value)} characters; Business Central's Code[20] fields allow 20",
     }

@@ -1,0 +1,159 @@
+"""Issue 10's silent misreads of amounts, indicators and dates, each now refused: one regression per
+misread, through ``validate_file`` or the real CLI, with expectations worked out from the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.config import parse_config
+from pipeline.errors import ConfigError
+from pipeline.validate import FileResult, validate_file
+
+ROOT = Path(__file__).resolve().parents[1]
+REGRESSIONS = ROOT.parent / "shared" / "regressions" / "robustness"
+THOUSANDS_DOT = (
+    "Date,Payer,Amount,Currency,Reference,Customer No,Transaction ID\n"
+    "2026-03-02,Northwind,2.500,EUR,INV-5001,C20000,TX-A\n"
+    "2026-03-02,Northwind,2.345,EUR,INV-5001,C20000,TX-B\n"
+    "2026-03-02,Northwind,15.000,EUR,INV-5001,C20000,TX-C\n"
+)
+BASE: dict[str, Any] = {
+    "delimiter": ",",
+    "header": {"signature": ["Date", "Amount", "Text"]},
+    "columns": {"date": "Date", "amount": "Amount", "reference": "Text"},
+    "date_formats": ["%Y-%m-%d"],
+}
+
+
+def _run(tmp_path: Path, text: str, **profile: Any) -> FileResult:
+    path = tmp_path / "in.csv"
+    path.write_text(text, encoding="utf-8")
+    return validate_file(path, parse_config({"profiles": {"p": {**BASE, **profile}}}), "p")
+
+
+def _issues(result: FileResult) -> list[tuple[int, str]]:
+    return [(i.source_row, i.reason_code) for i in result.issues]
+
+
+# ---------------------------------------------------------------------------------------------
+# Amounts
+
+
+def _thousands_dot_files(tmp_path: Path) -> list[Path]:
+    copy = tmp_path / "thousands-dot.csv"
+    copy.write_text(THOUSANDS_DOT, encoding="utf-8")
+    shared = REGRESSIONS / "thousands-dot.csv"
+    return [copy, shared] if shared.is_file() else [copy]
+
+
+def test_thousands_dot_reproducer_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``2.500`` was posted as 2.50 and ``15.000`` as 15.00 (demo-payments: decimal '.', EUR):
+    now rows 2 and 4 are refused like row 3's ``2.345``; nothing would be created; exit 1."""
+    monkeypatch.chdir(tmp_path)
+    for path in _thousands_dot_files(tmp_path):
+        args = ["validate", "--config", str(ROOT / "config.yaml"), "--show-payments", "--json", str(path)]
+        out = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert out.exit_code == 1, out.output
+        summary = json.loads(out.stdout)
+        got = summary["files"][0] if "files" in summary else summary
+        assert (got["rows_read"], got["rows_valid"], got["rows_rejected"], got["rows_skipped"]) == (4, 0, 3, 1)
+        assert got["amount_valid"] == "0.00"
+        assert [(i["source_row"], i["value"], i["reason_code"]) for i in got["issues"]] == [
+            (2, "2.500", "amount_decimals"),
+            (3, "2.345", "amount_decimals"),
+            (4, "15.000", "amount_decimals"),
+        ]
+        assert "could also be a whole number" in got["issues"][0]["message"]
+        assert "expected at most 2 decimals for EUR" in got["issues"][2]["message"]
+
+
+@pytest.mark.parametrize(
+    ("amount", "marks", "expected"),
+    [
+        ("1,000", {"decimal_mark": ","}, "amount_decimals"),  # was 1.00
+        ("1.000", {"decimal_mark": ".", "thousands_mark": ","}, "amount_decimals"),  # was 1.00
+        ("1.000", {"decimal_mark": ",", "thousands_mark": "."}, 100000),  # one thousand
+        ("1,000", {"decimal_mark": ".", "thousands_mark": ","}, 100000),  # one thousand
+    ],
+)
+def test_a_round_thousand_is_refused_or_read_as_the_marks_say(
+    tmp_path: Path, amount: str, marks: dict[str, str], expected: str | int
+) -> None:
+    result = _run(tmp_path, f'Date,Amount,Text\n2026-03-02,"{amount}",x\n', amount=marks)
+    if isinstance(expected, str):
+        assert _issues(result) == [(2, expected)]
+        assert result.rows_valid == 0
+    else:
+        assert _issues(result) == []
+        assert result.payments.rows["amount_minor"].tolist() == [-expected]
+
+
+def test_tab_or_line_break_inside_a_space_grouped_number_is_refused(tmp_path: Path) -> None:
+    """With ``thousands_mark: " "`` a TAB or a line break inside a quoted number counted as the mark
+    (``1<TAB>000,00`` was 1000.00). Rows: 2 TAB, 3 line break (one record on lines 3-4, so the
+    next row is 5), 5 space, 6 no-break space, 7 narrow no-break space, 8 thin space (U+2009)."""
+    text = (
+        "Date;Amount;Text\n"
+        '2026-03-02;"1\t000,00";tab\n'
+        '2026-03-02;"1\n000,00";newline\n'
+        '2026-03-02;"1 000,00";space\n'
+        '2026-03-02;"1\u00a0000,00";nbsp\n'
+        '2026-03-02;"1\u202f000,00";nnbsp\n'
+        '2026-03-02;"1\u2009000,00";thin\n'
+    )
+    result = _run(tmp_path, text, delimiter=";", amount={"decimal_mark": ",", "thousands_mark": " "})
+    assert _issues(result) == [(2, "amount_whitespace"), (3, "amount_whitespace"), (8, "amount_whitespace")]
+    assert result.payments.rows["amount_minor"].tolist() == [-100000, -100000, -100000]
+
+
+# ---------------------------------------------------------------------------------------------
+# Indicators
+
+INDICATOR: dict[str, Any] = {
+    "header": {"signature": ["Date", "Amount", "Text", "CD"]},
+    "columns": {"date": "Date", "amount": "Amount", "reference": "Text", "indicator": "CD"},
+}
+CARD = (
+    "Date,Amount,Text,CD\n"
+    '2019-12-02,"1,100.00",PAYMENT RECEIVED,Cr\n'  # the bank's spelling, not the profile's
+    "2019-12-03,25.00,refund,CR\n"
+    '2019-12-04,"1,183.23",charge,\n'
+)
+
+
+def test_an_unlisted_indicator_is_refused_not_read_as_a_debit(tmp_path: Path) -> None:
+    """The 1,100.00 receipt marked ``Cr`` vanished as "not a receipt" when the profile listed only
+    ``CR``. Now row 2 is refused, naming the value and the lists; row 4's empty cell too."""
+    amount = {"layout": "indicator", "thousands_mark": ",", "credit_values": ["CR"]}
+    result = _run(tmp_path, CARD, **INDICATOR, amount=amount)
+    assert _issues(result) == [(2, "indicator_unknown"), (4, "indicator_unknown")]
+    message = result.issues[0].message
+    assert "'Cr'" in message and "['CR']" in message
+    assert result.payments.rows["amount_minor"].tolist() == [-2500]
+
+
+def test_the_profile_may_say_what_unlisted_values_mean(tmp_path: Path) -> None:
+    listed = {"layout": "indicator", "thousands_mark": ",", "credit_values": ["CR"], "debit_values": [""]}
+    result = _run(tmp_path, CARD, **INDICATOR, amount=listed)
+    assert _issues(result) == [(2, "indicator_unknown")]  # the empty cell is a listed debit now
+    as_debit = _run(tmp_path, CARD, **INDICATOR, amount={**listed, "unlisted_indicator": "debit"})
+    assert _issues(as_debit) == []
+    assert as_debit.skips.set_index("source_row")["reason_code"].to_dict() == {
+        1: "header",
+        2: "not_receipt",
+        4: "not_receipt",
+    }
+    as_credit = _run(tmp_path, CARD, **INDICATOR, amount={**listed, "unlisted_indicator": "credit"})
+    assert as_credit.payments.rows["amount_minor"].tolist() == [-110000, -2500]
+
+
+def test_a_value_listed_as_credit_and_as_debit_is_a_config_error() -> None:
+    profile = {**BASE, **INDICATOR, "amount": {"layout": "indicator", "credit_values": ["C"], "debit_values": ["C"]}}
+    with pytest.raises(ConfigError, match="both as credit and as debit"):
+        parse_config({"profiles": {"p": profile}})
