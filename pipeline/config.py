@@ -7,6 +7,7 @@ finance user fixing a config file should not have to iterate one error at a time
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
 from collections.abc import Mapping
@@ -212,6 +213,11 @@ class Profile(_Frozen):
     columns: ColumnMap
     amount: AmountSpec = AmountSpec()
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
+    date_earliest: dt.date = dt.date(1990, 1, 1)
+    """Dates before this are refused (``date_too_early``): BC accepts 1753, but a payment dated 1968
+    is a misread two-digit year or a typo, never a receipt to post."""
+    date_days_ahead: int = Field(default=366, ge=0)
+    """Dates more than this many days after the run date are refused (``date_too_late``)."""
     currency: CurrencySpec = CurrencySpec()
     receipts_only_when: ReceiptFilter | None = None
     skip_rows: tuple[SkipRule, ...] = ()

@@ -317,21 +317,25 @@ def _parse_fixed(arr: pa.Array, fmt: str, layout: tuple[str, dict[str, int]]) ->
     return days, matched.to_numpy(zero_copy_only=False)
 
 
-def _parse_one_format(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
-    """(days since 1970 or _NO_DATE where no real date, did-the-shape-match) for one format."""
-    layout = _fixed_layout(fmt)
+def _parse_one_format(arr: pa.Array, fmt: str, run_year: int) -> tuple[np.ndarray, np.ndarray]:
+    """(days since 1970 or _NO_DATE where no real date, did-the-shape-match) for one format.
+
+    Two-digit years never go through pyarrow's strptime (its pivot is 1969): only four-digit
+    formats take the fixed-layout fast path.
+    """
+    layout = _fixed_layout(fmt) if "%y" not in fmt else None
     if layout is None:
-        return _parse_general(arr, fmt)
+        return _parse_general(arr, fmt, run_year)
     days, matched = _parse_fixed(arr, fmt, layout)
     rest = np.flatnonzero(~matched & pc.not_equal(arr, "").to_numpy(zero_copy_only=False))
     if rest.size:
-        sub_days, sub_matched = _parse_general(arr.take(pa.array(rest)), fmt)
+        sub_days, sub_matched = _parse_general(arr.take(pa.array(rest)), fmt, run_year)
         days[rest] = sub_days
         matched[rest] = sub_matched
     return days, matched
 
 
-def _parse_general(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+def _parse_general(arr: pa.Array, fmt: str, run_year: int) -> tuple[np.ndarray, np.ndarray]:
     """Any supported format, through a regex with named groups."""
     struct = pc.extract_regex(arr, date_regex(fmt))
     matched = pc.is_valid(struct).to_numpy(zero_copy_only=False)
@@ -342,11 +346,7 @@ def _parse_general(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
         cleaned = pc.if_else(pc.equal(field, ""), "0", field)
         return np.asarray(pc.cast(cleaned, pa.int64()).to_numpy(zero_copy_only=False))
 
-    if "Y" in names:
-        year = ints("Y")
-    else:
-        yy = ints("y")
-        year = np.where(yy < 69, yy + 2000, yy + 1900)
+    year = ints("Y") if "Y" in names else two_digit_years(ints("y"), run_year)
     if "m" in names:
         month = ints("m")
     else:
@@ -371,10 +371,55 @@ def _days(year: np.ndarray, month: np.ndarray, day: np.ndarray, matched: np.ndar
 
 
 _NO_DATE = np.iinfo(np.int64).min
+NO_DATE = _NO_DATE
+"""Days-since-1970 value meaning "no date" in :func:`calendar_days`."""
+
+YY_PAST = 50
+YY_FUTURE = 20
 
 
-def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> Parsed:
-    """Text -> datetime64[s]; refuses values that fit no format, are impossible, or are ambiguous."""
+def two_digit_years(yy: np.ndarray, run_year: int) -> np.ndarray:
+    """The year ending in ``yy`` within [run_year - YY_PAST, run_year + YY_FUTURE]; 0 where none is.
+
+    Python's strptime pivots at 1969 (``68`` is 2068), a rule a person reading a statement would
+    never apply. The window is what a payment file can mean: up to 20 years ahead (a later year is
+    refused anyway as too far in the future, but then with a message about the date, not the
+    century) and 50 back. In 2026, ``76``..``99`` are 1976..1999, ``00``..``46`` 2000..2046, and
+    ``47``..``75`` are refused (``date_two_digit_year``: 1947 or 2047? 1968 or 2068?). The window
+    is 71 years, so no two-digit year can land in two centuries. Year 0 is never a valid result.
+    """
+    start = run_year - YY_PAST
+    year = start + np.mod(yy - start, 100)  # the first year from ``start`` on that ends in yy
+    return np.where(year > run_year + YY_FUTURE, 0, year)
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """What a date may be, relative to the run: ``today`` places two-digit years; dates before
+    ``earliest`` or after ``latest`` are refused. ``None`` bounds are not checked."""
+
+    today: dt.date
+    earliest: dt.date | None = dt.date(1990, 1, 1)
+    latest: dt.date | None = None
+
+    @classmethod
+    def ahead(cls, today: dt.date, earliest: dt.date, days_ahead: int) -> DateWindow:
+        """The profile's window: ``earliest`` up to ``days_ahead`` days after ``today``."""
+        return cls(today, earliest, today + dt.timedelta(days=days_ahead))
+
+
+def _epoch_days(day: dt.date | None, default: int) -> int:
+    return default if day is None else (day - dt.date(1970, 1, 1)).days
+
+
+def calendar_days(
+    text: pd.Series, formats: tuple[str, ...], run_year: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(days since 1970 or NO_DATE, reason code or "", empty) per value, without the window's bounds.
+
+    The calendar verdict alone: ``date_format``, ``date_invalid``, ``date_ambiguous`` or
+    ``date_two_digit_year``. :mod:`pipeline.dateorder` reads a file both ways with it.
+    """
     arr = clean_text(_arrow(text))
     n = len(text)
     empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
@@ -382,7 +427,7 @@ def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> Parsed:
     shaped = np.zeros(n, dtype=bool)
     ambiguous = np.zeros(n, dtype=bool)
     for fmt in formats:
-        found, matched = _parse_one_format(arr, fmt)
+        found, matched = _parse_one_format(arr, fmt, run_year)
         have, new = days != _NO_DATE, found != _NO_DATE
         ambiguous |= have & new & (days != found)
         days = np.where(~have & new, found, days)
@@ -391,8 +436,35 @@ def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> Parsed:
     valid = days != _NO_DATE
     error[~empty & ~shaped] = Reject.DATE_FORMAT
     error[~empty & shaped & ~valid] = Reject.DATE_INVALID
+    if any("%y" in f for f in formats):
+        error[~empty & shaped & ~valid & _year_outside_window(arr, formats, run_year)] = Reject.DATE_TWO_DIGIT_YEAR
     error[ambiguous] = Reject.DATE_AMBIGUOUS
-    valid &= ~ambiguous
+    return np.where(ambiguous, _NO_DATE, days), error, empty
+
+
+def _year_outside_window(arr: pa.Array, formats: tuple[str, ...], run_year: int) -> np.ndarray:
+    """Where a two-digit-year format's shape matches and its year has no place in the window."""
+    out = np.zeros(len(arr), dtype=bool)
+    for fmt in (f for f in formats if "%y" in f):
+        struct = pc.extract_regex(arr, date_regex(fmt))
+        yy = pc.fill_null(pc.struct_field(struct, "y"), "")
+        digits = pc.if_else(pc.equal(yy, ""), "0", yy)
+        year = two_digit_years(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False), run_year)
+        out |= pc.is_valid(struct).to_numpy(zero_copy_only=False) & (year == 0)
+    return out
+
+
+def parse_dates(text: pd.Series, formats: tuple[str, ...], window: DateWindow | None = None) -> Parsed:
+    """Text -> datetime64[s]; refuses values that fit no format, are impossible, ambiguous, or
+    outside the window (``date_too_early`` / ``date_too_late``; default: today, from 1990-01-01)."""
+    window = window or DateWindow(dt.date.today())
+    days, error, empty = calendar_days(text, formats, window.today.year)
+    valid = days != _NO_DATE
+    early = valid & (days < _epoch_days(window.earliest, _NO_DATE))
+    late = valid & (days > _epoch_days(window.latest, np.iinfo(np.int64).max))
+    error[early] = Reject.DATE_TOO_EARLY
+    error[late] = Reject.DATE_TOO_LATE
+    valid &= ~early & ~late
     stamps = np.where(valid, days, 0).astype("datetime64[D]").astype("datetime64[s]")
     value = pd.Series(stamps, index=text.index)
     value[~valid] = pd.NaT

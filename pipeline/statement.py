@@ -8,6 +8,7 @@ receipt, while a credit with a bad date must be fixed by a person.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import pyarrow.compute as pc
 
 from pipeline.config import AmountSpec, ColumnRef, Profile
 from pipeline.errors import InputError
-from pipeline.parsing import Parsed, parse_amounts, parse_dates
+from pipeline.parsing import DateWindow, Parsed, parse_amounts, parse_dates
 from pipeline.readers import SOURCE_ROW, RawTable, col
 from pipeline.textops import as_series, concat, contains, extract_first, squeeze_spaces, to_arrow
 from schemas.checks import row_failures
@@ -140,12 +141,14 @@ class _Fates:
         self.issues.append(RowIssue(self.file, int(self.rows[position]), column, value, str(code), msg))
 
 
-def map_statement(table: RawTable, profile: Profile) -> Statement:
+def map_statement(table: RawTable, profile: Profile, today: dt.date | None = None) -> Statement:
     """Apply the profile to a table: skip what is not a receipt, reject what is refused.
 
     The steps run in the documented order (README.md): a row skipped by an earlier step is not
-    looked at by a later one, while a rejected row collects every issue it has.
+    looked at by a later one, while a rejected row collects every issue it has. ``today`` (the run
+    date) places two-digit years and the latest date accepted.
     """
+    today = today or dt.date.today()
     cols = Columns(table, profile)
     rows = table.data[SOURCE_ROW].to_numpy()
     fates = _Fates(table.file, rows, profile)
@@ -153,7 +156,8 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     _skip_blank_repeated_and_ruled(fates, cells, table, cols, profile)
     date_text, date_label = cols.text(profile.columns.date, "date")
     date_empty = (date_text == "").to_numpy()
-    dates, amount = _parse_dates_and_amounts(cols, profile, date_text)
+    window = DateWindow.ahead(today, profile.date_earliest, profile.date_days_ahead)
+    dates, amount = _parse_dates_and_amounts(cols, profile, date_text, window)
     _skip_footers(fates, cells, cols, profile, dates.value.isna().to_numpy(), date_empty)
     no_txn = date_empty & amount.all_empty
     fates.skip(no_txn, Skip.CONTINUATION if profile.continuation_rows == "join" else Skip.NOT_A_TRANSACTION)
@@ -205,11 +209,13 @@ def _skip_blank_repeated_and_ruled(
         fates.skip(contains(text, rule.pattern), Skip.RULE, rule.reason)
 
 
-def _parse_dates_and_amounts(cols: Columns, profile: Profile, date_text: pd.Series) -> tuple[Parsed, _Amounts]:
+def _parse_dates_and_amounts(
+    cols: Columns, profile: Profile, date_text: pd.Series, window: DateWindow
+) -> tuple[Parsed, _Amounts]:
     """Dates and amounts are independent and their kernels release the GIL: parse them side by side."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         amount_job = pool.submit(_signed_amounts, cols, profile)
-        dates = parse_dates(date_text, profile.date_formats)
+        dates = parse_dates(date_text, profile.date_formats, window)
         return dates, amount_job.result()
 
 
@@ -511,6 +517,12 @@ def _message(code: str, column: str, value: str, profile: Profile) -> str:
             f"expected one of {list(a.credit_values)} (credit) or {list(a.debit_values)} (debit), written "
             "exactly so; add the value to the profile's credit_values or debit_values"
         ),
+        Reject.DATE_TWO_DIGIT_YEAR: "the year has two digits and is more than 50 years back or 20 ahead "
+        "either way; write the year with four digits",
+        Reject.DATE_TOO_EARLY: f"expected a date from {profile.date_earliest.isoformat()} on (the profile's "
+        "date_earliest)",
+        Reject.DATE_TOO_LATE: f"expected a date at most {profile.date_days_ahead} days after the run date "
+        "(the profile's date_days_ahead)",
         Reject.AMOUNT_SIGN_CONFLICT: "the amount is negative but the indicator says credit",
         Reject.TOO_LONG: f"it is {len(value)} characters; Business Central's Code[20] fields allow 20",
     }

@@ -164,7 +164,8 @@ def test_a_hidden_row_below_the_data_is_harmless(tmp_path: Path) -> None:
 
 def test_typed_dates_are_rendered_with_a_four_digit_year_when_the_profile_has_one(tmp_path: Path) -> None:
     path = _sheet(tmp_path / "d.xlsx", [["Date", "Amount", "Text"], [dt.date(1960, 1, 1), 5, "a"]])
-    profile = {**XLSX_PROFILE, "date_formats": ["%d.%m.%y", "%d.%m.%Y"]}
+    # 1960 is before the default date_earliest (1990-01-01); this profile allows it.
+    profile = {**XLSX_PROFILE, "date_formats": ["%d.%m.%y", "%d.%m.%Y"], "date_earliest": "1900-01-01"}
     result = validate_file(path, parse_config({"profiles": {"x": profile}}), "x")
     assert [d.date() for d in result.payments.rows["postingDate"]] == [dt.date(1960, 1, 1)]
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import AmountSpec
-from pipeline.parsing import Parsed, parse_amounts, parse_dates
+from pipeline.parsing import YY_FUTURE, YY_PAST, DateWindow, Parsed, parse_amounts, parse_dates, two_digit_years
 
 FAST = settings(max_examples=200, deadline=None)
 
@@ -47,8 +48,13 @@ def _one_amount(value: str, spec: AmountSpec, decimals: int = 2, currency: str =
     return parsed.value.iloc[0], str(parsed.error[0])
 
 
-def _dates(values: list[str], *formats: str) -> Parsed:
-    return parse_dates(pd.Series(values, dtype="str"), formats)
+TODAY = dt.date(2026, 12, 2)
+# No earliest or latest date: the calendar alone (two-digit years still need a run date).
+CALENDAR = DateWindow(TODAY, None, None)
+
+
+def _dates(values: list[str], *formats: str, window: DateWindow = CALENDAR) -> Parsed:
+    return parse_dates(pd.Series(values, dtype="str"), formats, window)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,9 +320,9 @@ DATE_FORMATS = ["%d.%m.%Y", "%Y-%m-%d", "%m/%d/%Y", "%d-%b-%Y", "%Y%m%d", "%d.%m
 @st.composite
 def date_case(draw: st.DrawFn) -> tuple[str, list[dt.date]]:
     fmt = draw(st.sampled_from(DATE_FORMATS))
-    # %y is read the way strptime reads it: 69-99 -> 19xx, 00-68 -> 20xx.
+    # %y is read within 50 years before and 20 after the run year (TODAY): 1976..2046.
     if "%y" in fmt:
-        low, high = dt.date(1969, 1, 1), dt.date(2068, 12, 31)
+        low, high = dt.date(1976, 1, 1), dt.date(2046, 12, 31)
     else:
         low, high = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
     days = draw(st.lists(st.dates(min_value=low, max_value=high), min_size=1, max_size=6))
@@ -382,8 +388,17 @@ def test_two_formats_agree_or_are_ambiguous(day: dt.date) -> None:
         ("20240229", "%Y%m%d", dt.date(2024, 2, 29)),
         ("29.02.23", "%d.%m.%y", "date_invalid"),
         ("29.02.24", "%d.%m.%y", dt.date(2024, 2, 29)),
-        ("01.03.69", "%d.%m.%y", dt.date(1969, 3, 1)),
-        ("01.03.68", "%d.%m.%y", dt.date(2068, 3, 1)),
+        # Two-digit years: within [run year - 50, run year + 20] (run date 2026-12-02), else refused.
+        # 68 was 2068 (Python's 1969 pivot, issue 10): 1968 or 2068, neither is in the window.
+        ("01.03.69", "%d.%m.%y", "date_two_digit_year"),
+        ("01.03.68", "%d.%m.%y", "date_two_digit_year"),
+        ("01.03.47", "%d.%m.%y", "date_two_digit_year"),
+        ("01.03.46", "%d.%m.%y", dt.date(2046, 3, 1)),
+        ("01.03.76", "%d.%m.%y", dt.date(1976, 3, 1)),
+        ("01.03.75", "%d.%m.%y", "date_two_digit_year"),
+        ("01.03.99", "%d.%m.%y", dt.date(1999, 3, 1)),
+        ("010368", "%d%m%y", "date_two_digit_year"),
+        ("010399", "%d%m%y", dt.date(1999, 3, 1)),
         ("2024-03-01", "%d.%m.%Y", "date_format"),
         ("01.03.24", "%d.%m.%Y", "date_format"),
         ("1 March", "%d.%m.%Y", "date_format"),
@@ -402,6 +417,31 @@ def test_date_verdicts(text: str, fmt: str, expected: str | dt.date) -> None:
     else:
         assert parsed.error[0] == expected
         assert pd.isna(parsed.value.iloc[0])
+
+
+@FAST
+@given(st.integers(0, 99), st.integers(1900, 9000))
+def test_a_two_digit_year_lands_in_the_window_or_nowhere(yy: int, run_year: int) -> None:
+    """The year ends in ``yy`` and lies within [run year - 50, run year + 20]; where no such year
+    exists, it is refused (0). The window is shorter than a century, so there is never a choice."""
+    got = int(two_digit_years(np.array([yy]), run_year)[0])
+    fits = [y for y in range(run_year - YY_PAST, run_year + YY_FUTURE + 1) if y % 100 == yy]
+    assert len(fits) <= 1
+    assert got == (fits[0] if fits else 0)
+
+
+@FAST
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)), st.integers(0, 400))
+def test_dates_outside_the_window_are_refused(day: dt.date, ahead: int) -> None:
+    window = DateWindow.ahead(TODAY, dt.date(1990, 1, 1), ahead)
+    parsed = _dates([day.isoformat()], "%Y-%m-%d", window=window)
+    if day < dt.date(1990, 1, 1):
+        assert parsed.error[0] == "date_too_early"
+    elif day > TODAY + dt.timedelta(days=ahead):
+        assert parsed.error[0] == "date_too_late"
+    else:
+        assert parsed.error[0] == ""
+        assert parsed.value.iloc[0].date() == day
 
 
 def test_day_month_order_ambiguity() -> None:

@@ -3,6 +3,7 @@ misread, through ``validate_file`` or the real CLI, with expectations worked out
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -157,3 +158,33 @@ def test_a_value_listed_as_credit_and_as_debit_is_a_config_error() -> None:
     profile = {**BASE, **INDICATOR, "amount": {"layout": "indicator", "credit_values": ["C"], "debit_values": ["C"]}}
     with pytest.raises(ConfigError, match="both as credit and as debit"):
         parse_config({"profiles": {"p": profile}})
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+
+
+def test_a_two_digit_year_is_placed_within_the_window_or_refused(tmp_path: Path) -> None:
+    """``01.03.68`` was 2068 (Python's pivot). Run date: today, so the cases hold from 2019 to 2047:
+    68 is 1968 or 2068, neither within 50 years back or 20 ahead; 99 is 1999; 24 is 2024."""
+    result = _run(
+        tmp_path,
+        "Date,Amount,Text\n01.03.68,5.00,a\n01.03.99,6.00,b\n01.03.24,7.00,c\n",
+        date_formats=["%d.%m.%y"],
+    )
+    assert _issues(result) == [(2, "date_two_digit_year")]
+    assert "four digits" in result.issues[0].message
+    assert [d.date() for d in result.payments.rows["postingDate"]] == [dt.date(1999, 3, 1), dt.date(2024, 3, 1)]
+
+
+def test_dates_before_the_floor_or_far_ahead_are_refused(tmp_path: Path) -> None:
+    today = dt.date.today()
+    ahead = (today + dt.timedelta(days=367)).isoformat()
+    near = (today + dt.timedelta(days=366)).isoformat()
+    text = f"Date,Amount,Text\n1989-12-31,5.00,a\n1990-01-01,6.00,b\n{ahead},7.00,c\n{near},8.00,d\n"
+    result = _run(tmp_path, text)
+    assert _issues(result) == [(2, "date_too_early"), (4, "date_too_late")]
+    assert "1990-01-01" in result.issues[0].message
+    assert result.payments.rows["amount_minor"].tolist() == [-600, -800]
+    wider = _run(tmp_path, text, date_earliest="1980-01-01", date_days_ahead=400)
+    assert _issues(wider) == []
