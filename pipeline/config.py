@@ -218,6 +218,10 @@ class Profile(_Frozen):
     is a misread two-digit year or a typo, never a receipt to post."""
     date_days_ahead: int = Field(default=366, ge=0)
     """Dates more than this many days after the run date are refused (``date_too_late``)."""
+    date_plausibility_check: bool = True
+    """The file-level day/month order check (``pipeline.dateorder``) also weighs how plausible the
+    dates are when no row settles the order; ``false`` keeps only the row evidence. Turn it off only
+    for a file checked by eye whose dates really are e.g. the 5th of consecutive months."""
     currency: CurrencySpec = CurrencySpec()
     receipts_only_when: ReceiptFilter | None = None
     skip_rows: tuple[SkipRule, ...] = ()

@@ -19,6 +19,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
+from pipeline import dateorder
 from pipeline.config import AmountSpec, ColumnRef, Profile
 from pipeline.errors import InputError
 from pipeline.parsing import DateWindow, Parsed, parse_amounts, parse_dates
@@ -146,7 +147,8 @@ def map_statement(table: RawTable, profile: Profile, today: dt.date | None = Non
 
     The steps run in the documented order (README.md): a row skipped by an earlier step is not
     looked at by a later one, while a rejected row collects every issue it has. ``today`` (the run
-    date) places two-digit years and the latest date accepted.
+    date) places two-digit years and the latest date accepted. A file whose dates say the profile
+    has day and month swapped is refused whole (``InputError``, see ``pipeline.dateorder``).
     """
     today = today or dt.date.today()
     cols = Columns(table, profile)
@@ -161,6 +163,7 @@ def map_statement(table: RawTable, profile: Profile, today: dt.date | None = Non
     _skip_footers(fates, cells, cols, profile, dates.value.isna().to_numpy(), date_empty)
     no_txn = date_empty & amount.all_empty
     fates.skip(no_txn, Skip.CONTINUATION if profile.continuation_rows == "join" else Skip.NOT_A_TRANSACTION)
+    _refuse_swapped_dates(table.file, profile, date_text[(fates.state != SKIPPED) & ~date_empty], today)
     minor_np = _sort_by_amount(fates, cols, profile, amount)
     receipt = (fates.state == OPEN) | ((fates.state == REJECTED) & (minor_np > 0))
     fates.reject(receipt & (dates.error != ""), date_label, date_text, dates.error)
@@ -217,6 +220,13 @@ def _parse_dates_and_amounts(
         amount_job = pool.submit(_signed_amounts, cols, profile)
         dates = parse_dates(date_text, profile.date_formats, window)
         return dates, amount_job.result()
+
+
+def _refuse_swapped_dates(file: str, profile: Profile, date_text: pd.Series, today: dt.date) -> None:
+    """Refuse the whole file when its dates say the profile has day and month swapped."""
+    why = dateorder.refusal(date_text, profile.date_formats, today.year, profile.date_plausibility_check)
+    if why is not None:
+        raise InputError(file, f"profile {profile.name!r}: {why}")
 
 
 def _skip_footers(

@@ -72,7 +72,9 @@ def test_minus_sign_against_a_credit_indicator_is_rejected(tmp_path: Path) -> No
 def test_a_receipt_with_a_bad_date_is_rejected_even_when_its_text_looks_like_a_footer(tmp_path: Path) -> None:
     result = _run(
         tmp_path,
-        "Text,Date,Amount\nBalance payment inv 7,2024-13-01,500.00\nTotal,,500.00\n",
+        # 2024-02-30 is no date in either day/month order (2024-13-01 would be 13 January read
+        # swapped, and the file is then refused whole by the date-order check).
+        "Text,Date,Amount\nBalance payment inv 7,2024-02-30,500.00\nTotal,,500.00\n",
         header={"signature": ["Text", "Date", "Amount"]},
     )
     assert [(i.source_row, i.reason_code) for i in result.issues] == [(2, "date_invalid")]

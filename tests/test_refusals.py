@@ -188,3 +188,18 @@ def test_dates_before_the_floor_or_far_ahead_are_refused(tmp_path: Path) -> None
     assert result.payments.rows["amount_minor"].tolist() == [-600, -800]
     wider = _run(tmp_path, text, date_earliest="1980-01-01", date_days_ahead=400)
     assert _issues(wider) == []
+
+
+def test_a_swapped_date_format_is_exit_2_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """13 and 25 are no month: under %m/%d/%Y the file's dates exist only swapped."""
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "s.csv"
+    path.write_text("Date,Amount,Text\n13/03/2026,5.00,a\n02/03/2026,6.00,b\n25/03/2026,7.00,c\n", "utf-8")
+    config = tmp_path / "config.yaml"
+    profile = {**BASE, "date_formats": ["%m/%d/%Y"]}
+    config.write_text(yaml.safe_dump({"version": 1, "profiles": {"p": profile}}), "utf-8")
+    out = CliRunner().invoke(main, ["validate", "--config", str(config), str(path)])
+    assert out.exit_code == 2, out.output
+    assert "'%d/%m/%Y'" in out.output and "nothing was imported" in out.output
