@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import parse_config
 from pipeline.dateorder import refusal, swapped
 from pipeline.errors import InputError
-from pipeline.validate import validate_file
+from pipeline.validate import FileResult, validate_file
 
 YEAR = 2026
 DMY, MDY = ("%d/%m/%Y",), ("%m/%d/%Y",)
@@ -161,3 +163,63 @@ def test_a_swapped_file_is_refused_whole_and_nothing_is_posted(tmp_path: Path) -
         dt.date(2026, 2, 2),
         dt.date(2026, 2, 9),
     ]
+
+
+CORPUS_PROFILES = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+def _swappable_corpus_entries() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    out = []
+    for path in sorted(CORPUS_PROFILES.glob("expected_*.yaml")):
+        suffix = path.stem.split("_", 1)[1]
+        profiles = yaml.safe_load((CORPUS_PROFILES / f"profiles_{suffix}.yaml").read_text("utf-8"))
+        for entry in yaml.safe_load(path.read_text("utf-8")):
+            if swapped(tuple(profiles["profiles"][entry["profile"]].get("date_formats", ["%Y-%m-%d"]))):
+                out.append((entry["file"], entry, profiles))
+    return out
+
+
+SWAPPABLE = _swappable_corpus_entries()
+
+
+def _validate_swapped(file: str, entry: dict[str, Any], profiles: dict[str, Any]) -> FileResult:
+    """The corpus file under its profile with ``%d`` and ``%m`` exchanged in every date format."""
+    name = entry["profile"]
+    profile = dict(profiles["profiles"][name])
+    profile["date_formats"] = list(swapped(tuple(profile.get("date_formats", ["%Y-%m-%d"]))) or ())
+    return validate_file(CORPUS / file, parse_config({**profiles, "profiles": {name: profile}}), name)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"corpus folder {CORPUS} is absent")
+@pytest.mark.parametrize(("file", "entry", "profiles"), SWAPPABLE, ids=[f for f, _, _ in SWAPPABLE])
+def test_a_corpus_profile_with_day_and_month_swapped_never_misreads(
+    file: str, entry: dict[str, Any], profiles: dict[str, Any]
+) -> None:
+    """Issue 10 found 13 of 14 realistic corpus profiles misreading (all or some dates) with their
+    format swapped. Now each such file is refused whole, or reads exactly what the hand count says
+    (its dates read the same both ways, e.g. 10.10.2017, or are typed Excel dates, which the reader
+    renders in the profile's own format)."""
+    try:
+        result = _validate_swapped(file, entry, profiles)
+    except InputError as exc:
+        assert "nothing was imported" in str(exc)
+        return
+    got = result.summary()
+    assert (got["rows_valid"], got["amount_valid"]) == (entry["rows_valid"], str(entry["credit_total"]))
+    if entry["rows_valid"]:
+        assert (got["first_date"], got["last_date"]) == (str(entry["first_date"]), str(entry["last_date"]))
+
+
+def test_most_swapped_corpus_profiles_are_refused() -> None:
+    """28 of the 32 corpus files with a numeric day/month format are refused with it swapped (the
+    other four are the no-misread cases above); a drop here means the evidence rule weakened."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus folder {CORPUS} is absent")
+    refused = 0
+    for file, entry, profiles in SWAPPABLE:
+        try:
+            _validate_swapped(file, entry, profiles)
+        except InputError:
+            refused += 1
+    assert (refused, len(SWAPPABLE)) == (28, 32)
