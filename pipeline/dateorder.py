@@ -47,8 +47,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.parsing import NO_DATE, calendar_days
+from pipeline.textops import as_series, to_arrow
 
 PLAUSIBLE_SPAN = 62
 SPREAD_FACTOR = 3
@@ -76,26 +79,37 @@ class Evidence:
     swapped_fits_better: bool
 
 
-def evidence(text: pd.Series, formats: tuple[str, ...], run_year: int) -> Evidence | None:
-    """Read the dates both ways; None when the formats have no day/month order to get wrong."""
+def evidence(
+    text: pd.Series, formats: tuple[str, ...], run_year: int, in_play: np.ndarray | None = None
+) -> Evidence | None:
+    """Read the dates both ways; None when the formats have no day/month order to get wrong.
+
+    Each distinct text is parsed once each way (pyarrow's dictionary encoding, no copy of the
+    column); ``in_play`` selects the rows that count. The file-order pass of rule 2 runs only
+    when no row settles the order.
+    """
     other = swapped(formats)
     if other is None or text.empty:
         return None
-    codes, uniques = pd.factorize(text.to_numpy(dtype=object), use_na_sentinel=True)
-    distinct = pd.Series(uniques, dtype="str")
+    arr = to_arrow(text)
+    encoded = pc.dictionary_encode(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr)
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
+    if in_play is not None:
+        codes = codes[in_play]
+    distinct = as_series(encoded.dictionary, pd.RangeIndex(len(encoded.dictionary)))
     days_given = calendar_days(distinct, formats, run_year)[0]
     days_swapped = calendar_days(distinct, other, run_year)[0]
     given_u, swapped_u = days_given != NO_DATE, days_swapped != NO_DATE
-    weight = np.bincount(codes[codes >= 0], minlength=len(distinct))
-    confirm_u = given_u & ~swapped_u
-    contra_u = ~given_u & swapped_u
-    example = str(distinct.iloc[int(np.flatnonzero(contra_u)[0])]) if contra_u.any() else ""
-    both = codes[codes >= 0]
-    both = both[given_u[both] & swapped_u[both]]
+    weight = np.bincount(codes, minlength=len(distinct))
+    confirming, contradicting = int(weight[given_u & ~swapped_u].sum()), int(weight[~given_u & swapped_u].sum())
+    if contradicting:
+        example = str(distinct.iloc[int(np.flatnonzero(~given_u & swapped_u & (weight > 0))[0])])
+        return Evidence(confirming, contradicting, example, swapped_fits_better=False)
+    if confirming:
+        return Evidence(confirming, 0, "", swapped_fits_better=False)
+    both = codes[given_u[codes] & swapped_u[codes]]
     fits = both.size > 0 and _swapped_is_plausible(days_given[both], days_swapped[both])
-    if fits and not example:
-        example = str(distinct.iloc[int(both[0])])
-    return Evidence(int(weight[confirm_u].sum()), int(weight[contra_u].sum()), example, fits)
+    return Evidence(0, 0, str(distinct.iloc[int(both[0])]) if fits else "", fits)
 
 
 def _monotonic(days: np.ndarray) -> bool:
@@ -114,9 +128,18 @@ def _swapped_is_plausible(given: np.ndarray, other: np.ndarray) -> bool:
     return not _monotonic(given) or _span(given) > SPREAD_FACTOR * _span(other) + SPREAD_SLACK
 
 
-def refusal(text: pd.Series, formats: tuple[str, ...], run_year: int, plausibility: bool = True) -> str | None:
-    """Why the file must be refused (a message for a person), or None when the order is not in doubt."""
-    found = evidence(text, formats, run_year)
+def refusal(
+    text: pd.Series,
+    formats: tuple[str, ...],
+    run_year: int,
+    plausibility: bool = True,
+    in_play: np.ndarray | None = None,
+) -> str | None:
+    """Why the file must be refused (a message for a person), or None when the order is not in doubt.
+
+    ``in_play`` (a boolean mask over ``text``) selects the rows whose dates count; default all.
+    """
+    found = evidence(text, formats, run_year, in_play)
     other = swapped(formats)
     if found is None or other is None:
         return None

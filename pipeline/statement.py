@@ -163,7 +163,7 @@ def map_statement(table: RawTable, profile: Profile, today: dt.date | None = Non
     _skip_footers(fates, cells, cols, profile, dates.value.isna().to_numpy(), date_empty)
     no_txn = date_empty & amount.all_empty
     fates.skip(no_txn, Skip.CONTINUATION if profile.continuation_rows == "join" else Skip.NOT_A_TRANSACTION)
-    _refuse_swapped_dates(table.file, profile, date_text[(fates.state != SKIPPED) & ~date_empty], today)
+    _refuse_swapped_dates(table.file, profile, date_text, (fates.state != SKIPPED) & ~date_empty, today)
     minor_np = _sort_by_amount(fates, cols, profile, amount)
     receipt = (fates.state == OPEN) | ((fates.state == REJECTED) & (minor_np > 0))
     fates.reject(receipt & (dates.error != ""), date_label, date_text, dates.error)
@@ -222,9 +222,12 @@ def _parse_dates_and_amounts(
         return dates, amount_job.result()
 
 
-def _refuse_swapped_dates(file: str, profile: Profile, date_text: pd.Series, today: dt.date) -> None:
-    """Refuse the whole file when its dates say the profile has day and month swapped."""
-    why = dateorder.refusal(date_text, profile.date_formats, today.year, profile.date_plausibility_check)
+def _refuse_swapped_dates(
+    file: str, profile: Profile, date_text: pd.Series, in_play: np.ndarray, today: dt.date
+) -> None:
+    """Refuse the whole file when its dates (of the rows ``in_play``) say the profile has day and
+    month swapped."""
+    why = dateorder.refusal(date_text, profile.date_formats, today.year, profile.date_plausibility_check, in_play)
     if why is not None:
         raise InputError(file, f"profile {profile.name!r}: {why}")
 
@@ -527,8 +530,8 @@ def _message(code: str, column: str, value: str, profile: Profile) -> str:
             f"expected one of {list(a.credit_values)} (credit) or {list(a.debit_values)} (debit), written "
             "exactly so; add the value to the profile's credit_values or debit_values"
         ),
-        Reject.DATE_TWO_DIGIT_YEAR: "the year has two digits and is more than 50 years back or 20 ahead "
-        "either way; write the year with four digits",
+        Reject.DATE_TWO_DIGIT_YEAR: "with two digits the year is neither within the last 50 years nor the "
+        "next 20; write the year with four digits",
         Reject.DATE_TOO_EARLY: f"expected a date from {profile.date_earliest.isoformat()} on (the profile's "
         "date_earliest)",
         Reject.DATE_TOO_LATE: f"expected a date at most {profile.date_days_ahead} days after the run date "
@@ -542,13 +545,13 @@ def _message(code: str, column: str, value: str, profile: Profile) -> str:
 
 
 def _decimals_hint(value: str, profile: Profile) -> str:
-    """Say what is expected, and why zeros are not dropped: ``2.500`` may be 2.50 or 2,500."""
+    """Say what is expected, and why even zeros are not dropped: with three digits after the mark,
+    ``2.500`` may be 2.50 or 2500 written with that mark between thousands."""
     hint = f"expected at most {profile.decimals} decimals for {profile.currency.expected}"
     mark = profile.amount.decimal_mark
     frac = value.strip().rsplit(mark, 1)[-1] if mark in value else ""
-    digits = "".join(ch for ch in frac if ch.isdigit())
-    if digits and set(digits[profile.decimals :]) == {"0"}:
-        hint += f"; {value.strip()!r} could also be a whole number with {mark!r} between thousands: not guessed"
+    if len("".join(ch for ch in frac if ch.isdigit())) == 3:
+        hint += f"; it may be a whole number with {mark!r} between thousands: not guessed"
     return hint
 
 
