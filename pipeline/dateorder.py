@@ -159,7 +159,7 @@ def refusal(
     if plausibility and found.swapped_fits_better and not found.confirming:
         return (
             f"its dates look like {looks}, not the profile's {shown}: every date reads both ways, and "
-            f"read as {looks} they run in order within a few weeks while read as {shown} they do not "
+            f"read as {looks} they run in order within two months while read as {shown} they do not "
             f"(e.g. {found.example!r}); nothing was imported. Fix the profile's date_formats (or set "
             "date_plausibility_check: false if the dates really are as the profile says)"
         )
