@@ -177,6 +177,30 @@ def test_a_two_digit_year_is_placed_within_the_window_or_refused(tmp_path: Path)
     assert [d.date() for d in result.payments.rows["postingDate"]] == [dt.date(1999, 3, 1), dt.date(2024, 3, 1)]
 
 
+def test_typed_excel_dates_under_a_two_digit_year_profile_never_move_a_century(tmp_path: Path) -> None:
+    """A typed date is rendered with the profile's format; with only ``%y`` that text read back with
+    Python's pivot moved 1960 to 2060. Now 1960 ('60', outside the window) is refused, 1999 and
+    2024 come back as they were typed (rows 2-4)."""
+    import openpyxl
+
+    path = tmp_path / "d.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    for row in [["Date", "Amount", "Text"], [dt.date(1960, 1, 4), 5, "a"], [dt.date(1999, 3, 1), 6, "b"]]:
+        ws.append(row)
+    ws.append([dt.date(2024, 3, 1), 7, "c"])
+    wb.save(path)
+    profile = {
+        "header": {"signature": ["Date", "Amount"]},
+        "columns": {"date": "Date", "amount": "Amount", "reference": "Text"},
+        "date_formats": ["%d.%m.%y"],
+    }
+    result = validate_file(path, parse_config({"profiles": {"x": profile}}), "x")
+    assert _issues(result) == [(2, "date_two_digit_year")]
+    assert [d.date() for d in result.payments.rows["postingDate"]] == [dt.date(1999, 3, 1), dt.date(2024, 3, 1)]
+
+
 def test_dates_before_the_floor_or_far_ahead_are_refused(tmp_path: Path) -> None:
     today = dt.date.today()
     ahead = (today + dt.timedelta(days=367)).isoformat()
