@@ -7,6 +7,7 @@ finance user fixing a config file should not have to iterate one error at a time
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import string
 from collections.abc import Mapping
@@ -70,6 +71,11 @@ class AmountSpec(_Frozen):
     invert_sign: bool = False
     credit_values: tuple[str, ...] = ()
     debit_values: tuple[str, ...] = ()
+    unlisted_indicator: Literal["reject", "debit", "credit"] = "reject"
+    """What an indicator value in neither list means. ``reject`` (the default) refuses the row with
+    ``indicator_unknown``: a bank that writes ``Cr`` where the profile says ``CR`` must not turn a
+    receipt into "not a receipt". ``debit`` / ``credit`` are explicit choices for banks that mark only
+    one side (an empty cell counts as a value; list ``""`` in ``debit_values`` to say "empty is a debit")."""
 
     @model_validator(mode="after")
     def _marks_differ(self) -> AmountSpec:
@@ -77,6 +83,9 @@ class AmountSpec(_Frozen):
             raise ValueError("decimal_mark and thousands_mark must differ")
         if self.layout == "indicator" and not self.credit_values:
             raise ValueError("layout 'indicator' needs credit_values (e.g. ['C', 'CR'])")
+        both = sorted(set(self.credit_values) & set(self.debit_values))
+        if both:
+            raise ValueError(f"indicator value(s) {both} are listed both as credit and as debit")
         return self
 
 
@@ -331,6 +340,15 @@ class Profile(_Frozen):
     columns: ColumnMap
     amount: AmountSpec = AmountSpec()
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
+    date_earliest: dt.date = dt.date(1990, 1, 1)
+    """Dates before this are refused (``date_too_early``): BC accepts 1753, but a payment dated 1968
+    is a misread two-digit year or a typo, never a receipt to post."""
+    date_days_ahead: int = Field(default=366, ge=0)
+    """Dates more than this many days after the run date are refused (``date_too_late``)."""
+    date_plausibility_check: bool = True
+    """The file-level day/month order check (``pipeline.dateorder``) also weighs how plausible the
+    dates are when no row settles the order; ``false`` keeps only the row evidence. Turn it off only
+    for a file checked by eye whose dates really are e.g. the 5th of consecutive months."""
     currency: CurrencySpec = CurrencySpec()
     receipts_only_when: ReceiptFilter | None = None
     skip_rows: tuple[SkipRule, ...] = ()

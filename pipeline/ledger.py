@@ -657,4 +657,3 @@ def forget_if_sandbox_only(path: Path) -> bool:
     for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         leftover.unlink(missing_ok=True)
     return True
-

@@ -74,12 +74,26 @@ def clean_text(arr: pa.Array) -> pa.Array:
     return pc.utf8_ltrim(arr, "'")
 
 
+_SPACE_MARKS = "[ \u00a0\u202f]"
+"""What ``thousands_mark: " "`` matches: a space, a no-break space (U+00A0) or a narrow no-break
+space (U+202F). Spreadsheets and French/Swiss/Nordic locale exports write the digit-grouping space
+as one of the no-break kinds, and each can only ever be that mark: none of them ends a line or
+separates fields. A TAB, a line break or any other space inside a number is refused
+(``amount_whitespace``): it is what a cell joined from two cells or a broken line looks like."""
+
+# Whitespace between two characters of a number (digits or marks): refused as amount_whitespace
+# where the number does not otherwise match the profile's format.
+_INNER_SPACE = r"[\d.,'][\s\v\p{Z}\x{85}]+[\d.,']"
+
+
 def _number_pattern(spec: AmountSpec) -> str:
+    """The number: digits with at most one decimal mark, or groups of three split by the thousands
+    mark. How many decimals it may have is checked afterwards, so that too many is its own code."""
     dec = re.escape(spec.decimal_mark)
     plain = rf"\d+(?:{dec}\d*)?|{dec}\d+"
     if not spec.thousands_mark:
         return plain
-    th = _WS if spec.thousands_mark == " " else re.escape(spec.thousands_mark)
+    th = _SPACE_MARKS if spec.thousands_mark == " " else re.escape(spec.thousands_mark)
     return rf"\d{{1,3}}(?:{th}\d{{3}})+(?:{dec}\d*)?|{plain}"
 
 
@@ -104,17 +118,23 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
     through the full pattern with currency symbols and codes. The number becomes an
     integer by removing its marks and scaling by the count of decimals it had, so no value
     ever passes through float.
+
+    More decimals than the currency has is refused (``amount_decimals``) even when the extra
+    digits are zeros: ``2.500`` in a EUR file may be 2.50 written with three decimals or 2,500
+    written with a thousands mark the profile does not expect, and reading it as 2.50 would post
+    a thousandth of the payment if it is the latter. The profile's marks settle every other case:
+    ``1.000`` under decimal ``,`` / thousands ``.`` is one thousand (the grouping fits, no decimals).
     """
     n = len(text)
     arr = clean_text(_arrow(text))
     empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
     shape = _match_shapes(arr, empty, spec, currency)
     num = _without_thousands_marks(shape.num, spec)
-    num, length, point, frac_len = _decimal_places(num, spec, shape.matched, decimals)
+    length, point, frac_len = _places(num, spec)
     digits = pc.replace_substring(num, spec.decimal_mark, "")
     digit_count = length - (point >= 0)
     matched = shape.matched
-    bad_decimals = matched & (frac_len > decimals)  # the zeros are gone, so these digits carry value
+    bad_decimals = matched & (frac_len > decimals)
     int_digits = digit_count - frac_len
     too_large = matched & ~bad_decimals & ((int_digits > _MAX_INT_DIGITS) | (int_digits + decimals > _MAX_DIGITS))
     usable = matched & ~too_large & ~bad_decimals & (digit_count > 0)
@@ -124,13 +144,25 @@ def parse_amounts(text: pd.Series, spec: AmountSpec, decimals: int, currency: st
     minor = whole * np.power(10, np.where(usable, decimals - frac_len, 0), dtype=np.int64)
     minor = np.where(shape.negative, -minor, minor)
     error = np.full(n, "", dtype=object)
-    error[~matched & ~empty] = Reject.AMOUNT_FORMAT
+    unmatched = ~matched & ~empty
+    error[unmatched] = Reject.AMOUNT_FORMAT
+    error[_has_inner_space(arr, unmatched)] = Reject.AMOUNT_WHITESPACE
     error[bad_decimals] = Reject.AMOUNT_DECIMALS
     error[too_large] = Reject.AMOUNT_TOO_LARGE
     error[shape.wrong_currency & usable] = Reject.CURRENCY_MISMATCH
     value = pd.Series(pd.array(minor, dtype="Int64"), index=text.index)
     value[~usable] = pd.NA
     return Parsed(value, error, empty)
+
+
+def _has_inner_space(arr: pa.Array, unmatched: np.ndarray) -> np.ndarray:
+    """Among values that did not match, those with whitespace between two characters of the number."""
+    out = np.zeros(len(arr), dtype=bool)
+    rest = np.flatnonzero(unmatched)
+    if rest.size:
+        found = pc.match_substring_regex(arr.take(pa.array(rest)), _INNER_SPACE)
+        out[rest] = found.to_numpy(zero_copy_only=False)
+    return out
 
 
 @dataclass(frozen=True)
@@ -186,30 +218,12 @@ def _without_thousands_marks(num: pa.Array, spec: AmountSpec) -> pa.Array:
     if not spec.thousands_mark:
         return num
     if spec.thousands_mark == " ":
-        return pc.replace_substring_regex(num, _WS, "")
+        return pc.replace_substring_regex(num, _SPACE_MARKS, "")
     return pc.replace_substring(num, spec.thousands_mark, "")
 
 
-def _decimal_places(
-    num: pa.Array, spec: AmountSpec, matched: np.ndarray, decimals: int
-) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
-    """(number text, its length, position of the decimal mark or -1, count of decimals written).
-
-    Zeros at the end of the decimals carry no value: where there are more decimals than the
-    currency has, they are dropped first, which keeps exact values within int64.
-    """
-    length, point, frac_len = _places(num, spec)
-    long_frac = matched & (frac_len > decimals)
-    if long_frac.any():
-        dec = re.escape(spec.decimal_mark)
-        mask = pa.array(long_frac)
-        trimmed = pc.replace_substring_regex(pc.filter(num, mask), rf"({dec}\d*?)0+$", r"\1")
-        num = pc.replace_with_mask(num, mask, trimmed)
-        length, point, frac_len = _places(num, spec)
-    return num, length, point, frac_len
-
-
 def _places(num: pa.Array, spec: AmountSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(length of the number text, position of the decimal mark or -1, count of decimals written)."""
     length = pc.utf8_length(num).to_numpy(zero_copy_only=False).astype("int64")
     point = pc.find_substring(num, spec.decimal_mark).to_numpy(zero_copy_only=False).astype("int64")
     return length, point, np.where(point >= 0, length - point - 1, 0)
@@ -303,21 +317,25 @@ def _parse_fixed(arr: pa.Array, fmt: str, layout: tuple[str, dict[str, int]]) ->
     return days, matched.to_numpy(zero_copy_only=False)
 
 
-def _parse_one_format(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
-    """(days since 1970 or _NO_DATE where no real date, did-the-shape-match) for one format."""
-    layout = _fixed_layout(fmt)
+def _parse_one_format(arr: pa.Array, fmt: str, run_year: int) -> tuple[np.ndarray, np.ndarray]:
+    """(days since 1970 or _NO_DATE where no real date, did-the-shape-match) for one format.
+
+    Two-digit years never go through pyarrow's strptime (its pivot is 1969): only four-digit
+    formats take the fixed-layout fast path.
+    """
+    layout = _fixed_layout(fmt) if "%y" not in fmt else None
     if layout is None:
-        return _parse_general(arr, fmt)
+        return _parse_general(arr, fmt, run_year)
     days, matched = _parse_fixed(arr, fmt, layout)
     rest = np.flatnonzero(~matched & pc.not_equal(arr, "").to_numpy(zero_copy_only=False))
     if rest.size:
-        sub_days, sub_matched = _parse_general(arr.take(pa.array(rest)), fmt)
+        sub_days, sub_matched = _parse_general(arr.take(pa.array(rest)), fmt, run_year)
         days[rest] = sub_days
         matched[rest] = sub_matched
     return days, matched
 
 
-def _parse_general(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
+def _parse_general(arr: pa.Array, fmt: str, run_year: int) -> tuple[np.ndarray, np.ndarray]:
     """Any supported format, through a regex with named groups."""
     struct = pc.extract_regex(arr, date_regex(fmt))
     matched = pc.is_valid(struct).to_numpy(zero_copy_only=False)
@@ -328,11 +346,7 @@ def _parse_general(arr: pa.Array, fmt: str) -> tuple[np.ndarray, np.ndarray]:
         cleaned = pc.if_else(pc.equal(field, ""), "0", field)
         return np.asarray(pc.cast(cleaned, pa.int64()).to_numpy(zero_copy_only=False))
 
-    if "Y" in names:
-        year = ints("Y")
-    else:
-        yy = ints("y")
-        year = np.where(yy < 69, yy + 2000, yy + 1900)
+    year = ints("Y") if "Y" in names else two_digit_years(ints("y"), run_year)
     if "m" in names:
         month = ints("m")
     else:
@@ -357,10 +371,55 @@ def _days(year: np.ndarray, month: np.ndarray, day: np.ndarray, matched: np.ndar
 
 
 _NO_DATE = np.iinfo(np.int64).min
+NO_DATE = _NO_DATE
+"""Days-since-1970 value meaning "no date" in :func:`calendar_days`."""
+
+YY_PAST = 50
+YY_FUTURE = 20
 
 
-def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> Parsed:
-    """Text -> datetime64[s]; refuses values that fit no format, are impossible, or are ambiguous."""
+def two_digit_years(yy: np.ndarray, run_year: int) -> np.ndarray:
+    """The year ending in ``yy`` within [run_year - YY_PAST, run_year + YY_FUTURE]; 0 where none is.
+
+    Python's strptime pivots at 1969 (``68`` is 2068), a rule a person reading a statement would
+    never apply. The window is what a payment file can mean: up to 20 years ahead (a later year is
+    refused anyway as too far in the future, but then with a message about the date, not the
+    century) and 50 back. In 2026, ``76``..``99`` are 1976..1999, ``00``..``46`` 2000..2046, and
+    ``47``..``75`` are refused (``date_two_digit_year``: 1947 or 2047? 1968 or 2068?). The window
+    is 71 years, so no two-digit year can land in two centuries. Year 0 is never a valid result.
+    """
+    start = run_year - YY_PAST
+    year = start + np.mod(yy - start, 100)  # the first year from ``start`` on that ends in yy
+    return np.where(year > run_year + YY_FUTURE, 0, year)
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """What a date may be, relative to the run: ``today`` places two-digit years; dates before
+    ``earliest`` or after ``latest`` are refused. ``None`` bounds are not checked."""
+
+    today: dt.date
+    earliest: dt.date | None = dt.date(1990, 1, 1)
+    latest: dt.date | None = None
+
+    @classmethod
+    def ahead(cls, today: dt.date, earliest: dt.date, days_ahead: int) -> DateWindow:
+        """The profile's window: ``earliest`` up to ``days_ahead`` days after ``today``."""
+        return cls(today, earliest, today + dt.timedelta(days=days_ahead))
+
+
+def _epoch_days(day: dt.date | None, default: int) -> int:
+    return default if day is None else (day - dt.date(1970, 1, 1)).days
+
+
+def calendar_days(
+    text: pd.Series, formats: tuple[str, ...], run_year: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(days since 1970 or NO_DATE, reason code or "", empty) per value, without the window's bounds.
+
+    The calendar verdict alone: ``date_format``, ``date_invalid``, ``date_ambiguous`` or
+    ``date_two_digit_year``. :mod:`pipeline.dateorder` reads a file both ways with it.
+    """
     arr = clean_text(_arrow(text))
     n = len(text)
     empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
@@ -368,7 +427,7 @@ def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> Parsed:
     shaped = np.zeros(n, dtype=bool)
     ambiguous = np.zeros(n, dtype=bool)
     for fmt in formats:
-        found, matched = _parse_one_format(arr, fmt)
+        found, matched = _parse_one_format(arr, fmt, run_year)
         have, new = days != _NO_DATE, found != _NO_DATE
         ambiguous |= have & new & (days != found)
         days = np.where(~have & new, found, days)
@@ -377,8 +436,35 @@ def parse_dates(text: pd.Series, formats: tuple[str, ...]) -> Parsed:
     valid = days != _NO_DATE
     error[~empty & ~shaped] = Reject.DATE_FORMAT
     error[~empty & shaped & ~valid] = Reject.DATE_INVALID
+    if any("%y" in f for f in formats):
+        error[~empty & shaped & ~valid & _year_outside_window(arr, formats, run_year)] = Reject.DATE_TWO_DIGIT_YEAR
     error[ambiguous] = Reject.DATE_AMBIGUOUS
-    valid &= ~ambiguous
+    return np.where(ambiguous, _NO_DATE, days), error, empty
+
+
+def _year_outside_window(arr: pa.Array, formats: tuple[str, ...], run_year: int) -> np.ndarray:
+    """Where a two-digit-year format's shape matches and its year has no place in the window."""
+    out = np.zeros(len(arr), dtype=bool)
+    for fmt in (f for f in formats if "%y" in f):
+        struct = pc.extract_regex(arr, date_regex(fmt))
+        yy = pc.fill_null(pc.struct_field(struct, "y"), "")
+        digits = pc.if_else(pc.equal(yy, ""), "0", yy)
+        year = two_digit_years(pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False), run_year)
+        out |= pc.is_valid(struct).to_numpy(zero_copy_only=False) & (year == 0)
+    return out
+
+
+def parse_dates(text: pd.Series, formats: tuple[str, ...], window: DateWindow | None = None) -> Parsed:
+    """Text -> datetime64[s]; refuses values that fit no format, are impossible, ambiguous, or
+    outside the window (``date_too_early`` / ``date_too_late``; default: today, from 1990-01-01)."""
+    window = window or DateWindow(dt.date.today())
+    days, error, empty = calendar_days(text, formats, window.today.year)
+    valid = days != _NO_DATE
+    early = valid & (days < _epoch_days(window.earliest, _NO_DATE))
+    late = valid & (days > _epoch_days(window.latest, np.iinfo(np.int64).max))
+    error[early] = Reject.DATE_TOO_EARLY
+    error[late] = Reject.DATE_TOO_LATE
+    valid &= ~early & ~late
     stamps = np.where(valid, days, 0).astype("datetime64[D]").astype("datetime64[s]")
     value = pd.Series(stamps, index=text.index)
     value[~valid] = pd.NaT

@@ -8,6 +8,7 @@ receipt, while a credit with a bad date must be fixed by a person.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,10 +19,10 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
-from pipeline import balances
-from pipeline.config import ColumnRef, Profile
+from pipeline import balances, dateorder
+from pipeline.config import AmountSpec, ColumnRef, Profile
 from pipeline.errors import InputError
-from pipeline.parsing import Parsed, parse_amounts, parse_dates
+from pipeline.parsing import DateWindow, Parsed, parse_amounts, parse_dates
 from pipeline.patterns import compile_pattern
 from pipeline.readers import SOURCE_ROW, RawTable, col
 from pipeline.textops import as_series, concat, contains, extract_first, squeeze_spaces, to_arrow
@@ -143,12 +144,15 @@ class _Fates:
         self.issues.append(RowIssue(self.file, int(self.rows[position]), column, value, str(code), msg))
 
 
-def map_statement(table: RawTable, profile: Profile) -> Statement:
+def map_statement(table: RawTable, profile: Profile, today: dt.date | None = None) -> Statement:
     """Apply the profile to a table: skip what is not a receipt, reject what is refused.
 
     The steps run in the documented order (README.md): a row skipped by an earlier step is not
-    looked at by a later one, while a rejected row collects every issue it has.
+    looked at by a later one, while a rejected row collects every issue it has. ``today`` (the run
+    date) places two-digit years and the latest date accepted. A file whose dates say the profile
+    has day and month swapped is refused whole (``InputError``, see ``pipeline.dateorder``).
     """
+    today = today or dt.date.today()
     cols = Columns(table, profile)
     rows = table.data[SOURCE_ROW].to_numpy()
     fates = _Fates(table.file, rows, profile)
@@ -157,10 +161,12 @@ def map_statement(table: RawTable, profile: Profile) -> Statement:
     stated_kind = _skip_balance_rows(fates, cells, cols, profile)
     date_text, date_label = cols.text(profile.columns.date, "date")
     date_empty = (date_text == "").to_numpy()
-    dates, amount = _parse_dates_and_amounts(cols, profile, date_text)
+    window = DateWindow.ahead(today, profile.date_earliest, profile.date_days_ahead)
+    dates, amount = _parse_dates_and_amounts(cols, profile, date_text, window)
     _skip_footers(fates, cells, cols, profile, dates.value.isna().to_numpy(), date_empty)
     no_txn = date_empty & amount.all_empty
     fates.skip(no_txn, Skip.CONTINUATION if profile.continuation_rows == "join" else Skip.NOT_A_TRANSACTION)
+    _refuse_swapped_dates(table.file, profile, date_text, (fates.state != SKIPPED) & ~date_empty, today)
     minor_np = _sort_by_amount(fates, cols, profile, amount)
     receipt = (fates.state == OPEN) | ((fates.state == REJECTED) & (minor_np > 0))
     fates.reject(receipt & (dates.error != ""), date_label, date_text, dates.error)
@@ -244,12 +250,24 @@ def _skip_blank_repeated_and_ruled(
         fates.skip(contains(text, rule.pattern), Skip.RULE, rule.reason)
 
 
-def _parse_dates_and_amounts(cols: Columns, profile: Profile, date_text: pd.Series) -> tuple[Parsed, _Amounts]:
+def _parse_dates_and_amounts(
+    cols: Columns, profile: Profile, date_text: pd.Series, window: DateWindow
+) -> tuple[Parsed, _Amounts]:
     """Dates and amounts are independent and their kernels release the GIL: parse them side by side."""
     with ThreadPoolExecutor(max_workers=2) as pool:
         amount_job = pool.submit(_signed_amounts, cols, profile)
-        dates = parse_dates(date_text, profile.date_formats)
+        dates = parse_dates(date_text, profile.date_formats, window)
         return dates, amount_job.result()
+
+
+def _refuse_swapped_dates(
+    file: str, profile: Profile, date_text: pd.Series, in_play: np.ndarray, today: dt.date
+) -> None:
+    """Refuse the whole file when its dates (of the rows ``in_play``) say the profile has day and
+    month swapped."""
+    why = dateorder.refusal(date_text, profile.date_formats, today.year, profile.date_plausibility_check, in_play)
+    if why is not None:
+        raise InputError(file, f"profile {profile.name!r}: {why}")
 
 
 def _skip_footers(
@@ -405,9 +423,7 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
     if spec.layout == "indicator":
         assert c.indicator is not None
         itext, ilabel = cols.text(c.indicator, "indicator")
-        is_credit = itext.isin(list(spec.credit_values)).to_numpy()
-        is_debit = itext.isin(list(spec.debit_values)).to_numpy() if spec.debit_values else ~is_credit
-        unknown = ~is_credit & ~is_debit
+        is_credit, unknown = _indicator_sides(itext, spec)
         errors.append((unknown & ~a_err, ilabel, itext, np.full(n, Reject.INDICATOR_UNKNOWN, object)))
         # A minus sign on a row the indicator calls a credit contradicts it: refuse to pick one.
         negative = (value.fillna(0) < 0).to_numpy()
@@ -418,6 +434,17 @@ def _signed_amounts(cols: Columns, profile: Profile) -> _Amounts:
         value = absval.where(pd.Series(is_credit, index=value.index, dtype=bool), -absval)
         value[pd.Series(unknown, index=value.index, dtype=bool)] = pd.NA
     return _Amounts(_invert(value, spec.invert_sign), a.empty, errors)
+
+
+def _indicator_sides(itext: pd.Series, spec: AmountSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(is a credit, is unknown) per row. Values are compared exactly (cells are already trimmed):
+    ``Cr`` is not ``CR``. A value in neither list is unknown unless the profile says what unlisted
+    values mean (``unlisted_indicator``); before, it silently became a debit when the profile listed
+    no debit values, and a receipt vanished as "not a receipt"."""
+    listed_credit = itext.isin(list(spec.credit_values)).to_numpy()
+    unlisted = ~listed_credit & ~itext.isin(list(spec.debit_values)).to_numpy()
+    is_credit = listed_credit | (unlisted & (spec.unlisted_indicator == "credit"))
+    return is_credit, unlisted & (spec.unlisted_indicator == "reject")
 
 
 def _err(p: Parsed) -> np.ndarray:
@@ -532,20 +559,41 @@ def _message(code: str, column: str, value: str, profile: Profile) -> str:
     )
     hints: dict[str, str] = {
         Reject.AMOUNT_FORMAT: f"expected a number written with {marks} (e.g. {_example(profile)})",
-        Reject.AMOUNT_DECIMALS: f"expected at most {profile.decimals} decimals for {profile.currency.expected}",
+        Reject.AMOUNT_DECIMALS: _decimals_hint(value, profile),
+        Reject.AMOUNT_WHITESPACE: f"expected a number written with {marks}; a tab or line break is never a mark",
         Reject.CURRENCY_MISMATCH: f"expected {profile.currency.expected}",
         Reject.DATE_FORMAT: "expected a date like " + " or ".join(repr(f) for f in profile.date_formats),
         Reject.DATE_INVALID: "expected a real calendar date",
         Reject.DATE_AMBIGUOUS: "fix the profile's date_formats so only one can match",
         Reject.DATE_MISSING: "expected a date",
         Reject.AMOUNT_MISSING: "expected an amount",
-        Reject.INDICATOR_UNKNOWN: f"expected one of {list(a.credit_values) + list(a.debit_values)}",
+        Reject.INDICATOR_UNKNOWN: (
+            f"expected one of {list(a.credit_values)} (credit) or {list(a.debit_values)} (debit), written "
+            "exactly so; add the value to the profile's credit_values or debit_values"
+        ),
+        Reject.DATE_TWO_DIGIT_YEAR: "with two digits the year is neither within the last 50 years nor the "
+        "next 20; write the year with four digits",
+        Reject.DATE_TOO_EARLY: f"expected a date from {profile.date_earliest.isoformat()} on (the profile's "
+        "date_earliest)",
+        Reject.DATE_TOO_LATE: f"expected a date at most {profile.date_days_ahead} days after the run date "
+        "(the profile's date_days_ahead)",
         Reject.AMOUNT_SIGN_CONFLICT: "the amount is negative but the indicator says credit",
         Reject.TOO_LONG: f"it is {len(value)} characters; Business Central's Code[20] fields allow 20",
     }
     expected = hints.get(code, "")
     shown = repr(value) if value != "" else "(empty)"
     return f"{column}: {shown}: {base}" + (f"; {expected}" if expected else "")
+
+
+def _decimals_hint(value: str, profile: Profile) -> str:
+    """Say what is expected, and why even zeros are not dropped: with three digits after the mark,
+    ``2.500`` may be 2.50 or 2500 written with that mark between thousands."""
+    hint = f"expected at most {profile.decimals} decimals for {profile.currency.expected}"
+    mark = profile.amount.decimal_mark
+    frac = value.strip().rsplit(mark, 1)[-1] if mark in value else ""
+    if len("".join(ch for ch in frac if ch.isdigit())) == 3:
+        hint += f"; it may be a whole number with {mark!r} between thousands: not guessed"
+    return hint
 
 
 def _example(profile: Profile) -> str:

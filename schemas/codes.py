@@ -34,6 +34,7 @@ class Reject(StrEnum):
 
     AMOUNT_FORMAT = "amount_format"
     AMOUNT_DECIMALS = "amount_decimals"
+    AMOUNT_WHITESPACE = "amount_whitespace"
     AMOUNT_TOO_LARGE = "amount_too_large"
     AMOUNT_MISSING = "amount_missing"
     AMOUNT_BOTH_SIDES = "amount_both_sides"
@@ -46,6 +47,9 @@ class Reject(StrEnum):
     DATE_INVALID = "date_invalid"
     DATE_AMBIGUOUS = "date_ambiguous"
     DATE_OUT_OF_RANGE = "date_out_of_range"
+    DATE_TWO_DIGIT_YEAR = "date_two_digit_year"
+    DATE_TOO_EARLY = "date_too_early"
+    DATE_TOO_LATE = "date_too_late"
     TOO_LONG = "too_long"
     INVALID_VALUE = "invalid_value"
 
@@ -53,6 +57,7 @@ class Reject(StrEnum):
 REJECT_DESCRIPTIONS: Final[Mapping[Reject, str]] = {
     Reject.AMOUNT_FORMAT: "amount does not match the profile's number format",
     Reject.AMOUNT_DECIMALS: "amount has more decimals than the currency allows",
+    Reject.AMOUNT_WHITESPACE: "amount has a tab, line break or other space inside the number",
     Reject.AMOUNT_TOO_LARGE: "amount is too large",
     Reject.AMOUNT_MISSING: "no amount",
     Reject.AMOUNT_BOTH_SIDES: "both debit and credit are filled in",
@@ -65,6 +70,9 @@ REJECT_DESCRIPTIONS: Final[Mapping[Reject, str]] = {
     Reject.DATE_INVALID: "date does not exist in the calendar",
     Reject.DATE_AMBIGUOUS: "date fits two of the profile's formats with different results",
     Reject.DATE_OUT_OF_RANGE: "date is outside the range Business Central accepts",
+    Reject.DATE_TWO_DIGIT_YEAR: "two-digit year cannot be placed in a century with certainty",
+    Reject.DATE_TOO_EARLY: "date is earlier than the profile accepts",
+    Reject.DATE_TOO_LATE: "date is too far in the future",
     Reject.TOO_LONG: "value is longer than Business Central allows",
     Reject.INVALID_VALUE: "value breaks a rule of the payment schema",
 }

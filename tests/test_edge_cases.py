@@ -72,7 +72,9 @@ def test_minus_sign_against_a_credit_indicator_is_rejected(tmp_path: Path) -> No
 def test_a_receipt_with_a_bad_date_is_rejected_even_when_its_text_looks_like_a_footer(tmp_path: Path) -> None:
     result = _run(
         tmp_path,
-        "Text,Date,Amount\nBalance payment inv 7,2024-13-01,500.00\nTotal,,500.00\n",
+        # 2024-02-30 is no date in either day/month order (2024-13-01 would be 13 January read
+        # swapped, and the file is then refused whole by the date-order check).
+        "Text,Date,Amount\nBalance payment inv 7,2024-02-30,500.00\nTotal,,500.00\n",
         header={"signature": ["Text", "Date", "Amount"]},
     )
     assert [(i.source_row, i.reason_code) for i in result.issues] == [(2, "date_invalid")]
@@ -164,7 +166,8 @@ def test_a_hidden_row_below_the_data_is_harmless(tmp_path: Path) -> None:
 
 def test_typed_dates_are_rendered_with_a_four_digit_year_when_the_profile_has_one(tmp_path: Path) -> None:
     path = _sheet(tmp_path / "d.xlsx", [["Date", "Amount", "Text"], [dt.date(1960, 1, 1), 5, "a"]])
-    profile = {**XLSX_PROFILE, "date_formats": ["%d.%m.%y", "%d.%m.%Y"]}
+    # 1960 is before the default date_earliest (1990-01-01); this profile allows it.
+    profile = {**XLSX_PROFILE, "date_formats": ["%d.%m.%y", "%d.%m.%Y"], "date_earliest": "1900-01-01"}
     result = validate_file(path, parse_config({"profiles": {"x": profile}}), "x")
     assert [d.date() for d in result.payments.rows["postingDate"]] == [dt.date(1960, 1, 1)]
 

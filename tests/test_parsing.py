@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import AmountSpec
-from pipeline.parsing import Parsed, parse_amounts, parse_dates
+from pipeline.parsing import YY_FUTURE, YY_PAST, DateWindow, Parsed, parse_amounts, parse_dates, two_digit_years
 
 FAST = settings(max_examples=200, deadline=None)
 
@@ -47,8 +48,13 @@ def _one_amount(value: str, spec: AmountSpec, decimals: int = 2, currency: str =
     return parsed.value.iloc[0], str(parsed.error[0])
 
 
-def _dates(values: list[str], *formats: str) -> Parsed:
-    return parse_dates(pd.Series(values, dtype="str"), formats)
+TODAY = dt.date(2026, 12, 2)
+# No earliest or latest date: the calendar alone (two-digit years still need a run date).
+CALENDAR = DateWindow(TODAY, None, None)
+
+
+def _dates(values: list[str], *formats: str, window: DateWindow = CALENDAR) -> Parsed:
+    return parse_dates(pd.Series(values, dtype="str"), formats, window)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,10 +80,9 @@ def written_amount(draw: st.DrawFn, decimals: int, dec: str, th: str, currency: 
     if th == " " and draw(st.booleans()):
         number = number.replace(" ", draw(st.sampled_from(["\u00a0", "\u202f"])))
     frac_text = str(frac).zfill(decimals) if decimals else ""
-    style = draw(st.sampled_from(["exact", "more_zeros", "fewer_zeros"]))
-    if style == "more_zeros":
-        frac_text += "0" * draw(st.integers(1, 3))
-    elif style == "fewer_zeros":
+    # Fewer decimals than the currency has is exact (2.5 is 2.50); more is refused, zeros or not
+    # (test_amount_with_more_decimals_than_the_currency_is_refused_even_zeros).
+    if draw(st.booleans()):
         frac_text = frac_text.rstrip("0")
     if frac_text:
         number += dec + frac_text
@@ -145,6 +150,44 @@ def test_amount_with_too_many_significant_decimals_is_refused(minor: int, marks:
     assert pd.isna(value)
 
 
+@FAST
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.sampled_from(MARKS),
+    st.sampled_from([0, 2, 3]),
+    st.text(alphabet="0123456789", min_size=1, max_size=4),
+    st.booleans(),
+)
+def test_amount_with_more_decimals_than_the_currency_is_refused_even_zeros(
+    whole: int, marks: tuple[str, str], decimals: int, extra: str, group: bool
+) -> None:
+    """Any amount text with more decimals than the currency has is refused, whatever the extra
+    digits are (``2.500`` was 2.50: issue 10), grouped or not, in every pair of marks."""
+    dec, th = marks
+    frac = "7" * decimals + extra  # decimals + 1 to decimals + 4 digits, the extra ones often zeros
+    text = _digits(whole, th, bool(th) and group) + dec + frac
+    value, error = _one_amount(text, _spec(dec, th), decimals=decimals)
+    assert error == "amount_decimals", text
+    assert pd.isna(value)
+
+
+@FAST
+@given(
+    st.integers(min_value=1000, max_value=10**12),
+    st.sampled_from([(",", " "), (".", " "), (",", "."), (".", ","), (",", ""), (".", "")]),
+    st.sampled_from(["\t", "\n", "\r", "\u2009", "\u2007", "\u3000", "\x0b", "  "]),
+)
+def test_whitespace_inside_a_number_that_is_not_the_mark_is_refused(
+    whole: int, marks: tuple[str, str], space: str
+) -> None:
+    """A TAB, line break or other space between digit groups is never a thousands mark."""
+    dec, th = marks
+    grouped = _digits(whole, " ", True).replace(" ", space)
+    value, error = _one_amount(grouped + dec + "00", _spec(dec, th))
+    assert error == "amount_whitespace", repr(grouped)
+    assert pd.isna(value)
+
+
 # ---------------------------------------------------------------------------------------------
 # Amounts: refusals and edges named in the brief and the module docstring
 
@@ -161,24 +204,25 @@ def test_point_in_a_decimal_comma_profile_without_thousands_is_refused() -> None
     assert pd.isna(value)
 
 
-def test_third_decimal_refused_unless_zero() -> None:
+def test_third_decimal_refused_even_when_zero() -> None:
+    """``10.500`` was read as 10.50 (issue 10): it may be 10,500 with a thousands mark the profile
+    does not expect, so it is refused like ``99.999``."""
     parsed = _amounts(["99.999", "10.500", "10.5", "10"], _spec(".", ""), decimals=2)
-    assert parsed.error.tolist() == ["amount_decimals", "", "", ""]
-    assert pd.isna(parsed.value.iloc[0])
-    assert [int(v) for v in parsed.value.iloc[1:]] == [1050, 1050, 1000]
+    assert parsed.error.tolist() == ["amount_decimals", "amount_decimals", "", ""]
+    assert parsed.value.iloc[:2].isna().all()
+    assert [int(v) for v in parsed.value.iloc[2:]] == [1050, 1000]
 
 
 def test_zero_decimal_currency() -> None:
-    parsed = _amounts(["1500", "1,500", "1500.0", "1500.5"], _spec(".", ","), decimals=0, currency="JPY")
-    assert parsed.error.tolist() == ["", "", "", "amount_decimals"]
-    assert [int(v) for v in parsed.value.iloc[:3]] == [1500, 1500, 1500]
+    parsed = _amounts(["1500", "1,500", "1500.0", "1500.5", "1.500"], _spec(".", ","), decimals=0, currency="JPY")
+    assert parsed.error.tolist() == ["", "", "amount_decimals", "amount_decimals", "amount_decimals"]
+    assert [int(v) for v in parsed.value.iloc[:2]] == [1500, 1500]
 
 
 def test_three_decimal_currency() -> None:
-    parsed = _amounts(["12.345", "12.3456", "12.3450"], _spec(".", ""), decimals=3, currency="KWD")
-    assert parsed.error.tolist() == ["", "amount_decimals", ""]
-    assert int(parsed.value.iloc[0]) == 12345
-    assert int(parsed.value.iloc[2]) == 12345
+    parsed = _amounts(["12.345", "12.3456", "12.3450", "1,000", "1.000"], _spec(".", ","), decimals=3, currency="KWD")
+    assert parsed.error.tolist() == ["", "amount_decimals", "amount_decimals", "", ""]
+    assert [int(parsed.value.iloc[i]) for i in (0, 3, 4)] == [12345, 1000000, 1000]
 
 
 def test_other_currency_is_refused() -> None:
@@ -201,7 +245,6 @@ def test_more_than_one_sign_is_refused() -> None:
         ("12,5", ".", ","),  # a thousands mark must be followed by three digits
         ("1.2.3", ",", "."),
         ("1,2,3", ",", "."),
-        ("12 34", ",", ""),  # no thousands mark configured
         ("abc", ".", ""),
         ("12.00 EURO", ".", ""),
         ("1e5", ".", ""),
@@ -224,7 +267,7 @@ def test_separators_and_guards() -> None:
         _spec(",", "."),
     )
     # "1 234,56" and "1\u00a0234,56" use a mark this profile does not have: refused.
-    assert parsed.error.tolist() == ["", "amount_format", "amount_format", "", "", "", ""]
+    assert parsed.error.tolist() == ["", "amount_whitespace", "amount_whitespace", "", "", "", ""]
     got = [None if pd.isna(v) else int(v) for v in parsed.value]
     assert got == [123456, None, None, 123456, 123456, -123456, 50]
 
@@ -248,11 +291,11 @@ def test_integer_part_over_fifteen_digits_is_too_large() -> None:
     assert int(parsed.value.iloc[0]) == 12345678901234500
 
 
-def test_trailing_zeros_beyond_any_integer_width_are_still_exact() -> None:
-    """``1.0000000000000000000000`` is exactly 1.00: a value, not a crash or a refusal."""
+def test_trailing_zeros_beyond_any_integer_width_are_refused_not_a_crash() -> None:
+    """``1.0000000000000000000000`` has 22 decimals where EUR has 2: refused (it was read as 1.00)."""
     value, error = _one_amount("1." + "0" * 22, _spec(".", ""), decimals=2)
-    assert error == ""
-    assert int(str(value)) == 100
+    assert error == "amount_decimals"
+    assert pd.isna(value)
 
 
 def test_many_decimals_are_refused_not_a_crash() -> None:
@@ -277,9 +320,9 @@ DATE_FORMATS = ["%d.%m.%Y", "%Y-%m-%d", "%m/%d/%Y", "%d-%b-%Y", "%Y%m%d", "%d.%m
 @st.composite
 def date_case(draw: st.DrawFn) -> tuple[str, list[dt.date]]:
     fmt = draw(st.sampled_from(DATE_FORMATS))
-    # %y is read the way strptime reads it: 69-99 -> 19xx, 00-68 -> 20xx.
+    # %y is read within 50 years before and 20 after the run year (TODAY): 1976..2046.
     if "%y" in fmt:
-        low, high = dt.date(1969, 1, 1), dt.date(2068, 12, 31)
+        low, high = dt.date(1976, 1, 1), dt.date(2046, 12, 31)
     else:
         low, high = dt.date(1900, 1, 1), dt.date(2099, 12, 31)
     days = draw(st.lists(st.dates(min_value=low, max_value=high), min_size=1, max_size=6))
@@ -345,8 +388,17 @@ def test_two_formats_agree_or_are_ambiguous(day: dt.date) -> None:
         ("20240229", "%Y%m%d", dt.date(2024, 2, 29)),
         ("29.02.23", "%d.%m.%y", "date_invalid"),
         ("29.02.24", "%d.%m.%y", dt.date(2024, 2, 29)),
-        ("01.03.69", "%d.%m.%y", dt.date(1969, 3, 1)),
-        ("01.03.68", "%d.%m.%y", dt.date(2068, 3, 1)),
+        # Two-digit years: within [run year - 50, run year + 20] (run date 2026-12-02), else refused.
+        # 68 was 2068 (Python's 1969 pivot, issue 10): 1968 or 2068, neither is in the window.
+        ("01.03.69", "%d.%m.%y", "date_two_digit_year"),
+        ("01.03.68", "%d.%m.%y", "date_two_digit_year"),
+        ("01.03.47", "%d.%m.%y", "date_two_digit_year"),
+        ("01.03.46", "%d.%m.%y", dt.date(2046, 3, 1)),
+        ("01.03.76", "%d.%m.%y", dt.date(1976, 3, 1)),
+        ("01.03.75", "%d.%m.%y", "date_two_digit_year"),
+        ("01.03.99", "%d.%m.%y", dt.date(1999, 3, 1)),
+        ("010368", "%d%m%y", "date_two_digit_year"),
+        ("010399", "%d%m%y", dt.date(1999, 3, 1)),
         ("2024-03-01", "%d.%m.%Y", "date_format"),
         ("01.03.24", "%d.%m.%Y", "date_format"),
         ("1 March", "%d.%m.%Y", "date_format"),
@@ -365,6 +417,31 @@ def test_date_verdicts(text: str, fmt: str, expected: str | dt.date) -> None:
     else:
         assert parsed.error[0] == expected
         assert pd.isna(parsed.value.iloc[0])
+
+
+@FAST
+@given(st.integers(0, 99), st.integers(1900, 9000))
+def test_a_two_digit_year_lands_in_the_window_or_nowhere(yy: int, run_year: int) -> None:
+    """The year ends in ``yy`` and lies within [run year - 50, run year + 20]; where no such year
+    exists, it is refused (0). The window is shorter than a century, so there is never a choice."""
+    got = int(two_digit_years(np.array([yy]), run_year)[0])
+    fits = [y for y in range(run_year - YY_PAST, run_year + YY_FUTURE + 1) if y % 100 == yy]
+    assert len(fits) <= 1
+    assert got == (fits[0] if fits else 0)
+
+
+@FAST
+@given(st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31)), st.integers(0, 400))
+def test_dates_outside_the_window_are_refused(day: dt.date, ahead: int) -> None:
+    window = DateWindow.ahead(TODAY, dt.date(1990, 1, 1), ahead)
+    parsed = _dates([day.isoformat()], "%Y-%m-%d", window=window)
+    if day < dt.date(1990, 1, 1):
+        assert parsed.error[0] == "date_too_early"
+    elif day > TODAY + dt.timedelta(days=ahead):
+        assert parsed.error[0] == "date_too_late"
+    else:
+        assert parsed.error[0] == ""
+        assert parsed.value.iloc[0].date() == day
 
 
 def test_day_month_order_ambiguity() -> None:
