@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipeline.config import Profile
 from pipeline.errors import InputError
-from pipeline.readers.excel import CellFormat, Sheet, open_sheet, read_sheet_table, render_cell
+from pipeline.readers.excel import CellFormat, Sheet, UnsafeWorkbook, open_sheet, read_sheet_table, render_cell
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col
 from pipeline.readers.text import TextFile, open_text, read_text_table, sniff_delimiter, split_cells, split_lines
 
@@ -30,6 +30,7 @@ class Source:
     kind: str
     _texts: dict[str | None, TextFile] = field(default_factory=dict)
     _sheets: dict[str | int | None, Sheet] = field(default_factory=dict)
+    _unreadable: InputError | None = None
 
     @property
     def name(self) -> str:
@@ -41,8 +42,16 @@ class Source:
         return self._texts[encoding]
 
     def sheet(self, which: str | int | None) -> Sheet:
+        """One sheet, loaded once; a workbook that could not be read safely is not tried again
+        (each try costs the reader's full time limit), whichever sheet a profile asks for."""
+        if self._unreadable is not None:
+            raise self._unreadable
         if which not in self._sheets:
-            self._sheets[which] = open_sheet(self.name, self.data, which)
+            try:
+                self._sheets[which] = open_sheet(self.name, self.data, which)
+            except UnsafeWorkbook as exc:
+                self._unreadable = exc
+                raise
         return self._sheets[which]
 
     def preview(self, profile: Profile, limit: int) -> tuple[list[list[str]], str]:
