@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipeline.config import Profile
 from pipeline.errors import InputError
+from pipeline.filetype import READS, describe_non_table
 from pipeline.readers.excel import CellFormat, Sheet, UnsafeWorkbook, open_sheet, read_sheet_table, render_cell
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col
 from pipeline.readers.text import TextFile, open_text, read_text_table, sniff_delimiter, split_cells, split_lines
@@ -105,7 +106,10 @@ def detect_kind(data: bytes, file: str) -> str:
         head = data[:4096]
         if b"xl/" in data or b"mimetype" in head or b"[Content_Types].xml" in head:
             return "excel"
-        raise InputError(file, "is a zip archive but not a workbook; expected CSV/TXT, XLSX, XLS or ODS")
+        raise InputError(file, f"this looks like a zip archive but not a workbook; {READS}")
+    what = describe_non_table(data)
+    if what is not None:
+        raise InputError(file, what)
     return "text"
 
 
