@@ -15,8 +15,10 @@ name and renamed into place, so a reader (or a crash) never sees half a report.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
+import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -70,6 +72,34 @@ def is_formula_like(text: str) -> bool:
     return text.startswith(_FORMULA_START)
 
 
+_SHEET_FORBIDDEN = re.compile(r"[\\/*?:\[\]\x00-\x1f]")
+SHEET_TITLE_MAX = 31
+
+
+def sheet_title(name: str) -> str:
+    """A sheet name Excel accepts, as close to the input's as it can be.
+
+    calamine reads names Excel itself would never write (``Q1/Q2``, 40 characters, control
+    characters); openpyxl refuses them. Forbidden characters become ``_``, the name is cut to
+    Excel's 31 characters, and leading or trailing apostrophes (also forbidden) are dropped.
+    """
+    title = _SHEET_FORBIDDEN.sub("_", name)[:SHEET_TITLE_MAX].strip("'")
+    return title if title.strip() else "Rejected"
+
+
+def try_write_errors_workbook(result: FileResult, path: Path) -> tuple[Path | None, str | None]:
+    """The errors workbook, or why it could not be written: a folder that cannot be written must
+    not turn a finished check into a traceback; the rejections are still reported on the console."""
+    try:
+        return write_errors_workbook(result, path), None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return None, (
+            f"{result.file}: the errors workbook could not be written to {path} ({reason}); "
+            "pass --errors-out to a folder you can write to"
+        )
+
+
 def write_errors_workbook(result: FileResult, path: Path) -> Path:
     """Rejected rows in the input's coordinates, one ``error`` text per row; plus an Issues sheet."""
     table = result.statement.table
@@ -79,7 +109,7 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
         by_row[issue.source_row].append(issue.message)
         bad_columns[issue.source_row].add(issue.column)
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(table.sheet or "Rejected")
+    ws = wb.create_sheet(sheet_title(table.sheet or "Rejected"))
     width = table.width
     header = list(table.header or ())
     names = table.column_names()
@@ -115,8 +145,10 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
         issues.append(
             [safe_cell(issues, v) for v in (i.source_file, i.source_row, i.column, i.value, i.reason_code, i.message)]
         )
+    buffer = io.BytesIO()  # saved in memory first: a folder that fails must not leave openpyxl half-written
+    wb.save(buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    path.write_bytes(buffer.getvalue())
     return path
 
 
