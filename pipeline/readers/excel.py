@@ -67,6 +67,20 @@ def _empty(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
+#: Excel counts a 29 February 1900 that never existed (serial 60), so its serials before 61 do not
+#: name the day they seem to; calamine turns serial 60 into 1900-02-28. No payment is that old.
+EXCEL_FIRST_TRUE_DATE = dt.date(1900, 3, 1)
+INVALID_EXCEL_DATE = "invalid Excel date (before 1900-03-01; Excel's 29.02.1900 does not exist)"
+
+
+def _date_text(value: dt.date, fmt: CellFormat) -> str:
+    """A typed date in the profile's format; one before 1 March 1900 as text no date format reads,
+    so the row is refused with the reason shown instead of dated a day off (or 1900-02-28)."""
+    if (value.year, value.month) < (1900, 3):
+        return INVALID_EXCEL_DATE
+    return value.strftime(fmt.date_format)
+
+
 def render_cell(value: Any, fmt: CellFormat) -> str:
     """A typed cell as the text the profile expects (numbers without exponent or float noise)."""
     if value is None:
@@ -83,7 +97,7 @@ def render_cell(value: Any, fmt: CellFormat) -> str:
         text = format(Decimal(repr(value)), "f")
         return text.replace(".", fmt.decimal_mark) if fmt.decimal_mark != "." else text
     if isinstance(value, (dt.datetime, dt.date)):
-        return value.strftime(fmt.date_format)
+        return _date_text(value, fmt)
     if isinstance(value, dt.time):
         return value.isoformat()
     return str(value)
@@ -182,7 +196,7 @@ def _render_column(values: list[Any], fmt: CellFormat, dates: dict[Any, str]) ->
         elif kind is dt.date or kind is dt.datetime:
             shown = dates.get(v)
             if shown is None:
-                shown = dates[v] = v.strftime(fmt.date_format)
+                shown = dates[v] = _date_text(v, fmt)
             append(shown)
         else:
             append(render_cell(v, fmt).strip())
