@@ -48,6 +48,7 @@ class Reject(StrEnum):
     DATE_OUT_OF_RANGE = "date_out_of_range"
     TOO_LONG = "too_long"
     INVALID_VALUE = "invalid_value"
+    HIDDEN_ROW = "hidden_row"
 
 
 REJECT_DESCRIPTIONS: Final[Mapping[Reject, str]] = {
@@ -67,6 +68,7 @@ REJECT_DESCRIPTIONS: Final[Mapping[Reject, str]] = {
     Reject.DATE_OUT_OF_RANGE: "date is outside the range Business Central accepts",
     Reject.TOO_LONG: "value is longer than Business Central allows",
     Reject.INVALID_VALUE: "value breaks a rule of the payment schema",
+    Reject.HIDDEN_ROW: "the row is hidden in the sheet, so nobody checking the file saw it",
 }
 
 

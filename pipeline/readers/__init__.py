@@ -78,7 +78,7 @@ class Source:
                 signature=h.signature,
                 header_row=h.row,
                 search_rows=h.search_rows,
-                skip_hidden=profile.hidden_rows == "skip",
+                hidden_rows=profile.hidden_rows,
             )
         return read_text_table(
             self.text(profile.encoding),

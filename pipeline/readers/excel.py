@@ -112,9 +112,10 @@ def read_sheet_table(
     signature: tuple[str, ...],
     header_row: int | None,
     search_rows: int,
-    skip_hidden: bool,
+    hidden_rows: str,
 ) -> RawTable:
-    """A sheet as a RawTable: header found by signature or row, preamble and hidden rows skipped."""
+    """A sheet as a RawTable: header found by signature or row, preamble skipped; hidden rows are
+    skipped, kept, or kept and marked for rejection (``hidden_rows``: skip, include, reject)."""
     rows = sheet.rows
     if not rows:
         raise InputError(file, f"sheet {sheet.name!r} is empty; expected a header and at least one data row")
@@ -148,7 +149,7 @@ def read_sheet_table(
             file,
             f"sheet {sheet.name!r} has a header (row {hdr + 1}) but no rows after it; expected at least one data row",
         )
-    hidden = sorted(n for n in sheet.hidden if n > first) if skip_hidden else []
+    hidden = sorted(n for n in sheet.hidden if n > first) if hidden_rows == "skip" else []
     for n in hidden:
         skipped.append(SkippedRow(n, "hidden", _row_text(rows[n - 1], fmt)))
     numbers = [n for n in range(first + 1, len(rows) + 1) if n not in sheet.hidden] if hidden else None
@@ -169,6 +170,7 @@ def read_sheet_table(
         rows_read=len(rows),
         skipped=skipped,
         sheet=sheet.name,
+        hidden=frozenset(n for n in sheet.hidden if n > first) if hidden_rows == "reject" else frozenset(),
     )
 
 
