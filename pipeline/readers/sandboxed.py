@@ -37,10 +37,10 @@ MEMORY_CAP = 6 << 30
 CPU_SECONDS = 6
 CPU_SECONDS_PER_MB = 2
 #: Unpacked XML of the whole workbook beyond this, or a compression ratio beyond this, is refused
-#: before any parsing: real workbooks compress 5-20x; 200x is a bomb.
+#: before any parsing: real workbooks compress 5-20x; 100x over 256 MiB is a bomb.
 MAX_UNPACKED_BYTES = 2 << 30
-MAX_RATIO = 200
-_RATIO_FLOOR = 1 << 20  # entries smaller than this may have any ratio (a sheet of blanks, whitespace)
+MAX_RATIO = 100
+_RATIO_FLOOR = 256 << 20  # smaller entries may have any ratio (a sheet of blanks or whitespace reads fast)
 
 _ROW_END = b"</row>"
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")

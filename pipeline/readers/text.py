@@ -146,18 +146,24 @@ def _detect_by_content(data: bytes, file: str) -> str:
     return encoding
 
 
-_NON_ASCII_LINE = re.compile(rb"[^\n]*[\x80-\xff][^\n]*")
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 
 
 def _non_ascii_lines(data: bytes, limit: int) -> bytes:
-    """The lines holding non-ASCII bytes, joined, up to about ``limit`` bytes (linear in the file)."""
+    """The lines holding non-ASCII bytes, joined, up to about ``limit`` bytes.
+
+    Linear in the file: find a high byte, take its line, continue after that line (a regex
+    such as ``[^\\n]*[\\x80-\\xff]`` backtracks over every start of a long ASCII line).
+    """
     out: list[bytes] = []
-    size = 0
-    for m in _NON_ASCII_LINE.finditer(data):
-        out.append(m.group(0)[:4096])
+    size, pos = 0, 0
+    while size < limit and (m := _HIGH_BYTE.search(data, pos)):
+        start = data.rfind(b"\n", 0, m.start()) + 1
+        end = data.find(b"\n", m.start())
+        end = len(data) if end < 0 else end
+        out.append(data[start : min(end, start + 4096)])
         size += len(out[-1]) + 1
-        if size >= limit:
-            break
+        pos = end + 1
     return b"\n".join(out)
 
 
