@@ -193,7 +193,7 @@ def fuzz(count: int, seed: int, jobs: int, out: Path) -> Tally:
         for n in range(count):
             while len(running) >= jobs:
                 _reap(running, out, tally)
-            suffix, data = rng.choice(ordinary if rng.random() < 0.7 else seeds)
+            suffix, data = rng.choice(ordinary if rng.random() < 0.8 else seeds)
             name = f"fuzz-{seed}-{n:05d}"
             path = out / f"{name}{suffix}"
             path.write_bytes(mutate(data, rng))
@@ -202,7 +202,8 @@ def fuzz(count: int, seed: int, jobs: int, out: Path) -> Tally:
                 _run_one(path, config, errors_out, out / f"{name}.log")
             running[pid] = (time.monotonic(), name)
             if (n + 1) % 500 == 0:
-                print(f"{n + 1} inputs, exits {dict(tally.exits)}", flush=True)
+                counts = f"crashes {len(tally.crashes)}, hangs {len(tally.hangs)}, over 1 GiB {len(tally.memory)}"
+                print(f"{n + 1} inputs, exits {dict(tally.exits)}, {counts}", flush=True)
         while running:
             _reap(running, out, tally)
     return tally
