@@ -34,7 +34,7 @@ from pipeline.inputs import expand_inputs
 from pipeline.logs import setup_logging
 from pipeline.money import money_text
 from pipeline.normalize import PAYMENT_COLUMNS
-from pipeline.report import render_console_summary, write_errors_workbook
+from pipeline.report import render_console_summary, try_write_errors_workbook
 from pipeline.runner import RunOptions, import_files
 from pipeline.session import open_session
 from pipeline.validate import FileResult, validate_file
@@ -134,7 +134,12 @@ def validate(
         summary = result.summary()
         if result.issues and not no_errors_out and (errors_out is not None or config.defaults.errors_workbook):
             target = _errors_path(file, errors_out, len(files), used)
-            summary["errors_workbook"] = str(write_errors_workbook(result, target))
+            written, warning = try_write_errors_workbook(result, target)
+            if written is not None:
+                summary["errors_workbook"] = str(written)
+            else:
+                summary["warnings"] = [warning]
+                err_console.print(f"[bold yellow]warning[/]: {escape(str(warning))}")
         if show_payments:
             summary["payments"] = _payments_json(result)
         outcomes.append(summary)

@@ -357,7 +357,7 @@ class Profile(_Frozen):
         r"turnover|umsatz gesamt|subtotal)\b"
     )
     continuation_rows: Literal["skip", "join"] = "skip"
-    hidden_rows: Literal["skip", "include"] = "skip"
+    hidden_rows: Literal["reject", "skip", "include"] = "reject"
     extract: ExtractSpec = ExtractSpec()
     document_number: DocumentNumberSpec = DocumentNumberSpec()
     description: str = "{payer_name}"

@@ -171,6 +171,9 @@ def map_statement(table: RawTable, profile: Profile, today: dt.date | None = Non
     receipt = (fates.state == OPEN) | ((fates.state == REJECTED) & (minor_np > 0))
     fates.reject(receipt & (dates.error != ""), date_label, date_text, dates.error)
     fates.reject(receipt & dates.empty, date_label, date_text, Reject.DATE_MISSING)
+    if table.hidden:  # hidden_rows: reject (the default): a hidden receipt is never imported unseen
+        hidden = np.isin(rows, np.fromiter(table.hidden, dtype=np.int64))
+        fates.reject(receipt & hidden, "row", pd.Series(["hidden"] * len(rows)), Reject.HIDDEN_ROW)
     keep, frame, labels = _receipt_frame(cols, profile, fates, cells, receipt, dates.value, amount.value)
     labels["posting_date"] = date_label
     for row, column, value, code in _schema_failures(frame, profile):
@@ -579,6 +582,8 @@ def _message(code: str, column: str, value: str, profile: Profile) -> str:
         "(the profile's date_days_ahead)",
         Reject.AMOUNT_SIGN_CONFLICT: "the amount is negative but the indicator says credit",
         Reject.TOO_LONG: f"it is {len(value)} characters; Business Central's Code[20] fields allow 20",
+        Reject.HIDDEN_ROW: "unhide the row in Excel if it is a payment to import (or delete it), or set the "
+        "profile's hidden_rows to skip or include",
     }
     expected = hints.get(code, "")
     shown = repr(value) if value != "" else "(empty)"

@@ -52,6 +52,7 @@ class Reject(StrEnum):
     DATE_TOO_LATE = "date_too_late"
     TOO_LONG = "too_long"
     INVALID_VALUE = "invalid_value"
+    HIDDEN_ROW = "hidden_row"
 
 
 REJECT_DESCRIPTIONS: Final[Mapping[Reject, str]] = {
@@ -75,6 +76,7 @@ REJECT_DESCRIPTIONS: Final[Mapping[Reject, str]] = {
     Reject.DATE_TOO_LATE: "date is too far in the future",
     Reject.TOO_LONG: "value is longer than Business Central allows",
     Reject.INVALID_VALUE: "value breaks a rule of the payment schema",
+    Reject.HIDDEN_ROW: "the row is hidden in the sheet, so nobody checking the file saw it",
 }
 
 

@@ -650,9 +650,20 @@ def _with_hidden_row() -> bytes:
     return _xlsx({"Sheet1": rows}, hidden={"Sheet1": [3]})
 
 
-def test_hidden_row_is_skipped(tmp_path: Path) -> None:
+def test_hidden_row_is_rejected_by_default(tmp_path: Path) -> None:
+    """A receipt on a hidden row is a payment nobody checking the file saw: refused, never dropped."""
     path = _write(tmp_path, "remittance.xlsx", _with_hidden_row())
     result = _validate(path)
+    assert _counts(result) == (5, 3, 1, 1)
+    assert _valid_rows(result) == [2, 4, 5]
+    assert [(i.source_row, i.reason_code) for i in result.issues] == [(3, "hidden_row")]
+    assert "unhide" in result.issues[0].message
+    assert _skips(result) == [(1, "header")]
+
+
+def test_hidden_row_is_skipped_when_asked(tmp_path: Path) -> None:
+    path = _write(tmp_path, "remittance.xlsx", _with_hidden_row())
+    result = _validate(path, hidden_rows="skip")
     assert _counts(result) == (5, 3, 0, 2)
     assert _valid_rows(result) == [2, 4, 5]
     assert _skips(result) == [(1, "header"), (3, "hidden")]

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from pipeline.config import Profile
 from pipeline.errors import InputError
+from pipeline.filetype import READS, describe_non_table
 from pipeline.patterns import compile_pattern
-from pipeline.readers.excel import CellFormat, Sheet, open_sheet, read_sheet_table, render_cell
+from pipeline.readers.excel import CellFormat, Sheet, UnsafeWorkbook, open_sheet, read_sheet_table, render_cell
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col
 from pipeline.readers.text import TextFile, open_text, read_text_table, sniff_delimiter, split_cells, split_lines
 
@@ -30,6 +31,7 @@ class Source:
     kind: str
     _texts: dict[str | None, TextFile] = field(default_factory=dict)
     _sheets: dict[str | int | None, Sheet] = field(default_factory=dict)
+    _unreadable: InputError | None = None
 
     @property
     def name(self) -> str:
@@ -41,8 +43,16 @@ class Source:
         return self._texts[encoding]
 
     def sheet(self, which: str | int | None) -> Sheet:
+        """One sheet, loaded once; a workbook that could not be read safely is not tried again
+        (each try costs the reader's full time limit), whichever sheet a profile asks for."""
+        if self._unreadable is not None:
+            raise self._unreadable
         if which not in self._sheets:
-            self._sheets[which] = open_sheet(self.name, self.data, which)
+            try:
+                self._sheets[which] = open_sheet(self.name, self.data, which)
+            except UnsafeWorkbook as exc:
+                self._unreadable = exc
+                raise
         return self._sheets[which]
 
     def preview(self, profile: Profile, limit: int) -> tuple[list[list[str]], str]:
@@ -68,7 +78,7 @@ class Source:
                 signature=h.signature,
                 header_row=h.row,
                 search_rows=h.search_rows,
-                skip_hidden=profile.hidden_rows == "skip",
+                hidden_rows=profile.hidden_rows,
             )
         return read_text_table(
             self.text(profile.encoding),
@@ -96,7 +106,10 @@ def detect_kind(data: bytes, file: str) -> str:
         head = data[:4096]
         if b"xl/" in data or b"mimetype" in head or b"[Content_Types].xml" in head:
             return "excel"
-        raise InputError(file, "is a zip archive but not a workbook; expected CSV/TXT, XLSX, XLS or ODS")
+        raise InputError(file, f"this looks like a zip archive but not a workbook; {READS}")
+    what = describe_non_table(data)
+    if what is not None:
+        raise InputError(file, what)
     return "text"
 
 

@@ -8,30 +8,19 @@ Hidden rows are read from the sheet XML, which calamine does not expose.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
-import zipfile
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from defusedxml import ElementTree
-from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from pipeline.errors import InputError
+from pipeline.readers.sandboxed import Refused, Unsafe, load_in_child
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col, find_header
-
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
-_ROW_NUM = re.compile(rb'\br="(\d+)"')
-_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
-_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<(?:\w+:)?v>([^<]*)</', re.S)
 
 
 @dataclass(frozen=True)
@@ -51,159 +40,45 @@ class Sheet:
     hidden: frozenset[int]
 
 
+class UnsafeWorkbook(InputError):
+    """The native reader hung, panicked, aborted or ran out of its limits on this file."""
+
+
 def open_sheet(file: str, data: bytes, sheet: str | int | None) -> Sheet:
-    """Load one sheet; ``sheet`` is a name, a 1-based index, or None for the first visible one."""
+    """Load one sheet (a name, a 1-based index, or None for the first visible one) in a bounded child.
+
+    A hang, panic, abort or runaway allocation in the native reader becomes an InputError (exit 2)
+    naming the file, never a traceback, a dead process or a lock held forever.
+    """
     try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises its own error types for damaged files
-        return _open_with_openpyxl(file, data, sheet, exc)
-    names = list(wb.sheet_names)
-    name = _choose_sheet(file, names, sheet, [m.visible == SheetVisibleEnum.Visible for m in wb.sheets_metadata])
-    with ThreadPoolExecutor(max_workers=1) as pool:  # unzipping the sheet XML again overlaps calamine's parse
-        marks = pool.submit(_sheet_marks, data, name)
-        try:
-            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise InputError(file, f"sheet {name!r} cannot be read ({exc}); the workbook may be damaged") from None
-        return _sheet(name, rows, marks.result())
-
-
-def _choose_sheet(file: str, names: list[str], sheet: str | int | None, visible: list[bool]) -> str:
-    if not names:
-        raise InputError(file, "the workbook has no sheets")
-    if sheet is None:
-        for name, vis in zip(names, visible, strict=False):
-            if vis:
-                return name
-        return names[0]
-    if isinstance(sheet, int):
-        if not 1 <= sheet <= len(names):
-            raise InputError(file, f"has no sheet number {sheet}; it has {len(names)}: {names}")
-        return names[sheet - 1]
-    if sheet not in names:
-        raise InputError(file, f"has no sheet named {sheet!r}; its sheets are {names}")
-    return sheet
-
-
-def _open_with_openpyxl(file: str, data: bytes, sheet: str | int | None, first: Exception) -> Sheet:
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:
-        raise InputError(file, f"is not a readable workbook (truncated or damaged?): {first}") from None
-    try:
-        names = list(wb.sheetnames)
-        visible = [wb[n].sheet_state == "visible" for n in names]
-        name = _choose_sheet(file, names, sheet, visible)
-        rows = [["" if v is None else v for v in r] for r in wb[name].iter_rows(values_only=True)]
-    finally:
-        wb.close()
-    return _sheet(name, rows, _sheet_marks(data, name))
-
-
-def _sheet(name: str, rows: list[list[Any]], marks: SheetMarks) -> Sheet:
-    """Put error cells back as text, drop the empty margins, keep only hidden rows that remain."""
-    for (row, column), text in marks.errors.items():
-        if row - 1 < len(rows) and column < len(rows[row - 1]):
-            rows[row - 1][column] = text
-    trimmed = _trim(rows)
-    return Sheet(name, trimmed, frozenset(n for n in marks.hidden if n <= len(trimmed)))
-
-
-def _trim(rows: list[list[Any]]) -> list[list[Any]]:
-    """Drop trailing empty rows and the empty right-hand columns of a huge used range."""
-    last = len(rows)
-    while last and all(_empty(v) for v in rows[last - 1]):
-        last -= 1
-    rows = rows[:last]
-    width = 0
-    for r in rows:
-        for i in range(len(r) - 1, width - 1, -1):
-            if not _empty(r[i]):
-                width = i + 1
-                break
-    return [r if len(r) == width else list(r[:width]) + [""] * (width - len(r)) for r in rows]
+        loaded = load_in_child(data, sheet)
+    except Refused as exc:
+        raise InputError(file, str(exc)) from None
+    except Unsafe as exc:
+        raise UnsafeWorkbook(
+            file,
+            f"this workbook cannot be read safely ({exc}); open it in Excel or LibreOffice, check it, "
+            "and save it again (or export the sheet as CSV)",
+        ) from None
+    return Sheet(loaded.name, loaded.rows, loaded.hidden)
 
 
 def _empty(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-@dataclass(frozen=True)
-class SheetMarks:
-    """What calamine does not tell: hidden rows, and error cells (``#N/A``) it returns as empty."""
-
-    hidden: frozenset[int] = frozenset()
-    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+#: Excel counts a 29 February 1900 that never existed (serial 60), so its serials before 61 do not
+#: name the day they seem to; calamine turns serial 60 into 1900-02-28. No payment is that old.
+EXCEL_FIRST_TRUE_DATE = dt.date(1900, 3, 1)
+INVALID_EXCEL_DATE = "invalid Excel date (before 1900-03-01; Excel's 29.02.1900 does not exist)"
 
 
-def _sheet_marks(data: bytes, sheet_name: str) -> SheetMarks:
-    """Scan an xlsx sheet's XML (nothing for xls/ods, whose hidden rows are not detected)."""
-    if not data.startswith(b"PK"):
-        return SheetMarks()
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            path = _sheet_path(zf, sheet_name)
-            if path is None:
-                return SheetMarks()
-            with zf.open(path) as fh:
-                return _scan_sheet(iter(lambda: fh.read(1 << 20), b""))
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
-        return SheetMarks()
-
-
-def _sheet_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
-    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
-    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    rid = None
-    for s in wb.iterfind("m:sheets/m:sheet", ns):
-        if s.get("name") == sheet_name:
-            rid = s.get(rel_ns)
-    if rid is None:
-        return None
-    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    for rel in rels:
-        if rel.get("Id") == rid:
-            target = rel.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-    return None
-
-
-def _scan_sheet(chunks: Iterable[bytes]) -> SheetMarks:
-    """Hidden rows and error cells, reading the XML a chunk at a time, cut only after ``</row>``."""
-    hidden: set[int] = set()
-    errors: dict[tuple[int, int], str] = {}
-    tail = b""
-    for chunk in [*chunks, b""]:
-        buf = tail + chunk
-        if chunk:
-            cut = buf.rfind(b"</row>")
-            if cut < 0:
-                tail = buf
-                continue
-            body, tail = buf[: cut + 6], buf[cut + 6 :]
-        else:
-            body, tail = buf, b""
-        if b"hidden=" in body:  # the usual case skips the regex over megabytes of XML
-            for m in _ROW_TAG.finditer(body):
-                tag = m.group(0)
-                if _HIDDEN.search(tag) and (num := _ROW_NUM.search(tag)):
-                    hidden.add(int(num.group(1)))
-        if b't="e"' in body:
-            for m in _ERROR_CELL.finditer(body):
-                letters, number, value = m.group(1), int(m.group(2)), m.group(3)
-                errors[(number, _column_index(letters.decode()))] = value.decode("utf-8", "replace")
-    return SheetMarks(frozenset(hidden), errors)
-
-
-def _column_index(letters: str) -> int:
-    """``A`` -> 0, ``AB`` -> 27."""
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ord(ch) - 64)
-    return n - 1
+def _date_text(value: dt.date, fmt: CellFormat) -> str:
+    """A typed date in the profile's format; one before 1 March 1900 as text no date format reads,
+    so the row is refused with the reason shown instead of dated a day off (or 1900-02-28)."""
+    if (value.year, value.month) < (1900, 3):
+        return INVALID_EXCEL_DATE
+    return value.strftime(fmt.date_format)
 
 
 def render_cell(value: Any, fmt: CellFormat) -> str:
@@ -222,7 +97,7 @@ def render_cell(value: Any, fmt: CellFormat) -> str:
         text = format(Decimal(repr(value)), "f")
         return text.replace(".", fmt.decimal_mark) if fmt.decimal_mark != "." else text
     if isinstance(value, (dt.datetime, dt.date)):
-        return value.strftime(fmt.date_format)
+        return _date_text(value, fmt)
     if isinstance(value, dt.time):
         return value.isoformat()
     return str(value)
@@ -237,9 +112,10 @@ def read_sheet_table(
     signature: tuple[str, ...],
     header_row: int | None,
     search_rows: int,
-    skip_hidden: bool,
+    hidden_rows: str,
 ) -> RawTable:
-    """A sheet as a RawTable: header found by signature or row, preamble and hidden rows skipped."""
+    """A sheet as a RawTable: header found by signature or row, preamble skipped; hidden rows are
+    skipped, kept, or kept and marked for rejection (``hidden_rows``: skip, include, reject)."""
     rows = sheet.rows
     if not rows:
         raise InputError(file, f"sheet {sheet.name!r} is empty; expected a header and at least one data row")
@@ -273,7 +149,7 @@ def read_sheet_table(
             file,
             f"sheet {sheet.name!r} has a header (row {hdr + 1}) but no rows after it; expected at least one data row",
         )
-    hidden = sorted(n for n in sheet.hidden if n > first) if skip_hidden else []
+    hidden = sorted(n for n in sheet.hidden if n > first) if hidden_rows == "skip" else []
     for n in hidden:
         skipped.append(SkippedRow(n, "hidden", _row_text(rows[n - 1], fmt)))
     numbers = [n for n in range(first + 1, len(rows) + 1) if n not in sheet.hidden] if hidden else None
@@ -294,6 +170,7 @@ def read_sheet_table(
         rows_read=len(rows),
         skipped=skipped,
         sheet=sheet.name,
+        hidden=frozenset(n for n in sheet.hidden if n > first) if hidden_rows == "reject" else frozenset(),
     )
 
 
@@ -321,7 +198,7 @@ def _render_column(values: list[Any], fmt: CellFormat, dates: dict[Any, str]) ->
         elif kind is dt.date or kind is dt.datetime:
             shown = dates.get(v)
             if shown is None:
-                shown = dates[v] = v.strftime(fmt.date_format)
+                shown = dates[v] = _date_text(v, fmt)
             append(shown)
         else:
             append(render_cell(v, fmt).strip())

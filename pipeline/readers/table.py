@@ -41,6 +41,9 @@ class RawTable:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    hidden: frozenset[int] = frozenset()
+    """Rows hidden in the sheet that are kept as data (``hidden_rows: reject``): the statement
+    rejects the receipts among them with reason ``hidden_row``."""
 
     @property
     def width(self) -> int:

@@ -26,6 +26,8 @@ from pipeline.errors import InputError
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col, find_header
 
 DELIMITERS = (";", ",", "\t", "|")
+#: No statement has this many columns; a row this wide is refused before pandas builds a column per field.
+MAX_COLUMNS = 1000
 _MAX_RECORD_LINES = 50
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -118,12 +120,51 @@ def detect_encoding(data: bytes, file: str) -> str:
 
 
 def _detect_by_content(data: bytes, file: str) -> str:
+    """The legacy encoding the *whole* file needs, checked by decoding all of it.
+
+    The sample given to charset-normalizer is every line with a non-ASCII byte (up to 200 kB of
+    them), wherever it is: a cp1252 file whose first umlaut comes after 200 kB of ASCII is still
+    seen as cp1252. An encoding that then fails on some byte is refused, never patched over.
+    """
     if b"\x00" in data[:4096]:
         raise InputError(file, "does not look like a text table (binary content); expected CSV/TXT or Excel")
-    best = from_bytes(data[:200_000]).best()
+    sample = _non_ascii_lines(data, 200_000)
+    best = from_bytes(sample or data[:200_000]).best()
     if best is None:
         raise InputError(file, "encoding could not be detected; set the profile's encoding (e.g. cp1252)")
-    return str(best.encoding)
+    encoding = str(best.encoding)
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            file,
+            f"is not UTF-8 and looks like {encoding}, but line {line} has a byte {data[exc.start : exc.start + 1]!r} "
+            f"that {encoding} cannot read; set the profile's encoding (e.g. cp1252, latin-1) to the one "
+            "the bank uses",
+        ) from None
+    return encoding
+
+
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def _non_ascii_lines(data: bytes, limit: int) -> bytes:
+    """The lines holding non-ASCII bytes, joined, up to about ``limit`` bytes.
+
+    Linear in the file: find a high byte, take its line, continue after that line (a regex
+    such as ``[^\\n]*[\\x80-\\xff]`` backtracks over every start of a long ASCII line).
+    """
+    out: list[bytes] = []
+    size, pos = 0, 0
+    while size < limit and (m := _HIGH_BYTE.search(data, pos)):
+        start = data.rfind(b"\n", 0, m.start()) + 1
+        end = data.find(b"\n", m.start())
+        end = len(data) if end < 0 else end
+        out.append(data[start : min(end, start + 4096)])
+        size += len(out[-1]) + 1
+        pos = end + 1
+    return b"\n".join(out)
 
 
 def _looks_binary(text: str) -> bool:
@@ -149,8 +190,15 @@ def split_lines(text: str) -> list[str]:
 
 
 def split_cells(line: str, delimiter: str, quotechar: str) -> list[str]:
-    """One line's cells (used for preamble and header lines, which never span lines)."""
-    return next(csv.reader([line], delimiter=delimiter, quotechar=quotechar), [])
+    """One line's cells (used for preamble and header lines, which never span lines).
+
+    A field longer than the csv module's limit is split naively: these cells only serve to find
+    the delimiter and the header, and the table parsers refuse such a field with a message.
+    """
+    try:
+        return next(csv.reader([line], delimiter=delimiter, quotechar=quotechar), [])
+    except csv.Error:
+        return line.split(delimiter)
 
 
 def sniff_delimiter(lines: list[str], quotechar: str) -> str:
@@ -233,6 +281,8 @@ def read_text_table(
         skipped.append(SkippedRow(hdr + 1, "header", head_lines[hdr][:200]))
         first_data = hdr + 1
     width = len(header) if header else 0
+    if width > MAX_COLUMNS:
+        raise InputError(file, f"line {hdr + 1 if hdr is not None else 1}: {_too_wide(width)}")
     data = None
     if text_file.bytes_are_parseable:
         start = _body_start(text_file.data, first_data)
@@ -244,6 +294,7 @@ def read_text_table(
             data = _parse_slow(file, body, delim, quotechar, width, first_data + 1)
     if hdr is not None and len(data) == 0:
         raise InputError(file, f"has a header (line {hdr + 1}) but no rows after it; expected at least one data row")
+    _refuse_huge_fields(file, data)
     return RawTable(
         file=file,
         kind="text",
@@ -287,6 +338,8 @@ def _parse_fast(
     first_nl = data.find(b"\n", start, start + 65536)
     first = data[start : first_nl if first_nl >= 0 else start + 65536].decode("utf-8", errors="replace").rstrip("\r")
     ncols = max(width, len(split_cells(first, delim, quotechar)), 1)
+    if ncols > MAX_COLUMNS:
+        return None  # the stdlib path names the line and refuses it
     names = [col(i) for i in range(1, ncols + 1)]
     has_quotes = data.find(quotechar.encode(), start) >= 0
     try:
@@ -330,6 +383,30 @@ def _parse_fast(
     return frame
 
 
+def _refuse_huge_fields(file: str, data: pd.DataFrame) -> None:
+    """A field longer than the csv module's limit (131,072 characters) is never a statement value:
+    refuse the file the same way whichever parser read it (one vectorised length per column)."""
+    limit = csv.field_size_limit()
+    for name in data.columns:
+        if name == SOURCE_ROW or not len(data):
+            continue
+        lengths = data[name].str.len()
+        if int(lengths.max()) > limit:
+            line = int(data[SOURCE_ROW].iloc[int(lengths.to_numpy().argmax())])
+            raise InputError(
+                file,
+                f"line {line}: a field is longer than {limit:,} characters; no statement field is that long "
+                "(a quote never closed, or not a statement?)",
+            )
+
+
+def _too_wide(fields: int) -> str:
+    return (
+        f"has {fields:,} fields; payimport reads tables of at most {MAX_COLUMNS:,} columns "
+        "(is the delimiter right, or is this not a statement?)"
+    )
+
+
 def _empty_frame(width: int) -> pd.DataFrame:
     data = pd.DataFrame({SOURCE_ROW: pd.Series([], dtype="int64")})
     for pos in range(1, max(width, 1) + 1):
@@ -346,6 +423,8 @@ def _parse_slow(file: str, body: str, delim: str, quotechar: str, width: int, fi
     try:
         for cells in reader:
             starts.append(first_line + prev)
+            if len(cells) > MAX_COLUMNS:
+                raise InputError(file, f"line {first_line + prev}: {_too_wide(len(cells))}")
             if reader.line_num - prev > _MAX_RECORD_LINES:
                 raise InputError(
                     file,
@@ -355,6 +434,12 @@ def _parse_slow(file: str, body: str, delim: str, quotechar: str, width: int, fi
             prev = reader.line_num
             records.append(cells)
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise InputError(
+                file,
+                f"line {first_line + prev}: a field is longer than {csv.field_size_limit():,} characters; "
+                "no statement field is that long (a quote never closed, or not a statement?)",
+            ) from None
         raise InputError(file, f"line {first_line + prev}: cannot split into fields: {exc}") from None
     ncols = max([width, *(len(r) for r in records)])
     columns: dict[str, object] = {SOURCE_ROW: pd.Series(starts, dtype="int64")}

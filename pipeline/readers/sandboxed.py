@@ -1,0 +1,383 @@
+"""Workbooks are opened in a child process with CPU, memory and wall-clock limits.
+
+calamine is native code: on hostile input it has spun forever, panicked (pyo3's
+``PanicException`` derives from ``BaseException`` and escapes ``except Exception``), aborted the
+whole process, and asked for gigabytes. None of that may reach the caller, who may hold the run
+lock or be the inbox watcher. So the parent sends the file's bytes to a fresh interpreter running
+this file as a script; the child limits itself (``RLIMIT_AS``, ``RLIMIT_CPU``, no core dumps),
+checks cheap structural limits (zip entry sizes and ratios, DTDs), reads the one sheet and writes
+back a pickle of plain cells. Whatever else happens (a signal, a timeout, a panic, garbage on
+stdout) becomes "this workbook cannot be read safely" for that file.
+
+This module imports only the standard library at module level so that the child starts in
+milliseconds (no pandas, no pipeline package); calamine, defusedxml and openpyxl are imported in
+the child only. The parent's unpickler accepts plain cells only (no classes but ``datetime``'s).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, ClassVar
+
+#: Address space of the child: enough for a large real workbook, far below what a bomb asks for.
+MEMORY_BYTES = 1 << 30
+#: A real workbook needs this much address space per byte of file beyond the base (100k rows: 5 MB).
+MEMORY_PER_FILE_BYTE = 40
+MEMORY_CAP = 6 << 30
+#: CPU seconds: a base for the interpreter and the smallest files, plus a generous rate per MB.
+CPU_SECONDS = 6
+CPU_SECONDS_PER_MB = 2
+#: Unpacked XML of the whole workbook beyond this, or a compression ratio beyond this, is refused
+#: before any parsing: real workbooks compress 5-20x; 100x over 256 MiB is a bomb.
+MAX_UNPACKED_BYTES = 2 << 30
+MAX_RATIO = 100
+_RATIO_FLOOR = 256 << 20  # smaller entries may have any ratio (a sheet of blanks or whitespace reads fast)
+
+_ROW_END = b"</row>"
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
+_ROW_NUM = re.compile(rb'\br="(\d+)"')
+_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<(?:\w+:)?v>([^<]*)</', re.S)
+_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.I)
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class Refused(Exception):
+    """The workbook is damaged or not allowed (a DTD, a bomb): a message for a person, no traceback."""
+
+
+class Unsafe(Exception):
+    """The reader itself failed (panic, signal, timeout, limit): the file cannot be read safely."""
+
+
+@dataclass
+class Loaded:
+    """One sheet as the child read it: typed cells (row 1 first, error cells as their text such as
+    ``#N/A``, empty margins trimmed) and the numbers of its hidden rows."""
+
+    name: str
+    rows: list[list[Any]]
+    hidden: frozenset[int] = frozenset()
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+def limits_for(size: int) -> tuple[int, int, float]:
+    """(address-space bytes, CPU seconds, wall seconds) for a file of ``size`` bytes."""
+    memory = min(MEMORY_CAP, max(MEMORY_BYTES, MEMORY_BYTES // 2 + MEMORY_PER_FILE_BYTE * size))
+    cpu = CPU_SECONDS + CPU_SECONDS_PER_MB * size // (1 << 20)
+    return memory, cpu, cpu * 1.5 + 2
+
+
+def load_in_child(data: bytes, sheet: str | int | None) -> Loaded:
+    """Read one sheet in a bounded child; Refused for a damaged or forbidden file, Unsafe otherwise."""
+    memory, cpu, wall = limits_for(len(data))
+    request = pickle.dumps((data, sheet, memory, cpu), protocol=pickle.HIGHEST_PROTOCOL)
+    cmd = [sys.executable, "-I", "-X", "utf8", __file__]
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as child:
+        try:
+            out, _ = child.communicate(request, timeout=wall)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            raise Unsafe(f"reading it took longer than {wall:.0f} s") from None
+    if child.returncode != 0:
+        raise Unsafe(_death(child.returncode))
+    try:
+        status, payload = _CellUnpickler(io.BytesIO(out)).load()
+    except Exception:
+        raise Unsafe("the reader gave no usable answer") from None
+    if status == "ok" and isinstance(payload, Loaded):
+        return payload
+    if status == "refused":
+        raise Refused(str(payload))
+    raise Unsafe(str(payload))
+
+
+def _death(code: int) -> str:
+    """Why the child died, in words: a negative code is the signal that ended it."""
+    import signal
+
+    if code >= 0:
+        return f"the reader stopped with status {code} (out of memory?)"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    reasons = {"SIGXCPU": "it used more CPU time than allowed", "SIGKILL": "it was stopped (time or memory)"}
+    return reasons.get(name, f"the reader was ended by {name} (it asked for too much memory or crashed)")
+
+
+class _CellUnpickler(pickle.Unpickler):
+    """Plain cells only: the child parses untrusted bytes, so its answer is not trusted with classes."""
+
+    _ALLOWED: ClassVar[frozenset[tuple[str, str]]] = frozenset(
+        {
+            ("datetime", "datetime"),
+            ("datetime", "date"),
+            ("datetime", "time"),
+            ("datetime", "timedelta"),
+            (__name__, "Loaded"),
+            ("__main__", "Loaded"),
+            ("builtins", "frozenset"),
+            ("builtins", "set"),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not a cell type")
+        if name == "Loaded":
+            return Loaded
+        return super().find_class(module, name)
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def _child_main() -> None:
+    """Read the request on stdin, limit this process, answer on stdout; never a traceback."""
+    import os
+    import resource
+
+    data, sheet, memory, cpu = pickle.loads(sys.stdin.buffer.read())
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    try:
+        answer: tuple[str, Any] = ("ok", load_sheet(data, sheet))
+    except Refused as exc:
+        answer = ("refused", str(exc))
+    except MemoryError:
+        answer = ("unsafe", "it needs more memory than allowed")
+    except BaseException as exc:  # a Rust panic is a BaseException; nothing may escape as a traceback
+        answer = ("unsafe", f"the reader failed: {type(exc).__name__}: {str(exc)[:200]}")
+    out = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.write(out)
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def load_sheet(data: bytes, sheet: str | int | None) -> Loaded:
+    """Check the container, then read one sheet with calamine (openpyxl if calamine refuses an xlsx)."""
+    if not data.startswith(_OLE2):
+        check_zip(data)
+    from python_calamine import CalamineWorkbook, SheetVisibleEnum
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        return _load_with_openpyxl(data, sheet, exc)
+    names = list(wb.sheet_names)
+    name = choose_sheet(names, sheet, [m.visible == SheetVisibleEnum.Visible for m in wb.sheets_metadata])
+    with ThreadPoolExecutor(max_workers=1) as pool:  # unzipping the sheet XML again overlaps calamine's parse
+        marks = pool.submit(sheet_marks, data, name)
+        try:
+            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise Refused(f"sheet {name!r} cannot be read ({exc}); the workbook may be damaged") from None
+        return finish(name, rows, marks.result())
+
+
+def check_zip(data: bytes) -> None:
+    """Refuse, before parsing, what no real workbook has: bombs, DTDs, unreadable zip features."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            total = sum(i.file_size for i in infos)
+            if total > MAX_UNPACKED_BYTES:
+                raise Refused(f"its contents would unpack to {total:,} bytes; that is not a real workbook")
+            for info in infos:
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > _RATIO_FLOOR and ratio > MAX_RATIO:
+                    raise Refused(f"its part {info.filename} unpacks {ratio:,.0f} times larger than stored (zip bomb?)")
+                if info.filename.endswith((".xml", ".rels")):
+                    _refuse_dtd(zf, info)
+    except zipfile.BadZipFile as exc:
+        raise Refused(f"is not a readable workbook (truncated or damaged zip: {exc})") from None
+    except (NotImplementedError, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
+        raise Refused(f"is not a readable workbook (its zip structure cannot be read: {exc})") from None
+
+
+def _refuse_dtd(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """A DTD can only come before the root element: look at the prolog, not the whole part."""
+    with zf.open(info) as fh:
+        head = fh.read(1 << 16)
+    if _DOCTYPE.search(head):
+        raise Refused(
+            f"its part {info.filename} declares a DTD (<!DOCTYPE>); workbooks never need one and "
+            "payimport refuses them (save the file again from Excel or LibreOffice)"
+        )
+
+
+def choose_sheet(names: list[str], sheet: str | int | None, visible: list[bool]) -> str:
+    """The sheet asked for by name or 1-based number, else the first visible one."""
+    if not names:
+        raise Refused("the workbook has no sheets")
+    if sheet is None:
+        for name, vis in zip(names, visible, strict=False):
+            if vis:
+                return name
+        return names[0]
+    if isinstance(sheet, int):
+        if not 1 <= sheet <= len(names):
+            raise Refused(f"has no sheet number {sheet}; it has {len(names)}: {names}")
+        return names[sheet - 1]
+    if sheet not in names:
+        raise Refused(f"has no sheet named {sheet!r}; its sheets are {names}")
+    return sheet
+
+
+def _load_with_openpyxl(data: bytes, sheet: str | int | None, first: Exception) -> Loaded:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:
+        raise Refused(f"is not a readable workbook (truncated or damaged?): {first}") from None
+    try:
+        names = list(wb.sheetnames)
+        visible = [wb[n].sheet_state == "visible" for n in names]
+        name = choose_sheet(names, sheet, visible)
+        rows = [["" if v is None else v for v in r] for r in wb[name].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    return finish(name, rows, sheet_marks(data, name))
+
+
+def finish(name: str, rows: list[list[Any]], marks: SheetMarks) -> Loaded:
+    """Put error cells back as text, drop the empty margins, keep only hidden rows that remain."""
+    for (row, column), text in marks.errors.items():
+        if row - 1 < len(rows) and column < len(rows[row - 1]):
+            rows[row - 1][column] = text
+    trimmed = trim(rows)
+    return Loaded(name, trimmed, frozenset(n for n in marks.hidden if n <= len(trimmed)))
+
+
+def trim(rows: list[list[Any]]) -> list[list[Any]]:
+    """Drop trailing empty rows and the empty right-hand columns of a huge used range."""
+    last = len(rows)
+    while last and all(_empty(v) for v in rows[last - 1]):
+        last -= 1
+    rows = rows[:last]
+    width = 0
+    for r in rows:
+        for i in range(len(r) - 1, width - 1, -1):
+            if not _empty(r[i]):
+                width = i + 1
+                break
+    return [r if len(r) == width else list(r[:width]) + [""] * (width - len(r)) for r in rows]
+
+
+def _empty(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+@dataclass(frozen=True)
+class SheetMarks:
+    """What calamine does not tell: hidden rows, and error cells (``#N/A``) it returns as empty."""
+
+    hidden: frozenset[int] = frozenset()
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+def sheet_marks(data: bytes, sheet_name: str) -> SheetMarks:
+    """Scan an xlsx sheet's XML (nothing for xls/ods, whose hidden rows are not detected)."""
+    if not data.startswith(b"PK"):
+        return SheetMarks()
+    from defusedxml import DefusedXmlException, ElementTree
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            path = _sheet_path(zf, sheet_name)
+            if path is None:
+                return SheetMarks()
+            with zf.open(path) as fh:
+                return scan_sheet(iter(lambda: fh.read(1 << 20), b""))
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
+        return SheetMarks()
+    except DefusedXmlException:
+        raise Refused("its workbook.xml declares entities or a DTD, which payimport refuses") from None
+
+
+def _sheet_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
+    from defusedxml import ElementTree
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    rel_ns = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    wb = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    rid = None
+    for s in wb.iterfind("m:sheets/m:sheet", ns):
+        if s.get("name") == sheet_name:
+            rid = s.get(rel_ns)
+    if rid is None:
+        return None
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels:
+        if rel.get("Id") == rid:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+    return None
+
+
+def scan_sheet(chunks: Iterable[bytes]) -> SheetMarks:
+    """Hidden rows and error cells, reading the XML a chunk at a time, cut only after ``</row>``.
+
+    Linear: only the new chunk (and the few bytes that could complete ``</row>``) is searched for
+    the cut, so megabytes without a row end are not searched again for every chunk.
+    """
+    hidden: set[int] = set()
+    errors: dict[tuple[int, int], str] = {}
+    for body in _row_bodies(chunks):
+        if b"hidden=" in body:  # the usual case skips the regex over megabytes of XML
+            for m in _ROW_TAG.finditer(body):
+                tag = m.group(0)
+                if _HIDDEN.search(tag) and (num := _ROW_NUM.search(tag)):
+                    hidden.add(int(num.group(1)))
+        if b't="e"' in body:
+            for m in _ERROR_CELL.finditer(body):
+                letters, number, value = m.group(1), int(m.group(2)), m.group(3)
+                errors[(number, column_index(letters.decode()))] = value.decode("utf-8", "replace")
+    return SheetMarks(frozenset(hidden), errors)
+
+
+def _row_bodies(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Pieces of the XML that each end just after a ``</row>`` (the last piece: whatever is left)."""
+    pending: list[bytes] = []
+    carry = b""
+    for chunk in chunks:
+        window = carry + chunk  # carry is at most len("</row>") - 1 bytes
+        cut = window.rfind(_ROW_END)
+        if cut < 0:
+            pending.append(chunk)
+            carry = window[-(len(_ROW_END) - 1) :]
+            continue
+        end = cut + len(_ROW_END) - len(carry)  # in chunk, just after the row end (carry < len("</row>"))
+        pending.append(chunk[:end])
+        yield b"".join(pending)
+        pending = [chunk[end:]]
+        carry = window[-(len(_ROW_END) - 1) :]
+    if pending:
+        yield b"".join(pending)
+
+
+def column_index(letters: str) -> int:
+    """``A`` -> 0, ``AB`` -> 27."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+if __name__ == "__main__":
+    _child_main()
