@@ -24,7 +24,8 @@ from click.testing import CliRunner
 from pipeline.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-INPUTS = 150
+INPUTS = 300
+"""A few hundred mutations: about a minute of CI on a quiet machine."""
 SEED = 20261202
 
 
