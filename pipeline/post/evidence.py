@@ -24,6 +24,8 @@ POSTED_ENTRIES = "generalLedgerEntries"
 _FIELDS = "entryNumber,documentNumber,postingDate"
 _PER_QUERY = 15
 """Document numbers per ``$filter`` (``or``-ed equalities keep the URL well under BC's limits)."""
+_BY_NUMBER_AT_MOST = 300
+"""Beyond this many numbers (20 requests), one paged read of the days they were posted on is cheaper."""
 
 
 def _quoted(text: str) -> str:
@@ -31,18 +33,37 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def posted_entries(client: BCClient, document_numbers: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+def posted_entries(
+    client: BCClient, document_numbers: Iterable[str], days: tuple[str, str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """BC's posted G/L entries for these document numbers, by document number (absent: none posted).
 
+    A few numbers are looked up by number (``or``-ed equalities, BC's (Document No., Posting Date)
+    key); many (a hand-posted migration journal) by one paged read of the payment entries of the
+    ``days`` they were posted on (first and last posting date, ISO), when the caller knows them.
     Read from the primary, not the read-only replica: a journal posted a moment ago must be seen.
     """
     wanted = sorted({n.upper() for n in document_numbers if n})
+    if days is not None and len(wanted) > _BY_NUMBER_AT_MOST:
+        return _posted_on(client, set(wanted), days)
     found: dict[str, list[dict[str, Any]]] = {}
     for start in range(0, len(wanted), _PER_QUERY):
         chunk = wanted[start : start + _PER_QUERY]
         where = " or ".join(f"documentNumber eq {_quoted(n)}" for n in chunk)
         for entry in client.get_all(POSTED_ENTRIES, {"$filter": where, "$select": _FIELDS}, read_only=False):
             found.setdefault(str(entry.get("documentNumber", "")).upper(), []).append(dict(entry))
+    return found
+
+
+def _posted_on(client: BCClient, wanted: set[str], days: tuple[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The payment entries posted between the two days, kept where their number is wanted."""
+    first, last = days
+    where = f"documentType eq 'Payment' and postingDate ge {first[:10]} and postingDate le {last[:10]}"
+    found: dict[str, list[dict[str, Any]]] = {}
+    for entry in client.get_all(POSTED_ENTRIES, {"$filter": where, "$select": _FIELDS}, read_only=False):
+        number = str(entry.get("documentNumber", "")).upper()
+        if number in wanted:
+            found.setdefault(number, []).append(dict(entry))
     return found
 
 

@@ -147,13 +147,13 @@ def test_a_journal_posted_by_a_person_after_an_interrupted_run_is_not_posted_aga
     rows BC never received (their lines are not in the posted journal) go to a person, because a
     journal a person posted may also have been edited."""
     view = BCView(sandbox)
-    txs = make_transactions(250, seed=31)
+    txs = make_transactions(400, seed=31)  # over 300 gone lines: the G/L is read by posting date
     file = write_statement(tmp_path / "a.csv", txs)
     config = write_config(tmp_path / "cfg", sandbox)
     assert run_cli(config, sandbox, file).exit_code == 0
     journal = only_new_journal(view)
     _as_interrupted(config, rows_state="sending")
-    never_arrived = view.lines(str(journal["id"]))[200:]  # the last 50 requests never reached BC
+    never_arrived = view.lines(str(journal["id"]))[350:]  # the last 50 requests never reached BC
     for line in never_arrived:
         rules.delete_payment(view.store, view.cid, str(line["id"]), "*", str(journal["id"]))
     rules.post_journal(view.store, view.cid, str(journal["id"]))  # a person posts the journal
@@ -162,7 +162,7 @@ def test_a_journal_posted_by_a_person_after_an_interrupted_run_is_not_posted_aga
 
     s = again.summary
     assert s is not None and again.exit_code == 1, again.output
-    assert (s["posted"], s["already_posted"], s["needs_review"]) == (200, 0, 50)  # resumed: its own run
+    assert (s["posted"], s["already_posted"], s["needs_review"]) == (350, 0, 50)  # resumed: its own run
     assert s["journal"]["posted"] is True and s["discrepancies"] == 0
     missing = {str(line["documentNumber"]) for line in never_arrived}
     posted_docs = [str(e["documentNumber"]) for e in rules.customer_ledger_entries(view.store, view.cid)]
