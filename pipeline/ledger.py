@@ -44,7 +44,7 @@ from typing import Any, Final, Self
 
 from pipeline.errors import PayimportError
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 ROW_STATES: Final = ("planned", "sending", "created", "refused", "conflict")
 RUN_STATUSES: Final = ("running", "finished", "failed", "interrupted")
 JOURNAL_STATES: Final = ("planned", "created", "posting", "posted")
@@ -87,6 +87,13 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
     # a payment was posted, when a person posted the journal), so it must be unique per payment and
     # findable by it.
     2: ("CREATE INDEX rows_document ON rows (target, json_extract(payload_json, '$.documentNumber'))",),
+    # Version 3: journals seen to hold no applied payment any more (posted or emptied by a person),
+    # so the check of payments still waiting for their invoices stops reading them every run.
+    3: (
+        """CREATE TABLE drained_journals (
+            target TEXT NOT NULL, journal_id TEXT NOT NULL, seen TEXT NOT NULL,
+            PRIMARY KEY (target, journal_id))""",
+    ),
 }
 
 _ROW_COLUMNS: Final = (
@@ -415,13 +422,28 @@ class Ledger:
         """Journals holding payments this tool created and applied to an invoice, of runs whose
         journal is not known to be posted: where payments may still wait to be posted."""
         rows = self._db.execute(
-            "SELECT DISTINCT r.journal_id FROM rows r JOIN runs u ON u.run_id = r.run_id "
+            "SELECT r.journal_id FROM rows r JOIN runs u ON u.run_id = r.run_id "
+            "LEFT JOIN drained_journals d ON d.target = r.target AND d.journal_id = r.journal_id "
             "WHERE r.target = ? AND r.state = 'created' AND coalesce(u.journal_state, '') <> 'posted' "
             "AND coalesce(json_extract(r.payload_json, '$.appliesToInvoiceNumber'), '') <> '' "
+            "GROUP BY r.journal_id HAVING max(d.seen) IS NULL OR max(r.updated) > max(d.seen) "
             "ORDER BY r.journal_id",
             (target,),
         ).fetchall()
         return [str(r[0]) for r in rows]
+
+    def mark_drained(self, target: str, journal_ids: Sequence[str]) -> None:
+        """These journals hold no applied payment any more (read just now): skip them until this tool
+        creates another applied payment in one of them."""
+        if not journal_ids:
+            return
+        now = _now()
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO drained_journals (target, journal_id, seen) VALUES (?, ?, ?) "
+                "ON CONFLICT (target, journal_id) DO UPDATE SET seen = excluded.seen",
+                [(target, j, now) for j in journal_ids],
+            )
 
     def created_line_numbers(self, target: str, journal_id: str) -> set[int]:
         """The lineNumbers BC confirmed in this journal (to notice a journal posted or edited since)."""

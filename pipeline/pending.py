@@ -19,22 +19,28 @@ from typing import Any
 from pipeline.bc import BCClient
 
 
-def pending_by_invoice(client: BCClient, journal_ids: Iterable[str]) -> dict[str, Decimal]:
+def pending_by_invoice(client: BCClient, journal_ids: Iterable[str]) -> tuple[dict[str, Decimal], list[str]]:
     """Sum of the lines still in these journals that apply to an invoice, per invoice (BC's sign:
-    receipts negative). BC lists journal lines per journal only, so the journals are the ones where
-    this tool's applied payments may still wait (``Ledger.journals_with_applied_payments``)."""
+    receipts negative), and the journals that hold none any more (``Ledger.mark_drained``, so they
+    are not read again every run). BC lists journal lines per journal only, so the journals are the
+    ones where this tool's applied payments may still wait (``Ledger.journals_with_applied_payments``)."""
     pending: dict[str, Decimal] = {}
+    drained: list[str] = []
     for journal_id in journal_ids:
         lines = client.get_all(
             f"customerPaymentJournals({journal_id})/customerPayments",
             {"$filter": "appliesToInvoiceNumber ne ''", "$select": "appliesToInvoiceNumber,amount"},
             read_only=False,
         )
+        applied = 0
         for line in lines:
             number = str(line.get("appliesToInvoiceNumber") or "").upper()
             if number:
+                applied += 1
                 pending[number] = pending.get(number, Decimal(0)) + Decimal(str(line.get("amount") or 0))
-    return pending
+        if not applied:
+            drained.append(journal_id)
+    return pending, drained
 
 
 def net_of_pending(invoices: Iterable[Mapping[str, Any]], pending: Mapping[str, Decimal]) -> list[dict[str, Any]]:

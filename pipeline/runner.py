@@ -139,7 +139,9 @@ def _resolve_rows(ctx: RunContext, todo: pd.DataFrame) -> tuple[pd.DataFrame, pd
             read_only=True,
         )
     )
-    waiting = pending_by_invoice(client, ctx.ledger.journals_with_applied_payments(ctx.scope))
+    waiting, drained = pending_by_invoice(client, ctx.ledger.journals_with_applied_payments(ctx.scope))
+    if not ctx.options.dry_run:
+        ctx.ledger.mark_drained(ctx.scope, drained)
     invoices = net_of_pending(invoices, waiting)
     lcy = ctx.config.target.local_currency or _local_currency(client)
     resolution = resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies)

@@ -71,14 +71,14 @@ def test_open_creates_folders_schema_and_durable_settings(tmp_path: Path) -> Non
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-        assert ledger.schema_version() == SCHEMA_VERSION == 2
+        assert ledger.schema_version() == SCHEMA_VERSION == 3
         indexes = {
             tuple(info[2] for info in db.execute(f"PRAGMA index_info('{name}')"))
             for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rows'")
         }
     assert {("target", "key"), ("target", "run_id", "state"), ("target", "journal_id", "line_number")} <= indexes
     with Ledger.open(path) as again:  # reopening an existing ledger keeps it as it is
-        assert again.schema_version() == 2
+        assert again.schema_version() == 3
 
 
 def test_a_version_1_ledger_is_migrated_and_finds_rows_by_document_number(tmp_path: Path) -> None:
@@ -88,10 +88,11 @@ def test_a_version_1_ledger_is_migrated_and_finds_rows_by_document_number(tmp_pa
         ledger.start_run("t", "run-1", [])
         (row,) = _rows(["k1"])
         ledger.plan("t", "run-1", [PlannedRow(**{**row.__dict__, "payload": {"documentNumber": "BANK261201-001"}})])
-        ledger._db.execute("DROP INDEX rows_document")
+        ledger._db.execute("DROP INDEX rows_document")  # back to what a wave-1 ledger holds
+        ledger._db.execute("DROP TABLE drained_journals")
         ledger._db.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
     with Ledger.open(path) as again:
-        assert again.schema_version() == 2
+        assert again.schema_version() == 3
         assert again.document_owners("t", ["BANK261201-001", "BANK261201-002"]) == {"BANK261201-001": "k1"}
         assert again.document_owners("other target", ["BANK261201-001"]) == {}
 
@@ -523,3 +524,30 @@ def test_make_clean_forgets_only_a_sandbox_only_ledger(tmp_path: Path) -> None:
     assert forget_if_sandbox_only(demo) and not demo.exists()
     assert not forget_if_sandbox_only(tenant) and tenant.exists()
     assert forget_if_sandbox_only(tmp_path / "absent" / "ledger.sqlite")
+
+
+def test_journals_with_applied_payments_skip_drained_ones_until_a_new_payment(ledger: Ledger) -> None:
+    """Payments waiting for their invoices are looked for only where they may still be: a journal
+    read empty of applied payments is skipped, until this tool creates another one in it."""
+    applied = [
+        PlannedRow(**{**r.__dict__, "payload": {**r.payload, "appliesToInvoiceNumber": "RE-1"}}) for r in _rows(["a"])
+    ]
+    unapplied = _rows(["b"], journal="J2")
+    ledger.plan(T, "run-1", applied + unapplied)
+    ledger.mark_sending(T, ["a", "b"])
+    ledger.mark_created(T, [("a", "bc-a"), ("b", "bc-b")])
+    assert ledger.journals_with_applied_payments(T) == ["J1"]  # J2 holds nothing applied
+    assert ledger.journals_with_applied_payments(T2) == []
+
+    ledger.mark_drained(T, ["J1"])
+    assert ledger.journals_with_applied_payments(T) == []
+
+    time.sleep(0.002)  # the ledger's clock has millisecond resolution
+    (later,) = [
+        PlannedRow(**{**r.__dict__, "payload": {**r.payload, "appliesToInvoiceNumber": "RE-2"}})
+        for r in _rows(["c"], first_line=30_000)
+    ]
+    ledger.plan(T, "run-1", [later])
+    ledger.mark_sending(T, ["c"])
+    ledger.mark_created(T, [("c", "bc-c")])
+    assert ledger.journals_with_applied_payments(T) == ["J1"]
