@@ -77,13 +77,7 @@ def _verify(ctx: RunContext, journal: Journal, plan: Plan, posted: pd.DataFrame,
     bc_lines = read_journal_lines(ctx.client, journal.id)
     present = {int(line["lineNumber"]) for line in bc_lines}
     gone = posted[~posted["lineNumber"].astype("int64").isin(present)]
-    evidenced: set[str] = set()
-    if not gone.empty:
-        entries = posted_entries(ctx.client, gone["documentNumber"].astype("str"), _days(gone))
-        for row in as_records(gone):
-            body = {"documentNumber": row["documentNumber"], "postingDate": str(row["postingDate"])[:10]}
-            if posted_evidence(body, entries) is not None:
-                evidenced.add(str(row["key"]))
+    evidenced = _posted_keys(ctx, gone, _days(gone)) if not gone.empty else set()
     in_journal = posted[~posted["key"].isin(evidenced)]
     result.discrepancies = compare_with_bc(in_journal, bc_lines, ctx.decimals)
     if plan.foreign and ctx.config.journal.allow_foreign_lines and not result.discrepancies.empty:
@@ -111,15 +105,7 @@ def _post_verified(ctx: RunContext, journal: Journal, posted: pd.DataFrame, resu
         log.warning("journal %s: BC answered the post, but its lines are still there (scheduled?)", journal.code)
         return False
     sample = posted.iloc[_spread(len(posted), CONFIRM_SAMPLE)]
-    entries = posted_entries(ctx.client, sample["documentNumber"].astype("str"))
-    unconfirmed = [
-        str(row["key"])
-        for row in as_records(sample)
-        if posted_evidence(
-            {"documentNumber": row["documentNumber"], "postingDate": str(row["postingDate"])[:10]}, entries
-        )
-        is None
-    ]
+    unconfirmed = set(sample["key"].astype("str")) - _posted_keys(ctx, sample)
     if unconfirmed:
         log.warning("journal %s: posting not confirmed for %d line(s) yet", journal.code, len(unconfirmed))
         return False
@@ -137,6 +123,19 @@ def _spread(count: int, size: int) -> list[int]:
     if count <= size:
         return list(range(count))
     return sorted({round(i * (count - 1) / (size - 1)) for i in range(size)})
+
+
+def _posted_keys(ctx: RunContext, rows: pd.DataFrame, days: tuple[str, str] | None = None) -> set[str]:
+    """The keys of these planned rows that BC's posted entries show posted (number and date)."""
+    entries = posted_entries(ctx.client, rows["documentNumber"].astype("str"), days)
+    return {
+        str(row["key"])
+        for row in as_records(rows)
+        if posted_evidence(
+            {"documentNumber": row["documentNumber"], "postingDate": str(row["postingDate"])[:10]}, entries
+        )
+        is not None
+    }
 
 
 def _days(rows: pd.DataFrame) -> tuple[str, str]:

@@ -18,7 +18,6 @@ C10000 is "Müller Maschinenbau GmbH", C20000 "Northwind Traders". Work date 202
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,8 @@ from pipeline.sandbox.server import make_http_client
 from pipeline.sandbox.settings import SandboxSettings
 from pipeline.sandbox.store import Store
 
-FIXED = datetime(2026, 3, 20, 9, 30, tzinfo=UTC)
+from .conftest import fixed_clock
+
 API = "http://sandbox.test/v2.0/sandbox/api/v2.0"
 MULLER = "Müller Maschinenbau GmbH"
 NORTHWIND = "Northwind Traders"
@@ -56,20 +56,6 @@ GL_FIELDS = [  # page 30018, layout order (attachments and dimensionSetLines are
     "additionalCurrencyCreditAmount",
     "lastModifiedDateTime",
 ]
-
-
-def _clock() -> datetime:
-    return FIXED
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store(":memory:", clock=_clock)
-
-
-@pytest.fixture
-def cid(store: Store) -> str:
-    return seed.seed_demo(store)
 
 
 def _account_id(store: Store, number: str) -> str:
@@ -432,13 +418,13 @@ def test_a_blocked_receivables_account_fails_the_post(store: Store, cid: str) ->
 
 def test_entries_survive_reopening_the_database_and_reseeding(tmp_path: Path) -> None:
     path = tmp_path / "sandbox.db"
-    with Store(path, clock=_clock) as first:
+    with Store(path, clock=fixed_clock) as first:
         cid = seed.seed_demo(first)
         jid = _journal(first, cid)
         _two_payments(first, cid, jid)
         rules.post_journal(first, cid, jid)
         kept = rules.list_gl_entries(first, cid)
-    with Store(path, clock=_clock) as second:
+    with Store(path, clock=fixed_clock) as second:
         assert seed.seed_demo(second) == cid  # what every start does; it must add no entry
         assert rules.list_gl_entries(second, cid) == kept
 
@@ -447,13 +433,13 @@ def test_a_database_from_before_posting_groups_can_post_after_a_restart(tmp_path
     """A state folder made by an older sandbox has no ``customers.posting_group``: the store adds
     the column and the seed that runs on every start fills it, so posting still works."""
     path = tmp_path / "old.db"
-    with Store(path, clock=_clock) as old:
+    with Store(path, clock=fixed_clock) as old:
         cid = seed.seed_demo(old)
     raw = sqlite3.connect(path)
     raw.execute("ALTER TABLE customers DROP COLUMN posting_group")
     raw.commit()
     raw.close()
-    with Store(path, clock=_clock) as store:
+    with Store(path, clock=fixed_clock) as store:
         seed.seed_demo(store)
         jid = _journal(store, cid)
         _two_payments(store, cid, jid)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,23 +19,10 @@ from pipeline.sandbox import rules, seed
 from pipeline.sandbox.errors import SandboxApiError
 from pipeline.sandbox.store import EMPTY_GUID, Store
 
+from .conftest import fixed_clock
+
 ROOT = Path(__file__).resolve().parents[2]
 WORK_DATE = "2026-03-20"
-FIXED = datetime(2026, 3, 20, 9, 30, tzinfo=UTC)
-
-
-def _clock() -> datetime:
-    return FIXED
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store(":memory:", clock=_clock)
-
-
-@pytest.fixture
-def cid(store: Store) -> str:
-    return seed.seed_demo(store)
 
 
 def _error(call: Callable[..., Any], *args: Any, **kwargs: Any) -> SandboxApiError:
@@ -959,12 +945,12 @@ def test_etags_and_guids(store: Store, cid: str) -> None:
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "state" / "sandbox.db"
-    first = Store(path, clock=_clock)
+    first = Store(path, clock=fixed_clock)
     cid = seed.seed_demo(first)
     jid = _journal(first, cid)
     payment = _pay(first, cid, jid, appliesToInvoiceNumber="RE-2026-0101", amount=Decimal("-1190.00"))
     first.close()
-    second = Store(path, clock=_clock)
+    second = Store(path, clock=fixed_clock)
     assert seed.seed_demo(second) == cid
     assert rules.get_payment(second, cid, payment["id"]) == payment
     assert len(rules.list_sales_invoices(second, cid)) == len(seed.DEMO_DATA["invoices"])
