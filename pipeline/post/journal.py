@@ -170,7 +170,8 @@ def judge_doubtful(
     (``posted``, from ``evidence.posted_entries``). A row found in neither was never created and may
     be sent again, *unless* the journal shows a person's hand (lines this tool created are gone, or
     some of its payments were posted): then it may have been deleted on purpose (booked another
-    way), and a person decides (conflict), never a second payment.
+    way), and a person decides (conflict), never a second payment. The same holds for a row BC
+    must have received because a later line of its request is in BC (``received_by_bc``).
     """
     code = records[0].journal_code if records else ""
     found: Settlement = match_lines(
@@ -185,8 +186,13 @@ def judge_doubtful(
             absent.append(key)
         else:
             verdicts.posted[key] = evidence
+    received = received_by_bc(records, {*verdicts.created, *verdicts.posted})
+    deleted = [key for key in absent if key in received]
+    if deleted:
+        verdicts.conflicts.update(dict.fromkeys(deleted, _deleted_message(code)))
+        absent = [key for key in absent if key not in received]
     vanished = created_line_numbers - {int(line["lineNumber"]) for line in bc_lines}
-    if absent and (vanished or verdicts.posted):
+    if absent and (vanished or verdicts.posted or deleted):
         message = (
             f"journal {code} was posted or edited in BC since this payment was sent ({len(vanished)} line(s) "
             f"this tool created are no longer in it, {len(verdicts.posted)} payment(s) of it were posted), and "
@@ -197,6 +203,35 @@ def judge_doubtful(
     else:
         verdicts.planned = absent
     return verdicts
+
+
+def received_by_bc(records: Sequence[RowRecord], found: set[str]) -> set[str]:
+    """Rows BC must have received although they are not in it now (pure).
+
+    Rows marked ``sending`` together went out in one ``$batch`` request (the ledger stamps them in
+    one transaction: same ``updated``), whose operations BC runs in order, lowest lineNumber first.
+    When a later line of the request is in BC (``found``: in the journal or posted), BC ran the
+    earlier ones too; one that is absent now was deleted by a person, or refused by BC, and must
+    not be sent again blindly. (Two requests stamped in the same millisecond only make this
+    stricter: a row may go to a person that could have been re-sent, never the other way round.)
+    """
+    by_request: dict[str, list[RowRecord]] = {}
+    for record in records:
+        by_request.setdefault(record.updated, []).append(record)
+    received: set[str] = set()
+    for request in by_request.values():
+        last_found = max((r.line_number for r in request if r.key in found), default=None)
+        if last_found is not None:
+            received.update(r.key for r in request if r.key not in found and r.line_number < last_found)
+    return received
+
+
+def _deleted_message(code: str) -> str:
+    return (
+        f"BC received this payment (a payment sent after it in the same request is in BC), but it is neither "
+        f"in journal {code} nor in BC's posted entries: a person deleted it, perhaps because it was booked "
+        "another way (or BC refused it); check the customer's ledger before importing it again"
+    )
 
 
 def settle_unknown(client: BCClient, ledger: Ledger, scope: str) -> int:

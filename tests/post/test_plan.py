@@ -47,7 +47,7 @@ def record(
         payload_json=json.dumps(payload),
         error_code=None,
         error_message=kw.pop("error_message", None),
-        updated="2026-12-02T09:00:00Z",
+        updated=kw.pop("updated", "2026-12-02T09:00:00Z"),
     )
 
 

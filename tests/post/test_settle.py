@@ -93,3 +93,49 @@ def test_the_run_holding_most_of_the_input_is_resumed() -> None:
         record("e", "created", run_id="finished-run"),
     ]
     assert vote_for_runs(records, {RUN, EARLIER}) == {RUN: 2, EARLIER: 1}
+
+
+def _request(stamp: str, *lines: int) -> list[Any]:
+    """Rows marked ``sending`` in one transaction (one ``$batch`` request), document D<lineNumber>."""
+    return [
+        record(f"k{n}", "sending", line=n, updated=stamp, payload={**BODY, "documentNumber": f"D{n}"}) for n in lines
+    ]
+
+
+def test_a_line_deleted_from_a_request_whose_answer_was_lost_goes_to_a_person() -> None:
+    """One request sent lines 10000-30000 and its answer was lost. BC holds 10000 and 30000 but not
+    20000: BC runs a request's operations in order, so it ran 20000 too; it is gone because a person
+    deleted it (or BC refused it). Sending it again could pay twice: a person decides."""
+    rows = _request("2026-12-02T09:00:00.001Z", 10_000, 20_000, 30_000)
+    bc_lines = [line(10_000, doc="D10000", id="a"), line(30_000, doc="D30000", id="c")]
+    verdicts = judge_doubtful(rows, bc_lines, set(), {})
+    assert verdicts.created == {"k10000": "a", "k30000": "c"}
+    assert list(verdicts.conflicts) == ["k20000"] and verdicts.planned == []
+    assert "a person deleted it" in verdicts.conflicts["k20000"]
+
+
+def test_the_tail_of_a_request_cut_short_is_sent_again() -> None:
+    """BC holds the first line of the request only: the rest never arrived (the process died while
+    BC was working through it), as far as BC shows; nothing marks a person's hand, so they are sent."""
+    rows = _request("2026-12-02T09:00:00.001Z", 10_000, 20_000, 30_000)
+    verdicts = judge_doubtful(rows, [line(10_000, doc="D10000", id="a")], set(), {})
+    assert verdicts.created == {"k10000": "a"}
+    assert verdicts.planned == ["k20000", "k30000"] and verdicts.conflicts == {}
+
+
+def test_a_posted_later_line_proves_the_request_ran() -> None:
+    """The journal was posted: 30000 is in the G/L; 20000 of the same request is nowhere."""
+    rows = _request("2026-12-02T09:00:00.001Z", 20_000, 30_000)
+    posted = {"D30000": [{"entryNumber": 7, "documentNumber": "D30000", "postingDate": "2026-12-01"}]}
+    verdicts = judge_doubtful(rows, [], set(), posted)
+    assert verdicts.posted == {"k30000": "G/L entry 7"}
+    assert list(verdicts.conflicts) == ["k20000"]
+
+
+def test_another_request_does_not_vouch_for_this_one() -> None:
+    """Two requests in flight: the later one arrived, the earlier one never did. Nothing of the
+    earlier request is in BC, so its rows are sent again, not held."""
+    rows = _request("2026-12-02T09:00:00.001Z", 10_000, 20_000) + _request("2026-12-02T09:00:00.002Z", 30_000)
+    verdicts = judge_doubtful(rows, [line(30_000, doc="D30000", id="c")], set(), {})
+    assert verdicts.created == {"k30000": "c"}
+    assert verdicts.planned == ["k10000", "k20000"] and verdicts.conflicts == {}
