@@ -34,6 +34,7 @@ from pipeline.inputs import expand_inputs
 from pipeline.logs import setup_logging
 from pipeline.money import money_text
 from pipeline.normalize import PAYMENT_COLUMNS
+from pipeline.post.rebuild import describe_rebuild, rebuild_ledger
 from pipeline.report import render_console_summary, try_write_errors_workbook
 from pipeline.runner import RunOptions, import_files
 from pipeline.session import open_session
@@ -386,6 +387,46 @@ def _progress(console: Console, *, enabled: bool) -> Iterator[Callable[[int, int
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+@main.group()
+def ledger() -> None:
+    """The exactly-once record in state_dir (see README, Exactly once)."""
+
+
+@ledger.command("rebuild")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@PROFILE_OPTION
+@CONFIG_OPTION
+@click.option("--dry-run", is_flag=True, help="Say what would be recorded, record nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
+def ledger_rebuild(
+    files: tuple[Path, ...], profile_name: str | None, config_path: Path, dry_run: bool, as_json: bool
+) -> None:
+    """Rebuild a lost ledger: record which payments of FILES Business Central already holds.
+
+    Give it every file imported into the company since the ledger's last backup. Payments found in
+    this tool's journals or in BC's posted entries are recorded as imported; the rest are imported
+    by the next run. Sends nothing to BC.
+    """
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    config = _load_or_exit(config_path, as_json, err_console)
+    paths = expand_inputs(files)
+    try:
+        with open_session(config, os.environ, command="payimport ledger rebuild", lock=not dry_run) as session:
+            rebuilt = rebuild_ledger(
+                paths, config, session.client, session.ledger, profile=profile_name, dry_run=dry_run
+            )
+    except Exception as exc:
+        _show_traceback(exc)
+        obj = _error_json(exc, posted_nothing=True)
+        _fail(as_json, err_console, obj, obj["error"])
+        sys.exit(exit_code_for(exc))
+    if as_json:
+        click.echo(json.dumps(rebuilt.to_json(), ensure_ascii=False))
+    else:
+        click.echo(describe_rebuild(rebuilt))
+    sys.exit(ExitCode.NEEDS_PERSON if rebuilt.needs_person else ExitCode.OK)
 
 
 @main.group()

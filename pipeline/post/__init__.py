@@ -5,6 +5,9 @@ plan.py      what is left to send, lineNumbers (once, run and dry run alike), re
 batches.py   the ``$batch`` window, each operation's outcome, settling by reading back
 posting.py   the phase in order: open, plan, send, read back and compare, maybe post
 context.py   ``RunOptions`` (what the caller asked) and ``RunContext`` (one run's fixed facts)
+evidence.py  what BC has posted (``generalLedgerEntries``), the proof a hand-posted payment was ours
+history.py   a fresh ledger facing a company that shows this tool's work refuses to post
+rebuild.py   a lost ledger rebuilt from the files and what BC holds (``payimport ledger rebuild``)
 """
 
 from pipeline.post.context import RunContext, RunOptions

@@ -57,13 +57,17 @@ def posted_entries(
 
 def _posted_on(client: BCClient, wanted: set[str], days: tuple[str, str]) -> dict[str, list[dict[str, Any]]]:
     """The payment entries posted between the two days, kept where their number is wanted."""
+    return {number: entries for number, entries in posted_between(client, days).items() if number in wanted}
+
+
+def posted_between(client: BCClient, days: tuple[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Every payment entry BC posted between the two days (ISO, inclusive), by document number:
+    one paged read, for a rebuild that does not know yet which numbers to ask for."""
     first, last = days
     where = f"documentType eq 'Payment' and postingDate ge {first[:10]} and postingDate le {last[:10]}"
     found: dict[str, list[dict[str, Any]]] = {}
     for entry in client.get_all(POSTED_ENTRIES, {"$filter": where, "$select": _FIELDS}, read_only=False):
-        number = str(entry.get("documentNumber", "")).upper()
-        if number in wanted:
-            found.setdefault(number, []).append(dict(entry))
+        found.setdefault(str(entry.get("documentNumber", "")).upper(), []).append(dict(entry))
     return found
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.bc import BCClient
 from pipeline.config import JournalSpec
@@ -50,16 +51,25 @@ def _sample(numbers: Sequence[str], size: int) -> list[str]:
     return [unique[int(i * step)] for i in range(size)]
 
 
-def find_traces(client: BCClient, spec: JournalSpec, document_numbers: Sequence[str]) -> Traces:
-    """Journals that look like this tool's, and this input's payments already posted in BC."""
+def tool_journals(client: BCClient, spec: JournalSpec, *, with_existing: bool = False) -> list[dict[str, Any]]:
+    """Customer payment journals named the way this tool names its own (id, code, displayName);
+    the configured ``journal.existing`` one only when asked (it is a person's journal too)."""
     code_prefix = _literal_prefix(spec.code_template).upper()
     name_prefix = _literal_prefix(spec.display_name)
-    journals = []
-    if code_prefix or name_prefix:
-        for journal in client.get_all("customerPaymentJournals", {"$select": "code,displayName"}):
-            code, name = str(journal.get("code", "")), str(journal.get("displayName", ""))
-            if code.upper().startswith(code_prefix) and name.startswith(name_prefix) and code != spec.existing:
-                journals.append(f"{code} '{name}'")
+    found = []
+    for journal in client.get_all("customerPaymentJournals", {"$select": "id,code,displayName"}):
+        code, name = str(journal.get("code", "")), str(journal.get("displayName", ""))
+        if spec.existing and code == spec.existing:
+            if with_existing:
+                found.append(dict(journal))
+        elif (code_prefix or name_prefix) and code.upper().startswith(code_prefix) and name.startswith(name_prefix):
+            found.append(dict(journal))
+    return found
+
+
+def find_traces(client: BCClient, spec: JournalSpec, document_numbers: Sequence[str]) -> Traces:
+    """Journals that look like this tool's, and this input's payments already posted in BC."""
+    journals = [f"{j.get('code', '')} '{j.get('displayName', '')}'" for j in tool_journals(client, spec)]
     posted = sorted(posted_entries(client, _sample(document_numbers, SAMPLE)))
     return Traces(journals, posted)
 
@@ -80,5 +90,6 @@ def refuse_unknown_history(traces: Traces, state_dir: str, company: str) -> None
         f"{' and '.join(found)}. If the ledger was lost, or another state folder imports into this company, "
         "importing now would post those payments a second time. Restore the ledger (state_dir/ledger.sqlite) "
         "from its backup, or run from the state folder that made them; if you are sure this is a new ledger "
-        "on purpose, run again with --accept-new-ledger."
+        "on purpose, run again with --accept-new-ledger. Without the backup, `payimport ledger rebuild FILES` "
+        "rebuilds the ledger from what Business Central holds for the files imported before."
     )

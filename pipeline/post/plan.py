@@ -78,15 +78,19 @@ def split_by_ledger(
 def _already_imported(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.DataFrame:
     if rows.empty:
         return payment_lines(rows, "already_posted")
-    rows["message"] = [
-        f"already imported by run {records[k].run_id} into journal {records[k].journal_code} "
-        f"(line {records[k].line_number})"
-        for k in rows["key"]
-    ]
+    rows["message"] = [f"already imported by run {records[k].run_id} {_where(records[k])}" for k in rows["key"]]
     rows["bc_id"] = [records[k].bc_id or "" for k in rows["key"]]
     rows["journal_code"] = [records[k].journal_code or "" for k in rows["key"]]
-    rows["lineNumber"] = [records[k].line_number for k in rows["key"]]
+    rows["lineNumber"] = [records[k].line_number or pd.NA for k in rows["key"]]
     return payment_lines(rows, "already_posted")
+
+
+def _where(record: RowRecord) -> str:
+    """Where the payment is: its journal line, or (a ledger rebuilt from BC's posted entries) the
+    posted entry that shows it."""
+    if record.journal_code:
+        return f"into journal {record.journal_code} (line {record.line_number})"
+    return f"(posted in BC: {record.bc_id})"
 
 
 def _repeated_in_run(repeats: pd.DataFrame, firsts: pd.DataFrame) -> pd.DataFrame:

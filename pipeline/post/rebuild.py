@@ -1,0 +1,293 @@
+"""Rebuilding a lost ledger from what Business Central holds: ``payimport ledger rebuild FILES``.
+
+A lost ledger (deleted state folder, new machine without the backup) makes every run refuse to
+post into a company that shows this tool's work (``post.history``), because a fresh ledger would
+post it all again. Restoring the backup is the best answer; without one, this rebuilds the record
+from the two places a payment of this tool can be in BC:
+
+- an open line of one of this tool's customer payment journals (named by ``journal.code_template``
+  and ``journal.display_name``, plus ``journal.existing``), matched by document number, posting
+  date and amount;
+- BC's posted payment entries (``generalLedgerEntries``) of the files' posting days, matched by
+  document number and posting date (a journal a person posted).
+
+Rows are matched to BC in file order. A payment's document number is the profile's number, or that
+number with ``/2``, ``/3`` ... when another payment held it (``post.plan.unique_document_numbers``),
+so each row takes the first unused trace of its number's family, the plain number first. What BC
+holds is recorded as created by a run named ``<time>-rebuild-<journal>``; rows found nowhere are left
+for the next run to import; journal lines no file explains are listed, never claimed.
+
+The rebuild cannot see what it is not given: posted payments of files not passed to it stay
+unknown to the ledger. So it is given every file imported into the company since the ledger was
+last backed up (a watched folder keeps them in ``done/``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.bc import BCClient
+from pipeline.config import Config
+from pipeline.inputs import Inputs, read_inputs
+from pipeline.ledger import Ledger, PlannedRow
+from pipeline.money import minor_text
+from pipeline.post.batches import read_journal_lines
+from pipeline.post.evidence import posted_between
+from pipeline.post.history import tool_journals
+from pipeline.reconcile import as_records
+from pipeline.session import ledger_scope
+
+_SUFFIX = re.compile(r"^(?P<stem>.*)/(?P<n>[0-9]+)$")
+_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One payment as BC holds it: an open journal line, or a posted document (journal "")."""
+
+    number: str  # document number, upper case
+    day: str  # posting date, ISO
+    amount: Decimal | None  # a journal line's amount; posted entries are matched by number and day
+    journal_id: str
+    journal_code: str
+    line_number: int
+    bc_id: str  # the line's id, or "G/L entry N"
+    body: dict[str, Any]  # what the ledger records as the payment's request body
+
+    def describe(self) -> str:
+        """How a person finds it in BC."""
+        if self.journal_id:
+            return f"{self.journal_code} line {self.line_number} ({self.number}, {self.day})"
+        return f"{self.bc_id} ({self.number}, {self.day})"
+
+
+@dataclass
+class Rebuilt:
+    """What a rebuild found and recorded (or would record, in a dry run)."""
+
+    files: list[str]
+    dry_run: bool
+    in_journals: int = 0
+    posted: int = 0
+    known_before: int = 0
+    not_in_bc: int = 0
+    unexplained: list[str] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)
+
+    @property
+    def needs_person(self) -> bool:
+        """Journal lines of this tool that no given file explains: the files given were not all."""
+        return bool(self.unexplained)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "dry_run": self.dry_run,
+            "found_in_journals": self.in_journals,
+            "found_posted": self.posted,
+            "already_in_ledger": self.known_before,
+            "not_in_bc": self.not_in_bc,
+            "unexplained_journal_lines": len(self.unexplained),
+            "unexplained_examples": self.unexplained[:_SHOWN],
+            "runs_recorded": self.runs,
+        }
+
+
+# --- matching (pure) ------------------------------------------------------------------------------
+
+
+def family_rank(number: str, base: str) -> int | None:
+    """1 when ``number`` is ``base`` itself, n when it is ``base`` made unique with ``/n`` (cut to
+    Code[20] from the left part, as ``unique_document_numbers`` does), None when it is neither."""
+    if number == base:
+        return 1
+    found = _SUFFIX.match(number)
+    if found is None or int(found["n"]) < 2:
+        return None
+    suffix = "/" + found["n"]
+    return int(found["n"]) if found["stem"] == base[: 20 - len(suffix)] else None
+
+
+def _stem(number: str) -> str:
+    found = _SUFFIX.match(number)
+    return found["stem"] if found else number
+
+
+def match_traces(rows: Sequence[Mapping[str, Any]], traces: Iterable[Trace], decimals: int) -> list[Trace | None]:
+    """The trace each row is, in file order (None: not in BC); each trace is taken once (pure).
+
+    A row's candidates are the traces of its posting day whose number is of its number's family
+    and, for a journal line, whose amount is the row's; the lowest ``/n`` wins, as numbers were given.
+    """
+    by_stem: dict[tuple[str, str], list[Trace]] = {}
+    for trace in traces:
+        by_stem.setdefault((trace.day, _stem(trace.number)), []).append(trace)
+    used: set[int] = set()
+    out: list[Trace | None] = []
+    for row in rows:
+        base = str(row["documentNumber"]).upper()
+        day = pd.Timestamp(row["postingDate"]).date().isoformat()
+        amount = Decimal(minor_text(int(row["amount_minor"]), decimals))
+        stems = {base} | {base[: 20 - width] for width in range(2, 8)}
+        candidates = [
+            (rank, trace)
+            for stem in stems
+            for trace in by_stem.get((day, stem), [])
+            if id(trace) not in used
+            and (trace.amount is None or trace.amount == amount)
+            and (rank := family_rank(trace.number, base)) is not None
+        ]
+        if not candidates:
+            out.append(None)
+            continue
+        _, chosen = min(candidates, key=lambda c: (c[0], c[1].journal_id == "", c[1].line_number))
+        used.add(id(chosen))
+        out.append(chosen)
+    return out
+
+
+# --- reading BC -----------------------------------------------------------------------------------
+
+
+def _line_trace(journal: Mapping[str, Any], line: Mapping[str, Any]) -> Trace:
+    number = str(line.get("documentNumber", "")).upper()
+    body = {k: line[k] for k in ("lineNumber", "customerNumber", "postingDate", "documentNumber") if k in line}
+    body["documentNumber"] = number
+    for name in ("externalDocumentNumber", "comment", "description", "appliesToInvoiceNumber"):
+        if line.get(name):
+            body[name] = line[name]
+    body["amount"] = str(Decimal(str(line.get("amount", "0"))))
+    return Trace(
+        number,
+        str(line.get("postingDate", ""))[:10],
+        Decimal(body["amount"]),
+        str(journal["id"]),
+        str(journal.get("code", "")),
+        int(line["lineNumber"]),
+        str(line.get("id", "")),
+        body,
+    )
+
+
+def read_traces(client: BCClient, config: Config, days: tuple[str, str]) -> list[Trace]:
+    """This tool's open journal lines, then the payments BC posted on the given days."""
+    traces = [
+        _line_trace(journal, line)
+        for journal in tool_journals(client, config.journal, with_existing=True)
+        for line in read_journal_lines(client, str(journal["id"]))
+    ]
+    for number, entries in sorted(posted_between(client, days).items()):
+        first_by_day: dict[str, Mapping[str, Any]] = {}
+        for entry in sorted(entries, key=lambda e: int(e.get("entryNumber", 0))):
+            first_by_day.setdefault(str(entry.get("postingDate", ""))[:10], entry)
+        for day, first in first_by_day.items():
+            body = {"documentNumber": number, "postingDate": day}
+            traces.append(Trace(number, day, None, "", "", 0, f"G/L entry {first.get('entryNumber')}", body))
+    return traces
+
+
+# --- recording ------------------------------------------------------------------------------------
+
+
+def _planned(run_id: str, row: Mapping[str, Any], trace: Trace, decimals: int) -> PlannedRow:
+    body = dict(trace.body)
+    body.setdefault("amount", minor_text(int(row["amount_minor"]), decimals))
+    return PlannedRow(
+        key=str(row["key"]),
+        run_id=run_id,
+        file_sha256=str(row["file_sha256"]),
+        source_file=str(row["source_file"]),
+        source_row=int(row["source_row"]),
+        journal_id=trace.journal_id,
+        journal_code=trace.journal_code,
+        line_number=trace.line_number,
+        payload=body,
+    )
+
+
+def _record(ledger: Ledger, scope: str, found: Sequence[tuple[Mapping[str, Any], Trace]], inputs: Inputs) -> list[str]:
+    """One finished run per journal (its journal still open) and one for posted payments."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    files = [{"file": str(p), "sha256": s} for p, s in zip(inputs.paths, inputs.shas, strict=True)]
+    groups: dict[tuple[str, str], list[tuple[Mapping[str, Any], Trace]]] = {}
+    for row, trace in found:
+        groups.setdefault((trace.journal_id, trace.journal_code), []).append((row, trace))
+    runs = []
+    for (journal_id, code), members in sorted(groups.items()):
+        run_id = f"{stamp}-rebuild-{code or 'posted'}"
+        ledger.start_run(scope, run_id, files)
+        ledger.set_journal(run_id, code, journal_id or None, "created" if journal_id else "posted")
+        ledger.plan(scope, run_id, [_planned(run_id, row, trace, inputs.decimals) for row, trace in members])
+        keys = [str(row["key"]) for row, _ in members]
+        ledger.mark_sending(scope, keys)
+        ledger.mark_created(scope, [(str(row["key"]), trace.bc_id) for row, trace in members])
+        ledger.finish_run(run_id, "finished", {"rebuilt_from": [f["file"] for f in files], "rows": len(members)})
+        runs.append(run_id)
+    return runs
+
+
+def rebuild_ledger(
+    paths: Sequence[Path],
+    config: Config,
+    client: BCClient,
+    ledger: Ledger,
+    *,
+    profile: str | None = None,
+    dry_run: bool = False,
+) -> Rebuilt:
+    """Record in the ledger which rows of ``paths`` BC already holds (module docstring); rows the
+    ledger knows already, and BC payments whose document number a ledger row holds, are left alone."""
+    scope = ledger_scope(client)
+    inputs = read_inputs(paths, config, profile)
+    result = Rebuilt([str(p) for p in paths], dry_run)
+    if inputs.rows.empty:
+        return result
+    rows = as_records(inputs.rows.drop_duplicates("key", keep="first"))
+    known = ledger.lookup(scope, [str(r["key"]) for r in rows])
+    result.known_before = len(known)
+    rows = [r for r in rows if str(r["key"]) not in known]
+    days = pd.to_datetime(inputs.rows["postingDate"])
+    traces = read_traces(client, config, (days.min().date().isoformat(), days.max().date().isoformat()))
+    owned = ledger.document_owners(scope, [t.number for t in traces])
+    traces = [t for t in traces if t.number not in owned]
+    matched = match_traces(rows, traces, inputs.decimals)
+    found = [(row, trace) for row, trace in zip(rows, matched, strict=True) if trace is not None]
+    taken = {id(trace) for _, trace in found}
+    result.in_journals = sum(1 for _, t in found if t.journal_id)
+    result.posted = len(found) - result.in_journals
+    result.not_in_bc = len(rows) - len(found)
+    result.unexplained = [t.describe() for t in traces if t.journal_id and id(t) not in taken]
+    if found and not dry_run:
+        for path, sha in zip(inputs.paths, inputs.shas, strict=True):
+            ledger.record_file(scope, sha, path.name, path.stat().st_size)
+        result.runs = _record(ledger, scope, found, inputs)
+    return result
+
+
+def describe_rebuild(rebuilt: Rebuilt) -> str:
+    """The rebuild in a person's words: what was found where, and what is left to them."""
+    verb = "would record" if rebuilt.dry_run else "recorded"
+    lines = [
+        f"ledger rebuild from {len(rebuilt.files)} file(s): {verb} "
+        f"{rebuilt.in_journals + rebuilt.posted} payment(s) Business Central holds "
+        f"({rebuilt.in_journals} in open journals of this tool, {rebuilt.posted} posted)",
+        f"  {rebuilt.known_before} payment(s) were already in the ledger; "
+        f"{rebuilt.not_in_bc} are not in BC and will be imported by the next run",
+    ]
+    if rebuilt.runs:
+        lines.append(f"  recorded as run(s) {', '.join(rebuilt.runs)}")
+    if rebuilt.unexplained:
+        shown = "; ".join(rebuilt.unexplained[:_SHOWN]) + (" ..." if len(rebuilt.unexplained) > _SHOWN else "")
+        lines.append(
+            f"  {len(rebuilt.unexplained)} line(s) in this tool's journals match no payment of these files ({shown}): "
+            "they came from other files (rebuild with those too) or were keyed by a person; they are not recorded"
+        )
+    return "\n".join(lines)
