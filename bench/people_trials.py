@@ -79,7 +79,7 @@ class Sandbox:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
-            self.proc = None
+            self._forget()
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -88,7 +88,12 @@ class Sandbox:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.kill()
-            self.proc = None
+            self._forget()
+
+    def _forget(self) -> None:
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.proc = None
 
 
 class Person:
@@ -153,8 +158,8 @@ def _config(tmp: Path, ready: dict[str, Any]) -> Path:
 
 def _run(tmp: Path, ready: dict[str, Any], data: Path, post: bool) -> subprocess.Popen[bytes]:
     cmd = [PAYIMPORT, "run", "--json", "--config", str(_config(tmp, ready)), *(["--post-journal"] if post else [])]
-    out = (tmp / "runs.log").open("ab")
-    return subprocess.Popen([*cmd, str(data)], stdout=out, stderr=out, env=_environ(ready), cwd=tmp)
+    with (tmp / "runs.log").open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen([*cmd, str(data)], stdout=out, stderr=out, env=_environ(ready), cwd=tmp)
 
 
 def _last_report(tmp: Path) -> dict[str, Any] | None:
