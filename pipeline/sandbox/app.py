@@ -194,6 +194,9 @@ class Dispatcher:
             self._only(method, "GET")
             items = setup.list_default_dimensions(store, cid, "G/L Account", _key(keys[0]))
             return self._collection(items, ctx, params, headers, request_url)
+        if names == ["currencies"] and keys[0] is None:
+            self._only(method, "GET")
+            return self._collection(setup.list_currencies(store, cid), ctx, params, headers, request_url)
         if names == ["generalLedgerSetup"]:
             # page 30025 is read-only (Editable = false)
             self._only(method, "GET")
@@ -402,6 +405,7 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "customerPayments": (("journalDisplayName", "lineNumber"), "customerPayment"),
     "generalLedgerEntries": (("entryNumber",), "generalLedgerEntry"),
     "generalLedgerSetup": (("id",), "generalLedgerSetup"),
+    "currencies": (("code",), "currency"),
     "defaultDimensions": (("dimensionCode",), "defaultDimension"),
     "dimensionSetLines": (("code",), "dimensionSetLine"),
 }

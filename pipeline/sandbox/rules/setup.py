@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from pipeline.sandbox.errors import SandboxApiError, dialog, not_found
 from pipeline.sandbox.rules.bodies import field_validation
@@ -284,3 +285,22 @@ def refuse_dimension_writes() -> SandboxApiError:
     return SandboxApiError(
         501, "BadRequest_MethodNotImplemented", "The sandbox does not implement writing dimensionSetLines."
     )
+
+
+def list_currencies(store: Store, cid: str) -> list[Entity]:
+    """``currencies`` (page 30030): the company's foreign currencies (the local one has no record)."""
+    with store.transaction():
+        company_id = row_str(company_row(store, cid), "id")
+        rows = store.query("SELECT * FROM currencies WHERE company_id = ? ORDER BY code", (company_id,))
+        return [
+            {
+                "id": row_str(r, "id"),
+                "code": row_str(r, "code"),
+                "displayName": row_str(r, "description"),
+                "symbol": "",
+                "amountDecimalPlaces": "2:2",
+                "amountRoundingPrecision": Decimal("0.01"),
+                "lastModifiedDateTime": "",
+            }
+            for r in rows
+        ]
