@@ -699,9 +699,7 @@ def test_customer_resolution_and_its_errors(bc: BC) -> None:
     assert_error(
         bc.pay(jid, customerId=str(uuid.uuid4()), amount=-1), 400, "Application_DialogException", CUSTOMER_ID_NOT_FOUND
     )
-    assert_error(
-        bc.pay(jid, customerNumber="C12345", amount=-1), 400, TABLE_RELATION, customer_not_related("C12345")
-    )
+    assert_error(bc.pay(jid, customerNumber="C12345", amount=-1), 400, TABLE_RELATION, customer_not_related("C12345"))
     assert_error(
         bc.pay(jid, customerId=c10000["id"], customerNumber="C10100", amount=-1),
         400,
