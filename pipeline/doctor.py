@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from pipeline.bc import BCClient
 from pipeline.bc.tenant import (
-    MANDATORY,
     AllowedDates,
     balancing_account,
+    is_mandatory,
     missing_dimensions,
     read_allowed_dates,
     read_default_dimensions,
@@ -218,32 +218,27 @@ def check_dates(doc: Doctor, client: BCClient, inputs: Inputs, today: date) -> N
 
 
 def check_dimensions(
-    doc: Doctor, client: BCClient, account: Mapping[str, Any] | None, customers: Sequence[Mapping[str, Any]]
+    doc: Doctor, account: Mapping[str, Any] | None, client: BCClient, customers: Sequence[Mapping[str, Any]]
 ) -> None:
-    """ "Code Mandatory" default dimensions without a value: on the balancing account every post
-    fails; on a customer, that customer's payments go to review."""
-    account_defaults: list[dict[str, Any]] = []
+    """ "Code Mandatory" default dimensions without a value on customers: their payments go to
+    review. A G/L account's (the balancing account's) cannot be read through API v2.0."""
     if account is not None:
-        account_defaults = read_default_dimensions(client, "accounts", [str(account["id"])])[str(account["id"])]
-        lacking = missing_dimensions(account_defaults)
-        if lacking:
-            doc.add(
-                "dimensions",
-                "problem",
-                f"balancing account {account.get('number')} requires dimension(s) {', '.join(lacking)} "
-                "(Code Mandatory, no default value): BC refuses to post any payment journal",
-                "give the account's default dimension a value in BC",
-            )
-    ids = {str(c["id"]): str(c.get("number", "")) for c in customers if c.get("id")}
-    by_id = read_default_dimensions(client, "customers", ids)
-    lacking_customers = [ids[i] for i, defaults in by_id.items() if missing_dimensions(defaults, account_defaults)]
-    mandatory = sum(1 for defaults in by_id.values() if any(d.get("postingValidation") == MANDATORY for d in defaults))
-    if lacking_customers:
+        doc.add(
+            "dimensions",
+            "info",
+            f"the default dimensions of G/L account {account.get('number')} cannot be read through the API: if one "
+            "is Code Mandatory without a value, BC refuses every post and --post-journal reports BC's message",
+        )
+    ids = {str(c["id"]).lower(): str(c.get("number", "")) for c in customers if c.get("id")}
+    by_id = read_default_dimensions(client, ids)
+    lacking = [ids[i] for i, defaults in by_id.items() if missing_dimensions(defaults)]
+    mandatory = sum(1 for defaults in by_id.values() if any(is_mandatory(d) for d in defaults))
+    if lacking:
         doc.add(
             "dimensions",
             "warning",
-            f"{len(lacking_customers)} customer(s) require a dimension value this tool cannot send "
-            f"({_examples(lacking_customers)}); their payments go to review",
+            f"{len(lacking)} customer(s) require a dimension value this tool cannot send "
+            f"({_examples(lacking)}); their payments go to review",
             "give those customers' default dimensions a value in BC",
         )
     else:
@@ -345,7 +340,7 @@ def _bc_checks(doc: Doctor, client: BCClient, config: Config, inputs: Inputs, to
     if inputs.customers:
         wanted = set(inputs.customers)
         customers = [c for c in customers if str(c.get("number", "")) in wanted]
-    check_dimensions(doc, client, account, customers)
+    check_dimensions(doc, account, client, customers)
     check_sizes(doc, client)
     check_currencies(doc, client, config)
     check_job_queue(doc)

@@ -1,8 +1,8 @@
 """Rows BC would accept into the journal but refuse to post, held back for a person before sending.
 
 A journal posts all or nothing: one line dated outside General Ledger Setup's allowed posting
-dates, or one line whose customer (or the journal's balancing account) has a "Code Mandatory"
-default dimension without a value, makes the whole post fail. Such rows go to review with a reason
+dates, or one line whose customer has a "Code Mandatory" default dimension without a value,
+makes the whole post fail. Such rows go to review with a reason
 that names the setup to change, and the rest of the run goes on; nothing of them is sent.
 """
 
@@ -15,13 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.bc import BCClient
-from pipeline.bc.tenant import (
-    AllowedDates,
-    balancing_account,
-    missing_dimensions,
-    read_allowed_dates,
-    read_default_dimensions,
-)
+from pipeline.bc.tenant import AllowedDates, missing_dimensions, read_allowed_dates, read_default_dimensions
 from schemas.codes import Review
 
 
@@ -32,23 +26,19 @@ class PostingSetup:
 
     dates: AllowedDates = field(default_factory=AllowedDates)
     missing: Mapping[str, list[str]] = field(default_factory=dict)
-    balancing: str = ""
 
 
 def read_posting_setup(
-    client: BCClient, customer_numbers: Sequence[str], customers: Sequence[Mapping[str, Any]], balancing: str | None
+    client: BCClient, customer_numbers: Sequence[str], customers: Sequence[Mapping[str, Any]]
 ) -> PostingSetup:
-    """Read the allowed dates and the default dimensions of these customers and of the balancing
-    G/L account (a few requests: one per 100 customers)."""
-    ids = {str(c.get("number", "")): str(c.get("id", "")) for c in customers}
+    """Read the allowed dates and the default dimensions of these customers (one request per 100
+    customers, or one paged read). The balancing account's cannot be read (API v2.0 has no G/L
+    account dimensions): a rule there makes ``--post-journal`` fail with BC's message."""
+    ids = {str(c.get("number", "")): str(c.get("id", "")).lower() for c in customers}
     wanted = sorted({n for n in customer_numbers if ids.get(n)})
-    account = balancing_account(client, balancing)
-    account_defaults: list[dict[str, Any]] = []
-    if account is not None:
-        account_defaults = read_default_dimensions(client, "accounts", [str(account["id"])]).get(str(account["id"]), [])
-    by_id = read_default_dimensions(client, "customers", [ids[n] for n in wanted]) if wanted else {}
-    missing = {n: missing_dimensions(by_id.get(ids[n], []), account_defaults) for n in wanted}
-    return PostingSetup(read_allowed_dates(client), {n: m for n, m in missing.items() if m}, balancing or "")
+    by_id = read_default_dimensions(client, [ids[n] for n in wanted]) if wanted else {}
+    missing = {n: missing_dimensions(by_id.get(ids[n], [])) for n in wanted}
+    return PostingSetup(read_allowed_dates(client), {n: m for n, m in missing.items() if m})
 
 
 def unpostable_reason(row: Mapping[str, Any], setup: PostingSetup) -> tuple[str, str] | None:
@@ -63,14 +53,11 @@ def unpostable_reason(row: Mapping[str, Any], setup: PostingSetup) -> tuple[str,
         )
     missing = setup.missing.get(str(row.get("customerNumber", "")), [])
     if missing:
-        where = f"customer {row['customerNumber']}" + (
-            f" or balancing account {setup.balancing}" if setup.balancing else ""
-        )
         return (
             Review.DIMENSION_REQUIRED,
-            f"BC requires a value for dimension(s) {', '.join(missing)} (Code Mandatory on {where}) and this tool "
-            "sends no dimensions: BC would refuse to post the whole journal; give the default dimension a value "
-            "in BC, or post this payment by hand",
+            f"BC requires a value for dimension(s) {', '.join(missing)} (Code Mandatory on customer "
+            f"{row['customerNumber']}) and this tool sends no dimensions: BC would refuse to post the whole "
+            "journal; give the customer's default dimension a value in BC, or post this payment by hand",
         )
     return None
 

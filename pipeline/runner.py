@@ -146,12 +146,7 @@ def _resolve_rows(ctx: RunContext, todo: pd.DataFrame) -> tuple[pd.DataFrame, pd
     invoices = net_of_pending(invoices, waiting)
     lcy = ctx.config.target.local_currency or _local_currency(client)
     resolution = resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies)
-    setup = read_posting_setup(
-        client,
-        resolution.rows["customerNumber"].astype("str").tolist(),
-        customers,
-        ctx.config.journal.balancing_account,
-    )
+    setup = read_posting_setup(client, resolution.rows["customerNumber"].astype("str").tolist(), customers)
     unpostable, to_post = hold_back(resolution.rows, setup)  # BC would refuse to post the journal for them
     review = (
         pd.concat([resolution.review, unpostable], ignore_index=True) if not unpostable.empty else resolution.review

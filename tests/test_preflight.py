@@ -35,6 +35,9 @@ def test_a_mandatory_dimension_is_missing_only_without_a_value_from_any_default(
     assert missing_dimensions([dim("PROJECT")], [dim("PROJECT", "P1", "")]) == []  # the balancing account gives one
     assert missing_dimensions([dim("AREA", "", "Same Code"), dim("X", "", "No Code")]) == []
     assert missing_dimensions([dim("B")], [dim("A")]) == ["A", "B"]
+    # as BC's OData writes the enum member
+    assert missing_dimensions([dim("PROJECT", "", "Code_x0020_Mandatory")]) == ["PROJECT"]
+    assert missing_dimensions([dim("PROJECT", "", "_x0020_")]) == []
 
 
 def test_hold_back_names_the_date_or_the_dimension_and_keeps_the_rest() -> None:
@@ -45,7 +48,7 @@ def test_hold_back_names_the_date_or_the_dimension_and_keeps_the_rest() -> None:
             "customerNumber": ["C1", "C1", "C2", "C2"],
         }
     )
-    setup = PostingSetup(AllowedDates(first=date(2026, 3, 1)), {"C2": ["PROJECT"]}, "2910")
+    setup = PostingSetup(AllowedDates(first=date(2026, 3, 1)), {"C2": ["PROJECT"]})
     held, kept = hold_back(rows, setup)
     assert kept["key"].tolist() == ["k2"]
     assert held["key"].tolist() == ["k1", "k3", "k4"]

@@ -3,9 +3,10 @@
 BC accepts journal lines that it will refuse to post: a posting date outside General Ledger
 Setup's allowed range (``GenJnlCheckLine.CheckDates``), or a customer or balancing account whose
 default dimension is "Code Mandatory" without a value to copy to the line
-(``GenJnlCheckLine.CheckDimensions``). The whole post then fails. Both are readable
-(``generalLedgerSetup``, ``customers({id})/defaultDimensions``, ``accounts({id})/defaultDimensions``),
-so the run and ``payimport doctor`` can name the rows and the setup before a line is sent.
+(``GenJnlCheckLine.CheckDimensions``). The whole post then fails. The dates and the customers'
+default dimensions are readable (``generalLedgerSetup``, ``customers({id})/defaultDimensions``,
+``defaultDimensions``), so the run and ``payimport doctor`` can name the rows and the setup before a
+line is sent; a G/L account's default dimensions are not in API v2.0.
 """
 
 from __future__ import annotations
@@ -65,19 +66,43 @@ def read_allowed_dates(client: BCClient) -> AllowedDates:
     return AllowedDates(_day(rows[0].get("allowPostingFrom")), _day(rows[0].get("allowPostingTo")))
 
 
-def read_default_dimensions(client: BCClient, entity_set: str, ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
-    """The default dimensions of each record of ``entity_set`` (``customers`` or ``accounts``) by id,
-    read in ``$batch`` requests of up to 100 GETs (one round trip per 100 customers)."""
-    wanted = sorted(set(ids))
+def read_default_dimensions(client: BCClient, customer_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    """The default dimensions of each customer (by id). API v2.0 shows them as the customers page's
+    part ``customers({id})/defaultDimensions`` and as the top-level ``defaultDimensions`` (page
+    30054): up to ``MAX_BATCH_OPERATIONS`` customers are read in one ``$batch`` of GETs, more in one
+    paged read of the top-level set (falling back to batches if a tenant refuses it). A G/L
+    account's default dimensions are not in API v2.0 at all ("Default Dimension Parent Type" has
+    Customer, Vendor, Item and Employee only)."""
+    wanted = sorted({str(i).lower() for i in customer_ids if i})
+    if len(wanted) > MAX_BATCH_OPERATIONS:
+        try:
+            return _all_customer_defaults(client, wanted)
+        except BCPermanentError as exc:
+            if exc.status not in (400, 404):
+                raise
+    return _customer_defaults_by_batch(client, wanted)
+
+
+def _all_customer_defaults(client: BCClient, wanted: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {customer: [] for customer in wanted}
+    rows = client.get_all("defaultDimensions", {"$filter": "parentType eq 'Customer'"}, read_only=True)
+    for row in rows:
+        parent = str(row.get("parentId", "")).lower()
+        if parent in found and _enum(row.get("parentType")) == "Customer":
+            found[parent].append(dict(row))
+    return found
+
+
+def _customer_defaults_by_batch(client: BCClient, wanted: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
-    base = f"companies({client.company_id})/{entity_set}"
+    base = f"companies({client.company_id})/customers"
     for start in range(0, len(wanted), MAX_BATCH_OPERATIONS):
         chunk = wanted[start : start + MAX_BATCH_OPERATIONS]
         ops = [BatchOp(str(i + 1), "GET", f"{base}({record})/defaultDimensions") for i, record in enumerate(chunk)]
         for record, result in zip(chunk, client.batch(ops, continue_on_error=True), strict=True):
             if not result.verdict.ok:
                 raise BCPermanentError(
-                    f"reading the default dimensions of {entity_set}({record}) failed: "
+                    f"reading the default dimensions of customer {record} failed: "
                     f"{result.verdict.code} {result.verdict.message}",
                     status=result.status,
                     code=result.verdict.code,
@@ -85,6 +110,16 @@ def read_default_dimensions(client: BCClient, entity_set: str, ids: Iterable[str
             body = result.body if isinstance(result.body, Mapping) else {}
             found[record] = [dict(item) for item in body.get("value", []) if isinstance(item, Mapping)]
     return found
+
+
+def is_mandatory(default: Mapping[str, Any]) -> bool:
+    """A default dimension whose Value Posting is "Code Mandatory"."""
+    return _enum(default.get("postingValidation")) == MANDATORY
+
+
+def _enum(value: object) -> str:
+    """An enum member as BC's OData writes it (``Code_x0020_Mandatory``, blank ``_x0020_``) as its name."""
+    return str(value or "").replace("_x0020_", " ").strip()
 
 
 def missing_dimensions(*defaults: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -101,7 +136,7 @@ def missing_dimensions(*defaults: Sequence[Mapping[str, Any]]) -> list[str]:
         str(d.get("dimensionCode", ""))
         for group in defaults
         for d in group
-        if str(d.get("postingValidation", "")).strip() == MANDATORY
+        if _enum(d.get("postingValidation")) == MANDATORY
     }
     return sorted(required - given)
 

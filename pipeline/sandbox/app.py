@@ -188,12 +188,11 @@ class Dispatcher:
             return self._entity(customers.customer_financial_details(store, cid, _key(keys[0])), ctx, params, cid)
         if names == ["customers", "defaultDimensions"]:
             self._only(method, "GET")
-            items = setup.list_default_dimensions(store, cid, "Customer", _key(keys[0]))
+            items = setup.list_default_dimensions(store, cid, _key(keys[0]))
             return self._collection(items, ctx, params, headers, request_url)
-        if names == ["accounts", "defaultDimensions"]:
-            self._only(method, "GET")
-            items = setup.list_default_dimensions(store, cid, "G/L Account", _key(keys[0]))
-            return self._collection(items, ctx, params, headers, request_url)
+        if names == ["defaultDimensions"] and keys[0] is None:
+            self._only(method, "GET")  # writing default dimensions is not emulated
+            return self._collection(setup.list_all_default_dimensions(store, cid), ctx, params, headers, request_url)
         if names == ["currencies"] and keys[0] is None:
             self._only(method, "GET")
             return self._collection(setup.list_currencies(store, cid), ctx, params, headers, request_url)
@@ -406,7 +405,7 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "generalLedgerEntries": (("entryNumber",), "generalLedgerEntry"),
     "generalLedgerSetup": (("id",), "generalLedgerSetup"),
     "currencies": (("code",), "currency"),
-    "defaultDimensions": (("dimensionCode",), "defaultDimension"),
+    "defaultDimensions": (("parentType", "parentId", "dimensionCode"), "defaultDimension"),
     "dimensionSetLines": (("code",), "dimensionSetLine"),
 }
 """Each entity set's key order (BC lists records in primary-key order) and OData type name."""

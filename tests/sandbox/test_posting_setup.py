@@ -168,9 +168,10 @@ def _customer_id(store: Store, cid: str, number: str) -> str:
 
 def test_mandatory_dimension_without_value_fails_the_post(store: Store, cid: str) -> None:
     setup.add_default_dimension(store, cid, "Customer", "C10000", "PROJECT", "", "Code Mandatory")
-    shown = rules.list_default_dimensions(store, cid, "Customer", _customer_id(store, cid, "C10000"))
+    shown = rules.list_default_dimensions(store, cid, _customer_id(store, cid, "C10000"))
+    # enum members as BC's OData writes them: a space is _x0020_
     assert [(d["dimensionCode"], d["dimensionValueCode"], d["postingValidation"]) for d in shown] == [
-        ("PROJECT", "", "Code Mandatory")
+        ("PROJECT", "", "Code_x0020_Mandatory")
     ]
     jid = _journal(store, cid)
     line = _pay(store, cid, jid, appliesToInvoiceNumber="RE-2026-0101", amount=-1190, documentNumber="D1")
@@ -196,6 +197,13 @@ def test_a_default_with_a_value_is_copied_to_the_line_and_satisfies_the_rule(sto
 
 def test_mandatory_dimension_on_the_balancing_account_fails_every_post(store: Store, cid: str) -> None:
     setup.add_default_dimension(store, cid, "G/L Account", "2910", "DEPT", "", "Code Mandatory")
+    # API v2.0 has no parent type for a G/L account: the top-level list shows it without a parent
+    [listed] = rules.list_all_default_dimensions(store, cid)
+    assert (listed["parentType"], listed["parentId"], listed["dimensionCode"]) == (
+        "_x0020_",
+        "00000000-0000-0000-0000-000000000000",
+        "DEPT",
+    )
     jid = _journal(store, cid)
     _pay(store, cid, jid, appliesToInvoiceNumber="RE-2026-0101", amount=-1190, documentNumber="D1")
     err = _error(rules.post_journal, store, cid, jid)

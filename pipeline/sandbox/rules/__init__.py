@@ -50,9 +50,10 @@ Where the research notes (``bc-api.md`` section 6) leave a question open, the sa
   With "Post with Job Queue" the post action only schedules the posting (``run_job_queue``).
 - An unknown ``customerNumber`` fails the field's table relation: 400
   ``Internal_InvalidTableRelation``. ``postingDate`` 0001-01-01 is ignored on insert and refused
-  on PATCH. ``generalLedgerSetup``, ``currencies``, ``customers({id})/defaultDimensions``,
-  ``accounts({id})/defaultDimensions`` and ``customerPayments({id})/dimensionSetLines`` are
-  readable (``setup``).
+  on PATCH. ``generalLedgerSetup``, ``currencies``, ``defaultDimensions`` (top level),
+  ``customers({id})/defaultDimensions`` and ``customerPayments({id})/dimensionSetLines`` are
+  readable (``setup``); a G/L account's default dimensions are checked at posting but, as in
+  API v2.0, not readable.
 - ``generalLedgerEntries`` is read-only (page 30018 allows no insert, modify or delete): POST,
   PATCH and DELETE answer 405 ``BadRequest_MethodNotAllowed``, as the sandbox's other read-only
   sets do (BC's exact text for this is not confirmed). There is no ``customerLedgerEntries``
@@ -109,6 +110,7 @@ from pipeline.sandbox.rules.payments import (
 )
 from pipeline.sandbox.rules.posting import post_journal, run_job_queue
 from pipeline.sandbox.rules.setup import (
+    list_all_default_dimensions,
     list_currencies,
     list_default_dimensions,
     list_gl_setup,
@@ -132,6 +134,7 @@ __all__ = [
     "get_payment",
     "get_sales_invoice",
     "list_accounts",
+    "list_all_default_dimensions",
     "list_companies",
     "list_currencies",
     "list_customers",

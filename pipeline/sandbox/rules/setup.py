@@ -2,11 +2,12 @@
 was accepted at insert.
 
 ``generalLedgerSetup`` (page 30025 "APIV2 - General Ledger Setup", read-only) shows the allowed
-posting dates that ``GenJnlCheckLine.CheckDates`` enforces at posting. Default dimensions
-(``customers({id})/defaultDimensions``, ``accounts({id})/defaultDimensions``) are copied to a
-journal line when its account is validated (``CreateDimFromDefaultDim``: only defaults with a value
-code), shown as the line's ``dimensionSetLines``, and checked at posting
-(``GenJnlCheckLine.CheckDimensions`` -> ``DimensionManagement.CheckDimValuePosting``).
+posting dates that ``GenJnlCheckLine.CheckDates`` enforces at posting. Default dimensions of
+customers (``customers({id})/defaultDimensions``, top-level ``defaultDimensions``) and of G/L
+accounts (not readable through API v2.0) are copied to a journal line when its account is
+validated (``CreateDimFromDefaultDim``: only defaults with a value code), shown as the line's
+``dimensionSetLines``, and checked at posting (``GenJnlCheckLine.CheckDimensions`` ->
+``DimensionManagement.CheckDimValuePosting``).
 """
 
 from __future__ import annotations
@@ -183,29 +184,52 @@ def _default_json(store: Store, row: sqlite3.Row, parent_id: str) -> Entity:
         if value
         else EMPTY_GUID,
         "dimensionValueCode": value,
-        "postingValidation": row_str(row, "value_posting") or " ",
+        # an enum member as BC's OData writes it: spaces as _x0020_ ("Code_x0020_Mandatory", blank "_x0020_")
+        "postingValidation": (row_str(row, "value_posting") or " ").replace(" ", "_x0020_"),
         "lastModifiedDateTime": row_str(row, "modified_at"),
     }
 
 
-_PARENT_TABLES = {"Customer": "customers", "G/L Account": "gl_accounts"}
+def list_default_dimensions(store: Store, cid: str, customer_id: str) -> list[Entity]:
+    """``customers({id})/defaultDimensions`` (the APIV2 customers page's part).
 
-
-def list_default_dimensions(store: Store, cid: str, parent_type: str, parent_id: str) -> list[Entity]:
-    """``customers({id})/defaultDimensions`` or ``accounts({id})/defaultDimensions``."""
+    API v2.0 shows default dimensions of customers, vendors, items and employees only (the
+    "Default Dimension Parent Type" enum); a G/L account's (the balancing account's) are checked at
+    posting but not readable: ``accounts`` has no such part."""
     with store.transaction():
         company_id = row_str(company_row(store, cid), "id")
-        key = json_guid(parent_id)
-        table = _PARENT_TABLES[parent_type]
+        key = json_guid(customer_id)
         parent = (
-            store.query_one(f"SELECT * FROM {table} WHERE company_id = ? AND id = ?", (company_id, key))
+            store.query_one("SELECT * FROM customers WHERE company_id = ? AND id = ?", (company_id, key))
             if key
             else None
         )
         if parent is None:
-            raise not_found(parent_type)
-        rows = defaults_of(store, company_id, parent_type, row_str(parent, "number"))
+            raise not_found("Customer")
+        rows = defaults_of(store, company_id, "Customer", row_str(parent, "number"))
         return [_default_json(store, r, row_str(parent, "id")) for r in rows]
+
+
+def list_all_default_dimensions(store: Store, cid: str) -> list[Entity]:
+    """Top-level ``defaultDimensions`` (page 30054, no parent filter required): every default
+    dimension; those of a parent API v2.0 has no type for (a G/L account) show parent type blank
+    (``_x0020_``) and an empty parent id, as BC's computed ParentId/"Parent Type" leave them."""
+    with store.transaction():
+        company_id = row_str(company_row(store, cid), "id")
+        rows = store.query(
+            "SELECT d.*, c.id AS customer_id FROM default_dimensions d LEFT JOIN customers c "
+            "ON c.company_id = d.company_id AND c.number = d.parent_number AND d.parent_type = 'Customer' "
+            "WHERE d.company_id = ? ORDER BY d.parent_type, d.parent_number, d.dimension_code",
+            (company_id,),
+        )
+        out = []
+        for row in rows:
+            item = _default_json(store, row, str(row["customer_id"] or EMPTY_GUID))
+            item = {"id": row_str(row, "id"), **item}
+            if row_str(row, "parent_type") != "Customer":
+                item["parentType"] = "_x0020_"
+            out.append(item)
+        return out
 
 
 def copy_default_dimensions(store: Store, company_id: str, line_id: str, account_no: str, bal_account: str) -> None:
