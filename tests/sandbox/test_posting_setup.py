@@ -17,15 +17,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from pipeline.sandbox import rules, seed
+from pipeline.sandbox.app import JOB_QUEUE_PATH
 from pipeline.sandbox.batch import parse_batch
 from pipeline.sandbox.errors import SandboxApiError
 from pipeline.sandbox.locks import JournalLocks
 from pipeline.sandbox.rules import setup
-from pipeline.sandbox.settings import Locking
+from pipeline.sandbox.runtime import start_sandbox
+from pipeline.sandbox.server import SandboxInfo, make_http_client
+from pipeline.sandbox.settings import Locking, SandboxSettings
 from pipeline.sandbox.store import Store
 
 
@@ -324,3 +328,80 @@ def test_seeded_deadlock_victims_are_refused_and_others_go_through() -> None:
     with locks.hold(None):  # reads and writes outside journals take no lock and count nothing
         pass
     assert (locks.writes, locks.deadlocks) == (3, 1)
+
+
+# --- over HTTP: the job queue's timer and control route, and a lock error's shape --------------------
+
+
+def _bc(info: SandboxInfo, http: httpx.Client) -> Callable[..., httpx.Response]:
+    def call(method: str, path: str, body: Any = None) -> httpx.Response:
+        url = path if path.startswith("http") else f"{info.api}/companies({info.company_id})/{path}"
+        return http.request(method, url, json=body, headers={"Accept": "application/json"})
+
+    return call
+
+
+def _queued_payment(call: Callable[..., httpx.Response]) -> str:
+    cash = next(a for a in call("GET", "accounts").json()["value"] if a["number"] == "2910")
+    jid = call("POST", "customerPaymentJournals", {"code": "JQ1", "balancingAccountId": cash["id"]}).json()["id"]
+    body = {"appliesToInvoiceNumber": "RE-2026-0101", "amount": -1190, "documentNumber": "JQ-1"}
+    assert call("POST", f"customerPaymentJournals({jid})/customerPayments", body).status_code == 201
+    assert call("POST", f"journals({jid})/Microsoft.NAV.post").status_code == 204  # scheduled only
+    return str(jid)
+
+
+def _remaining_over_http(call: Callable[..., httpx.Response]) -> Any:
+    return call("GET", "salesInvoices?$filter=number eq 'RE-2026-0101'").json()["value"][0]["remainingAmount"]
+
+
+def test_the_job_queue_runs_on_its_control_route() -> None:
+    with start_sandbox(SandboxSettings(auth="none")) as info, make_http_client(info) as http:
+        rules.set_gl_setup(info.extra["store"], str(info.company_id), post_with_job_queue=True)
+        call = _bc(info, http)
+        jid = _queued_payment(call)
+        assert len(call("GET", f"customerPaymentJournals({jid})/customerPayments").json()["value"]) == 1
+        assert _remaining_over_http(call) == 1190  # nothing posted until the queue runs
+        ran = http.post(f"{info.base_url}{JOB_QUEUE_PATH}")
+        assert (ran.status_code, ran.json()) == (200, {"jobs": [{"status": "Finished", "error": ""}]})
+        assert call("GET", f"customerPaymentJournals({jid})/customerPayments").json()["value"] == []
+        assert _remaining_over_http(call) == 0
+
+
+def test_the_job_queue_runs_by_itself_once_its_delay_has_passed() -> None:
+    with start_sandbox(SandboxSettings(auth="none")) as info, make_http_client(info) as http:
+        rules.set_gl_setup(info.extra["store"], str(info.company_id), post_with_job_queue=True, job_queue_delay_s=0)
+        call = _bc(info, http)
+        _queued_payment(call)
+        # the next request finds the job due (delay 0) and runs it first, as the job queue would have
+        assert _remaining_over_http(call) == 0
+
+
+def test_a_lock_timeout_over_http_is_bcs_error_shape_and_keeps_nothing() -> None:
+    settings = SandboxSettings(auth="none", locking=Locking(timeout_s=0.05))
+    with start_sandbox(settings) as info, make_http_client(info) as http:
+        call = _bc(info, http)
+        jid = call("POST", "customerPaymentJournals", {"code": "LOCK1"}).json()["id"]
+        locks: JournalLocks = info.extra["locks"]
+        release, held = threading.Event(), threading.Event()
+
+        def person() -> None:
+            with locks.hold(jid):
+                held.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=person)
+        holder.start()
+        assert held.wait(10)
+        try:
+            refused = call(
+                "POST",
+                f"customerPaymentJournals({jid})/customerPayments",
+                {"customerNumber": "C10000", "amount": -1},
+            )
+        finally:
+            release.set()
+            holder.join(10)
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "Request_EntityChanged"
+        assert "being updated in a transaction done by another session" in refused.json()["error"]["message"]
+        assert call("GET", f"customerPaymentJournals({jid})/customerPayments").json()["value"] == []
