@@ -11,12 +11,15 @@ per operation (``Lo``). Three measurements, each against a fresh sandbox:
 3. ``simple script``: one POST per payment, one after another, with httpx and an msal token
    (:func:`simple_script`), on a sample, extrapolated linearly to every payment.
 
-The ceiling, from what the sandbox does (pipeline/sandbox/limits.py and app.py): a request
-holds one of the C concurrency slots while it sleeps Lr (limits middleware) and then runs its
-B operations one after another, each sleeping Lo before its work (``Dispatcher.execute``). So
-C slots finish C*B payments every Lr + B*Lo seconds, and the sliding window allows R requests
-per W seconds (a ``$batch`` counts once): ceiling = min(C*B / (Lr + B*Lo), R/W * B). The
-sandbox's own CPU time per operation adds to the hold time; it is measured and reported.
+The ceiling, from what the sandbox does (pipeline/sandbox/limits.py, app.py and locks.py): a
+request holds one of the C concurrency slots while it sleeps Lr (limits middleware) and then runs
+its B operations one after another, each sleeping Lo before its work (``Dispatcher.execute``)
+while it holds the journal's lock, as BC's inserts into one journal hold its lock. So C slots
+would finish C*B payments every Lr + B*Lo seconds, the sliding window allows R requests per W
+seconds (a ``$batch`` counts once), and one journal takes at most one operation per Lo:
+ceiling = min(C*B / (Lr + B*Lo), R/W * B, J / Lo) for a run into J journals (a run writes one).
+The poster sends one request at a time into its journal, so it reaches B / (Lr + B*Lo) at best.
+The sandbox's own CPU time per operation adds to the hold time; it is measured and reported.
 
     python bench/posting.py [--payments 20000] [--latency-request 0.05] [--latency-operation 0.02]
                             [--simple-count 1000] [--repeat 1] [--max-in-flight N]
@@ -333,10 +336,17 @@ def simple_script(data: Path, ready: dict[str, Any], count: int) -> tuple[int, f
 # --- report --------------------------------------------------------------------------------------
 
 
+JOURNALS = 1
+"""Journals one run writes into (J in the ceiling): one."""
+
+
 def ceiling(latency_request: float, latency_operation: float) -> tuple[float, float, float]:
-    """(ceiling, concurrency bound, rate bound) in payments per second (module docstring)."""
+    """(ceiling, concurrency bound, rate bound) in payments per second (module docstring); the
+    concurrency bound includes the journal lock's J / Lo."""
     hold = latency_request + BATCH * latency_operation
     concurrency = CONCURRENT * BATCH / hold if hold > 0 else float("inf")
+    if latency_operation > 0:
+        concurrency = min(concurrency, JOURNALS / latency_operation)
     rate = RATE_REQUESTS / RATE_WINDOW_S * BATCH
     return min(concurrency, rate), concurrency, rate
 
@@ -394,8 +404,8 @@ def main() -> None:
         f"B={BATCH} per $batch; latency Lr={lr * 1000:g} ms per request, Lo={lo * 1000:g} ms per operation"
     )
     print(
-        f"ceiling = min(C*B/(Lr+B*Lo), R/W*B) = min({CONCURRENT}*{BATCH}/({lr:g}+{BATCH}*{lo:g}), "
-        f"{RATE_REQUESTS}/{RATE_WINDOW_S:g}*{BATCH}) = min({by_concurrency:.1f}, {by_rate:.0f}) = "
+        f"ceiling = min(C*B/(Lr+B*Lo), J/Lo, R/W*B) = min({CONCURRENT}*{BATCH}/({lr:g}+{BATCH}*{lo:g}), "
+        f"{JOURNALS}/{lo:g}, {RATE_REQUESTS}/{RATE_WINDOW_S:g}*{BATCH}) = min({by_concurrency:.1f}, {by_rate:.0f}) = "
         f"{limit:.1f} payments/s ({'concurrency' if by_concurrency <= by_rate else 'rate'}-bound)"
     )
     sys.stdout.flush()

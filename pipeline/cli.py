@@ -389,6 +389,34 @@ def _progress(console: Console, *, enabled: bool) -> Iterator[Callable[[int, int
         yield update
 
 
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--profile", "profile_name", default=None, help="Profile for FILES (default: detected per file).")
+@CONFIG_OPTION
+def doctor(files: tuple[Path, ...], profile_name: str | None, config_path: Path) -> None:
+    """Check the configured BC target for what would stop a run, reading only (nothing is sent).
+
+    FILES (optional) are read as a run would, to check their posting dates and customers too.
+    Exit 0 when a run can proceed, 2 when a problem must be fixed first.
+    """
+    from datetime import UTC, datetime
+
+    from pipeline.doctor import Inputs as DoctorInputs
+    from pipeline.doctor import examine, exit_code, files_inputs, render
+
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    config = _load_or_exit(config_path, False, err_console)
+    paths = expand_inputs(files) if files else []
+    try:
+        inputs = files_inputs(paths, config, profile_name) if paths else DoctorInputs()
+    except PayimportError as exc:
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+        sys.exit(exit_code_for(exc, bc_may_have_changed=False))
+    findings = examine(config, os.environ, inputs, datetime.now(UTC).date())
+    click.echo(render(findings))
+    sys.exit(exit_code(findings))
+
+
 @main.group()
 def ledger() -> None:
     """The exactly-once record in state_dir (see README, Exactly once)."""
@@ -454,6 +482,16 @@ def sandbox() -> None:
 @click.option("--max-batch", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--latency-request", type=float, default=0.0, show_default=True, help="Seconds per request.")
 @click.option("--latency-operation", type=float, default=0.0, show_default=True, help="Seconds per operation.")
+@click.option(
+    "--lock-timeout", type=float, default=30.0, show_default=True, help="Seconds a write waits for a journal's lock."
+)
+@click.option(
+    "--deadlock-probability",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Share of journal writes chosen as deadlock victims (seeded by --fault-seed).",
+)
 @click.option("--fault", "faults", multiple=True, help="KIND[@KEY=VALUE;...], repeatable (see README).")
 @click.option("--fault-seed", type=int, default=0, show_default=True)
 def sandbox_serve(**options: Any) -> None:
@@ -471,7 +509,7 @@ def sandbox_serve(**options: Any) -> None:
 
 def _sandbox_settings(o: dict[str, Any]) -> SandboxSettings:
     """``sandbox serve``'s options (click passes them by name) as the sandbox's settings."""
-    from pipeline.sandbox.settings import Latency, Limits, SandboxSettings, parse_fault
+    from pipeline.sandbox.settings import Latency, Limits, Locking, SandboxSettings, parse_fault
 
     try:
         plan = tuple(parse_fault(f) for f in o["faults"])
@@ -494,6 +532,9 @@ def _sandbox_settings(o: dict[str, Any]) -> SandboxSettings:
             max_batch_operations=o["max_batch"],
         ),
         latency=Latency(per_request_s=o["latency_request"], per_operation_s=o["latency_operation"]),
+        locking=Locking(
+            timeout_s=o["lock_timeout"], deadlock_probability=o["deadlock_probability"], seed=o["fault_seed"]
+        ),
         faults=plan,
         fault_seed=o["fault_seed"],
     )

@@ -297,6 +297,11 @@ class Ledger:
             )
             return cursor.rowcount == 1
 
+    def targets(self) -> list[str]:
+        """Every target (company) this ledger has started a run for (``payimport doctor`` checks
+        that a state folder belongs to the configured target)."""
+        return [str(row[0]) for row in self._db.execute("SELECT DISTINCT target FROM runs ORDER BY target")]
+
     def knows(self, target: str) -> bool:
         """Has any run of this ledger been started for the target (company)?"""
         return self._db.execute("SELECT 1 FROM runs WHERE target = ? LIMIT 1", (target,)).fetchone() is not None

@@ -19,6 +19,18 @@ MAX_LINE_NUMBER = 2**31 - 1
 """lineNumber is an AL Integer (int32)."""
 LINE_STEP = 10_000
 """BC's own distance between journal lines."""
+HIDDEN_LINE_NUMBER = 10_000
+"""The line BC leaves behind after posting a batch without No. Series (every API-made one):
+``GenJnlPostBatch.UpdateAndDeleteLines`` inserts an empty line 10000 that ``customerPayments``
+never lists but that holds the key, so sending lineNumber 10000 into such a journal is a duplicate
+key that reading back can never explain."""
+
+
+def first_number_after(last_seen: int, *, may_have_been_posted: bool) -> int:
+    """The lineNumber new lines continue after: the last one seen (in BC or in the ledger), or the
+    hidden line 10000 when the journal may have been posted before (a journal this run did not
+    create: ``journal.existing``), whose hidden line no read can reveal."""
+    return max(last_seen, HIDDEN_LINE_NUMBER) if may_have_been_posted else last_seen
 
 
 def line_step(last: int, count: int) -> int:

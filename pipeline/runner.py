@@ -45,6 +45,7 @@ from pipeline.post import (
     split_by_ledger,
 )
 from pipeline.post.history import find_traces, refuse_unknown_history
+from pipeline.preflight import hold_back, read_posting_setup
 from pipeline.reconcile import Accounting, account
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import resolve
@@ -145,9 +146,14 @@ def _resolve_rows(ctx: RunContext, todo: pd.DataFrame) -> tuple[pd.DataFrame, pd
     invoices = net_of_pending(invoices, waiting)
     lcy = ctx.config.target.local_currency or _local_currency(client)
     resolution = resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies)
-    review = resolution.review.copy()
+    setup = read_posting_setup(client, resolution.rows["customerNumber"].astype("str").tolist(), customers)
+    unpostable, to_post = hold_back(resolution.rows, setup)  # BC would refuse to post the journal for them
+    review = (
+        pd.concat([resolution.review, unpostable], ignore_index=True) if not unpostable.empty else resolution.review
+    )
+    review = review.copy()
     review["lineNumber"] = pd.NA  # not planned: the number from the file would name another payment's line
-    to_post = resolution.rows.copy()
+    to_post = to_post.copy()
     sha_of_key = dict(zip(todo["key"].astype("str"), todo["file_sha256"].astype("str"), strict=True))
     to_post["file_sha256"] = to_post["key"].astype("str").map(sha_of_key)
     return payment_lines(review, "needs_review"), to_post

@@ -130,6 +130,8 @@ class Review(StrEnum):
     PARTIAL_PAYMENT = "partial_payment"
     UNAPPLIED = "unapplied"
     SEVERAL_INVOICES = "several_invoices"
+    POSTING_DATE_NOT_ALLOWED = "posting_date_not_allowed"
+    DIMENSION_REQUIRED = "dimension_required"
 
 
 REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
@@ -143,6 +145,8 @@ REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
     Review.PARTIAL_PAYMENT: "the payment is less than the invoice's remaining amount",
     Review.UNAPPLIED: "the payment names no invoice",
     Review.SEVERAL_INVOICES: "the payment names several open invoices; a person must split it",
+    Review.POSTING_DATE_NOT_ALLOWED: "the posting date is outside BC's allowed posting dates (General Ledger Setup)",
+    Review.DIMENSION_REQUIRED: "the customer or balancing account requires a dimension value this tool cannot send",
 }
 
 

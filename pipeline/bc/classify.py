@@ -4,7 +4,8 @@ The same function judges a whole HTTP response, a ``$batch`` sub-response and a 
 so the retry logic and the poster never disagree about what a status means. Two questions matter:
 
 * **kind**: ``success`` (2xx), ``transient`` (429, 502, 503, 504, 408, timeouts and connection
-  errors: worth trying again), ``auth`` (401, 403: the token or the app's permissions) or
+  errors, and BC's lock-timeout and deadlock answers whatever their status: worth trying again),
+  ``auth`` (401, 403: the token or the app's permissions) or
   ``permanent`` (every other status: BC refused and will refuse again).
 * **maybe_executed**: could BC have carried the request out even though we got no success? It is
   False only when the server certainly did not run it: a 429 or 503 from BC's limiter (refused at
@@ -27,7 +28,7 @@ from typing import Any, Literal
 
 import httpx
 
-__all__ = ["Verdict", "classify", "is_certificate_error", "parse_retry_after"]
+__all__ = ["LOCK_MESSAGES", "Verdict", "classify", "is_certificate_error", "is_lock_error", "parse_retry_after"]
 
 VerdictKind = Literal["success", "transient", "permanent", "auth"]
 
@@ -81,11 +82,33 @@ def classify(
         return Verdict("auth", status, code, message, None, False)
     if status in _NOT_EXECUTED_STATUSES:
         return Verdict("transient", status, code, message, retry_after, False)
+    if is_lock_error(code, message):
+        # BC's lock timeout or deadlock (status and code undocumented; the text is the platform's):
+        # transient, and settled by reading back like any answer that may or may not have run
+        return Verdict("transient", status, code, message, retry_after, True)
     if status in _MAYBE_EXECUTED_STATUSES or (status >= 500 and status != 501):
         # a server error may come after the commit (Internal_ServerError): settle, never resend blindly
         return Verdict("transient", status, code, message, retry_after, True)
     # BC runs each request in a transaction that an error rolls back: a refusal left nothing behind.
     return Verdict("permanent", status, code, message, None, False)
+
+
+LOCK_MESSAGES = (
+    "is being updated in a transaction done by another session",  # NavCSideSQLLockTimeoutException
+    "was deadlocked with another user",  # a deadlock victim
+    "locked by another user",
+)
+"""BC's own texts for a write that lost on a lock: the request was rolled back, nothing is wrong with it."""
+
+
+def is_lock_error(code: str | None, message: str | None) -> bool:
+    """True for BC's lock-timeout and deadlock answers, whatever status and code carry them.
+
+    BC documents neither their HTTP status nor their error code, so a classifier keyed on status
+    alone would call a 4xx lock answer a permanent refusal and report a good payment as rejected;
+    the message text is what BC's platform writes for them."""
+    text = (message or "").lower()
+    return any(marker.lower() in text for marker in LOCK_MESSAGES)
 
 
 def _classify_error(error: BaseException | None) -> Verdict:

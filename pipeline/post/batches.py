@@ -14,10 +14,13 @@ Exactly once rests on three things, in this order of trust:
    would be refused by BC as a duplicate key instead of creating a second line; that refusal is
    itself treated as doubt and settled by reading back.
 
-Throughput: BC processes 5 requests per client at once and queues the rest, so the poster keeps a
-window of ``max_in_flight`` batches (a little above 5, to leave no idle slot while a response
-travels) and narrows it when BC throttles (429), widening again after a run of clean batches.
-Worker threads only do HTTP; every ledger write happens on the calling thread.
+Throughput: BC serialises the inserts into one journal (``GenJournalLine.OnInsert`` locks the table;
+Microsoft: do not insert children of one parent in parallel), so parallel requests into one journal
+gain nothing and only risk lock timeouts and deadlocks. The poster therefore keeps at most
+``IN_FLIGHT_PER_JOURNAL`` (one) request in flight into its journal, within ``max_in_flight``, and
+narrows the window when BC throttles (429), widening again after a run of clean batches. (Measured
+in bench/README.md: under per-journal locks six requests in flight into one journal were no faster
+than one.) Worker threads only do HTTP; every ledger write happens on the calling thread.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ from pipeline.ledger import Ledger
 log = logging.getLogger("payimport.poster")
 
 DUPLICATE_KEY = "Internal_EntityWithSameKeyExists"
+IN_FLIGHT_PER_JOURNAL = 1
+"""Requests in flight into one journal: BC runs inserts into one batch one at a time anyway."""
 LINE_FIELDS = (
     "id",
     "lineNumber",
@@ -158,7 +163,7 @@ class Poster:
         self.target = target
         self.journal_id = journal_id
         self.batch_size = posting.batch_size  # 1..100, BC's $batch limit (checked by the config)
-        self.max_in_flight = posting.max_in_flight
+        self.max_in_flight = min(posting.max_in_flight, IN_FLIGHT_PER_JOURNAL)
         self.max_rounds = max_rounds
         self.progress = progress or (lambda n: None)
         self.stop = stop or threading.Event()

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipeline.errors import BCOutcomeUnknown, ConfigError
 from pipeline.ledger import PlannedRow, RowRecord
-from pipeline.linenumbers import assign_line_numbers, number_after
+from pipeline.linenumbers import assign_line_numbers, first_number_after, number_after
 from pipeline.lines import payment_lines
 from pipeline.money import minor_text
 from pipeline.post.batches import read_journal_lines
@@ -292,11 +292,13 @@ def plan_lines(ctx: RunContext, journal: Journal, to_post: pd.DataFrame, records
     *before* the journal gets a single line.
 
     Rows this run already planned keep their lineNumber; new rows continue after the journal's
-    last line, in BC or in the ledger.
+    last line, in BC or in the ledger, and never take 10000 in a journal that may have been posted
+    (``linenumbers.first_number_after``).
     """
     bc_lines = read_journal_lines(ctx.client, journal.id)
     foreign = _foreign_line_numbers(ctx, journal, bc_lines)
-    last = max([0, ctx.ledger.max_line_number(ctx.scope, journal.id), *(int(line["lineNumber"]) for line in bc_lines)])
+    seen = max([0, ctx.ledger.max_line_number(ctx.scope, journal.id), *(int(line["lineNumber"]) for line in bc_lines)])
+    last = first_number_after(seen, may_have_been_posted=bool(ctx.config.journal.existing))
     to_post = first_line_not_invoice_blocked(to_post, last)
     kept = kept_line_numbers(to_post["key"].astype("str").tolist(), records, ctx.run_id, journal.id)
     to_post["lineNumber"] = pd.Series(assign_line_numbers(kept, last), index=to_post.index, dtype="int64")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from pipeline.errors import BCError
+from pipeline.errors import BCError, BCOutcomeUnknown
 from pipeline.ledger import RowRecord
 from pipeline.lines import payment_lines
 from pipeline.post.batches import PlannedLine, Poster, PostOutcome, read_journal_lines, to_json_body
@@ -103,14 +103,26 @@ def _post_verified(ctx: RunContext, journal: Journal, posted: pd.DataFrame, resu
     post_journal(ctx.client, ctx.ledger, ctx.run_id, journal)
     if read_journal_lines(ctx.client, journal.id):
         log.warning("journal %s: BC answered the post, but its lines are still there (scheduled?)", journal.code)
+        result.error = result.error or posting_not_confirmed(journal, "its lines are still in the journal")
         return False
     sample = posted.iloc[_spread(len(posted), CONFIRM_SAMPLE)]
     unconfirmed = set(sample["key"].astype("str")) - _posted_keys(ctx, sample)
     if unconfirmed:
         log.warning("journal %s: posting not confirmed for %d line(s) yet", journal.code, len(unconfirmed))
+        result.error = result.error or posting_not_confirmed(journal, f"{len(unconfirmed)} line(s) are not in the G/L")
         return False
     ctx.ledger.set_journal(ctx.run_id, journal.code, journal.id, "posted")
     return True
+
+
+def posting_not_confirmed(journal: Journal, seen: str) -> BCOutcomeUnknown:
+    """A post BC answered (204) without its effect in the books: with General Ledger Setup's "Post
+    with Job Queue" BC only schedules the posting. The run stays open in the ledger, so running the
+    same command again (after the job queue has run) confirms it from the posted entries."""
+    return BCOutcomeUnknown(
+        f"posting not confirmed: BC accepted the post of journal {journal.code}, but {seen} (BC may post it "
+        "later through its job queue); run the same command again later to confirm it"
+    )
 
 
 CONFIRM_SAMPLE = 45

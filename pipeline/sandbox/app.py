@@ -23,8 +23,20 @@ from starlette.routing import Route
 
 from pipeline.sandbox import batch
 from pipeline.sandbox.errors import SandboxApiError, no_resource
+from pipeline.sandbox.locks import JournalLocks
 from pipeline.sandbox.odata import bodies, evaluate, options, paging
-from pipeline.sandbox.rules import accounts, companies, customers, invoices, journals, ledger, payments, posting
+from pipeline.sandbox.rules import (
+    accounts,
+    companies,
+    customers,
+    invoices,
+    journals,
+    ledger,
+    payments,
+    posting,
+    setup,
+)
+from pipeline.sandbox.rules.conversions import json_guid
 from pipeline.sandbox.settings import SandboxSettings
 from pipeline.sandbox.store import Store
 
@@ -69,6 +81,7 @@ class Dispatcher:
         self.settings = settings
         self.store = store
         self.api_base = api_base.rstrip("/")
+        self.locks = JournalLocks(settings.locking)
 
     def execute(
         self,
@@ -81,9 +94,11 @@ class Dispatcher:
     ) -> Outcome:
         """Run one operation; BC errors become an error Outcome, never an exception."""
         try:
-            if self.settings.latency.per_operation_s:
-                time.sleep(self.settings.latency.per_operation_s)
-            return self._execute(method.upper(), url, headers, body, request_url or url)
+            posting.run_job_queue(self.store, only_due=True)
+            with self.locks.hold(self._journal_written(method.upper(), url, body)):
+                if self.settings.latency.per_operation_s:
+                    time.sleep(self.settings.latency.per_operation_s)
+                return self._execute(method.upper(), url, headers, body, request_url or url)
         except SandboxApiError as exc:
             return Outcome(exc.status, dict(exc.headers), exc.body())
         except (UnicodeError, RecursionError, ArithmeticError) as exc:
@@ -91,6 +106,30 @@ class Dispatcher:
             # a number beyond decimal range: BC refuses such requests as unreadable, never a 500.
             err = SandboxApiError(400, "BadRequest", f"The request could not be read: {type(exc).__name__}.")
             return Outcome(err.status, {}, err.body())
+
+    def _journal_written(self, method: str, url: str, body: Any) -> str | None:
+        """The journal a write goes into (its lock is held for the operation), or None: inserts,
+        changes and deletes of its lines, changes of the batch, and its post."""
+        if method == "GET":
+            return None
+        segments = parse_path(urlsplit(url).path)
+        names = [s.name for s in segments]
+        for index, segment in enumerate(segments):
+            if segment.name == "customerPaymentJournals" and segment.key is not None:
+                return json_guid(segment.key) or segment.key
+            if segment.name == "journals" and segment.key is not None and names[index + 1 :] == ["Microsoft.NAV.post"]:
+                return json_guid(segment.key) or segment.key
+        if names[-1:] != ["customerPayments"] and names[-2:-1] != ["customerPayments"]:
+            return None
+        line_key = segments[-1].key if names[-1] == "customerPayments" else None
+        if line_key is not None:
+            row = self.store.query_one("SELECT journal_id FROM journal_lines WHERE id = ?", (json_guid(line_key),))
+            return str(row["journal_id"]) if row is not None else None
+        try:
+            journal = _body(body).get("journalId")
+        except SandboxApiError:
+            return None
+        return (json_guid(journal) or journal) if isinstance(journal, str) else None
 
     def _execute(self, method: str, url: str, headers: Mapping[str, str], body: Any, request_url: str) -> Outcome:
         parts = urlsplit(url)
@@ -147,6 +186,29 @@ class Dispatcher:
         if names == ["customers", "customerFinancialDetails"]:
             self._only(method, "GET")
             return self._entity(customers.customer_financial_details(store, cid, _key(keys[0])), ctx, params, cid)
+        if names == ["customers", "defaultDimensions"]:
+            self._only(method, "GET")
+            items = setup.list_default_dimensions(store, cid, _key(keys[0]))
+            return self._collection(items, ctx, params, headers, request_url)
+        if names == ["defaultDimensions"] and keys[0] is None:
+            self._only(method, "GET")  # writing default dimensions is not emulated
+            return self._collection(setup.list_all_default_dimensions(store, cid), ctx, params, headers, request_url)
+        if names == ["currencies"] and keys[0] is None:
+            self._only(method, "GET")
+            return self._collection(setup.list_currencies(store, cid), ctx, params, headers, request_url)
+        if names == ["generalLedgerSetup"]:
+            # page 30025 is read-only (Editable = false)
+            self._only(method, "GET")
+            return self._collection(setup.list_gl_setup(store, cid), ctx, params, headers, request_url)
+        if names[-1] == "dimensionSetLines" and names[:-1] in (
+            ["customerPayments"],
+            ["customerPaymentJournals", "customerPayments"],
+        ):
+            if method != "GET":
+                raise setup.refuse_dimension_writes()
+            jid = _key(keys[0]) if len(names) == 3 else None
+            items = payments.list_payment_dimensions(store, cid, _key(keys[-2]), jid)
+            return self._collection(items, ctx, params, headers, request_url)
         if names == ["accounts"] and keys[0] is None:
             self._only(method, "GET")
             return self._collection(accounts.list_accounts(store, cid), ctx, params, headers, request_url)
@@ -341,6 +403,10 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "customerPaymentJournals": (("code",), "customerPaymentJournal"),
     "customerPayments": (("journalDisplayName", "lineNumber"), "customerPayment"),
     "generalLedgerEntries": (("entryNumber",), "generalLedgerEntry"),
+    "generalLedgerSetup": (("id",), "generalLedgerSetup"),
+    "currencies": (("code",), "currency"),
+    "defaultDimensions": (("parentType", "parentId", "dimensionCode"), "defaultDimension"),
+    "dimensionSetLines": (("code",), "dimensionSetLine"),
 }
 """Each entity set's key order (BC lists records in primary-key order) and OData type name."""
 
@@ -434,11 +500,22 @@ def build_api_routes(
         )
         return _respond(outcome)
 
+    async def job_queue(request: Request) -> Response:
+        """The sandbox's own control (not BC's API): run every queued posting job now."""
+        ran = await run_in_threadpool(posting.run_job_queue, dispatcher.store)
+        jobs = [{"status": status, "error": error} for status, error in ran]
+        return Response(bodies.dumps({"jobs": jobs}), status_code=200, media_type=_JSON)
+
     methods = ["GET", "POST", "PATCH", "DELETE", "PUT"]
     return [
         Route("/v2.0/{tenant}/{environment}/api/v2.0/{path:path}", api, methods=methods),
         Route("/v2.0/{environment}/api/v2.0/{path:path}", api, methods=methods),
+        Route(JOB_QUEUE_PATH, job_queue, methods=["POST"]),
     ]
+
+
+JOB_QUEUE_PATH = "/sandbox/jobQueue/run"
+"""POST here runs the sandbox's queued posting jobs ("Post with Job Queue") at once."""
 
 
 def _run_batch(dispatcher: Dispatcher, settings: SandboxSettings, raw: bytes, headers: dict[str, str]) -> Response:
@@ -485,4 +562,6 @@ def create_api(
 ) -> Starlette:
     """A Starlette app with the API routes only (auth routes and limits are added by the caller)."""
     dispatcher = Dispatcher(settings, store, api_base)
-    return Starlette(routes=build_api_routes(dispatcher, settings, client_of))
+    app = Starlette(routes=build_api_routes(dispatcher, settings, client_of))
+    app.state.dispatcher = dispatcher
+    return app

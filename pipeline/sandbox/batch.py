@@ -29,8 +29,11 @@ Choices where BC's behaviour is not written down:
   whole batch is rolled back at the end if any failed (all or nothing, as snapshot promises).
 * ``dependsOn`` (OData 4.01) is accepted; it must name earlier requests. An operation whose
   dependency failed is not executed and reports 424 Failed Dependency (only reachable with
-  ``continue-on-error``, since otherwise the batch has stopped already). ``atomicityGroup`` is
-  accepted and ignored: BC's transaction mechanism is ``Isolation: snapshot``.
+  ``continue-on-error``, since otherwise the batch has stopped already).
+* ``atomicityGroup`` with more than one request in a group: the whole batch is refused before
+  any request runs (400 ``BadRequest``, the text BC answers for a change set of several requests,
+  microsoft/AL#5553), so a group is never half applied. BC's transaction mechanism is
+  ``Isolation: snapshot``. A group of one request is the request alone.
 * A response item has no ``body`` key when the operation returned none (204), as in the OData
   JSON batch format.
 """
@@ -196,11 +199,23 @@ def parse_batch(body: bytes, max_operations: int) -> list[Operation]:
         )
     operations: list[Operation] = []
     seen: set[str] = set()
+    groups: dict[str, int] = {}
     for index, raw in enumerate(requests):
         operation = _operation(index, raw, seen)
         seen.add(operation.id)
         operations.append(operation)
+        group = raw.get("atomicityGroup") if isinstance(raw, dict) else None
+        if group is not None:
+            groups[str(group)] = groups.get(str(group), 0) + 1
+    if any(count > 1 for count in groups.values()):
+        raise SandboxApiError(400, "BadRequest", CHANGE_SETS_NOT_SUPPORTED)
     return operations
+
+
+CHANGE_SETS_NOT_SUPPORTED = (
+    "Multiple requests within the same change set are not supported by Microsoft Dynamics 365 Business Central "
+    "OData web services."
+)
 
 
 def wants_continue_on_error(prefer_header: str | None) -> bool:

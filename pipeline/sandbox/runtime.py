@@ -39,6 +39,7 @@ def app_factory(settings: SandboxSettings, stores: list[Store]) -> Callable[[San
         info.company_id = company
         info.extra["store"] = store
         api = create_api(settings, store, info.api, info.tokens.authenticate)
+        info.extra["locks"] = api.state.dispatcher.locks  # per-journal lock counters, for tests and benches
         return compose_app(api, info)
 
     return build

@@ -28,6 +28,16 @@ ones is optional)::
         dueDate: 2026-03-02          # default: invoiceDate + 14 days
         externalDocumentNumber: PO-1
         status: open                 # open | paid | draft | released (default open)
+    generalLedgerSetup:              # General Ledger Setup (BC's UI; the API only reads it)
+      allowPostingFrom: 2026-01-01   # default: no limit
+      allowPostingTo: 2026-12-31     # default: no limit
+      postWithJobQueue: true         # the post action only schedules the posting (default false)
+      jobQueueDelaySeconds: 5        # when the job runs; omitted: only on POST /sandbox/jobQueue/run
+    defaultDimensions:               # default dimensions of customers or G/L accounts
+      - customer: C10000             # or account: "2910"
+        dimension: PROJECT
+        value: ""                    # blank: the line gets no value from the default
+        posting: Code Mandatory      # "", Code Mandatory, Same Code or No Code
 
 ``open`` is a posted invoice with its whole amount open; ``paid`` a posted invoice closed by a
 payment already in the ledger; ``draft`` an unposted draft (status Draft); ``released`` an
@@ -48,7 +58,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.sandbox.rules import batches, invoices, ledger
+from pipeline.sandbox.rules import batches, invoices, ledger, setup
 from pipeline.sandbox.store import EMPTY_GUID, Store, money
 
 DEFAULT_COMPANY = "CRONUS sandbox"
@@ -501,7 +511,7 @@ def apply_seed(store: Store, data: Mapping[str, Any]) -> str:
     """Apply seed data already parsed (the file format as Python objects); returns the company id."""
     if not isinstance(data, Mapping):
         raise SeedError("the seed data must be a mapping with 'customers' and 'invoices'")
-    unknown = set(data) - {"company", "currencies", "customers", "invoices"}
+    unknown = set(data) - {"company", "currencies", "customers", "invoices", "generalLedgerSetup", "defaultDimensions"}
     if unknown:
         raise SeedError(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     with store.transaction():
@@ -542,7 +552,63 @@ def apply_seed(store: Store, data: Mapping[str, Any]) -> str:
                 ),
                 status=_text(entry.get("status") or "open", f"{where}.status").lower(),
             )
+        if data.get("generalLedgerSetup") is not None:
+            _seed_gl_setup(store, cid, data["generalLedgerSetup"])
+        for i, entry in enumerate(_entries(data, "defaultDimensions")):
+            _seed_default_dimension(store, cid, entry, f"defaultDimensions[{i}]")
         return cid
+
+
+_GL_SETUP_KEYS = {"allowPostingFrom", "allowPostingTo", "postWithJobQueue", "jobQueueDelaySeconds"}
+_DEFAULT_DIMENSION_KEYS = {"customer", "account", "dimension", "value", "posting"}
+
+
+def _seed_gl_setup(store: Store, cid: str, entry: object) -> None:
+    """``generalLedgerSetup``: allowed posting dates and "Post with Job Queue"."""
+    if not isinstance(entry, Mapping):
+        raise SeedError("generalLedgerSetup: must be a mapping")
+    _no_unknown(entry, _GL_SETUP_KEYS, "generalLedgerSetup")
+    allow_from = _date(entry.get("allowPostingFrom"), "generalLedgerSetup.allowPostingFrom")
+    allow_to = _date(entry.get("allowPostingTo"), "generalLedgerSetup.allowPostingTo")
+    delay = entry.get("jobQueueDelaySeconds")
+    queue = entry.get("postWithJobQueue", False)
+    if not isinstance(queue, bool):
+        raise SeedError("generalLedgerSetup.postWithJobQueue: true or false")
+    setup.set_gl_setup(
+        store,
+        cid,
+        allow_from=allow_from.isoformat() if allow_from else "",
+        allow_to=allow_to.isoformat() if allow_to else "",
+        post_with_job_queue=queue,
+        job_queue_delay_s=float(_amount(delay, "generalLedgerSetup.jobQueueDelaySeconds"))
+        if delay is not None
+        else None,
+    )
+
+
+def _seed_default_dimension(store: Store, cid: str, entry: Mapping[str, Any], where: str) -> None:
+    """One ``defaultDimensions`` entry: of a customer (``customer``) or a G/L account (``account``)."""
+    _no_unknown(entry, _DEFAULT_DIMENSION_KEYS, where)
+    if ("customer" in entry) == ("account" in entry):
+        raise SeedError(f"{where}: name either a customer or an account")
+    parent_type, table = ("Customer", "customers") if "customer" in entry else ("G/L Account", "gl_accounts")
+    number = _code(
+        entry.get("customer") or entry.get("account"), f"{where}.{'customer' if 'customer' in entry else 'account'}", 20
+    )
+    if store.query_one(f"SELECT 1 FROM {table} WHERE company_id = ? AND number = ?", (cid, number)) is None:
+        raise SeedError(f"{where}: {parent_type} {number} does not exist")
+    posting = str(entry.get("posting") or "")
+    if posting not in setup.VALUE_POSTINGS:
+        raise SeedError(f"{where}.posting: one of {', '.join(repr(v) for v in setup.VALUE_POSTINGS)}, not {posting!r}")
+    setup.add_default_dimension(
+        store,
+        cid,
+        parent_type,
+        number,
+        _code(entry.get("dimension"), f"{where}.dimension", 20),
+        _code(entry.get("value") or "", f"{where}.value", 20, required=False),
+        posting,
+    )
 
 
 def _entries(data: Mapping[str, Any], key: str) -> Sequence[Mapping[str, Any]]:

@@ -41,6 +41,25 @@ class Latency:
 
 
 @dataclass(frozen=True)
+class Locking:
+    """BC's locks on a journal: ``GenJournalLine.OnInsert`` locks the table, so writes into one
+    journal batch run one at a time, each holding the lock for its operation's latency.
+
+    ``per_journal`` False restores one store-wide order without waiting (no lock errors ever).
+    A writer that waits longer than ``timeout_s`` fails with BC's lock-timeout error (BC online's
+    SQL lock timeout is 30 s). ``deadlock_writes`` (journal-write numbers, counted from 1 per
+    sandbox) and ``deadlock_probability`` (seeded by ``seed``) pick writes that are chosen as a
+    deadlock victim: refused, nothing of them kept.
+    """
+
+    per_journal: bool = True
+    timeout_s: float = 30.0
+    deadlock_writes: tuple[int, ...] = ()
+    deadlock_probability: float = 0.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class Fault:
     """One scripted fault. It fires on the requests it selects, counted per sandbox from 1.
 
@@ -77,6 +96,7 @@ class SandboxSettings:
     token_ttl_s: float = 3600.0
     limits: Limits = Limits()
     latency: Latency = Latency()
+    locking: Locking = Locking()
     faults: tuple[Fault, ...] = ()
     fault_seed: int = 0
     extra: dict[str, str] = field(default_factory=dict)

@@ -179,6 +179,7 @@ CREATE TABLE IF NOT EXISTS journal_lines (
     comment TEXT NOT NULL DEFAULT '',
     bal_account_number TEXT NOT NULL DEFAULT '',
     balance_cents INTEGER NOT NULL DEFAULT 0,
+    job_queue_status TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     modified_at TEXT NOT NULL,
     version INTEGER NOT NULL DEFAULT 1,
@@ -244,6 +245,67 @@ CREATE TABLE IF NOT EXISTS gl_entries (
     modified_at TEXT NOT NULL,
     UNIQUE (company_id, entry_no)
 );
+-- General Ledger Setup (table 98), one row per company: what the API shows as generalLedgerSetup
+-- (allowed posting dates, page 30025 APIV2GLSetup) and what it cannot change ("Post with Job
+-- Queue"; ``job_queue_delay_s`` is the sandbox's stand-in for when the job queue gets to the job:
+-- NULL = only when told, ``run_job_queue``).
+CREATE TABLE IF NOT EXISTS gl_setup (
+    company_id TEXT PRIMARY KEY REFERENCES companies(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    allow_posting_from TEXT NOT NULL DEFAULT '',
+    allow_posting_to TEXT NOT NULL DEFAULT '',
+    post_with_job_queue INTEGER NOT NULL DEFAULT 0,
+    job_queue_delay_s REAL,
+    modified_at TEXT NOT NULL
+);
+-- Dimension (348) and Dimension Value (349), only what default dimensions and dimension set
+-- lines name.
+CREATE TABLE IF NOT EXISTS dimensions (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    UNIQUE (company_id, code)
+);
+CREATE TABLE IF NOT EXISTS dimension_values (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    dimension_code TEXT NOT NULL,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    UNIQUE (company_id, dimension_code, code)
+);
+-- Default Dimension (352) of a customer or a G/L account; value_posting is BC's "Value Posting"
+-- ('' , 'Code Mandatory', 'Same Code', 'No Code').
+CREATE TABLE IF NOT EXISTS default_dimensions (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    parent_type TEXT NOT NULL,
+    parent_number TEXT NOT NULL,
+    dimension_code TEXT NOT NULL,
+    value_code TEXT NOT NULL DEFAULT '',
+    value_posting TEXT NOT NULL DEFAULT '',
+    modified_at TEXT NOT NULL,
+    UNIQUE (company_id, parent_type, parent_number, dimension_code)
+);
+-- A journal line's dimension set (the lines ``dimensionSetLines`` shows), filled from the
+-- default dimensions of its account and balancing account when the account is validated.
+CREATE TABLE IF NOT EXISTS line_dimensions (
+    line_id TEXT NOT NULL REFERENCES journal_lines(id) ON DELETE CASCADE,
+    dimension_code TEXT NOT NULL,
+    value_code TEXT NOT NULL,
+    PRIMARY KEY (line_id, dimension_code)
+);
+-- Job Queue Entries made by "Post with Job Queue": one per posting request of a batch.
+CREATE TABLE IF NOT EXISTS posting_jobs (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    journal_id TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'Ready',
+    error TEXT NOT NULL DEFAULT '',
+    due_at REAL,
+    created_at TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS gl_document ON gl_entries (company_id, document_number, posting_date);
 CREATE INDEX IF NOT EXISTS cle_document ON cust_ledger_entries (company_id, document_type, document_number);
 CREATE INDEX IF NOT EXISTS cle_customer ON cust_ledger_entries (company_id, customer_number);
@@ -272,7 +334,10 @@ CREATE TRIGGER IF NOT EXISTS journal_lines_balance_update
 END;
 """
 
-_ADDED_COLUMNS = (("customers", "posting_group", "TEXT NOT NULL DEFAULT ''"),)
+_ADDED_COLUMNS = (
+    ("customers", "posting_group", "TEXT NOT NULL DEFAULT ''"),
+    ("journal_lines", "job_queue_status", "TEXT NOT NULL DEFAULT ''"),
+)
 """(table, column, declaration) of columns newer than the first schema, for ``_add_missing_columns``."""
 
 

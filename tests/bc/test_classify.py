@@ -125,3 +125,25 @@ def test_untrusted_certificate_is_permanent() -> None:
 def test_local_mistakes_are_permanent() -> None:
     verdict = classify(None, {}, None, httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."))
     assert (verdict.kind, verdict.maybe_executed) == ("permanent", False)
+
+
+LOCK_TIMEOUT_TEXT = (
+    "We can't save your changes right now, because a record in table 'Gen. Journal Line' is being updated in a "
+    "transaction done by another session. You will need to wait until the other transaction has completed, which "
+    "may take a while. Please try again later.  CorrelationId:  0."
+)
+DEADLOCK_TEXT = "Your activity was deadlocked with another user modifying the Gen. Journal Line table. Start again."
+
+
+@pytest.mark.parametrize("status", [400, 409, 423, 500])
+@pytest.mark.parametrize("text", [LOCK_TIMEOUT_TEXT, DEADLOCK_TEXT])
+def test_lock_timeouts_and_deadlocks_are_transient_and_settled_whatever_their_status(status: int, text: str) -> None:
+    """BC documents neither status nor code of a lost lock: its text decides. It is worth trying
+    again, and (as after a timeout) the write is settled by reading back before it is sent again."""
+    verdict = classify(status, {}, {"error": {"code": "Request_EntityChanged", "message": text}})
+    assert (verdict.kind, verdict.maybe_executed, verdict.status) == ("transient", True, status)
+
+
+def test_an_etag_conflict_is_still_permanent() -> None:
+    body = {"error": {"code": "Request_EntityChanged", "message": "Another user has already changed the record."}}
+    assert classify(409, {}, body).kind == "permanent"

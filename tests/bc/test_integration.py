@@ -163,9 +163,10 @@ def test_batch_stops_at_the_first_failure_unless_told_to_continue(client: BCClie
     stopped = client.batch([ops[0], bad, ops[2]], continue_on_error=False)
     assert [r.status for r in stopped] == [201, 400, None]
     assert stopped[1].verdict.kind == "permanent"
-    assert stopped[1].verdict.code == "Application_DialogException"
+    # an unknown number fails the field's table relation (bc-behaviours-wave2 G5)
+    assert stopped[1].verdict.code == "Internal_InvalidTableRelation"
     assert stopped[1].verdict.message is not None
-    assert stopped[1].verdict.message.startswith('The "customerNumber" does not match to a Customer.')
+    assert stopped[1].verdict.message.startswith("The field Account No. of table Gen. Journal Line contains a value")
     assert (stopped[2].verdict.kind, stopped[2].verdict.maybe_executed) == ("transient", False)
     assert [p["externalDocumentNumber"] for p in _lines(client, jid)] == ["P1"]
 
@@ -181,8 +182,8 @@ def test_send_of_a_refused_write_is_permanent_with_bcs_message(client: BCClient)
     jid = _journal(client)
     with pytest.raises(BCPermanentError) as error:
         client.send("POST", _payments_path(jid), {"customerNumber": "C12345", "amount": Decimal("-1")})
-    assert (error.value.status, error.value.code) == (400, "Application_DialogException")
-    assert 'The "customerNumber" does not match to a Customer.' in str(error.value)
+    assert (error.value.status, error.value.code) == (400, "Internal_InvalidTableRelation")
+    assert "cannot be found in the related table (Customer)" in str(error.value)
 
 
 # -- throttling and transient failures -----------------------------------------------------------------

@@ -412,8 +412,12 @@ def test_unknown_customer_id(store: Store, cid: str) -> None:
 def test_unknown_customer_number(store: Store, cid: str) -> None:
     jid = _journal(store, cid)
     err = _error(rules.create_payment, store, cid, jid, {"customerNumber": "C77777", "amount": -1})
-    assert (err.status, err.code) == (400, "Application_DialogException")
-    assert err.message == 'The "customerNumber" does not match to a Customer.'
+    # the page field's TableRelation = Customer refuses it before the page trigger could
+    assert (err.status, err.code) == (400, "Internal_InvalidTableRelation")
+    assert err.message == (
+        "The field Account No. of table Gen. Journal Line contains a value (C77777) that cannot be found in the "
+        "related table (Customer)."
+    )
 
 
 def test_customer_id_and_number_of_different_customers(store: Store, cid: str) -> None:
@@ -756,12 +760,21 @@ def test_post_over_payment_leaves_a_credit(store: Store, cid: str) -> None:
     assert rules.customer_financial_details(store, cid, customer["id"])["balance"] == 0  # 0106 open, credit open
 
 
-def test_post_skips_zero_amount_lines(store: Store, cid: str) -> None:
+def test_post_refuses_a_zero_amount_line_and_posts_nothing(store: Store, cid: str) -> None:
+    """GenJnlCheckLine.CheckZeroAmount: TestField(Amount) on a line with an account fails the whole
+    post (all lines are checked before any is posted); both lines stay, the invoice stays open."""
     jid = _journal(store, cid)
-    _pay(store, cid, jid, appliesToInvoiceNumber="RE-2026-0101", amount=-1190, documentNumber="D1")
+    paid = _pay(store, cid, jid, appliesToInvoiceNumber="RE-2026-0101", amount=-1190, documentNumber="D1")
     zero = _pay(store, cid, jid, customerNumber="C10200", amount=0, documentNumber="D2")
-    rules.post_journal(store, cid, jid)
-    assert [p["id"] for p in rules.list_payments(store, cid, jid)] == [zero["id"]]
+    err = _error(rules.post_journal, store, cid, jid)
+    assert (err.status, err.code) == (400, "Application_FieldValidationException")
+    assert err.message == (
+        "Amount must have a value in Gen. Journal Line: Journal Template Name=CASHRCPT, Journal Batch Name="
+        f"{rules.get_journal(store, cid, jid)['code']}, Line No.=20000. It cannot be zero or empty."
+    )
+    assert [p["id"] for p in rules.list_payments(store, cid, jid)] == [paid["id"], zero["id"]]
+    invoice = next(i for i in rules.list_sales_invoices(store, cid) if i["number"] == "RE-2026-0101")
+    assert invoice["remainingAmount"] == 1190
 
 
 def test_post_refuses_a_customer_blocked_since(store: Store, cid: str) -> None:

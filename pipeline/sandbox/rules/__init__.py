@@ -40,10 +40,20 @@ Where the research notes (``bc-api.md`` section 6) leave a question open, the sa
   (0.01) half away from zero, as ``Validate(Amount)`` does.
 - The "copy-from line" of the insert algorithm is the last line of the *whole* batch (the page
   clears its filters before it runs ``InitializeLine``), so lines of other types count.
-- Posting is all or nothing; zero-amount lines are skipped and stay in the journal; the
-  customer-payments template forces document balance; posting-date ranges are not checked.
+- Posting is all or nothing; a zero-amount line with an account fails the whole post
+  (``CheckZeroAmount``); posting dates must lie within General Ledger Setup's allowed range;
+  "Code Mandatory" / "Same Code" / "No Code" default dimensions of the customer and the
+  balancing account are checked; the customer-payments template forces document balance.
   Posting creates G/L entries (balancing account, then the receivables account of the
-  customer's posting group) next to the customer ledger entries, in the same transaction.
+  customer's posting group) next to the customer ledger entries, in the same transaction, then
+  deletes every line and, in a batch without No. Series, leaves the hidden empty line 10000.
+  With "Post with Job Queue" the post action only schedules the posting (``run_job_queue``).
+- An unknown ``customerNumber`` fails the field's table relation: 400
+  ``Internal_InvalidTableRelation``. ``postingDate`` 0001-01-01 is ignored on insert and refused
+  on PATCH. ``generalLedgerSetup``, ``currencies``, ``defaultDimensions`` (top level),
+  ``customers({id})/defaultDimensions`` and ``customerPayments({id})/dimensionSetLines`` are
+  readable (``setup``); a G/L account's default dimensions are checked at posting but, as in
+  API v2.0, not readable.
 - ``generalLedgerEntries`` is read-only (page 30018 allows no insert, modify or delete): POST,
   PATCH and DELETE answer 405 ``BadRequest_MethodNotAllowed``, as the sandbox's other read-only
   sets do (BC's exact text for this is not confirmed). There is no ``customerLedgerEntries``
@@ -58,11 +68,12 @@ The package, one module per part of BC (each says what it owns):
   ``If-Match``; ``bodies`` request-body reading and write errors (the shared base);
 - ``companies``, ``customers``, ``accounts``, ``ledger``, ``invoices``: companies, customers and
   their ledger, G/L accounts, G/L entries (``generalLedgerEntries``, read-only), sales invoices;
+- ``setup`` General Ledger Setup, currencies and dimensions;
 - ``batches`` journal look-ups, ``journals`` the journal entity set, ``payments`` the payment
-  lines, ``posting`` the post action.
+  lines, ``posting`` the post action and the job queue.
 
-The imports run one way: base, companies, customers and accounts, ledger, invoices, batches, payments,
-journals, posting; each module imports only from the ones before it. This ``__init__`` names the
+The imports run one way: base, companies, customers and accounts, ledger, invoices, setup, batches,
+payments, journals, posting; each module imports only from the ones before it. This ``__init__`` names the
 API operations (plus ``check_if_match``) in one place for the callers that drive BC's rules
 directly rather than over HTTP: the tests and the run/watch fixtures. Modules of the sandbox
 import what they need from the owning module.
@@ -92,11 +103,19 @@ from pipeline.sandbox.rules.payments import (
     create_payment,
     delete_payment,
     get_payment,
+    list_payment_dimensions,
     list_payments,
     list_payments_top_level,
     patch_payment,
 )
-from pipeline.sandbox.rules.posting import post_journal
+from pipeline.sandbox.rules.posting import post_journal, run_job_queue
+from pipeline.sandbox.rules.setup import (
+    list_all_default_dimensions,
+    list_currencies,
+    list_default_dimensions,
+    list_gl_setup,
+    set_gl_setup,
+)
 
 __all__ = [
     "check_if_match",
@@ -115,10 +134,15 @@ __all__ = [
     "get_payment",
     "get_sales_invoice",
     "list_accounts",
+    "list_all_default_dimensions",
     "list_companies",
+    "list_currencies",
     "list_customers",
+    "list_default_dimensions",
     "list_gl_entries",
+    "list_gl_setup",
     "list_journals",
+    "list_payment_dimensions",
     "list_payments",
     "list_payments_top_level",
     "list_sales_invoice_lines",
@@ -127,4 +151,6 @@ __all__ = [
     "patch_payment",
     "post_journal",
     "post_sales_invoice",
+    "run_job_queue",
+    "set_gl_setup",
 ]

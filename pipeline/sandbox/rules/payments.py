@@ -16,7 +16,7 @@ from typing import Any
 
 from pipeline.sandbox.errors import SandboxApiError, dialog, not_found
 from pipeline.sandbox.rules.batches import default_template, journal_by_id_any_template, journal_row
-from pipeline.sandbox.rules.bodies import Prop, assigned, duplicate_key, read_body, record_not_found
+from pipeline.sandbox.rules.bodies import Prop, assigned, duplicate_key, field_validation, read_body, record_not_found
 from pipeline.sandbox.rules.companies import company_row
 from pipeline.sandbox.rules.conversions import (
     Entity,
@@ -33,6 +33,12 @@ from pipeline.sandbox.rules.conversions import (
 from pipeline.sandbox.rules.customers import customer_by_id, customer_by_number, exchange_rates, to_lcy
 from pipeline.sandbox.rules.etags import check_if_match, etag
 from pipeline.sandbox.rules.invoices import next_series_number
+from pipeline.sandbox.rules.setup import (
+    BLANK_DATE,
+    copy_default_dimensions,
+    list_dimension_set_lines,
+    refuse_dimension_writes,
+)
 from pipeline.sandbox.rules.texts import (
     APPLIES_TO_INVOICE_ID_NOT_FOUND,
     APPLIES_TO_VALUES_DONT_MATCH,
@@ -40,10 +46,10 @@ from pipeline.sandbox.rules.texts import (
     CANNOT_EDIT_JOURNAL_ID,
     CUSTOMER_BLOCKED,
     CUSTOMER_ID_NOT_FOUND,
-    CUSTOMER_NUMBER_NOT_FOUND,
     CUSTOMER_VALUES_DONT_MATCH,
     FILTERS_NOT_SPECIFIED,
     JOURNAL_ID_NAME_MISMATCH,
+    LINE_SCHEDULED_FOR_POSTING,
 )
 from pipeline.sandbox.store import EMPTY_GUID, Store, money, new_id
 
@@ -72,6 +78,7 @@ class PaymentLine:
     bal_account_number: str = ""
     modified_at: str = ""
     version: int = 1
+    job_queue_status: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> PaymentLine:
@@ -96,6 +103,7 @@ class PaymentLine:
             bal_account_number=row_str(row, "bal_account_number"),
             modified_at=row_str(row, "modified_at"),
             version=row_int(row, "version"),
+            job_queue_status=row_str(row, "job_queue_status"),
         )
 
     def empty(self) -> bool:
@@ -151,6 +159,8 @@ _PAYMENT_PROPS: dict[str, Prop] = {
     "lastModifiedDateTime": Prop("datetime", read_only=True),
     "dimensionSetLines": Prop("nav"),
 }
+SCHEDULED = "Scheduled for Posting"
+"""Gen. Journal Line "Job Queue Status" of a line the job queue is to post."""
 _PAYMENT_FILTER = "document_type = 'Payment' AND account_type = 'Customer' AND applies_to_doc_type = 'Invoice'"
 
 
@@ -255,10 +265,15 @@ def _payment_field(page: _Page, name: str, value: Any, xrec: PaymentLine | None,
             return
         customer = customer_by_number(page.store, page.company_id, value)
         if customer is None:
-            raise dialog(CUSTOMER_NUMBER_NOT_FOUND)
+            raise account_not_in_related_table(value)
         _validate_account(rec, customer, page.x_account_name)
     elif name == "postingDate":
-        rec.posting_date = value
+        if value == BLANK_DATE and xrec is not None:
+            # the table's "Posting Date" OnValidate starts with TestField("Posting Date")
+            raise field_validation(
+                f"Posting Date must have a value in {_where(page, rec)}. It cannot be zero or empty."
+            )
+        rec.posting_date = "" if value == BLANK_DATE else value
     elif name == "documentNumber":
         rec.document_number = value
     elif name == "externalDocumentNumber":
@@ -297,9 +312,33 @@ def _payment_field(page: _Page, name: str, value: Any, xrec: PaymentLine | None,
     elif name == "comment":
         rec.comment = value
     elif name == "dimensionSetLines" and value:
-        raise SandboxApiError(
-            501, "BadRequest_MethodNotImplemented", "The sandbox does not implement dimensionSetLines."
-        )
+        raise refuse_dimension_writes()
+
+
+def account_not_in_related_table(number: str) -> SandboxApiError:
+    """An unknown customer number fails the page field's ``TableRelation = Customer`` before any
+    trigger runs (platform validation; dynamics-error-codes NavCSideValidateTableRelationException),
+    so the page's 'does not match to a Customer' text is never reached for it."""
+    return SandboxApiError(
+        400,
+        "Internal_InvalidTableRelation",
+        f"The field Account No. of table Gen. Journal Line contains a value ({number}) that cannot be found "
+        "in the related table (Customer).",
+    )
+
+
+def _where(page: _Page, rec: PaymentLine) -> str:
+    journal = page.store.query_one("SELECT template_name, code FROM journals WHERE id = ?", (rec.journal_id,))
+    template, batch = (row_str(journal, "template_name"), row_str(journal, "code")) if journal else ("", "")
+    return (
+        f"Gen. Journal Line: Journal Template Name={template}, Journal Batch Name={batch}, Line No.={rec.line_number}"
+    )
+
+
+def refuse_if_scheduled(line: PaymentLine) -> None:
+    """A line the job queue is to post cannot be changed or deleted (``CheckJobQueueStatus``)."""
+    if line.job_queue_status == SCHEDULED:
+        raise dialog(LINE_SCHEDULED_FOR_POSTING)
 
 
 def _process_applies_to(page: _Page) -> None:
@@ -409,7 +448,7 @@ def _new_line(store: Store, company_id: str, journal: sqlite3.Row, temp: Payment
     if temp.account_no:
         customer = customer_by_number(store, company_id, temp.account_no)
         if customer is None:
-            raise record_not_found("Customer", [("No.", temp.account_no)])
+            raise account_not_in_related_table(temp.account_no)
         rec.account_no = temp.account_no
         _validate_account(rec, customer, "")
     if temp.posting_date:
@@ -487,6 +526,7 @@ def create_payment(store: Store, cid: str, jid: str | None, body: Mapping[str, A
         now = store.now_text()
         line.modified_at = now
         _insert_line(store, company_id, line, now)
+        copy_default_dimensions(store, company_id, line.id, line.account_no, line.bal_account_number)
         return _payment_json(line, row_str(journal, "code"))
 
 
@@ -567,6 +607,7 @@ def patch_payment(
         company_id = row_str(company_row(store, cid), "id")
         xrec = _payment_line(store, company_id, id, jid)
         check_if_match(if_match, xrec.id, xrec.version)
+        refuse_if_scheduled(xrec)
         values = read_body(body, _PAYMENT_PROPS, "customerPayment")
         journal = store.query_one("SELECT * FROM journals WHERE id = ?", (xrec.journal_id,))
         if journal is None:
@@ -620,6 +661,8 @@ def patch_payment(
                 rec.id,
             ),
         )
+        if rec.account_no != xrec.account_no:
+            copy_default_dimensions(store, company_id, rec.id, rec.account_no, rec.bal_account_number)
         return _payment_json(rec, journal_code)
 
 
@@ -629,4 +672,13 @@ def delete_payment(store: Store, cid: str, id: str, if_match: str | None, jid: s
         company_id = row_str(company_row(store, cid), "id")
         line = _payment_line(store, company_id, id, jid)
         check_if_match(if_match, line.id, line.version)
+        refuse_if_scheduled(line)
         store.execute("DELETE FROM journal_lines WHERE id = ?", (line.id,))
+
+
+def list_payment_dimensions(store: Store, cid: str, id: str, jid: str | None = None) -> list[Entity]:
+    """``customerPayments({id})/dimensionSetLines``: the line's dimension set (empty without one)."""
+    with store.transaction():
+        company_id = row_str(company_row(store, cid), "id")
+        line = _payment_line(store, company_id, id, jid)
+        return list_dimension_set_lines(store, company_id, line.id)

@@ -1,6 +1,8 @@
-"""Posting a customer payment journal (``journals({id})/Microsoft.NAV.post``).
+"""Posting a customer payment journal (``journals({id})/Microsoft.NAV.post``), at once or through
+the job queue.
 
-The posting checks (document number, sign, manual numbers, balance per document) and the ledger
+The posting checks (document number, allowed dates, zero amounts, sign, dimensions, manual
+numbers, balance per document) and the ledger
 effect on invoices and customers, plus the G/L entries each line posts (``rules.ledger``), in
 one transaction: all or nothing, as BC posts.
 """
@@ -19,8 +21,10 @@ from pipeline.sandbox.rules.conversions import al_decimal, al_guid, incstr, json
 from pipeline.sandbox.rules.customers import customer_by_number, exchange_rates, to_lcy
 from pipeline.sandbox.rules.invoices import next_series_number
 from pipeline.sandbox.rules.ledger import Posting, insert_gl_entry, next_transaction_no, receivables_account
-from pipeline.sandbox.rules.payments import PaymentLine, check_blocked, lines_of
+from pipeline.sandbox.rules.payments import SCHEDULED, PaymentLine, check_blocked, lines_of
+from pipeline.sandbox.rules.setup import GLSetup, check_line_dimensions, check_posting_date, gl_setup, line_dimensions
 from pipeline.sandbox.rules.texts import (
+    AMOUNT_MUST_HAVE_VALUE,
     BATCH_NOT_FOUND,
     DIFFERENT_CURRENCIES,
     MANUAL_NOS,
@@ -28,7 +32,7 @@ from pipeline.sandbox.rules.texts import (
     NOTHING_TO_POST,
     OUT_OF_BALANCE,
 )
-from pipeline.sandbox.store import Store, money
+from pipeline.sandbox.store import Store, money, new_id
 
 
 def _check_lines(store: Store, company_id: str, journal: sqlite3.Row, lines: Sequence[PaymentLine]) -> str:
@@ -39,6 +43,7 @@ def _check_lines(store: Store, company_id: str, journal: sqlite3.Row, lines: Seq
     series to allow manual numbers.
     """
     template, batch = row_str(journal, "template_name"), row_str(journal, "code")
+    setup = gl_setup(store, company_id)
     series_code = row_str(journal, "no_series")
     series = (
         store.query_one("SELECT * FROM no_series WHERE company_id = ? AND code = ?", (company_id, series_code))
@@ -57,6 +62,10 @@ def _check_lines(store: Store, company_id: str, journal: sqlite3.Row, lines: Seq
         )
         if not line.posting_date:
             raise field_validation(f"Posting Date must have a value in {where}. It cannot be zero or empty.")
+        check_posting_date(setup, line.posting_date, where)
+        if line.account_no and line.amount == 0:
+            # CheckZeroAmount: TestField(Amount) for a line with an account (no Allow Zero-Amount Posting)
+            raise field_validation(AMOUNT_MUST_HAVE_VALUE.format(where=where))
         if not line.document_number:
             raise field_validation(f"Document No. must have a value in {where}. It cannot be zero or empty.")
         if line.account_type == "Customer" and line.document_type == "Payment" and line.amount > 0:
@@ -66,6 +75,9 @@ def _check_lines(store: Store, company_id: str, journal: sqlite3.Row, lines: Seq
             if customer is None:
                 raise record_not_found("Customer", [("No.", line.account_no)])
             check_blocked(customer, line.document_type, "post")
+        parties = {"Customer": line.account_no if line.account_type == "Customer" else ""}
+        parties["G/L Account"] = line.bal_account_number
+        check_line_dimensions(store, company_id, parties, line_dimensions(store, line.id))
         if series is not None and line.document_number != last_document:
             if line.document_number == next_no:
                 consumed = next_no
@@ -230,16 +242,10 @@ def _post_gl_entries(
 def post_journal(store: Store, cid: str, jid: str) -> None:
     """``journals({jid})/Microsoft.NAV.post`` on a customer payment journal. Answer 204.
 
-    The batch is found by id in any template (the journals page does not restrict it). Posts
-    the whole batch or nothing: checks every line (document number required, a customer
-    payment must be negative, customer not blocked, No. Series manual numbers), checks the
-    balance per document, then posts in (posting date, document no.) order, where an applies-to
-    invoice must be an open posted invoice of the line's customer. Posted lines are deleted;
-    zero-amount lines are skipped and stay. An over-payment closes the invoice and leaves the
-    rest open on the payment entry (a credit); the customer's balance drops by the amount.
-    Each posted line also creates its G/L entries (``_post_gl_entries``); BC starts a new
-    transaction number whenever the (posting date, document type, document no.) changes
-    (``GenJnlPostLine.StartOrContinuePosting``).
+    The batch is found by id in any template (the journals page does not restrict it). With
+    General Ledger Setup's "Post with Job Queue" the lines are only scheduled (``GenJnlPost.Code``
+    enqueues them and the action still answers 204); the job (``run_job_queue``) posts them later
+    and can fail as BC's job does. Otherwise the batch is posted at once (``post_batch``).
     """
     with store.transaction():
         company_id = row_str(company_row(store, cid), "id")
@@ -250,28 +256,134 @@ def post_journal(store: Store, cid: str, jid: str) -> None:
         lines = lines_of(store, row_str(journal, "id"))
         if not lines:
             raise dialog(NOTHING_TO_POST)
-        rates = exchange_rates(store, company_id)
-        consumed = _check_lines(store, company_id, journal, lines)
-        _check_balance(lines, rates)
-        now = store.now_text()
-        to_post = sorted(
-            (line for line in lines if line.amount != 0),
-            key=lambda line: (line.posting_date, line.document_number, line.line_number),
-        )
-        transaction_no = next_transaction_no(store, company_id) - 1
-        last_document: tuple[str, str, str] | None = None
-        for line in to_post:
-            document = (line.posting_date, line.document_type, line.document_number)
-            if document != last_document:
-                transaction_no += 1
-                last_document = document
-            _post_gl_entries(store, company_id, row_str(journal, "code"), line, rates, transaction_no, now)
-            if line.account_type == "Customer" and line.account_no:
-                _post_customer_line(store, company_id, line, rates, now)
-        if consumed:
+        setup = gl_setup(store, company_id)
+        if setup.post_with_job_queue:
+            _schedule(store, company_id, journal, lines, setup)
+            return
+        post_batch(store, company_id, journal)
+
+
+def _schedule(
+    store: Store, company_id: str, journal: sqlite3.Row, lines: Sequence[PaymentLine], setup: GLSetup
+) -> None:
+    """ "Post with Job Queue": mark the lines scheduled and queue one job for the batch."""
+    to_schedule = [line for line in lines if not line.empty() and line.job_queue_status != SCHEDULED]
+    if not to_schedule:
+        return
+    for line in to_schedule:
+        store.execute("UPDATE journal_lines SET job_queue_status = ? WHERE id = ?", (SCHEDULED, line.id))
+    due = None if setup.job_queue_delay_s is None else store.now().timestamp() + setup.job_queue_delay_s
+    store.execute(
+        "INSERT INTO posting_jobs (id, company_id, journal_id, status, due_at, created_at) "
+        "VALUES (?, ?, ?, 'Ready', ?, ?)",
+        (new_id(), company_id, row_str(journal, "id"), due, store.now_text()),
+    )
+
+
+def run_job_queue(store: Store, *, only_due: bool = False) -> list[tuple[str, str]]:
+    """Run the queued posting jobs (all, or with ``only_due`` those whose delay has passed), each
+    in its own transaction as BC's job queue does. A job that fails keeps its lines in the journal
+    with Job Queue Status "Error" and records BC's error; returns (job status, error) per job run."""
+    now = store.now().timestamp()
+    with store.transaction():
+        jobs = store.query("SELECT * FROM posting_jobs WHERE status = 'Ready' ORDER BY created_at, rowid")
+    done: list[tuple[str, str]] = []
+    for job in jobs:
+        due = job["due_at"]
+        if only_due and (due is None or float(due) > now):
+            continue
+        done.append(_run_job(store, job))
+    return done
+
+
+def _run_job(store: Store, job: sqlite3.Row) -> tuple[str, str]:
+    company_id, journal_id = row_str(job, "company_id"), row_str(job, "journal_id")
+    try:
+        with store.transaction():
+            journal = store.query_one("SELECT * FROM journals WHERE id = ?", (journal_id,))
+            if journal is None:
+                raise dialog(BATCH_NOT_FOUND.format(guid=al_guid(journal_id)))
+            post_batch(store, company_id, journal)
+            store.execute("UPDATE posting_jobs SET status = 'Finished' WHERE id = ?", (row_str(job, "id"),))
+        return "Finished", ""
+    except SandboxApiError as exc:
+        with store.transaction():
             store.execute(
-                "UPDATE no_series SET last_no_used = ? WHERE company_id = ? AND code = ?",
-                (consumed, company_id, row_str(journal, "no_series")),
+                "UPDATE posting_jobs SET status = 'Error', error = ? WHERE id = ?", (exc.message, row_str(job, "id"))
             )
-        for line in to_post:
-            store.execute("DELETE FROM journal_lines WHERE id = ?", (line.id,))
+            store.execute(
+                "UPDATE journal_lines SET job_queue_status = 'Error' WHERE journal_id = ? AND job_queue_status = ?",
+                (journal_id, SCHEDULED),
+            )
+        return "Error", exc.message
+
+
+def post_batch(store: Store, company_id: str, journal: sqlite3.Row) -> None:
+    """``GenJnlPostBatch``: post the whole batch or nothing.
+
+    Checks every line (document number required, posting date within General Ledger Setup's
+    allowed range, a line with an account must have an amount, a customer payment must be
+    negative, customer not blocked, mandatory dimensions, No. Series manual numbers), checks the
+    balance per document, then posts in (posting date, document no.) order, where an applies-to
+    invoice must be an open posted invoice of the line's customer. Empty lines (no account, no
+    amount) are skipped. An over-payment closes the invoice and leaves the rest open on the
+    payment entry (a credit); the customer's balance drops by the amount. Each posted line also
+    creates its G/L entries (``_post_gl_entries``); BC starts a new transaction number whenever the
+    (posting date, document type, document no.) changes (``GenJnlPostLine.StartOrContinuePosting``).
+    Afterwards ``UpdateAndDeleteLines`` deletes every line of the batch and, for a batch without
+    No. Series (every API-made one), inserts the hidden empty line 10000 (``_leave_hidden_line``).
+    """
+    journal_id = row_str(journal, "id")
+    lines = lines_of(store, journal_id)
+    rates = exchange_rates(store, company_id)
+    consumed = _check_lines(store, company_id, journal, lines)
+    _check_balance(lines, rates)
+    now = store.now_text()
+    to_post = sorted(
+        (line for line in lines if not line.empty()),
+        key=lambda line: (line.posting_date, line.document_number, line.line_number),
+    )
+    if not to_post:
+        return  # only empty lines (the hidden line 10000): each is skipped, nothing changes
+    transaction_no = next_transaction_no(store, company_id) - 1
+    last_document: tuple[str, str, str] | None = None
+    for line in to_post:
+        document = (line.posting_date, line.document_type, line.document_number)
+        if document != last_document:
+            transaction_no += 1
+            last_document = document
+        _post_gl_entries(store, company_id, row_str(journal, "code"), line, rates, transaction_no, now)
+        if line.account_type == "Customer" and line.account_no:
+            _post_customer_line(store, company_id, line, rates, now)
+    if consumed:
+        store.execute(
+            "UPDATE no_series SET last_no_used = ? WHERE company_id = ? AND code = ?",
+            (consumed, company_id, row_str(journal, "no_series")),
+        )
+    store.execute("DELETE FROM journal_lines WHERE journal_id = ?", (journal_id,))
+    if not row_str(journal, "no_series"):
+        _leave_hidden_line(store, company_id, journal, max(to_post, key=lambda line: line.line_number), now)
+
+
+def _leave_hidden_line(store: Store, company_id: str, journal: sqlite3.Row, last: PaymentLine, now: str) -> None:
+    """``UpdateAndDeleteLines`` for a batch without No. Series: an Init()-ed line 10000, set up from
+    the last posted line (``SetUpNewLine``: its posting date and document type, its document
+    number + 1 since that line was not empty and the batch balances). Its Applies-to Doc. Type is
+    blank, so ``customerPayments`` never lists it, yet it holds lineNumber 10000 and is the
+    copy-from line of the next insert."""
+    store.execute(
+        "INSERT INTO journal_lines (id, company_id, journal_id, line_number, document_type, account_type, "
+        "applies_to_doc_type, posting_date, document_number, amount, bal_account_number, created_at, modified_at) "
+        "VALUES (?, ?, ?, 10000, ?, 'Customer', '', ?, ?, '0', ?, ?, ?)",
+        (
+            new_id(),
+            company_id,
+            row_str(journal, "id"),
+            last.document_type,
+            last.posting_date,
+            incstr(last.document_number),
+            row_str(journal, "bal_account_number"),
+            now,
+            now,
+        ),
+    )

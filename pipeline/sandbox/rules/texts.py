@@ -12,7 +12,6 @@ CANNOT_EDIT_BATCH_NAME = "The Journal Batch Display Name cannot be changed."
 CANNOT_EDIT_JOURNAL_ID = "The Journal Id cannot be changed."
 CUSTOMER_VALUES_DONT_MATCH = "The customer values do not match to a specific Customer."
 CUSTOMER_ID_NOT_FOUND = 'The "customerId" does not match to a Customer.'
-CUSTOMER_NUMBER_NOT_FOUND = 'The "customerNumber" does not match to a Customer.'
 APPLIES_TO_VALUES_DONT_MATCH = "The Applies To Invoice values do not match to the same Invoice."
 APPLIES_TO_INVOICE_ID_NOT_FOUND = (
     'The "appliesToInvoiceId" should be the ID of an Open, Paid, Corrective, or Canceled Invoice.'
@@ -20,6 +19,16 @@ APPLIES_TO_INVOICE_ID_NOT_FOUND = (
 BALANCING_ACCOUNT_NOT_FOUND = 'The "balancingAccountNumber" does not match to a G/L Account.'
 CUSTOMER_BLOCKED = "You cannot {action} this type of document when Customer {number} is blocked with type {blocked}"
 NOTHING_TO_POST = "There is nothing to post."
+LINE_SCHEDULED_FOR_POSTING = (
+    "You cannot change or delete this journal line because it is scheduled for posting in the job queue."
+)
+LOCK_TIMEOUT = (
+    "We can't save your changes right now, because a record in table '{table}' is being updated in a "
+    "transaction done by another session. You will need to wait until the other transaction has completed, "
+    "which may take a while. Please try again later."
+)
+DEADLOCK = "Your activity was deadlocked with another user modifying the {table} table. Start again."
+AMOUNT_MUST_HAVE_VALUE = "Amount must have a value in {where}. It cannot be zero or empty."
 BATCH_NOT_FOUND = "The General Journal Batch with ID {guid} cannot be found."
 NO_CUST_LEDGER_ENTRY = "There is no Cust. Ledger Entry within the filter."
 OUT_OF_BALANCE = (
