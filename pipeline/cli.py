@@ -16,6 +16,7 @@ import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from rich.text import Text
 
 from pipeline import __version__
 from pipeline.config import Config, load_config
+from pipeline.decisions import render_waiting, waiting_json, write_review_workbook
 from pipeline.errors import BCError, ConfigError, LockError, PayimportError, ProfileError
 from pipeline.exitcodes import ExitCode, exit_code_for
 from pipeline.inputs import expand_inputs
@@ -36,7 +38,7 @@ from pipeline.money import money_text
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.report import render_console_summary, try_write_errors_workbook
 from pipeline.runner import RunOptions, import_files
-from pipeline.session import open_session
+from pipeline.session import ledger_scope, open_session
 from pipeline.validate import FileResult, validate_file
 from pipeline.watch import Watcher, stop_on_signals
 
@@ -338,6 +340,40 @@ def run(
     else:
         click.echo(render_console_summary(result.summary.to_json()))
     sys.exit(result.exit_code)
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the decisions workbook (default: runs_dir/decisions-<date>.xlsx).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the listing.")
+def review(config_path: Path, out_path: Path | None, as_json: bool) -> None:
+    """List the payments waiting for a person and write a decisions workbook to fill in.
+
+    Import the filled-in workbook with `payimport run WORKBOOK.xlsx` (or drop it into the inbox).
+    """
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    config = _load_or_exit(config_path, as_json, err_console)
+    try:
+        with open_session(config, os.environ, command="payimport review", lock=False) as session:
+            path = out_path or config.runs_dir / f"decisions-{datetime.now(UTC):%Y-%m-%d-%H%M%S}.xlsx"
+            waiting = write_review_workbook(session.ledger, ledger_scope(session.client), path)
+    except Exception as exc:
+        _show_traceback(exc)
+        obj = _error_json(exc)
+        _fail(as_json, err_console, obj, obj["error"])
+        sys.exit(exit_code_for(exc, bc_may_have_changed=False))
+    if as_json:
+        rows = [waiting_json(r) for r in waiting]
+        click.echo(json.dumps({"waiting": rows, "workbook": str(path)}, ensure_ascii=False))
+    else:
+        click.echo(render_waiting(waiting, path))
+    sys.exit(ExitCode.OK)
 
 
 @main.command()

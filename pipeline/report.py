@@ -636,6 +636,8 @@ def render_console_summary(summary: Mapping[str, Any]) -> str:
             by_currency = {str(summary.get("currency") or ""): summary["amount_posted"]}
         money = "  ".join(f"{_group(str(v))} {c}".rstrip() for c, v in by_currency.items())
         out.append(f"  {STATE_LABELS[state]:<{width}} {counts[state]:>9}  {money}".rstrip())
+        if state == State.NEEDS_REVIEW and summary.get("waiting"):
+            out.append(f"    of which {summary['waiting']} waiting from earlier runs (payimport review lists them)")
     journal = summary.get("journal") or {}
     if journal.get("code") or journal.get("id"):
         state = "posted" if journal.get("posted") else "not posted"
