@@ -601,7 +601,7 @@ class Ledger:
             params,
             target,
             keys,
-            "decided (allowed while waiting or decided)",
+            ("waiting", "decided"),
         )
 
     def finish_reviews(self, target: str, outcomes: Sequence[tuple[str, str]]) -> None:
@@ -611,7 +611,7 @@ class Ledger:
             [(outcome, target, key) for key, outcome in outcomes],
             target,
             [key for key, _ in outcomes],
-            "done (allowed when decided)",
+            ("decided",),
         )
 
     def refuse_decisions(self, target: str, refusals: Sequence[tuple[str, str]]) -> None:
@@ -622,11 +622,11 @@ class Ledger:
             [(why, target, key) for key, why in refusals],
             target,
             [key for key, _ in refusals],
-            "waiting again (allowed when decided)",
+            ("decided",),
         )
 
     def _review_transition(
-        self, sql: str, params: list[tuple[Any, ...]], target: str, keys: list[str], what: str
+        self, sql: str, params: list[tuple[Any, ...]], target: str, keys: list[str], allowed: tuple[str, ...]
     ) -> None:
         """One guarded UPDATE per key in one transaction: all keys move, or none and ValueError."""
         if not keys:
@@ -638,7 +638,8 @@ class Ledger:
         except _Refused:
             current = self.reviews(target, keys)
             bad = {k: (current[k].state if k in current else None) for k in keys}
-            raise ValueError(f"cannot mark review row(s) {what}: {_describe(bad)}") from None
+            bad = {k: state for k, state in bad.items() if state is None or state not in allowed}
+            raise ValueError(f"review row(s) not in {' or '.join(allowed)}: {_describe(bad)}") from None
 
     # -- rows: writes ----------------------------------------------------------------------------------
 

@@ -166,7 +166,7 @@ def split_by_review(ledger: Ledger, scope: str, todo: pd.DataFrame) -> ReviewSpl
     if todo.empty:
         return ReviewSplit([], todo, {}, todo)
     held = ledger.reviews(scope, todo["key"].astype("str").tolist())
-    state = todo["key"].map({k: r.state for k, r in held.items()}).fillna("")
+    state = pd.Series([held[k].state if k in held else "" for k in todo["key"]], index=todo.index, dtype="str")
     waiting = todo[(state == "waiting").to_numpy()].copy()
     done = todo[(state == "done").to_numpy()].copy()
     decided = todo[(state == "decided").to_numpy()].reset_index(drop=True)
@@ -211,7 +211,7 @@ def carry_out(
     customers, invoices, lcy = bc
     if decided.empty:
         return Carried(decided, payment_lines(decided, "skipped"), [], payment_lines(decided, "needs_review"))
-    kinds = decided["key"].map({k: d.kind for k, d in decisions.items()})
+    kinds = pd.Series([decisions[k].kind for k in decided["key"]], index=decided.index, dtype="str")
     skip = decided[(kinds == SKIP).to_numpy()].copy()
     skip["reason_code"] = Skip.DECIDED
     skip["message"] = [f"a person decided: {decisions[k].describe()}" for k in skip["key"]]
