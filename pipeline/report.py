@@ -605,43 +605,33 @@ _MAX_ERRORS_SHOWN = 3
 def render_console_summary(summary: Mapping[str, Any]) -> str:
     """One screen of plain text (no colours, at most about 20 lines) saying what the run did.
 
-    Expects the run summary keys: run_id, target, files, rows_read, the five state counts,
-    amount_posted, currency, journal, report, bc_requests, dry_run, discrepancies. An optional
+    In BC's words: lines are "added to journal" (a journal waits to be posted in BC), "posted in BC"
+    only once the journal was posted, "would add" in a dry run; rows a failure kept from BC are
+    "not sent - will resume"; receipts are shown positive, as on the bank statement. The error that
+    stopped a run is printed. Expects the run summary keys (``RunSummary.to_json``); an optional
     ``totals`` ({state: {currency: text}}, or ``Accounting.as_dict()``) adds a total to every state.
     """
     out: list[str] = []
     mode = " (dry run: nothing sent)" if summary.get("dry_run") else ""
     out.append(f"Run {summary.get('run_id', '?')} -> {summary.get('target', '?')}{mode}")
-    files = list(summary.get("files") or [])
-    for f in files[:_MAX_FILES_SHOWN]:
-        balance = f", balance {f['balance'].replace('_', ' ')}" if f.get("balance") else ""
-        out.append(
-            f"  file {f.get('file', '?')}  profile {f.get('profile', '?')}  {f.get('rows_read', '?')} lines{balance}"
-        )
-        if f.get("imported_before"):
-            out.append(f"    this file was {f['imported_before']}")
-    if len(files) > _MAX_FILES_SHOWN:
-        out.append(f"  ... and {len(files) - _MAX_FILES_SHOWN} more files")
+    out += _file_lines(summary)
+    labels = console_labels(summary)
     counts = {s: int(summary.get(s, 0) or 0) for s in STATES}
     rows_read = int(summary.get("rows_read", 0) or 0)
     holds = "" if rows_read == sum(counts.values()) else "   <- DOES NOT ADD UP"
-    out.append(identity_text(rows_read, counts) + holds)
-    totals: Mapping[str, Any] = summary.get("totals") or {}
-    if isinstance(totals.get("totals"), Mapping):  # Accounting.as_dict() given whole
-        totals = totals["totals"]
-    width = max(len(label) for label in STATE_LABELS.values())
-    for state in STATES:
-        by_currency = totals.get(state) or {}
-        if not by_currency and state == State.POSTED and summary.get("amount_posted") not in (None, ""):
-            by_currency = {str(summary.get("currency") or ""): summary["amount_posted"]}
-        money = "  ".join(f"{_group(str(v))} {c}".rstrip() for c, v in by_currency.items())
-        out.append(f"  {STATE_LABELS[state]:<{width}} {counts[state]:>9}  {money}".rstrip())
-        if state == State.NEEDS_REVIEW and summary.get("waiting"):
-            out.append(f"    of which {summary['waiting']} waiting from earlier runs (payimport review lists them)")
+    terms = " + ".join(f"{labels[s]} {counts[s]}" for s in STATES)
+    out.append(f"lines read {rows_read} = {terms}{holds}")
+    out += _state_lines(summary, labels, counts)
     journal = summary.get("journal") or {}
     if journal.get("code") or journal.get("id"):
-        state = "posted" if journal.get("posted") else "not posted"
-        out.append(f"Journal {journal.get('code') or '?'} (id {journal.get('id') or 'none yet'}), {state}")
+        state = (
+            "posted in BC"
+            if journal.get("posted")
+            else "lines added, not posted yet (post it in BC, or run with --post-journal)"
+        )
+        out.append(f"Journal {journal.get('code') or '?'} (id {journal.get('id') or 'none yet'}): {state}")
+    if summary.get("error"):
+        out.append(f"Stopped by an error: {summary['error']}")
     requests = _plain(summary.get("bc_requests", 0))
     out.append(f"Discrepancies with BC: {summary.get('discrepancies', 0)}    BC requests: {requests}")
     report = summary.get("report") or {}
@@ -654,6 +644,62 @@ def render_console_summary(summary: Mapping[str, Any]) -> str:
     if len(errors) > _MAX_ERRORS_SHOWN:
         out.append(f"  ... and {len(errors) - _MAX_ERRORS_SHOWN} more errors workbooks")
     return "\n".join(out)
+
+
+def console_labels(summary: Mapping[str, Any]) -> dict[str, str]:
+    """The state words of a run's summary: what "posted" means depends on the run (see above)."""
+    journal = summary.get("journal") or {}
+    if summary.get("dry_run"):
+        added = "would add"
+    elif journal.get("posted"):
+        added = "posted in BC"
+    else:
+        added = "added to journal"
+    return {**STATE_LABELS, State.POSTED: added, State.ALREADY_POSTED: "already imported"}
+
+
+def _file_lines(summary: Mapping[str, Any]) -> list[str]:
+    out = []
+    files = list(summary.get("files") or [])
+    for f in files[:_MAX_FILES_SHOWN]:
+        balance = f", balance {f['balance'].replace('_', ' ')}" if f.get("balance") else ""
+        out.append(
+            f"  file {f.get('file', '?')}  profile {f.get('profile', '?')}  {f.get('rows_read', '?')} lines{balance}"
+        )
+        if f.get("imported_before"):
+            out.append(f"    this file was {f['imported_before']}")
+    if len(files) > _MAX_FILES_SHOWN:
+        out.append(f"  ... and {len(files) - _MAX_FILES_SHOWN} more files")
+    return out
+
+
+def _state_lines(summary: Mapping[str, Any], labels: Mapping[str, str], counts: Mapping[str, int]) -> list[str]:
+    """One line per state with its total received (positive), then what needs review is made of."""
+    totals: Mapping[str, Any] = summary.get("totals") or {}
+    if isinstance(totals.get("totals"), Mapping):  # Accounting.as_dict() given whole
+        totals = totals["totals"]
+    width = max(len(label) for label in labels.values())
+    out = []
+    for state in STATES:
+        shown = {c: _received(str(v)) for c, v in (totals.get(state) or {}).items()}
+        if not shown and state == State.POSTED and summary.get("amount_posted") not in (None, ""):
+            shown = {str(summary.get("currency") or ""): str(summary["amount_posted"])}  # positive already
+        money = "  ".join(f"{_group(v)} {c}".rstrip() for c, v in shown.items())
+        out.append(f"  {labels[state]:<{width}} {counts[state]:>9}  {money}".rstrip())
+        if state != State.NEEDS_REVIEW:
+            continue
+        if summary.get("unsent"):
+            out.append(f"    of which {summary['unsent']} not sent - will resume (run the same command again)")
+        if summary.get("waiting"):
+            out.append(f"    of which {summary['waiting']} waiting from earlier runs (payimport review lists them)")
+    return out
+
+
+def _received(amount: str) -> str:
+    """A total in BC's sign (receipts negative) as finance reads it: received money positive."""
+    if amount.startswith("-"):
+        return amount[1:]
+    return amount if amount in ("0", "") or set(amount) <= set("0.") else "-" + amount
 
 
 def _group(amount: str) -> str:

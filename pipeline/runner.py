@@ -60,7 +60,7 @@ from pipeline.review import (
 )
 from pipeline.session import Session, ledger_scope
 from pipeline.summary import FileSummary, JournalSummary, RunResult, RunSummary
-from schemas.codes import STATES
+from schemas.codes import STATES, Outcome
 from schemas.lines import conform_lines
 
 __all__ = ["RunOptions", "RunResult", "import_files", "run_import"]
@@ -77,6 +77,7 @@ def run_import(
     """Import ``paths`` into BC through ``client``; the ledger makes it exactly once (module docstring)."""
     started = options.now()
     paths, workbooks = split_decision_workbooks(paths)
+    _phase(options, f"reading {len(paths)} file(s)")
     inputs = read_inputs(paths, config, options.profile)  # 1
     scope = ledger_scope(client)
     taken = take_decisions(ledger, scope, workbooks, dry_run=options.dry_run)
@@ -104,7 +105,7 @@ def run_import(
         to_post = pd.concat([split.resumed, to_post], ignore_index=True)
     posting = Posting()
     if options.dry_run:
-        to_post["message"] = "would be posted (dry run)"
+        to_post["message"] = "would be added to a journal (dry run)"
         parts.append(payment_lines(number_dry_run(to_post), "posted"))
     elif not to_post.empty or resumed is not None:
         if resumed is None:
@@ -117,6 +118,17 @@ def run_import(
     settle_decisions(ctx, held, result.lines)
     answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
     return result
+
+
+def _phase(options: RunOptions, text: str) -> None:
+    """Tell the caller (a progress display) which phase starts."""
+    if options.phase is not None:
+        options.phase(text)
+
+
+def _rows_to_match(todo: pd.DataFrame, held: ReviewSplit) -> str:
+    """How many rows the lookups are for, as the phase line says it."""
+    return f"{len(todo) + len(held.decided):,}"
 
 
 def _refuse_a_ledger_blind_to_bc(config: Config, client: BCClient, inputs: Inputs) -> None:
@@ -146,6 +158,7 @@ def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame
     if todo.empty and held.decided.empty:  # a re-run of a file already imported costs no lookups
         return [], todo
     client = ctx.client
+    _phase(ctx.options, f"fetching customers and open invoices ({_rows_to_match(todo, held)} rows to match)")
     customers = list(
         client.get_all("customers", {"$select": "id,number,displayName,blocked,currencyCode"}, read_only=True)
     )
@@ -165,6 +178,7 @@ def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame
         ctx.ledger.mark_drained(ctx.scope, drained)
     invoices = net_of_pending(invoices, waiting)
     lcy = ctx.config.target.local_currency or _local_currency(client)
+    _phase(ctx.options, f"matching {len(customers):,} customers, {len(invoices):,} open invoices")
     carried = carry_out(held.decided, held.decisions, (customers, invoices, lcy), ctx.decimals)
     invoices = net_of_pending(invoices, applied_by_decisions(carried.rows, ctx.decimals))
     resolution = _resolve(todo, ctx, (customers, invoices, lcy))
@@ -211,6 +225,7 @@ def _finish(
 ) -> RunResult:
     """Account for every line, write the reports, close the run in the ledger. Rows still waiting
     from earlier runs make exit 1 only when the team asked for that reminder."""
+    _phase(ctx.options, "writing the report")
     frames = [p for p in parts if not p.empty]
     lines = pd.concat(frames, ignore_index=True) if frames else empty_lines()
     lines = conform_lines(lines).sort_values(["source_file", "source_row"], kind="stable")
@@ -218,6 +233,10 @@ def _finish(
     accounting = account(lines, inputs.rows_read, ctx.decimals)
     summary = _summarize(ctx, inputs, lines, accounting, posting, started, requests)
     summary.waiting, summary.decisions = held.waiting, len(held.decided)
+    in_doubt = lines["reason_code"].isin([Outcome.NOT_SENT, Outcome.OUTCOME_UNKNOWN]) & (
+        lines["state"] == "needs_review"
+    )
+    summary.unsent = int(in_doubt.sum())
     remind = bool(held.waiting) and ctx.config.defaults.exit_one_while_waiting
     if posting.error or posting.interrupted:
         summary.exit_code = ExitCode.BC_FAILED

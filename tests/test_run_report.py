@@ -96,7 +96,7 @@ SUMMARY: dict[str, Any] = {
     "skipped": 1,
     "rejected": 2,
     "needs_review": 1,
-    "amount_posted": "-12345678901234687.89",
+    "amount_posted": "12345678901234687.89",  # receipts positive (RunSummary)
     "currency": "EUR",
     "journal": {"code": "PAYIMP", "id": "0f0e-guid", "posted": False},
     "report": {"xlsx": "runs/r1/report.xlsx", "json": "runs/r1/report.json", "errors": ["runs/r1/errors.xlsx"]},
@@ -364,11 +364,15 @@ def test_console_summary_is_one_plain_screen() -> None:
     assert "\x1b" not in text
     assert lines[0] == "Run 20260302-101500-ab12 -> sandbox"
     assert "statement.csv" in text and "bank-a" in text
-    assert "lines read 8 = posted 3 + already posted 1 + skipped 1 + rejected 2 + needs review 1" in lines
-    posted = next(ln for ln in lines if ln.strip().startswith("posted"))
-    assert re.search(r"posted\s+3\s+-12,345,678,901,234,687\.89 EUR$", posted)
+    assert "lines read 8 = added to journal 3 + already imported 1 + skipped 1 + rejected 2 + needs review 1" in lines
+    added = next(ln for ln in lines if ln.strip().startswith("added to journal"))
+    assert re.search(r"added to journal\s+3\s+12,345,678,901,234,687\.89 EUR$", added)  # received: positive
     assert any(re.fullmatch(r"\s+needs review\s+1", ln) for ln in lines)
-    assert "Journal PAYIMP (id 0f0e-guid), not posted" in lines
+    assert (
+        "Journal PAYIMP (id 0f0e-guid): lines added, not posted yet (post it in BC, or run with --post-journal)"
+        in lines
+    )
+    assert "posted" not in text.replace("not posted yet", "").replace("--post-journal", "")
     assert "BC requests: 7" in text and "Discrepancies with BC: 1" in text
     assert "runs/r1/report.xlsx" in text and "runs/r1/report.json" in text and "runs/r1/errors.xlsx" in text
     assert "DOES NOT ADD UP" not in text
@@ -394,8 +398,24 @@ def test_console_summary_stays_short_with_many_files_and_flags_a_gap() -> None:
 def test_console_summary_shows_totals_per_state_when_given() -> None:
     totals = {"posted": {"EUR": "-1234.50", "USD": "-7.00"}, "needs_review": {"EUR": "-130.00"}}
     text = render_console_summary({**SUMMARY, "totals": totals})
-    assert re.search(r"posted\s+3\s+-1,234.50 EUR  -7.00 USD", text)
-    assert re.search(r"needs review\s+1\s+-130.00 EUR", text)
+    assert re.search(r"added to journal\s+3\s+1,234.50 EUR  7.00 USD", text)
+    assert re.search(r"needs review\s+1\s+130.00 EUR", text)
+
+
+def test_console_summary_says_posted_only_for_a_posted_journal_and_would_add_in_a_dry_run() -> None:
+    posted = render_console_summary({**SUMMARY, "journal": {"code": "PAYIMP", "id": "j", "posted": True}})
+    assert "lines read 8 = posted in BC 3 + already imported 1" in posted
+    assert "Journal PAYIMP (id j): posted in BC" in posted
+    dry = render_console_summary({**SUMMARY, "dry_run": True, "journal": {"code": None, "id": None, "posted": False}})
+    assert "lines read 8 = would add 3 + already imported 1" in dry
+    assert "posted" not in dry
+
+
+def test_console_summary_of_an_interrupted_run_prints_the_error_and_counts_unsent_rows_as_unsent() -> None:
+    summary = {**SUMMARY, "needs_review": 5, "rows_read": 12, "unsent": 4, "error": "POST $batch: 503 after 8 attempts"}
+    text = render_console_summary(summary)
+    assert "    of which 4 not sent - will resume (run the same command again)" in text.splitlines()
+    assert "Stopped by an error: POST $batch: 503 after 8 attempts" in text.splitlines()
 
 
 def test_console_summary_takes_accounting_as_dict_for_totals() -> None:
@@ -409,7 +429,7 @@ def test_console_summary_takes_accounting_as_dict_for_totals() -> None:
         }
     )
     text = render_console_summary({**SUMMARY, "totals": account(lines, 2).as_dict()})
-    assert re.search(r"posted\s+3\s+-1,000.57 EUR$", text, re.MULTILINE)
+    assert re.search(r"added to journal\s+3\s+1,000.57 EUR$", text, re.MULTILINE)
 
 
 def test_a_table_longer_than_a_sheet_goes_on_over_numbered_sheets(tmp_path: Path) -> None:
