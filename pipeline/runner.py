@@ -116,7 +116,8 @@ def run_import(
         parts += posting.parts
     result = _finish(ctx, inputs, parts, posting, started, client.requests_made - requests_before, held)  # 7
     settle_decisions(ctx, held, result.lines)
-    answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
+    if not options.dry_run:  # a dry run records no decision, so it has no result to write back
+        answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
     return result
 
 

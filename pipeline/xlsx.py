@@ -160,7 +160,9 @@ def write_value(sheet: Any, fmt: Formats, r: int, c: int, value: Any, kind: str,
         number_format = fmt.money(decimals) if kind == "money" else (fmt.int if isinstance(value, int) else None)
         sheet.write_number(r, c, value, number_format)
     else:
-        text = clean_text(str(value))
+        text = str(value)
+        if not text.isprintable():  # C-fast test first: the regex runs only for the rare odd text
+            text = clean_text(text)
         wrap = kind == "wrap"
         if is_formula_like(text):
             sheet.write_string(r, c, text, fmt.wrap_quoted if wrap else fmt.quoted)
