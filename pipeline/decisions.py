@@ -347,9 +347,7 @@ def _result(line: Mapping[Any, Any] | None, record: ReviewRecord | None) -> str:
         return "not in this run" if record is None else f"waiting since {record.first_seen[:10]}"
     state, message = str(line["state"]), str(line["message"])
     if state == "posted":
-        return f"added to journal {line['journal_code']}" + (
-            f" - {record.outcome}" if record and record.outcome else ""
-        )
+        return record.outcome if record and record.outcome else f"added to journal {line['journal_code']}"
     if state == "rejected":
         return f"Business Central refused it: {message}"
     return message or state.replace("_", " ")
