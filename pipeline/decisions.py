@@ -32,6 +32,7 @@ from pipeline.errors import InputError
 from pipeline.ledger import Ledger, ReviewRecord
 from pipeline.money import exact_float, minor_text
 from pipeline.review import APPLY_INVOICE, ON_ACCOUNT, SKIP, WAIT, Decision
+from pipeline.split import SPLIT, parse_parts
 from pipeline.xlsx import Money, Table, open_workbook, write_table
 
 DECISIONS_SUBJECT: Final = "payimport decisions"
@@ -40,6 +41,7 @@ SHEET: Final = "Decisions"
 CHOICES: Final = {
     "Apply to candidate": "candidate",
     "Apply to invoice": APPLY_INVOICE,
+    "Apply to several invoices": SPLIT,
     "On account": ON_ACCOUNT,
     "Not a customer payment - skip": SKIP,
     "Wait": WAIT,
@@ -84,6 +86,9 @@ INSTRUCTIONS: Final = (
     "Apply to candidate - write the number of the invoice in Candidates (1, 2, ...) in Candidate No.",
     "Apply to invoice - write the invoice number in Invoice No.; Customer No. (decision) only when "
     "the payment belongs to another customer than the one shown.",
+    "Apply to several invoices - write them in Invoice No., separated by ';', each with its amount or "
+    "without (then its open amount): 'RE-2026-0105; RE-2026-0106' or 'RE-1 600.00; RE-2 400.00; "
+    "on account 45.50'. The amounts must add up to the amount received; put any rest 'on account'.",
     "On account - write the customer number in Customer No. (decision): the payment is posted to that "
     "customer without an invoice.",
     "Not a customer payment - skip - write why in Note (for example: handled elsewhere, refund).",
@@ -273,12 +278,9 @@ def _decision(written: Mapping[str, Any], record: ReviewRecord | None, where: st
     if kind == "candidate":
         return Decision(APPLY_INVOICE, _candidate(written[CANDIDATE], record, where), customer)
     if kind == APPLY_INVOICE:
-        invoice = str(written[INVOICE]).upper()
-        if not invoice:
-            raise ValueError(f"{where}: Apply to invoice needs the invoice number in {INVOICE}")
-        if len(invoice.replace(",", " ").replace(";", " ").split()) != 1:
-            raise ValueError(f"{where}: write one invoice number in {INVOICE} (found {invoice!r})")
-        return Decision(APPLY_INVOICE, invoice, customer)
+        return _invoice_decision(str(written[INVOICE]).upper(), customer, where)
+    if kind == SPLIT:
+        return _split_decision(str(written[INVOICE]), customer, where)
     if kind == ON_ACCOUNT:
         if not customer:
             raise ValueError(f"{where}: On account needs the customer number in {CUSTOMER}")
@@ -287,6 +289,24 @@ def _decision(written: Mapping[str, Any], record: ReviewRecord | None, where: st
     if not note:
         raise ValueError(f"{where}: say in {NOTE} why this is not a customer payment (e.g. handled elsewhere)")
     return Decision(SKIP, note=note)
+
+
+def _invoice_decision(invoice: str, customer: str, where: str) -> Decision:
+    """One invoice in one decision, or ValueError naming the row."""
+    if not invoice:
+        raise ValueError(f"{where}: Apply to invoice needs the invoice number in {INVOICE}")
+    if len(invoice.replace(",", " ").replace(";", " ").split()) != 1:
+        raise ValueError(f"{where}: write one invoice number in {INVOICE}, or choose Apply to several invoices")
+    return Decision(APPLY_INVOICE, invoice, customer)
+
+
+def _split_decision(text: str, customer: str, where: str) -> Decision:
+    """Several invoices in one decision: readable as parts, or ValueError naming the row."""
+    try:
+        parse_parts(text)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {INVOICE}: {exc}") from None
+    return Decision(SPLIT, text, customer)
 
 
 def _candidate(value: Any, record: ReviewRecord, where: str) -> str:

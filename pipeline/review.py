@@ -37,7 +37,8 @@ from pipeline.money import minor_to_decimal
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.post.context import RunContext
 from pipeline.resolve import Resolution, resolve
-from schemas.codes import Skip, describe
+from pipeline.split import SPLIT, base_key, open_amounts, split_row
+from schemas.codes import Review, Skip, describe
 
 ROW_COLUMNS: Final = (*PAYMENT_COLUMNS, "file_sha256")
 """What the ledger keeps of a held row: the payment as read from the file, enough to post it later."""
@@ -47,7 +48,7 @@ APPLY_INVOICE: Final = "apply to invoice"
 ON_ACCOUNT: Final = "on account"
 SKIP: Final = "skip"
 WAIT: Final = "wait"
-DECISION_KINDS: Final = (APPLY_CANDIDATE, APPLY_INVOICE, ON_ACCOUNT, SKIP, WAIT)
+DECISION_KINDS: Final = (APPLY_CANDIDATE, APPLY_INVOICE, SPLIT, ON_ACCOUNT, SKIP, WAIT)
 
 # A person said which invoice (or that it is not applied): the amount rules still hold, but a
 # partial payment the person chose, or a receipt they put on account, is what they meant.
@@ -83,6 +84,8 @@ class Decision:
         """The decision in the words of the workbook, for reports and messages."""
         if self.kind == APPLY_INVOICE:
             return f"apply to invoice {self.invoice}" + (f" of customer {self.customer}" if self.customer else "")
+        if self.kind == SPLIT:
+            return f"split over {self.invoice}"
         if self.kind == ON_ACCOUNT:
             return f"on account of customer {self.customer}"
         if self.kind == SKIP:
@@ -179,10 +182,12 @@ def split_by_review(ledger: Ledger, scope: str, todo: pd.DataFrame) -> ReviewSpl
         waiting["lineNumber"] = pd.NA
         lines.append(payment_lines(waiting, "needs_review"))
     if not done.empty:
-        done["reason_code"] = Skip.DECIDED
+        skipped = pd.Series([(held[k].decision or {}).get("kind") == SKIP for k in done["key"]], index=done.index)
+        done["reason_code"] = skipped.map({True: str(Skip.DECIDED), False: ""}).astype("str")
         done["message"] = [f"{held[k].outcome or 'handled'} (decided {str(held[k].decided)[:10]})" for k in done["key"]]
         done["lineNumber"] = pd.NA
-        lines.append(payment_lines(done, "skipped"))
+        lines.append(payment_lines(done[skipped.to_numpy()], "skipped"))
+        lines.append(payment_lines(done[~skipped.to_numpy()], "already_posted"))  # a split: its parts are in BC
     decisions = {k: Decision.from_json(held[k].decision or {"kind": WAIT}) for k in decided["key"]}
     rest = todo[(state == "").to_numpy()].reset_index(drop=True)
     return ReviewSplit(lines, decided, decisions, rest, waiting=len(waiting))
@@ -216,20 +221,51 @@ def carry_out(
     skip["reason_code"] = Skip.DECIDED
     skip["message"] = [f"a person decided: {decisions[k].describe()}" for k in skip["key"]]
     skip["lineNumber"] = pd.NA
+    split, refused = _split(decided[(kinds == SPLIT).to_numpy()], decisions, invoices, decimals)
+    chosen = pd.concat([_as_decided(decided[kinds.isin([APPLY_INVOICE, ON_ACCOUNT]).to_numpy()], decisions), split])
+    on_account = (chosen["appliesToInvoiceNumber"] == "").to_numpy()
     parts: list[Resolution] = []
-    for kind, policy in ((APPLY_INVOICE, _INVOICE_POLICY), (ON_ACCOUNT, _ACCOUNT_POLICY)):
-        chosen = decided[(kinds == kind).to_numpy()]
-        if not chosen.empty:
-            parts.append(resolve(_as_decided(chosen, decisions), decimals, customers, invoices, lcy, policy))
+    for rows_of_kind, policy in ((chosen[~on_account], _INVOICE_POLICY), (chosen[on_account], _ACCOUNT_POLICY)):
+        if not rows_of_kind.empty:
+            parts.append(resolve(rows_of_kind, decimals, customers, invoices, lcy, policy))
     rows = pd.concat([p.rows for p in parts], ignore_index=True) if parts else decided.iloc[0:0]
     review = pd.concat([p.review for p in parts], ignore_index=True) if parts else pd.DataFrame()
-    refused = [(str(r["key"]), _refusal(r)) for r in review.to_dict("records")]
+    reasons = {base_key(str(r["key"])): str(r["reason_code"]) for r in review.to_dict("records")}
+    refused += [(base_key(str(r["key"])), _refusal(r)) for r in review.to_dict("records")]
+    refused = list(dict(refused).items())  # one refusal per row, however many of its parts failed
+    if not rows.empty:  # a split is carried out whole or not at all
+        rows = rows[~rows["key"].astype("str").map(base_key).isin(dict(refused)).to_numpy()]
+    review = decided[decided["key"].isin(dict(refused)).to_numpy()].copy()
     if not review.empty:
-        review["message"] = [f"decision refused: {why}" for _, why in refused]
+        # the rule that refused it, or (a split that does not add up) the several invoices it pays
+        review["reason_code"] = [reasons.get(k, Review.SEVERAL_INVOICES) for k in review["key"]]
+        review["message"] = [f"decision refused: {dict(refused)[k]}" for k in review["key"]]
         review["lineNumber"] = pd.NA
     if not rows.empty:
-        rows["file_sha256"] = rows["key"].map(dict(zip(decided["key"], decided["file_sha256"], strict=True)))
+        sha_of = dict(zip(decided["key"], decided["file_sha256"], strict=True))
+        rows["file_sha256"] = [sha_of[base_key(str(k))] for k in rows["key"]]
     return Carried(rows, payment_lines(skip, "skipped"), refused, payment_lines(review, "needs_review"))
+
+
+def _split(
+    rows: pd.DataFrame, decisions: Mapping[str, Decision], invoices: Sequence[Mapping[str, Any]], decimals: int
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The parts of every row split over several invoices, and the splits that do not add up."""
+    if rows.empty:
+        return rows, []
+    open_minor = open_amounts(invoices, decimals)
+    parts: list[dict[str, Any]] = []
+    refused: list[tuple[str, str]] = []
+    for row in rows.to_dict("records"):
+        decision = decisions[str(row["key"])]
+        if decision.customer:
+            row["customerNumber"] = decision.customer.upper()
+        try:
+            parts += split_row(row, decision.invoice, open_minor, decimals)
+        except ValueError as exc:
+            refused.append((str(row["key"]), str(exc)))
+    frame = pd.DataFrame(parts, columns=list(rows.columns))
+    return frame.astype(rows.dtypes.to_dict()) if not frame.empty else rows.iloc[0:0], refused
 
 
 def _as_decided(rows: pd.DataFrame, decisions: Mapping[str, Decision]) -> pd.DataFrame:

@@ -123,27 +123,31 @@ def test_decisions_round_trip_posts_each_decision_once(tmp_path: Path, sandbox: 
     view = BCView(sandbox)
     config = write_config(tmp_path / "cfg", sandbox, profiles={"invoiced": PROFILE})
     rows = [
-        ("D1", "C10000", "1190.00", "RE-2026-0105"),  # C10400's invoice -> candidate 1, customer C10400
+        ("D1", "C10000", "357.00", "RE-2026-0102"),  # C10100's invoice -> candidate 1, customer C10100
         ("D2", "C99999", "45.50", ""),  # unknown customer -> on account of C10100
         ("D3", "C10000", "100.00", "RE-9999"),  # invoice not open -> skip, handled elsewhere
         ("D4", "C99999", "12.00", ""),  # on account of an unknown customer -> refused
         ("D5", "C99999", "2000.00", ""),  # apply to RE-2026-0107 (714.00 open) -> over, refused
         ("D6", "C99999", "7.00", ""),  # left waiting
+        ("D7", "C10400", "2400.00", "RE-2026-0105"),  # over -> split: both of C10400's invoices, 20.00 on account
+        ("D8", "C10200", "3000.00", "RE-2026-0108"),  # over -> split that does not add up: refused
     ]
     first = run_cli(config, sandbox, "--profile", "invoiced", _statement(tmp_path / "s.csv", rows))
-    assert first.summary is not None and first.summary["needs_review"] == 6, first.output
+    assert first.summary is not None and first.summary["needs_review"] == 8, first.output
     assert _new_lines(view) == []
 
     listing = _review(config, sandbox, tmp_path / "decide.xlsx")
-    assert sorted(r["row"] for r in listing["waiting"]) == [2, 3, 4, 5, 6, 7]
+    assert sorted(r["row"] for r in listing["waiting"]) == [2, 3, 4, 5, 6, 7, 8, 9]
     _decide(
         tmp_path / "decide.xlsx",
         {
-            "D1": {"Decision": "Apply to candidate", "Candidate No.": 1, "Customer No. (decision)": "C10400"},
+            "D1": {"Decision": "Apply to candidate", "Candidate No.": 1, "Customer No. (decision)": "C10100"},
             "D2": {"Decision": "On account", "Customer No. (decision)": "C10100"},
             "D3": {"Decision": "Not a customer payment - skip", "Note": "refund, handled elsewhere"},
             "D4": {"Decision": "On account", "Customer No. (decision)": "C77777"},
             "D5": {"Decision": "Apply to invoice", "Invoice No.": "RE-2026-0107", "Customer No. (decision)": "C10000"},
+            "D7": {"Decision": "Apply to several invoices", "Invoice No.": "RE-2026-0105; RE-2026-0106; on account"},
+            "D8": {"Decision": "Apply to several invoices", "Invoice No.": "RE-2026-0108 2000.00; RE-2026-0103 500"},
         },
     )
 
@@ -152,8 +156,11 @@ def test_decisions_round_trip_posts_each_decision_once(tmp_path: Path, sandbox: 
     s = decided.summary
     assert s is not None and decided.exit_code == 1, decided.output
     assert _new_lines(view) == [
-        ("C10100", Decimal("-45.50"), ""),
-        ("C10400", Decimal("-1190.00"), "RE-2026-0105"),
+        ("C10100", Decimal("-357.00"), "RE-2026-0102"),  # D1
+        ("C10100", Decimal("-45.50"), ""),  # D2
+        ("C10400", Decimal("-1190.00"), "RE-2026-0105"),  # D7: each invoice's open amount
+        ("C10400", Decimal("-1190.00"), "RE-2026-0106"),
+        ("C10400", Decimal("-20.00"), ""),  # D7's rest, on account
     ]
     results = _results(tmp_path / "decide.xlsx")
     added = f"added to journal {s['journal']['code']} by run {s['run_id']}"
@@ -162,6 +169,15 @@ def test_decisions_round_trip_posts_each_decision_once(tmp_path: Path, sandbox: 
     assert "customer number is not a customer" in results["D4"]
     assert "more than the invoice's remaining amount" in results["D5"]
     assert results["D6"].startswith("waiting since")
+    assert results["D7"] == added
+    assert "the parts add up to 2500.00, the receipt is 3000.00" in results["D8"]
+    (d7,) = [line for line in report_lines(s) if line["externalDocumentNumber"] == "D7"]
+    assert (d7["state"], d7["amount"], d7["appliesToInvoiceNumber"]) == (
+        "posted",
+        "-2400.00",
+        "RE-2026-0105, RE-2026-0106",
+    )
+    assert d7["message"] == "split by a person: RE-2026-0105 1190.00; RE-2026-0106 1190.00; on account 20.00"
     assert _review_states(config) == {
         "D1": "done",
         "D2": "done",
@@ -169,12 +185,14 @@ def test_decisions_round_trip_posts_each_decision_once(tmp_path: Path, sandbox: 
         "D4": "waiting",
         "D5": "waiting",
         "D6": "waiting",
+        "D7": "done",
+        "D8": "waiting",
     }
 
     # The same workbook again: nothing is posted twice; the rows already done are named as such.
     again = run_cli(config, sandbox, tmp_path / "decide.xlsx")
     assert again.summary is not None and again.summary["posted"] == 0, again.output
-    assert len(_new_lines(view)) == 2
+    assert len(_new_lines(view)) == 5
     results = _results(tmp_path / "decide.xlsx")
     assert results["D1"].startswith("row 2: already handled")
 
@@ -183,11 +201,11 @@ def test_decisions_round_trip_posts_each_decision_once(tmp_path: Path, sandbox: 
     r = redrop.summary
     assert r is not None and redrop.exit_code == 0, redrop.output
     # skipped: the header line and D3, which a person skipped
-    assert (r["posted"], r["already_posted"], r["skipped"], r["needs_review"], r["waiting"]) == (0, 2, 2, 3, 3)
+    assert (r["posted"], r["already_posted"], r["skipped"], r["needs_review"], r["waiting"]) == (0, 3, 2, 4, 4)
     (d3,) = [line for line in report_lines(r) if line["externalDocumentNumber"] == "D3"]
     assert (d3["state"], d3["reason_code"]) == ("skipped", "decided")
     assert "refund, handled elsewhere" in d3["message"]
-    assert len(_new_lines(view)) == 2
+    assert len(_new_lines(view)) == 5
 
 
 def test_unreadable_decisions_are_refused_row_by_row(tmp_path: Path, sandbox: SandboxInfo) -> None:
