@@ -1,10 +1,20 @@
-"""Time writing the run report (report.xlsx with openpyxl write_only + report.json) for 200k lines.
+"""Time writing the run report (the report workbook + report.json) for 200k lines, and its peak memory.
 
-python bench/report_bench.py [LINES]    prints the figures; never an assertion on time.
+python bench/report_bench.py [LINES] [--baseline SOURCE_TREE]
+
+prints the figures; never an assertion on time. ``--baseline`` runs the same measurement, in the
+same session and on the same lines, with the ``pipeline`` package of another source tree (e.g. an
+older commit unpacked with ``git archive COMMIT | tar -x -C /tmp/old``) and prints the ratio, so
+the comparison is not spoiled by a machine that is busier in one run than in another. Each writer
+runs in its own process, so its peak resident memory is its own.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,16 +56,48 @@ def make_lines(n: int, seed: int = 7) -> pd.DataFrame:
     )
 
 
-def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
+def measure(n: int) -> None:
+    """Write the report for ``n`` lines with the ``pipeline`` on ``sys.path``; print one JSON line."""
     lines = make_lines(n)
     summary = {"run_id": "bench", "target": "bench", "rows_read": n, "files": [{"file": "statement.csv"}]}
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         paths = write_run_report(Path(tmp), summary, lines, pd.DataFrame(columns=list(DISCREPANCY_COLUMNS)))
         took = time.perf_counter() - t0
-        sizes = ", ".join(f"{k} {p.stat().st_size / 1e6:.1f} MB" for k, p in paths.items())
-    print(f"run report for {n} lines: {took:.1f} s ({n / took:,.0f} lines/s); {sizes}")
+        sizes = {k: p.stat().st_size for k, p in paths.items()}
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"lines": n, "seconds": took, "peak_mb": peak_mb, "sizes": sizes}))
+
+
+def _child(n: int, source: Path) -> dict[str, float]:
+    """``measure`` in a fresh process importing ``pipeline`` from ``source``."""
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    done = subprocess.run(
+        [sys.executable, __file__, str(n), "--measure"], env=env, capture_output=True, text=True, check=True
+    )
+    value: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return value
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if "--measure" in args:
+        measure(int(args[0]))
+        return
+    baseline = Path(args[args.index("--baseline") + 1]) if "--baseline" in args else None
+    numbers = [a for a in args if a.isdigit()]
+    n = int(numbers[0]) if numbers else 200_000
+    now = _child(n, Path(__file__).resolve().parents[1])
+    print(
+        f"run report for {n:,} lines: {now['seconds']:.1f} s ({n / now['seconds']:,.0f} lines/s), "
+        f"peak memory {now['peak_mb']:,.0f} MB"
+    )
+    if baseline is not None:
+        old = _child(n, baseline)
+        print(
+            f"baseline ({baseline}): {old['seconds']:.1f} s, peak memory {old['peak_mb']:,.0f} MB; "
+            f"now {old['seconds'] / now['seconds']:.1f}x as fast"
+        )
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,16 +30,17 @@ from rich.text import Text
 
 from pipeline import __version__
 from pipeline.config import Config, load_config
+from pipeline.decisions import render_waiting, waiting_json, write_review_workbook
 from pipeline.errors import BCError, ConfigError, LockError, PayimportError, ProfileError
 from pipeline.exitcodes import ExitCode, exit_code_for
 from pipeline.inputs import expand_inputs
-from pipeline.logs import setup_logging
+from pipeline.logs import emit, flush_logs, setup_logging, setup_quiet_logging
 from pipeline.money import money_text
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.post.rebuild import describe_rebuild, rebuild_ledger
 from pipeline.report import render_console_summary, try_write_errors_workbook
 from pipeline.runner import RunOptions, import_files
-from pipeline.session import open_session
+from pipeline.session import ledger_scope, open_session
 from pipeline.validate import FileResult, validate_file
 from pipeline.watch import Watcher, stop_on_signals
 
@@ -77,11 +80,15 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+def _debugging() -> bool:
+    """Was the command started as ``payimport --debug ...``?"""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("debug"))
+
+
 def _show_traceback(exc: BaseException) -> None:
     """With ``payimport --debug``, the traceback of an error the tool did not raise on purpose."""
-    ctx = click.get_current_context(silent=True)
-    debug = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("debug"))
-    if debug and not isinstance(exc, PayimportError):
+    if _debugging() and not isinstance(exc, PayimportError):
         traceback.print_exception(exc, file=sys.stderr)
 
 
@@ -153,12 +160,12 @@ def validate(
     sys.exit(code)
 
 
-def _load_or_exit(config_path: Path, as_json: bool, console: Console) -> Config:
+def _load_or_exit(config_path: Path, as_json: bool, console: Console, *, json_logs: bool = False) -> Config:
     """The config, or a message listing every problem and exit 2."""
     try:
         return load_config(config_path)
     except ConfigError as exc:
-        _fail(as_json, console, {"error": str(exc), "problems": list(exc.problems)}, str(exc))
+        _fail(as_json, console, {"error": str(exc), "problems": list(exc.problems)}, str(exc), json_logs=json_logs)
         sys.exit(ExitCode.UNUSABLE)
 
 
@@ -181,10 +188,24 @@ def _error_json(exc: BaseException, *, posted_nothing: bool = False) -> dict[str
     return out
 
 
-def _fail(as_json: bool, console: Console, obj: dict[str, Any], text: str) -> None:
+def _fail(
+    as_json: bool,
+    console: Console,
+    obj: dict[str, Any],
+    text: str,
+    *,
+    json_logs: bool = False,
+    code: ExitCode = ExitCode.UNUSABLE,
+) -> None:
+    """Say why a command stopped: a ``run_failed`` event when stderr carries JSON lines (nothing
+    else may go there, or a ``.jsonl`` file breaks), else one plain line; the JSON object on stdout
+    with ``--json``."""
+    flush_logs()
+    if json_logs:
+        emit("run_failed", exit_code=int(code), reason=text, **{k: v for k, v in obj.items() if k != "error"})
     if as_json:
         click.echo(json.dumps(obj, ensure_ascii=False))
-    else:
+    elif not json_logs:
         console.print(f"[bold red]error[/]: {escape(text)}")
 
 
@@ -311,12 +332,15 @@ def run(
     """
     err_console = Console(stderr=True, highlight=False, soft_wrap=True)
     if log_format:
-        setup_logging("json" if log_format == "json" else "text")
-    config = _load_or_exit(config_path, as_json, err_console)
+        setup_logging("json" if log_format == "json" else "text", level=logging.DEBUG if _debugging() else logging.INFO)
+    else:
+        setup_quiet_logging()
+    json_logs = log_format == "json"
+    config = _load_or_exit(config_path, as_json, err_console, json_logs=json_logs)
     paths = expand_inputs(files)
     if not paths:
         text = f"no files to import in {', '.join(map(str, files))}"
-        _fail(as_json, err_console, {"error": "no files to import"}, text)
+        _fail(as_json, err_console, {"error": "no files to import"}, text, json_logs=json_logs, code=ExitCode.UNUSABLE)
         sys.exit(ExitCode.UNUSABLE)
     options = RunOptions(
         profile=profile_name, dry_run=dry_run, post_journal=post_journal, accept_new_ledger=accept_new_ledger
@@ -325,20 +349,56 @@ def run(
     try:
         with (
             open_session(config, os.environ, command=command, lock=not dry_run) as session,
-            _progress(err_console, enabled=not as_json and not dry_run) as progress,
+            _progress(err_console, enabled=not as_json and not json_logs) as (progress, phase),
         ):
-            options.progress = progress
+            options.progress, options.phase = progress, phase
             result = import_files(session, paths, options)
     except Exception as exc:
         _show_traceback(exc)
         obj = _error_json(exc)
-        _fail(as_json, err_console, obj, obj["error"])
-        sys.exit(exit_code_for(exc))
+        code = exit_code_for(exc)
+        _fail(as_json, err_console, obj, obj["error"], json_logs=json_logs, code=code)
+        sys.exit(code)
+    flush_logs()
     if as_json:
         click.echo(json.dumps(result.summary.to_json(), ensure_ascii=False, default=str))
     else:
         click.echo(render_console_summary(result.summary.to_json()))
     sys.exit(result.exit_code)
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the decisions workbook (default: runs_dir/decisions-<date>.xlsx).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the listing.")
+def review(config_path: Path, out_path: Path | None, as_json: bool) -> None:
+    """List the payments waiting for a person and write a decisions workbook to fill in.
+
+    Import the filled-in workbook with `payimport run WORKBOOK.xlsx` (or drop it into the inbox).
+    """
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    config = _load_or_exit(config_path, as_json, err_console)
+    try:
+        with open_session(config, os.environ, command="payimport review", lock=False) as session:
+            path = out_path or config.runs_dir / f"decisions-{datetime.now(UTC):%Y-%m-%d-%H%M%S}.xlsx"
+            waiting = write_review_workbook(session.ledger, ledger_scope(session.client), path)
+    except Exception as exc:
+        _show_traceback(exc)
+        obj = _error_json(exc)
+        _fail(as_json, err_console, obj, obj["error"])
+        sys.exit(exit_code_for(exc, bc_may_have_changed=False))
+    if as_json:
+        rows = [waiting_json(r) for r in waiting]
+        click.echo(json.dumps({"waiting": rows, "workbook": str(path)}, ensure_ascii=False))
+    else:
+        click.echo(render_waiting(waiting, path))
+    sys.exit(ExitCode.OK)
 
 
 @main.command()
@@ -364,8 +424,9 @@ def watch(folder: Path, once: bool, interval: float | None, config_path: Path, l
         with stop_on_signals(stop):
             code = watcher.run(once=once, interval_s=interval)
     except PayimportError as exc:
-        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
-        sys.exit(exit_code_for(exc))
+        code = exit_code_for(exc)
+        _fail(False, err_console, {"error": str(exc)}, str(exc), json_logs=log_format == "json", code=code)
+        sys.exit(code)
     for filed in watcher.filed:
         reason = f" - {filed.reason}" if filed.reason else ""
         click.echo(f"{filed.source}: {filed.folder} (exit {filed.exit_code}){reason}")
@@ -373,20 +434,36 @@ def watch(folder: Path, once: bool, interval: float | None, config_path: Path, l
 
 
 @contextlib.contextmanager
-def _progress(console: Console, *, enabled: bool) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr while lines are sent (only on a terminal: cron mail stays clean)."""
+def _progress(console: Console, *, enabled: bool) -> Iterator[tuple[Callable[[int, int], None], Callable[[str], None]]]:
+    """What a person at a terminal follows: the phase (reading files, fetching customers and
+    invoices, matching, posting, verifying, writing the report) and, while posting, a bar with the
+    lines per second and the time left. Nothing when stderr is not a terminal: cron mail and log
+    files stay clean."""
     if not enabled or not console.is_terminal:
-        yield lambda done, total: None
+        yield (lambda done, total: None), (lambda text: None)
         return
     with Progress(
-        TextColumn("posting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("lines  {task.fields[rate]}"),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
     ) as bar:
-        task = bar.add_task("posting", total=None)
+        task = bar.add_task("starting", total=None, rate="")
 
         def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            speed = bar.tasks[task].speed
+            rate = f"{speed:,.0f} lines/s" if speed else ""
+            description = "verifying the journal with BC" if total and done >= total else "posting"
+            bar.update(task, completed=done, total=total, rate=rate, description=description)
 
-        yield update
+        def phase(text: str) -> None:
+            bar.update(task, description=text, completed=0, total=None, rate="")
+
+        yield update, phase
 
 
 @main.command()

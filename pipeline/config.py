@@ -450,6 +450,7 @@ class Defaults(_Frozen):
 
     first_line_number: int = Field(default=0, ge=0)
     errors_workbook: bool = True
+    exit_one_while_waiting: bool = False
 
 
 class Timeouts(_Frozen):

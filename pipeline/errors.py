@@ -7,10 +7,11 @@
      +-- LedgerHistoryError a new ledger facing a company with this tool's history (exit 2)
      +-- LockError          another run holds the state lock (exit 4)
      +-- BCError            Business Central or the network failed (exit 3; state is recorded)
-          +-- BCAuthError       credentials or token refused (401/403, Entra errors)
+          +-- BCAuthError       credentials or token refused (401/403, Entra errors): configuration (exit 2)
           +-- BCTransientError  429, 502, 503, 504, timeouts, connection errors, after retries
           |    +-- BCOutcomeUnknown  the request may have been executed (timeout or drop after sending)
           +-- BCPermanentError  BC refused the request (other 4xx) with its error code and message
+               +-- BCTargetError    the company named in config is not there (or not only once): exit 2
 
 Data problems in individual rows are *results* (row issues), never exceptions.
 """
@@ -94,3 +95,7 @@ class BCOutcomeUnknown(BCTransientError):
 
 class BCPermanentError(BCError):
     """BC refused the request for a reason a retry will not change (other 4xx)."""
+
+
+class BCTargetError(BCPermanentError):
+    """The company config names does not exist at the target, or several match: fix the config."""

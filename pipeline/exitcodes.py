@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from pipeline.errors import BCError, ConfigError, InputError, LockError, PayimportError
+from pipeline.errors import BCAuthError, BCError, BCTargetError, ConfigError, InputError, LockError, PayimportError
 
 
 class ExitCode(IntEnum):
@@ -21,7 +21,8 @@ class ExitCode(IntEnum):
     NEEDS_PERSON = 1
     """Done, but rows were rejected or need review, or BC differs from the plan (see the report)."""
     UNUSABLE = 2
-    """Unusable input, profile or config: nothing was posted."""
+    """Unusable input, profile or config (including credentials BC or Entra refuse and a company
+    that is not there): nothing was posted by this run."""
     BC_FAILED = 3
     """BC or the network failed after retries (or the run stopped early): state is recorded, run
     the same command again."""
@@ -39,6 +40,10 @@ def exit_code_for(exc: BaseException, *, bc_may_have_changed: bool = True) -> Ex
     """
     if isinstance(exc, LockError):
         return ExitCode.LOCKED
+    if isinstance(exc, BCAuthError | BCTargetError):
+        # A wrong secret or company name does not get better by running again: it is configuration.
+        # (Rows a run had already sent when BC refused it mid-run are reported by the run itself.)
+        return ExitCode.UNUSABLE
     if isinstance(exc, BCError):
         return ExitCode.BC_FAILED
     if isinstance(exc, (ConfigError, InputError, PayimportError)):

@@ -64,10 +64,11 @@ class Inputs:
     rows: pd.DataFrame  # every valid payment of every file, in file then row order
     decimals: int
     history: list[str | None] = field(default_factory=list)  # per file: "imported before by ..." or None
+    decided: int = 0  # rows a person decided, taken from the ledger into this run (not read from a file)
 
     @property
     def rows_read(self) -> int:
-        return sum(r.rows_read for r in self.results)
+        return sum(r.rows_read for r in self.results) + self.decided
 
     @property
     def keys(self) -> list[str]:

@@ -44,10 +44,11 @@ from typing import Any, Final, Self
 
 from pipeline.errors import PayimportError
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 ROW_STATES: Final = ("planned", "sending", "created", "refused", "conflict")
 RUN_STATUSES: Final = ("running", "finished", "failed", "interrupted")
 JOURNAL_STATES: Final = ("planned", "created", "posting", "posted")
+REVIEW_STATES: Final = ("waiting", "decided", "done")
 _REPLANNABLE: Final = ("planned", "refused")
 _CHUNK: Final = 900  # bound parameters per IN (...): below SQLite's old 999 limit
 _BUSY_TIMEOUT_MS: Final = 10_000
@@ -94,11 +95,29 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             target TEXT NOT NULL, journal_id TEXT NOT NULL, seen TEXT NOT NULL,
             PRIMARY KEY (target, journal_id))""",
     ),
+    # Version 4: rows sent to a person stay with that person across runs and re-drops until they
+    # decide (a re-run must not re-resolve them, e.g. an over-payment hold while BC's remainingAmount
+    # has not moved yet), with the row as the person sees it, the reason, and when it started waiting.
+    4: (
+        f"""CREATE TABLE reviews (
+            target TEXT NOT NULL, key TEXT NOT NULL, file_sha256 TEXT NOT NULL, source_file TEXT NOT NULL,
+            source_row INTEGER NOT NULL, reason_code TEXT NOT NULL, message TEXT NOT NULL,
+            row_json TEXT NOT NULL, first_run TEXT NOT NULL, first_seen TEXT NOT NULL,
+            last_run TEXT NOT NULL, last_seen TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN {_in(REVIEW_STATES)}),
+            decision_json TEXT, decided TEXT, outcome TEXT,
+            PRIMARY KEY (target, key))""",
+        "CREATE INDEX reviews_state ON reviews (target, state)",
+    ),
 }
 
 _ROW_COLUMNS: Final = (
     "target, key, run_id, file_sha256, source_file, source_row, journal_id, journal_code, line_number, "
     "state, bc_id, payload_json, error_code, error_message, updated"
+)
+_REVIEW_COLUMNS: Final = (
+    "target, key, file_sha256, source_file, source_row, reason_code, message, row_json, first_run, first_seen, "
+    "last_run, last_seen, state, decision_json, decided, outcome"
 )
 _RUN_COLUMNS: Final = (
     "run_id, target, started, finished, status, journal_code, journal_id, journal_state, files_json, summary_json"
@@ -145,6 +164,56 @@ class RowRecord:
     @property
     def payload(self) -> dict[str, Any]:
         value: dict[str, Any] = json.loads(self.payload_json)
+        return value
+
+
+@dataclass(frozen=True)
+class HeldRow:
+    """A payment row a run sends to a person: ``row`` is the payment as read from the file
+    (JSON-able; money as integer minor units, dates as ISO text), enough to post it once decided."""
+
+    key: str
+    file_sha256: str
+    source_file: str
+    source_row: int
+    reason_code: str
+    message: str
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """A row waiting for (or decided by) a person. ``first_run``/``first_seen`` say since when it
+    waits; ``decision`` is what the person decided (None while waiting); ``outcome`` what became of
+    the decision (posted by run X, skipped, or why the decision was refused)."""
+
+    target: str
+    key: str
+    file_sha256: str
+    source_file: str
+    source_row: int
+    reason_code: str
+    message: str
+    row_json: str
+    first_run: str
+    first_seen: str
+    last_run: str
+    last_seen: str
+    state: str
+    decision_json: str | None
+    decided: str | None
+    outcome: str | None
+
+    @property
+    def row(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.row_json)
+        return value
+
+    @property
+    def decision(self) -> dict[str, Any] | None:
+        if self.decision_json is None:
+            return None
+        value: dict[str, Any] = json.loads(self.decision_json)
         return value
 
 
@@ -472,6 +541,110 @@ class Ledger:
             "SELECT max(line_number) FROM rows WHERE target = ? AND journal_id = ?", (target, journal_id)
         ).fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+    # -- rows waiting for a person --------------------------------------------------------------------
+
+    def hold_for_review(self, target: str, run_id: str, held: Sequence[HeldRow]) -> None:
+        """Record rows a run sent to a person. A key held before keeps its first run and date (that is
+        what "waiting since" means), its state and its decision; only when it was last seen moves."""
+        if not held:
+            return
+        now = _now()
+        stamp = (run_id, now, run_id, now)
+        params = [
+            (
+                target,
+                h.key,
+                h.file_sha256,
+                h.source_file,
+                h.source_row,
+                h.reason_code,
+                h.message,
+                _ENCODE(h.row),
+                *stamp,
+            )
+            for h in held
+        ]
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO reviews (target, key, file_sha256, source_file, source_row, reason_code, message, "
+                "row_json, first_run, first_seen, last_run, last_seen, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting') "
+                "ON CONFLICT (target, key) DO UPDATE SET last_run = excluded.last_run, last_seen = excluded.last_seen",
+                params,
+            )
+
+    def reviews(
+        self, target: str, keys: Sequence[str] | None = None, states: Iterable[str] = REVIEW_STATES
+    ) -> dict[str, ReviewRecord]:
+        """Held rows by key, of the given states; of these keys only, or all of the target (in the
+        order they started waiting)."""
+        wanted = _unique(states)
+        unknown = [s for s in wanted if s not in REVIEW_STATES]
+        if unknown:
+            raise ValueError(f"unknown review state(s): {', '.join(unknown)}")
+        base = f"SELECT {_REVIEW_COLUMNS} FROM reviews WHERE target = ? AND state IN {_in(wanted)}"
+        if keys is None:
+            sql = base + " ORDER BY first_seen, source_file, source_row, key"
+            return {r[1]: ReviewRecord(*r) for r in self._db.execute(sql, (target,))}
+        found: dict[str, ReviewRecord] = {}
+        for chunk in _chunks(_unique(keys)):
+            query = base + " AND key IN (" + ",".join("?" * len(chunk)) + ")"
+            for r in self._db.execute(query, (target, *chunk)):
+                found[r[1]] = ReviewRecord(*r)
+        return found
+
+    def record_decisions(self, target: str, decisions: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """A person's decisions (key, decision): waiting or decided rows become ``decided``; a row
+        already done is never decided again (ValueError naming it, nothing written)."""
+        now = _now()
+        params = [(_ENCODE(dict(d)), now, target, key) for key, d in decisions]
+        keys = [key for key, _ in decisions]
+        self._review_transition(
+            "UPDATE reviews SET state = 'decided', decision_json = ?, decided = ?, outcome = NULL "
+            "WHERE target = ? AND key = ? AND state IN ('waiting', 'decided')",
+            params,
+            target,
+            keys,
+            ("waiting", "decided"),
+        )
+
+    def finish_reviews(self, target: str, outcomes: Sequence[tuple[str, str]]) -> None:
+        """Decided rows whose decision was carried out (key, what became of it): ``done`` for good."""
+        self._review_transition(
+            "UPDATE reviews SET state = 'done', outcome = ? WHERE target = ? AND key = ? AND state = 'decided'",
+            [(outcome, target, key) for key, outcome in outcomes],
+            target,
+            [key for key, _ in outcomes],
+            ("decided",),
+        )
+
+    def refuse_decisions(self, target: str, refusals: Sequence[tuple[str, str]]) -> None:
+        """Decisions that cannot be carried out (key, why): the row waits again, the reason kept."""
+        self._review_transition(
+            "UPDATE reviews SET state = 'waiting', decision_json = NULL, outcome = ? "
+            "WHERE target = ? AND key = ? AND state = 'decided'",
+            [(why, target, key) for key, why in refusals],
+            target,
+            [key for key, _ in refusals],
+            ("decided",),
+        )
+
+    def _review_transition(
+        self, sql: str, params: list[tuple[Any, ...]], target: str, keys: list[str], allowed: tuple[str, ...]
+    ) -> None:
+        """One guarded UPDATE per key in one transaction: all keys move, or none and ValueError."""
+        if not keys:
+            return
+        try:
+            with self._transaction() as db:
+                if db.executemany(sql, params).rowcount != len(keys):
+                    raise _Refused
+        except _Refused:
+            current = self.reviews(target, keys)
+            bad = {k: (current[k].state if k in current else None) for k in keys}
+            bad = {k: state for k, state in bad.items() if state is None or state not in allowed}
+            raise ValueError(f"review row(s) not in {' or '.join(allowed)}: {_describe(bad)}") from None
 
     # -- rows: writes ----------------------------------------------------------------------------------
 

@@ -32,7 +32,9 @@ def issue_lines(result: FileResult) -> pd.DataFrame:
             "source_row": row,
             "state": "rejected",
             "reason_code": ",".join(dict.fromkeys(i.reason_code for i in issues)),
-            "message": "; ".join(f"{i.column}: {i.message}" for i in issues),
+            "message": "; ".join(
+                i.message if i.message.startswith(f"{i.column}:") else f"{i.column}: {i.message}" for i in issues
+            ),
         }
         for row, issues in by_row.items()
     ]

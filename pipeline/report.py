@@ -4,12 +4,13 @@ The errors workbook keeps the input's own header and columns, with ``row`` and `
 appended at the right, so a person fixes the values in Excel and drops the file back: the
 same profile identifies it by its header and reads it like the original.
 
-The run report (``report.xlsx`` + ``report.json`` in the run folder) shows where every input line
-ended and proves ``lines read = sum of states``. Text cells go through ``safe_cell``, so a
-description like ``=HYPERLINK(...)`` stays text. An amount is written as a number only when the
-float Excel stores equals the exact amount (at most 15 significant digits); otherwise it is written
-as exact text rather than a number that is off by a cent. Both files are written to a temporary
-name and renamed into place, so a reader (or a crash) never sees half a report.
+The run report (``report-<run id>.xlsx`` for people, ``pipeline.report_xlsx``; ``report.json`` for
+tools, in the run folder) shows where every input line ended and proves ``lines read = sum of
+states``. Text cells are stored as text (Excel's quote prefix on text that looks like a formula),
+so a description like ``=HYPERLINK(...)`` stays text. An amount is written as a number only when
+the float Excel stores equals the exact amount (at most 15 significant digits); otherwise it is
+written as exact text rather than a number that is off by a cent. Both files are written to a
+temporary name and renamed into place, so a reader (or a crash) never sees half a report.
 """
 
 from __future__ import annotations
@@ -29,14 +30,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from pipeline.money import exact_float, exact_minor, minor_text
+from pipeline import report_xlsx
+from pipeline.money import minor_text
 from pipeline.readers import SOURCE_ROW, RawTable, col
 from pipeline.reconcile import (
     count_states,
@@ -46,27 +43,9 @@ from pipeline.reconcile import (
 )
 from pipeline.validate import FileResult
 from schemas.codes import STATE_LABELS, STATES, Skip, State
-from schemas.lines import DISCREPANCY_COLUMNS, conform_discrepancies, conform_lines
+from schemas.lines import conform_discrepancies, conform_lines
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_HEAD = Font(bold=True)
-_ERR_FILL = PatternFill("solid", fgColor="FFF2CC")
-
-
-def safe_cell(ws: WriteOnlyWorksheet, value: Any, *, bold: bool = False, fill: bool = False) -> Cell:
-    """A cell whose text is stored as text: ``=SUM(...)`` or ``+1`` never becomes a formula."""
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", value)
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if is_formula_like(value):
-            cell.quotePrefix = True  # Excel keeps it text even after the cell is edited
-    if bold:
-        cell.font = _HEAD
-    if fill:
-        cell.fill = _ERR_FILL
-    return cell
 
 
 def is_formula_like(text: str) -> bool:
@@ -208,41 +187,7 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
 
 # --- the run report --------------------------------------------------------------------------------------
 
-RUN_SHEETS = ("Summary", "Payments", "Rejected", "Needs review", "Discrepancies")
-_LINE_DETAIL = (
-    "customerNumber",
-    "appliesToInvoiceNumber",
-    "amount",
-    "currency",
-    "postingDate",
-    "documentNumber",
-    "externalDocumentNumber",
-    "description",
-)
-PAYMENTS_SHEET_COLUMNS = (
-    "state",
-    "source_file",
-    "source_row",
-    "lineNumber",
-    *_LINE_DETAIL,
-    "flags",
-    "bc_id",
-    "journal_code",
-    "key",
-)
-REJECTED_SHEET_COLUMNS = ("source_file", "source_row", "reason_code", "message", *_LINE_DETAIL, "key")
-REVIEW_SHEET_COLUMNS = (
-    "source_file",
-    "source_row",
-    "reason_code",
-    "message",
-    "candidates",
-    *_LINE_DETAIL,
-    "flags",
-    "key",
-)
-_WIDTH_SAMPLE = 500
-_MAX_WIDTH = 60
+RUN_SHEETS = report_xlsx.RUN_SHEETS
 
 
 def write_run_report(
@@ -254,7 +199,8 @@ def write_run_report(
     decimals: int | Mapping[str, int] | None = None,
     rows_per_sheet: int | None = None,
 ) -> dict[str, Path]:
-    """Write ``report.xlsx`` and ``report.json`` into ``run_dir``; return ``{"xlsx": ..., "json": ...}``.
+    """Write ``report-<run id>.xlsx`` (for people, ``pipeline.report_xlsx``) and ``report.json``
+    (for tools) into ``run_dir``; return ``{"xlsx": ..., "json": ...}``.
 
     A table longer than a sheet can hold (``rows_per_sheet``, Excel's limit by default) goes on
     over "Payments (2)", "Payments (3)"...
@@ -268,9 +214,9 @@ def write_run_report(
     frame = conform_lines(lines)
     found = conform_discrepancies(discrepancies)
     amounts = _amount_texts(frame, places)
-    xlsx = _replace_atomically(
-        run_dir / "report.xlsx",
-        lambda p: _write_xlsx(p, summary, frame, found, places, rows_per_sheet or EXCEL_DATA_ROWS),
+    name = report_xlsx.report_name(str(summary.get("run_id") or ""))
+    xlsx = report_xlsx.write_report_workbook(
+        run_dir / name, summary, frame, found, places, rows_per_sheet or EXCEL_DATA_ROWS
     )
     document = {
         "summary": _json_summary(summary, frame, places),
@@ -281,55 +227,9 @@ def write_run_report(
     return {"xlsx": xlsx, "json": json_path}
 
 
-def number_format(decimals: int) -> str:
-    return "#,##0" if decimals <= 0 else "#,##0." + "0" * decimals
-
-
-def _write_xlsx(
-    path: Path,
-    summary: Mapping[str, Any],
-    lines: pd.DataFrame,
-    discrepancies: pd.DataFrame,
-    places: int | Mapping[str, int],
-    rows_per_sheet: int,
-) -> None:
-    wb = Workbook(write_only=True)
-    _write_summary_sheet(wb.create_sheet("Summary"), summary, lines, places, len(discrepancies))
-    states = lines["state"]
-    parts = (
-        ("Payments", PAYMENTS_SHEET_COLUMNS, lines[states.isin([State.POSTED, State.ALREADY_POSTED]).to_numpy()]),
-        ("Rejected", REJECTED_SHEET_COLUMNS, lines[(states == State.REJECTED).to_numpy()]),
-        ("Needs review", REVIEW_SHEET_COLUMNS, lines[(states == State.NEEDS_REVIEW).to_numpy()]),
-    )
-    for title, columns, part in (*parts, ("Discrepancies", DISCREPANCY_COLUMNS, discrepancies)):
-        for n, start in enumerate(range(0, max(len(part), 1), rows_per_sheet)):
-            name = title if n == 0 else f"{title} ({n + 1})"
-            _write_table(wb.create_sheet(name), columns, part.iloc[start : start + rows_per_sheet], places)
-    wb.save(path)
-
-
 EXCEL_DATA_ROWS = 1_048_576 - 1
 """Rows a sheet holds under its header: Excel refuses to open more. A million-payment migration
 with its skipped and rejected lines can pass it, so a table continues on "Payments (2)" etc."""
-
-
-def _write_table(
-    ws: WriteOnlyWorksheet, columns: Sequence[str], frame: pd.DataFrame, places: int | Mapping[str, int]
-) -> None:
-    """Header row (frozen), then one row per line; widths from the header and a sample of values."""
-    values = {name: _column_values(frame, name) for name in columns if name != "amount"}
-    _set_widths(ws, columns, values)
-    ws.freeze_panes = "A2"
-    ws.append([safe_cell(ws, name, bold=True) for name in columns])
-    amount_at = columns.index("amount") if "amount" in columns else -1
-    if amount_at >= 0:
-        minors = _column_values(frame, "amount_minor")
-        currencies = _column_values(frame, "currency")
-        values["amount"] = [
-            _amount_cell(ws, m, decimals_for(str(c), places)) for m, c in zip(minors, currencies, strict=True)
-        ]
-    for row in zip(*(values[name] for name in columns), strict=True):
-        ws.append([_cell(ws, v) for v in row])
 
 
 def _column_values(frame: pd.DataFrame, name: str) -> list[Any]:
@@ -342,149 +242,12 @@ def _column_values(frame: pd.DataFrame, name: str) -> list[Any]:
     return column.tolist()
 
 
-def _cell(ws: WriteOnlyWorksheet, value: Any) -> Any:
-    """What to append for one value: text that could turn into a formula, or that holds characters
-    XML cannot carry, goes through ``safe_cell``; other text is appended as it is, which openpyxl
-    stores exactly as ``safe_cell`` would (a shared string) without building a cell object for it
-    (that doubles the time of a 200k-line sheet). Error-code text such as ``#N/A`` would be typed as
-    an Excel error if appended as it is, so it goes through ``safe_cell`` too."""
-    if isinstance(value, str):
-        if not value:
-            return None
-        if is_formula_like(value) or value in ERROR_CODES or ILLEGAL_CHARACTERS_RE.search(value):
-            return safe_cell(ws, value)
-    return value
-
-
-def _amount_cell(ws: WriteOnlyWorksheet, minor: int | None, decimals: int) -> Cell | None:
-    if minor is None:
-        return None
-    number = exact_float(int(minor), decimals)
-    if number is None:
-        return safe_cell(ws, minor_text(int(minor), decimals))
-    cell = WriteOnlyCell(ws, value=number)
-    cell.number_format = number_format(decimals)
-    return cell
-
-
-def _set_widths(ws: WriteOnlyWorksheet, columns: Sequence[str], values: Mapping[str, list[Any]]) -> None:
-    for i, name in enumerate(columns, start=1):
-        sample = values.get(name, [])[:_WIDTH_SAMPLE]
-        longest = max([len(name), 12 if name == "amount" else 0, *(len(str(v)) for v in sample if v is not None)])
-        _set_width(ws, i, min(longest + 2, _MAX_WIDTH))
-
-
-def _set_width(ws: WriteOnlyWorksheet, column: int, width: int) -> None:
-    """Column widths must be set before the first row of a write-only sheet is written."""
-    # Worksheet._setup gives write-only sheets column_dimensions; types-openpyxl does not declare it.
-    ws.column_dimensions[get_column_letter(column)].width = width  # type: ignore[attr-defined]
-
-
-def _write_summary_sheet(
-    ws: WriteOnlyWorksheet,
-    summary: Mapping[str, Any],
-    lines: pd.DataFrame,
-    places: int | Mapping[str, int],
-    found: int,
-) -> None:
-    """Key facts first, then files, states with totals, the identity line and BC's figures."""
-    rows = _run_facts(summary)
-    rows += [[], _bold(ws, ["file", "profile", "rows read", "sha256"])]
-    for f in summary.get("files") or []:
-        rows.append([_plain(f.get("file")), _plain(f.get("profile")), f.get("rows_read"), _plain(f.get("sha256"))])
-        if f.get("balance_detail"):
-            rows.append(["", _plain(f.get("balance_detail"))])
-    rows += _state_rows(ws, summary, lines, places)
-    rows += _bc_and_report_rows(summary, found)
-    for i, width in enumerate((20, 70, 16, 66), start=1):
-        _set_width(ws, i, width)
-    ws.freeze_panes = "A2"
-    ws.append(_bold(ws, ["item", "value", "amount", "detail"]))
-    for row in rows:
-        ws.append([_cell(ws, v) for v in row])
-
-
-def _run_facts(summary: Mapping[str, Any]) -> list[list[Any]]:
-    """Run id, times, target, dry run and the journal (times only when known)."""
-    journal = summary.get("journal") or {}
-    rows: list[list[Any]] = []
-    for item, value in (
-        ("run id", summary.get("run_id")),
-        ("started", summary.get("started")),
-        ("finished", summary.get("finished")),
-        ("target", summary.get("target")),
-        ("dry run", _yes_no(summary.get("dry_run"))),
-        ("journal code", journal.get("code")),
-        ("journal id", journal.get("id")),
-        ("journal posted", _yes_no(journal.get("posted"))),
-    ):
-        if value is not None or item not in ("started", "finished"):
-            rows.append([item, _plain(value)])
-    return rows
-
-
-def _state_rows(
-    ws: WriteOnlyWorksheet, summary: Mapping[str, Any], lines: pd.DataFrame, places: int | Mapping[str, int]
-) -> list[list[Any]]:
-    """Lines and exact totals per state (one row per currency), then the identity and whether it holds."""
-    counts = count_states(lines)
-    totals = totals_by_state(lines, places)
-    rows: list[list[Any]] = [[], _bold(ws, ["state", "lines", "total", "currency"])]
-    for state in (*STATES, *(s for s in counts if s not in STATES)):
-        label: str | None = STATE_LABELS.get(state, state)
-        count: int | None = counts[state]
-        by_currency = totals.get(state) or {}
-        if not by_currency:
-            rows.append([label, count])
-        for currency, total in by_currency.items():
-            rows.append([label, count, _decimal_cell(ws, total, decimals_for(currency, places)), currency])
-            label = count = None  # a second currency of the same state: only its total
-    rows_read = int(summary.get("rows_read", len(lines)))
-    accounted = sum(counts.values())
-    rows.append(["lines read", rows_read])
-    rows.append(["identity", identity_text(rows_read, counts), "holds" if accounted == rows_read else "DOES NOT HOLD"])
-    return rows
-
-
-def _bc_and_report_rows(summary: Mapping[str, Any], found: int) -> list[list[Any]]:
-    """Discrepancies, BC requests, where the reports are, and any other plain summary value."""
-    rows: list[list[Any]] = [
-        [],
-        ["discrepancies", summary.get("discrepancies", found)],
-        ["BC requests", _plain(summary.get("bc_requests"))],
-    ]
-    report = summary.get("report") or {}
-    for label, key in (("report workbook", "xlsx"), ("report json", "json")):
-        if report.get(key):
-            rows.append([label, _plain(report[key])])
-    for path in report.get("errors") or []:
-        rows.append(["errors workbook", _plain(path)])
-    shown = {"run_id", "started", "finished", "target", "dry_run", "journal", "files", "report", "bc_requests"}
-    shown |= {"discrepancies", "rows_read", "decimals", *STATES}
-    for key, value in summary.items():
-        if key not in shown and not isinstance(value, Mapping | list):
-            rows.append([key.replace("_", " "), _plain(value)])
-    return rows
-
-
-def _bold(ws: WriteOnlyWorksheet, texts: Iterable[str]) -> list[Any]:
-    return [safe_cell(ws, t, bold=True) for t in texts]
-
-
-def _decimal_cell(ws: WriteOnlyWorksheet, total: Decimal, decimals: int) -> Cell | None:
-    return _amount_cell(ws, exact_minor(total, decimals), decimals)
-
-
-def _yes_no(value: Any) -> str:
-    return "" if value is None else ("yes" if value else "no")
-
-
 def _plain(value: Any) -> Any:
-    """A summary value as one cell: numbers stay numbers, mappings become ``a 1, b 2``, the rest text."""
+    """A summary value as one piece of text: numbers stay numbers, mappings become ``a 1, b 2``."""
     if value is None or (isinstance(value, int | str) and not isinstance(value, bool)):
         return value
     if isinstance(value, bool):
-        return _yes_no(value)
+        return "yes" if value else "no"
     if isinstance(value, Mapping):
         return ", ".join(f"{str(k).replace('_', ' ')} {_plain(v)}" for k, v in value.items())
     if isinstance(value, dt.datetime | dt.date):
@@ -605,41 +368,33 @@ _MAX_ERRORS_SHOWN = 3
 def render_console_summary(summary: Mapping[str, Any]) -> str:
     """One screen of plain text (no colours, at most about 20 lines) saying what the run did.
 
-    Expects the run summary keys: run_id, target, files, rows_read, the five state counts,
-    amount_posted, currency, journal, report, bc_requests, dry_run, discrepancies. An optional
+    In BC's words: lines are "added to journal" (a journal waits to be posted in BC), "posted in BC"
+    only once the journal was posted, "would add" in a dry run; rows a failure kept from BC are
+    "not sent - will resume"; receipts are shown positive, as on the bank statement. The error that
+    stopped a run is printed. Expects the run summary keys (``RunSummary.to_json``); an optional
     ``totals`` ({state: {currency: text}}, or ``Accounting.as_dict()``) adds a total to every state.
     """
     out: list[str] = []
     mode = " (dry run: nothing sent)" if summary.get("dry_run") else ""
     out.append(f"Run {summary.get('run_id', '?')} -> {summary.get('target', '?')}{mode}")
-    files = list(summary.get("files") or [])
-    for f in files[:_MAX_FILES_SHOWN]:
-        balance = f", balance {f['balance'].replace('_', ' ')}" if f.get("balance") else ""
-        out.append(
-            f"  file {f.get('file', '?')}  profile {f.get('profile', '?')}  {f.get('rows_read', '?')} lines{balance}"
-        )
-        if f.get("imported_before"):
-            out.append(f"    this file was {f['imported_before']}")
-    if len(files) > _MAX_FILES_SHOWN:
-        out.append(f"  ... and {len(files) - _MAX_FILES_SHOWN} more files")
+    out += _file_lines(summary)
+    labels = console_labels(summary)
     counts = {s: int(summary.get(s, 0) or 0) for s in STATES}
     rows_read = int(summary.get("rows_read", 0) or 0)
     holds = "" if rows_read == sum(counts.values()) else "   <- DOES NOT ADD UP"
-    out.append(identity_text(rows_read, counts) + holds)
-    totals: Mapping[str, Any] = summary.get("totals") or {}
-    if isinstance(totals.get("totals"), Mapping):  # Accounting.as_dict() given whole
-        totals = totals["totals"]
-    width = max(len(label) for label in STATE_LABELS.values())
-    for state in STATES:
-        by_currency = totals.get(state) or {}
-        if not by_currency and state == State.POSTED and summary.get("amount_posted") not in (None, ""):
-            by_currency = {str(summary.get("currency") or ""): summary["amount_posted"]}
-        money = "  ".join(f"{_group(str(v))} {c}".rstrip() for c, v in by_currency.items())
-        out.append(f"  {STATE_LABELS[state]:<{width}} {counts[state]:>9}  {money}".rstrip())
+    terms = " + ".join(f"{labels[s]} {counts[s]}" for s in STATES)
+    out.append(f"lines read {rows_read} = {terms}{holds}")
+    out += _state_lines(summary, labels, counts)
     journal = summary.get("journal") or {}
     if journal.get("code") or journal.get("id"):
-        state = "posted" if journal.get("posted") else "not posted"
-        out.append(f"Journal {journal.get('code') or '?'} (id {journal.get('id') or 'none yet'}), {state}")
+        state = (
+            "posted in BC"
+            if journal.get("posted")
+            else "lines added, not posted yet (post it in BC, or run with --post-journal)"
+        )
+        out.append(f"Journal {journal.get('code') or '?'} (id {journal.get('id') or 'none yet'}): {state}")
+    if summary.get("error"):
+        out.append(f"Stopped by an error: {summary['error']}")
     requests = _plain(summary.get("bc_requests", 0))
     out.append(f"Discrepancies with BC: {summary.get('discrepancies', 0)}    BC requests: {requests}")
     report = summary.get("report") or {}
@@ -652,6 +407,62 @@ def render_console_summary(summary: Mapping[str, Any]) -> str:
     if len(errors) > _MAX_ERRORS_SHOWN:
         out.append(f"  ... and {len(errors) - _MAX_ERRORS_SHOWN} more errors workbooks")
     return "\n".join(out)
+
+
+def console_labels(summary: Mapping[str, Any]) -> dict[str, str]:
+    """The state words of a run's summary: what "posted" means depends on the run (see above)."""
+    journal = summary.get("journal") or {}
+    if summary.get("dry_run"):
+        added = "would add"
+    elif journal.get("posted"):
+        added = "posted in BC"
+    else:
+        added = "added to journal"
+    return {**STATE_LABELS, State.POSTED: added, State.ALREADY_POSTED: "already imported"}
+
+
+def _file_lines(summary: Mapping[str, Any]) -> list[str]:
+    out = []
+    files = list(summary.get("files") or [])
+    for f in files[:_MAX_FILES_SHOWN]:
+        balance = f", balance {f['balance'].replace('_', ' ')}" if f.get("balance") else ""
+        out.append(
+            f"  file {f.get('file', '?')}  profile {f.get('profile', '?')}  {f.get('rows_read', '?')} lines{balance}"
+        )
+        if f.get("imported_before"):
+            out.append(f"    this file was {f['imported_before']}")
+    if len(files) > _MAX_FILES_SHOWN:
+        out.append(f"  ... and {len(files) - _MAX_FILES_SHOWN} more files")
+    return out
+
+
+def _state_lines(summary: Mapping[str, Any], labels: Mapping[str, str], counts: Mapping[str, int]) -> list[str]:
+    """One line per state with its total received (positive), then what needs review is made of."""
+    totals: Mapping[str, Any] = summary.get("totals") or {}
+    if isinstance(totals.get("totals"), Mapping):  # Accounting.as_dict() given whole
+        totals = totals["totals"]
+    width = max(len(label) for label in labels.values())
+    out = []
+    for state in STATES:
+        shown = {c: _received(str(v)) for c, v in (totals.get(state) or {}).items()}
+        if not shown and state == State.POSTED and summary.get("amount_posted") not in (None, ""):
+            shown = {str(summary.get("currency") or ""): str(summary["amount_posted"])}  # positive already
+        money = "  ".join(f"{_group(v)} {c}".rstrip() for c, v in shown.items())
+        out.append(f"  {labels[state]:<{width}} {counts[state]:>9}  {money}".rstrip())
+        if state != State.NEEDS_REVIEW:
+            continue
+        if summary.get("unsent"):
+            out.append(f"    of which {summary['unsent']} not sent - will resume (run the same command again)")
+        if summary.get("waiting"):
+            out.append(f"    of which {summary['waiting']} waiting from earlier runs (payimport review lists them)")
+    return out
+
+
+def _received(amount: str) -> str:
+    """A total in BC's sign (receipts negative) as finance reads it: received money positive."""
+    if amount.startswith("-"):
+        return amount[1:]
+    return amount if amount in ("0", "") or set(amount) <= set("0.") else "-" + amount
 
 
 def _group(amount: str) -> str:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from pipeline.bc import BCClient
 from pipeline.config import Config
+from pipeline.decisions import answer_workbooks, split_decision_workbooks, take_decisions
 from pipeline.errors import ConfigError
 from pipeline.exitcodes import ExitCode
 from pipeline.inputs import Inputs, read_inputs
@@ -48,10 +49,20 @@ from pipeline.post.history import find_traces, refuse_unknown_history
 from pipeline.preflight import hold_back, read_posting_setup
 from pipeline.reconcile import Accounting, account
 from pipeline.report import write_errors_workbook, write_run_report
-from pipeline.resolve import resolve
+from pipeline.resolve import RESOLVED_COLUMNS, REVIEW_COLUMNS, Resolution, resolve
+from pipeline.review import (
+    ReviewSplit,
+    add_decided_rows,
+    applied_by_decisions,
+    carry_out,
+    held_rows,
+    settle_decisions,
+    split_by_review,
+)
 from pipeline.session import Session, ledger_scope
+from pipeline.split import merge_parts
 from pipeline.summary import FileSummary, JournalSummary, RunResult, RunSummary
-from schemas.codes import STATES
+from schemas.codes import STATES, Outcome
 from schemas.lines import conform_lines
 
 __all__ = ["RunOptions", "RunResult", "import_files", "run_import"]
@@ -67,8 +78,12 @@ def run_import(
 ) -> RunResult:
     """Import ``paths`` into BC through ``client``; the ledger makes it exactly once (module docstring)."""
     started = options.now()
+    paths, workbooks = split_decision_workbooks(paths)
+    _phase(options, f"reading {len(paths)} file(s)")
     inputs = read_inputs(paths, config, options.profile)  # 1
     scope = ledger_scope(client)
+    taken = take_decisions(ledger, scope, workbooks, dry_run=options.dry_run)
+    add_decided_rows(ledger, scope, inputs)
     requests_before = client.requests_made
     if not options.dry_run:
         if not options.accept_new_ledger and not ledger.knows(scope):
@@ -84,13 +99,15 @@ def run_import(
 
     split = split_by_ledger(inputs.rows, records, run_id, dry_run=options.dry_run)  # 3
     parts = [issue_lines(r) for r in inputs.results] + split.known
-    review, to_post = _resolve_rows(ctx, split.todo)  # 4
-    parts.append(review)
+    held = split_by_review(ledger, scope, split.todo)
+    parts += held.lines
+    review, to_post = _resolve_rows(ctx, held)  # 4
+    parts += review
     if not split.resumed.empty:
         to_post = pd.concat([split.resumed, to_post], ignore_index=True)
     posting = Posting()
     if options.dry_run:
-        to_post["message"] = "would be posted (dry run)"
+        to_post["message"] = "would be added to a journal (dry run)"
         parts.append(payment_lines(number_dry_run(to_post), "posted"))
     elif not to_post.empty or resumed is not None:
         if resumed is None:
@@ -99,7 +116,22 @@ def run_import(
             )
         posting = post_rows(ctx, to_post, records)  # 5, 6
         parts += posting.parts
-    return _finish(ctx, inputs, parts, posting, started, client.requests_made - requests_before)  # 7
+    result = _finish(ctx, inputs, parts, posting, started, client.requests_made - requests_before, held)  # 7
+    settle_decisions(ctx, held, result.lines)
+    if not options.dry_run:  # a dry run records no decision, so it has no result to write back
+        answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
+    return result
+
+
+def _phase(options: RunOptions, text: str) -> None:
+    """Tell the caller (a progress display) which phase starts."""
+    if options.phase is not None:
+        options.phase(text)
+
+
+def _rows_to_match(todo: pd.DataFrame, held: ReviewSplit) -> str:
+    """How many rows the lookups are for, as the phase line says it."""
+    return f"{len(todo) + len(held.decided):,}"
 
 
 def _refuse_a_ledger_blind_to_bc(config: Config, client: BCClient, inputs: Inputs) -> None:
@@ -121,11 +153,15 @@ def _file_history(ledger: Ledger, scope: str, sha: str) -> str | None:
     return f"seen before on {day} (as {name}); none of its rows was imported then"
 
 
-def _resolve_rows(ctx: RunContext, todo: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Customers and open invoices, fetched once, decide each row: (needs-review lines, rows to post)."""
-    if todo.empty:  # a re-run of a file already imported costs no lookups
-        return empty_lines(), todo
+def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """Customers and open invoices, fetched once, decide each row: (lines for a person or skipped by
+    one, rows to post). Rows a person decided are carried out first, as they said; the rows resolved
+    after them see the invoices they pay as paid."""
+    todo = held.rest
+    if todo.empty and held.decided.empty:  # a re-run of a file already imported costs no lookups
+        return [], todo
     client = ctx.client
+    _phase(ctx.options, f"fetching customers and open invoices ({_rows_to_match(todo, held)} rows to match)")
     customers = list(
         client.get_all("customers", {"$select": "id,number,displayName,blocked,currencyCode"}, read_only=True)
     )
@@ -145,18 +181,33 @@ def _resolve_rows(ctx: RunContext, todo: pd.DataFrame) -> tuple[pd.DataFrame, pd
         ctx.ledger.mark_drained(ctx.scope, drained)
     invoices = net_of_pending(invoices, waiting)
     lcy = ctx.config.target.local_currency or _local_currency(client)
-    resolution = resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies)
+    _phase(ctx.options, f"matching {len(customers):,} customers, {len(invoices):,} open invoices")
+    carried = carry_out(held.decided, held.decisions, (customers, invoices, lcy), ctx.decimals)
+    invoices = net_of_pending(invoices, applied_by_decisions(carried.rows, ctx.decimals))
+    resolution = _resolve(todo, ctx, (customers, invoices, lcy))
+    if not ctx.options.dry_run:
+        ctx.ledger.hold_for_review(ctx.scope, ctx.run_id, held_rows(todo, resolution.review))
+        ctx.ledger.refuse_decisions(ctx.scope, carried.refused)
+    # BC would refuse to post the journal for these (allowed dates, mandatory dimensions): held this
+    # run only, not for a person's decision, since fixing BC's setup is what lets them through
     setup = read_posting_setup(client, resolution.rows["customerNumber"].astype("str").tolist(), customers)
-    unpostable, to_post = hold_back(resolution.rows, setup)  # BC would refuse to post the journal for them
-    review = (
-        pd.concat([resolution.review, unpostable], ignore_index=True) if not unpostable.empty else resolution.review
-    )
+    unpostable, to_post = hold_back(resolution.rows, setup)
+    review = resolution.review if unpostable.empty else pd.concat([resolution.review, unpostable], ignore_index=True)
     review = review.copy()
     review["lineNumber"] = pd.NA  # not planned: the number from the file would name another payment's line
     to_post = to_post.copy()
     sha_of_key = dict(zip(todo["key"].astype("str"), todo["file_sha256"].astype("str"), strict=True))
     to_post["file_sha256"] = to_post["key"].astype("str").map(sha_of_key)
-    return payment_lines(review, "needs_review"), to_post
+    to_post = pd.concat([carried.rows, to_post], ignore_index=True) if not carried.rows.empty else to_post
+    return [payment_lines(review, "needs_review"), carried.review, carried.skipped], to_post
+
+
+def _resolve(todo: pd.DataFrame, ctx: RunContext, bc: tuple[list[Any], list[Any], str]) -> Resolution:
+    """``resolve`` with this run's policies; no rows, nothing to decide."""
+    customers, invoices, lcy = bc
+    if todo.empty:
+        return Resolution(pd.DataFrame(columns=list(RESOLVED_COLUMNS)), pd.DataFrame(columns=list(REVIEW_COLUMNS)))
+    return resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies)
 
 
 def _local_currency(client: BCClient) -> str:
@@ -172,19 +223,34 @@ def _local_currency(client: BCClient) -> str:
 
 
 def _finish(
-    ctx: RunContext, inputs: Inputs, parts: list[pd.DataFrame], posting: Posting, started: datetime, requests: int
+    ctx: RunContext,
+    inputs: Inputs,
+    parts: list[pd.DataFrame],
+    posting: Posting,
+    started: datetime,
+    requests: int,
+    held: ReviewSplit,
 ) -> RunResult:
-    """Account for every line, write the reports, close the run in the ledger."""
+    """Account for every line, write the reports, close the run in the ledger. Rows still waiting
+    from earlier runs make exit 1 only when the team asked for that reminder."""
+    _phase(ctx.options, "writing the report")
     frames = [p for p in parts if not p.empty]
     lines = pd.concat(frames, ignore_index=True) if frames else empty_lines()
+    lines = merge_parts(conform_lines(lines), ctx.decimals)  # a receipt split by a person: one line again
     lines = conform_lines(lines).sort_values(["source_file", "source_row"], kind="stable")
     lines = repeat_first_fate(lines.reset_index(drop=True))
     accounting = account(lines, inputs.rows_read, ctx.decimals)
     summary = _summarize(ctx, inputs, lines, accounting, posting, started, requests)
+    summary.waiting, summary.decisions = held.waiting, len(held.decided)
+    in_doubt = lines["reason_code"].isin([Outcome.NOT_SENT, Outcome.OUTCOME_UNKNOWN]) & (
+        lines["state"] == "needs_review"
+    )
+    summary.unsent = int(in_doubt.sum())
+    remind = bool(held.waiting) and ctx.config.defaults.exit_one_while_waiting
     if posting.error or posting.interrupted:
         summary.exit_code = ExitCode.BC_FAILED
     else:
-        summary.exit_code = ExitCode.NEEDS_PERSON if summary.needs_person else ExitCode.OK
+        summary.exit_code = ExitCode.NEEDS_PERSON if summary.needs_person or remind else ExitCode.OK
     summary.interrupted = posting.interrupted
     reports = _write_reports(ctx, inputs, summary, lines, posting.discrepancies)
     emit(

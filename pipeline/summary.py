@@ -70,11 +70,19 @@ class RunSummary:
     exit_code: ExitCode = ExitCode.OK
     interrupted: bool = False
     report: dict[str, Any] = field(default_factory=dict)
+    waiting: int = 0
+    """Of ``needs_review``: rows already waiting for a person before this run (reported, not new)."""
+    decisions: int = 0
+    """Rows a person decided that this run carried out or checked (from the ledger)."""
+    unsent: int = 0
+    """Of ``needs_review``: rows a failure or a stop kept from BC; the next run sends them."""
 
     @property
     def needs_person(self) -> bool:
-        """Rejected rows, rows to review or a journal that differs from the plan."""
-        return bool(self.rejected or self.needs_review or self.discrepancies)
+        """Rejected rows, rows newly sent to review, or a journal that differs from the plan: what
+        happened in *this* run. Rows still waiting from earlier runs do not count (see
+        ``defaults.exit_one_while_waiting``)."""
+        return bool(self.rejected or self.needs_review > self.waiting + self.unsent or self.discrepancies)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of ``--json`` and ``report.json`` (plain types, keys in contract order)."""

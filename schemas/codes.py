@@ -96,6 +96,7 @@ class Skip(StrEnum):
     RULE = "rule"
     BALANCE = "balance"
     TOTAL = "total"
+    DECIDED = "decided"
 
 
 SKIP_DESCRIPTIONS: Final[Mapping[Skip, str]] = {
@@ -112,6 +113,7 @@ SKIP_DESCRIPTIONS: Final[Mapping[Skip, str]] = {
     Skip.RULE: "skipped by a profile rule",
     Skip.BALANCE: "opening or closing balance (checked against the rows, never a receipt)",
     Skip.TOTAL: "stated total (checked against the rows, never a receipt)",
+    Skip.DECIDED: "a person decided it is not a customer payment to import (handled elsewhere)",
 }
 
 

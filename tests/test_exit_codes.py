@@ -17,6 +17,7 @@ from pipeline.errors import (
     BCAuthError,
     BCOutcomeUnknown,
     BCPermanentError,
+    BCTargetError,
     BCTransientError,
     ConfigError,
     InputError,
@@ -39,7 +40,8 @@ BANK = str(ROOT / "sample_data" / "bank_statement.csv")
         (ProfileError("f.csv", "no profile matches"), 2),
         (PayimportError("other refusal"), 2),
         (LockError("held", holder="pid 7"), 4),
-        (BCAuthError("401"), 3),
+        (BCAuthError("401"), 2),  # a wrong secret is configuration: running again will not help
+        (BCTargetError("company 'CRONUS' not found"), 2),
         (BCTransientError("503 after retries"), 3),
         (BCOutcomeUnknown("timeout after sending"), 3),
         (BCPermanentError("400"), 3),

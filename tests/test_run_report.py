@@ -1,4 +1,4 @@
-"""The run report: report.xlsx read back with openpyxl, report.json parsed exactly, the console summary.
+"""The run report: report-<run id>.xlsx read back with openpyxl, report.json parsed exactly, the console summary.
 
 Expected cells are written out from the input lines by hand: amounts in cents -> the number or
 the exact text a person sees.
@@ -6,6 +6,7 @@ the exact text a person sees.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from decimal import Decimal
@@ -18,15 +19,8 @@ import pytest
 
 from pipeline.money import exact_float
 from pipeline.reconcile import account, compare_with_bc
-from pipeline.report import (
-    PAYMENTS_SHEET_COLUMNS,
-    REJECTED_SHEET_COLUMNS,
-    REVIEW_SHEET_COLUMNS,
-    RUN_SHEETS,
-    render_console_summary,
-    write_run_report,
-)
-from schemas.lines import DISCREPANCY_COLUMNS
+from pipeline.report import RUN_SHEETS, render_console_summary, write_run_report
+from pipeline.report_xlsx import HEADERS, plain_words
 
 FORMULA_LIKE = ["=SUM(A1)", "+49 171 2345678", "-x", "@cmd", '=HYPERLINK("http://x")', "#N/A"]
 
@@ -96,7 +90,7 @@ SUMMARY: dict[str, Any] = {
     "skipped": 1,
     "rejected": 2,
     "needs_review": 1,
-    "amount_posted": "-12345678901234687.89",
+    "amount_posted": "12345678901234687.89",  # receipts positive (RunSummary)
     "currency": "EUR",
     "journal": {"code": "PAYIMP", "id": "0f0e-guid", "posted": False},
     "report": {"xlsx": "runs/r1/report.xlsx", "json": "runs/r1/report.json", "errors": ["runs/r1/errors.xlsx"]},
@@ -132,52 +126,72 @@ def report(tmp_path: Path) -> dict[str, Path]:
     return write_run_report(tmp_path / "run", SUMMARY, LINES, DISCREPANCIES, decimals=PLACES)
 
 
-def test_files_and_sheets(report: dict[str, Path], tmp_path: Path) -> None:
-    assert report == {"xlsx": tmp_path / "run" / "report.xlsx", "json": tmp_path / "run" / "report.json"}
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["report.json", "report.xlsx"]
+XLSX = "report-20260302-101500-ab12.xlsx"
+
+
+def _table(ws: Any) -> list[dict[str, Any]]:
+    """A sheet as one dict per row, keyed by its header."""
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    header = rows[0]
+    return [dict(zip(header, r, strict=False)) for r in rows[1:] if any(v is not None for v in r)]
+
+
+def test_files_sheets_filters_frozen_headers_and_print_setup(report: dict[str, Path], tmp_path: Path) -> None:
+    assert report == {"xlsx": tmp_path / "run" / XLSX, "json": tmp_path / "run" / "report.json"}
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == sorted(["report.json", XLSX])
     wb = openpyxl.load_workbook(report["xlsx"])
     assert wb.sheetnames == ["Summary", "Payments", "Rejected", "Needs review", "Discrepancies"] == list(RUN_SHEETS)
     for ws in wb.worksheets:
         assert ws.freeze_panes == "A2", ws.title
         assert all(c.font.b for c in ws[1] if c.value is not None), ws.title
+        assert ws.page_setup.orientation == "landscape", ws.title
+        # one page wide (1 is OOXML's default, so XlsxWriter leaves it out)
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (None, 1), ws.title
+    for title, header in HEADERS.items():
+        ws = wb[title]
+        assert [c.value for c in ws[1]] == list(header), title
+        assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:"), title
+    assert wb["Summary"].page_setup.fitToHeight in (None, 1)  # the summary prints on one page
+    assert wb["Payments"].page_setup.fitToHeight == 0  # a table: as many pages down as it needs
+    assert len(wb["Summary"]._charts) == 1
 
 
-def test_payments_sheet_holds_posted_and_already_posted_lines(report: dict[str, Path]) -> None:
-    ws = openpyxl.load_workbook(report["xlsx"])["Payments"]
-    rows = _rows(ws)
-    assert rows[0] == list(PAYMENTS_SHEET_COLUMNS)
-    col = {name: i for i, name in enumerate(PAYMENTS_SHEET_COLUMNS)}
-    body = rows[1:]
-    assert [(r[col["state"]], r[col["source_row"]], r[col["lineNumber"]]) for r in body] == [
-        ("posted", 2, 10000),
-        ("posted", 3, 20000),
-        ("posted", 4, 30000),
-        ("already_posted", 5, 40000),
+def test_payments_sheet_speaks_bc_column_words_with_real_dates_and_positive_receipts(
+    report: dict[str, Path],
+) -> None:
+    body = _table(openpyxl.load_workbook(report["xlsx"])["Payments"])
+    assert [(r["Result"], r["Row"], r["Line No."]) for r in body] == [
+        ("added to journal", 2, 10000),
+        ("added to journal", 3, 20000),
+        ("added to journal", 4, 30000),
+        ("already imported", 5, 40000),
     ]
     first = body[0]
-    assert first[col["customerNumber"]] == "C10000"
-    assert first[col["appliesToInvoiceNumber"]] == "RE-2026-0001"
-    assert first[col["postingDate"]] == "2026-03-02"
-    assert first[col["bc_id"]] == "id-1"
-    assert first[col["journal_code"]] == "PAYIMP"
-    assert first[col["key"]] == "bank:tx:1"
+    assert first["Customer No."] == "C10000" and first["Applies-to Invoice No."] == "RE-2026-0001"
+    assert first["Posting Date"] == dt.datetime(2026, 3, 2)  # an Excel date, not text
+    assert first["Document No."] == "PAY-1" and first["BC line id"] == "id-1" and first["Journal"] == "PAYIMP"
+    assert first["Payment key"] == "bank:tx:1"
+    assert (first["Received"], first["Amount (BC sign)"]) == (120, -120)
 
 
 def test_amounts_are_exact_numbers_with_the_currency_format_or_exact_text(report: dict[str, Path]) -> None:
-    ws = openpyxl.load_workbook(report["xlsx"])["Payments"]
-    at = PAYMENTS_SHEET_COLUMNS.index("amount") + 1
+    wb = openpyxl.load_workbook(report["xlsx"])
+    ws = wb["Payments"]
+    at = HEADERS["Payments"].index("Received") + 1
     cells = [ws.cell(row=r, column=at) for r in range(2, 6)]
     assert [(c.value, c.data_type, c.number_format) for c in cells] == [
-        (-120, "n", "#,##0.00"),
-        (-150000, "n", "#,##0"),  # JPY: no decimals
-        ("-12345678901234567.89", "s", "General"),  # 19 significant digits: a float would change it
-        (-0.01, "n", "#,##0.00"),
+        (120, "n", "#,##0.00"),
+        (150000, "n", "#,##0"),  # JPY: no decimals
+        ("12345678901234567.89", "s", "General"),  # 19 significant digits: a float would change it
+        (0.01, "n", "#,##0.00"),
     ]
-    rejected = openpyxl.load_workbook(report["xlsx"])["Rejected"]
-    at = REJECTED_SHEET_COLUMNS.index("amount") + 1
+    date = ws.cell(row=2, column=HEADERS["Payments"].index("Posting Date") + 1)
+    assert date.is_date and date.number_format == "yyyy-mm-dd"
+    rejected = wb["Rejected"]
+    at = HEADERS["Rejected"].index("Received") + 1
     assert rejected.cell(row=2, column=at).value is None  # no amount: an empty cell, not 0
     kwd = rejected.cell(row=3, column=at)
-    assert (kwd.value, kwd.number_format) == (-1.234, "#,##0.000")
+    assert (kwd.value, kwd.number_format) == (1.234, "#,##0.000")
 
 
 def test_formula_like_text_is_stored_as_text(report: dict[str, Path]) -> None:
@@ -194,72 +208,72 @@ def test_formula_like_text_is_stored_as_text(report: dict[str, Path]) -> None:
     assert sorted(seen) == sorted([*FORMULA_LIKE, "=1+1"])
 
 
-def test_rejected_and_needs_review_sheets(report: dict[str, Path]) -> None:
+def test_rejected_and_needs_review_sheets_say_why_and_what_to_do(report: dict[str, Path]) -> None:
     wb = openpyxl.load_workbook(report["xlsx"])
-    rejected = _rows(wb["Rejected"])
-    assert rejected[0] == list(REJECTED_SHEET_COLUMNS)
-    col = {name: i for i, name in enumerate(REJECTED_SHEET_COLUMNS)}
-    assert [(r[col["source_row"]], r[col["reason_code"]], r[col["message"]]) for r in rejected[1:]] == [
+    rejected = _table(wb["Rejected"])
+    assert [(r["Row"], r["Reason code"], r["Details"]) for r in rejected] == [
         (7, "invalid_amount", "Amount: '1.2.3' is not a number"),
         (8, "currency_mismatch", "=1+1"),
     ]
-    review = _rows(wb["Needs review"])
-    assert review[0] == list(REVIEW_SHEET_COLUMNS)
-    col = {name: i for i, name in enumerate(REVIEW_SHEET_COLUMNS)}
-    (only,) = review[1:]
-    assert only[col["source_row"]] == 9
-    assert only[col["reason_code"]] == "over_payment"
-    assert only[col["message"]] == "pays 130.00 EUR, invoice RE-2026-0002 is open for 120.00 EUR"
-    assert only[col["candidates"]] == "RE-2026-0002 (C10000, open 120.00 EUR)"
-    assert only[col["amount"]] == -130
+    assert rejected[1]["Why"] == "currency differs from the profile's expected currency"
+    (only,) = _table(wb["Needs review"])
+    assert only["Row"] == 9 and only["Reason code"] == "over_payment"
+    assert only["Why it waits"] == "the payment is more than the invoice's remaining amount"
+    assert only["What to do"].startswith("More than is open: apply to another invoice or On account.")
+    assert only["Details"] == "pays 130.00 EUR, invoice RE-2026-0002 is open for 120.00 EUR"
+    assert only["Candidates"] == "RE-2026-0002 (C10000, open 120.00 EUR)"
+    assert only["Received"] == 130
 
 
 def test_discrepancies_sheet(report: dict[str, Path]) -> None:
-    rows = _rows(openpyxl.load_workbook(report["xlsx"])["Discrepancies"])
-    assert rows[0] == list(DISCREPANCY_COLUMNS)
-    (only,) = rows[1:]
-    assert only[:3] == ["missing_in_bc", 10000, "bank:tx:1"]
+    (only,) = _table(openpyxl.load_workbook(report["xlsx"])["Discrepancies"])
+    assert (only["Kind"], only["Line No."], only["Payment key"]) == ("missing_in_bc", 10000, "bank:tx:1")
+    assert only["What differs"] == "a planned line Business Central does not have"
 
 
-def test_summary_sheet_shows_run_files_states_totals_and_the_identity(report: dict[str, Path]) -> None:
+def test_messages_lose_strftime_patterns_and_code_lengths() -> None:
+    assert plain_words("Date: '03/25/2026': expected a date like '%d.%m.%Y'") == (
+        "Date: '03/25/2026': expected a date like 'DD.MM.YYYY'"
+    )
+    assert plain_words("it is 25 characters; Business Central's Code[20] fields allow 20") == (
+        "it is 25 characters; Business Central allows at most 20 characters"
+    )
+
+
+def test_summary_sheet_shows_run_files_states_received_totals_and_the_identity(report: dict[str, Path]) -> None:
     rows = _rows(openpyxl.load_workbook(report["xlsx"])["Summary"])
-    assert rows[0] == ["item", "value", "amount", "detail"]
+    assert rows[0] == ["Item", "Value", "Received", "Currency"]
     by_item: dict[str, list[list[Any]]] = {}
     for r in rows[1:]:
         if r:
             by_item.setdefault("" if r[0] is None else str(r[0]), []).append(r[1:])
-    assert by_item["run id"] == [["20260302-101500-ab12"]]
-    assert by_item["started"] == [["2026-03-02T10:15:00Z"]]
-    assert by_item["finished"] == [["2026-03-02T10:15:09Z"]]
-    assert by_item["target"] == [["sandbox"]]
-    assert by_item["journal code"] == [["PAYIMP"]]
-    assert by_item["journal id"] == [["0f0e-guid"]]
-    assert by_item["journal posted"] == [["no"]]
-    assert by_item["statement.csv"] == [["bank-a", 8, "f" * 64]]
-    # posted: EUR -120.00 + -12345678901234567.89 = -12345678901234687.89 (text: too many digits); JPY -150000
-    assert by_item["posted"] == [[3, "-12345678901234687.89", "EUR"]]
-    assert by_item[""] == [[None, -150000, "JPY"]]  # posted, second currency: only its total
-    assert by_item["already posted"] == [[1, -0.01, "EUR"]]
+    assert by_item["Run"] == [["20260302-101500-ab12"]]
+    assert by_item["Started (UTC)"] == [[dt.datetime(2026, 3, 2, 10, 15)]]
+    assert by_item["Finished (UTC)"] == [[dt.datetime(2026, 3, 2, 10, 15, 9)]]
+    assert by_item["Journal"] == [["PAYIMP"]]
+    assert by_item["Journal posted in BC"] == [["no, it waits in BC"]]
+    assert by_item["File"] == [["statement.csv"]]
+    # added: EUR 120.00 + 12345678901234567.89 = 12345678901234687.89 (text: too many digits); JPY 150000
+    assert by_item["added to journal"] == [[3, "12345678901234687.89", "EUR"]]
+    assert [None, 150000, "JPY"] in by_item[""]  # the second currency of the same state: only its total
+    assert by_item["already imported"] == [[1, 0.01, "EUR"]]
     assert by_item["skipped"] == [[1]]
-    assert by_item["rejected"] == [[2, -1.234, "KWD"]]
-    assert by_item["needs review"] == [[1, -130, "EUR"]]
-    assert by_item["lines read"] == [[8]]
-    assert by_item["identity"] == [
-        ["lines read 8 = posted 3 + already posted 1 + skipped 1 + rejected 2 + needs review 1", "holds"]
+    assert by_item["rejected"] == [[2, 1.234, "KWD"]]
+    assert by_item["needs review"] == [[1, 130, "EUR"]]
+    assert by_item["Lines read"] == [[8]]
+    assert by_item["Every line accounted for"] == [
+        ["lines read 8 = added to journal 3 + already imported 1 + skipped 1 + rejected 2 + needs review 1", "holds"]
     ]
     assert by_item["BC requests"] == [[7]]
-    assert by_item["discrepancies"] == [[1]]
-    assert by_item["errors workbook"] == [["runs/r1/errors.xlsx"]]
+    assert by_item["Discrepancies with BC"] == [[1]]
+    assert by_item["Errors workbook"] == [["runs/r1/errors.xlsx"]]
 
 
 def test_summary_sheet_says_when_the_identity_does_not_hold(tmp_path: Path) -> None:
     paths = write_run_report(tmp_path, {**SUMMARY, "rows_read": 9}, LINES, DISCREPANCIES, decimals=PLACES)
     rows = _rows(openpyxl.load_workbook(paths["xlsx"])["Summary"])
-    (identity,) = [r for r in rows if r and r[0] == "identity"]
-    assert identity[1:] == [
-        "lines read 9 = posted 3 + already posted 1 + skipped 1 + rejected 2 + needs review 1",
-        "DOES NOT HOLD",
-    ]
+    (identity,) = [r for r in rows if r and r[0] == "Every line accounted for"]
+    assert identity[2] == "DOES NOT HOLD"
 
 
 def test_json_report_has_exact_money_as_strings_and_nulls_for_missing_values(report: dict[str, Path]) -> None:
@@ -300,19 +314,14 @@ def test_posting_date_as_datetimes_is_written_as_iso_text(tmp_path: Path) -> Non
     paths = write_run_report(tmp_path, SUMMARY, lines, DISCREPANCIES.iloc[:0], decimals=PLACES)
     assert json.loads(paths["json"].read_text(encoding="utf-8"))["lines"][0]["postingDate"] == "2026-03-02"
     ws = openpyxl.load_workbook(paths["xlsx"])["Payments"]
-    assert ws.cell(row=2, column=PAYMENTS_SHEET_COLUMNS.index("postingDate") + 1).value == "2026-03-02"
+    assert ws.cell(row=2, column=HEADERS["Payments"].index("Posting Date") + 1).value == dt.datetime(2026, 3, 2)
 
 
 def test_empty_frames_give_header_only_sheets(tmp_path: Path) -> None:
     summary = {"run_id": "r0", "target": "sandbox", "rows_read": 0, "files": []}
     paths = write_run_report(tmp_path, summary, pd.DataFrame(), pd.DataFrame())
     wb = openpyxl.load_workbook(paths["xlsx"])
-    for title, header in (
-        ("Payments", PAYMENTS_SHEET_COLUMNS),
-        ("Rejected", REJECTED_SHEET_COLUMNS),
-        ("Needs review", REVIEW_SHEET_COLUMNS),
-        ("Discrepancies", DISCREPANCY_COLUMNS),
-    ):
+    for title, header in HEADERS.items():
         assert _rows(wb[title]) == [list(header)], title
     doc = json.loads(paths["json"].read_text(encoding="utf-8"))
     assert doc["lines"] == [] and doc["discrepancies"] == []
@@ -327,7 +336,7 @@ def test_rewrite_replaces_the_report_and_a_failed_write_leaves_the_old_one(tmp_p
     with pytest.raises(TypeError, match="not JSON serialisable"):
         write_run_report(tmp_path, {**SUMMARY, "oops": object()}, LINES, DISCREPANCIES, decimals=PLACES)
     assert first["json"].read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "report.xlsx"]  # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["report.json", XLSX])  # no temp files left
     again = write_run_report(tmp_path, {**SUMMARY, "run_id": "second"}, LINES, DISCREPANCIES, decimals=PLACES)
     assert json.loads(again["json"].read_text(encoding="utf-8"))["summary"]["run_id"] == "second"
 
@@ -364,11 +373,15 @@ def test_console_summary_is_one_plain_screen() -> None:
     assert "\x1b" not in text
     assert lines[0] == "Run 20260302-101500-ab12 -> sandbox"
     assert "statement.csv" in text and "bank-a" in text
-    assert "lines read 8 = posted 3 + already posted 1 + skipped 1 + rejected 2 + needs review 1" in lines
-    posted = next(ln for ln in lines if ln.strip().startswith("posted"))
-    assert re.search(r"posted\s+3\s+-12,345,678,901,234,687\.89 EUR$", posted)
+    assert "lines read 8 = added to journal 3 + already imported 1 + skipped 1 + rejected 2 + needs review 1" in lines
+    added = next(ln for ln in lines if ln.strip().startswith("added to journal"))
+    assert re.search(r"added to journal\s+3\s+12,345,678,901,234,687\.89 EUR$", added)  # received: positive
     assert any(re.fullmatch(r"\s+needs review\s+1", ln) for ln in lines)
-    assert "Journal PAYIMP (id 0f0e-guid), not posted" in lines
+    assert (
+        "Journal PAYIMP (id 0f0e-guid): lines added, not posted yet (post it in BC, or run with --post-journal)"
+        in lines
+    )
+    assert "posted" not in text.replace("not posted yet", "").replace("--post-journal", "")
     assert "BC requests: 7" in text and "Discrepancies with BC: 1" in text
     assert "runs/r1/report.xlsx" in text and "runs/r1/report.json" in text and "runs/r1/errors.xlsx" in text
     assert "DOES NOT ADD UP" not in text
@@ -394,8 +407,24 @@ def test_console_summary_stays_short_with_many_files_and_flags_a_gap() -> None:
 def test_console_summary_shows_totals_per_state_when_given() -> None:
     totals = {"posted": {"EUR": "-1234.50", "USD": "-7.00"}, "needs_review": {"EUR": "-130.00"}}
     text = render_console_summary({**SUMMARY, "totals": totals})
-    assert re.search(r"posted\s+3\s+-1,234.50 EUR  -7.00 USD", text)
-    assert re.search(r"needs review\s+1\s+-130.00 EUR", text)
+    assert re.search(r"added to journal\s+3\s+1,234.50 EUR  7.00 USD", text)
+    assert re.search(r"needs review\s+1\s+130.00 EUR", text)
+
+
+def test_console_summary_says_posted_only_for_a_posted_journal_and_would_add_in_a_dry_run() -> None:
+    posted = render_console_summary({**SUMMARY, "journal": {"code": "PAYIMP", "id": "j", "posted": True}})
+    assert "lines read 8 = posted in BC 3 + already imported 1" in posted
+    assert "Journal PAYIMP (id j): posted in BC" in posted
+    dry = render_console_summary({**SUMMARY, "dry_run": True, "journal": {"code": None, "id": None, "posted": False}})
+    assert "lines read 8 = would add 3 + already imported 1" in dry
+    assert "posted" not in dry
+
+
+def test_console_summary_of_an_interrupted_run_prints_the_error_and_counts_unsent_rows_as_unsent() -> None:
+    summary = {**SUMMARY, "needs_review": 5, "rows_read": 12, "unsent": 4, "error": "POST $batch: 503 after 8 attempts"}
+    text = render_console_summary(summary)
+    assert "    of which 4 not sent - will resume (run the same command again)" in text.splitlines()
+    assert "Stopped by an error: POST $batch: 503 after 8 attempts" in text.splitlines()
 
 
 def test_console_summary_takes_accounting_as_dict_for_totals() -> None:
@@ -409,7 +438,7 @@ def test_console_summary_takes_accounting_as_dict_for_totals() -> None:
         }
     )
     text = render_console_summary({**SUMMARY, "totals": account(lines, 2).as_dict()})
-    assert re.search(r"posted\s+3\s+-1,000.57 EUR$", text, re.MULTILINE)
+    assert re.search(r"added to journal\s+3\s+1,000.57 EUR$", text, re.MULTILINE)
 
 
 def test_a_table_longer_than_a_sheet_goes_on_over_numbered_sheets(tmp_path: Path) -> None:
@@ -421,6 +450,6 @@ def test_a_table_longer_than_a_sheet_goes_on_over_numbered_sheets(tmp_path: Path
     assert wb.sheetnames == ["Summary", "Payments", "Payments (2)", "Rejected", "Needs review", "Discrepancies"]
     first, second = _rows(wb["Payments"]), _rows(wb["Payments (2)"])
     assert first[0] == second[0]  # the header on both
-    keys = first[0].index("key")
+    keys = first[0].index("Payment key")
     assert [r[keys] for r in first[1:] + second[1:]] == ["bank:tx:1", "bank:tx:2", "bank:tx:3", "bank:tx:4"]
     assert len(_rows(wb["Rejected"])) == 3  # 2 rejected lines fit one sheet

@@ -50,7 +50,7 @@ from pipeline.bc.batch import MAX_BATCH_OPERATIONS, BatchOp, OpResult, build_bat
 from pipeline.bc.classify import Verdict, classify
 from pipeline.bc.retry import Backoff
 from pipeline.bc.target import BCTarget
-from pipeline.errors import BCAuthError, BCOutcomeUnknown, BCPermanentError, BCTransientError
+from pipeline.errors import BCAuthError, BCOutcomeUnknown, BCPermanentError, BCTargetError, BCTransientError
 
 __all__ = ["BCClient", "build_http_client", "build_ssl_context"]
 
@@ -351,7 +351,15 @@ class BCClient:
                     method=method,
                     path=path,
                 )
-            log.warning("%s %s: %s, retry %d in %.2f s", method, path, _short(verdict), failures, wait)
+            log.warning(
+                "%s %s: %s, retry %d in %.2f s",
+                method,
+                path,
+                _short(verdict),
+                failures,
+                wait,
+                extra={"retry": _short(verdict)},  # what a terminal groups into one line per burst (logs.py)
+            )
             self._count(retries=1)
             policy.sleep(wait)
 
@@ -465,13 +473,13 @@ class BCClient:
             if len(matches) == 1:
                 return matches.pop()
             if len(matches) > 1:
-                raise BCPermanentError(
+                raise BCTargetError(
                     f"company {wanted!r} matches several companies at {self.target.api_root}: "
                     f"{_company_names(companies)}; name it by id",
                     method="GET",
                     path="companies",
                 )
-        raise BCPermanentError(
+        raise BCTargetError(
             f"company {wanted!r} not found at {self.target.api_root}; the companies there are: "
             f"{_company_names(companies) or '(none)'}",
             method="GET",

@@ -36,6 +36,8 @@ class RunOptions:
     errors_workbook: bool | None = None
     now: Callable[[], datetime] = _utc_now
     progress: Callable[[int, int], None] | None = None
+    phase: Callable[[str], None] | None = None
+    """Told each phase of the run as it starts ("reading 3 files", "fetching customers"...)."""
     stop: threading.Event | None = None
 
 

@@ -46,7 +46,9 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     outcome = _send(ctx, journal, plan, len(already_created))
     result = Posting(journal, error=outcome.error, interrupted=outcome.interrupted)
     created = {**already_created, **outcome.created}
-    rows["bc_id"] = rows["key"].map(created).fillna("")
+    # not .map(created).fillna(""): with nothing created the mapped column is float NaN, and pandas
+    # refuses to fill a float column with text
+    rows["bc_id"] = pd.Series([created.get(k, "") for k in rows["key"]], index=rows.index, dtype="str")
     rows["journal_code"] = journal.code
     posted = rows[rows["key"].isin(created)]
     unsent = rows[~rows["key"].isin(set(created) | set(outcome.refused) | set(outcome.conflicts))].copy()

@@ -103,8 +103,8 @@ def test_a_wrong_secret_stops_the_run_at_once_with_a_clear_auth_error(tmp_path: 
         env = {**secrets_env(info), "PAYIMPORT_CLIENT_SECRET": wrong}
         result = CliRunner().invoke(main, ["run", "--json", "--config", str(config), str(file)], env=env)
 
-        # exit 3 is how the runner reports every BCError today; the text says what to fix
-        assert result.exit_code == ExitCode.BC_FAILED, result.output
+        # a refused secret is configuration (exit 2): running again will not help; the text says what to fix
+        assert result.exit_code == ExitCode.UNUSABLE, result.output
         assert "invalid_client" in result.output and "AADSTS7000215" in result.output
         assert "the client secret is wrong" in result.output and "retrying will not help" in result.output
         assert wrong not in result.output
