@@ -30,7 +30,7 @@ from pipeline.errors import ConfigError
 from pipeline.exitcodes import ExitCode
 from pipeline.inputs import Inputs, read_inputs
 from pipeline.ledger import Ledger
-from pipeline.lines import empty_lines, issue_lines, payment_lines, repeat_first_fate
+from pipeline.lines import empty_lines, issue_lines, payment_lines, receipt_key, repeat_first_fate
 from pipeline.logs import emit
 from pipeline.money import money_text
 from pipeline.pending import net_of_pending, pending_by_invoice
@@ -49,6 +49,7 @@ from pipeline.reconcile import Accounting, account
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import resolve
 from pipeline.session import Session, ledger_scope
+from pipeline.splits import expand_resumed, one_line_per_receipt, receipt_records
 from pipeline.summary import FileSummary, JournalSummary, RunResult, RunSummary
 from schemas.codes import STATES
 from schemas.lines import conform_lines
@@ -77,6 +78,8 @@ def run_import(
         for path, sha in zip(paths, inputs.shas, strict=True):
             ledger.record_file(scope, sha, path.name, path.stat().st_size)
     records = ledger.lookup(scope, inputs.keys) if inputs.keys else {}
+    split_lines = ledger.lookup_split_lines(scope, [k for k in inputs.keys if k not in records])
+    records = {**records, **split_lines, **receipt_records(split_lines)}
     resumed = None if options.dry_run else pick_resumed_run(client, ledger, scope, records, inputs.shas)
     run_id = resumed.run_id if resumed else started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     ctx = RunContext(client, ledger, config, options, scope, run_id, inputs.decimals, tuple(p.name for p in paths))
@@ -86,7 +89,8 @@ def run_import(
     review, to_post = _resolve_rows(ctx, split.todo)  # 4
     parts.append(review)
     if not split.resumed.empty:
-        to_post = pd.concat([split.resumed, to_post], ignore_index=True)
+        resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals)
+        to_post = pd.concat([resumed_lines, to_post], ignore_index=True)
     posting = Posting()
     if options.dry_run:
         to_post["message"] = "would be posted (dry run)"
@@ -149,7 +153,7 @@ def _resolve_rows(ctx: RunContext, todo: pd.DataFrame) -> tuple[pd.DataFrame, pd
     review["lineNumber"] = pd.NA  # not planned: the number from the file would name another payment's line
     to_post = resolution.rows.copy()
     sha_of_key = dict(zip(todo["key"].astype("str"), todo["file_sha256"].astype("str"), strict=True))
-    to_post["file_sha256"] = to_post["key"].astype("str").map(sha_of_key)
+    to_post["file_sha256"] = to_post["key"].astype("str").map(receipt_key).map(sha_of_key)  # split lines too
     return payment_lines(review, "needs_review"), to_post
 
 
@@ -171,7 +175,7 @@ def _finish(
     """Account for every line, write the reports, close the run in the ledger."""
     frames = [p for p in parts if not p.empty]
     lines = pd.concat(frames, ignore_index=True) if frames else empty_lines()
-    lines = conform_lines(lines).sort_values(["source_file", "source_row"], kind="stable")
+    lines = one_line_per_receipt(conform_lines(lines)).sort_values(["source_file", "source_row"], kind="stable")
     lines = repeat_first_fate(lines.reset_index(drop=True))
     accounting = account(lines, inputs.rows_read, ctx.decimals)
     summary = _summarize(ctx, inputs, lines, accounting, posting, started, requests)
