@@ -54,6 +54,8 @@ class Found:
     invoice: int
     way: Way
     word: str
+    at: int = 0
+    """Where the word starts in the text: invoices are paid in the order the text names them."""
 
 
 def _digits_key(text: str) -> str:
@@ -91,39 +93,42 @@ class ReferenceIndex:
                     self.deleted.setdefault(variant, []).append(position)
 
     def find(self, text: str) -> list[Found]:
-        """Every open invoice the text points to, each once, by its surest way, in text order."""
+        """Every open invoice the text points to, each once, by its surest way, in the order the text
+        names them."""
         best: dict[int, Found] = {}
         for found in (*self._structured(text), *self._words(text)):
             held = best.get(found.invoice)
             if held is None or found.way < held.way:
                 best[found.invoice] = found
-        return sorted(best.values(), key=lambda f: (f.way, f.invoice))
+        return sorted(best.values(), key=lambda f: (f.at, f.invoice))
 
     def _structured(self, text: str) -> Iterable[Found]:
         upper = text.upper()
         for match in _RF.finditer(upper):
             ref = match.group(0).replace(" ", "")
             if iso11649.is_valid(ref):
-                yield from self._by_key(_digits_key(ref[4:]), Way.STRUCTURED, ref)
+                yield from self._by_key(_digits_key(ref[4:]), Way.STRUCTURED, ref, match.start())
         for match in _OGM.finditer(upper):
             digits = "".join(match.groups())
-            if int(digits[:10]) % 97 or int(digits[10:]) == 97:
-                yield from self._by_key(_digits_key(digits[:10]), Way.STRUCTURED, match.group(0))
+            check = int(digits[:10]) % 97 or 97  # a remainder of 0 is written as 97
+            if check == int(digits[10:]):
+                yield from self._by_key(_digits_key(digits[:10]), Way.STRUCTURED, match.group(0), match.start())
         for match in _QRR.finditer(upper):
             digits = (match.group(1) or match.group(2)).replace(" ", "")
             if esr.is_valid(digits):
-                yield from self._by_key(_digits_key(digits[:-1]), Way.STRUCTURED, digits)
+                yield from self._by_key(_digits_key(digits[:-1]), Way.STRUCTURED, digits, match.start())
 
-    def _by_key(self, key: str, way: Way, word: str) -> Iterable[Found]:
+    def _by_key(self, key: str, way: Way, word: str, at: int) -> Iterable[Found]:
         for position in self.digits.get(key, []) if key else []:
-            yield Found(position, way, word)
+            yield Found(position, way, word, at)
 
     def _words(self, text: str) -> Iterable[Found]:
-        for word in _WORD.findall(text):
+        for match in _WORD.finditer(text):
+            word, at = match.group(0), match.start()
             upper = word.upper()
             if upper in self.exact:
                 for position in self.exact[upper]:
-                    yield Found(position, Way.EXACT, word)
+                    yield Found(position, Way.EXACT, word, at)
                 continue
             read = _NUMBERISH.sub(lambda m: m.group(0).translate(_LOOKALIKE), word)
             key = _digits_key(read)
@@ -131,12 +136,12 @@ class ReferenceIndex:
                 continue
             if key in self.digits:
                 for position in self.digits[key]:
-                    yield Found(position, Way.DIGITS, word)
+                    yield Found(position, Way.DIGITS, word, at)
                 continue
             near = {p for v in _one_edit_variants(key) for p in self.digits.get(v, [])}
             near.update(self.deleted.get(key, []))  # the text dropped a digit (or swapped two)
             for position in sorted(near):
-                yield Found(position, Way.ONE_EDIT, word)
+                yield Found(position, Way.ONE_EDIT, word, at)
 
 
 __all__ = ["Found", "ReferenceIndex", "Way"]
