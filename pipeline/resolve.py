@@ -829,7 +829,9 @@ def match_by_evidence(frame: pd.DataFrame, m: _MatchInput, policy: Policies) -> 
     todo = todo[np.argsort(w.line[todo], kind="stable")]
     book = _book(m, policy)
     payer = _text_of(frame, ("payer_name",))
-    text = _text_of(frame, ("reference", "description", "comment", "externalDocumentNumber"))
+    # the free text is the statement's reference; the transaction id and the payer's name are not
+    # searched for invoice numbers (a bank id "TX101" is not invoice 101)
+    text = _text_of(frame, ("reference",) if "reference" in frame.columns else ("description", "comment"))
     for i in todo.tolist():
         receipt = Receipt(
             int(w.paid[i]),
@@ -927,9 +929,12 @@ def _plain_details(out: pd.DataFrame, w: _Work, matched: Matched) -> pd.Series:
     joined = (who + "; " + via).where((who != "") & (via != ""), who + via)
     text = (joined + " (confidence 100%)").where(joined != "", "")
     text = text.where(pd.Series(w.reason == 0, index=out.index) | given, "")
+    if not matched.details:
+        return text.astype("str")
+    values = text.tolist()
     for i, details in matched.details.items():
-        text.iat[i] = details
-    return text.astype("str")
+        values[i] = details
+    return pd.Series(values, index=out.index, dtype="str")
 
 
 def _expand_splits(out: pd.DataFrame, post: BoolArray, matched: Matched, inv: _Invoices) -> pd.DataFrame:

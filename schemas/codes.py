@@ -215,6 +215,7 @@ class Evidence(StrEnum):
     INVOICE_EXACT = "invoice_exact"
     INVOICE_DIGITS = "invoice_digits"
     INVOICE_ONE_EDIT = "invoice_one_edit"
+    INVOICE_TAIL = "invoice_tail"
     AMOUNT_ONE_INVOICE = "amount_one_invoice"
     AMOUNT_COMBINATION = "amount_combination"
     AMOUNT_WITHIN_TOLERANCE = "amount_within_tolerance"
@@ -229,6 +230,7 @@ EVIDENCE_DESCRIPTIONS: Final[Mapping[Evidence, str]] = {
     Evidence.INVOICE_EXACT: "an open invoice's number is written in the text",
     Evidence.INVOICE_DIGITS: "an open invoice's number is in the text with other separators, prefix or zeros",
     Evidence.INVOICE_ONE_EDIT: "the text has an open invoice's number with one typing error (only one invoice fits)",
+    Evidence.INVOICE_TAIL: "the text has only the last number of an open invoice's number (weak evidence)",
     Evidence.AMOUNT_ONE_INVOICE: "the amount equals the remaining amount of exactly one open invoice",
     Evidence.AMOUNT_COMBINATION: "the amount equals the sum of exactly one set of the customer's open invoices",
     Evidence.AMOUNT_WITHIN_TOLERANCE: "the amount is within the tolerance of exactly one set of open invoices",

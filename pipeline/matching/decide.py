@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pipeline.config import MatchingRules, Policies
-from pipeline.matching.evidence import AGREEMENT_BONUS, AMOUNT_ONLY, WEIGHTS, Fact
+from pipeline.matching.evidence import AGREEMENT_BONUS, AMOUNT_DISAGREES, AMOUNT_ONLY, SHARED_NAME, WEIGHTS, Fact
 from pipeline.matching.names import NameIndex
 from pipeline.matching.references import Found, ReferenceIndex, Way
 from pipeline.matching.subsets import SubsetResult, find_subsets
@@ -46,8 +46,11 @@ _WAY_CODE = {
     Way.EXACT: Evidence.INVOICE_EXACT,
     Way.DIGITS: Evidence.INVOICE_DIGITS,
     Way.ONE_EDIT: Evidence.INVOICE_ONE_EDIT,
+    Way.TAIL: Evidence.INVOICE_TAIL,
 }
 _SHOWN = 5
+_PLANNED = 3
+"""Plans (invoice searches) are made for the three customers with the strongest evidence only."""
 
 
 @dataclass
@@ -71,6 +74,8 @@ class Book:
     payer_map: list[tuple[re.Pattern[str], int, str]]
     twins: set[int] = field(default_factory=set)
     """Invoices whose number BC lists more than once among open invoices: never applied by the matcher."""
+    by_amount: dict[int, list[int]] | None = None
+    """Invoices by their open amount when the run started (built on first use; checked against ``left``)."""
 
     def money(self, minor: int, currency: str) -> str:
         """``119000`` -> ``"1190.00 EUR"``."""
@@ -259,12 +264,15 @@ def _candidates(
         if not several:
             cand.named.append(f)
     if known < 0:
-        for hit in book.names.search(r.payer):
-            if book.customer_currency[hit.customer] != r.currency:
-                continue
+        hits = [h for h in book.names.search(r.payer) if book.customer_currency[h.customer] == r.currency]
+        same = sum(1 for h in hits if h.score >= 95)
+        for hit in hits:
             cand = out.setdefault(hit.customer, _Candidate(hit.customer))
             score = int(hit.score)
             text = f"payer name {r.payer.strip()!r} matches {book.who(hit.customer)} ({score}%)"
+            if same > 1 and hit.score >= 95:
+                score = min(score, SHARED_NAME)
+                text += f", but {same} customers have this name"
             cand.add(Fact(Evidence.PAYER_NAME, text, score), "name")
     return out
 
@@ -273,7 +281,8 @@ def _ranked(r: Receipt, book: Book, candidates: dict[int, _Candidate], policy: P
     """Each candidate customer with its plan and confidence, best first (ties in customer order)."""
     rules = policy.matching
     ranked: list[tuple[int, Decision]] = []
-    for c, cand in sorted(candidates.items()):
+    strongest = sorted(candidates.values(), key=lambda x: (-x.weight, x.customer))[:_PLANNED]
+    for c, cand in sorted((x.customer, x) for x in strongest):
         if cand.weight < rules.propose and len(candidates) > 1:
             continue
         plan = _plan(r, book, c, cand.named, policy)
@@ -338,7 +347,12 @@ def _lines_text(book: Book, d: Decision, currency: str) -> str:
 
 def _amount_only(r: Receipt, book: Book) -> Decision:
     """No customer evidence at all: an open invoice of exactly this amount is a proposal, never a post."""
-    fits = [p for p, left in enumerate(book.left) if left == r.paid and book.invoice_currency[p] == r.currency]
+    if book.by_amount is None:
+        book.by_amount = {}
+        for p, left in enumerate(book.left):
+            book.by_amount.setdefault(left, []).append(p)
+    candidates = book.by_amount.get(r.paid, [])
+    fits = [p for p in candidates if book.left[p] == r.paid and book.invoice_currency[p] == r.currency]
     if not fits:
         return Decision(found=False, message="no customer and no open invoice fits the receipt")
     facts = [
@@ -501,6 +515,8 @@ def _pay_named(r: Receipt, book: Book, named: list[int], rest: list[int], policy
             left_to_pay -= take
         flags: set[Flag] = {Flag.SPLIT} if len(lines) > 1 else set()
         plan = _Plan(lines, [], weight, flags)
+        if r.paid < total and weight < WEIGHTS[Evidence.INVOICE_EXACT]:
+            plan.weight -= AMOUNT_DISAGREES
         if r.paid < total:
             plan.flags.add(Flag.PARTIAL_PAYMENT)
             short = book.money(total - r.paid, r.currency)

@@ -20,6 +20,7 @@ WEIGHTS: dict[Evidence, int] = {
     Evidence.INVOICE_EXACT: 100,
     Evidence.INVOICE_DIGITS: 95,
     Evidence.INVOICE_ONE_EDIT: 85,
+    Evidence.INVOICE_TAIL: 80,
     Evidence.AMOUNT_ONE_INVOICE: 100,
     Evidence.AMOUNT_COMBINATION: 95,
     Evidence.AMOUNT_WITHIN_TOLERANCE: 95,
@@ -29,6 +30,14 @@ WEIGHTS: dict[Evidence, int] = {
 AMOUNT_ONLY = 70
 """An amount equal to one open invoice, with nothing else pointing to its customer: a proposal for a
 person (between the thresholds by default), never posted on its own."""
+
+SHARED_NAME = 80
+"""A payer name that fits two or more customers equally (95% or more each) tells them apart no
+better than a close name: BC trusts a name only when it "is unique in your records"."""
+
+AMOUNT_DISAGREES = 15
+"""Taken off an invoice number found by anything less than its exact spelling when the amount does
+not confirm it (less than the invoices found): a digit string that happens to fit is not enough."""
 
 AGREEMENT_BONUS = 10
 """Added once when two independent kinds of evidence (name, reference, amount) point to the same
@@ -52,4 +61,4 @@ def details_text(facts: Sequence[Fact], confidence: int) -> str:
     return "; ".join(parts) + f" (confidence {confidence}%)"
 
 
-__all__ = ["AGREEMENT_BONUS", "AMOUNT_ONLY", "WEIGHTS", "Fact", "details_text"]
+__all__ = ["AGREEMENT_BONUS", "AMOUNT_DISAGREES", "AMOUNT_ONLY", "SHARED_NAME", "WEIGHTS", "Fact", "details_text"]

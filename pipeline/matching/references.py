@@ -7,12 +7,14 @@ Each way has its own evidence code and weight, from the surest to the least sure
   without error; the invoice is the one whose digits the reference carries.
 * ``invoice_exact``: an open invoice's number appears as a word of the text.
 * ``invoice_digits``: the digits of a word equal an invoice number's digits, leading zeros ignored
-  (Odoo's "numerical tokens": ``INV/2026/00123`` and ``2026-123`` meet), or the last group of
-  digits of the invoice number (``RE-2026-0101`` paid as "Rechnung 101"); letters that OCR and
+  (Odoo's "numerical tokens": ``INV/2026/00123`` and ``2026/00123`` meet); letters that OCR and
   typing confuse with digits (O/0, I and l/1, S/5, B/8, Z/2) are read as digits inside a number.
 * ``invoice_one_edit``: the digits are one transposition or one dropped or extra digit away from
   exactly one open invoice. Guarded: when a single edit could lead to two open invoices, neither is
   taken (the payment goes to a person with both listed).
+* ``invoice_tail``: only the last group of digits of an invoice number (``RE-2026-0101`` paid as
+  "Rechnung 101"). Short numbers like this also occur in bank ids and dates, so this is weak
+  evidence: a proposal for a person unless other evidence confirms it.
 
 A number that fits several open invoices (two customers' ``2026-0101``) is never picked: it is
 reported as ambiguous with every invoice it fits.
@@ -36,6 +38,7 @@ class Way(IntEnum):
     EXACT = 1
     DIGITS = 2
     ONE_EDIT = 3
+    TAIL = 4
 
 
 _WORD = re.compile(r"[0-9A-Za-z][0-9A-Za-z/_.\-]*[0-9A-Za-z]|[0-9A-Za-z]")
@@ -78,19 +81,29 @@ class ReferenceIndex:
     def __init__(self, numbers: Sequence[str]) -> None:
         self.exact: dict[str, list[int]] = {}
         self.digits: dict[str, list[int]] = {}
-        self.deleted: dict[str, list[int]] = {}
+        self._deleted: dict[str, list[int]] | None = None
+        self.tails: dict[str, list[int]] = {}
         for position, number in enumerate(numbers):
             upper = number.upper()
             self.exact.setdefault(upper, []).append(position)
-            keys = {_digits_key(upper)}
-            groups = re.findall(r"\d+", upper)
-            if len(groups) > 1:
-                keys.add(_digits_key(groups[-1]))
-            keys.discard("")
-            for key in keys:
+            key = _digits_key(upper)
+            if key:
                 self.digits.setdefault(key, []).append(position)
+            groups = re.findall(r"\d+", upper)
+            tail = _digits_key(groups[-1]) if len(groups) > 1 else ""
+            if tail and tail != key:
+                self.tails.setdefault(tail, []).append(position)
+
+    @property
+    def deleted(self) -> dict[str, list[int]]:
+        """Every invoice under each key one edit away from its digits (built on first use: most
+        statements never need it)."""
+        if self._deleted is None:
+            self._deleted = {}
+            for key, positions in self.digits.items():
                 for variant in _one_edit_variants(key):
-                    self.deleted.setdefault(variant, []).append(position)
+                    self._deleted.setdefault(variant, []).extend(positions)
+        return self._deleted
 
     def find(self, text: str) -> list[Found]:
         """Every open invoice the text points to, each once, by its surest way, in the order the text
@@ -137,6 +150,10 @@ class ReferenceIndex:
             if key in self.digits:
                 for position in self.digits[key]:
                     yield Found(position, Way.DIGITS, word, at)
+                continue
+            if key in self.tails:
+                for position in self.tails[key]:
+                    yield Found(position, Way.TAIL, word, at)
                 continue
             near = {p for v in _one_edit_variants(key) for p in self.digits.get(v, [])}
             near.update(self.deleted.get(key, []))  # the text dropped a digit (or swapped two)
