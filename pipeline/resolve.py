@@ -832,14 +832,18 @@ def match_by_evidence(frame: pd.DataFrame, m: _MatchInput, policy: Policies) -> 
     # the free text is the statement's reference; the transaction id and the payer's name are not
     # searched for invoice numbers (a bank id "TX101" is not invoice 101)
     text = _text_of(frame, ("reference",) if "reference" in frame.columns else ("description", "comment"))
-    for i in todo.tolist():
-        receipt = Receipt(
-            int(w.paid[i]),
-            str(w.currency.iat[i]),
-            int(w.c_idx[i]),
-            str(payer.iat[i]),
-            f"{text.iat[i]} {w.candidates.iat[i]}",
-        )
+    columns = zip(
+        todo.tolist(),
+        w.paid[todo].tolist(),
+        w.currency.iloc[todo].tolist(),
+        w.c_idx[todo].tolist(),
+        payer.iloc[todo].tolist(),
+        text.iloc[todo].tolist(),
+        w.candidates.iloc[todo].tolist(),
+        strict=True,
+    )
+    for i, paid, currency, customer, name, words, named in columns:
+        receipt = Receipt(paid, currency, customer, name, f"{words} {named}")
         _take_decision(i, decide(receipt, book, policy), m, matched, book)
     return matched
 
@@ -891,7 +895,11 @@ def _take_decision(i: int, d: Decision, m: _MatchInput, matched: Matched, book: 
     w.reason[i] = 0
     for flag in d.flags:
         w.flags[i] |= _F[flag]
-    _check_blocked(w.reason, w.flags, w.c_idx, np.arange(len(w.reason)) == i, m.cust)
+    blocked = int(m.cust.blocked[d.customer])
+    if blocked == _ALL:
+        w.reason[i] = _R[Review.CUSTOMER_BLOCKED]
+    elif blocked == _INVOICE:
+        w.flags[i] |= _F[Flag.CUSTOMER_BLOCKED_INVOICE]
     if w.reason[i]:
         _give_back(d, book)
         return
