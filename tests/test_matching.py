@@ -375,3 +375,29 @@ def test_thresholds_are_configurable() -> None:
 def test_every_evidence_code_has_words() -> None:
     assert set(EVIDENCE_DESCRIPTIONS) == set(Evidence)
     assert all(EVIDENCE_DESCRIPTIONS[code].strip() for code in Evidence)
+
+
+def test_the_bank_transaction_id_is_not_an_invoice_number() -> None:
+    # "TX0102" ends in 102 like RE-2026-0102; only the reference is searched, and it names nothing
+    row = _row(1, "3.98", payer="Privatperson", reference="Danke")
+    row["externalDocumentNumber"] = "TX0102"
+    assert _review(_run(row), 1)["reason_code"] == "customer_missing"
+
+
+def test_the_last_number_alone_is_only_a_proposal() -> None:
+    # "Rechnung 107" fits RE-2026-0107 by its last number only (weight 80): a person confirms
+    review = _review(_run(_row(1, "714.00", reference="Rechnung 107")), 1)
+    assert review["reason_code"] == "match_uncertain"
+    assert "[invoice_tail]" in review["match_details"]
+
+
+def test_the_legal_form_tells_two_companies_of_one_name_apart() -> None:
+    # Meier Bau AG and Meier Bau GmbH both have RE-2026-02xx of 300.00; the payer wrote "AG"
+    result = _run(_row(1, "300.00", payer="MEIER BAU AG"))
+    assert [(c, i) for c, i, _, _ in _lines(result, 1)] == [("C20000", "RE-2026-0201")]
+
+
+def test_a_digit_match_the_amount_does_not_confirm_is_a_proposal() -> None:
+    # "2026-0101" (digits of RE-2026-0101, weight 95) but 3.98 paid of 1190.00: 95 - 15 = 80 < 95
+    review = _review(_run(_row(1, "3.98", reference="Bezug 2026/0101")), 1)
+    assert review["reason_code"] == "match_uncertain"

@@ -159,6 +159,9 @@ class Decision:
     flags: set[Flag] = field(default_factory=set)
     message: str = ""
     found: bool = True
+    strength: int = 0
+    """The customer's evidence before it is capped at 100: two candidates at 100% are told apart by
+    it (a name with its legal form and the exact amount beats the same name without)."""
 
 
 @dataclass
@@ -287,8 +290,8 @@ def _ranked(r: Receipt, book: Book, candidates: dict[int, _Candidate], policy: P
             continue
         plan = _plan(r, book, c, cand.named, policy)
         kinds = len(cand.kinds | ({"amount"} if plan.by_amount else set()))
-        customer_weight = min(100, cand.weight + (AGREEMENT_BONUS if kinds > 1 else 0))
-        confidence = min(customer_weight, plan.weight)
+        strength = cand.weight + (AGREEMENT_BONUS if kinds > 1 else 0)  # above 100 only to rank
+        confidence = min(100, strength, plan.weight)
         decision = Decision(
             customer=c,
             lines=plan.lines,
@@ -298,9 +301,10 @@ def _ranked(r: Receipt, book: Book, candidates: dict[int, _Candidate], policy: P
             candidates=plan.candidates,
             flags=plan.flags | {Flag.MATCHED_BY_EVIDENCE},
             message=plan.message,
+            strength=strength,
         )
         ranked.append((confidence, decision))
-    ranked.sort(key=lambda item: -item[0])
+    ranked.sort(key=lambda item: (-item[0], -item[1].strength))
     return ranked
 
 
@@ -311,7 +315,7 @@ def _choose(r: Receipt, book: Book, ranked: list[tuple[int, Decision]], rules: M
         facts = [f for _, d in ranked[:_SHOWN] for f in d.facts]
         return Decision(found=False, facts=facts, candidates=shown, message="no candidate is sure enough to propose")
     best_conf, best = ranked[0]
-    tied = [d for conf, d in ranked if conf == best_conf]
+    tied = [d for conf, d in ranked if conf == best_conf and d.strength == best.strength]
     listing = [f"{book.who(d.customer)} ({conf}%): {_lines_text(book, d, r.currency)}" for conf, d in ranked[:_SHOWN]]
     if len(tied) > 1:
         names = " and ".join(book.who(d.customer) for d in tied[:_SHOWN])
