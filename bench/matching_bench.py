@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import MatchingRules, Policies
+from pipeline.matching import find_subsets
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.resolve import resolve
 
@@ -407,6 +408,28 @@ def main() -> None:
         took = time.perf_counter() - start
         print(f"\n== {label}: {took:.2f} s ({len(frame) / took:,.0f} receipts/s)")
         report(score(frame, labels, result), result)
+    subset_timing(args.seed)
+
+
+def subset_timing(seed: int, receipts: int = 200, pool: int = 200) -> None:
+    """Time of the set search alone for one customer with ``pool`` open invoices: half the receipts
+    are a set of 2-12 of them, half an amount no set may fit (the search then runs to its bounds)."""
+    rng = random.Random(seed)
+    times = []
+    found = Counter[str]()
+    for k in range(receipts):
+        amounts = [rng.randint(1_000, 2_000_000) for _ in range(pool)]
+        target = sum(rng.sample(amounts, rng.randint(2, 12))) if k % 2 else rng.randint(10_000, 5_000_000)
+        start = time.perf_counter()
+        result = find_subsets(amounts, target, target)
+        times.append(time.perf_counter() - start)
+        found["exhausted" if result.exhausted else f"{min(result.count, 2)} set(s)"] += 1
+    times.sort()
+    p50, p95 = times[len(times) // 2] * 1000, times[int(len(times) * 0.95)] * 1000
+    print(
+        f"\nset search, {pool} open invoices, {receipts} receipts: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+        f"max {times[-1] * 1000:.1f} ms; outcomes {dict(found)}"
+    )
 
 
 def report(stats: dict[str, Counter[str]], result: Any) -> None:

@@ -12,9 +12,10 @@ How the search is bounded (so one receipt never costs more than a few millisecon
 * invoices of equal amount are one group: choosing k of m equal invoices is one step, and when
   k < m that choice alone gives C(m, k) different sets (counted, not listed one by one);
 * the depth-first search over groups (largest amount first) prunes every branch whose amount is
-  already too high or can no longer reach the target with what is left;
+  already too high, or can no longer reach the target even with the largest invoices left in the
+  slots left;
 * it stops as soon as it knows two sets fit (the answer is then "ambiguous"), and after
-  ``budget`` steps (default 20,000) it gives up and says so: the receipt goes to a person.
+  ``budget`` steps (default 10,000) it gives up and says so: the receipt goes to a person.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from math import comb
 
 POOL = 200
 MAX_INVOICES = 12
-BUDGET = 20_000
+BUDGET = 10_000
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,22 @@ def find_subsets(
     """Sets of ``amounts`` (positive integers; the caller passes at most ``POOL``) whose sum lies in
     ``[low, high]``, searched as the module docstring says. Deterministic: the same input gives the
     same sets in the same order."""
+    if sum(a for a in amounts if a > 0) < low or not amounts:
+        return SubsetResult((), 0, False)  # all of them together are too little: no set fits
     groups: dict[int, list[int]] = {}
     for position, amount in enumerate(amounts):
         if amount > 0:
             groups.setdefault(amount, []).append(position)
     values = sorted(groups, reverse=True)
-    suffix = [0] * (len(values) + 1)
-    for i in range(len(values) - 1, -1, -1):
-        suffix[i] = suffix[i + 1] + values[i] * len(groups[values[i]])
-    search = _Search(values, groups, suffix, low, high, max_invoices, budget)
+    flat = [v for v in values for _ in groups[v]]  # every amount, largest first
+    prefix = [0]
+    for v in flat:
+        prefix.append(prefix[-1] + v)
+    starts, at = [], 0
+    for v in values:
+        starts.append(at)
+        at += len(groups[v])
+    search = _Search(values, groups, (prefix, starts), low, high, max_invoices, budget)
     search.walk(0, 0, 0, [])
     return SubsetResult(tuple(search.found), min(search.count, 2), search.steps > budget)
 
@@ -72,7 +80,7 @@ def find_subsets(
 class _Search:
     values: list[int]
     groups: dict[int, list[int]]
-    suffix: list[int]
+    sums: tuple[list[int], list[int]]  # prefix sums of every amount largest first; where each group starts
     low: int
     high: int
     max_invoices: int
@@ -91,13 +99,19 @@ class _Search:
         self.steps += 1
         if fresh and self.low <= total <= self.high:
             self._record(chosen)
-        if i == len(self.values) or total + self.suffix[i] < self.low or used == self.max_invoices:
+        if i == len(self.values) or used == self.max_invoices or total + self._most(i, used) < self.low:
             return
         value, members = self.values[i], self.groups[self.values[i]]
         for take in range(min(len(members), self.max_invoices - used, (self.high - total) // value), -1, -1):
             self.walk(i + 1, total + take * value, used + take, [*chosen, (i, take)] if take else chosen, take > 0)
             if self.count >= 2 or self.steps > self.budget:
                 return
+
+    def _most(self, i: int, used: int) -> int:
+        """The most the invoices from group ``i`` on can add with the slots left: the largest ones."""
+        prefix, starts = self.sums
+        first = starts[i]
+        return prefix[min(first + self.max_invoices - used, len(prefix) - 1)] - prefix[first]
 
     def _record(self, chosen: list[tuple[int, int]]) -> None:
         ways = 1
