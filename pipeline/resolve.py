@@ -168,6 +168,9 @@ def resolve(
     cust = _customer_table(customers, lcy)
     inv = _invoice_table(invoices, lcy, decimals, cust)
     frame = payments.reset_index(drop=True)
+    for column in ("payer_name", "reference"):  # what cash application reads; "" when a caller has none
+        if column not in frame.columns:
+            frame[column] = pd.Series("", index=frame.index, dtype="str")
     w = _Work.of(frame, cust)
     _check_named_customer(w, cust)  # 1
     _choose_invoices(w, inv, policy)  # 2
