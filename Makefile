@@ -19,7 +19,7 @@ install: $(STAMP)
 
 demo: install
 	@echo "== import the sample files into the embedded BC sandbox (exit 1 is expected: one file has"
-	@echo "   deliberate errors and two payments need a person); reports land in $(RUNS)/<run id>/"
+	@echo "   deliberate errors); reports land in $(RUNS)/<run id>/"
 	$(BIN)/payimport run sample_data/bank_statement.csv sample_data/remittance.xlsx \
 		sample_data/payments_with_errors.csv; test $$? -le 1
 	@echo "== the same files again: nothing is posted twice"

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import string
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
@@ -374,6 +375,13 @@ class Profile(_Frozen):
         check_template(v)
         return v
 
+    @field_validator("key_namespace")
+    @classmethod
+    def _no_split_mark(cls, v: str | None) -> str | None:
+        if v is not None and "#>" in v:
+            raise ValueError("key_namespace must not contain '#>' (it marks the lines of a split receipt)")
+        return v
+
     @field_validator("quotechar")
     @classmethod
     def _one_quote(cls, v: str) -> str:
@@ -532,6 +540,43 @@ class JournalSpec(_Frozen):
         return value
 
 
+class PayerMapEntry(_Frozen):
+    """A payer whose name never matches the customer card: a regex on the payer name or the
+    reference text (searched, case-insensitive) names the customer outright."""
+
+    pattern: str
+    customer: str = Field(min_length=1, max_length=20)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        _compile(v)
+        return v
+
+
+class MatchingRules(_Frozen):
+    """Cash application by evidence (``pipeline.matching``): what decides a receipt the file does
+    not settle by its customer and invoice numbers. The defaults are safe on a statement nobody
+    configured: only evidence scoring ``automatic`` or more is posted without a person."""
+
+    enabled: bool = True
+    automatic: int = Field(default=95, ge=1, le=100)
+    propose: int = Field(default=65, ge=1, le=100)
+    name_close: int = Field(default=65, ge=1, le=100)
+    tolerance: Decimal = Field(default=Decimal(0), ge=0)
+    discount_percent: Decimal = Field(default=Decimal(0), ge=0, le=50)
+    max_invoices: int = Field(default=12, ge=1, le=20)
+    pool: int = Field(default=200, ge=1, le=1000)
+    leftover: Literal["post_unapplied", "needs_review"] = "needs_review"
+    payer_map: tuple[PayerMapEntry, ...] = ()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingRules:
+        if self.propose > self.automatic:
+            raise ValueError("propose must not be above automatic")
+        return self
+
+
 class Policies(_Frozen):
     """What to do with payments that BC would take but a person may not want posted blindly."""
 
@@ -539,6 +584,7 @@ class Policies(_Frozen):
     partial_payment: Literal["post", "needs_review"] = "post"
     over_payment: Literal["post", "needs_review"] = "needs_review"
     unknown_invoice: Literal["needs_review", "post_unapplied"] = "needs_review"
+    matching: MatchingRules = MatchingRules()
 
 
 class RetryPolicy(_Frozen):

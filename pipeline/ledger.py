@@ -449,6 +449,17 @@ class Ledger:
                 found[row[1]] = RowRecord(*row)
         return found
 
+    def lookup_split_lines(self, target: str, receipt_keys: Sequence[str]) -> dict[str, RowRecord]:
+        """The lines of split receipts among these receipts, by line key: a receipt paying several
+        invoices is recorded as one row per journal line, keyed ``<receipt key>#><invoice>``
+        (``pipeline.lines.split_line_key``). One indexed range read per receipt key."""
+        found: dict[str, RowRecord] = {}
+        sql = f"SELECT {_ROW_COLUMNS} FROM rows WHERE target = ? AND key > ? AND key < ?"
+        for key in _unique(receipt_keys):
+            for row in self._db.execute(sql, (target, key + "#>", key + "#?")):  # "?" follows ">"
+                found[row[1]] = RowRecord(*row)
+        return found
+
     def rows_in_state(self, target: str, states: Iterable[str], run_id: str | None = None) -> list[RowRecord]:
         """Rows in any of ``states`` (optionally of one run), in journal and lineNumber order."""
         wanted = _unique(states)

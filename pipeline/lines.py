@@ -89,3 +89,24 @@ def repeat_first_fate(lines: pd.DataFrame) -> pd.DataFrame:
     fate = lines.loc[repeat, "key"].map(first).fillna("needs_review")
     lines.loc[repeat, "state"] = fate.where(~fate.isin(["posted", "already_posted"]), "already_posted")
     return lines
+
+
+SPLIT_MARK = "#>"
+"""Separates a receipt's key from the part that names one line of a split receipt (``K#>RE-1``).
+
+A receipt that pays several invoices becomes several journal lines, and each line needs its own
+exactly-once key, stable across runs: the receipt's key, this mark and the invoice number (``rest``
+for the unapplied remainder; invoice numbers are upper-case, so it never collides). A receipt's own
+key never contains the mark: a ``#`` from a bank's transaction id is doubled (``normalize``) and
+hash keys have none, so ``K#>`` starts no other receipt's key."""
+
+
+def split_line_key(receipt_key: str, invoice_number: str) -> str:
+    """The key of the line of a split receipt that applies to ``invoice_number`` ("" = the remainder)."""
+    return f"{receipt_key}{SPLIT_MARK}{invoice_number or 'rest'}"
+
+
+def receipt_key(key: str) -> str:
+    """The receipt a line belongs to: its own key, or the receipt's key for a line of a split one."""
+    head, mark, _tail = key.rpartition(SPLIT_MARK)
+    return head if mark else key

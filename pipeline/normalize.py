@@ -46,7 +46,13 @@ PAYMENT_COLUMNS = (
     "key",
     "source_file",
     "source_row",
+    "payer_name",
+    "reference",
 )
+
+
+_MATCHING_ONLY = ("payer_name", "reference")
+"""Columns read by cash application (``pipeline.matching``), not part of the customerPayment."""
 
 
 @dataclass
@@ -193,6 +199,9 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
             "key": key,
             "source_file": pd.Series(file, index=frame.index, dtype="str"),
             "source_row": frame[SOURCE_ROW].astype("int64"),
+            # what cash application reads (payer name, free text); never sent to BC
+            "payer_name": frame["payer_name"].fillna("").astype("str"),
+            "reference": frame["reference"].fillna("").astype("str"),
         }
     )
     issues = _limit_issues(rows, file)
@@ -222,7 +231,7 @@ def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
     if rows.empty:
         return []
     try:
-        CustomerPayment.validate(rows, lazy=True)
+        CustomerPayment.validate(rows.drop(columns=list(_MATCHING_ONLY)), lazy=True)
     except pa.errors.SchemaErrors as exc:
         issues = []
         for f in row_failures(exc, frame_level="raise"):

@@ -80,19 +80,29 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.config import Policies
+from pipeline.lines import split_line_key
+from pipeline.matching import Book, Decision, Receipt, build_book, decide, details_text
 from pipeline.money import decimal_text, decimal_to_minor, minor_text, minor_to_decimal, remaining_in_minor
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.textops import as_series, to_arrow
 from schemas.codes import Application, Flag, Review
 
-RESOLVED_COLUMNS: tuple[str, ...] = (*PAYMENT_COLUMNS, "customerId", "appliesToInvoiceId", "application", "flags")
+RESOLVED_COLUMNS: tuple[str, ...] = (
+    *PAYMENT_COLUMNS,
+    "customerId",
+    "appliesToInvoiceId",
+    "application",
+    "flags",
+    "match_details",
+)
 REVIEW_COLUMNS: tuple[str, ...] = (*RESOLVED_COLUMNS, "reason_code", "message", "candidates")
 
 
 @dataclass(frozen=True, eq=False)
 class Resolution:
     """``rows`` go to BC (``RESOLVED_COLUMNS``); ``review`` needs a person (``REVIEW_COLUMNS``).
-    Every input row is in exactly one of them, in input order."""
+    Every input row is in exactly one of them, in input order; a row split over several invoices is
+    several consecutive lines of ``rows`` (keys ``pipeline.lines.split_line_key``)."""
 
     rows: pd.DataFrame
     review: pd.DataFrame
@@ -133,6 +143,7 @@ class _Invoices:
     bill_to: list[str]
     currency: list[str]
     remaining: list[Decimal]
+    due: list[str]
     rem_floor: IntArray  # floor(remaining * 10**decimals)
     rem_whole: BoolArray  # remaining * 10**decimals is a whole number of minor units
     copies: IntArray  # how many open invoices BC lists under this number (> 1: ambiguous)
@@ -157,6 +168,9 @@ def resolve(
     cust = _customer_table(customers, lcy)
     inv = _invoice_table(invoices, lcy, decimals, cust)
     frame = payments.reset_index(drop=True)
+    for column in ("payer_name", "reference"):  # what cash application reads; "" when a caller has none
+        if column not in frame.columns:
+            frame[column] = pd.Series("", index=frame.index, dtype="str")
     w = _Work.of(frame, cust)
     _check_named_customer(w, cust)  # 1
     _choose_invoices(w, inv, policy)  # 2
@@ -167,7 +181,8 @@ def resolve(
         _apply_amounts(applied, w, inv)
         _amount_policy(applied, w.application, w.reason, w.flags, policy)
     _no_invoice(w, policy)  # 6
-    return _resolution(frame, w, cust, inv, decimals)
+    matched = match_by_evidence(frame, _MatchInput(w, cust, inv, decimals), policy)  # 7
+    return _resolution(frame, w, cust, inv, decimals, matched)
 
 
 @dataclass
@@ -278,16 +293,22 @@ def _no_invoice(w: _Work, policy: Policies) -> None:
         w.reason[bare & ((w.flags & _F[Flag.INVOICE_NOT_OPEN]) == 0)] = _R[Review.UNAPPLIED]  # that policy said post
 
 
-def _resolution(frame: pd.DataFrame, w: _Work, cust: _Customers, inv: _Invoices, decimals: int) -> Resolution:
+def _resolution(
+    frame: pd.DataFrame, w: _Work, cust: _Customers, inv: _Invoices, decimals: int, matched: Matched
+) -> Resolution:
     """The rows to post and the rows for a person, with the reason and message of each of those."""
     out = _assemble(frame, cust, inv, w)
+    out["match_details"] = _plain_details(out, w, matched)
     review_at = np.flatnonzero(w.reason != 0)
-    rows = out.iloc[np.flatnonzero(w.reason == 0)].reset_index(drop=True)
+    rows = _expand_splits(out, w.reason == 0, matched, inv)
     review = out.iloc[review_at].reset_index(drop=True)
     review["reason_code"] = as_series(
         pa.array(list(_REASONS), pa.string()).take(pa.array(w.reason[review_at].astype(np.int64))), review.index
     )
     review["message"], review["candidates"] = _explain_all(review_at, w, _Texts(cust, inv, decimals))
+    for k, i in enumerate(review_at.tolist()):
+        if i in matched.review_text:
+            review.loc[k, "message"], review.loc[k, "candidates"] = matched.review_text[i]
     return Resolution(rows[list(RESOLVED_COLUMNS)], review[list(REVIEW_COLUMNS)])
 
 
@@ -340,6 +361,7 @@ def _invoice_table(invoices: Sequence[Mapping[str, Any]], lcy: str, decimals: in
         bill_to=bill_to,
         currency=[(str(inv.get("currencyCode") or "") or lcy).upper() for inv in kept],
         remaining=remaining,
+        due=[str(inv.get("dueDate") or "") for inv in kept],
         rem_floor=np.array([floor for floor, _ in in_minor], dtype=np.int64),
         rem_whole=np.array([whole for _, whole in in_minor], dtype=bool),
         copies=np.array(copies, dtype=np.int64),
@@ -771,6 +793,188 @@ def _amount_text(row: _Row, t: _Texts, amount: str, who: str) -> str:
         )
     extra = minor_to_decimal(row.before + row.paid, t.decimals) - rem
     return f"Payment of {amount} is more than {head}{prior}; {t.decimal(extra)} {cur} would stay as a credit"
+
+
+# --- evidence (rule 7) ----------------------------------------------------------------------------
+
+
+class _MatchInput(NamedTuple):
+    w: _Work
+    cust: _Customers
+    inv: _Invoices
+    decimals: int
+
+
+@dataclass
+class Matched:
+    """What the matcher decided beyond the exact rules: the lines of split rows (invoice position or
+    -1, minor units, application index), the ``match_details`` of each row it saw, and the message
+    and candidates of the rows it sent to a person."""
+
+    splits: dict[int, list[tuple[int, int, int]]]
+    details: dict[int, str]
+    review_text: dict[int, tuple[str, str]]
+
+
+_TO_MATCH = (Review.CUSTOMER_MISSING, Review.SEVERAL_INVOICES, Review.UNAPPLIED)
+
+
+def match_by_evidence(frame: pd.DataFrame, m: _MatchInput, policy: Policies) -> Matched:
+    """Rule 7: rows the exact rules leave without a customer or an invoice (``customer_missing``,
+    ``several_invoices``, ``unapplied``, and rows about to be posted unapplied) are decided by
+    evidence (``pipeline.matching``), in lineNumber order, each seeing what earlier rows took."""
+    matched = Matched({}, {}, {})
+    w = m.w
+    bare = (w.reason == 0) & (w.application == _UNAPPLIED) & ((w.flags & _F[Flag.INVOICE_NOT_OPEN]) == 0)
+    todo = np.flatnonzero(np.isin(w.reason, [_R[code] for code in _TO_MATCH]) | bare)
+    if not policy.matching.enabled or not todo.size:
+        return matched
+    todo = todo[np.argsort(w.line[todo], kind="stable")]
+    book = _book(m, policy)
+    payer = _text_of(frame, ("payer_name",))
+    # the free text is the statement's reference; the transaction id and the payer's name are not
+    # searched for invoice numbers (a bank id "TX101" is not invoice 101)
+    text = _text_of(frame, ("reference",) if "reference" in frame.columns else ("description", "comment"))
+    columns = zip(
+        todo.tolist(),
+        w.paid[todo].tolist(),
+        w.currency.iloc[todo].tolist(),
+        w.c_idx[todo].tolist(),
+        payer.iloc[todo].tolist(),
+        text.iloc[todo].tolist(),
+        w.candidates.iloc[todo].tolist(),
+        strict=True,
+    )
+    for i, paid, currency, customer, name, words, named in columns:
+        receipt = Receipt(paid, currency, customer, name, f"{words} {named}")
+        _take_decision(i, decide(receipt, book, policy), m, matched, book)
+    return matched
+
+
+def _book(m: _MatchInput, policy: Policies) -> Book:
+    """The matcher's view of customers and open invoices, net of what the exact rules applied."""
+    inv, w = m.inv, m.w
+    left = np.where(inv.rem_whole, inv.rem_floor, -1).astype(np.int64)
+    taken = w.chosen >= 0
+    np.add.at(left, w.chosen[taken], -w.paid[taken])
+    twins = inv.copies > 1
+    left[~inv.rem_whole | twins] = -1
+    book = build_book(
+        m.decimals,
+        (m.cust.numbers, m.cust.names, m.cust.currency),
+        (inv.numbers, inv.customer.tolist(), inv.currency, left.tolist(), inv.due),
+        policy.matching,
+    )
+    book.twins = set(np.flatnonzero(twins).tolist())
+    return book
+
+
+def _text_of(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+    """The named columns that exist, joined by spaces ("" when none does)."""
+    parts = [frame[c].fillna("").astype("str") for c in columns if c in frame.columns]
+    if not parts:
+        return pd.Series("", index=frame.index, dtype="str")
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + " " + part
+    return out
+
+
+def _take_decision(i: int, d: Decision, m: _MatchInput, matched: Matched, book: Book) -> None:
+    """Write one decision into the row's columns (``_Work``) and the matcher's side tables."""
+    w = m.w
+    matched.details[i] = details_text(d.facts, d.confidence) or f"no candidate: {d.message}"
+    if not d.found:
+        return
+    if d.customer >= 0:
+        w.c_idx[i] = d.customer
+    if d.review:
+        before = w.reason[i]
+        w.reason[i] = _R[d.review]
+        w.chosen[i] = -1
+        if d.message and w.reason[i] != before:  # the same reason keeps the resolver's own words
+            matched.review_text[i] = (d.message[:1].upper() + d.message[1:], "; ".join(d.candidates))
+        return
+    w.reason[i] = 0
+    for flag in d.flags:
+        w.flags[i] |= _F[flag]
+    blocked = int(m.cust.blocked[d.customer])
+    if blocked == _ALL:
+        w.reason[i] = _R[Review.CUSTOMER_BLOCKED]
+    elif blocked == _INVOICE:
+        w.flags[i] |= _F[Flag.CUSTOMER_BLOCKED_INVOICE]
+    if w.reason[i]:
+        _give_back(d, book)
+        return
+    lines = [(p, amount, _line_application(p, book)) for p, amount in d.lines]
+    w.chosen[i] = lines[0][0]
+    w.application[i] = lines[0][2]
+    if len(lines) > 1:
+        matched.splits[i] = lines
+
+
+def _line_application(p: int, book: Book) -> int:
+    """How a line meets its invoice once applied: closes it (exact), leaves some open, or none."""
+    if p < 0:
+        return _UNAPPLIED
+    return _EXACT if book.left[p] == 0 else _PARTIAL
+
+
+def _give_back(d: Decision, book: Book) -> None:
+    """A decision that ends in review after all (a blocked customer) pays nothing in this run."""
+    for p, amount in d.lines:
+        if p >= 0:
+            book.left[p] += amount
+
+
+def _plain_details(out: pd.DataFrame, w: _Work, matched: Matched) -> pd.Series:
+    """``match_details`` of every row: the matcher's facts, else the exact rules' (customer and
+    invoice numbers as the file gives them)."""
+    customer = out["customerNumber"].astype("str")
+    invoice = out["appliesToInvoiceNumber"].astype("str")
+    given = pd.Series(w.given, index=out.index)
+    has_invoice = pd.Series(w.chosen >= 0, index=out.index)
+    who = ("[customer_number] the file names customer " + customer).where(given, "")
+    via = ("[invoice_exact] the file names invoice " + invoice).where(has_invoice, "")
+    via = via.where(given | ~has_invoice, via + ", billed to customer " + customer)
+    joined = (who + "; " + via).where((who != "") & (via != ""), who + via)
+    text = (joined + " (confidence 100%)").where(joined != "", "")
+    text = text.where(pd.Series(w.reason == 0, index=out.index) | given, "")
+    if not matched.details:
+        return text.astype("str")
+    values = text.tolist()
+    for i, details in matched.details.items():
+        values[i] = details
+    return pd.Series(values, index=out.index, dtype="str")
+
+
+def _expand_splits(out: pd.DataFrame, post: BoolArray, matched: Matched, inv: _Invoices) -> pd.DataFrame:
+    """The rows to post, a split row as one line per invoice (and one for an unapplied rest): same
+    documentNumber, its own key, amounts summing exactly to the receipt."""
+    keep = np.flatnonzero(post)
+    counts = np.array([len(matched.splits.get(int(i), ())) or 1 for i in keep], dtype=np.int64)
+    rows = out.iloc[np.repeat(keep, counts)].reset_index(drop=True)
+    if not matched.splits:
+        return rows
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    key = rows["key"].astype("str").tolist()
+    number = rows["appliesToInvoiceNumber"].astype("str").tolist()
+    ident = rows["appliesToInvoiceId"].astype("str").tolist()
+    amount = rows["amount_minor"].to_numpy(dtype=np.int64).copy()
+    application = rows["application"].astype("str").tolist()
+    for start, i in zip(starts.tolist(), keep.tolist(), strict=True):
+        for at, (p, paid, applied) in enumerate(matched.splits.get(i, ()), start=start):
+            number[at] = inv.numbers[p] if p >= 0 else ""
+            key[at] = split_line_key(key[at], number[at])
+            ident[at] = inv.ids[p] if p >= 0 else ""
+            amount[at] = -paid
+            application[at] = _APPLICATIONS[applied]
+    rows["key"] = pd.Series(key, index=rows.index, dtype="str")
+    rows["appliesToInvoiceNumber"] = pd.Series(number, index=rows.index, dtype="str")
+    rows["appliesToInvoiceId"] = pd.Series(ident, index=rows.index, dtype="str")
+    rows["amount_minor"] = amount
+    rows["application"] = pd.Series(application, index=rows.index, dtype="str")
+    return rows
 
 
 __all__ = [

@@ -31,7 +31,7 @@ from pipeline.errors import ConfigError
 from pipeline.exitcodes import ExitCode
 from pipeline.inputs import Inputs, read_inputs
 from pipeline.ledger import Ledger
-from pipeline.lines import empty_lines, issue_lines, payment_lines, repeat_first_fate
+from pipeline.lines import empty_lines, issue_lines, payment_lines, receipt_key, repeat_first_fate
 from pipeline.logs import emit
 from pipeline.money import money_text
 from pipeline.pending import net_of_pending, pending_by_invoice
@@ -61,6 +61,7 @@ from pipeline.review import (
 )
 from pipeline.session import Session, ledger_scope
 from pipeline.split import merge_parts
+from pipeline.splits import expand_resumed, one_line_per_receipt, receipt_records
 from pipeline.summary import FileSummary, JournalSummary, RunResult, RunSummary
 from schemas.codes import STATES, Outcome
 from schemas.lines import conform_lines
@@ -93,6 +94,8 @@ def run_import(
         for path, sha in zip(paths, inputs.shas, strict=True):
             ledger.record_file(scope, sha, path.name, path.stat().st_size)
     records = ledger.lookup(scope, inputs.keys) if inputs.keys else {}
+    split_lines = ledger.lookup_split_lines(scope, [k for k in inputs.keys if k not in records])
+    records = {**records, **split_lines, **receipt_records(split_lines)}
     resumed = None if options.dry_run else pick_resumed_run(client, ledger, scope, records, inputs.shas)
     run_id = resumed.run_id if resumed else started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     ctx = RunContext(client, ledger, config, options, scope, run_id, inputs.decimals, tuple(p.name for p in paths))
@@ -104,7 +107,8 @@ def run_import(
     review, to_post = _resolve_rows(ctx, held)  # 4
     parts += review
     if not split.resumed.empty:
-        to_post = pd.concat([split.resumed, to_post], ignore_index=True)
+        resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals)
+        to_post = pd.concat([resumed_lines, to_post], ignore_index=True)
     posting = Posting()
     if options.dry_run:
         to_post["message"] = "would be added to a journal (dry run)"
@@ -197,7 +201,7 @@ def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame
     review["lineNumber"] = pd.NA  # not planned: the number from the file would name another payment's line
     to_post = to_post.copy()
     sha_of_key = dict(zip(todo["key"].astype("str"), todo["file_sha256"].astype("str"), strict=True))
-    to_post["file_sha256"] = to_post["key"].astype("str").map(sha_of_key)
+    to_post["file_sha256"] = to_post["key"].astype("str").map(receipt_key).map(sha_of_key)  # split lines too
     to_post = pd.concat([carried.rows, to_post], ignore_index=True) if not carried.rows.empty else to_post
     return [payment_lines(review, "needs_review"), carried.review, carried.skipped], to_post
 
@@ -237,7 +241,7 @@ def _finish(
     frames = [p for p in parts if not p.empty]
     lines = pd.concat(frames, ignore_index=True) if frames else empty_lines()
     lines = merge_parts(conform_lines(lines), ctx.decimals)  # a receipt split by a person: one line again
-    lines = conform_lines(lines).sort_values(["source_file", "source_row"], kind="stable")
+    lines = one_line_per_receipt(conform_lines(lines)).sort_values(["source_file", "source_row"], kind="stable")
     lines = repeat_first_fate(lines.reset_index(drop=True))
     accounting = account(lines, inputs.rows_read, ctx.decimals)
     summary = _summarize(ctx, inputs, lines, accounting, posting, started, requests)

@@ -17,6 +17,7 @@ Families:
   (state ``needs_review``; ``pipeline.resolve``).
 * ``Outcome``: what happened when a line was (or was not) sent to BC, and repeats in one run.
 * ``Flag``: a payment posted with something worth knowing (the ``flags`` column, comma-separated).
+* ``Evidence``: one piece of evidence behind a matching decision (the ``match_details`` column).
 * ``Discrepancy``: BC's journal read back differs from the plan (``pipeline.reconcile``).
 * ``Application``: how a posted payment meets its invoice.
 * ``State``: where an input line ended; every line is in exactly one.
@@ -134,6 +135,10 @@ class Review(StrEnum):
     SEVERAL_INVOICES = "several_invoices"
     POSTING_DATE_NOT_ALLOWED = "posting_date_not_allowed"
     DIMENSION_REQUIRED = "dimension_required"
+    MATCH_UNCERTAIN = "match_uncertain"
+    MATCH_AMBIGUOUS = "match_ambiguous"
+    CONFLICTING_EVIDENCE = "conflicting_evidence"
+    LEFTOVER = "leftover"
 
 
 REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
@@ -149,6 +154,10 @@ REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
     Review.SEVERAL_INVOICES: "the payment names several open invoices; a person must split it",
     Review.POSTING_DATE_NOT_ALLOWED: "the posting date is outside BC's allowed posting dates (General Ledger Setup)",
     Review.DIMENSION_REQUIRED: "the customer or balancing account requires a dimension value this tool cannot send",
+    Review.MATCH_UNCERTAIN: "the evidence points to a customer or invoices, but not surely enough to post",
+    Review.MATCH_AMBIGUOUS: "two or more customers or sets of invoices fit the evidence equally well",
+    Review.CONFLICTING_EVIDENCE: "the payer is known as one customer, but the text names another customer's invoice",
+    Review.LEFTOVER: "the payment is more than the invoices it pays; the policy sends the rest to a person",
 }
 
 
@@ -181,6 +190,10 @@ class Flag(StrEnum):
     PARTIAL_PAYMENT = "partial_payment"
     OVER_PAYMENT = "over_payment"
     SEVERAL_PAYMENTS = "several_payments"
+    SPLIT = "split"
+    MATCHED_BY_EVIDENCE = "matched_by_evidence"
+    SHORT_PAYMENT = "short_payment"
+    LEFTOVER_UNAPPLIED = "leftover_unapplied"
 
 
 FLAG_DESCRIPTIONS: Final[Mapping[Flag, str]] = {
@@ -191,6 +204,43 @@ FLAG_DESCRIPTIONS: Final[Mapping[Flag, str]] = {
     Flag.PARTIAL_PAYMENT: "less than the invoice's remaining amount; posted by policy",
     Flag.OVER_PAYMENT: "more than the invoice's remaining amount; posted by policy",
     Flag.SEVERAL_PAYMENTS: "more than one payment in this run applies to this invoice",
+    Flag.SPLIT: "one receipt paying several invoices: one line per invoice, one shared document number",
+    Flag.MATCHED_BY_EVIDENCE: "customer or invoices found by evidence (name, reference, amount), see match details",
+    Flag.SHORT_PAYMENT: "less than the invoices within the tolerance; the difference stays open on the last one",
+    Flag.LEFTOVER_UNAPPLIED: "the rest after the invoices paid is posted unapplied to the customer",
+}
+
+
+class Evidence(StrEnum):
+    """One piece of evidence behind a matching decision (``match_details``; ``pipeline.matching``)."""
+
+    CUSTOMER_NUMBER = "customer_number"
+    PAYER_MAP = "payer_map"
+    PAYER_NAME = "payer_name"
+    STRUCTURED_REFERENCE = "structured_reference"
+    INVOICE_EXACT = "invoice_exact"
+    INVOICE_DIGITS = "invoice_digits"
+    INVOICE_ONE_EDIT = "invoice_one_edit"
+    INVOICE_TAIL = "invoice_tail"
+    AMOUNT_ONE_INVOICE = "amount_one_invoice"
+    AMOUNT_COMBINATION = "amount_combination"
+    AMOUNT_WITHIN_TOLERANCE = "amount_within_tolerance"
+    NO_INVOICE_FITS = "no_invoice_fits"
+
+
+EVIDENCE_DESCRIPTIONS: Final[Mapping[Evidence, str]] = {
+    Evidence.CUSTOMER_NUMBER: "the file names the customer number",
+    Evidence.PAYER_MAP: "the payer map (config) names the customer for this payer or reference",
+    Evidence.PAYER_NAME: "the payer's name matches the customer's name (score in percent)",
+    Evidence.STRUCTURED_REFERENCE: "a creditor reference with valid check digits carries the invoice number",
+    Evidence.INVOICE_EXACT: "an open invoice's number is written in the text",
+    Evidence.INVOICE_DIGITS: "an open invoice's number is in the text with other separators, prefix or zeros",
+    Evidence.INVOICE_ONE_EDIT: "the text has an open invoice's number with one typing error (only one invoice fits)",
+    Evidence.INVOICE_TAIL: "the text has only the last number of an open invoice's number (weak evidence)",
+    Evidence.AMOUNT_ONE_INVOICE: "the amount equals the remaining amount of exactly one open invoice",
+    Evidence.AMOUNT_COMBINATION: "the amount equals the sum of exactly one set of the customer's open invoices",
+    Evidence.AMOUNT_WITHIN_TOLERANCE: "the amount is within the tolerance of exactly one set of open invoices",
+    Evidence.NO_INVOICE_FITS: "no open invoice or set of open invoices of the customer fits the amount",
 }
 
 
@@ -253,6 +303,7 @@ _TABLES: Final[tuple[Mapping[Any, str], ...]] = (
     REVIEW_DESCRIPTIONS,
     OUTCOME_DESCRIPTIONS,
     FLAG_DESCRIPTIONS,
+    EVIDENCE_DESCRIPTIONS,
     DISCREPANCY_DESCRIPTIONS,
     APPLICATION_DESCRIPTIONS,
     STATE_LABELS,
@@ -274,6 +325,7 @@ def describe(code: str) -> str:
 __all__ = [
     "APPLICATION_DESCRIPTIONS",
     "DISCREPANCY_DESCRIPTIONS",
+    "EVIDENCE_DESCRIPTIONS",
     "FLAG_DESCRIPTIONS",
     "OUTCOME_DESCRIPTIONS",
     "REJECT_DESCRIPTIONS",
@@ -283,6 +335,7 @@ __all__ = [
     "STATE_LABELS",
     "Application",
     "Discrepancy",
+    "Evidence",
     "Flag",
     "Outcome",
     "Reject",

@@ -48,6 +48,7 @@ class RunLine(pa.DataFrameModel):
     journal_code: Series[str]
     flags: Series[str]  # schemas.codes.Flag values, comma-separated
     candidates: Series[str]
+    match_details: Series[str]  # the evidence behind a matching decision, in words (pipeline.matching)
 
     class Config:
         strict = True

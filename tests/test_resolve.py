@@ -315,16 +315,23 @@ def test_invoice_number_listed_twice_among_open_invoices_is_ambiguous() -> None:
 # --- several invoice numbers in one reference --------------------------------------------------------------
 
 
-def test_one_transfer_for_two_open_invoices_goes_to_a_person() -> None:
-    # bank_statement.csv line 13: "RE-2026-0105 / RE-2026-0106", 2380.00, no customer number.
-    row = _reviewed(_run(_row(1, "", "RE-2026-0105", "2380.00", candidates="RE-2026-0105 RE-2026-0106")), 1)
-    assert row["reason_code"] == "several_invoices"
-    assert row["candidates"] == "RE-2026-0105 (C10400, open 1190.00 EUR); RE-2026-0106 (C10400, open 1190.00 EUR)"
-    assert row["message"] == (
-        "The payment of 2380.00 EUR names 2 open invoices billed to customer C10400 (Jansen Handel B.V.) (no "
-        "customer number in the file): RE-2026-0105 (C10400, open 1190.00 EUR), RE-2026-0106 (C10400, open "
-        "1190.00 EUR); together they are open for 2380.00 EUR (exactly the amount paid); a person must split it"
-    )
+def test_one_transfer_for_two_open_invoices_is_split_over_both() -> None:
+    # bank_statement.csv line 13: "RE-2026-0105 / RE-2026-0106", 2380.00, no customer number. Both are
+    # C10400's and open for 1190.00 each: 1190.00 + 1190.00 = 2380.00, so one line per invoice.
+    result = _run(_row(1, "", "RE-2026-0105", "2380.00", candidates="RE-2026-0105 RE-2026-0106"))
+    assert result.review.empty
+    lines = result.rows.to_dict("records")
+    assert [(x["appliesToInvoiceNumber"], x["appliesToInvoiceId"], x["amount_minor"]) for x in lines] == [
+        ("RE-2026-0105", "id-RE-2026-0105", -119000),
+        ("RE-2026-0106", "id-RE-2026-0106", -119000),
+    ]
+    assert sum(x["amount_minor"] for x in lines) == -238000
+    assert {x["documentNumber"] for x in lines} == {"BANK-0001"}
+    assert {x["customerNumber"] for x in lines} == {"C10400"}
+    assert [x["key"] for x in lines] == ["demo:tx:TX1#>RE-2026-0105", "demo:tx:TX1#>RE-2026-0106"]
+    assert [x["application"] for x in lines] == ["exact", "exact"]
+    assert all("split" in x["flags"].split(",") for x in lines)
+    assert "[invoice_exact]" in lines[0]["match_details"] and "(confidence 100%)" in lines[0]["match_details"]
 
 
 def test_several_open_invoices_of_the_named_customer() -> None:
@@ -337,13 +344,15 @@ def test_several_open_invoices_of_the_named_customer() -> None:
 
 
 def test_several_open_invoices_of_different_customers() -> None:
+    # each number is an exact, equally strong pointer to another customer: a tie, never a vote
     row = _reviewed(_run(_row(1, "", "RE-2026-0101", "1547.00", candidates="RE-2026-0101 RE-2026-0102")), 1)
-    assert row["reason_code"] == "several_invoices"
+    assert row["reason_code"] == "match_ambiguous"
     assert row["message"] == (
-        "The payment of 1547.00 EUR names 2 open invoices (no customer number in the file): RE-2026-0101 (C10000, "
-        "open 1190.00 EUR), RE-2026-0102 (C10100, open 357.00 EUR); together they are open for 1547.00 EUR (exactly "
-        "the amount paid); a person must split it"
+        "Customer C10000 'Müller Maschinenbau GmbH' and customer C10100 'Bäckerei Schäfer KG' fit the evidence "
+        "equally well (100%): a person chooses"
     )
+    assert row["candidates"].startswith("customer C10000 'Müller Maschinenbau GmbH' (100%): RE-2026-0101 1190.00 EUR")
+    assert "[invoice_exact]" in row["match_details"]
 
 
 def test_the_only_open_invoice_among_several_numbers_is_applied() -> None:
@@ -571,7 +580,11 @@ def test_every_row_lands_once_and_posted_rows_never_exceed_an_invoice(
         row["amount_minor"] = -minor
         rows.append(row)
     result = _run(*rows, policy=Policies(partial_payment="post", over_payment="needs_review"))
-    assert sorted([*result.rows["source_row"], *result.review["source_row"]]) == sorted(r["source_row"] for r in rows)
+    posted_rows = list(dict.fromkeys(result.rows["source_row"]))  # a split row is several consecutive lines
+    assert sorted([*posted_rows, *result.review["source_row"]]) == sorted(r["source_row"] for r in rows)
+    paid_by_row = result.rows.groupby("source_row")["amount_minor"].sum()
+    assert all(paid_by_row[r["source_row"]] == r["amount_minor"] for r in rows if r["source_row"] in paid_by_row)
+    assert not result.rows["key"].duplicated().any()
     remaining = {i["number"]: int(i["remainingAmount"] * 100) for i in INVOICES}
     posted = result.rows[result.rows["appliesToInvoiceNumber"] != ""]
     for number, paid in (-posted.groupby("appliesToInvoiceNumber")["amount_minor"].sum()).items():

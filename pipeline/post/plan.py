@@ -18,7 +18,7 @@ import pandas as pd
 from pipeline.errors import BCOutcomeUnknown, ConfigError
 from pipeline.ledger import PlannedRow, RowRecord
 from pipeline.linenumbers import assign_line_numbers, first_number_after, number_after
-from pipeline.lines import payment_lines
+from pipeline.lines import payment_lines, receipt_key
 from pipeline.money import minor_text
 from pipeline.post.batches import read_journal_lines
 from pipeline.post.context import RunContext
@@ -192,20 +192,22 @@ def unique_document_numbers(
     ``/2``, ``/3`` ... appended (cut to Code[20] from the left part, never the suffix).
 
     The document number is how a payment is found in BC's posted entries when a person posted the
-    journal, so two payments must never share one. ``kept`` holds the numbers already recorded for
-    keys of this input (a resume keeps them); ``owner_of`` says which key holds a number in the
-    ledger (None when free).
+    journal, so two payments must never share one. The lines of one receipt split over several
+    invoices *are* one payment: they share their number (``pipeline.lines.receipt_key``). ``kept``
+    holds the numbers already recorded for keys of this input (a resume keeps them); ``owner_of``
+    says which key holds a number in the ledger (None when free).
     """
     taken: dict[str, str] = {}
 
     def holder(candidate: str) -> str | None:
-        return taken[candidate] if candidate in taken else owner_of(candidate)
+        held = taken[candidate] if candidate in taken else owner_of(candidate)
+        return None if held is None else receipt_key(held)
 
     out: list[str] = []
     for number, key in zip(numbers, keys, strict=True):
         candidate = kept.get(key, number)
         n = 1
-        while holder(candidate) not in (None, key):
+        while holder(candidate) not in (None, receipt_key(key)):
             n += 1
             suffix = f"/{n}"
             candidate = number[: DOCUMENT_NUMBER_LENGTH - len(suffix)] + suffix

@@ -17,8 +17,8 @@ from typing import Any
 from .conftest import PAYIMPORT, SAMPLES, Site, bc_view, json_events
 
 SAMPLE_FILES = ("bank_statement.csv", "payments_with_errors.csv", "remittance.xlsx")
-FIRST = {"rows_read": 44, "posted": 12, "already_posted": 0, "skipped": 22, "rejected": 8, "needs_review": 2}
-AGAIN = {**FIRST, "posted": 0, "already_posted": 12}
+FIRST = {"rows_read": 44, "posted": 14, "already_posted": 0, "skipped": 22, "rejected": 8, "needs_review": 0}
+AGAIN = {**FIRST, "posted": 0, "already_posted": 14}
 
 
 def nightly(site: Site, *inputs: str) -> tuple[int, str, list[dict[str, Any]]]:
@@ -47,17 +47,17 @@ def test_the_nightly_run_twice_posts_nothing_the_second_time(site: Site) -> None
     (statements / ".~lock.bank_statement.csv#").write_text("someone,host,2026-11-20;", encoding="utf-8")
 
     code, stdout, events = nightly(site, str(statements))
-    assert code == 1  # rejected rows and payments for a person
+    assert code == 1  # rejected rows
     first = finished(events)
     assert {k: first[k] for k in FIRST} == FIRST
-    assert first["amount_posted"] == "20987.90"
+    assert first["amount_posted"] == "23413.40"  # 20987.90 + the split 2380.00 + 45.50 on account
     assert sorted(Path(f).name for f in first["files"]) == sorted(SAMPLE_FILES)
     assert isinstance(first["duration_s"], int | float) and first["duration_s"] >= 0
     assert all("ts" in e and "event" in e for e in events)
     assert first["run_id"] in stdout and "lines read 44" in stdout  # the cron mail
 
     code, stdout, events = nightly(site, str(statements))
-    assert code == 1  # as the first: the same rows still need a person
+    assert code == 1  # as the first: the same rows are still rejected
     again = finished(events)
     assert {k: again[k] for k in AGAIN} == AGAIN
     assert again["run_id"] != first["run_id"]
@@ -66,7 +66,7 @@ def test_the_nightly_run_twice_posts_nothing_the_second_time(site: Site) -> None
     code, _, events = nightly(site, str(statements / "*.csv"))  # a glob, as a scheduler may be given
     assert code == 1
     third = finished(events)
-    assert (third["rows_read"], third["posted"], third["already_posted"]) == (34, 0, 8)
+    assert (third["rows_read"], third["posted"], third["already_posted"]) == (34, 0, 10)
 
     with bc_view(site) as bc:
-        assert len(bc.all_lines()) == 12  # each payment once, in the first run's journal(s)
+        assert len(bc.all_lines()) == 15  # each payment once (the split one as two lines), first run's journal
