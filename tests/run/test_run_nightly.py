@@ -16,7 +16,7 @@ from pipeline.cli import main
 from pipeline.sandbox.server import SandboxInfo
 from pipeline.sandbox.settings import Fault
 
-from .conftest import make_transactions, secrets_env, write_config, write_statement
+from .conftest import BCView, make_transactions, secrets_env, when, write_config, write_statement
 
 
 def _run(config: Path, env: dict[str, str], *args: str | Path) -> Result:
@@ -81,18 +81,29 @@ def test_retries_on_a_terminal_are_one_line_per_burst(tmp_path: Path, sandbox: S
 def test_bc_down_mid_run_prints_the_error_and_counts_unsent_rows_as_unsent(
     tmp_path: Path, sandbox: SandboxInfo
 ) -> None:
-    """Every $batch answers 503 until retries give up: nothing is sent, exit 3, the summary says
-    why and that the rows will be sent by the next run; they are not new rows for a person."""
-    sandbox.faults.add(Fault("503", route=r"\$batch", retry_after_s=0))
+    """BC starts answering every $batch with 503 once the first 50 lines are in the journal, until
+    retries give up: exit 3, the summary says why, and the rows not in BC are counted as "not sent -
+    will resume", not as new rows for a person. (The fault starts mid-run: before the journal gets
+    lines, the run also reads BC's setup through $batch, and failing there stops it before anything
+    is sent.)"""
+    view = BCView(sandbox)
     config = write_config(
         tmp_path / "cfg",
         sandbox,
-        posting={"retry": {"max_attempts": 2, "base_delay_s": 0.01, "max_delay_s": 0.02, "max_total_s": 5}},
+        posting={
+            "batch_size": 50,
+            "retry": {"max_attempts": 2, "base_delay_s": 0.01, "max_delay_s": 0.02, "max_total_s": 5},
+        },
     )
-    statement = write_statement(tmp_path / "s.csv", make_transactions(7))
+    statement = write_statement(tmp_path / "s.csv", make_transactions(300))
+    when(lambda: view.line_count() >= 50, lambda: sandbox.faults.add(Fault("503", route=r"\$batch", retry_after_s=0)))
     result = _run(config, secrets_env(sandbox), "--profile", "generated", statement)
     assert result.exit_code == 3, result.output
     lines = result.stdout.splitlines()
+    in_bc = view.line_count()
+    assert 50 <= in_bc < 300
     assert any(line.startswith("Stopped by an error: ") and "503" in line for line in lines), result.output
-    assert "    of which 7 not sent - will resume (run the same command again)" in lines
-    assert "lines read 8 = added to journal 0 + already imported 0 + skipped 1 + rejected 0 + needs review 7" in lines
+    unsent = 300 - in_bc
+    assert f"    of which {unsent} not sent - will resume (run the same command again)" in lines, result.output
+    expected = f"lines read 301 = added to journal {in_bc} + already imported 0 + skipped 1 + rejected 0"
+    assert f"{expected} + needs review {unsent}" in lines, result.output
