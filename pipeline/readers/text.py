@@ -394,7 +394,7 @@ def _arrow_table(
                 ignore_empty_lines=False,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
+                column_types={n: pa.large_string() for n in names},  # pandas' str: no cast later
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
