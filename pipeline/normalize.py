@@ -26,7 +26,7 @@ from pipeline.linenumbers import number_after
 from pipeline.money import money_text
 from pipeline.readers import SOURCE_ROW
 from pipeline.textops import as_series, concat, squeeze_spaces
-from schemas.checks import Failure, has_duplicates, row_failures, rows_to_validate
+from schemas.checks import Failure, has_duplicates, row_failures
 from schemas.codes import Reject
 from schemas.issues import RowIssue
 from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
@@ -222,7 +222,7 @@ def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
     if rows.empty:
         return []
     try:
-        CustomerPayment.validate(rows_to_validate(CustomerPayment.to_schema(), rows), lazy=True)
+        CustomerPayment.validate(rows, lazy=True)
     except pa.errors.SchemaErrors as exc:
         issues = []
         for f in row_failures(exc, frame_level="raise"):

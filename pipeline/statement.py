@@ -26,7 +26,7 @@ from pipeline.parsing import DateWindow, Parsed, parse_amounts, parse_dates
 from pipeline.patterns import compile_pattern
 from pipeline.readers import SOURCE_ROW, RawTable, col
 from pipeline.textops import as_series, concat, contains, extract_first, squeeze_spaces, to_arrow
-from schemas.checks import row_failures, rows_to_validate
+from schemas.checks import row_failures
 from schemas.codes import Reject, Skip, describe
 from schemas.issues import RowIssue
 from schemas.statement import statement_schema
@@ -530,13 +530,11 @@ def _join_continuations(
 
 def _schema_failures(frame: pd.DataFrame, profile: Profile) -> list[tuple[int, str, str, str]]:
     """Run the statement schema lazily; each failure as (source_row, column, value, reason_code)."""
-    schema = statement_schema(profile.currency.expected)
-    parsed = frame["posting_date"].notna().to_numpy() & frame["amount_minor"].notna().to_numpy()
-    valid = rows_to_validate(schema, frame.iloc[np.flatnonzero(parsed)] if not parsed.all() else frame)
+    valid = frame.dropna(subset=["posting_date", "amount_minor"])
     if valid.empty:
         return []
     try:
-        schema.validate(valid, lazy=True)
+        statement_schema(profile.currency.expected).validate(valid, lazy=True)
     except pa.errors.SchemaErrors as exc:
         return [
             (int(str(valid.at[f.index, SOURCE_ROW])), f.column, f.value, _schema_code(f.column, f.check))
