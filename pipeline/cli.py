@@ -21,31 +21,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Each command imports what it uses when it runs: ``payimport --help`` and ``validate`` then do not
+# pay for pandas' siblings they never touch (the sandbox, the HTTP stack, the report writer), and a
+# test (tests/test_startup.py) holds that line.
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
 
 from pipeline import __version__
-from pipeline.config import Config, load_config
-from pipeline.decisions import render_waiting, waiting_json, write_review_workbook
-from pipeline.errors import BCError, ConfigError, LockError, PayimportError, ProfileError
+from pipeline.errors import BCError, LockError, PayimportError, ProfileError
 from pipeline.exitcodes import ExitCode, exit_code_for
-from pipeline.inputs import expand_inputs
-from pipeline.logs import emit, flush_logs, setup_logging, setup_quiet_logging
-from pipeline.money import money_text
-from pipeline.normalize import PAYMENT_COLUMNS
-from pipeline.post.rebuild import describe_rebuild, rebuild_ledger
-from pipeline.report import render_console_summary, try_write_errors_workbook
-from pipeline.runner import RunOptions, import_files
-from pipeline.session import ledger_scope, open_session
-from pipeline.validate import FileResult, validate_file
-from pipeline.watch import Watcher, stop_on_signals
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pipeline.config import Config
     from pipeline.sandbox.settings import SandboxSettings
+    from pipeline.validate import FileResult
 
 PROFILE_OPTION = click.option(
     "--profile", "profile_name", help="Profile to use (default: identified from each file's header)."
@@ -61,10 +51,27 @@ CONFIG_OPTION = click.option(
 
 
 def _console() -> Console:
+    """The summary's console (rich is imported here, by the commands that print with it)."""
+    from rich.console import Console
+
     console = Console(highlight=False, soft_wrap=True)
     if not console.is_terminal:
         console.width = 200
     return console
+
+
+def _err_console() -> Console:
+    """Errors and warnings go to stderr, so that ``--json`` output on stdout stays one object."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _escape(text: str) -> str:
+    """Text shown verbatim inside rich markup (a file name may contain ``[bold]``)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -122,8 +129,10 @@ def validate(
     start_line: int | None,
 ) -> None:
     """Check FILES against their profile and show what would be imported; posts nothing."""
+    from pipeline.validate import validate_file
+
     console = _console()
-    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    err_console = _err_console()
     config = _load_or_exit(config_path, as_json, err_console)
     outcomes: list[dict[str, Any]] = []
     code = ExitCode.OK
@@ -136,18 +145,20 @@ def validate(
             entry = {"file": str(file), **_error_json(exc, posted_nothing=True)}
             outcomes.append(entry)
             if not as_json:
-                err_console.print(f"[bold red]error[/]: {escape(str(entry['error']))}")
+                err_console.print(f"[bold red]error[/]: {_escape(str(entry['error']))}")
             code = max(code, exit_code_for(exc, bc_may_have_changed=False))
             continue
         summary = result.summary()
         if result.issues and not no_errors_out and (errors_out is not None or config.defaults.errors_workbook):
             target = _errors_path(file, errors_out, len(files), used)
+            from pipeline.report import try_write_errors_workbook
+
             written, warning = try_write_errors_workbook(result, target)
             if written is not None:
                 summary["errors_workbook"] = str(written)
             else:
                 summary["warnings"] = [warning]
-                err_console.print(f"[bold yellow]warning[/]: {escape(str(warning))}")
+                err_console.print(f"[bold yellow]warning[/]: {_escape(str(warning))}")
         if show_payments:
             summary["payments"] = _payments_json(result)
         outcomes.append(summary)
@@ -162,6 +173,9 @@ def validate(
 
 def _load_or_exit(config_path: Path, as_json: bool, console: Console, *, json_logs: bool = False) -> Config:
     """The config, or a message listing every problem and exit 2."""
+    from pipeline.config import load_config
+    from pipeline.errors import ConfigError
+
     try:
         return load_config(config_path)
     except ConfigError as exc:
@@ -200,13 +214,15 @@ def _fail(
     """Say why a command stopped: a ``run_failed`` event when stderr carries JSON lines (nothing
     else may go there, or a ``.jsonl`` file breaks), else one plain line; the JSON object on stdout
     with ``--json``."""
+    from pipeline.logs import emit, flush_logs
+
     flush_logs()
     if json_logs:
         emit("run_failed", exit_code=int(code), reason=text, **{k: v for k, v in obj.items() if k != "error"})
     if as_json:
         click.echo(json.dumps(obj, ensure_ascii=False))
     elif not json_logs:
-        console.print(f"[bold red]error[/]: {escape(text)}")
+        console.print(f"[bold red]error[/]: {_escape(text)}")
 
 
 def _errors_path(file: Path, errors_out: Path | None, count: int, used: set[Path]) -> Path:
@@ -235,6 +251,8 @@ def _aggregate(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _payments_json(result: FileResult) -> list[dict[str, Any]]:
+    from pipeline.money import money_text
+
     rows = result.payments.rows
     amounts = money_text(rows["amount_minor"], result.payments.decimals)
     out = []
@@ -264,7 +282,7 @@ def _counts(counter: dict[str, int]) -> str:
 def _print_summary(console: Console, result: FileResult, s: dict[str, Any], show_payments: bool) -> None:
     table = result.statement.table
     how = f"sheet {table.sheet!r}" if table.kind == "excel" else f"{table.encoding}, delimiter {table.delimiter!r}"
-    console.print(f"[bold]{escape(s['file'])}[/]  profile [cyan]{escape(s['profile'])}[/] ({escape(how)})")
+    console.print(f"[bold]{_escape(s['file'])}[/]  profile [cyan]{_escape(s['profile'])}[/] ({_escape(how)})")
     console.print(f"  rows read   {s['rows_read']:>7}")
     dates = f"  {s['first_date']} .. {s['last_date']}" if s["first_date"] else ""
     console.print(
@@ -285,6 +303,11 @@ def _print_summary(console: Console, result: FileResult, s: dict[str, Any], show
 
 
 def _print_payments(console: Console, payments: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from pipeline.normalize import PAYMENT_COLUMNS
+
     t = Table(title="customerPayment rows that would be created", show_lines=False)
     for h in (*PAYMENT_COLUMNS[:6], "amount", "description"):
         t.add_column(h, justify="right" if h in {"lineNumber", "amount"} else "left", overflow="fold")
@@ -330,7 +353,13 @@ def run(
     Safe to run again at any time: payments already in BC are reported as already posted, and an
     interrupted run is resumed where it stopped.
     """
-    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    from pipeline.inputs import expand_inputs
+    from pipeline.logs import flush_logs, setup_logging, setup_quiet_logging
+    from pipeline.report import render_console_summary
+    from pipeline.runner import RunOptions, import_files
+    from pipeline.session import open_session
+
+    err_console = _err_console()
     if log_format:
         setup_logging("json" if log_format == "json" else "text", level=logging.DEBUG if _debugging() else logging.INFO)
     else:
@@ -382,7 +411,10 @@ def review(config_path: Path, out_path: Path | None, as_json: bool) -> None:
 
     Import the filled-in workbook with `payimport run WORKBOOK.xlsx` (or drop it into the inbox).
     """
-    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    from pipeline.decisions import render_waiting, waiting_json, write_review_workbook
+    from pipeline.session import ledger_scope, open_session
+
+    err_console = _err_console()
     config = _load_or_exit(config_path, as_json, err_console)
     try:
         with open_session(config, os.environ, command="payimport review", lock=False) as session:
@@ -415,8 +447,11 @@ def watch(folder: Path, once: bool, interval: float | None, config_path: Path, l
     A file is taken once it has stopped changing. Stop with SIGTERM or Ctrl-C: the current
     request finishes and the file is resumed on the next start.
     """
+    from pipeline.logs import setup_logging
+    from pipeline.watch import Watcher, stop_on_signals
+
     setup_logging("json" if log_format == "json" else "text")
-    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    err_console = _err_console()
     config = _load_or_exit(config_path, False, err_console)
     stop = threading.Event()
     watcher = Watcher(folder, config, environ=os.environ, stop=stop)
@@ -442,6 +477,8 @@ def _progress(console: Console, *, enabled: bool) -> Iterator[tuple[Callable[[in
     if not enabled or not console.is_terminal:
         yield (lambda done, total: None), (lambda text: None)
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     with Progress(
         TextColumn("{task.description:<40}"),
         BarColumn(),
@@ -480,14 +517,15 @@ def doctor(files: tuple[Path, ...], profile_name: str | None, config_path: Path)
 
     from pipeline.doctor import Inputs as DoctorInputs
     from pipeline.doctor import examine, exit_code, files_inputs, render
+    from pipeline.inputs import expand_inputs
 
-    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    err_console = _err_console()
     config = _load_or_exit(config_path, False, err_console)
     paths = expand_inputs(files) if files else []
     try:
         inputs = files_inputs(paths, config, profile_name) if paths else DoctorInputs()
     except PayimportError as exc:
-        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+        err_console.print(f"[bold red]error[/]: {_escape(str(exc))}")
         sys.exit(exit_code_for(exc, bc_may_have_changed=False))
     findings = examine(config, os.environ, inputs, datetime.now(UTC).date())
     click.echo(render(findings))
@@ -514,7 +552,11 @@ def ledger_rebuild(
     this tool's journals or in BC's posted entries are recorded as imported; the rest are imported
     by the next run. Sends nothing to BC.
     """
-    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    from pipeline.inputs import expand_inputs
+    from pipeline.post.rebuild import describe_rebuild, rebuild_ledger
+    from pipeline.session import open_session
+
+    err_console = _err_console()
     config = _load_or_exit(config_path, as_json, err_console)
     paths = expand_inputs(files)
     try:

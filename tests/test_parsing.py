@@ -16,7 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import AmountSpec
-from pipeline.parsing import YY_FUTURE, YY_PAST, DateWindow, Parsed, parse_amounts, parse_dates, two_digit_years
+from pipeline.parsing import (
+    YY_FUTURE,
+    YY_PAST,
+    DateWindow,
+    Parsed,
+    calendar_days,
+    parse_amounts,
+    parse_dates,
+    two_digit_years,
+)
 
 FAST = settings(max_examples=200, deadline=None)
 
@@ -460,3 +469,22 @@ def test_empty_date_is_empty_not_an_error() -> None:
     assert parsed.empty.tolist() == [True, True, False]
     assert parsed.error.tolist() == ["", "", ""]
     assert parsed.value.iloc[:2].isna().all()
+
+
+@pytest.mark.parametrize("formats", [("%d.%m.%Y",), ("%d.%m.%Y", "%Y-%m-%d"), ("%d.%m.%y", "%m/%d/%Y"), ("%d %b %Y",)])
+def test_calendar_days_of_distinct_values_agree_with_value_by_value(formats: tuple[str, ...]) -> None:
+    """A long column is judged once per distinct text: the verdicts equal those of short columns,
+    which are judged value by value, on tricky values repeated many times."""
+    tricky = [
+        "31.02.2026", "29.02.2024", "29.02.2025", " 01.02.2026 ", "'01.02.2026", "\u00a001.02.2026", "",
+        "2026-13-01", "1.2.2026", "01.02.26", "01.02.75", "12/31/2026", "02/30/2026", "3 Mar 2026",
+        "03 mar. 2026", "01.02.2026x", "0001-01-01", "9999-12-31", "01.02.2O26", "２０２６-01-01",
+    ]  # fmt: skip
+    column = pd.Series(tricky * 400, dtype="str")
+    days, error, empty = calendar_days(column, formats, 2026)
+    for i, value in enumerate(tricky):
+        one_days, one_error, one_empty = calendar_days(pd.Series([value], dtype="str"), formats, 2026)
+        at = np.arange(i, len(column), len(tricky))
+        assert (days[at] == one_days[0]).all(), value
+        assert (error[at] == one_error[0]).all(), value
+        assert (empty[at] == one_empty[0]).all(), value

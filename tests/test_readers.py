@@ -402,6 +402,32 @@ def test_many_regular_rows_keep_their_line_numbers(tmp_path: Path) -> None:
     assert _valid_rows(result) == expected
 
 
+@pytest.mark.parametrize("multiline", [True, False], ids=["spanning", "one-line"])
+def test_records_spanning_lines_at_the_parallel_block_boundaries(tmp_path: Path, multiline: bool) -> None:
+    """A file of several 4 MiB blocks (pyarrow's parallel chunks) whose records around each block
+    boundary alternate between one line and a quoted value over two lines (or stay on one line),
+    with quotes inside unquoted values too: the rows and line numbers are as the file has them."""
+    lines = ["Date,Payer,Amount,Reference"]
+    expected: list[tuple[int, str, str]] = []
+    line, size, i = 2, 0, 0
+    while size < 9 * (1 << 20):
+        i += 1
+        near_boundary = min(size % (1 << 22), (1 << 22) - size % (1 << 22)) < 6000
+        spans = multiline and near_boundary and i % 2 == 0
+        ref = f'"INV-{i}\nnext"' if spans else f"INV-{i}"
+        payer = f'Payer 5" {i}' if i % 7 == 0 else f'"Payer, {i}"'
+        text = f"2024-03-{1 + i % 28:02d},{payer},{i % 900 + 1}.00,{ref}"
+        lines.append(text)
+        expected.append((line, payer.strip('"'), ref.strip('"')))
+        line += 2 if spans else 1
+        size += len(text) + 1
+    path = _write(tmp_path, "blocks.csv", _text(lines).encode())
+    table = _read(path)
+    assert _source_rows(table) == [e[0] for e in expected]
+    assert _column(table, 2) == [e[1] for e in expected]
+    assert _column(table, 4) == [e[2] for e in expected]
+
+
 # ---------------------------------------------------------------------------------------------
 # Preamble, header row, headerless files
 

