@@ -595,6 +595,8 @@ class Config(_Frozen):
     watch: WatchSpec = WatchSpec()
     state_dir: Path = Path(".payimport")
     runs_dir: Path = Path("payimport-runs")
+    runs_retention_days: int | None = Field(default=None, ge=1)
+    """Run folders older than this many days are deleted after each run (``None``: kept for ever)."""
     profiles: Mapping[str, Profile]
 
     @model_validator(mode="after")

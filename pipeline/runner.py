@@ -31,6 +31,7 @@ from pipeline.exitcodes import ExitCode
 from pipeline.inputs import Inputs, read_inputs
 from pipeline.ledger import Ledger
 from pipeline.lines import empty_lines, issue_lines, payment_lines, repeat_first_fate
+from pipeline.localtime import as_local, file_stamp
 from pipeline.logs import emit
 from pipeline.money import money_text
 from pipeline.pending import net_of_pending, pending_by_invoice
@@ -48,6 +49,7 @@ from pipeline.post.history import find_traces, refuse_unknown_history
 from pipeline.reconcile import Accounting, account
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import resolve
+from pipeline.retention import prune_run_folders
 from pipeline.session import Session, ledger_scope
 from pipeline.summary import FileSummary, JournalSummary, RunResult, RunSummary
 from schemas.codes import STATES
@@ -78,7 +80,7 @@ def run_import(
             ledger.record_file(scope, sha, path.name, path.stat().st_size)
     records = ledger.lookup(scope, inputs.keys) if inputs.keys else {}
     resumed = None if options.dry_run else pick_resumed_run(client, ledger, scope, records, inputs.shas)
-    run_id = resumed.run_id if resumed else started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    run_id = resumed.run_id if resumed else file_stamp(started) + "-" + uuid.uuid4().hex[:6]
     ctx = RunContext(client, ledger, config, options, scope, run_id, inputs.decimals, tuple(p.name for p in paths))
 
     split = split_by_ledger(inputs.rows, records, run_id, dry_run=options.dry_run)  # 3
@@ -219,8 +221,8 @@ def _summarize(
         dry_run=ctx.options.dry_run,
         target=ctx.client.target.label,
         company_id=ctx.client.company_id,
-        started=started.isoformat(timespec="seconds"),
-        finished=ctx.now().isoformat(timespec="seconds"),
+        started=as_local(started).isoformat(timespec="seconds"),
+        finished=as_local(ctx.now()).isoformat(timespec="seconds"),
         files=[
             FileSummary(
                 str(path),
@@ -276,4 +278,5 @@ def _write_reports(
     )
     paths["dir"] = run_dir
     paths["errors"] = errors
+    prune_run_folders(runs_dir, ctx.config.runs_retention_days, keep=run_dir)
     return paths
