@@ -27,10 +27,11 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline import __version__
-from pipeline.config import Config, load_config
+from pipeline.config import Config, load_config, locate_config
 from pipeline.errors import BCError, ConfigError, LockError, PayimportError, ProfileError
 from pipeline.exitcodes import ExitCode, exit_code_for
 from pipeline.inputs import expand_inputs
+from pipeline.library import did_you_mean, library
 from pipeline.logs import setup_logging
 from pipeline.money import money_text
 from pipeline.normalize import PAYMENT_COLUMNS
@@ -51,9 +52,9 @@ CONFIG_OPTION = click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="Configuration file; state_dir and runs_dir in it are relative to its folder.",
+    default=None,
+    help="Configuration file (default: $PAYIMPORT_CONFIG, else ./config.yaml, else the per-user "
+    "~/.config/payimport/config.yaml); state_dir and runs_dir in it are relative to its folder.",
 )
 
 
@@ -107,7 +108,7 @@ def _show_traceback(exc: BaseException) -> None:
 def validate(
     files: tuple[Path, ...],
     profile_name: str | None,
-    config_path: Path,
+    config_path: Path | None,
     as_json: bool,
     errors_out: Path | None,
     no_errors_out: bool,
@@ -153,13 +154,25 @@ def validate(
     sys.exit(code)
 
 
-def _load_or_exit(config_path: Path, as_json: bool, console: Console) -> Config:
-    """The config, or a message listing every problem and exit 2."""
+def _load_or_exit(config_path: Path | None, as_json: bool, console: Console) -> Config:
+    """The config (found as ``locate_config`` says), or a message listing every problem and exit 2."""
     try:
-        return load_config(config_path)
+        return load_config(locate_config(config_path, os.environ))
     except ConfigError as exc:
         _fail(as_json, console, {"error": str(exc), "problems": list(exc.problems)}, str(exc))
         sys.exit(ExitCode.UNUSABLE)
+
+
+def _say_if_sandbox_by_default(config: Config, console: Console) -> None:
+    """A config without ``target:`` imports into the embedded sandbox: fine for a first try, a silent
+    disaster for a nightly job meant for the real company, so say it on every such run (stderr)."""
+    if config.target_given:
+        return
+    console.print(
+        "[bold yellow]NOTE[/]: config.yaml has no [bold]target:[/] block, so this run imports into the LOCAL "
+        f"embedded sandbox ({escape(str(config.target.sandbox.state_dir))}), not into Business Central. "
+        "Add a target block (see `payimport init --help`) to import into a real company."
+    )
 
 
 def _error_json(exc: BaseException, *, posted_nothing: bool = False) -> dict[str, Any]:
@@ -297,7 +310,7 @@ __all__ = ["main"]
 def run(
     files: tuple[Path, ...],
     profile_name: str | None,
-    config_path: Path,
+    config_path: Path | None,
     dry_run: bool,
     post_journal: bool,
     accept_new_ledger: bool,
@@ -313,6 +326,7 @@ def run(
     if log_format:
         setup_logging("json" if log_format == "json" else "text")
     config = _load_or_exit(config_path, as_json, err_console)
+    _say_if_sandbox_by_default(config, err_console)
     paths = expand_inputs(files)
     if not paths:
         text = f"no files to import in {', '.join(map(str, files))}"
@@ -349,7 +363,7 @@ def run(
 )
 @CONFIG_OPTION
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def watch(folder: Path, once: bool, interval: float | None, config_path: Path, log_format: str) -> None:
+def watch(folder: Path, once: bool, interval: float | None, config_path: Path | None, log_format: str) -> None:
     """Import files dropped into FOLDER/inbox; file them in FOLDER/done or FOLDER/failed.
 
     A file is taken once it has stopped changing. Stop with SIGTERM or Ctrl-C: the current
@@ -358,6 +372,7 @@ def watch(folder: Path, once: bool, interval: float | None, config_path: Path, l
     setup_logging("json" if log_format == "json" else "text")
     err_console = Console(stderr=True, highlight=False, soft_wrap=True)
     config = _load_or_exit(config_path, False, err_console)
+    _say_if_sandbox_by_default(config, err_console)
     stop = threading.Event()
     watcher = Watcher(folder, config, environ=os.environ, stop=stop)
     try:
@@ -401,7 +416,7 @@ def ledger() -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be recorded, record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 def ledger_rebuild(
-    files: tuple[Path, ...], profile_name: str | None, config_path: Path, dry_run: bool, as_json: bool
+    files: tuple[Path, ...], profile_name: str | None, config_path: Path | None, dry_run: bool, as_json: bool
 ) -> None:
     """Rebuild a lost ledger: record which payments of FILES Business Central already holds.
 
@@ -497,6 +512,90 @@ def _sandbox_settings(o: dict[str, Any]) -> SandboxSettings:
         faults=plan,
         fault_seed=o["fault_seed"],
     )
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=Path("."), required=False)
+@click.option(
+    "--tenant",
+    default=None,
+    help="Write a real tenant's target block for this tenant (id or domain) instead of the embedded sandbox's.",
+)
+@click.option("--environment", default="Production", show_default=True, help="With --tenant: the BC environment.")
+@click.option("--company", default="", help="With --tenant: the company's name or id.")
+@click.option("--inbox", is_flag=True, help="Also create the folders of `payimport watch` (inbox, done, ...).")
+def init(folder: Path, tenant: str | None, environment: str, company: str, inbox: bool) -> None:
+    """Write a commented FOLDER/config.yaml (default: the current folder); never replaces one.
+
+    Without --tenant it targets the embedded sandbox, so `validate` and `run` work at once.
+    """
+    from pipeline.configschema import installed_schema
+    from pipeline.starter import TenantChoice, write_starter
+
+    choice = None if tenant is None else TenantChoice(tenant, environment, company)
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        created = write_starter(folder, choice, inbox=inbox, schema=installed_schema())
+    except ConfigError as exc:
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+        sys.exit(ExitCode.UNUSABLE)
+    for path in created:
+        click.echo(f"created {path}")
+    click.echo(_next_steps(created[0], choice))
+
+
+def _next_steps(config: Path, tenant: object | None) -> str:
+    lines = ["next:", "  payimport profile list                       the bank layouts payimport knows"]
+    lines.append("  payimport profile suggest FILE --name NAME   a profile for your bank's file, added to the config")
+    lines.append("  payimport validate FILE                      what would be imported (sends nothing)")
+    if tenant is not None:
+        lines.append(
+            "  set PAYIMPORT_CLIENT_ID and PAYIMPORT_CLIENT_SECRET in the environment, then `payimport doctor`"
+        )
+    lines.append("  payimport run FILE                           import it")
+    if config.parent.resolve() != Path.cwd().resolve():
+        lines.append(f"(run these in {config.parent}, or set PAYIMPORT_CONFIG={config})")
+    return "\n".join(lines)
+
+
+@main.group()
+def profile() -> None:
+    """Profiles: the shipped library, and one suggested from your files."""
+
+
+@profile.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of the table.")
+def profile_list(as_json: bool) -> None:
+    """List the library profiles shipped with payimport (use one with `use: NAME`)."""
+    entries = list(library().values())
+    if as_json:
+        rows = [{"name": e.name, "bank": e.bank, "country": e.country, "format": e.format} for e in entries]
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(show_lines=False)
+    for head in ("name", "bank", "country", "format", "title"):
+        table.add_column(head, overflow="fold")
+    for e in entries:
+        table.add_row(e.name, e.bank, e.country, e.format, str(e.profile.get("title", "")))
+    _console().print(table)
+
+
+@profile.command("show")
+@click.argument("name")
+def profile_show(name: str) -> None:
+    """Show library profile NAME as YAML, with its bank and the figures of its sample file."""
+    import yaml
+
+    entry = library().get(name)
+    if entry is None:
+        hint = did_you_mean(name, library()) or "`payimport profile list` shows them"
+        Console(stderr=True, highlight=False).print(f"[bold red]error[/]: no library profile {escape(name)!r}; {hint}")
+        sys.exit(ExitCode.UNUSABLE)
+    sample = ", ".join(f"{k} {v}" for k, v in entry.sample.items())
+    click.echo(f"# {entry.bank}, {entry.country or 'any country'}, {entry.format}")
+    click.echo(f"# sample: {sample}")
+    click.echo(f"# in config.yaml:  profiles: {{mybank: {{use: {name}}}}}  (keys given beside `use` override these)")
+    click.echo(yaml.safe_dump({name: dict(entry.profile)}, sort_keys=False, allow_unicode=True), nl=False)
 
 
 if __name__ == "__main__":
