@@ -598,5 +598,52 @@ def profile_show(name: str) -> None:
     click.echo(yaml.safe_dump({name: dict(entry.profile)}, sort_keys=False, allow_unicode=True), nl=False)
 
 
+@profile.command("suggest")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Name of the new profile (default: from the first file's name).")
+@CONFIG_OPTION
+@click.option("--print", "print_only", is_flag=True, help="Only print the profile; do not add it to the config.")
+def profile_suggest(files: tuple[Path, ...], name: str | None, config_path: Path | None, print_only: bool) -> None:
+    """Infer a profile from FILES (several files of one bank: all are used) and add it to the config.
+
+    Prints the profile with why each choice was made, what could not be decided, and what
+    `validate` gives with it. Exit 0: decided; 1: added, but something needs checking; 2: unusable.
+    """
+    from pipeline.config import parse_config
+    from pipeline.suggest import default_name, render, suggest_profile
+
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        found = suggest_profile(files, name or default_name(files[0]))
+    except PayimportError as exc:
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+        sys.exit(ExitCode.UNUSABLE)
+    click.echo(render(found), nl=False)
+    try:
+        config = parse_config({"version": 1, "profiles": {found.name: found.profile}}, "the suggested profile")
+    except ConfigError as exc:
+        err_console.print(f"[bold red]error[/]: {escape(str(exc))}")
+        sys.exit(ExitCode.UNUSABLE)
+    if not print_only:
+        _add_suggestion(config_path, found, err_console)
+    for file in files:
+        result = validate_file(file, config, found.name)
+        _print_summary(_console(), result, result.summary(), False)
+    sys.exit(ExitCode.NEEDS_PERSON if found.undecided else ExitCode.OK)
+
+
+def _add_suggestion(config_path: Path | None, found: Any, console: Console) -> None:
+    """Add the suggested profile to the config found as every command finds it, if there is one."""
+    from pipeline.suggest import add_to_config
+
+    try:
+        path = locate_config(config_path, os.environ)
+        add_to_config(path, found)
+    except ConfigError as exc:
+        console.print(f"[bold yellow]not added[/]: {escape(str(exc))}")
+        return
+    console.print(f"added profile {escape(found.name)!r} to {escape(str(path))}")
+
+
 if __name__ == "__main__":
     main()
