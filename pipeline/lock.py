@@ -2,18 +2,18 @@
 
 Two runs posting from the same ledger could both see a row as ``planned`` and both send it, so the
 run takes this lock before it reads the ledger. The lock is ``filelock``'s: ``flock`` on Linux and
-macOS, ``LockFileEx`` on Windows. Both belong to the open file, so the operating system releases
-them when the holder exits in any way, ``kill -9`` included: there is no stale lock to clean up.
-A file system that offers neither (some network shares) is refused with a message rather than
-"locked" by a file's mere existence, which a killed run would leave behind.
+macOS, ``LockFileEx`` on byte 0 on Windows. Both belong to the open file, so the operating system
+releases them when the holder exits in any way, ``kill -9`` included: there is no stale lock to
+clean up. A file system that offers no such lock (some network shares) is refused with a message
+rather than "locked" by a file's mere existence, which a killed run would leave behind.
 
-Who holds the lock is written to a note beside it (``payimport.lock.holder``), not into the lock
-file: Windows forbids other processes to read a locked byte range, and the note is exactly what a
-refused second run has to read. A dead holder's note stays until the next holder overwrites it; it
-is only ever read while the lock is held by someone. The lock file itself is never deleted on
-Linux or macOS, because unlinking a flock file lets two processes lock two different files.
+Who holds the lock is written into the same file from byte 1 on, a note for people (who, since
+when): Windows forbids other processes to read the locked byte 0, not the rest, and the note is
+exactly what a refused second run has to read. A dead holder's note stays until the next holder
+overwrites it. The file is never deleted, because unlinking a flock file lets two processes lock
+two different files of the same name.
 
-Do not put secrets in ``command``: it is written to the note and shown in the error.
+Do not put secrets in ``command``: it is written to the file and shown in the error.
 """
 
 from __future__ import annotations
@@ -31,10 +31,8 @@ from filelock import FileLock, Timeout
 from pipeline.errors import LockError
 from pipeline.localtime import now_local
 
-
-def holder_note_path(lock_path: Path) -> Path:
-    """Where the holder of ``lock_path`` writes who it is."""
-    return lock_path.with_name(lock_path.name + ".holder")
+NOTE_OFFSET = 1
+"""The note starts after byte 0, the byte Windows locks."""
 
 
 def _holder_info(command: str) -> dict[str, object]:
@@ -63,11 +61,22 @@ def describe_holder(text: str) -> str:
     )
 
 
-def _read_note(path: Path) -> str:
+def read_note(path: Path) -> str:
+    """The holder's note in the lock file (empty when there is none or it cannot be read)."""
     try:
-        return path.read_bytes()[: 64 * 1024].decode("utf-8", errors="replace")
+        with path.open("rb") as fh:
+            fh.seek(NOTE_OFFSET)
+            return fh.read(64 * 1024).decode("utf-8", errors="replace")
     except OSError:
         return ""
+
+
+def _write_note(path: Path, note: str) -> None:
+    """Replace the note (never byte 0: on Windows it is locked even against this process's other handles)."""
+    with path.open("r+b") as fh:
+        fh.seek(NOTE_OFFSET)
+        fh.write(note.encode("utf-8"))
+        fh.truncate()
 
 
 def _take(path: Path) -> FileLock:
@@ -77,7 +86,7 @@ def _take(path: Path) -> FileLock:
     try:
         lock.acquire(blocking=False)
     except Timeout:
-        holder = describe_holder(_read_note(holder_note_path(path)))
+        holder = describe_holder(read_note(path))
         raise LockError(f"another payimport run holds the lock {path}: {holder}", holder=holder) from None
     except OSError as exc:
         if exc.errno != errno.ENOSYS:
@@ -93,13 +102,12 @@ def hold_lock(path: Path, command: str) -> Iterator[None]:
     naming the current holder at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = _take(path)
-    note = holder_note_path(path)
     try:
-        note.write_text(json.dumps(_holder_info(command), ensure_ascii=False) + "\n", encoding="utf-8")
+        _write_note(path, json.dumps(_holder_info(command), ensure_ascii=False) + "\n")
         yield
     finally:
-        # Clear the note before unlocking, so the note never names a holder that has let go.
+        # Clear the note before unlocking, so the file never names a holder that has let go.
         try:
-            note.write_text("", encoding="utf-8")
+            _write_note(path, "")
         finally:
             lock.release(force=True)
