@@ -151,7 +151,16 @@ _AMOUNT = re.compile(
     r"^[+-]?\s*(?:[A-Z]{3}\s+|[€£$¥₽]\s*)?[+-]?\s*\d{1,3}(?:[.,' ]?\d{3})*(?:[.,]\d{1,3})?"
     r"(?:\s*[€£$¥₽]|\s+[A-Z]{3}|\s*zł|\s*Kč|\s*Ft)?\s*-?$"
 )
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+#: ISO 4217 codes a statement is likely to be in; a three-letter word that is none of them
+#: (``REF``, ``SUM``) is not taken for a currency.
+ISO_CURRENCIES = frozenset(
+    {
+        "EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "ISK", "PLN", "CZK", "HUF", "RON", "BGN", "RSD", "TRY",
+        "RUB", "UAH", "JPY", "CNY", "HKD", "SGD", "MYR", "THB", "IDR", "PHP", "INR", "AUD", "NZD", "CAD", "MXN",
+        "BRL", "ARS", "CLP", "COP", "PEN", "ZAR", "NGN", "KES", "EGP", "MAD", "ILS", "AED", "SAR", "QAR", "KWD",
+        "BHD", "OMR", "JOD",
+    }
+)  # fmt: skip
 _SAMPLE_ROWS = 2000
 
 
@@ -422,7 +431,9 @@ def choose_amount(columns: list[Column], date: Column | None, out: Suggestion) -
     numeric.sort(key=lambda c: -_amount_rank(c))
     amount_spec: dict[str, Any] = {}
     mapping: dict[str, str | int] = {}
-    pair = _debit_credit(numeric)
+    # a credit column may be empty in a file without receipts: named by its header, it still counts
+    sided = [c for c in columns if c is not date and _side(c.header) and (not c.filled or _is_amount_column(c))]
+    pair = _debit_credit(sided)
     if pair is not None:
         mapping = {"debit": _ref(pair[0]), "credit": _ref(pair[1])}
         amount_spec["layout"] = "debit_credit"
@@ -471,7 +482,7 @@ def choose_texts(columns: list[Column], used: set[int], out: Suggestion) -> dict
     """Payer, reference, transaction id and currency columns, by header words and by content."""
     mapping: dict[str, Any] = {}
     free = [c for c in columns if c.position not in used and c.filled]
-    currency = [c for c in free if c.share(lambda v: bool(_CURRENCY.match(v))) >= 0.9]
+    currency = [c for c in free if c.share(lambda v: v.upper() in ISO_CURRENCIES) >= 0.9]
     if currency:
         mapping["currency"] = _ref(currency[0])
         used.add(currency[0].position)
@@ -513,7 +524,7 @@ def choose_currency(columns: list[Column], mapping: dict[str, Any], out: Suggest
         [str(mapping.get(k, "")) for k in ("amount", "credit", "debit")]
         + [v for k in ("amount", "credit") if k in mapping for v in by_ref[mapping[k]].filled[:50]]
     )
-    code = next(iter(re.findall(r"\b([A-Z]{3})\b", texts)), None)
+    code = next((c for c in re.findall(r"\b([A-Z]{3})\b", texts) if c in ISO_CURRENCIES), None)
     if code is None:
         code = next((c for s, c in SYMBOLS.items() if s in texts.lower()), None)
     if code is None:
