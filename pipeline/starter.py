@@ -17,8 +17,8 @@ from pipeline.errors import ConfigError
 
 HEADER = """\
 # payimport configuration, written by `payimport init`.
-# Keys: docs/profiles.md (profiles) and docs/operations.md (everything else); an editor with the
-# YAML language server checks this file against the JSON Schema named on the first line.
+# Every key: docs/profiles.md, "Configuration"; an editor with the YAML language server checks
+# this file against the JSON Schema named on the first line.
 # Secrets never go here: they come from environment variables, whose *names* are below.
 version: 1
 """
