@@ -549,9 +549,8 @@ def _next_steps(config: Path, tenant: object | None) -> str:
     lines.append("  payimport profile suggest FILE --name NAME   a profile for your bank's file, added to the config")
     lines.append("  payimport validate FILE                      what would be imported (sends nothing)")
     if tenant is not None:
-        lines.append(
-            "  set PAYIMPORT_CLIENT_ID and PAYIMPORT_CLIENT_SECRET in the environment, then `payimport doctor`"
-        )
+        lines.append("  set PAYIMPORT_CLIENT_ID and PAYIMPORT_CLIENT_SECRET in the environment (never in the config)")
+        lines.append("  payimport run --dry-run FILE                 reads customers and invoices, creates nothing")
     lines.append("  payimport run FILE                           import it")
     if config.parent.resolve() != Path.cwd().resolve():
         lines.append(f"(run these in {config.parent}, or set PAYIMPORT_CONFIG={config})")
