@@ -298,7 +298,7 @@ __all__ = ["main"]
     "--accept-new-ledger",
     is_flag=True,
     help="Post although this ledger knows no import into the company and BC shows earlier ones "
-    "(only when the ledger is new on purpose; see README, Exactly once).",
+    "(only when the ledger is new on purpose; see docs/internals.md, Exactly once).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 @click.option(
@@ -406,7 +406,7 @@ def _progress(console: Console, *, enabled: bool) -> Iterator[Callable[[int, int
 
 @main.group()
 def ledger() -> None:
-    """The exactly-once record in state_dir (see README, Exactly once)."""
+    """The exactly-once record in state_dir (see docs/internals.md, Exactly once)."""
 
 
 @ledger.command("rebuild")
@@ -469,7 +469,9 @@ def sandbox() -> None:
 @click.option("--max-batch", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--latency-request", type=float, default=0.0, show_default=True, help="Seconds per request.")
 @click.option("--latency-operation", type=float, default=0.0, show_default=True, help="Seconds per operation.")
-@click.option("--fault", "faults", multiple=True, help="KIND[@KEY=VALUE;...], repeatable (see README).")
+@click.option(
+    "--fault", "faults", multiple=True, help="KIND[@KEY=VALUE;...], repeatable (see docs/internals.md, The sandbox)."
+)
 @click.option("--fault-seed", type=int, default=0, show_default=True)
 def sandbox_serve(**options: Any) -> None:
     """Serve the sandbox until stopped; prints one JSON line with its URLs once it accepts connections."""
