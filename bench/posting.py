@@ -229,6 +229,8 @@ def write_config(tmp: Path, ready: dict[str, Any], max_in_flight: int | None) ->
         "validate_authority": False,
         "local_currency": "EUR",
     }
+    # a tenant has no default balancing account; 2910 is the bank account of the sandbox's demo company
+    config.setdefault("journal", {}).setdefault("balancing_account", "2910")
     config["state_dir"] = "state"
     config["runs_dir"] = "runs"
     if max_in_flight is not None:

@@ -44,9 +44,9 @@ CONFIG_OPTION = click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
-    default=Path("config.yaml"),
-    show_default=True,
-    help="Configuration file; state_dir and runs_dir in it are relative to its folder.",
+    default=None,
+    help="Configuration file (default: $PAYIMPORT_CONFIG, else ./config.yaml, else the per-user "
+    "~/.config/payimport/config.yaml); state_dir and runs_dir in it are relative to its folder.",
 )
 
 
@@ -121,7 +121,7 @@ def _show_traceback(exc: BaseException) -> None:
 def validate(
     files: tuple[Path, ...],
     profile_name: str | None,
-    config_path: Path,
+    config_path: Path | None,
     as_json: bool,
     errors_out: Path | None,
     no_errors_out: bool,
@@ -171,16 +171,28 @@ def validate(
     sys.exit(code)
 
 
-def _load_or_exit(config_path: Path, as_json: bool, console: Console, *, json_logs: bool = False) -> Config:
-    """The config, or a message listing every problem and exit 2."""
-    from pipeline.config import load_config
+def _load_or_exit(config_path: Path | None, as_json: bool, console: Console, *, json_logs: bool = False) -> Config:
+    """The config (found as ``locate_config`` says), or a message listing every problem and exit 2."""
+    from pipeline.config import load_config, locate_config
     from pipeline.errors import ConfigError
 
     try:
-        return load_config(config_path)
+        return load_config(locate_config(config_path, os.environ))
     except ConfigError as exc:
         _fail(as_json, console, {"error": str(exc), "problems": list(exc.problems)}, str(exc), json_logs=json_logs)
         sys.exit(ExitCode.UNUSABLE)
+
+
+def _say_if_sandbox_by_default(config: Config, console: Console) -> None:
+    """A config without ``target:`` imports into the embedded sandbox: fine for a first try, a silent
+    disaster for a nightly job meant for the real company, so say it on every such run (stderr)."""
+    if config.target_given:
+        return
+    console.print(
+        "[bold yellow]NOTE[/]: config.yaml has no [bold]target:[/] block, so this run imports into the LOCAL "
+        f"embedded sandbox ({_escape(str(config.target.sandbox.state_dir))}), not into Business Central. "
+        "Add a target block (see `payimport init --help`) to import into a real company."
+    )
 
 
 def _error_json(exc: BaseException, *, posted_nothing: bool = False) -> dict[str, Any]:
@@ -329,7 +341,7 @@ __all__ = ["main"]
     "--accept-new-ledger",
     is_flag=True,
     help="Post although this ledger knows no import into the company and BC shows earlier ones "
-    "(only when the ledger is new on purpose; see README, Exactly once).",
+    "(only when the ledger is new on purpose; see docs/internals.md, Exactly once).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 @click.option(
@@ -341,7 +353,7 @@ __all__ = ["main"]
 def run(
     files: tuple[Path, ...],
     profile_name: str | None,
-    config_path: Path,
+    config_path: Path | None,
     dry_run: bool,
     post_journal: bool,
     accept_new_ledger: bool,
@@ -366,6 +378,7 @@ def run(
         setup_quiet_logging()
     json_logs = log_format == "json"
     config = _load_or_exit(config_path, as_json, err_console, json_logs=json_logs)
+    _say_if_sandbox_by_default(config, err_console)
     paths = expand_inputs(files)
     if not paths:
         text = f"no files to import in {', '.join(map(str, files))}"
@@ -441,7 +454,7 @@ def review(config_path: Path, out_path: Path | None, as_json: bool) -> None:
 )
 @CONFIG_OPTION
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def watch(folder: Path, once: bool, interval: float | None, config_path: Path, log_format: str) -> None:
+def watch(folder: Path, once: bool, interval: float | None, config_path: Path | None, log_format: str) -> None:
     """Import files dropped into FOLDER/inbox; file them in FOLDER/done or FOLDER/failed.
 
     A file is taken once it has stopped changing. Stop with SIGTERM or Ctrl-C: the current
@@ -453,6 +466,7 @@ def watch(folder: Path, once: bool, interval: float | None, config_path: Path, l
     setup_logging("json" if log_format == "json" else "text")
     err_console = _err_console()
     config = _load_or_exit(config_path, False, err_console)
+    _say_if_sandbox_by_default(config, err_console)
     stop = threading.Event()
     watcher = Watcher(folder, config, environ=os.environ, stop=stop)
     try:
@@ -534,7 +548,7 @@ def doctor(files: tuple[Path, ...], profile_name: str | None, config_path: Path)
 
 @main.group()
 def ledger() -> None:
-    """The exactly-once record in state_dir (see README, Exactly once)."""
+    """The exactly-once record in state_dir (see docs/internals.md, Exactly once)."""
 
 
 @ledger.command("rebuild")
@@ -544,7 +558,7 @@ def ledger() -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be recorded, record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 def ledger_rebuild(
-    files: tuple[Path, ...], profile_name: str | None, config_path: Path, dry_run: bool, as_json: bool
+    files: tuple[Path, ...], profile_name: str | None, config_path: Path | None, dry_run: bool, as_json: bool
 ) -> None:
     """Rebuild a lost ledger: record which payments of FILES Business Central already holds.
 
@@ -611,7 +625,9 @@ def sandbox() -> None:
     show_default=True,
     help="Share of journal writes chosen as deadlock victims (seeded by --fault-seed).",
 )
-@click.option("--fault", "faults", multiple=True, help="KIND[@KEY=VALUE;...], repeatable (see README).")
+@click.option(
+    "--fault", "faults", multiple=True, help="KIND[@KEY=VALUE;...], repeatable (see docs/internals.md, The sandbox)."
+)
 @click.option("--fault-seed", type=int, default=0, show_default=True)
 def sandbox_serve(**options: Any) -> None:
     """Serve the sandbox until stopped; prints one JSON line with its URLs once it accepts connections."""
@@ -657,6 +673,147 @@ def _sandbox_settings(o: dict[str, Any]) -> SandboxSettings:
         faults=plan,
         fault_seed=o["fault_seed"],
     )
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=Path("."), required=False)
+@click.option(
+    "--tenant",
+    default=None,
+    help="Write a real tenant's target block for this tenant (id or domain) instead of the embedded sandbox's.",
+)
+@click.option("--environment", default="Production", show_default=True, help="With --tenant: the BC environment.")
+@click.option("--company", default="", help="With --tenant: the company's name or id.")
+@click.option("--inbox", is_flag=True, help="Also create the folders of `payimport watch` (inbox, done, ...).")
+def init(folder: Path, tenant: str | None, environment: str, company: str, inbox: bool) -> None:
+    """Write a commented FOLDER/config.yaml (default: the current folder); never replaces one.
+
+    Without --tenant it targets the embedded sandbox, so `validate` and `run` work at once.
+    """
+    from pipeline.configschema import installed_schema
+    from pipeline.errors import ConfigError
+    from pipeline.starter import TenantChoice, write_starter
+
+    choice = None if tenant is None else TenantChoice(tenant, environment, company)
+    err_console = _err_console()
+    try:
+        created = write_starter(folder, choice, inbox=inbox, schema=installed_schema())
+    except ConfigError as exc:
+        err_console.print(f"[bold red]error[/]: {_escape(str(exc))}")
+        sys.exit(ExitCode.UNUSABLE)
+    for path in created:
+        click.echo(f"created {path}")
+    click.echo(_next_steps(created[0], choice))
+
+
+def _next_steps(config: Path, tenant: object | None) -> str:
+    lines = ["next:", "  payimport profile list                       the bank layouts payimport knows"]
+    lines.append("  payimport profile suggest FILE --name NAME   a profile for your bank's file, added to the config")
+    lines.append("  payimport validate FILE                      what would be imported (sends nothing)")
+    if tenant is not None:
+        lines.append("  set PAYIMPORT_CLIENT_ID and PAYIMPORT_CLIENT_SECRET in the environment (never in the config)")
+        lines.append("  payimport run --dry-run FILE                 reads customers and invoices, creates nothing")
+    lines.append("  payimport run FILE                           import it")
+    if config.parent.resolve() != Path.cwd().resolve():
+        lines.append(f"(run these in {config.parent}, or set PAYIMPORT_CONFIG={config})")
+    return "\n".join(lines)
+
+
+@main.group()
+def profile() -> None:
+    """Profiles: the shipped library, and one suggested from your files."""
+
+
+@profile.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of the table.")
+def profile_list(as_json: bool) -> None:
+    """List the library profiles shipped with payimport (use one with `use: NAME`)."""
+    from rich.table import Table
+
+    from pipeline.library import library
+
+    entries = list(library().values())
+    if as_json:
+        rows = [{"name": e.name, "bank": e.bank, "country": e.country, "format": e.format} for e in entries]
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(show_lines=False)
+    for head in ("name", "bank", "country", "format", "title"):
+        table.add_column(head, overflow="fold")
+    for e in entries:
+        table.add_row(e.name, e.bank, e.country, e.format, str(e.profile.get("title", "")))
+    _console().print(table)
+
+
+@profile.command("show")
+@click.argument("name")
+def profile_show(name: str) -> None:
+    """Show library profile NAME as YAML, with its bank and the figures of its sample file."""
+    import yaml
+
+    from pipeline.library import did_you_mean, library
+
+    entry = library().get(name)
+    if entry is None:
+        hint = did_you_mean(name, library()) or "`payimport profile list` shows them"
+        _err_console().print(f"[bold red]error[/]: no library profile {_escape(name)!r}; {hint}")
+        sys.exit(ExitCode.UNUSABLE)
+    sample = ", ".join(f"{k} {v}" for k, v in entry.sample.items())
+    click.echo(f"# {entry.bank}, {entry.country or 'any country'}, {entry.format}")
+    click.echo(f"# sample: {sample}")
+    click.echo(f"# in config.yaml:  profiles: {{mybank: {{use: {name}}}}}  (keys given beside `use` override these)")
+    click.echo(yaml.safe_dump({name: dict(entry.profile)}, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@profile.command("suggest")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Name of the new profile (default: from the first file's name).")
+@CONFIG_OPTION
+@click.option("--print", "print_only", is_flag=True, help="Only print the profile; do not add it to the config.")
+def profile_suggest(files: tuple[Path, ...], name: str | None, config_path: Path | None, print_only: bool) -> None:
+    """Infer a profile from FILES (several files of one bank: all are used) and add it to the config.
+
+    Prints the profile with why each choice was made, what could not be decided, and what
+    `validate` gives with it. Exit 0: decided; 1: added, but something needs checking; 2: unusable.
+    """
+    from pipeline.config import parse_config
+    from pipeline.errors import ConfigError
+    from pipeline.suggest import default_name, render, suggest_profile
+    from pipeline.validate import validate_file
+
+    err_console = _err_console()
+    try:
+        found = suggest_profile(files, name or default_name(files[0]))
+    except PayimportError as exc:
+        err_console.print(f"[bold red]error[/]: {_escape(str(exc))}")
+        sys.exit(ExitCode.UNUSABLE)
+    click.echo(render(found), nl=False)
+    try:
+        config = parse_config({"version": 1, "profiles": {found.name: found.profile}}, "the suggested profile")
+    except ConfigError as exc:
+        err_console.print(f"[bold red]error[/]: {_escape(str(exc))}")
+        sys.exit(ExitCode.UNUSABLE)
+    if not print_only:
+        _add_suggestion(config_path, found, err_console)
+    for file in files:
+        result = validate_file(file, config, found.name)
+        _print_summary(_console(), result, result.summary(), False)
+    sys.exit(ExitCode.NEEDS_PERSON if found.undecided else ExitCode.OK)
+
+
+def _add_suggestion(config_path: Path | None, found: Any, console: Console) -> None:
+    """Add the suggested profile to the config found as every command finds it, if there is one."""
+    from pipeline.config import locate_config
+    from pipeline.errors import ConfigError
+    from pipeline.suggest import add_to_config
+
+    try:
+        path = locate_config(config_path, os.environ)
+        add_to_config(path, found)
+    except ConfigError as exc:
+        console.print(f"[bold yellow]not added[/]: {_escape(str(exc))}")
+        return
+    console.print(f"added profile {_escape(found.name)!r} to {_escape(str(path))}")
 
 
 if __name__ == "__main__":

@@ -10,17 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
+import sys
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from pipeline.errors import ConfigError
+from pipeline.library import did_you_mean, expand_uses
 from pipeline.patterns import check_pattern
 
 ColumnRef = Annotated[str | int, Field(description="header name, or 1-based column position")]
@@ -28,7 +30,8 @@ ColumnRef = Annotated[str | int, Field(description="header name, or 1-based colu
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # attribute docstrings become the fields' descriptions in the published JSON Schema
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class HeaderSpec(_Frozen):
@@ -333,6 +336,9 @@ class Profile(_Frozen):
 
     name: str = ""
     title: str = ""
+    use: str | None = None
+    """The library profile this one starts from (``payimport profile list``); the keys given beside
+    ``use`` override the library's, mapping by mapping (``pipeline.library.merged``)."""
     encoding: str | None = None
     delimiter: str | None = None
     quotechar: str = '"'
@@ -642,13 +648,35 @@ class Config(_Frozen):
     watch: WatchSpec = WatchSpec()
     state_dir: Path = Path(".payimport")
     runs_dir: Path = Path("payimport-runs")
+    runs_retention_days: int | None = Field(default=None, ge=1)
+    """Run folders older than this many days are deleted after each run (``None``: kept for ever)."""
     profiles: Mapping[str, Profile]
+
+    @field_validator("profiles", mode="before")
+    @classmethod
+    def _none_is_no_profiles(cls, v: Any) -> Any:
+        """``profiles:`` with only comments under it (as ``payimport init`` writes it) is no profile yet."""
+        return {} if v is None else v
 
     @model_validator(mode="after")
     def _name_profiles(self) -> Config:
         named = {k: p.model_copy(update={"name": k}) for k, p in self.profiles.items()}
         object.__setattr__(self, "profiles", MappingProxyType(named))
         return self
+
+    @model_validator(mode="after")
+    def _no_default_balancing_account_for_a_tenant(self) -> Config:
+        """G/L 2910 is the sandbox's bank account; in a real company it may be anything (or a
+        revenue account), so a tenant's journal gets a balancing account only when config names one."""
+        if self.target.kind == "bc" and "balancing_account" not in self.journal.model_fields_set:
+            journal = self.journal.model_copy(update={"balancing_account": None})
+            object.__setattr__(self, "journal", journal)
+        return self
+
+    @property
+    def target_given(self) -> bool:
+        """Whether config.yaml has a ``target:`` block (without one, runs go to the embedded sandbox)."""
+        return "target" in self.model_fields_set
 
 
 _ZERO_DECIMAL = {
@@ -688,7 +716,7 @@ def _compile(pattern: str) -> str:
 
 
 _HINTS = {
-    "extra_forbidden": "unknown key; check the spelling against the config reference in README.md",
+    "extra_forbidden": "unknown key; the keys are listed in docs/profiles.md and schemas/config.schema.json",
     "missing": "this key is required",
     "literal_error": "use one of the listed values",
 }
@@ -699,24 +727,53 @@ def _format_errors(errors: list[ErrorDetails], source: str, prefix: tuple[str, .
     for err in errors:
         path = ".".join(str(p) for p in (*prefix, *err["loc"]) if not str(p).startswith("function-after"))
         hint = _HINTS.get(err["type"], "")
+        if err["type"] == "extra_forbidden":
+            loc = tuple(err["loc"])
+            guess = did_you_mean(str(loc[-1]), sorted(_keys_at(loc[:-1])))
+            hint = f"unknown key; {guess}" if guess else hint
         msg = err["msg"].removeprefix("Value error, ")
         lines.append(f"{source}: {path or '<top>'}: {msg}" + (f" (hint: {hint})" if hint else ""))
     return lines
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation holds (``Profile`` in ``Mapping[str, Profile]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _keys_at(loc: tuple[Any, ...]) -> set[str]:
+    """The keys allowed in the mapping at YAML path ``loc`` (a profile name or a list index in the
+    path is a step into the same model, not a key)."""
+    models: list[type[BaseModel]] = [Config]
+    for part in loc:
+        fields = {name: f for m in models for name, f in m.model_fields.items()}
+        if isinstance(part, str) and part in fields:
+            models = _models_in(fields[part].annotation)
+    return {name for m in models for name in m.model_fields if name != "name" or m is not Profile}
+
+
 def parse_config(data: Any, source: str = "config.yaml") -> Config:
-    """Validate already-loaded YAML data; raise ConfigError listing every problem."""
+    """Validate already-loaded YAML data; raise ConfigError listing every problem.
+
+    Profiles that ``use:`` a library profile are merged with it first, so what is validated (and
+    what a problem's path points at) is the profile as the run will see it."""
     if not isinstance(data, dict):
         message = f"{source}: the file must hold a mapping with a 'profiles' key"
         raise ConfigError(message, problems=(message,))
+    problems: list[str] = []
+    if isinstance(data.get("profiles"), dict):
+        profiles, problems = expand_uses(data["profiles"], source)
+        data = {**data, "profiles": profiles}
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
-        problems = _format_errors(exc.errors(), source)
+        problems += _format_errors(exc.errors(), source)
         problems += [p for p in _hidden_profile_problems(data, exc, source) if p not in problems]
-        raise ConfigError(
-            f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems=tuple(problems)
-        ) from None
+    if problems:
+        raise ConfigError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems=tuple(problems))
+    return config
 
 
 def _hidden_profile_problems(data: dict[str, Any], exc: ValidationError, source: str) -> list[str]:
@@ -768,12 +825,50 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+CONFIG_ENV = "PAYIMPORT_CONFIG"
+CREATE_HINT = "create one with `payimport init` (embedded sandbox) or `payimport init --tenant` (Business Central)"
+
+
+def user_config_path(environ: Mapping[str, str]) -> Path:
+    """The per-user config file: ``%APPDATA%\\payimport\\config.yaml`` on Windows, else
+    ``$XDG_CONFIG_HOME/payimport/config.yaml`` (``~/.config/payimport/config.yaml``)."""
+    if sys.platform == "win32":
+        base = Path(environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    else:
+        base = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "payimport" / "config.yaml"
+
+
+def locate_config(explicit: Path | None, environ: Mapping[str, str], cwd: Path | None = None) -> Path:
+    """The config file to use, in this order: ``--config``; ``$PAYIMPORT_CONFIG``; ``config.yaml`` in
+    the current folder; the per-user file (``user_config_path``). The first two are taken as given
+    (a missing file is then an error naming it); of the last two the first that exists wins.
+
+    A tool installed with pipx runs from any folder, so it must say where it looked and how to
+    start a config, not only "cannot read config.yaml"."""
+    if explicit is not None:
+        return explicit
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    here = (cwd or Path.cwd()) / "config.yaml"
+    user = user_config_path(environ)
+    for candidate in (here, user):
+        if candidate.is_file():
+            return candidate
+    message = (
+        f"no config found: --config is not given, {CONFIG_ENV} is not set, and neither {here} nor {user} "
+        f"exists; {CREATE_HINT}, or point {CONFIG_ENV} or --config at an existing file"
+    )
+    raise ConfigError(message, problems=(message,))
+
+
 def load_config(path: Path) -> Config:
     """Read and validate config.yaml."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        message = f"{path}: cannot read config: {exc.strerror}"
+        hint = f"; {CREATE_HINT}" if isinstance(exc, FileNotFoundError) else ""
+        message = f"{path}: cannot read config: {exc.strerror}{hint}"
         raise ConfigError(message, problems=(message,)) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
@@ -789,10 +884,13 @@ def resolve_paths(config: Config, base: Path) -> Config:
     project folder then find the same ledger, and no later stage has to know where config lived."""
     target = config.target
     sandbox = target.sandbox.model_copy(update={"state_dir": base / target.sandbox.state_dir})
-    return config.model_copy(
+    resolved = config.model_copy(
         update={
             "state_dir": base / config.state_dir,
             "runs_dir": base / config.runs_dir,
             "target": target.model_copy(update={"sandbox": sandbox}),
         }
     )
+    # model_copy counts updated fields as given; what the file gave is what ``target_given`` reports
+    object.__setattr__(resolved, "__pydantic_fields_set__", set(config.model_fields_set))
+    return resolved

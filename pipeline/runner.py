@@ -32,6 +32,7 @@ from pipeline.exitcodes import ExitCode
 from pipeline.inputs import Inputs, read_inputs
 from pipeline.ledger import Ledger
 from pipeline.lines import empty_lines, issue_lines, payment_lines, receipt_key, repeat_first_fate
+from pipeline.localtime import as_local, file_stamp
 from pipeline.logs import emit
 from pipeline.money import money_text
 from pipeline.pending import net_of_pending, pending_by_invoice
@@ -50,6 +51,7 @@ from pipeline.preflight import hold_back, read_posting_setup
 from pipeline.reconcile import Accounting, account
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import RESOLVED_COLUMNS, REVIEW_COLUMNS, Resolution, resolve
+from pipeline.retention import prune_run_folders
 from pipeline.review import (
     ReviewSplit,
     add_decided_rows,
@@ -97,7 +99,7 @@ def run_import(
     split_lines = ledger.lookup_split_lines(scope, [k for k in inputs.keys if k not in records])
     records = {**records, **split_lines, **receipt_records(split_lines)}
     resumed = None if options.dry_run else pick_resumed_run(client, ledger, scope, records, inputs.shas)
-    run_id = resumed.run_id if resumed else started.strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    run_id = resumed.run_id if resumed else file_stamp(started) + "-" + uuid.uuid4().hex[:6]
     ctx = RunContext(client, ledger, config, options, scope, run_id, inputs.decimals, tuple(p.name for p in paths))
 
     split = split_by_ledger(inputs.rows, records, run_id, dry_run=options.dry_run)  # 3
@@ -295,8 +297,8 @@ def _summarize(
         dry_run=ctx.options.dry_run,
         target=ctx.client.target.label,
         company_id=ctx.client.company_id,
-        started=started.isoformat(timespec="seconds"),
-        finished=ctx.now().isoformat(timespec="seconds"),
+        started=as_local(started).isoformat(timespec="seconds"),
+        finished=as_local(ctx.now()).isoformat(timespec="seconds"),
         files=[
             FileSummary(
                 str(path),
@@ -352,4 +354,5 @@ def _write_reports(
     )
     paths["dir"] = run_dir
     paths["errors"] = errors
+    prune_run_folders(runs_dir, ctx.config.runs_retention_days, keep=run_dir)
     return paths

@@ -2,7 +2,7 @@
 
 Every data row ends as exactly one of: a receipt candidate, skipped (with a reason code),
 or rejected (with one issue per refused value). The order of decisions is fixed and
-documented in README.md; it matters, because a debit with a bad date is simply not a
+documented in docs/finance.md; it matters, because a debit with a bad date is simply not a
 receipt, while a credit with a bad date must be fixed by a person.
 """
 
@@ -147,7 +147,7 @@ class _Fates:
 def map_statement(table: RawTable, profile: Profile, today: dt.date | None = None) -> Statement:
     """Apply the profile to a table: skip what is not a receipt, reject what is refused.
 
-    The steps run in the documented order (README.md): a row skipped by an earlier step is not
+    The steps run in the documented order (docs/finance.md): a row skipped by an earlier step is not
     looked at by a later one, while a rejected row collects every issue it has. ``today`` (the run
     date) places two-digit years and the latest date accepted. A file whose dates say the profile
     has day and month swapped is refused whole (``InputError``, see ``pipeline.dateorder``).

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
-from pipeline.config import Config, Profile, load_config
+from pipeline.cli import main
+from pipeline.config import Config, Profile, load_config, locate_config, user_config_path
+from pipeline.configschema import schema_text
 from pipeline.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -441,3 +446,116 @@ def test_profiles_mapping_cannot_be_changed() -> None:
     with pytest.raises(_FROZEN_ERRORS):
         config.profiles["demo-bank-de"] = other  # type: ignore[index]
     assert config.profiles["demo-bank-de"].name == "demo-bank-de"
+
+
+# --- where the config is found, and what a new user is told ---------------------------------
+
+
+def test_config_search_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    here, home, named, env_file = (tmp_path / d for d in ("here", "xdg", "named", "env"))
+    for folder in (here, home / "payimport", named, env_file):
+        folder.mkdir(parents=True)
+    monkeypatch.setattr(sys, "platform", "linux")
+    environ = {"XDG_CONFIG_HOME": str(home)}
+    user = home / "payimport" / "config.yaml"
+    user.write_text("profiles: {}\n", encoding="utf-8")
+    assert locate_config(None, environ, here) == user  # only the per-user file exists
+    (here / "config.yaml").write_text("profiles: {}\n", encoding="utf-8")
+    assert locate_config(None, environ, here) == here / "config.yaml"  # the current folder comes first
+    with_env = {**environ, "PAYIMPORT_CONFIG": str(env_file / "c.yaml")}
+    assert locate_config(None, with_env, here) == env_file / "c.yaml"  # taken as given, even if absent
+    assert locate_config(named / "x.yaml", with_env, here) == named / "x.yaml"  # --config wins over all
+
+
+def test_no_config_anywhere_says_where_it_looked_and_how_to_start_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "platform", "linux")
+    with pytest.raises(ConfigError) as raised:
+        locate_config(None, {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}, tmp_path)
+    message = str(raised.value)
+    assert str(tmp_path / "config.yaml") in message
+    assert str(tmp_path / "xdg" / "payimport" / "config.yaml") in message
+    assert "PAYIMPORT_CONFIG is not set" in message
+    assert "payimport init" in message
+    with pytest.raises(ConfigError, match=r"cannot read config: No such file or directory; create one with"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_windows_per_user_config_is_under_appdata(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert user_config_path({"APPDATA": "C:/Users/a/AppData/Roaming"}) == Path(
+        "C:/Users/a/AppData/Roaming/payimport/config.yaml"
+    )
+
+
+def test_cli_without_any_config_exits_2_with_the_init_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PAYIMPORT_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    result = CliRunner().invoke(main, ["validate", "--json", "x.csv"])
+    assert result.exit_code == 2
+    assert "payimport init" in json.loads(result.output)["error"]
+
+
+# --- did you mean ---------------------------------------------------------------------------
+
+
+def test_unknown_keys_name_the_nearest_known_key(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+        version: 1
+        journal: {balancing_acount: "2910"}
+        target: {sandbox: {sede: demo}}
+        profiles:
+          a:
+            colums: {date: 1, amount: 2}
+            header: {present: false}
+            skip_rows: [{column: 1, patern: x, reason: r}]
+            zzz: 1
+        """,
+    )
+    problems = _problems(path)
+    assert "did you mean 'balancing_account'?" in _problem_at(problems, "journal.balancing_acount")
+    assert "did you mean 'seed'?" in _problem_at(problems, "target.sandbox.sede")
+    assert "did you mean 'columns'?" in _problem_at(problems, "profiles.a.colums")
+    assert "did you mean 'pattern'?" in _problem_at(problems, "profiles.a.skip_rows.0.patern")
+    assert "docs/profiles.md" in _problem_at(problems, "profiles.a.zzz")  # nothing near: where the keys are
+
+
+# --- target and balancing account ----------------------------------------------------------
+
+
+def test_tenant_gets_no_default_balancing_account(tmp_path: Path) -> None:
+    tenant = "target: {kind: bc, tenant: t, environment: Production, company: C}\n"
+    bare = load_config(_write(tmp_path, "version: 1\n" + tenant + "profiles: {}\n", "a.yaml"))
+    assert bare.journal.balancing_account is None
+    assert bare.target_given is True
+    named = load_config(
+        _write(tmp_path, "version: 1\n" + tenant + "journal: {balancing_account: '1940'}\nprofiles: {}\n", "b.yaml")
+    )
+    assert named.journal.balancing_account == "1940"
+    sandbox = load_config(_write(tmp_path, "version: 1\nprofiles:\n", "c.yaml"))
+    assert (sandbox.journal.balancing_account, sandbox.target_given) == ("2910", False)
+    assert dict(sandbox.profiles) == {}
+
+
+# --- the published JSON Schema --------------------------------------------------------------
+
+
+def test_published_schema_is_what_the_models_give() -> None:
+    published = (ROOT / "schemas" / "config.schema.json").read_text(encoding="utf-8")
+    assert published == schema_text(), "regenerate with: python -m pipeline.configschema"
+
+
+def test_schema_checks_what_the_loader_checks() -> None:
+    schema = json.loads(schema_text())
+    assert schema["additionalProperties"] is False
+    profile = schema["$defs"]["Profile"]
+    assert profile["additionalProperties"] is False
+    assert profile["anyOf"] == [{"required": ["columns"]}, {"required": ["use"]}]
+    assert set(profile["properties"]) == set(Profile.model_fields)
+    assert schema["$defs"]["AmountSpec"]["properties"]["layout"]["enum"] == ["signed", "debit_credit", "indicator"]
+    assert "runs_retention_days" in schema["properties"]

@@ -1,10 +1,12 @@
-"""README.md documents every command-line option and every config key the code accepts.
+"""The docs (README.md and docs/*.md) document every command-line option and every config key the
+code accepts, and every command they show exists.
 
 In the style of sqlite-utils' ``tests/test_docs.py``: the lists come from the code itself (the
 click group and the pydantic config models), so adding an option or a key without documenting
 it fails a test that names exactly what is missing. The config reference is also checked the
-other way round (a key the README shows must exist), because a finance user copies from it and
-an unknown key is an error at load time.
+other way round (a key the docs show must exist), because a finance user copies from it and
+an unknown key is an error at load time. The docs are split by audience (README.md: what it is,
+install, first run; docs/: finance, operations, profiles, internals); README stays short.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import click
 import pytest
 import yaml
+from click.testing import CliRunner
 from pydantic import BaseModel
 
 from pipeline.cli import main
@@ -27,6 +30,9 @@ from pipeline.validate import validate_file
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+AUDIENCES = ("finance", "operations", "profiles", "internals")
+DOC_FILES = [ROOT / "README.md", *(ROOT / "docs" / f"{name}.md" for name in AUDIENCES)]
+DOCS = "\n".join(path.read_text(encoding="utf-8") for path in DOC_FILES if path.is_file())
 ANY_KEY = "*"  # a mapping's user-chosen key: a profile's name (written NAME in the README)
 ANY_ITEM = "[]"  # an item of a list of sections (skip_rows)
 
@@ -77,8 +83,8 @@ def test_the_walk_reaches_nested_commands() -> None:
 
 @pytest.mark.parametrize(("command", "option"), OPTIONS, ids=[f"{c} {o}" for c, o in OPTIONS])
 def test_option_is_documented(command: str, option: str) -> None:
-    """Each option appears in README.md spelt as typed (``--db`` is not found inside ``--dry-run``)."""
-    assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", README), f"{command} {option} is not in README.md"
+    """Each option appears in the docs spelt as typed (``--db`` is not found inside ``--dry-run``)."""
+    assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", DOCS), f"{command} {option} is not in the docs"
 
 
 # --- config keys -----------------------------------------------------------------------------
@@ -122,9 +128,9 @@ def _dotted(path: tuple[str, ...]) -> str:
 
 
 def _config_section() -> str:
-    """README's configuration reference: from its heading to the next section of the same level."""
-    match = re.search(r"^## Configuration\b.*?(?=^## )", README, re.S | re.M)
-    assert match, "README.md has no '## Configuration' section"
+    """The docs' configuration reference: from its heading to the next section or document."""
+    match = re.search(r"^## Configuration\b.*?(?=^#{1,2} |\Z)", DOCS, re.S | re.M)
+    assert match, "the docs have no '## Configuration' section"
     return match.group(0)
 
 
@@ -177,11 +183,11 @@ def test_config_key_is_documented(path: tuple[str, ...]) -> None:
     examples = _config_examples()
     in_yaml = any(_has_path(example, path) for example in examples)
     in_prose = f"`{_dotted(path)}`" in _config_section()
-    assert in_yaml or in_prose, f"config key {_dotted(path)} is not in README.md's configuration reference"
+    assert in_yaml or in_prose, f"config key {_dotted(path)} is not in the docs' configuration reference"
 
 
 def test_config_reference_shows_only_real_keys() -> None:
-    """A key shown in the reference exists: copying the README never earns an 'unknown key' error."""
+    """A key shown in the reference exists: copying from the docs never earns an 'unknown key' error."""
     known = set(CONFIG_KEYS)
     shown = {path for example in _config_examples() for path in _yaml_paths(example)}
     assert not sorted(shown - known), f"README shows keys the config does not accept: {sorted(shown - known)}"
@@ -232,3 +238,56 @@ def test_validate_numbers_lines_from_first_line_number(tmp_path: Path) -> None:
     config = parse_config(data)
     result = validate_file(ROOT / "sample_data" / "bank_statement.csv", config)
     assert int(result.payments.rows["lineNumber"].iloc[0]) == 30_000 + LINE_STEP
+
+
+# --- docs by audience, and every command they show ----------------------------------------
+
+
+def test_readme_is_short_and_points_to_each_audience() -> None:
+    """README.md is what a newcomer reads whole: what it is, install, first run, where to read on."""
+    assert len(README.splitlines()) <= 200
+    for name in AUDIENCES:
+        assert (ROOT / "docs" / f"{name}.md").is_file(), f"docs/{name}.md is missing"
+        assert f"(docs/{name}.md)" in README, f"README.md does not link docs/{name}.md"
+    assert README.index("pipx install") < README.index("make demo")  # a user's install comes first
+
+
+def _code_spans(text: str) -> Iterator[str]:
+    """Inline code and the lines of fenced code blocks: where a command is shown to be typed."""
+    for block in re.findall(r"```[a-z]*\n(.*?)```", text, re.S):
+        yield from (re.sub(r"(^|\s)#.*", "", line) for line in block.splitlines())  # comments are prose
+    yield from re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+
+
+def _documented_commands() -> list[tuple[str, ...]]:
+    """Every ``payimport WORD [WORD]`` shown in code, as the command path it names."""
+    found: set[tuple[str, ...]] = set()
+    for span in _code_spans(DOCS):
+        for match in re.finditer(r"(?:^|[\s/=])payimport((?:[ \t]+[a-z][a-z-]*){1,2})", span):
+            found.add(tuple(match.group(1).split()))
+    return sorted(found)
+
+
+DOCUMENTED = _documented_commands()
+
+
+def test_the_docs_show_commands() -> None:
+    assert ("profile", "suggest") in DOCUMENTED
+    assert ("run",) in DOCUMENTED or any(words[0] == "run" for words in DOCUMENTED)
+
+
+@pytest.mark.parametrize("words", DOCUMENTED, ids=[" ".join(w) for w in DOCUMENTED])
+def test_documented_command_runs(words: tuple[str, ...]) -> None:
+    """A command the docs show exists and answers ``--help`` (a word after it that is no subcommand
+    is an argument, such as ``payimport init mywork``)."""
+    command: click.Command = main
+    path: list[str] = []
+    for word in words:
+        if not (isinstance(command, click.Group) and word in command.commands):
+            break
+        command = command.commands[word]
+        path.append(word)
+    assert path, f"`payimport {' '.join(words)}` in the docs names no command"
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert " ".join(path) + " [OPTIONS]" in result.output

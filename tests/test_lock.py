@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -10,12 +9,14 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from pipeline.errors import LockError
-from pipeline.lock import describe_holder, hold_lock
+from pipeline.lock import describe_holder, hold_lock, read_note
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -69,21 +70,23 @@ def holder_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path
 def test_holder_note_is_written_and_cleared(tmp_path: Path) -> None:
     lock = tmp_path / "new" / "dir" / "payimport.lock"
     with hold_lock(lock, "payimport run a.csv"):
-        note = json.loads(lock.read_text(encoding="utf-8"))
+        note = json.loads(read_note(lock))
         assert note["pid"] == os.getpid()
         assert note["host"] == socket.gethostname()
         assert note["command"] == "payimport run a.csv"
-        assert len(note["started"]) == len("2026-11-21T04:00:00Z") and note["started"].endswith("Z")
+        started = datetime.fromisoformat(note["started"])  # local time, with its offset
+        assert started.utcoffset() == datetime.now().astimezone().utcoffset()
+        assert abs((datetime.now(UTC) - started).total_seconds()) < 60
     assert lock.exists()  # never unlinked: that would let two processes lock two different files
-    assert lock.read_text(encoding="utf-8") == ""
+    assert read_note(lock) == ""
     with hold_lock(lock, "payimport run b.csv"):  # released: can be taken again
-        assert json.loads(lock.read_text(encoding="utf-8"))["command"] == "payimport run b.csv"
+        assert json.loads(read_note(lock))["command"] == "payimport run b.csv"
 
 
 def test_second_process_gets_lock_error_naming_the_holder(tmp_path: Path) -> None:
     lock = tmp_path / "payimport.lock"
     with hold_lock(lock, "payimport run first.csv"):
-        started = json.loads(lock.read_text(encoding="utf-8"))["started"]
+        started = json.loads(read_note(lock))["started"]
         proc = subprocess.run(_python(TRY_LOCK, str(lock)), capture_output=True, text=True, check=False)
     assert proc.returncode == 4, proc.stderr
     error = json.loads(proc.stdout)
@@ -106,27 +109,23 @@ def test_lock_held_by_another_process_then_freed_by_kill_9(
 
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
-    assert json.loads(lock.read_text(encoding="utf-8"))["pid"] == proc.pid  # the dead holder's note stays
+    assert json.loads(read_note(lock))["pid"] == proc.pid  # the dead holder's note stays
     with hold_lock(lock, "payimport run mine.csv"):
-        note = json.loads(lock.read_text(encoding="utf-8"))
+        note = json.loads(read_note(lock))
         assert (note["pid"], note["command"]) == (os.getpid(), "payimport run mine.csv")
 
 
 def test_unreadable_note_still_reports_the_lock_as_held(tmp_path: Path) -> None:
     lock = tmp_path / "payimport.lock"
-    lock.write_bytes(b"\xff\xfe not json")
-    # flock conflicts between two open files even inside one process: this fd plays the other holder
-    fd = os.open(lock, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        with pytest.raises(LockError) as raised, hold_lock(lock, "payimport run x.csv"):
-            pytest.fail("the lock was taken while held")
-    finally:
-        os.close(fd)
+    lock.write_bytes(b"\n\xff\xfe not json")
+    # an OS lock conflicts between two open files even inside one process: this one plays the other holder
+    other = FileLock(lock, timeout=0, thread_local=False)
+    with other, pytest.raises(LockError) as raised, hold_lock(lock, "payimport run x.csv"):
+        pytest.fail("the lock was taken while held")
     assert str(raised.value) == (
         f"another payimport run holds the lock {lock}: holder unknown (the lock file does not say who)"
     )
-    assert lock.read_bytes() == b"\xff\xfe not json"  # a refused attempt does not touch the note
+    assert lock.read_bytes() == b"\n\xff\xfe not json"  # a refused attempt does not touch the note
 
 
 def test_nested_attempt_in_the_same_process_is_refused(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from pipeline.bc import BCClient
 from pipeline.config import Config
 from pipeline.inputs import Inputs, read_inputs
 from pipeline.ledger import Ledger, PlannedRow
+from pipeline.localtime import file_stamp
 from pipeline.money import minor_text
 from pipeline.post.batches import read_journal_lines
 from pipeline.post.evidence import posted_between
@@ -215,7 +216,7 @@ def _planned(run_id: str, row: Mapping[str, Any], trace: Trace, decimals: int) -
 
 def _record(ledger: Ledger, scope: str, found: Sequence[tuple[Mapping[str, Any], Trace]], inputs: Inputs) -> list[str]:
     """One finished run per journal (its journal still open) and one for posted payments."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = file_stamp(datetime.now(UTC))
     files = [{"file": str(p), "sha256": s} for p, s in zip(inputs.paths, inputs.shas, strict=True)]
     groups: dict[tuple[str, str], list[tuple[Mapping[str, Any], Trace]]] = {}
     for row, trace in found:

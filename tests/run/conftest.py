@@ -167,6 +167,8 @@ def write_config(folder: Path, info: SandboxInfo, **sections: Any) -> Path:
             "ca_file": str(info.ca),
             "validate_authority": False,
         },
+        # a tenant has no default balancing account; 2910 is the bank account of the sandbox's demo company
+        "journal": {"balancing_account": "2910"},
         "posting": {"retry": {"max_attempts": 8, "base_delay_s": 0.01, "max_delay_s": 0.2, "max_total_s": 60}},
         "state_dir": "state",
         "runs_dir": "runs",
