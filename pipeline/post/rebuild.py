@@ -38,6 +38,7 @@ from pipeline.bc import BCClient
 from pipeline.config import Config
 from pipeline.inputs import Inputs, read_inputs
 from pipeline.ledger import Ledger, PlannedRow
+from pipeline.lines import receipt_key, split_line_key
 from pipeline.localtime import file_stamp
 from pipeline.money import minor_text
 from pipeline.post.batches import read_journal_lines
@@ -155,6 +156,44 @@ def match_traces(rows: Sequence[Mapping[str, Any]], traces: Iterable[Trace], dec
     return out
 
 
+def match_split_receipts(
+    rows: Sequence[Mapping[str, Any]], traces: Iterable[Trace], decimals: int
+) -> list[list[Trace]]:
+    """For rows no single trace is: the open lines of one split receipt (pure).
+
+    A receipt that pays several invoices was sent as several lines sharing its document number
+    (one per invoice, and one for the remainder), amounts summing exactly to the receipt. A row is
+    such a receipt when the unclaimed lines of one journal with one number of its family, two or
+    more, add up to its amount; the lowest ``/n`` wins, and each line is taken once.
+    """
+    groups: dict[tuple[str, str, str], list[Trace]] = {}
+    for trace in traces:
+        if trace.journal_id and trace.amount is not None:
+            groups.setdefault((trace.day, trace.journal_id, trace.number), []).append(trace)
+    taken: set[tuple[str, str, str]] = set()
+    out: list[list[Trace]] = []
+    for row in rows:
+        base = str(row["documentNumber"]).upper()
+        day = pd.Timestamp(row["postingDate"]).date().isoformat()
+        amount = Decimal(minor_text(int(row["amount_minor"]), decimals))
+        fits = [
+            (rank, group)
+            for group, lines in groups.items()
+            if group not in taken
+            and group[0] == day
+            and len(lines) >= 2
+            and (rank := family_rank(group[2], base)) is not None
+            and sum((t.amount or Decimal(0) for t in lines), Decimal(0)) == amount
+        ]
+        if not fits:
+            out.append([])
+            continue
+        _, chosen = min(fits)
+        taken.add(chosen)
+        out.append(sorted(groups[chosen], key=lambda t: t.line_number))
+    return out
+
+
 # --- reading BC -----------------------------------------------------------------------------------
 
 
@@ -198,11 +237,16 @@ def read_traces(client: BCClient, config: Config, days: tuple[str, str]) -> list
 # --- recording ------------------------------------------------------------------------------------
 
 
-def _planned(run_id: str, row: Mapping[str, Any], trace: Trace, decimals: int) -> PlannedRow:
+Found = tuple[Mapping[str, Any], str, Trace]
+"""An input row, the key its payment is recorded under, and what BC holds of it."""
+
+
+def _planned(run_id: str, found: Found, decimals: int) -> PlannedRow:
+    row, key, trace = found
     body = dict(trace.body)
     body.setdefault("amount", minor_text(int(row["amount_minor"]), decimals))
     return PlannedRow(
-        key=str(row["key"]),
+        key=key,
         run_id=run_id,
         file_sha256=str(row["file_sha256"]),
         source_file=str(row["source_file"]),
@@ -214,25 +258,41 @@ def _planned(run_id: str, row: Mapping[str, Any], trace: Trace, decimals: int) -
     )
 
 
-def _record(ledger: Ledger, scope: str, found: Sequence[tuple[Mapping[str, Any], Trace]], inputs: Inputs) -> list[str]:
+def _record(ledger: Ledger, scope: str, found: Sequence[Found], inputs: Inputs) -> list[str]:
     """One finished run per journal (its journal still open) and one for posted payments."""
     stamp = file_stamp(datetime.now(UTC))
     files = [{"file": str(p), "sha256": s} for p, s in zip(inputs.paths, inputs.shas, strict=True)]
-    groups: dict[tuple[str, str], list[tuple[Mapping[str, Any], Trace]]] = {}
-    for row, trace in found:
-        groups.setdefault((trace.journal_id, trace.journal_code), []).append((row, trace))
+    groups: dict[tuple[str, str], list[Found]] = {}
+    for item in found:
+        groups.setdefault((item[2].journal_id, item[2].journal_code), []).append(item)
     runs = []
     for (journal_id, code), members in sorted(groups.items()):
         run_id = f"{stamp}-rebuild-{code or 'posted'}"
         ledger.start_run(scope, run_id, files)
         ledger.set_journal(run_id, code, journal_id or None, "created" if journal_id else "posted")
-        ledger.plan(scope, run_id, [_planned(run_id, row, trace, inputs.decimals) for row, trace in members])
-        keys = [str(row["key"]) for row, _ in members]
-        ledger.mark_sending(scope, keys)
-        ledger.mark_created(scope, [(str(row["key"]), trace.bc_id) for row, trace in members])
+        ledger.plan(scope, run_id, [_planned(run_id, item, inputs.decimals) for item in members])
+        ledger.mark_sending(scope, [key for _, key, _ in members])
+        ledger.mark_created(scope, [(key, trace.bc_id) for _, key, trace in members])
         ledger.finish_run(run_id, "finished", {"rebuilt_from": [f["file"] for f in files], "rows": len(members)})
         runs.append(run_id)
     return runs
+
+
+def _match(rows: Sequence[Mapping[str, Any]], traces: Sequence[Trace], decimals: int) -> list[Found]:
+    """Single payments first, then split receipts among the rows and lines left over."""
+    found: list[Found] = []
+    rest = []
+    for row, trace in zip(rows, match_traces(rows, traces, decimals), strict=True):
+        if trace is None:
+            rest.append(row)
+        else:
+            found.append((row, str(row["key"]), trace))
+    taken = {id(trace) for _, _, trace in found}
+    unclaimed = [t for t in traces if id(t) not in taken]
+    for row, lines in zip(rest, match_split_receipts(rest, unclaimed, decimals), strict=True):
+        key = str(row["key"])
+        found += [(row, split_line_key(key, str(t.body.get("appliesToInvoiceNumber", ""))), t) for t in lines]
+    return found
 
 
 def rebuild_ledger(
@@ -252,19 +312,20 @@ def rebuild_ledger(
     if inputs.rows.empty:
         return result
     rows = as_records(inputs.rows.drop_duplicates("key", keep="first"))
-    known = ledger.lookup(scope, [str(r["key"]) for r in rows])
+    keys = [str(r["key"]) for r in rows]
+    known = set(ledger.lookup(scope, keys)) | {receipt_key(k) for k in ledger.lookup_split_lines(scope, keys)}
     result.known_before = len(known)
     rows = [r for r in rows if str(r["key"]) not in known]
     days = pd.to_datetime(inputs.rows["postingDate"])
     traces = read_traces(client, config, (days.min().date().isoformat(), days.max().date().isoformat()))
     owned = ledger.document_owners(scope, [t.number for t in traces])
     traces = [t for t in traces if t.number not in owned]
-    matched = match_traces(rows, traces, inputs.decimals)
-    found = [(row, trace) for row, trace in zip(rows, matched, strict=True) if trace is not None]
-    taken = {id(trace) for _, trace in found}
-    result.in_journals = sum(1 for _, t in found if t.journal_id)
-    result.posted = len(found) - result.in_journals
-    result.not_in_bc = len(rows) - len(found)
+    found = _match(rows, traces, inputs.decimals)
+    taken = {id(trace) for _, _, trace in found}
+    receipts = {id(row): trace for row, _, trace in found}
+    result.in_journals = sum(1 for trace in receipts.values() if trace.journal_id)
+    result.posted = len(receipts) - result.in_journals
+    result.not_in_bc = len(rows) - len(receipts)
     result.unexplained = [t.describe() for t in traces if t.journal_id and id(t) not in taken]
     if found and not dry_run:
         for path, sha in zip(inputs.paths, inputs.shas, strict=True):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.post.rebuild import Trace, family_rank, match_traces
+from pipeline.post.rebuild import Trace, family_rank, match_split_receipts, match_traces
 
 
 @pytest.mark.parametrize(
@@ -66,3 +66,12 @@ def test_each_trace_is_taken_once() -> None:
     traces = [line("R", "-10.00", 10_000)]
     found = match_traces([row("R", 1000, key="a"), row("R", 1000, key="b")], traces, 2)
     assert found[0] is traces[0] and found[1] is None
+
+
+def test_a_split_receipt_is_its_lines_summing_to_it() -> None:
+    """2,380.00 paid two invoices: two lines of 1,190.00 under one number. A lone line of another
+    number does not join them, and lines summing to another amount are not this receipt."""
+    lines = [line("R", "-1190.00", 10_000), line("R", "-1190.00", 20_000), line("S", "-5.00", 30_000)]
+    found = match_split_receipts([row("R", 238_000), row("S", 238_000)], lines, 2)
+    assert [[t.line_number for t in group] for group in found] == [[10_000, 20_000], []]
+    assert match_split_receipts([row("R", 238_001)], lines, 2) == [[]]

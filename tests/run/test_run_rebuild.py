@@ -8,6 +8,7 @@ payment by payment against the input: every payment once, as an open line or a p
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from pipeline.sandbox import rules
 from pipeline.sandbox.server import SandboxInfo
 
 from .conftest import (
+    SAMPLES,
     BCView,
     make_transactions,
     only_new_journal,
@@ -153,3 +155,26 @@ def test_payments_sharing_a_document_number_are_told_apart(
     assert recorded == [(2, "DUP"), (3, "DUP/2"), (4, "DUP/3")]  # header is line 1
     again = run_cli(config, sandbox, file)
     assert again.summary is not None and (again.summary["posted"], again.summary["already_posted"]) == (0, 3)
+
+
+@pytest.mark.parametrize("post_journal", [False, True])
+def test_a_split_receipt_is_rebuilt_as_its_lines(tmp_path: Path, sandbox: SandboxInfo, post_journal: bool) -> None:
+    """The demo statement's transfer of 2,380.00 pays two invoices of 1,190.00: two journal lines
+    under one document number. After a lost ledger the rebuild must know the receipt by its two
+    lines (or, posted, by its document number), never leave it for the next run to send again."""
+    view = BCView(sandbox)
+    file = Path(shutil.copy(SAMPLES / "bank_statement.csv", tmp_path / "bank_statement.csv"))
+    config = write_config(tmp_path / "cfg", sandbox)
+    first = run_cli(config, sandbox, *(["--post-journal"] if post_journal else []), file)
+    assert first.summary is not None and first.exit_code == 0, first.output
+    before = sorted(in_bc(view))
+    lose_ledger(config)
+
+    rebuilt = rebuild(config, sandbox, file)
+
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert rebuilt.found["unexplained_journal_lines"] == 0 and rebuilt.found["not_in_bc"] == 0
+    assert rebuilt.found["found_posted" if post_journal else "found_in_journals"] == first.summary["posted"]
+    again = run_cli(config, sandbox, file)
+    assert again.summary is not None and again.summary["posted"] == 0, again.output
+    assert sorted(in_bc(view)) == before  # nothing was sent again
