@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from pipeline.errors import InputError, ProfileError
 from pipeline.profiles import choose_profile
 from pipeline.readers import RawTable, open_source
 from pipeline.validate import FileResult, validate_file
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NAME = "p"
 
@@ -848,3 +852,20 @@ def test_file_matching_no_profile(tmp_path: Path) -> None:
     assert "plain" in msg
     assert "german" in msg
     assert set(info.value.candidates) == {"plain", "german"}
+
+
+def test_a_platform_without_resource_limits_refuses_workbooks_with_what_to_do(tmp_path: Path) -> None:
+    """Windows has no POSIX ``resource`` module: the bounded child cannot be bounded there, so a
+    workbook is refused with a way forward instead of being read without limits. Simulated in a
+    fresh interpreter where importing ``resource`` fails, as it does on Windows."""
+    script = (
+        "import sys; sys.modules['resource'] = None\n"
+        "from pipeline.readers.sandboxed import Refused, load_in_child\n"
+        "try:\n"
+        "    load_in_child(b'PK\\x03\\x04', None)\n"
+        "except Refused as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.stdout.startswith("refused: Excel workbooks are read in a process bounded"), done.stdout + done.stderr
+    assert "save the sheet as CSV" in done.stdout

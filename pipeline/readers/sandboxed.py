@@ -72,6 +72,18 @@ class Loaded:
 # --------------------------------------------------------------------------- parent side
 
 
+def _has_limits() -> bool:
+    """Whether the child can be bounded (``resource`` is POSIX only)."""
+    try:
+        import resource  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_HAS_LIMITS = _has_limits()
+
+
 def limits_for(size: int) -> tuple[int, int, float]:
     """(address-space bytes, CPU seconds, wall seconds) for a file of ``size`` bytes."""
     memory = min(MEMORY_CAP, max(MEMORY_BYTES, MEMORY_BYTES // 2 + MEMORY_PER_FILE_BYTE * size))
@@ -80,7 +92,17 @@ def limits_for(size: int) -> tuple[int, int, float]:
 
 
 def load_in_child(data: bytes, sheet: str | int | None) -> Loaded:
-    """Read one sheet in a bounded child; Refused for a damaged or forbidden file, Unsafe otherwise."""
+    """Read one sheet in a bounded child; Refused for a damaged or forbidden file, Unsafe otherwise.
+
+    The child's bounds are POSIX resource limits; where the platform has none (Windows), a workbook
+    is refused with what to do rather than read unbounded (CSV and text files read everywhere).
+    """
+    if not _HAS_LIMITS:
+        raise Refused(
+            "Excel workbooks are read in a process bounded by POSIX resource limits, which this platform "
+            "(Windows) does not offer; save the sheet as CSV (UTF-8) and import that, or run payimport on "
+            "Linux or macOS (WSL works)"
+        )
     memory, cpu, wall = limits_for(len(data))
     request = pickle.dumps((data, sheet, memory, cpu), protocol=pickle.HIGHEST_PROTOCOL)
     cmd = [sys.executable, "-I", "-X", "utf8", __file__]
