@@ -96,6 +96,9 @@ class Skip(StrEnum):
     RULE = "rule"
     BALANCE = "balance"
     TOTAL = "total"
+    RETURN = "return"
+    NOT_BOOKED = "not_booked"
+    OTHER_ACCOUNT = "other_account"
 
 
 SKIP_DESCRIPTIONS: Final[Mapping[Skip, str]] = {
@@ -112,6 +115,9 @@ SKIP_DESCRIPTIONS: Final[Mapping[Skip, str]] = {
     Skip.RULE: "skipped by a profile rule",
     Skip.BALANCE: "opening or closing balance (checked against the rows, never a receipt)",
     Skip.TOTAL: "stated total (checked against the rows, never a receipt)",
+    Skip.RETURN: "a returned or reversed payment (bank statement), never a receipt",
+    Skip.NOT_BOOKED: "a pending or information-only entry of a bank statement, not booked",
+    Skip.OTHER_ACCOUNT: "a bank statement entry of an account or currency this import does not take",
 }
 
 
