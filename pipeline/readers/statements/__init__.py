@@ -182,7 +182,7 @@ def _cells(entry: Entry, stmt: BankStatement) -> list[str]:
         entry.payer_name,
         entry.reference,
         entry.transaction_id,
-        entry.payer_iban,
+        "".join(entry.payer_iban.split()),
         stmt.account,
         stmt.where,
         entry.where,

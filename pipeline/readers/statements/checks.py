@@ -61,13 +61,15 @@ def verify_statements(file: str, statements: list[BankStatement], profile: Profi
     (unless the profile overrides the check, which the result then says)."""
     proved: list[str] = []
     failed: list[str] = []
-    unstated: list[str] = []
+    unstated: list[str] = []  # what each statement without a check states
+    partial = False
     for stmt in statements:
         ok, bad = statement_findings(stmt)
         proved += ok
         failed += bad
         if not ok and not bad:
-            unstated.append(stmt.where)
+            unstated.append(_missing(stmt))
+            partial = partial or stmt.opening is not None or stmt.closing is not None
     if failed and profile.balances.check == "off":
         return BalanceCheck(
             "overridden",
@@ -89,8 +91,16 @@ def verify_statements(file: str, statements: list[BankStatement], profile: Profi
         )
     if proved and not unstated:
         return BalanceCheck("verified", "balance verified: " + "; ".join(proved))
-    if proved:
-        return BalanceCheck(
-            "incomplete", "balance verified: " + "; ".join(proved) + f"; no balances stated in {', '.join(unstated)}"
-        )
+    if proved or partial:
+        said = ("balance verified: " + "; ".join(proved) + "; ") if proved else ""
+        return BalanceCheck("incomplete", f"{said}balance not verified: {'; '.join(unstated)}")
     return BalanceCheck("not_stated", f"no balance stated in {', '.join(unstated) or 'the file'}")
+
+
+def _missing(stmt: BankStatement) -> str:
+    """What a statement without a check states: nothing, or one balance with nothing to check it against."""
+    if stmt.opening is not None:
+        return f"{stmt.where} states only an opening balance ({stmt.opening_where}), no closing balance"
+    if stmt.closing is not None:
+        return f"{stmt.where} states only a closing balance ({stmt.closing_where}), no opening balance"
+    return stmt.where
