@@ -37,7 +37,7 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 
 
 _CAMT = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[234]|<(?:\w+:)?BkToCstmr(?:Stmt|AcctRpt|DbtCdtNtfctn)\b")
-_BAI2 = re.compile(rb"\A01,[^\n]*\n(?:[^\n]*\n)*?02,", re.S)
+_BAI2 = re.compile(rb"\A01,[^,\n]*,[^,\n]*,\d{6},\d{2}:?\d{2}(?::\d{2})?,")
 _CODA = re.compile(rb"\A0000\d{6}[ 0-9]{5}[\s\S]{100,}?\r?\n1[0-3]\d{3}")
 _OFX = re.compile(rb"\A(?:\s*OFXHEADER\s*:|\s*<\?xml[^>]*>\s*<\?OFX\b|\s*<OFX>)", re.I)
 

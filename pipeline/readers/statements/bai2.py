@@ -39,6 +39,7 @@ def read_bai2(data: bytes, file: str) -> StatementFile:
     )
     if bad is not None:
         raise InputError(file, f"line {bad[0]}: {bad[1][:20]!r} is not a BAI2 record (01, 02, 03, 16, 88, 49, 98, 99)")
+    _check_structure(file, numbered)
     try:
         parsed = bai2_parser.parse_from_lines(iter(_merge_summaries(numbered)), check_integrity=False)
     except (ParsingException, NotSupportedYetException, IntegrityException, ValueError, IndexError, KeyError) as exc:
@@ -56,6 +57,37 @@ def read_bai2(data: bytes, file: str) -> StatementFile:
         total = sum((_total(g.trailer.group_control_total) for g in parsed.children), 0)
         _control(statements[-1], "file trailer 99", parsed.trailer.file_control_total, total, statements[-1].currency)
     return StatementFile("BAI2", statements)
+
+
+_NEXT = {
+    "": {"01"},
+    "01": {"02"},
+    "02": {"03"},
+    "03": {"16", "49"},
+    "16": {"16", "49"},
+    "49": {"03", "98"},
+    "98": {"02", "99"},
+    "99": set(),
+}
+"""Which record may follow which (``88`` continues any record): the nesting of file, groups and accounts."""
+
+
+def _check_structure(file: str, numbered: list[tuple[int, str]]) -> None:
+    """File header ``01``, groups ``02``..``98``, accounts ``03``..``49``, file trailer ``99``, in
+    that nesting, before the library sees the records: it loops without end on a file cut short."""
+    last = ""
+    for number, line in numbered:
+        code = line[:2]
+        if code == "88":
+            if not last:
+                raise InputError(file, f"line {number}: a continuation record (88) before any record")
+            continue
+        if code not in _NEXT[last]:
+            wanted = " or ".join(sorted(_NEXT[last])) or "nothing (99 ends the file)"
+            raise InputError(file, f"line {number}: record {code} cannot follow record {last}; expected {wanted}")
+        last = code
+    if last != "99":
+        raise InputError(file, f"is truncated: it ends with record {last or 'nothing'}, not the file trailer 99")
 
 
 def _merge_summaries(numbered: list[tuple[int, str]]) -> list[str]:
@@ -136,7 +168,8 @@ def _account(file: str, group: Any, account: Any, where: str, lines_16: Any, rec
     _control(stmt, f"{stmt.where}, account trailer 49", account.trailer.account_control_total, computed, currency)
     stated = account.trailer.number_of_records
     if stated is not None and int(stated) != records:
-        stmt.controls.append(Control(f"{stmt.where}, record count in 49", Decimal(0), Decimal(0), int(stated), records))
+        what = f"{stmt.where}, record count in 49"
+        stmt.controls.append(Control(what, Decimal(0), Decimal(0), int(stated), records, unit="records"))
     return stmt
 
 

@@ -44,6 +44,12 @@ def statement_findings(stmt: BankStatement) -> tuple[list[str], list[str]]:
                 f"{abs(stmt.closing - expected)} differ"
             )
     for c in stmt.controls:
+        if c.unit != "entries":
+            if c.holds():
+                proved.append(f"{c.what}: {c.count_computed} {c.unit}")
+            else:
+                failed.append(f"{c.what}: {c.count_computed} {c.unit}, but the file states {c.count_stated}")
+            continue
         counts = f", {c.count_computed} entries" if c.count_stated is not None else ""
         if c.holds():
             proved.append(f"{c.what}: entries add up to the stated {c.stated}{counts}")

@@ -43,6 +43,7 @@ class _Reading:
     movements: list[_Movement] = field(default_factory=list)
     credits: Decimal = Decimal(0)
     debits: Decimal = Decimal(0)
+    closed: bool = True
 
 
 def read_coda(data: bytes, file: str) -> StatementFile:
@@ -58,6 +59,8 @@ def read_coda(data: bytes, file: str) -> StatementFile:
         raise InputError(file, "holds no CODA statement (no record 1 with the old balance)")
     if state.movements:
         raise InputError(file, f"line {state.movements[-1].line}: the file ends before the new balance (record 8)")
+    if not state.closed:
+        raise InputError(file, "is truncated: the last statement has no trailer (record 9)")
     return StatementFile("CODA", state.statements)
 
 
@@ -65,6 +68,7 @@ def _record(state: _Reading, line: str, number: int) -> None:
     kind = line[0]
     if kind == "1":
         state.statements.append(_old_balance(state.file, line, number))
+        state.closed = False
     elif kind == "2" and state.statements:
         _movement_record(state, line, number)
     elif kind == "8" and state.statements:
@@ -164,3 +168,4 @@ def _trailer(state: _Reading, line: str, number: int) -> None:
         stated = Decimal(int(digits)).scaleb(-3)
         stmt.controls.append(Control(f"trailer (record 9, line {number}) {what} total", stated, computed))
     state.credits = state.debits = Decimal(0)
+    state.closed = True

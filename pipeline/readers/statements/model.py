@@ -52,6 +52,8 @@ class Control:
     computed: Decimal
     count_stated: int | None = None
     count_computed: int | None = None
+    unit: str = "entries"
+    """What ``count_*`` count; a control of records only (BAI2 record counts) has no amounts."""
 
     def holds(self) -> bool:
         counts_ok = self.count_stated is None or self.count_stated == self.count_computed

@@ -35,6 +35,9 @@ _END = re.compile(r"^-\}?\s*$|^\{?5:|^\}")
 _POINT_61 = re.compile(r"^(:61:\d{6}(?:\d{4}|\s{4})?R?[CDcd][A-Z]?)(\d+)\.(\d*)")
 _POINT_BAL = re.compile(r"^(:(?:60|62|64|65)[FM]?:[CD]\d{6}[A-Z]{3})(\d+)\.(\d*)")
 _SINGLE_LINE = re.compile(r"^:(?:20|25|28C?|6[02][FM]|64|65):")
+_TAG = re.compile(r"^:(?:\d\d[A-Z]?|NS):")
+_WIDTH = 65
+"""SWIFT's line width: a line this long was cut by the bank, not ended by the writer."""
 _UNUSED = re.compile(r"^:6[45][A-Z]?:")
 """Available balances: not part of the check, and some banks write them broken (``:65F:Dnullnull``)."""
 _GERMAN = re.compile(r"^\d{3}\?\d{2}")
@@ -87,6 +90,7 @@ def _chunks(text: str) -> list[_Chunk]:
     first = 0
     lines_61: list[int] = []
     every = text.split("\n")
+    previous = ""
     for number, line in enumerate(every, start=1):
         if line.startswith(":20:"):
             if lines:
@@ -104,13 +108,30 @@ def _chunks(text: str) -> list[_Chunk]:
         if lines and line.strip() and not line.startswith(":") and _SINGLE_LINE.match(lines[-1]):
             lines[-1] += line.strip()
             continue
-        if len(lines) > 1 and line.strip() and not line.startswith(":") and lines[-2].startswith(":61:"):
+        if len(lines) > 1 and line.strip() and not _TAG.match(line) and _is_61_detail(lines):
             lines[-1] += " " + line.strip()  # a third line of :61: supplementary details
             continue
+        if lines and line and not _TAG.match(line) and lines[-1].startswith(":86:"):
+            lines[-1] += _joint(previous, line) + line.rstrip()
+            previous = line
+            continue
+        previous = line
         lines.append(_POINT_BAL.sub(r"\1\2,\3", _POINT_61.sub(r"\1\2,\3", line)))
     if lines:
         chunks.append(_Chunk("\n".join(lines), first, lines_61))
     return chunks
+
+
+def _is_61_detail(lines: list[str]) -> bool:
+    """Is the last line the second line of a ``:61:`` (its supplementary details)?"""
+    return lines[-2].startswith(":61:") and not _TAG.match(lines[-1])
+
+
+def _joint(previous: str, line: str) -> str:
+    """How a wrapped ``:86:`` line continues the one before: banks cut at 65 characters wherever
+    the text is (``Strukturier`` / ``ter``), and German subfields start with ``?``; a shorter line
+    was ended on purpose (one word per line, Knab), so a space goes between."""
+    return "" if line.startswith("?") or len(previous.rstrip("\r")) >= _WIDTH else " "
 
 
 def _parse_text(text: str) -> str:
@@ -206,7 +227,7 @@ def _sums(stmt: BankStatement, head: dict[str, Any]) -> list[Control]:
     for key, tag, sign in (("sum_credit_entries", ":90C:", 1), ("sum_debit_entries", ":90D:", -1)):
         if key in head:
             mine = [e.amount for e in stmt.entries if (e.amount > 0 if sign > 0 else e.amount < 0)]
-            number = str(head[key].data.get("number") or "") if hasattr(head[key], "data") else ""
+            number = str(getattr(head[key], "number", "") or "")
             out.append(
                 Control(
                     f"{stmt.where}, {tag}",
