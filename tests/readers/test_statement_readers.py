@@ -326,3 +326,9 @@ def test_truncated_files_are_refused_or_accounted(tmp_path: Path, name: str, cut
         assert str(path) in str(exc)
     else:
         result.check_accounting()
+
+
+def test_a_camt_document_without_statements_is_refused(tmp_path: Path) -> None:
+    body = '<?xml version="1.0"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"></Document>\n'
+    with pytest.raises(InputError, match="this camt.053.001.02 file holds no statement, report or notification"):
+        _validate(_write(tmp_path, "empty.xml", body))
