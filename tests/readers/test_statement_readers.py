@@ -330,5 +330,5 @@ def test_truncated_files_are_refused_or_accounted(tmp_path: Path, name: str, cut
 
 def test_a_camt_document_without_statements_is_refused(tmp_path: Path) -> None:
     body = '<?xml version="1.0"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"></Document>\n'
-    with pytest.raises(InputError, match="this camt.053.001.02 file holds no statement, report or notification"):
+    with pytest.raises(InputError, match=r"this camt\.053\.001\.02 file holds no statement, report or notification"):
         _validate(_write(tmp_path, "empty.xml", body))
