@@ -84,7 +84,7 @@ def read_bank_statement(data: bytes, file: str, fmt: str, config: Config, name: 
         )
     profile = _mapping_profile(base, parsed, currency)
     balance = verify_statements(file, chosen, base)
-    table = _table(file, parsed, chosen, others, profile)
+    table = _table(file, parsed, others)
     return StatementRead(profile, table, balance, parsed)
 
 
@@ -189,24 +189,18 @@ def _cells(entry: Entry, stmt: BankStatement) -> list[str]:
     ]
 
 
-def _table(
-    file: str,
-    parsed: StatementFile,
-    chosen: list[BankStatement],
-    others: list[tuple[BankStatement, str]],
-    profile: Profile,
-) -> RawTable:
+def _table(file: str, parsed: StatementFile, others: list[tuple[BankStatement, str]]) -> RawTable:
     """Data rows (entries of the chosen statements), skipped rows (returns, pending entries, other
     accounts), each with the line a person finds it on; transaction ids made unique in the file."""
-    every = [(s, e, "") for s in parsed.statements for e in s.entries]
+    every = [(s, e) for s in parsed.statements for e in s.entries]
     why = {id(s): reason for s, reason in others}
-    lines = [e.line for _, e, _ in every]
+    lines = [e.line for _, e in every]
     by_line = len(set(lines)) == len(lines) and all(n > 0 for n in lines)
     rows: list[list[str]] = []
     numbers: list[int] = []
     skipped: list[SkippedRow] = []
     seen: dict[str, int] = {}
-    for n, (stmt, entry, _) in enumerate(every, start=1):
+    for n, (stmt, entry) in enumerate(every, start=1):
         number = entry.line if by_line else n
         entry.transaction_id = _unique_id(entry.transaction_id, seen)
         if id(stmt) in why:
