@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ROBUSTNESS = ROOT.parent / "shared" / "regressions" / "robustness"
+STATEMENTS = ROOT / "tests" / "readers" / "fixtures"
 HANG_SECONDS = 30.0
 MEMORY_LIMIT_KIB = 1 << 20  # 1 GiB, as ru_maxrss counts it
 
@@ -42,6 +43,7 @@ def seed_files() -> list[Path]:
     """Small real inputs of every kind the tool reads: sample CSV and xlsx, and (when the shared
     reproducers are checked out) small xls and ods files and the ones that once broke it."""
     seeds = sorted(p for p in (ROOT / "sample_data").iterdir() if p.suffix in (".csv", ".xlsx"))
+    seeds += statement_seeds()
     if ROBUSTNESS.is_dir():
         seeds += sorted(
             p
@@ -51,12 +53,49 @@ def seed_files() -> list[Path]:
     return seeds
 
 
+def statement_seeds() -> list[Path]:
+    """The small bank statements of the reader tests: camt, MT940/MT942, BAI2, CODA, OFX."""
+    return sorted(p for p in STATEMENTS.iterdir() if p.is_file())
+
+
 def mutate(data: bytes, rng: random.Random) -> bytes:
     """One to three random mutations of ``data``."""
     for _ in range(rng.randint(1, 3)):
         inside_zip = data.startswith(b"PK") and rng.random() < 0.6
-        data = _mutate_zip(data, rng) if inside_zip else _mutate_bytes(data, rng)
+        if inside_zip:
+            data = _mutate_zip(data, rng)
+        elif rng.random() < 0.3 and any(re.search(p, data) for p, _ in _STATEMENT_MUTATIONS):
+            data = _mutate_statement(data, rng)
+        else:
+            data = _mutate_bytes(data, rng)
     return data
+
+
+_STATEMENT_MUTATIONS: tuple[tuple[bytes, bytes], ...] = (
+    (rb"<\?xml[^>]*\?>", b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'),
+    (rb"<\?xml[^>]*\?>", b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'),
+    (rb"<Ntry>", b"<Ntry>" + b"<a>" * 5000),
+    (rb"<Amt Ccy=\"[A-Z]{3}\">[^<]*<", b'<Amt Ccy="EUR">1e999999<'),
+    (rb"<CdtDbtInd>[A-Z]*<", b"<CdtDbtInd>RVSL<"),
+    (rb"camt\.05[234]\.001\.\d\d", b"camt.053.001.77"),
+    (rb"</Stmt>", b""),
+    (rb"(?m)^:62F:.*$", b""),
+    (rb"(?m)^:61:(\d{6})", b":61:991399"),
+    (rb"(?m)^:86:", b":86:?20?21?22" + b"?2" * 2000),
+    (rb"(?m)^(16,\d+,)\d+", b"16,999,99999999999999999999999"),
+    (rb"(?m)^49,[^/]*/", b"49,,/"),
+    (rb"(?m)^88,", b"88," + b"x," * 5000),
+    (rb"(?m)^21\d{4}", b"21ZZZZ"),
+    (rb"<TRNAMT>[^<\r\n]*", b"<TRNAMT>NaN"),
+    (rb"<OFX>", b"<OFX>" + b"<STMTTRN>" * 3000),
+)
+
+
+def _mutate_statement(data: bytes, rng: random.Random) -> bytes:
+    """A change a bank statement reader must refuse (or read) cleanly: entity expansion, external
+    entities, deep nesting, absurd amounts and dates, missing balances, broken continuations."""
+    pattern, replacement = rng.choice([m for m in _STATEMENT_MUTATIONS if re.search(m[0], data)])
+    return re.sub(pattern, lambda _: replacement, data, count=rng.choice((1, 0)))
 
 
 def _mutate_bytes(data: bytes, rng: random.Random) -> bytes:

@@ -294,6 +294,8 @@ def _counts(counter: dict[str, int]) -> str:
 def _print_summary(console: Console, result: FileResult, s: dict[str, Any], show_payments: bool) -> None:
     table = result.statement.table
     how = f"sheet {table.sheet!r}" if table.kind == "excel" else f"{table.encoding}, delimiter {table.delimiter!r}"
+    if table.statement_format:
+        how = table.statement_format
     console.print(f"[bold]{_escape(s['file'])}[/]  profile [cyan]{_escape(s['profile'])}[/] ({_escape(how)})")
     console.print(f"  rows read   {s['rows_read']:>7}")
     dates = f"  {s['first_date']} .. {s['last_date']}" if s["first_date"] else ""

@@ -331,6 +331,17 @@ class ConstantsSpec(_Frozen):
     payer_name: CellSpec | None = None
 
 
+STATEMENT_COLUMNS = {
+    "date": "booking_date",
+    "amount": "amount",
+    "currency": "currency",
+    "payer_name": "payer_name",
+    "reference": "reference",
+    "transaction_id": "transaction_id",
+}
+"""The columns of the table a bank-statement reader builds (``pipeline.readers.statements``)."""
+
+
 class Profile(_Frozen):
     """One bank or remittance layout."""
 
@@ -374,6 +385,22 @@ class Profile(_Frozen):
     key_namespace: str | None = None
     balances: BalanceSpec = BalanceSpec()
     constants: ConstantsSpec = ConstantsSpec()
+    statement_accounts: tuple[str, ...] = ()
+    """Bank statements (camt, MT940/MT942, BAI2, CODA, OFX): the accounts (IBAN or account number)
+    this profile imports; the file's other accounts are skipped with a reason. A profile with this key
+    needs no ``columns`` or ``header``: a statement's fields are known (``pipeline.readers.statements``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _statement_profile_columns(cls, data: Any) -> Any:
+        """A bank-statement profile maps the statement reader's own columns, so it names none."""
+        if isinstance(data, dict) and data.get("statement_accounts") and "columns" not in data:
+            data = {
+                **data,
+                "columns": dict(STATEMENT_COLUMNS),
+                "header": data.get("header", {"present": True, "row": 1}),
+            }
+        return data
 
     @field_validator("description", "comment", "external_document_number")
     @classmethod

@@ -12,7 +12,10 @@ from __future__ import annotations
 import codecs
 import re
 
-READS = "payimport reads CSV, TXT, XLSX, XLS and ODS files (text tables and Excel or LibreOffice workbooks)"
+READS = (
+    "payimport reads CSV, TXT, XLSX, XLS and ODS files (text tables and Excel or LibreOffice workbooks) and bank "
+    "statements (camt.052/053/054, MT940/MT942, BAI2, CODA, OFX)"
+)
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"%PDF", "a PDF document"),
@@ -31,6 +34,33 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 _SWIFT_TAGS = re.compile(rb"^:(?:20|25|28C|60[FM]|61|62[FM]|86):", re.M)
 _XML_START = re.compile(rb"\A\s*<(?:\?xml|[A-Za-z_][\w.:-]*[\s>/])")
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+
+
+_CAMT = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.05[234]|<(?:\w+:)?BkToCstmr(?:Stmt|AcctRpt|DbtCdtNtfctn)\b")
+_BAI2 = re.compile(rb"\A01,[^,\n]*,[^,\n]*,\d{6},\d{2}:?\d{2}(?::\d{2})?,")
+_CODA = re.compile(rb"\A0000\d{6}[ 0-9]{5}[\s\S]{100,}?\r?\n1[0-3]\d{3}")
+_OFX = re.compile(rb"\A(?:\s*OFXHEADER\s*:|\s*<\?xml[^>]*>\s*<\?OFX\b|\s*<OFX>)", re.I)
+
+
+def statement_format(data: bytes) -> str | None:
+    """The bank-statement format these bytes are in, from content alone: ``camt``, ``mt940`` (also
+    MT942), ``bai2``, ``coda`` or ``ofx``; ``None`` for anything else (a table, or not readable).
+
+    A statement's own readers then say what is wrong with a damaged one: calling a truncated camt
+    file "an XML document" would send a person to the wrong fix.
+    """
+    head = data[:8192].removeprefix(codecs.BOM_UTF8)
+    if _OFX.match(head):
+        return "ofx"
+    if _XML_START.match(head) and _CAMT.search(head):
+        return "camt"
+    if head.lstrip().startswith(b"{1:") or len(_SWIFT_TAGS.findall(head)) >= 2:
+        return "mt940"
+    if _BAI2.match(head.lstrip()):
+        return "bai2"
+    if _CODA.match(head):
+        return "coda"
+    return None
 
 
 def describe_non_table(data: bytes) -> str | None:

@@ -21,7 +21,8 @@ from pipeline.fixedcells import Grid, apply_constants
 from pipeline.money import minor_to_decimal
 from pipeline.normalize import Payments, normalize
 from pipeline.profiles import choose_profile
-from pipeline.readers import open_source
+from pipeline.readers import STATEMENT, open_source
+from pipeline.readers.statements import read_bank_statement
 from pipeline.statement import Statement, map_statement
 from schemas.issues import RowIssue
 
@@ -121,13 +122,18 @@ def validate_file(
 ) -> FileResult:
     """Read, identify, map, check and normalise one file."""
     source = open_source(path)
-    profile = choose_profile(source, config, profile_name)
-    table = source.read(profile)
-    statement = map_statement(table, profile)
-    grid = Grid.of(source, profile, table.delimiter)
-    balance = verify(str(path), profile, statement.control, grid)
-    if any(getattr(profile.constants, name) is not None for name in type(profile.constants).model_fields):
-        statement.receipts = apply_constants(statement.receipts, profile, grid, str(path))
+    if source.kind == STATEMENT:
+        read = read_bank_statement(source.data, str(path), source.fmt, config, profile_name)
+        profile, balance = read.profile, read.balance
+        statement = map_statement(read.table, profile)
+    else:
+        profile = choose_profile(source, config, profile_name)
+        table = source.read(profile)
+        statement = map_statement(table, profile)
+        grid = Grid.of(source, profile, table.delimiter)
+        balance = verify(str(path), profile, statement.control, grid)
+        if any(getattr(profile.constants, name) is not None for name in type(profile.constants).model_fields):
+            statement.receipts = apply_constants(statement.receipts, profile, grid, str(path))
     first = config.defaults.first_line_number if start is None else start
     payments = normalize(statement.receipts, profile, str(path), start=first)
     result = FileResult(str(path), profile, statement, payments, balance)

@@ -98,6 +98,9 @@ class Skip(StrEnum):
     BALANCE = "balance"
     TOTAL = "total"
     DECIDED = "decided"
+    RETURN = "return"
+    NOT_BOOKED = "not_booked"
+    OTHER_ACCOUNT = "other_account"
 
 
 SKIP_DESCRIPTIONS: Final[Mapping[Skip, str]] = {
@@ -115,6 +118,9 @@ SKIP_DESCRIPTIONS: Final[Mapping[Skip, str]] = {
     Skip.BALANCE: "opening or closing balance (checked against the rows, never a receipt)",
     Skip.TOTAL: "stated total (checked against the rows, never a receipt)",
     Skip.DECIDED: "a person decided it is not a customer payment to import (handled elsewhere)",
+    Skip.RETURN: "a returned or reversed payment (bank statement), never a receipt",
+    Skip.NOT_BOOKED: "a pending or information-only entry of a bank statement, not booked",
+    Skip.OTHER_ACCOUNT: "a bank statement entry of an account or currency this import does not take",
 }
 
 

@@ -75,3 +75,30 @@ def test_mutated_inputs_end_in_an_exit_code(tmp_path: Path, alarm: None) -> None
         path.unlink()
     assert sum(exits.values()) == INPUTS
     assert exits[2] < INPUTS  # the mutations are small: some inputs still import
+
+
+STATEMENT_INPUTS = 200
+"""Mutated bank statements (camt, MT940/MT942, BAI2, CODA, OFX): each is read in well under a second."""
+
+
+def test_mutated_statements_end_in_an_exit_code(tmp_path: Path, alarm: None) -> None:
+    fuzz = _fuzz_module()
+    rng = random.Random(SEED + 1)
+    seeds = [(p.name, p.read_bytes()) for p in fuzz.statement_seeds()]
+    assert len(seeds) >= 7
+    exits: Counter[int] = Counter()
+    for n in range(STATEMENT_INPUTS):
+        name, data = rng.choice(seeds)
+        path = tmp_path / f"input-{n:03d}-{name}"
+        path.write_bytes(fuzz.mutate(data, rng))
+        args = ["validate", "--config", str(ROOT / "config.yaml"), "--errors-out", str(tmp_path / "out"), str(path)]
+        signal.alarm(60)
+        result = CliRunner().invoke(main, args)
+        signal.alarm(0)
+        assert result.exit_code in (0, 1, 2), (path.name, result.exit_code, result.exception)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (path.name, result.exception)
+        assert "Traceback" not in result.output and "unexpected" not in result.output, (path.name, result.output)
+        exits[result.exit_code] += 1
+        path.unlink()
+    assert sum(exits.values()) == STATEMENT_INPUTS
+    assert exits[2] < STATEMENT_INPUTS

@@ -11,15 +11,18 @@ from pathlib import Path
 
 from pipeline.config import Profile
 from pipeline.errors import InputError
-from pipeline.filetype import READS, describe_non_table
+from pipeline.filetype import READS, describe_non_table, statement_format
 from pipeline.patterns import compile_pattern
 from pipeline.readers.excel import CellFormat, Sheet, UnsafeWorkbook, open_sheet, read_sheet_table, render_cell
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col
 from pipeline.readers.text import TextFile, open_text, read_text_table, sniff_delimiter, split_cells, split_lines
 
-__all__ = ["SOURCE_ROW", "RawTable", "SkippedRow", "Source", "col", "open_source"]
+__all__ = ["SOURCE_ROW", "STATEMENT", "RawTable", "SkippedRow", "Source", "col", "open_source"]
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+STATEMENT = "statement"
+"""``Source.kind`` of a bank statement (camt, MT940/MT942, BAI2, CODA, OFX): read by
+``pipeline.readers.statements``, not as a table."""
 
 
 @dataclass
@@ -32,6 +35,8 @@ class Source:
     _texts: dict[str | None, TextFile] = field(default_factory=dict)
     _sheets: dict[str | int | None, Sheet] = field(default_factory=dict)
     _unreadable: InputError | None = None
+    fmt: str = ""
+    """The bank-statement format (``statement_format``) when ``kind`` is ``STATEMENT``."""
 
     @property
     def name(self) -> str:
@@ -126,6 +131,9 @@ def open_source(path: Path) -> Source:
         raise InputError(file, f"cannot be read: {exc.strerror}") from None
     if not data.strip():
         raise InputError(file, "is empty; expected a header and at least one data row")
+    fmt = statement_format(data)
+    if fmt is not None:
+        return Source(path, data, STATEMENT, fmt=fmt)
     return Source(path, data, detect_kind(data, file))
 
 

@@ -44,6 +44,8 @@ class RawTable:
     hidden: frozenset[int] = frozenset()
     """Rows hidden in the sheet that are kept as data (``hidden_rows: reject``): the statement
     rejects the receipts among them with reason ``hidden_row``."""
+    statement_format: str | None = None
+    """A bank statement's format, version and accounts (``camt.053.001.08, 1 statement(s), ...``)."""
 
     @property
     def width(self) -> int:
