@@ -31,13 +31,13 @@ import pandas as pd
 
 from pipeline.config import Policies
 from pipeline.inputs import Inputs
-from pipeline.ledger import HeldRow, Ledger, ReviewRecord
+from pipeline.ledger import HeldRow, Ledger, ReviewRecord, RowRecord
 from pipeline.lines import payment_lines
-from pipeline.money import minor_to_decimal
+from pipeline.money import exact_minor, minor_to_decimal
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.post.context import RunContext
 from pipeline.resolve import Resolution, resolve
-from pipeline.split import SPLIT, base_key, open_amounts, split_row
+from pipeline.split import SPLIT, base_key, open_amounts, parse_parts, part_key, split_row
 from schemas.codes import Review, Skip, describe
 
 ROW_COLUMNS: Final = (*PAYMENT_COLUMNS, "file_sha256")
@@ -335,3 +335,57 @@ def settle_decisions(ctx: RunContext, held: ReviewSplit, lines: pd.DataFrame) ->
             refused.append((key, f"Business Central refused it: {r['message']}"))
     ctx.ledger.finish_reviews(ctx.scope, done)
     ctx.ledger.refuse_decisions(ctx.scope, refused)
+
+
+def resume_splits(ledger: Ledger, scope: str, held: ReviewSplit) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """Splits an earlier run already carried out (it stopped before recording the decision done):
+    their parts are found in the ledger by their keys and reported as imported, never split again
+    (the invoices they paid now look paid). Returns the already-imported part lines, and the splits
+    found only partly in BC (refused: a person checks the journal). Both leave ``held.decided``."""
+    splits = [k for k, d in held.decisions.items() if d.kind == SPLIT]
+    wanted = {k: [part_key(k, n) for n in range(1, len(parse_parts(held.decisions[k].invoice)) + 1)] for k in splits}
+    known = ledger.lookup(scope, [p for parts in wanted.values() for p in parts]) if wanted else {}
+    currency_of = dict(zip(held.decided["key"].astype("str"), held.decided["currency"].astype("str"), strict=True))
+    lines: list[dict[str, Any]] = []
+    finished: list[str] = []
+    partly: list[tuple[str, str]] = []
+    for key, parts in wanted.items():
+        created = [known[p] for p in parts if p in known and known[p].state == "created"]
+        if len(created) == len(parts):
+            finished.append(key)
+            lines += [{**_imported_part(r), "currency": currency_of[key]} for r in created]
+        elif created:
+            partly.append((key, f"{len(created)} of {len(parts)} parts are in BC already; check the journal"))
+    waiting = held.decided[held.decided["key"].isin(dict(partly)).to_numpy()].copy()
+    waiting["reason_code"] = str(Review.SEVERAL_INVOICES)
+    waiting["message"] = [f"decision refused: {dict(partly)[k]}" for k in waiting["key"]]
+    waiting["lineNumber"] = pd.NA
+    gone = set(finished) | set(dict(partly))
+    held.decided = held.decided[~held.decided["key"].isin(gone).to_numpy()].reset_index(drop=True)
+    imported = payment_lines(pd.DataFrame(lines), "already_posted")
+    return pd.concat([imported, payment_lines(waiting, "needs_review")], ignore_index=True), partly
+
+
+def _imported_part(record: RowRecord) -> dict[str, Any]:
+    payload = record.payload
+    return {
+        "source_file": record.source_file,
+        "source_row": record.source_row,
+        "key": record.key,
+        "lineNumber": record.line_number,
+        "customerNumber": payload.get("customerNumber", ""),
+        "appliesToInvoiceNumber": payload.get("appliesToInvoiceNumber", ""),
+        "amount_minor": exact_minor(payload.get("amount", "0"), _places(str(payload.get("amount", "0")))),
+        "postingDate": payload.get("postingDate", ""),
+        "documentNumber": payload.get("documentNumber", ""),
+        "externalDocumentNumber": payload.get("externalDocumentNumber", ""),
+        "description": payload.get("description", ""),
+        "journal_code": record.journal_code,
+        "bc_id": record.bc_id or "",
+        "message": f"already imported by run {record.run_id} into journal {record.journal_code}",
+    }
+
+
+def _places(amount: str) -> int:
+    """Decimals of an exact amount text as the ledger keeps it ("-1190.00" -> 2)."""
+    return len(amount.partition(".")[2])

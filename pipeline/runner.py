@@ -58,6 +58,7 @@ from pipeline.review import (
     applied_by_decisions,
     carry_out,
     held_rows,
+    resume_splits,
     settle_decisions,
     split_by_review,
 )
@@ -188,12 +189,13 @@ def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame
     invoices = net_of_pending(invoices, waiting)
     lcy = ctx.config.target.local_currency or _local_currency(client)
     _phase(ctx.options, f"matching {len(customers):,} customers, {len(invoices):,} open invoices")
+    imported_parts, partly = resume_splits(ctx.ledger, ctx.scope, held)
     carried = carry_out(held.decided, held.decisions, (customers, invoices, lcy), ctx.decimals)
     invoices = net_of_pending(invoices, applied_by_decisions(carried.rows, ctx.decimals))
     resolution = _resolve(todo, ctx, (customers, invoices, lcy))
     if not ctx.options.dry_run:
         ctx.ledger.hold_for_review(ctx.scope, ctx.run_id, held_rows(todo, resolution.review))
-        ctx.ledger.refuse_decisions(ctx.scope, carried.refused)
+        ctx.ledger.refuse_decisions(ctx.scope, carried.refused + partly)
     # BC would refuse to post the journal for these (allowed dates, mandatory dimensions): held this
     # run only, not for a person's decision, since fixing BC's setup is what lets them through
     setup = read_posting_setup(client, resolution.rows["customerNumber"].astype("str").tolist(), customers)
@@ -205,7 +207,7 @@ def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame
     sha_of_key = dict(zip(todo["key"].astype("str"), todo["file_sha256"].astype("str"), strict=True))
     to_post["file_sha256"] = to_post["key"].astype("str").map(receipt_key).map(sha_of_key)  # split lines too
     to_post = pd.concat([carried.rows, to_post], ignore_index=True) if not carried.rows.empty else to_post
-    return [payment_lines(review, "needs_review"), carried.review, carried.skipped], to_post
+    return [payment_lines(review, "needs_review"), carried.review, carried.skipped, imported_parts], to_post
 
 
 def _resolve(todo: pd.DataFrame, ctx: RunContext, bc: tuple[list[Any], list[Any], str]) -> Resolution:

@@ -231,3 +231,45 @@ def test_unreadable_decisions_are_refused_row_by_row(tmp_path: Path, sandbox: Sa
     assert results["E3"].startswith("row 4: say in Note why")
     assert set(_review_states(config).values()) == {"waiting"}
     assert _new_lines(view) == []
+
+
+def test_a_split_whose_run_stopped_before_recording_it_done_is_not_posted_again(
+    tmp_path: Path, sandbox: SandboxInfo
+) -> None:
+    """The parts of a split are in BC but the ledger still says "decided" (the process was killed
+    between the journal and the ledger's last write): the next run finds the parts by their keys,
+    sends nothing and closes the decision."""
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox, profiles={"invoiced": PROFILE})
+    run_cli(
+        config,
+        sandbox,
+        "--profile",
+        "invoiced",
+        _statement(tmp_path / "s.csv", [("S1", "C10400", "2380.00", "RE-2026-0105")]),
+    )
+    _review(config, sandbox, tmp_path / "d.xlsx")
+    _decide(
+        tmp_path / "d.xlsx",
+        {"S1": {"Decision": "Apply to several invoices", "Invoice No.": "RE-2026-0105; RE-2026-0106"}},
+    )
+    first = run_cli(config, sandbox, tmp_path / "d.xlsx")
+    assert first.exit_code == 0, first.output
+    lines = _new_lines(view)
+    assert lines == [("C10400", Decimal("-1190.00"), "RE-2026-0105"), ("C10400", Decimal("-1190.00"), "RE-2026-0106")]
+    with sqlite3.connect(config.parent / "state" / "ledger.sqlite") as db:
+        db.execute("UPDATE reviews SET state = 'decided', outcome = NULL")
+
+    again = run_cli(
+        config,
+        sandbox,
+        "--profile",
+        "invoiced",
+        _statement(tmp_path / "s.csv", [("S1", "C10400", "2380.00", "RE-2026-0105")]),
+    )
+
+    s = again.summary
+    assert s is not None and again.exit_code == 0, again.output
+    assert (s["posted"], s["already_posted"], s["needs_review"]) == (0, 1, 0)
+    assert _new_lines(view) == lines
+    assert _review_states(config) == {"S1": "done"}
