@@ -19,6 +19,7 @@ an Excel number (converted from exact minor units only where the float is exact;
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -206,7 +207,10 @@ def is_decisions_workbook(path: Path) -> bool:
             core = archive.read("docProps/core.xml").decode("utf-8", "replace")
     except (zipfile.BadZipFile, KeyError, OSError):
         return False
-    return f"<dc:subject>{DECISIONS_SUBJECT}</dc:subject>" in core
+    # the element as any writer spells it: Excel and XlsxWriter declare the namespace on the root,
+    # openpyxl with lxml on the element itself (<dc:subject xmlns:dc="...">)
+    subject = re.search(r"<(?:\w+:)?subject\b[^>]*>([^<]*)</(?:\w+:)?subject>", core)
+    return subject is not None and subject.group(1).strip() == DECISIONS_SUBJECT
 
 
 @dataclass

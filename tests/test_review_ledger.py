@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from pipeline.decisions import is_decisions_workbook
 from pipeline.ledger import HeldRow, Ledger
 
 T = "target"
@@ -63,3 +65,23 @@ def test_the_table_refuses_an_unknown_state(tmp_path: Path) -> None:
         ledger.hold_for_review(T, "run-1", [_held("k1")])
     with sqlite3.connect(tmp_path / "l.sqlite") as db, pytest.raises(sqlite3.IntegrityError):
         db.execute("UPDATE reviews SET state = 'maybe'")
+
+
+@pytest.mark.parametrize(
+    ("core", "expected"),
+    [
+        # XlsxWriter and Excel: the namespace declared on the root
+        ('<cp:coreProperties xmlns:dc="x"><dc:subject>payimport decisions</dc:subject></cp:coreProperties>', True),
+        # openpyxl with lxml installed: declared on the element itself
+        ('<cp:coreProperties><dc:subject xmlns:dc="x">payimport decisions</dc:subject></cp:coreProperties>', True),
+        ('<cp:coreProperties><dc:subject xmlns:dc="x">payimport run report</dc:subject></cp:coreProperties>', False),
+        ("<cp:coreProperties></cp:coreProperties>", False),
+    ],
+)
+def test_a_decisions_workbook_is_known_by_its_subject_however_it_was_saved(
+    tmp_path: Path, core: str, expected: bool
+) -> None:
+    path = tmp_path / "any name.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("docProps/core.xml", core)
+    assert is_decisions_workbook(path) is expected
