@@ -558,9 +558,20 @@ def ledger() -> None:
 @PROFILE_OPTION
 @CONFIG_OPTION
 @click.option("--dry-run", is_flag=True, help="Say what would be recorded, record nothing.")
+@click.option(
+    "--keep-unexplained",
+    is_flag=True,
+    help="Record what was found although lines of this tool's journals match none of FILES "
+    "(only when no file imported into the company made them).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the summary.")
 def ledger_rebuild(
-    files: tuple[Path, ...], profile_name: str | None, config_path: Path | None, dry_run: bool, as_json: bool
+    files: tuple[Path, ...],
+    profile_name: str | None,
+    config_path: Path | None,
+    dry_run: bool,
+    keep_unexplained: bool,
+    as_json: bool,
 ) -> None:
     """Rebuild a lost ledger: record which payments of FILES Business Central already holds.
 
@@ -578,7 +589,13 @@ def ledger_rebuild(
     try:
         with open_session(config, os.environ, command="payimport ledger rebuild", lock=not dry_run) as session:
             rebuilt = rebuild_ledger(
-                paths, config, session.client, session.ledger, profile=profile_name, dry_run=dry_run
+                paths,
+                config,
+                session.client,
+                session.ledger,
+                profile=profile_name,
+                dry_run=dry_run,
+                keep_unexplained=keep_unexplained,
             )
     except Exception as exc:
         _show_traceback(exc)

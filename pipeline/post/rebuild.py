@@ -83,6 +83,7 @@ class Rebuilt:
     not_in_bc: int = 0
     unexplained: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
+    held: bool = False  # found, but not recorded: lines of this tool's journals that no file explains
 
     @property
     def needs_person(self) -> bool:
@@ -100,6 +101,7 @@ class Rebuilt:
             "unexplained_journal_lines": len(self.unexplained),
             "unexplained_examples": self.unexplained[:_SHOWN],
             "runs_recorded": self.runs,
+            "recorded": bool(self.runs),
         }
 
 
@@ -303,9 +305,15 @@ def rebuild_ledger(
     *,
     profile: str | None = None,
     dry_run: bool = False,
+    keep_unexplained: bool = False,
 ) -> Rebuilt:
     """Record in the ledger which rows of ``paths`` BC already holds (module docstring); rows the
-    ledger knows already, and BC payments whose document number a ledger row holds, are left alone."""
+    ledger knows already, and BC payments whose document number a ledger row holds, are left alone.
+
+    While lines of this tool's journals match no file, nothing is recorded (unless
+    ``keep_unexplained``): they may be payments of a file not given, or of a receipt a person split
+    in the review loop, and a ledger that then knows the company would let the next run send them
+    again; the person gives the missing files, or says the lines are no file's."""
     scope = ledger_scope(client)
     inputs = read_inputs(paths, config, profile)
     result = Rebuilt([str(p) for p in paths], dry_run)
@@ -327,7 +335,8 @@ def rebuild_ledger(
     result.posted = len(receipts) - result.in_journals
     result.not_in_bc = len(rows) - len(receipts)
     result.unexplained = [t.describe() for t in traces if t.journal_id and id(t) not in taken]
-    if found and not dry_run:
+    result.held = bool(result.unexplained) and not keep_unexplained and not dry_run
+    if found and not dry_run and not result.held:
         for path, sha in zip(inputs.paths, inputs.shas, strict=True):
             ledger.record_file(scope, sha, path.name, path.stat().st_size)
         result.runs = _record(ledger, scope, found, inputs)
@@ -336,7 +345,7 @@ def rebuild_ledger(
 
 def describe_rebuild(rebuilt: Rebuilt) -> str:
     """The rebuild in a person's words: what was found where, and what is left to them."""
-    verb = "would record" if rebuilt.dry_run else "recorded"
+    verb = "would record" if rebuilt.dry_run or rebuilt.held else "recorded"
     lines = [
         f"ledger rebuild from {len(rebuilt.files)} file(s): {verb} "
         f"{rebuilt.in_journals + rebuilt.posted} payment(s) Business Central holds "
@@ -350,6 +359,13 @@ def describe_rebuild(rebuilt: Rebuilt) -> str:
         shown = "; ".join(rebuilt.unexplained[:_SHOWN]) + (" ..." if len(rebuilt.unexplained) > _SHOWN else "")
         lines.append(
             f"  {len(rebuilt.unexplained)} line(s) in this tool's journals match no payment of these files ({shown}): "
-            "they came from other files (rebuild with those too) or were keyed by a person; they are not recorded"
+            "they came from other files (rebuild with those too), from a receipt split in the review loop, or "
+            "were keyed by a person"
+        )
+    if rebuilt.held:
+        lines.append(
+            "  NOTHING RECORDED: until every line of this tool's journals is explained, a rebuilt ledger could let "
+            "the next run send one of them again. Give the files they came from too, or, if no file imported into "
+            "this company made them, run again with --keep-unexplained"
         )
     return "\n".join(lines)

@@ -95,8 +95,9 @@ def test_a_rebuilt_ledger_knows_what_bc_holds_and_posts_only_the_rest(tmp_path: 
 def test_a_rebuild_from_some_of_the_files_names_the_lines_it_cannot_explain(
     tmp_path: Path, sandbox: SandboxInfo
 ) -> None:
-    """Rebuilt from A only while B's journal is open: A's payments are recorded, B's 12 lines are
-    named as unexplained (exit 1), never claimed for A."""
+    """Rebuilt from A only while B's journal is open: B's 12 lines are named as unexplained (exit 1)
+    and nothing is recorded, so the next run still refuses: B's payments cannot be sent again. Given
+    B too, everything is recorded; --keep-unexplained records A alone when B's lines are no file's."""
     view = BCView(sandbox)
     a, b = make_transactions(8, seed=64), make_transactions(12, seed=65)
     file_a, file_b = write_statement(tmp_path / "a.csv", a), write_statement(tmp_path / "b.csv", b)
@@ -107,12 +108,21 @@ def test_a_rebuild_from_some_of_the_files_names_the_lines_it_cannot_explain(
     journal_b = next(j for code, j in view.new_journals().items() if code != journal_a["code"])
     lose_ledger(config)
 
-    rebuilt = rebuild(config, sandbox, file_a)
+    partial = rebuild(config, sandbox, file_a)
 
-    assert rebuilt.exit_code == 1, rebuilt.output
-    assert (rebuilt.found["found_in_journals"], rebuilt.found["unexplained_journal_lines"]) == (8, 12)
-    assert all(str(journal_b["code"]) in example for example in rebuilt.found["unexplained_examples"])
-    assert run_cli(config, sandbox, file_a).summary["already_posted"] == 8  # type: ignore[index]
+    assert partial.exit_code == 1, partial.output
+    assert (partial.found["found_in_journals"], partial.found["unexplained_journal_lines"]) == (8, 12)
+    assert all(str(journal_b["code"]) in example for example in partial.found["unexplained_examples"])
+    assert partial.found["recorded"] is False
+    assert run_cli(config, sandbox, file_b).exit_code == 2  # still refused: B is not sent again
+
+    kept = rebuild(config, sandbox, "--keep-unexplained", file_a)
+    assert kept.exit_code == 1 and kept.found["recorded"] is True, kept.output
+    again = run_cli(config, sandbox, file_a)
+    assert again.summary is not None and (again.summary["posted"], again.summary["already_posted"]) == (0, 8)
+    docs = in_bc(view)
+    for tx in a + b:
+        assert docs.count(tx.txid.upper()) == 1, tx.txid
 
 
 def test_a_dry_run_rebuild_records_nothing(tmp_path: Path, sandbox: SandboxInfo) -> None:
