@@ -52,12 +52,7 @@ def _ns(el: etree._Element) -> str:
 
 def _text(el: etree._Element, path: str) -> str:
     found = el.find(_path(_ns(el), path))
-    if found is None:
-        return ""
-    text = found.text or ""
-    if len(found) or text != text.strip() or "  " in text:  # nested or padded: gather and squeeze
-        return " ".join("".join(found.itertext()).split())
-    return text
+    return "" if found is None else _squeezed(found)
 
 
 def _texts(el: etree._Element, path: str) -> list[str]:
@@ -66,6 +61,51 @@ def _texts(el: etree._Element, path: str) -> list[str]:
 
 def _local(el: etree._Element) -> str:
     return str(el.tag).rpartition("}")[2]
+
+
+def _squeezed(found: etree._Element) -> str:
+    text = found.text or ""
+    if len(found) or text != text.strip() or "  " in text:  # nested or padded: gather and squeeze
+        return " ".join("".join(found.itertext()).split())
+    return text
+
+
+def _walk(el: etree._Element, prefix: str, first: dict[str, etree._Element], skip: frozenset[str]) -> None:
+    for child in el:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        name = tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag
+        if name in skip:
+            continue
+        path = prefix + name
+        if path not in first:
+            first[path] = child
+        if len(child):
+            _walk(child, path + "/", first, frozenset())
+
+
+class _Fields:
+    """An entry's (or a transaction detail's) elements by local path (``"RltdPties/Dbtr/Nm"``), the
+    first in document order as ``find`` gives it, read in one walk of the subtree: an entry is asked
+    for some twenty fields, and a ``find`` per field cost more than reading the whole entry once."""
+
+    __slots__ = ("_first", "el")
+
+    def __init__(self, el: etree._Element, skip: frozenset[str] = frozenset()) -> None:
+        self.el = el
+        self._first: dict[str, etree._Element] = {}
+        _walk(el, "", self._first, skip)
+
+    def find(self, path: str) -> etree._Element | None:
+        return self._first.get(path)
+
+    def text(self, path: str) -> str:
+        found = self._first.get(path)
+        return "" if found is None else _squeezed(found)
+
+    def texts(self, path: str) -> list[str]:
+        return _texts(self.el, path)
 
 
 @dataclass
@@ -192,8 +232,9 @@ def _balance(file: str, stmt: BankStatement, el: etree._Element) -> None:
     if code not in _OPENING + _CLOSING:
         return
     where = f"{stmt.where}, balance {code} (line {el.sourceline})"
-    value = _signed(file, el, where)
-    amt = el.find(_path(_ns(el), "Amt"))
+    fields = _Fields(el)
+    value = _signed(file, fields, where)
+    amt = fields.find("Amt")
     stmt.currency = stmt.currency or ("" if amt is None else amt.get("Ccy", ""))
     if code in _OPENING and (stmt.opening is None or code == "OPBD"):
         stmt.opening, stmt.opening_where = value, where
@@ -201,10 +242,10 @@ def _balance(file: str, stmt: BankStatement, el: etree._Element) -> None:
         stmt.closing, stmt.closing_where = value, where
 
 
-def _signed(file: str, el: etree._Element, where: str) -> Decimal:
+def _signed(file: str, el: _Fields, where: str) -> Decimal:
     """``Amt`` with ``CdtDbtInd`` applied: credit positive, debit negative."""
-    amount = decimal_of(_text(el, "Amt"), file, where, "Amt")
-    indicator = _text(el, "CdtDbtInd")
+    amount = decimal_of(el.text("Amt"), file, where, "Amt")
+    indicator = el.text("CdtDbtInd")
     if indicator not in ("CRDT", "DBIT"):
         raise InputError(file, f"{where}: CdtDbtInd is {indicator!r}; expected CRDT or DBIT")
     return amount if indicator == "CRDT" else -amount
@@ -213,30 +254,31 @@ def _signed(file: str, el: etree._Element, where: str) -> Decimal:
 def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> list[Entry]:
     """One row per transaction detail of the entry (batch bookings), or one row for the entry."""
     where = f"{stmt.where}, entry {n}"
-    amount = _signed(file, el, f"{where} (line {el.sourceline})")
-    amt = el.find(_path(_ns(el), "Amt"))
+    fields = _Fields(el, frozenset({"NtryDtls"}))
+    amount = _signed(file, fields, f"{where} (line {el.sourceline})")
+    amt = fields.find("Amt")
     currency = "" if amt is None else amt.get("Ccy", "")
-    booked = _text(el, "BookgDt/Dt") or _text(el, "BookgDt/DtTm") or _text(el, "ValDt/Dt")
-    status = _text(el, "Sts")
+    booked = fields.text("BookgDt/Dt") or fields.text("BookgDt/DtTm") or fields.text("ValDt/Dt")
+    status = fields.text("Sts")
     base = Entry(
         line=el.sourceline or 0,
         where=where,
         booking_date=date_of(booked, file, where, "BookgDt") if booked else None,
         amount=amount,
         currency=currency,
-        transaction_id=_text(el, "AcctSvcrRef") or _text(el, "NtryRef"),
+        transaction_id=fields.text("AcctSvcrRef") or fields.text("NtryRef"),
         flag=NOT_BOOKED if status and status not in ("BOOK", "BOOKED") else "",
     )
-    reversal = _text(el, "RvslInd").lower() == "true"
-    details = list(el.iterfind(_path(_ns(el), "NtryDtls/TxDtls")))
-    rows = _split(file, base, details, _text(el, "AddtlNtryInf"))
+    reversal = fields.text("RvslInd").lower() == "true"
+    details = [_Fields(d) for d in el.iterfind(_path(_ns(el), "NtryDtls/TxDtls"))]
+    rows = _split(file, base, details, fields.text("AddtlNtryInf"))
     for row in rows:
         if reversal:
             row.flag = row.flag or RETURN
     return rows
 
 
-def _split(file: str, base: Entry, details: list[etree._Element], extra: str) -> list[Entry]:
+def _split(file: str, base: Entry, details: list[_Fields], extra: str) -> list[Entry]:
     """Details with their own amounts become one row each, and must add up to the entry."""
     amounts = [_detail_amount(file, base, d, k) for k, d in enumerate(details, start=1)]
     if len(details) <= 1 or any(a is None for a in amounts):
@@ -253,48 +295,47 @@ def _split(file: str, base: Entry, details: list[etree._Element], extra: str) ->
     for k, (d, a) in enumerate(zip(details, amounts, strict=True), start=1):
         assert a is not None
         row = Entry(
-            line=d.sourceline or base.line,
+            line=d.el.sourceline or base.line,
             where=f"{base.where}, detail {k}",
             booking_date=base.booking_date,
             amount=a,
             currency=base.currency,
-            transaction_id=_text(d, "Refs/AcctSvcrRef")
-            or (f"{base.transaction_id}-{k}" if base.transaction_id else ""),
+            transaction_id=d.text("Refs/AcctSvcrRef") or (f"{base.transaction_id}-{k}" if base.transaction_id else ""),
             flag=base.flag,
         )
         rows.append(_describe(row, [d], a >= 0, ""))
     return rows
 
 
-def _detail_amount(file: str, base: Entry, d: etree._Element, k: int) -> Decimal | None:
-    where = f"{base.where}, detail {k} (line {d.sourceline})"
-    text = _text(d, "Amt") or _text(d, "AmtDtls/TxAmt/Amt")
+def _detail_amount(file: str, base: Entry, d: _Fields, k: int) -> Decimal | None:
+    where = f"{base.where}, detail {k} (line {d.el.sourceline})"
+    text = d.text("Amt") or d.text("AmtDtls/TxAmt/Amt")
     if not text:
         return None
     value = decimal_of(text, file, where, "Amt")
-    indicator = _text(d, "CdtDbtInd")
+    indicator = d.text("CdtDbtInd")
     if indicator == "DBIT" or (not indicator and base.amount < 0):
         return -value
     return value
 
 
-def _describe(row: Entry, details: list[etree._Element], credit: bool, extra: str) -> Entry:
+def _describe(row: Entry, details: list[_Fields], credit: bool, extra: str) -> Entry:
     """Payer, IBAN, remittance text and references of ``details``, written onto ``row``."""
     party = "Dbtr" if credit else "Cdtr"
     names: list[str] = []
     ibans: list[str] = []
     refs: list[str] = []
     for d in details:
-        names += [_text(d, f"RltdPties/{party}/Nm") or _text(d, f"RltdPties/{party}/Pty/Nm")]
-        names += [_text(d, f"RltdPties/Ultmt{party}/Nm") or _text(d, f"RltdPties/Ultmt{party}/Pty/Nm")]
-        ibans += [_text(d, f"RltdPties/{party}Acct/Id/IBAN") or _text(d, f"RltdPties/{party}Acct/Id/Othr/Id")]
-        refs += _texts(d, "RmtInf/Strd/CdtrRefInf/Ref") + _texts(d, "RmtInf/Ustrd") + [_text(d, "AddtlTxInf")]
-        e2e = _text(d, "Refs/EndToEndId")
+        names += [d.text(f"RltdPties/{party}/Nm") or d.text(f"RltdPties/{party}/Pty/Nm")]
+        names += [d.text(f"RltdPties/Ultmt{party}/Nm") or d.text(f"RltdPties/Ultmt{party}/Pty/Nm")]
+        ibans += [d.text(f"RltdPties/{party}Acct/Id/IBAN") or d.text(f"RltdPties/{party}Acct/Id/Othr/Id")]
+        refs += d.texts("RmtInf/Strd/CdtrRefInf/Ref") + d.texts("RmtInf/Ustrd") + [d.text("AddtlTxInf")]
+        e2e = d.text("Refs/EndToEndId")
         refs += [e2e] if e2e.upper() != "NOTPROVIDED" else []
-        if d.find(_path(_ns(d), "RtrInf")) is not None:
+        if d.find("RtrInf") is not None:
             row.flag = row.flag or RETURN
         if len(details) == 1 and not row.transaction_id:
-            row.transaction_id = _text(d, "Refs/AcctSvcrRef") or _text(d, "Refs/Prtry/Ref")
+            row.transaction_id = d.text("Refs/AcctSvcrRef") or d.text("Refs/Prtry/Ref")
     row.payer_name = _unique(names)
     row.payer_iban = _unique(ibans)
     row.reference = _unique(refs) or extra
