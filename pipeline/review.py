@@ -15,7 +15,8 @@ and stays there until a person decides:
   dropped it back; the next run carries it out: the row is resolved again *as the person said*
   (this invoice, this customer on account), with the same checks as any row (an invoice of another
   customer, more than the invoice's remaining amount, an unknown customer are refused, never
-  guessed), and posted through the same exactly-once path under the row's own key;
+  guessed), and posted through the same exactly-once path under the row's own key (a split over
+  several invoices under the keys of the matcher's split, ``<key>#><invoice>`` and ``<key>#>rest``);
 * **done**: posted, or skipped as handled elsewhere; never reported again, a re-drop of the file
   shows it as already posted or skipped by a person.
 """
@@ -32,12 +33,12 @@ import pandas as pd
 from pipeline.config import Policies
 from pipeline.inputs import Inputs
 from pipeline.ledger import HeldRow, Ledger, ReviewRecord, RowRecord
-from pipeline.lines import payment_lines
+from pipeline.lines import payment_lines, receipt_key, split_line_key
 from pipeline.money import exact_minor, minor_to_decimal
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.post.context import RunContext
 from pipeline.resolve import Resolution, resolve
-from pipeline.split import SPLIT, base_key, open_amounts, parse_parts, part_key, split_row
+from pipeline.split import SPLIT, legacy_part_keys, open_amounts, parse_parts, split_row
 from schemas.codes import Review, Skip, describe
 
 ROW_COLUMNS: Final = (*PAYMENT_COLUMNS, "file_sha256")
@@ -228,13 +229,15 @@ def carry_out(
     for rows_of_kind, policy in ((chosen[~on_account], _INVOICE_POLICY), (chosen[on_account], _ACCOUNT_POLICY)):
         if not rows_of_kind.empty:
             parts.append(resolve(rows_of_kind, decimals, customers, invoices, lcy, policy))
-    rows = pd.concat([p.rows for p in parts], ignore_index=True) if parts else decided.iloc[0:0]
+    rows = (
+        _in_split_order(pd.concat([p.rows for p in parts], ignore_index=True), chosen) if parts else decided.iloc[0:0]
+    )
     review = pd.concat([p.review for p in parts], ignore_index=True) if parts else pd.DataFrame()
-    reasons = {base_key(str(r["key"])): str(r["reason_code"]) for r in review.to_dict("records")}
-    refused += [(base_key(str(r["key"])), _refusal(r)) for r in review.to_dict("records")]
+    reasons = {receipt_key(str(r["key"])): str(r["reason_code"]) for r in review.to_dict("records")}
+    refused += [(receipt_key(str(r["key"])), _refusal(r)) for r in review.to_dict("records")]
     refused = list(dict(refused).items())  # one refusal per row, however many of its parts failed
     if not rows.empty:  # a split is carried out whole or not at all
-        rows = rows[~rows["key"].astype("str").map(base_key).isin(dict(refused)).to_numpy()]
+        rows = rows[~rows["key"].astype("str").map(receipt_key).isin(dict(refused)).to_numpy()]
     review = decided[decided["key"].isin(dict(refused)).to_numpy()].copy()
     if not review.empty:
         # the rule that refused it, or (a split that does not add up) the several invoices it pays
@@ -243,7 +246,7 @@ def carry_out(
         review["lineNumber"] = pd.NA
     if not rows.empty:
         sha_of = dict(zip(decided["key"], decided["file_sha256"], strict=True))
-        rows["file_sha256"] = [sha_of[base_key(str(k))] for k in rows["key"]]
+        rows["file_sha256"] = [sha_of[receipt_key(str(k))] for k in rows["key"]]
     return Carried(rows, payment_lines(skip, "skipped"), refused, payment_lines(review, "needs_review"))
 
 
@@ -266,6 +269,14 @@ def _split(
             refused.append((str(row["key"]), str(exc)))
     frame = pd.DataFrame(parts, columns=list(rows.columns))
     return frame.astype(rows.dtypes.to_dict()) if not frame.empty else rows.iloc[0:0], refused
+
+
+def _in_split_order(rows: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """The resolved rows back in the order the person wrote them: the lines of a split receipt
+    consecutive (its invoices first, then its rest on account), as the matcher's split has them."""
+    place = {key: n for n, key in enumerate(chosen["key"].astype("str"))}
+    order = rows["key"].astype("str").map(place).fillna(len(place)).to_numpy()
+    return rows.iloc[order.argsort(kind="stable")].reset_index(drop=True)
 
 
 def _as_decided(rows: pd.DataFrame, decisions: Mapping[str, Decision]) -> pd.DataFrame:
@@ -338,23 +349,28 @@ def settle_decisions(ctx: RunContext, held: ReviewSplit, lines: pd.DataFrame) ->
 
 
 def resume_splits(ledger: Ledger, scope: str, held: ReviewSplit) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """Splits an earlier run already carried out (it stopped before recording the decision done):
-    their parts are found in the ledger by their keys and reported as imported, never split again
-    (the invoices they paid now look paid). Returns the already-imported part lines, and the splits
-    found only partly in BC (refused: a person checks the journal). Both leave ``held.decided``."""
+    """Splits an earlier version carried out under its old keys (``pipeline.split.legacy_part_keys``)
+    while the ledger still says "decided" (it stopped before recording the decision done). A split
+    in today's form needs nothing here: its ``#>`` lines are found by the ledger lookup of every run.
+
+    Every part in BC: reported as imported (its lines in today's form, so the report shows the
+    receipt as one line), never split again. Some parts recorded but not all in BC: refused, a
+    person checks the journal, since sending the split again could pay an invoice twice. Returns
+    the lines, and the refused splits; both leave ``held.decided``."""
     splits = [k for k, d in held.decisions.items() if d.kind == SPLIT]
-    wanted = {k: [part_key(k, n) for n in range(1, len(parse_parts(held.decisions[k].invoice)) + 1)] for k in splits}
+    wanted = {k: legacy_part_keys(k, _parts_of(held.decisions[k].invoice)) for k in splits}
     known = ledger.lookup(scope, [p for parts in wanted.values() for p in parts]) if wanted else {}
     currency_of = dict(zip(held.decided["key"].astype("str"), held.decided["currency"].astype("str"), strict=True))
     lines: list[dict[str, Any]] = []
     finished: list[str] = []
     partly: list[tuple[str, str]] = []
     for key, parts in wanted.items():
-        created = [known[p] for p in parts if p in known and known[p].state == "created"]
-        if len(created) == len(parts):
+        recorded = [known[p] for p in parts if p in known]
+        created = [r for r in recorded if r.state == "created"]
+        if created and len(created) == len(parts):
             finished.append(key)
-            lines += [{**_imported_part(r), "currency": currency_of[key]} for r in created]
-        elif created:
+            lines += [{**_imported_part(key, r), "currency": currency_of[key]} for r in created]
+        elif recorded:
             partly.append((key, f"{len(created)} of {len(parts)} parts are in BC already; check the journal"))
     waiting = held.decided[held.decided["key"].isin(dict(partly)).to_numpy()].copy()
     waiting["reason_code"] = str(Review.SEVERAL_INVOICES)
@@ -366,15 +382,25 @@ def resume_splits(ledger: Ledger, scope: str, held: ReviewSplit) -> tuple[pd.Dat
     return pd.concat([imported, payment_lines(waiting, "needs_review")], ignore_index=True), partly
 
 
-def _imported_part(record: RowRecord) -> dict[str, Any]:
+def _parts_of(text: str) -> int:
+    """How many parts a split decision names (0 when it cannot be read: no old keys to look for)."""
+    try:
+        return len(parse_parts(text))
+    except ValueError:
+        return 0
+
+
+def _imported_part(receipt: str, record: RowRecord) -> dict[str, Any]:
+    """A part in BC under an old key, as a line of today's form (``#>`` key) for the report."""
     payload = record.payload
+    invoice = str(payload.get("appliesToInvoiceNumber", ""))
     return {
         "source_file": record.source_file,
         "source_row": record.source_row,
-        "key": record.key,
+        "key": split_line_key(receipt, invoice),
         "lineNumber": record.line_number,
         "customerNumber": payload.get("customerNumber", ""),
-        "appliesToInvoiceNumber": payload.get("appliesToInvoiceNumber", ""),
+        "appliesToInvoiceNumber": invoice,
         "amount_minor": exact_minor(payload.get("amount", "0"), _places(str(payload.get("amount", "0")))),
         "postingDate": payload.get("postingDate", ""),
         "documentNumber": payload.get("documentNumber", ""),

@@ -63,7 +63,6 @@ from pipeline.review import (
     split_by_review,
 )
 from pipeline.session import Session, ledger_scope
-from pipeline.split import merge_parts
 from pipeline.splits import expand_resumed, one_line_per_receipt, receipt_records
 from pipeline.summary import FileSummary, JournalSummary, RunResult, RunSummary
 from schemas.codes import STATES, Outcome
@@ -244,7 +243,6 @@ def _finish(
     _phase(ctx.options, "writing the report")
     frames = [p for p in parts if not p.empty]
     lines = pd.concat(frames, ignore_index=True) if frames else empty_lines()
-    lines = merge_parts(conform_lines(lines), ctx.decimals)  # a receipt split by a person: one line again
     lines = one_line_per_receipt(conform_lines(lines)).sort_values(["source_file", "source_row"], kind="stable")
     lines = repeat_first_fate(lines.reset_index(drop=True))
     accounting = account(lines, inputs.rows_read, ctx.decimals)

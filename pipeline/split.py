@@ -1,12 +1,16 @@
 """One receipt a person splits over several invoices (the decision "Apply to several invoices").
 
-Why parts: a BC payment journal line applies to one invoice at most (``appliesToInvoiceId``), so
+Why lines: a BC payment journal line applies to one invoice at most (``appliesToInvoiceId``), so
 a receipt that pays two invoices becomes two lines, each applied to its invoice, plus one on
-account for a stated remainder. Each part is a payment of its own for the exactly-once record:
-its key is the row's key with ``#part<n>`` (stable, so a re-run finds the same parts in the
-ledger), its document number the row's (made unique per part by the poster, as for any payment).
-For people the parts are one line again (``merge_parts``): the input line they came from, with
-what each part became.
+account for a stated remainder. A person's split takes the same form as a split the matcher makes
+(``pipeline.splits``): one line per invoice keyed ``<receipt key>#><invoice>`` and ``#>rest`` for
+the remainder (``pipeline.lines.split_line_key``), sharing the receipt's one documentNumber, the
+amounts adding up to the receipt exactly. So the same machinery posts, resumes, rebuilds and
+reports both, and a re-run finds the lines in the ledger as it finds any split receipt's.
+
+Earlier versions keyed a person's split ``<receipt key>#part<n>`` with a document number per part.
+Those ledger rows stay readable (``legacy_part_keys``): a split already (partly) in BC under the
+old keys is recognised by the review loop and never sent again.
 
 The split is checked strictly before anything is sent: every invoice named must be open, the
 amounts (each invoice's open amount when none is written) must add up to the receipt exactly, or
@@ -20,24 +24,17 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-import pandas as pd
-
+from pipeline.lines import split_line_key
 from pipeline.money import minor_text, remaining_in_minor
-from schemas.lines import conform_lines
 
 SPLIT: Final = "apply to invoices"
 ACCOUNT: Final = "on account"
-_PART: Final = re.compile(r"#part(\d+)$")
 _AMOUNT: Final = re.compile(r"^\d+(?:[.,]\d+)?$")
 
 
-def part_key(key: str, n: int) -> str:
-    return f"{key}#part{n}"
-
-
-def base_key(key: str) -> str:
-    """The input row's key of a part (any other key as it is)."""
-    return _PART.sub("", key)
+def legacy_part_keys(key: str, parts: int) -> list[str]:
+    """The keys earlier versions gave the ``parts`` lines of a person's split of ``key`` (read only)."""
+    return [f"{key}#part{n}" for n in range(1, parts + 1)]
 
 
 def parse_parts(text: str) -> list[tuple[str, Decimal | None]]:
@@ -65,8 +62,9 @@ def parse_parts(text: str) -> list[tuple[str, Decimal | None]]:
 
 
 def split_row(row: Mapping[Any, Any], text: str, open_minor: Mapping[str, int], decimals: int) -> list[dict[str, Any]]:
-    """The parts of one row (payment rows with their own keys and amounts, BC's sign), or ValueError
-    when the split does not add up to the receipt or names an invoice that is not open."""
+    """The lines of one row as the matcher's split has them (``#>`` keys, the row's documentNumber
+    on every line, BC's sign, amounts summing to the receipt), or ValueError when the split does not
+    add up to the receipt or names an invoice that is not open."""
     receipt = -int(row["amount_minor"])
     parts = parse_parts(text)
     amounts: list[int | None] = []
@@ -87,12 +85,12 @@ def split_row(row: Mapping[Any, Any], text: str, open_minor: Mapping[str, int], 
             "write the amounts so they add up, or put the rest 'on account'"
         )
     out = []
-    for n, ((name, _), part) in enumerate(zip(parts, amounts, strict=True), start=1):
+    for (name, _), part in zip(parts, amounts, strict=True):
         assert part is not None
         out.append(
             {
                 **row,
-                "key": part_key(str(row["key"]), n),
+                "key": split_line_key(str(row["key"]), name),
                 "amount_minor": -part,
                 "appliesToInvoiceNumber": name,
                 "invoiceCandidates": name,
@@ -117,38 +115,3 @@ def open_amounts(invoices: Sequence[Mapping[str, Any]], decimals: int) -> dict[s
         if whole:
             out[str(invoice.get("number", "")).upper()] = minor
     return out
-
-
-def merge_parts(lines: pd.DataFrame, decimals: int) -> pd.DataFrame:
-    """The parts of split receipts as one line per input line again: posted when every part is,
-    else the state of the first part that is not, with what each part became in the message."""
-    keys = lines["key"].astype("str")
-    is_part = keys.str.contains(r"#part\d+$", regex=True).to_numpy()
-    if not is_part.any():
-        return lines
-    merged = []
-    for base, group in lines[is_part].groupby(keys[is_part].map(base_key), sort=False):
-        first = group.iloc[0].to_dict()
-        states = group["state"].astype("str").tolist()
-        done = all(s in ("posted", "already_posted") for s in states)
-        state = (
-            ("posted" if "posted" in states else "already_posted")
-            if done
-            else next(s for s in states if s not in ("posted", "already_posted"))
-        )
-        described = [
-            f"{r['appliesToInvoiceNumber'] or 'on account'} {minor_text(-int(r['amount_minor']), decimals)}"
-            + ("" if done else f" ({str(r['state']).replace('_', ' ')}: {r['message']})")
-            for r in group.to_dict("records")
-        ]
-        first.update(
-            key=base,
-            state=state,
-            amount_minor=int(group["amount_minor"].astype("int64").sum()),
-            appliesToInvoiceNumber=", ".join(n for n in group["appliesToInvoiceNumber"].astype("str") if n),
-            bc_id=", ".join(b for b in group["bc_id"].astype("str") if b),
-            message="split by a person: " + "; ".join(described),
-        )
-        merged.append(first)
-    rest = lines[~is_part]
-    return conform_lines(pd.concat([rest, pd.DataFrame(merged)], ignore_index=True))

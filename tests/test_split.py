@@ -1,16 +1,22 @@
-"""A receipt split over several invoices: read strictly, adding up exactly, one line again for people."""
+"""A receipt a person splits over several invoices: read strictly, adding up exactly, in the form of
+the matcher's split (``#>`` keys, one documentNumber)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-import pandas as pd
 import pytest
 
-from pipeline.split import base_key, merge_parts, parse_parts, split_row
-from schemas.lines import conform_lines
+from pipeline.lines import receipt_key
+from pipeline.split import legacy_part_keys, parse_parts, split_row
 
-ROW = {"key": "bank:tx:7", "amount_minor": -240000, "customerNumber": "C10400", "source_row": 7}
+ROW = {
+    "key": "bank:tx:7",
+    "amount_minor": -240000,
+    "customerNumber": "C10400",
+    "source_row": 7,
+    "documentNumber": "BANK-7",
+}
 
 
 def test_parts_are_read_with_and_without_amounts() -> None:
@@ -38,11 +44,23 @@ def test_unreadable_parts_are_refused(text: str, words: str) -> None:
 def test_open_amounts_fill_the_parts_and_the_rest_goes_on_account() -> None:
     parts = split_row(ROW, "RE-1; RE-2; on account", {"RE-1": 119000, "RE-2": 119000}, 2)
     assert [(p["key"], p["amount_minor"], p["appliesToInvoiceNumber"]) for p in parts] == [
-        ("bank:tx:7#part1", -119000, "RE-1"),
-        ("bank:tx:7#part2", -119000, "RE-2"),
-        ("bank:tx:7#part3", -2000, ""),
+        ("bank:tx:7#>RE-1", -119000, "RE-1"),
+        ("bank:tx:7#>RE-2", -119000, "RE-2"),
+        ("bank:tx:7#>rest", -2000, ""),
     ]
-    assert {base_key(p["key"]) for p in parts} == {"bank:tx:7"}
+    assert {receipt_key(p["key"]) for p in parts} == {"bank:tx:7"}
+    assert {p["documentNumber"] for p in parts} == {"BANK-7"}  # one payment in BC: one document number
+    assert sum(p["amount_minor"] for p in parts) == ROW["amount_minor"]
+
+
+def test_written_amounts_are_kept_and_sum_to_the_receipt() -> None:
+    parts = split_row(ROW, "RE-1 600.00; RE-2 1800", {}, 2)
+    assert [(p["key"], p["amount_minor"]) for p in parts] == [("bank:tx:7#>RE-1", -60000), ("bank:tx:7#>RE-2", -180000)]
+
+
+def test_the_keys_earlier_versions_gave_the_parts_are_still_known() -> None:
+    """Ledgers written before the split took the matcher's form hold ``#part<n>`` rows."""
+    assert legacy_part_keys("bank:tx:7", 3) == ["bank:tx:7#part1", "bank:tx:7#part2", "bank:tx:7#part3"]
 
 
 @pytest.mark.parametrize(
@@ -58,47 +76,3 @@ def test_open_amounts_fill_the_parts_and_the_rest_goes_on_account() -> None:
 def test_a_split_that_does_not_add_up_is_refused_with_the_numbers(text: str, words: str) -> None:
     with pytest.raises(ValueError, match=words):
         split_row(ROW, text, {"RE-1": 119000, "RE-2": 119000}, 2)
-
-
-def _line(key: str, state: str, minor: int, invoice: str, message: str = "") -> dict[str, object]:
-    return {
-        "source_file": "s.csv",
-        "source_row": 7,
-        "state": state,
-        "key": key,
-        "amount_minor": minor,
-        "appliesToInvoiceNumber": invoice,
-        "message": message,
-        "bc_id": f"id-{key[-1]}",
-    }
-
-
-def test_parts_become_one_line_again() -> None:
-    lines = conform_lines(
-        pd.DataFrame(
-            [
-                _line("k#part1", "posted", -119000, "RE-1"),
-                _line("k#part2", "posted", -121000, "RE-2"),
-                {"source_file": "s.csv", "source_row": 8, "state": "skipped", "key": "", "message": "footer"},
-            ]
-        )
-    )
-    merged = merge_parts(lines, 2)
-    (one,) = merged[merged["key"] == "k"].to_dict("records")
-    assert (one["state"], one["amount_minor"], one["appliesToInvoiceNumber"]) == ("posted", -240000, "RE-1, RE-2")
-    assert one["message"] == "split by a person: RE-1 1190.00; RE-2 1210.00"
-    assert len(merged) == 2
-
-
-def test_a_part_not_sent_keeps_the_line_for_the_next_run() -> None:
-    lines = conform_lines(
-        pd.DataFrame(
-            [
-                _line("k#part1", "posted", -119000, "RE-1"),
-                _line("k#part2", "needs_review", -121000, "RE-2", "not sent yet"),
-            ]
-        )
-    )
-    (one,) = merge_parts(lines, 2).to_dict("records")
-    assert one["state"] == "needs_review"
-    assert "RE-2 1210.00 (needs review: not sent yet)" in one["message"]

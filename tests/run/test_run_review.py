@@ -50,6 +50,24 @@ def _new_lines(view: BCView) -> list[tuple[str, Decimal, str]]:
     return sorted(out)
 
 
+def _lines_of(view: BCView, external: str) -> list[dict[str, Any]]:
+    """The journal lines of one receipt (by its External Document No.)."""
+    return [
+        line
+        for code, journal in view.journals().items()
+        if code != "GENERAL"
+        for line in view.lines(str(journal["id"]))
+        if line.get("externalDocumentNumber") == external
+    ]
+
+
+def _ledger_keys(config: Path, tx: str) -> list[str]:
+    """What follows the receipt's key in the ledger keys of the lines of transaction ``tx``."""
+    with sqlite3.connect(config.parent / "state" / "ledger.sqlite") as db:
+        keys = [str(k) for (k,) in db.execute("SELECT key FROM rows WHERE key LIKE ?", (f"%{tx}#%",))]
+    return sorted(k[k.index(tx) + len(tx) :] for k in keys)
+
+
 def _review(config: Path, info: SandboxInfo, out: Path) -> dict[str, Any]:
     result = CliRunner().invoke(
         main, ["review", "--json", "--config", str(config), "--out", str(out)], env=secrets_env(info)
@@ -175,9 +193,13 @@ def test_decisions_round_trip_posts_each_decision_once(tmp_path: Path, sandbox: 
     assert (d7["state"], d7["amount"], d7["appliesToInvoiceNumber"]) == (
         "posted",
         "-2400.00",
-        "RE-2026-0105, RE-2026-0106",
+        "RE-2026-0105 RE-2026-0106",
     )
-    assert d7["message"] == "split by a person: RE-2026-0105 1190.00; RE-2026-0106 1190.00; on account 20.00"
+    # the matcher's form: one payment in BC, one document number on its three lines, summing to the receipt
+    d7_lines = _lines_of(view, "D7")
+    assert len(d7_lines) == 3 and len({line["documentNumber"] for line in d7_lines}) == 1
+    assert sum(Decimal(str(line["amount"])) for line in d7_lines) == Decimal("-2400.00")
+    assert _ledger_keys(config, "D7") == ["#>RE-2026-0105", "#>RE-2026-0106", "#>rest"]
     assert _review_states(config) == {
         "D1": "done",
         "D2": "done",
@@ -273,3 +295,72 @@ def test_a_split_whose_run_stopped_before_recording_it_done_is_not_posted_again(
     assert (s["posted"], s["already_posted"], s["needs_review"]) == (0, 1, 0)
     assert _new_lines(view) == lines
     assert _review_states(config) == {"S1": "done"}
+
+
+def _as_earlier_versions_kept_it(config: Path, keep: int) -> None:
+    """Rewrite the ledger as versions before the one split form kept a person's split: its lines
+    keyed ``<key>#part<n>``; ``keep`` of them recorded (a ledger that lost the others' rows)."""
+    with sqlite3.connect(config.parent / "state" / "ledger.sqlite") as db:
+        keys = sorted(str(k) for (k,) in db.execute("SELECT key FROM rows WHERE key LIKE '%#>%'"))
+        for n, key in enumerate(keys, start=1):
+            if n > keep:
+                db.execute("DELETE FROM rows WHERE key = ?", (key,))
+            else:
+                db.execute("UPDATE rows SET key = ? WHERE key = ?", (f"{key.split('#>')[0]}#part{n}", key))
+        db.execute("UPDATE reviews SET state = 'decided', outcome = NULL")
+
+
+def test_a_split_in_bc_under_the_old_part_keys_is_recognised_and_not_sent_again(
+    tmp_path: Path, sandbox: SandboxInfo
+) -> None:
+    """A ledger written by an earlier version holds a person's split as ``#part1``, ``#part2``, still
+    "decided": the next run finds both parts, sends nothing, reports the receipt once and closes it."""
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox, profiles={"invoiced": PROFILE})
+    statement = _statement(tmp_path / "s.csv", [("S1", "C10400", "2380.00", "RE-2026-0105")])
+    run_cli(config, sandbox, "--profile", "invoiced", statement)
+    _review(config, sandbox, tmp_path / "d.xlsx")
+    _decide(
+        tmp_path / "d.xlsx",
+        {"S1": {"Decision": "Apply to several invoices", "Invoice No.": "RE-2026-0105; RE-2026-0106"}},
+    )
+    assert run_cli(config, sandbox, tmp_path / "d.xlsx").exit_code == 0
+    lines = _new_lines(view)
+    _as_earlier_versions_kept_it(config, keep=2)
+
+    again = run_cli(config, sandbox, "--profile", "invoiced", statement)
+
+    s = again.summary
+    assert s is not None and again.exit_code == 0, again.output
+    assert (s["posted"], s["already_posted"], s["needs_review"]) == (0, 1, 0)
+    (s1,) = [line for line in report_lines(s) if line["externalDocumentNumber"] == "S1"]
+    assert (s1["amount"], s1["appliesToInvoiceNumber"]) == ("-2380.00", "RE-2026-0105 RE-2026-0106")
+    assert _new_lines(view) == lines
+    assert _review_states(config) == {"S1": "done"}
+
+
+def test_a_split_only_partly_recorded_under_the_old_keys_goes_to_a_person(tmp_path: Path, sandbox: SandboxInfo) -> None:
+    """One of the two old parts recorded: sending the split again could pay RE-2026-0105 twice, so
+    nothing is sent and the row waits with the count for a person to check the journal."""
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox, profiles={"invoiced": PROFILE})
+    statement = _statement(tmp_path / "s.csv", [("S1", "C10400", "2380.00", "RE-2026-0105")])
+    run_cli(config, sandbox, "--profile", "invoiced", statement)
+    _review(config, sandbox, tmp_path / "d.xlsx")
+    _decide(
+        tmp_path / "d.xlsx",
+        {"S1": {"Decision": "Apply to several invoices", "Invoice No.": "RE-2026-0105; RE-2026-0106"}},
+    )
+    assert run_cli(config, sandbox, tmp_path / "d.xlsx").exit_code == 0
+    lines = _new_lines(view)
+    _as_earlier_versions_kept_it(config, keep=1)
+
+    again = run_cli(config, sandbox, "--profile", "invoiced", statement)
+
+    s = again.summary
+    assert s is not None and s["posted"] == 0, again.output
+    (s1,) = [line for line in report_lines(s) if line["externalDocumentNumber"] == "S1"]
+    assert s1["state"] == "needs_review"
+    assert "1 of 2 parts are in BC already; check the journal" in s1["message"]
+    assert _new_lines(view) == lines
+    assert _review_states(config) == {"S1": "waiting"}
