@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ import pandas as pd
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from pipeline import report_xlsx
-from pipeline.money import minor_text
+from pipeline.money import money_text
 from pipeline.readers import SOURCE_ROW, RawTable, col
 from pipeline.reconcile import (
     count_states,
@@ -213,14 +213,15 @@ def write_run_report(
     places: int | Mapping[str, int] = decimals if decimals is not None else summary.get("decimals", 2)
     frame = conform_lines(lines)
     found = conform_discrepancies(discrepancies)
-    amounts = _amount_texts(frame, places)
+    for currency in frame["currency"].astype("str").unique().tolist():  # an unknown one: refused before writing
+        decimals_for(currency, places)
     name = report_xlsx.report_name(str(summary.get("run_id") or ""))
     xlsx = report_xlsx.write_report_workbook(
         run_dir / name, summary, frame, found, places, rows_per_sheet or EXCEL_DATA_ROWS
     )
     document = {
         "summary": _json_summary(summary, frame, places),
-        "lines": _line_records(frame, amounts),
+        "lines": _line_records(frame, places),
         "discrepancies": _records(found),
     }
     json_path = _replace_atomically(run_dir / "report.json", lambda p: _write_json(p, document))
@@ -258,25 +259,39 @@ def _plain(value: Any) -> Any:
 # --- report.json -----------------------------------------------------------------------------------------
 
 
+JSON_CHUNK_ROWS = 50_000
+"""Lines turned into JSON records at a time: memory stays bounded whatever the run's size."""
+
+
 def _amount_texts(lines: pd.DataFrame, places: int | Mapping[str, int]) -> list[str | None]:
-    """Exact decimal text per line (``"-1234.50"``), None where the line has no amount."""
-    out: list[str | None] = [None] * len(lines)
-    minor = _column_values(lines, "amount_minor")
-    currency = _column_values(lines, "currency")
-    for i, (m, c) in enumerate(zip(minor, currency, strict=True)):
-        if m is not None:
-            out[i] = minor_text(int(m), decimals_for(str(c), places))
-    return out
+    """Exact decimal text per line (``"-1234.50"``), None where the line has no amount; whole
+    columns at once, one currency's decimals at a time."""
+    if "amount_minor" not in lines.columns or lines.empty:
+        return [None] * len(lines)
+    minor = lines["amount_minor"]
+    currency = lines["currency"].astype("str") if "currency" in lines.columns else pd.Series("", index=lines.index)
+    out = np.full(len(lines), None, dtype=object)
+    for code in currency.unique().tolist():
+        at = (currency == code).to_numpy() & minor.notna().to_numpy()
+        if at.any():
+            out[at] = money_text(minor[at].astype("int64"), decimals_for(str(code), places)).to_numpy(dtype=object)
+    texts: list[str | None] = out.tolist()
+    return texts
 
 
-def _line_records(lines: pd.DataFrame, amounts: list[str | None]) -> list[dict[str, Any]]:
-    """One JSON object per line: ``amount`` as exact text in place of ``amount_minor``."""
+def _line_records(lines: pd.DataFrame, places: int | Mapping[str, int]) -> Iterator[dict[str, Any]]:
+    """One JSON object per line, ``amount`` as exact text in place of ``amount_minor``; made
+    JSON_CHUNK_ROWS lines at a time as the file is written, so a million lines never sit in memory
+    as a million dicts."""
     names = [n for n in lines.columns if n != "amount_minor"]
-    columns = [_column_values(lines, n) for n in names]
     at = names.index("currency")
     names.insert(at, "amount")
-    columns.insert(at, amounts)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    for start in range(0, len(lines), JSON_CHUNK_ROWS):
+        part = lines.iloc[start : start + JSON_CHUNK_ROWS]
+        columns = [_column_values(part, n) for n in names if n != "amount"]
+        columns.insert(at, _amount_texts(part, places))
+        for row in zip(*columns, strict=True):
+            yield dict(zip(names, row, strict=True))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -322,11 +337,11 @@ def _write_json(path: Path, document: Mapping[str, Any]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         fh.write('{"summary": ' + json.dumps(document["summary"], ensure_ascii=False, indent=1, default=_json_default))
         for name in ("lines", "discrepancies"):
-            records = document[name]
             fh.write(f',\n"{name}": [')
-            for i, record in enumerate(records):
-                fh.write(("\n" if i == 0 else ",\n") + encoder.encode(record))
-            fh.write("\n]" if records else "]")
+            written = 0
+            for written, record in enumerate(document[name], start=1):
+                fh.write(("\n" if written == 1 else ",\n") + encoder.encode(record))
+            fh.write("\n]" if written else "]")
         fh.write("}\n")
 
 

@@ -24,10 +24,12 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.money import exact_float, exact_minor, minor_text
 from pipeline.reconcile import count_states, decimals_for, totals_by_state
-from pipeline.xlsx import Money, Table, formats_of, open_workbook, write_table
+from pipeline.xlsx import Amounts, Cells, Money, Table, formats_of, open_workbook, write_columns
 from schemas.codes import STATE_LABELS, STATES, Review, State, describe
 
 Column = tuple[str, str, str, int]
@@ -143,7 +145,7 @@ def write_report_workbook(
                 name = title if n == 0 else f"{title} ({n + 1})"
                 chunk = part.iloc[start : start + rows_per_sheet]
                 table = Table(name, tuple((header, kind, width) for _, header, kind, width in columns))
-                write_table(book, table, _rows(chunk, columns, places, words))
+                write_columns(book, table, len(chunk), _chunks(chunk, columns, places, words))
     return path
 
 
@@ -154,30 +156,65 @@ def state_words(summary: Mapping[str, Any]) -> dict[str, str]:
     return {**STATE_LABELS, State.POSTED: added, State.ALREADY_POSTED: "already imported"}
 
 
-def _rows(
+CHUNK_ROWS: Final = 50_000
+"""Lines turned into cells at a time: memory stays bounded whatever the run's size."""
+
+
+def _chunks(
     frame: pd.DataFrame, columns: Sequence[Column], places: int | Mapping[str, int], words: Mapping[str, str]
-) -> Iterator[list[Any]]:
-    """The cells of each line, column by column (whole columns converted at once, not per cell)."""
-    values = [_column(frame, name, places, words) for name, _, _, _ in columns]
-    return (list(row) for row in zip(*values, strict=True))
+) -> Iterator[list[Cells]]:
+    """The cells of the lines, CHUNK_ROWS lines at a time, column by column (whole columns at once:
+    Arrow arrays for plain columns, words looked up once per distinct code)."""
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start : start + CHUNK_ROWS]
+        yield [_column(part, name, places, words) for name, _, _, _ in columns]
 
 
-def _column(frame: pd.DataFrame, name: str, places: int | Mapping[str, int], words: Mapping[str, str]) -> list[Any]:
-    derived: dict[str, Callable[[], list[Any]]] = {
+def _column(frame: pd.DataFrame, name: str, places: int | Mapping[str, int], words: Mapping[str, str]) -> Cells:
+    derived: dict[str, Callable[[], Cells]] = {
         "received": lambda: _money(frame, places, sign=-1),
         "amount": lambda: _money(frame, places, sign=1),
-        "state": lambda: [words.get(s, s) for s in _values(frame, "state")],
-        "reason": lambda: [_reason_words(c) for c in _values(frame, "reason_code")],
-        "todo": lambda: [WHAT_TO_DO.get(str(c), _DECIDE) for c in _values(frame, "reason_code")],
-        "flags": lambda: [_flag_words(f) for f in _values(frame, "flags")],
-        "kind_words": lambda: [describe(str(k)) for k in _values(frame, "kind")],
-        "postingDate": lambda: [_date(v) for v in _values(frame, "postingDate")],
+        "state": lambda: _mapped(frame, "state", lambda s: words.get(s, s)),
+        "reason": lambda: _mapped(frame, "reason_code", _reason_words),
+        "todo": lambda: _mapped(frame, "reason_code", lambda c: WHAT_TO_DO.get(c, _DECIDE)),
+        "flags": lambda: _mapped(frame, "flags", _flag_words),
+        "kind_words": lambda: _mapped(frame, "kind", describe),
+        "postingDate": lambda: _dates(frame, "postingDate"),
+        "message": lambda: _mapped(frame, "message", plain_words),
     }
     if name in derived:
         return derived[name]()
-    if name == "message":
-        return [plain_words(str(m)) if m else m for m in _values(frame, name)]
-    return _values(frame, name)
+    if name not in frame.columns:
+        return [None] * len(frame)
+    cells: Cells = _arrow(frame[name])
+    return cells
+
+
+def _arrow(column: pd.Series) -> Any:
+    """A plain column as Arrow (text as text, integers as integers, <NA> as an empty cell)."""
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return pa.array(column, pa.int64(), from_pandas=True)
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.map({True: "yes", False: "no"}).tolist()
+    return pa.array(column.astype("str").where(column.notna(), None), pa.string(), from_pandas=True)
+
+
+def _mapped(frame: pd.DataFrame, name: str, words: Callable[[str], str]) -> Any:
+    """A code column in words, each distinct code worded once ("" stays an empty cell)."""
+    if name not in frame.columns:
+        return [None] * len(frame)
+    codes = frame[name].astype("str").where(frame[name].notna(), "")
+    table = {c: (words(c) if c else "") for c in codes.unique().tolist()}
+    return pa.array(codes.map(table), pa.string(), from_pandas=True)
+
+
+def _dates(frame: pd.DataFrame, name: str) -> Any:
+    """ISO dates (or date-times) as Excel dates; anything else an empty cell."""
+    if name not in frame.columns:
+        return [None] * len(frame)
+    text = frame[name].astype("str").str.slice(0, 10)
+    moments = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").astype("datetime64[s]")
+    return pc.cast(pa.array(moments, pa.timestamp("s"), from_pandas=True), pa.date32())
 
 
 _STRFTIME: Final = {"%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%H": "hh", "%M": "mm", "%S": "ss", "%b": "Mon"}
@@ -201,27 +238,14 @@ def plain_words(message: str) -> str:
     return _CODE_LIMIT.sub(lambda m: f"Business Central allows at most {m.group(1)} characters", message)
 
 
-def _values(frame: pd.DataFrame, name: str) -> list[Any]:
-    """The column as Python values, <NA> as None (an empty cell, not the text "<NA>")."""
-    if name not in frame.columns:
-        return [None] * len(frame)
-    column = frame[name]
-    if column.hasnans:
-        column = column.astype("object").where(column.notna(), None)
-    return column.tolist()
-
-
-def _money(frame: pd.DataFrame, places: int | Mapping[str, int], *, sign: int) -> list[Any]:
-    """Amounts for money cells: ``Money`` when the float Excel stores is exact, else exact text."""
-    out: list[Any] = []
-    for minor, currency in zip(_values(frame, "amount_minor"), _values(frame, "currency"), strict=True):
-        if minor is None:
-            out.append(None)
-            continue
-        decimals = decimals_for(str(currency), places)
-        number = exact_float(sign * int(minor), decimals)
-        out.append(minor_text(sign * int(minor), decimals) if number is None else Money(number, decimals))
-    return out
+def _money(frame: pd.DataFrame, places: int | Mapping[str, int], *, sign: int) -> Amounts:
+    """The amounts of a whole column (BC's sign times ``sign``) with their currencies' decimals."""
+    if "amount_minor" not in frame.columns:
+        return Amounts([None] * len(frame), [0] * len(frame))
+    currency = frame["currency"].astype("str") if "currency" in frame.columns else pd.Series("", index=frame.index)
+    decimals = currency.map({c: decimals_for(c, places) for c in currency.unique().tolist()})
+    minor = frame["amount_minor"].astype("Int64") * sign
+    return Amounts(pa.array(minor, pa.int64(), from_pandas=True), decimals.to_numpy(dtype=np.int64))
 
 
 def _reason_words(codes: Any) -> str:
@@ -231,15 +255,6 @@ def _reason_words(codes: Any) -> str:
 
 def _flag_words(flags: Any) -> str:
     return "\n".join(describe(f) for f in str(flags or "").split(",") if f)
-
-
-def _date(value: Any) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
 
 
 def _when(value: Any) -> Any:

@@ -20,20 +20,30 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import tempfile
 import uuid
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from pipeline.money import minor_text
 
 FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT: Final = "yyyy-mm-dd"
 MAX_WIDTH: Final = 60
+MAX_DECIMALS: Final = 5
+"""Most decimals a currency has in BC (amounts are rounded to at most 5 places)."""
 
 
 @dataclass(frozen=True)
@@ -83,16 +93,58 @@ def open_workbook(path: Path, *, subject: str = "", title: str = "") -> Iterator
         options = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
         book = xlsxwriter.Workbook(str(built), {**options, "strings_to_urls": False, "tmpdir": scratch.name})
         book.set_properties({"subject": subject, "title": title, "author": "payimport"})
-        yield book
+        try:
+            yield book
+        except BaseException:
+            with suppress(Exception):  # let XlsxWriter close its scratch files; the book is dropped
+                book.close()
+            raise
         book.close()
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
         try:
-            shutil.copyfile(built, tmp)
+            _pack(built, tmp, getattr(book, "_payimport_bodies", {}))
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
     finally:
         scratch.cleanup()
+
+
+_DIMENSION: Final = re.compile(rb'<dimension ref="[^"]*"/>')
+_COMPRESS_LEVEL: Final = 1
+"""Deflate level of the packed workbook: 1 compresses the sheet XML about three times faster than
+zlib's default 6 for a file some 15% larger (``bench/README.md``, "Run report")."""
+
+
+def _pack(built: Path, out: Path, bodies: dict[int, tuple[int, int, Iterator[bytes]]]) -> None:
+    """The workbook XlsxWriter built, with the rows of each ``write_columns`` sheet streamed into
+    its part (between the header row and ``</sheetData>``) and its dimension set to the full range."""
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    if not bodies:
+        shutil.copyfile(built, out)
+        return
+    parts = {f"xl/worksheets/sheet{index + 1}.xml": body for index, body in bodies.items()}
+    with (
+        zipfile.ZipFile(built) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as packed,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename not in parts:
+                packed.writestr(info.filename, data)
+                continue
+            count, width, chunks = parts[info.filename]
+            head, found, tail = data.partition(b"</sheetData>")
+            if not found:
+                raise ValueError(f"{info.filename} has no sheetData to fill")
+            ref = f'<dimension ref="A1:{xl_rowcol_to_cell(count, width - 1)}"/>'.encode()
+            head = _DIMENSION.sub(ref, head, count=1)
+            with packed.open(info.filename, "w", force_zip64=count >= 100_000) as fh:
+                fh.write(head)
+                for chunk in chunks:
+                    fh.write(chunk)
+                fh.write(found + tail)
 
 
 class Formats:
@@ -109,7 +161,14 @@ class Formats:
         self.int = book.add_format({"valign": "top", "num_format": "0"})
         self._money: dict[int, Any] = {}
 
+    def cell_formats(self) -> list[Any]:
+        """Every format a table's cell can have (money with 0 to ``MAX_DECIMALS`` decimals)."""
+        fixed = [self.text, self.quoted, self.wrap, self.wrap_quoted, self.date, self.int]
+        return fixed + [self.money(d) for d in range(MAX_DECIMALS + 1)]
+
     def money(self, decimals: int) -> Any:
+        if not 0 <= decimals <= MAX_DECIMALS:
+            raise ValueError(f"{decimals} decimals: a currency has 0 to {MAX_DECIMALS}")
         if decimals not in self._money:
             self._money[decimals] = self.book.add_format({"valign": "top", "num_format": money_format(decimals)})
         return self._money[decimals]
@@ -125,11 +184,44 @@ def formats_of(book: Any) -> Formats:
     return made
 
 
+@dataclass(frozen=True)
+class Amounts:
+    """A whole column of money cells at once: integer minor units (None = empty cell) with the
+    decimals of each cell's currency (``Money`` is the same for one cell). Exact text is written
+    where the float Excel stores would not be the amount (more than 15 significant digits)."""
+
+    minor: Sequence[int | None] | pa.Array
+    decimals: Sequence[int] | npt.NDArray[np.int64]
+
+
+Cells: TypeAlias = Sequence[Any] | Amounts | pa.Array
+"""One column of a table: Python values (``_one_cell`` says how each is written), an Arrow array
+(text, integers or dates), or ``Amounts``."""
+
+
 def write_table(book: Any, table: Table, rows: Iterable[Sequence[Any]]) -> Any:
-    """A sheet with a frozen, filtered header row, widths, print setup, and one row per item."""
+    """``write_columns`` for a table given row by row (small tables: decisions, review listings)."""
+    materialised = [list(r) for r in rows]
+    width = len(table.columns)
+    columns = [[r[c] if c < len(r) else None for r in materialised] for c in range(width)]
+    return write_columns(book, table, len(materialised), [columns] if materialised else [])
+
+
+def write_columns(book: Any, table: Table, count: int, chunks: Iterable[Sequence[Cells]]) -> Any:
+    """A sheet with a frozen, filtered header row, widths, print setup, and ``count`` rows given
+    as chunks of columns (each chunk: one ``Cells`` per column, all of one length).
+
+    Why not a cell call per value: XlsxWriter spends some 20 microseconds of Python per cell on a
+    busy machine, so a million-line report (19 million cells) took minutes. XlsxWriter writes the
+    sheet's frame (header, widths, panes, filter, print setup, validations, formats); the rows are
+    turned into the sheet's XML column by column with Arrow's string kernels (``_body_chunks``)
+    and streamed into the sheet's part when the workbook is packed (``open_workbook``). The cells
+    are those XlsxWriter would write for the same values and formats (inline strings, quote prefix,
+    ``_xHHHH_`` escapes, preserved edge whitespace). ``chunks`` is read lazily, at packing, so a
+    caller can hand a generator over slices of a large frame and memory stays bounded.
+    """
     fmt = formats_of(book)
     sheet = book.add_worksheet(table.name)
-    kinds = [kind for _, kind, _ in table.columns]
     for c, (name, kind, width) in enumerate(table.columns):
         sheet.set_column(c, c, min(width, MAX_WIDTH), fmt.wrap if kind == "wrap" else None)
         sheet.write_string(0, c, name, fmt.header)
@@ -138,33 +230,172 @@ def write_table(book: Any, table: Table, rows: Iterable[Sequence[Any]]) -> Any:
     sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(0)
     sheet.set_paper(9)  # A4
-    count = 0
-    for count, row in enumerate(rows, start=1):
-        for c, value in enumerate(row):
-            write_value(sheet, fmt, count, c, value, kinds[c], table.decimals)
     sheet.autofilter(0, 0, max(count, 1), len(table.columns) - 1)
+    for cell_format in fmt.cell_formats():  # styles.xml is written at close, before the rows are made
+        _xf(cell_format)
+    if count:
+        bodies: dict[int, tuple[int, int, Iterator[bytes]]] = getattr(book, "_payimport_bodies", {})
+        bodies[sheet.index] = (count, len(table.columns), _body_chunks(fmt, table, chunks))
+        book._payimport_bodies = bodies
     return sheet
 
 
-def write_value(sheet: Any, fmt: Formats, r: int, c: int, value: Any, kind: str, decimals: int) -> None:
-    """One cell by its column's kind; None and "" stay empty cells."""
+# --- the rows of a table as sheet XML ------------------------------------------------------------------
+
+_ILLEGAL: Final = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_FORMULA: Final = r"^[=+\-@\t\r]"
+_EDGE_SPACE: Final = r"^\s|\s$"
+_DATE_EPOCH: Final = 25569  # Excel's serial number of 1970-01-01, where Arrow's dates count from
+_EXACT_LIMIT: Final = 10**15  # at most 15 significant digits: Excel's double is the amount exactly
+
+
+def _body_chunks(fmt: Formats, table: Table, chunks: Iterable[Sequence[Cells]]) -> Iterator[bytes]:
+    """The ``<row>`` elements of the table's lines, one block of bytes per chunk of columns."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    letters = [xl_col_to_name(c) for c in range(len(table.columns))]
+    kinds = [kind for _, kind, _ in table.columns]
+    first = 2  # Excel's row number of the first line: row 1 is the header
+    for columns in chunks:
+        n = len(columns[0].minor) if isinstance(columns[0], Amounts) else len(columns[0])
+        if not n:
+            continue
+        numbers = pc.cast(pa.array(np.arange(first, first + n, dtype=np.int64)), pa.string())
+        cells = [
+            _column_xml(column, kind, table.decimals, fmt, pc.binary_join_element_wise(letter, numbers, ""))
+            for column, kind, letter in zip(columns, kinds, letters, strict=True)
+        ]
+        rows = pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
+        yield _joined(rows)
+        first += n
+
+
+def _joined(strings: pa.Array) -> bytes:
+    """All the strings of an Arrow string array, end to end (its data buffer, no Python strings)."""
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset : strings.offset + len(strings) + 1]
+    data = strings.buffers()[2]
+    return b"" if data is None else data[int(offsets[0]) : int(offsets[-1])].to_pybytes()
+
+
+def _column_xml(cells: Cells, kind: str, decimals: int, fmt: Formats, refs: pa.Array) -> pa.Array:
+    """Each cell of a column as XlsxWriter writes it ("" for an empty cell)."""
+    numbers, styles, texts = _parts(cells, kind, decimals, fmt)
+    out: list[pa.Array] = []
+    if numbers is not None:
+        out.append(pc.binary_join_element_wise('<c r="', refs, '" s="', styles, '"><v>', numbers, "</v></c>", ""))
+    if texts is not None:
+        out.append(_text_xml(texts, refs, kind == "wrap", fmt))
+    return pc.coalesce(*out, pa.scalar("", pa.string()))
+
+
+def _text_xml(texts: pa.Array, refs: pa.Array, wrap: bool, fmt: Formats) -> pa.Array:
+    """Inline-string cells: characters XML cannot carry as ``\\xNN`` (``clean_text``), Excel's
+    ``_xHHHH_`` escapes (its own escape escaped, CR, U+FFFE/U+FFFF), XML's entities, the quote
+    prefix on text that starts like a formula, whitespace at either end preserved."""
+    if pc.any(pc.match_substring_regex(texts, _ILLEGAL)).as_py():
+        texts = pa.array([None if t is None else clean_text(t) for t in texts.to_pylist()], pa.string())
+    if pc.any(pc.match_substring(texts, "_x")).as_py():
+        texts = pc.replace_substring_regex(texts, r"(_x[0-9a-fA-F]{4}_)", r"_x005F\1")
+    for plain, escaped in (("\r", "_x000D_"), ("\ufffe", "_xFFFE_"), ("\uffff", "_xFFFF_")):
+        texts = pc.replace_substring(texts, plain, escaped)
+    for plain, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        texts = pc.replace_substring(texts, plain, escaped)
+    plain_style, quoted_style = (fmt.wrap, fmt.wrap_quoted) if wrap else (fmt.text, fmt.quoted)
+    style = pc.if_else(pc.match_substring_regex(texts, _FORMULA), _xf(quoted_style), _xf(plain_style))
+    opening = pc.if_else(pc.match_substring_regex(texts, _EDGE_SPACE), '<t xml:space="preserve">', "<t>")
+    parts = ('<c r="', refs, '" s="', style, '" t="inlineStr"><is>', opening, texts, "</t></is></c>", "")
+    return pc.binary_join_element_wise(*parts)
+
+
+def _xf(cell_format: Any) -> str:
+    """The style index of a format in the workbook (XlsxWriter gives it when a cell first uses it,
+    and writes the styles of the formats that have one when the workbook closes)."""
+    return str(cell_format._get_xf_index())
+
+
+def _parts(cells: Cells, kind: str, decimals: int, fmt: Formats) -> tuple[Any, Any, pa.Array | None]:
+    """(numbers as Excel's text, their styles, texts) of a column, null where a cell is not one;
+    whole columns at once when their values are all of one type, else value by value."""
+    if isinstance(cells, Amounts):
+        return _amount_parts(cells, fmt)
+    if isinstance(cells, pa.Array):
+        return _arrow_parts(cells, kind, decimals, fmt)
+    types = set(map(type, cells)) - {type(None)}
+    if types <= {str}:
+        return _arrow_parts(pa.array(cells, pa.string()), kind, decimals, fmt)
+    if types == {int}:
+        return _arrow_parts(pa.array(cells, pa.int64()), kind, decimals, fmt)
+    if types == {dt.date}:
+        return _arrow_parts(pa.array(cells, pa.date32()), kind, decimals, fmt)
+    numbers: list[str | None] = []
+    styles: list[str | None] = []
+    texts: list[str | None] = []
+    for value in cells:
+        number, style, text = _one_cell(value, kind, decimals, fmt)
+        numbers.append(number)
+        styles.append(style)
+        texts.append(text)
+    return pa.array(numbers, pa.string()), pa.array(styles, pa.string()), pa.array(texts, pa.string())
+
+
+def _arrow_parts(cells: pa.Array, kind: str, decimals: int, fmt: Formats) -> tuple[Any, Any, pa.Array | None]:
+    """``_parts`` of an Arrow column: text ("" an empty cell), integers, or dates."""
+    if pa.types.is_integer(cells.type):
+        style = fmt.money(decimals) if kind == "money" else fmt.int
+        return pc.cast(cells, pa.string()), _xf(style), None
+    if pa.types.is_date32(cells.type):
+        serial = pc.add(pc.cast(pc.cast(cells, pa.int32()), pa.int64()), _DATE_EPOCH)
+        return pc.cast(serial, pa.string()), _xf(fmt.date), None
+    texts = pc.cast(cells, pa.string())
+    return None, None, pc.if_else(pc.equal(texts, ""), pa.scalar(None, pa.string()), texts)
+
+
+def _one_cell(value: Any, kind: str, decimals: int, fmt: Formats) -> tuple[str | None, str | None, str | None]:
+    """(number, style, text) of one cell by its value's type; None and "" stay empty cells."""
     if value is None or value == "":
-        return
+        return None, None, None
     if isinstance(value, Money):
-        sheet.write_number(r, c, value.number, fmt.money(value.decimals))
-    elif isinstance(value, dt.date):
-        sheet.write_datetime(r, c, dt.datetime(value.year, value.month, value.day), fmt.date)
-    elif isinstance(value, bool):
-        sheet.write_string(r, c, "yes" if value else "no", fmt.text)
-    elif isinstance(value, int | float):
-        number_format = fmt.money(decimals) if kind == "money" else (fmt.int if isinstance(value, int) else None)
-        sheet.write_number(r, c, value, number_format)
-    else:
-        text = str(value)
-        if not text.isprintable():  # C-fast test first: the regex runs only for the rare odd text
-            text = clean_text(text)
-        wrap = kind == "wrap"
-        if is_formula_like(text):
-            sheet.write_string(r, c, text, fmt.wrap_quoted if wrap else fmt.quoted)
-        else:
-            sheet.write_string(r, c, text, fmt.wrap if wrap else fmt.text)
+        return f"{value.number:.16G}", _xf(fmt.money(value.decimals)), None
+    if isinstance(value, dt.date):
+        serial = (dt.date(value.year, value.month, value.day) - dt.date(1970, 1, 1)).days + _DATE_EPOCH
+        return str(serial), _xf(fmt.date), None
+    if isinstance(value, bool):
+        return None, None, "yes" if value else "no"
+    if isinstance(value, int | float):
+        style = fmt.money(decimals) if kind == "money" else (fmt.int if isinstance(value, int) else None)
+        return f"{value:.16G}" if isinstance(value, float) else str(value), None if style is None else _xf(style), None
+    return None, None, str(value)
+
+
+def _amount_parts(cells: Amounts, fmt: Formats) -> tuple[Any, Any, pa.Array | None]:
+    """Exact decimal text of each amount as the number (Excel reads it to the float the amount is),
+    exact text as a text cell beyond 15 significant digits."""
+    minor = pa.array(cells.minor, pa.int64())
+    valid = np.asarray(pc.is_valid(minor))
+    values = np.asarray(minor.fill_null(0), dtype=np.int64)
+    places = np.asarray(cells.decimals, dtype=np.int64)
+    exact = valid & (np.abs(values) < _EXACT_LIMIT)
+    numbers: Any = pa.nulls(len(values), pa.string())
+    styles: Any = pa.nulls(len(values), pa.string())
+    for d in np.unique(places[exact]).tolist():
+        at = pa.array(exact & (places == d))
+        numbers = pc.if_else(at, _decimal_texts(values, int(d)), numbers)
+        styles = pc.if_else(at, _xf(fmt.money(int(d))), styles)
+    inexact = np.flatnonzero(valid & ~exact).tolist()
+    if not inexact:
+        return numbers, styles, None
+    texts: list[str | None] = [None] * len(values)
+    for i in inexact:
+        texts[i] = minor_text(int(values[i]), int(places[i]))
+    return numbers, styles, pa.array(texts, pa.string())
+
+
+def _decimal_texts(minor: npt.NDArray[np.int64], decimals: int) -> pa.Array:
+    """``minor_text`` of a whole array at once (integer arithmetic, never a float)."""
+    sign = pc.if_else(pa.array(minor < 0), "-", "")
+    magnitude = np.abs(minor)
+    whole = pc.cast(pa.array(magnitude // 10**decimals), pa.string())
+    if decimals <= 0:
+        return pc.binary_join_element_wise(sign, whole, "")
+    fraction = pc.utf8_lpad(pc.cast(pa.array(magnitude % 10**decimals), pa.string()), decimals, "0")
+    return pc.binary_join_element_wise(sign, whole, ".", fraction, "")
