@@ -1,12 +1,15 @@
-"""Time writing the run report (the report workbook + report.json) for 200k lines, and its peak memory.
+"""Time writing the run report (the report workbook + report.json), and its peak memory.
 
-python bench/report_bench.py [LINES] [--baseline SOURCE_TREE]
+python bench/report_bench.py [LINES ...] [--baseline SOURCE_TREE] [--floor]
 
-prints the figures; never an assertion on time. ``--baseline`` runs the same measurement, in the
-same session and on the same lines, with the ``pipeline`` package of another source tree (e.g. an
-older commit unpacked with ``git archive COMMIT | tar -x -C /tmp/old``) and prints the ratio, so
-the comparison is not spoiled by a machine that is busier in one run than in another. Each writer
-runs in its own process, so its peak resident memory is its own.
+prints the figures for each number of lines (200,000 by default); never an assertion on time.
+``--baseline`` runs the same measurement, in the same session and on the same lines, with the
+``pipeline`` package of another source tree (an older commit unpacked with ``git archive COMMIT
+pipeline schemas | tar -x -C /tmp/old``) and prints the ratio, so the comparison is not spoiled by
+a machine that is busier in one run than in another. ``--floor`` also times bare XlsxWriter
+writing the same lines' cells, one ``write_row`` per line with a preset format (no report sheets,
+no JSON): what the library's cell calls alone cost. Each writer runs in its own process, so its
+peak resident memory is its own.
 """
 
 from __future__ import annotations
@@ -69,35 +72,62 @@ def measure(n: int) -> None:
     print(json.dumps({"lines": n, "seconds": took, "peak_mb": peak_mb, "sizes": sizes}))
 
 
-def _child(n: int, source: Path) -> dict[str, float]:
-    """``measure`` in a fresh process importing ``pipeline`` from ``source``."""
+def floor(n: int) -> None:
+    """Bare XlsxWriter: the lines' cells, one ``write_row`` per line, preset formats; one JSON line."""
+    import xlsxwriter
+
+    lines = make_lines(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        book = xlsxwriter.Workbook(str(Path(tmp) / "floor.xlsx"), {"constant_memory": True, "tmpdir": tmp})
+        sheet = book.add_worksheet("Payments")
+        sheet.write_row(0, 0, list(lines.columns), book.add_format({"bold": True}))
+        text = book.add_format({"valign": "top"})
+        columns = [lines[c].astype("object").where(lines[c].notna(), None).tolist() for c in lines.columns]
+        for r, row in enumerate(zip(*columns, strict=True), start=1):
+            sheet.write_row(r, 0, row, text)
+        book.close()
+        took = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"lines": n, "seconds": took, "peak_mb": peak_mb}))
+
+
+def _child(n: int, source: Path, mode: str = "--measure") -> dict[str, float]:
+    """``measure`` (or ``floor``) in a fresh process importing ``pipeline`` from ``source``."""
     env = {**os.environ, "PYTHONPATH": str(source)}
-    done = subprocess.run(
-        [sys.executable, __file__, str(n), "--measure"], env=env, capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, __file__, str(n), mode], env=env, capture_output=True, text=True, check=True)
     value: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return value
 
 
 def main() -> None:
     args = sys.argv[1:]
-    if "--measure" in args:
-        measure(int(args[0]))
+    if "--measure" in args or "--measure-floor" in args:
+        (measure if "--measure" in args else floor)(int(args[0]))
         return
     baseline = Path(args[args.index("--baseline") + 1]) if "--baseline" in args else None
-    numbers = [a for a in args if a.isdigit()]
-    n = int(numbers[0]) if numbers else 200_000
-    now = _child(n, Path(__file__).resolve().parents[1])
-    print(
-        f"run report for {n:,} lines: {now['seconds']:.1f} s ({n / now['seconds']:,.0f} lines/s), "
-        f"peak memory {now['peak_mb']:,.0f} MB"
-    )
-    if baseline is not None:
-        old = _child(n, baseline)
+    sizes = [int(a) for a in args if a.isdigit()] or [200_000]
+    here = Path(__file__).resolve().parents[1]
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for n in sizes:
+        now = _child(n, here)
         print(
-            f"baseline ({baseline}): {old['seconds']:.1f} s, peak memory {old['peak_mb']:,.0f} MB; "
-            f"now {old['seconds'] / now['seconds']:.1f}x as fast"
+            f"run report for {n:,} lines: {now['seconds']:.1f} s ({n / now['seconds']:,.0f} lines/s), "
+            f"peak memory {now['peak_mb']:,.0f} MB"
         )
+        if "--floor" in args:
+            bare = _child(n, here, "--measure-floor")
+            print(
+                f"  floor, bare XlsxWriter write_row of the lines' cells: {bare['seconds']:.1f} s, "
+                f"peak memory {bare['peak_mb']:,.0f} MB; the report is {bare['seconds'] / now['seconds']:.1f}x as fast"
+            )
+        if baseline is not None:
+            old = _child(n, baseline)
+            print(
+                f"  baseline ({baseline}): {old['seconds']:.1f} s, peak memory {old['peak_mb']:,.0f} MB; "
+                f"now {old['seconds'] / now['seconds']:.1f}x as fast"
+            )
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -302,6 +302,18 @@ def test_json_report_has_exact_money_as_strings_and_nulls_for_missing_values(rep
     assert (d["kind"], d["lineNumber"], d["key"]) == ("missing_in_bc", 10000, "bank:tx:1")
 
 
+TRICKY_TEXTS = ('say "paid"', "C:\\bank\\file", "two\nlines\tand tab", "bell\x07 and \x1f", "Zürich 東京 ✓", "")
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_json_lines_read_back_as_the_texts_written(tmp_path: Path, text: str) -> None:
+    """Quotes, backslashes, line breaks and control characters survive report.json exactly."""
+    lines = _frame(_line(2, "posted", -120, description=text, message=text))
+    paths = write_run_report(tmp_path, SUMMARY, lines, DISCREPANCIES, decimals=PLACES)
+    (line,) = json.loads(paths["json"].read_text(encoding="utf-8"))["lines"]
+    assert (line["description"], line["message"], line["amount"]) == (text, text, "-1.20")
+
+
 def test_json_summary_keeps_totals_given_by_the_caller(tmp_path: Path) -> None:
     given = {"posted": {"EUR": "1.00"}}
     paths = write_run_report(tmp_path, {**SUMMARY, "totals": given}, LINES, DISCREPANCIES, decimals=PLACES)
