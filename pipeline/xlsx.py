@@ -243,8 +243,19 @@ def write_columns(book: Any, table: Table, count: int, chunks: Iterable[Sequence
 # --- the rows of a table as sheet XML ------------------------------------------------------------------
 
 _ILLEGAL: Final = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
-_FORMULA: Final = r"^[=+\-@\t\r]"
-_EDGE_SPACE: Final = r"^\s|\s$"
+_SPECIAL: Final = r"[\x00-\x08\x0b-\x1f&<>_\x{fffe}\x{ffff}]"
+"""Any character that needs more than copying: illegal in XML, escaped by Excel or by XML."""
+_ESCAPES: Final = (
+    ("\r", "_x000D_"),
+    ("\ufffe", "_xFFFE_"),
+    ("\uffff", "_xFFFF_"),
+    ("&", "&amp;"),
+    ("<", "&lt;"),
+    (">", "&gt;"),
+)
+_FORMULA_START: Final = pa.array(list(FORMULA_START), pa.string())
+_SPACES: Final = pa.array([c for c in map(chr, range(0x3000 + 1)) if c.isspace()], pa.string())
+"""What Python's ``\\s`` matches (XlsxWriter preserves whitespace at either end by that rule)."""
 _DATE_EPOCH: Final = 25569  # Excel's serial number of 1970-01-01, where Arrow's dates count from
 _EXACT_LIMIT: Final = 10**15  # at most 15 significant digits: Excel's double is the amount exactly
 
@@ -292,17 +303,20 @@ def _text_xml(texts: pa.Array, refs: pa.Array, wrap: bool, fmt: Formats) -> pa.A
     """Inline-string cells: characters XML cannot carry as ``\\xNN`` (``clean_text``), Excel's
     ``_xHHHH_`` escapes (its own escape escaped, CR, U+FFFE/U+FFFF), XML's entities, the quote
     prefix on text that starts like a formula, whitespace at either end preserved."""
-    if pc.any(pc.match_substring_regex(texts, _ILLEGAL)).as_py():
-        texts = pa.array([None if t is None else clean_text(t) for t in texts.to_pylist()], pa.string())
-    if pc.any(pc.match_substring(texts, "_x")).as_py():
-        texts = pc.replace_substring_regex(texts, r"(_x[0-9a-fA-F]{4}_)", r"_x005F\1")
-    for plain, escaped in (("\r", "_x000D_"), ("\ufffe", "_xFFFE_"), ("\uffff", "_xFFFF_")):
-        texts = pc.replace_substring(texts, plain, escaped)
-    for plain, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        texts = pc.replace_substring(texts, plain, escaped)
+    formula = pc.is_in(pc.utf8_slice_codeunits(texts, 0, 1), value_set=_FORMULA_START)  # as written, before escapes
+    if pc.any(pc.match_substring_regex(texts, _SPECIAL)).as_py():  # one scan; most columns have none
+        if pc.any(pc.match_substring_regex(texts, _ILLEGAL)).as_py():
+            texts = pa.array([None if t is None else clean_text(t) for t in texts.to_pylist()], pa.string())
+        if pc.any(pc.match_substring(texts, "_x")).as_py():
+            texts = pc.replace_substring_regex(texts, r"(_x[0-9a-fA-F]{4}_)", r"_x005F\1")
+        for plain, escaped in _ESCAPES:
+            texts = pc.replace_substring(texts, plain, escaped)
     plain_style, quoted_style = (fmt.wrap, fmt.wrap_quoted) if wrap else (fmt.text, fmt.quoted)
-    style = pc.if_else(pc.match_substring_regex(texts, _FORMULA), _xf(quoted_style), _xf(plain_style))
-    opening = pc.if_else(pc.match_substring_regex(texts, _EDGE_SPACE), '<t xml:space="preserve">', "<t>")
+    first = pc.utf8_slice_codeunits(texts, 0, 1)
+    last = pc.utf8_slice_codeunits(texts, -1, 2**31 - 1)
+    style = pc.if_else(formula, _xf(quoted_style), _xf(plain_style))
+    edge = pc.or_(pc.is_in(first, value_set=_SPACES), pc.is_in(last, value_set=_SPACES))
+    opening = pc.if_else(edge, '<t xml:space="preserve">', "<t>")
     parts = ('<c r="', refs, '" s="', style, '" t="inlineStr"><is>', opening, texts, "</t></is></c>", "")
     return pc.binary_join_element_wise(*parts)
 
