@@ -44,6 +44,7 @@ from pipeline.reconcile import (
     totals_by_state,
 )
 from pipeline.validate import FileResult
+from pipeline.xlsx import TextPool, joined_bytes
 from schemas.codes import STATE_LABELS, STATES, Skip, State
 from schemas.lines import conform_discrepancies, conform_lines
 
@@ -290,10 +291,13 @@ def _json_lines(lines: pd.DataFrame, places: int | Mapping[str, int]) -> Iterato
     names.insert(names.index("currency"), "amount")
     for start in range(0, len(lines), JSON_CHUNK_ROWS):
         part = lines.iloc[start : start + JSON_CHUNK_ROWS]
-        pieces: list[Any] = []
+        pool = TextPool(len(part))
+        slots: list[Any] = []
         for n, name in enumerate(names):
-            pieces += [("{" if n == 0 else ", ") + json.dumps(name) + ": ", _json_values(part, name, places)]
-        yield _joined(pc.binary_join_element_wise(*pieces, "}", ""), ",\n")
+            slots += [pool.constant(("{" if n == 0 else ", ") + json.dumps(name) + ": ")]
+            slots += [pool.add(_json_values(part, name, places))]
+        slots += [pool.constant("}"), pool.constant(",\n")]
+        yield joined_bytes(pool.lay_out(slots))[: -len(",\n")]
 
 
 def _json_values(part: pd.DataFrame, name: str, places: int | Mapping[str, int]) -> pa.Array:
@@ -324,13 +328,6 @@ _JSON_ESCAPES = (
 )
 """How ``json`` writes these characters in a string (the backslash first); other control
 characters are rare enough to be left to ``json`` itself."""
-
-
-def _joined(strings: pa.Array, separator: str) -> bytes:
-    """The strings of an Arrow array as UTF-8, ``separator`` between them."""
-    if not len(strings):
-        return b""
-    return separator.join(strings.to_pylist()).encode("utf-8")
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

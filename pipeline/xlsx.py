@@ -261,7 +261,12 @@ _EXACT_LIMIT: Final = 10**15  # at most 15 significant digits: Excel's double is
 
 
 def _body_chunks(fmt: Formats, table: Table, chunks: Iterable[Sequence[Cells]]) -> Iterator[bytes]:
-    """The ``<row>`` elements of the table's lines, one block of bytes per chunk of columns."""
+    """The ``<row>`` elements of the table's lines, one block of bytes per chunk of columns.
+
+    No string is built per cell or per row: each cell is five pieces (``<c r="A``, the row number,
+    ``" s="3" t="inlineStr"><is><t>``, the value, ``</t></is></c>``; all "" for an empty cell)
+    taken from a pool of the few constant pieces and the chunk's value arrays, so one Arrow
+    ``take`` lays the whole chunk out, row by row, in one buffer."""
     from xlsxwriter.utility import xl_col_to_name
 
     letters = [xl_col_to_name(c) for c in range(len(table.columns))]
@@ -271,38 +276,100 @@ def _body_chunks(fmt: Formats, table: Table, chunks: Iterable[Sequence[Cells]]) 
         n = len(columns[0].minor) if isinstance(columns[0], Amounts) else len(columns[0])
         if not n:
             continue
-        numbers = pc.cast(pa.array(np.arange(first, first + n, dtype=np.int64)), pa.string())
-        cells = [
-            _column_xml(column, kind, table.decimals, fmt, pc.binary_join_element_wise(letter, numbers, ""))
-            for column, kind, letter in zip(columns, kinds, letters, strict=True)
-        ]
-        rows = pc.binary_join_element_wise('<row r="', numbers, '">', *cells, "</row>", "")
-        yield _joined(rows)
+        pool = TextPool(n)
+        numbers = pool.add(pc.cast(pa.array(np.arange(first, first + n, dtype=np.int64)), pa.string()))
+        slots: list[Any] = [pool.constant('<row r="'), numbers, pool.constant('">')]
+        for column, kind, letter in zip(columns, kinds, letters, strict=True):
+            slots += _cell_slots(pool, numbers, letter, column, kind, table.decimals, fmt)
+        slots.append(pool.constant("</row>"))
+        yield joined_bytes(pool.lay_out(slots))
         first += n
 
 
-def _joined(strings: pa.Array) -> bytes:
+class TextPool:
+    """Text laid out row by row without a string per row: constant pieces and value arrays of ``n``
+    rows; a slot is a constant id (one for all rows, or one per row), or an array's positions
+    (``add``). ``lay_out`` takes the slots row by row into one Arrow array (``joined_bytes``)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.constants: dict[str, int] = {"": 0}
+        self.arrays: list[pa.Array] = []
+        self.size = 0
+
+    def constant(self, text: str) -> int:
+        return self.constants.setdefault(text, len(self.constants))
+
+    def add(self, values: pa.Array) -> npt.NDArray[np.int64]:
+        """Positions of ``values`` in the pool, offset by the constants once they are all known
+        (``lay_out`` adds that offset: positions are stored negative-free as ``_ARRAY + at``)."""
+        at = _ARRAY + self.size + np.arange(self.n, dtype=np.int64)
+        self.arrays.append(values)
+        self.size += len(values)
+        return at
+
+    def lay_out(self, slots: Sequence[Any]) -> pa.Array:
+        constants = pa.array(list(self.constants), pa.string())
+        grid = np.empty((self.n, len(slots)), dtype=np.int64)
+        for j, slot in enumerate(slots):
+            grid[:, j] = slot
+        grid = np.where(grid >= _ARRAY, grid - _ARRAY + len(constants), grid)
+        return pa.concat_arrays([constants, *self.arrays]).take(pa.array(grid.ravel()))
+
+
+_ARRAY: Final = 1 << 40
+"""Marks a slot value as a position in the pool's arrays rather than a constant id."""
+
+
+def joined_bytes(strings: pa.Array) -> bytes:
     """All the strings of an Arrow string array, end to end (its data buffer, no Python strings)."""
     offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset : strings.offset + len(strings) + 1]
     data = strings.buffers()[2]
     return b"" if data is None else data[int(offsets[0]) : int(offsets[-1])].to_pybytes()
 
 
-def _column_xml(cells: Cells, kind: str, decimals: int, fmt: Formats, refs: pa.Array) -> pa.Array:
-    """Each cell of a column as XlsxWriter writes it ("" for an empty cell)."""
-    numbers, styles, texts = _parts(cells, kind, decimals, fmt)
-    out: list[pa.Array] = []
-    if numbers is not None:
-        out.append(pc.binary_join_element_wise('<c r="', refs, '" s="', styles, '"><v>', numbers, "</v></c>", ""))
+def _cell_slots(
+    pool: TextPool, numbers: Any, letter: str, column: Cells, kind: str, decimals: int, fmt: Formats
+) -> list[Any]:
+    """The five slots of a column's cells (``_body_chunks``): numbers with their style, text as
+    inline strings, as XlsxWriter writes them; all "" where a cell is empty."""
+    values, styles, texts = _parts(column, kind, decimals, fmt)
+    n = pool.n
+    middle = np.zeros(n, dtype=np.int64)
+    closing = np.zeros(n, dtype=np.int64)
+    filled = np.zeros(n, dtype=bool)
+    value: Any = pa.nulls(n, pa.string())
     if texts is not None:
-        out.append(_text_xml(texts, refs, kind == "wrap", fmt))
-    return pc.coalesce(*out, pa.scalar("", pa.string()))
+        escaped, quoted, preserve = _text_pieces(texts)
+        plain_style, quoted_style = (fmt.wrap, fmt.wrap_quoted) if kind == "wrap" else (fmt.text, fmt.quoted)
+        at = np.asarray(pc.is_valid(texts), dtype=bool)
+        for q, p in ((False, False), (False, True), (True, False), (True, True)):
+            space = ' xml:space="preserve"' if p else ""
+            piece = f'" s="{_xf(quoted_style if q else plain_style)}" t="inlineStr"><is><t{space}>'
+            middle[at & (quoted == q) & (preserve == p)] = pool.constant(piece)
+        closing[at] = pool.constant("</t></is></c>")
+        filled |= at
+        value = escaped
+    if values is not None:
+        at = np.asarray(pc.is_valid(values), dtype=bool)
+        if isinstance(styles, str):
+            middle[at] = pool.constant(f'" s="{styles}"><v>')
+        else:
+            codes = pc.dictionary_encode(styles)
+            ids = np.array([pool.constant(f'" s="{s}"><v>') for s in codes.dictionary.to_pylist()] or [0])
+            middle[at] = ids[np.asarray(codes.indices.fill_null(0), dtype=np.int64)[at]]
+        closing[at] = pool.constant("</v></c>")
+        filled |= at
+        value = pc.coalesce(values, value)
+    opening = np.where(filled, pool.constant(f'<c r="{letter}'), 0)
+    cells = np.where(filled, pool.add(pc.fill_null(value, "")), 0)
+    return [opening, np.where(filled, numbers, 0), middle, cells, closing]
 
 
-def _text_xml(texts: pa.Array, refs: pa.Array, wrap: bool, fmt: Formats) -> pa.Array:
-    """Inline-string cells: characters XML cannot carry as ``\\xNN`` (``clean_text``), Excel's
-    ``_xHHHH_`` escapes (its own escape escaped, CR, U+FFFE/U+FFFF), XML's entities, the quote
-    prefix on text that starts like a formula, whitespace at either end preserved."""
+def _text_pieces(texts: pa.Array) -> tuple[pa.Array, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Inline-string values: characters XML cannot carry as ``\\xNN`` (``clean_text``), Excel's
+    ``_xHHHH_`` escapes (its own escape escaped, CR, U+FFFE/U+FFFF), XML's entities; and which
+    start like a formula (quote prefix) or have whitespace at either end (preserved)."""
     formula = pc.is_in(pc.utf8_slice_codeunits(texts, 0, 1), value_set=_FORMULA_START)  # as written, before escapes
     if pc.any(pc.match_substring_regex(texts, _SPECIAL)).as_py():  # one scan; most columns have none
         if pc.any(pc.match_substring_regex(texts, _ILLEGAL)).as_py():
@@ -311,14 +378,10 @@ def _text_xml(texts: pa.Array, refs: pa.Array, wrap: bool, fmt: Formats) -> pa.A
             texts = pc.replace_substring_regex(texts, r"(_x[0-9a-fA-F]{4}_)", r"_x005F\1")
         for plain, escaped in _ESCAPES:
             texts = pc.replace_substring(texts, plain, escaped)
-    plain_style, quoted_style = (fmt.wrap, fmt.wrap_quoted) if wrap else (fmt.text, fmt.quoted)
     first = pc.utf8_slice_codeunits(texts, 0, 1)
     last = pc.utf8_slice_codeunits(texts, -1, 2**31 - 1)
-    style = pc.if_else(formula, _xf(quoted_style), _xf(plain_style))
     edge = pc.or_(pc.is_in(first, value_set=_SPACES), pc.is_in(last, value_set=_SPACES))
-    opening = pc.if_else(edge, '<t xml:space="preserve">', "<t>")
-    parts = ('<c r="', refs, '" s="', style, '" t="inlineStr"><is>', opening, texts, "</t></is></c>", "")
-    return pc.binary_join_element_wise(*parts)
+    return texts, np.asarray(formula.fill_null(False), dtype=bool), np.asarray(edge.fill_null(False), dtype=bool)
 
 
 def _xf(cell_format: Any) -> str:
@@ -377,7 +440,7 @@ def _one_cell(value: Any, kind: str, decimals: int, fmt: Formats) -> tuple[str |
         return None, None, "yes" if value else "no"
     if isinstance(value, int | float):
         style = fmt.money(decimals) if kind == "money" else (fmt.int if isinstance(value, int) else None)
-        return f"{value:.16G}" if isinstance(value, float) else str(value), None if style is None else _xf(style), None
+        return f"{value:.16G}" if isinstance(value, float) else str(value), "0" if style is None else _xf(style), None
     return None, None, str(value)
 
 
