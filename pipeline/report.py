@@ -95,6 +95,8 @@ class _Sheet:
     def __init__(self, wb: Any, title: str) -> None:
         self.ws = wb.add_worksheet(title)
         self.row = 0
+        self.widths: list[int] = []
+        self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         self.formats = {
             (bold, fill, quote): wb.add_format(
                 {"bold": bold, "quote_prefix": quote, **({"bg_color": "#FFF2CC", "pattern": 1} if fill else {})}
@@ -115,7 +117,28 @@ class _Sheet:
                 text = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
             if text or bold or filled:
                 self.ws.write_string(self.row, c, text, self.formats[(bold, filled, is_formula_like(text))])
+            if c >= len(self.widths):
+                self.widths.append(0)
+            self.widths[c] = max(self.widths[c], len(text))
         self.row += 1
+
+    def set_up(self, header_row: int | None, wrapped: int | None = None) -> None:
+        """Widths from the content (8 to 40 characters; the ``wrapped`` column 60, wrapped), the
+        header row frozen with filters, printed landscape one page wide with the header on each page.
+        Only the sheet's look: the cells, and so what a profile reads back, stay as they are."""
+        for c, width in enumerate(self.widths):
+            if c == wrapped:
+                self.ws.set_column(c, c, 60, self.wrap)
+            else:
+                self.ws.set_column(c, c, min(max(width + 2, 8), 40))
+        self.ws.set_landscape()
+        self.ws.set_paper(9)  # A4
+        self.ws.fit_to_pages(1, 0)
+        if header_row is not None:
+            self.ws.freeze_panes(header_row + 1, 0)
+            self.ws.repeat_rows(header_row)
+            if self.widths and self.row > header_row:
+                self.ws.autofilter(header_row, 0, self.row - 1, len(self.widths) - 1)
 
 
 def _rejected_rows(
@@ -137,6 +160,14 @@ def _rejected_rows(
         parts = {p for c in bad_columns[row] for p in _COLUMN_SPLIT.split(c)}
         values: list[Any] = [str(columns[k][i]) for k in range(width)]
         yield [*values, row, "; ".join(by_row[row])], [labels[k] in parts for k in range(width)]
+
+
+def _fit_row(sheet: _Sheet, message: str) -> None:
+    """The next row tall enough for its message wrapped 60 characters wide (at most 8 lines):
+    LibreOffice does not size such rows itself, and draws the text over the rows below."""
+    lines = min(sum(max(-(-len(part) // 54), 1) for part in message.split("\n")), 8)
+    if lines > 1:
+        sheet.ws.set_row(sheet.row, 15 * lines)
 
 
 _COLUMN_SPLIT = re.compile(r" \+ | / ")
@@ -166,19 +197,25 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
     ws = _Sheet(wb, sheet_title(table.sheet or "Rejected"))
     width, header = table.width, list(table.header or ())
     label_of = {p: n for n, p in table.column_names().items()}
+    header_row = None
     if table.header is not None:
         # Lines above the header keep their place, so a profile that finds its header by row
         # number finds it in the workbook too.
         for skipped in sorted(table.skipped, key=lambda r: r.source_row):
             if table.header_row is not None and skipped.source_row < table.header_row:
                 ws.append([skipped.text if skipped.reason == Skip.PREAMBLE else ""])
+        header_row = ws.row
         ws.append([*header, *[""] * (width - len(header)), "row", "error"], bold=True)
     for values, fill in _rejected_rows(table, by_row, bad_columns, label_of):
+        _fit_row(ws, str(values[-1]))
         ws.append(values, fill=fill)
+    ws.set_up(header_row, wrapped=width + 1)
     issues = _Sheet(wb, "Issues" if ws.ws.name.lower() != "issues" else "Issues (all)")
     issues.append(_ISSUE_HEADER, bold=True)
     for i in result.issues:
+        _fit_row(issues, i.message)
         issues.append((i.source_file, i.source_row, i.column, i.value, i.reason_code, i.message))
+    issues.set_up(0, wrapped=len(_ISSUE_HEADER) - 1)
     try:
         wb.close()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -51,8 +51,8 @@ PAYMENTS_COLUMNS: Final[tuple[Column, ...]] = (
     ("source_row", "Row", "int", 6),
     ("lineNumber", "Line No.", "int", 9),
     *_PAYMENT,
-    ("match_details", "How it was matched", "wrap", 50),
     ("flags", "Notes", "wrap", 36),
+    ("match_details", "How it was matched", "wrap", 50),
     ("amount", "Amount (BC sign)", "money", 15),
     ("journal_code", "Journal", "text", 12),
     ("bc_id", "BC line id", "text", 20),
@@ -91,6 +91,15 @@ DISCREPANCY_COLUMNS: Final[tuple[Column, ...]] = (
     ("bc_id", "BC line id", "text", 20),
     ("key", "Payment key", "text", 28),
 )
+
+PRINTED: Final[Mapping[str, int]] = {
+    "Payments": [c[0] for c in PAYMENTS_COLUMNS].index("flags") + 1,
+    "Rejected": [c[0] for c in REJECTED_COLUMNS].index("description") + 1,
+    "Needs review": [c[0] for c in REVIEW_COLUMNS].index("externalDocumentNumber") + 1,
+    "Discrepancies": [c[0] for c in DISCREPANCY_COLUMNS].index("message") + 1,
+}
+"""Columns a printout of each table shows, from the left: what a controller reads (up to the
+notes, the description, the reference, the details); the ids and BC's own sign stay on screen."""
 
 _DECIDE: Final = "Decide it in the decisions workbook (payimport review), then import that workbook."
 WHAT_TO_DO: Final[Mapping[str, str]] = {
@@ -144,7 +153,9 @@ def write_report_workbook(
             for n, start in enumerate(range(0, max(len(part), 1), rows_per_sheet)):
                 name = title if n == 0 else f"{title} ({n + 1})"
                 chunk = part.iloc[start : start + rows_per_sheet]
-                table = Table(name, tuple((header, kind, width) for _, header, kind, width in columns))
+                table = Table(
+                    name, tuple((header, kind, width) for _, header, kind, width in columns), printed=PRINTED[title]
+                )
                 write_columns(book, table, len(chunk), _chunks(chunk, columns, places, words))
     return path
 

@@ -62,6 +62,9 @@ class Table:
     name: str
     columns: tuple[tuple[str, str, int], ...]
     decimals: int = 2
+    printed: int = 0
+    """How many columns from the left a printout shows (0: all): the ones a person reads, not
+    the ids kept for filters and tools, so the print stays legible one page wide."""
 
 
 def money_format(decimals: int) -> str:
@@ -225,11 +228,15 @@ def write_columns(book: Any, table: Table, count: int, chunks: Iterable[Sequence
     for c, (name, kind, width) in enumerate(table.columns):
         sheet.set_column(c, c, min(width, MAX_WIDTH), fmt.wrap if kind == "wrap" else None)
         sheet.write_string(0, c, name, fmt.header)
+    if any(len(name) > min(width, MAX_WIDTH) for name, _, width in table.columns):
+        sheet.set_row(0, 2 * LINE_HEIGHT)  # a header wrapped over two lines, not cut
     sheet.freeze_panes(1, 0)
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(0)
     sheet.set_paper(9)  # A4
+    if table.printed:
+        sheet.print_area(0, 0, max(count, 1), table.printed - 1)
     sheet.autofilter(0, 0, max(count, 1), len(table.columns) - 1)
     for cell_format in fmt.cell_formats():  # styles.xml is written at close, before the rows are made
         _xf(cell_format)
@@ -270,7 +277,6 @@ def _body_chunks(fmt: Formats, table: Table, chunks: Iterable[Sequence[Cells]]) 
     from xlsxwriter.utility import xl_col_to_name
 
     letters = [xl_col_to_name(c) for c in range(len(table.columns))]
-    kinds = [kind for _, kind, _ in table.columns]
     first = 2  # Excel's row number of the first line: row 1 is the header
     for columns in chunks:
         n = len(columns[0].minor) if isinstance(columns[0], Amounts) else len(columns[0])
@@ -278,12 +284,41 @@ def _body_chunks(fmt: Formats, table: Table, chunks: Iterable[Sequence[Cells]]) 
             continue
         pool = TextPool(n)
         numbers = pool.add(pc.cast(pa.array(np.arange(first, first + n, dtype=np.int64)), pa.string()))
-        slots: list[Any] = [pool.constant('<row r="'), numbers, pool.constant('">')]
-        for column, kind, letter in zip(columns, kinds, letters, strict=True):
-            slots += _cell_slots(pool, numbers, letter, column, kind, table.decimals, fmt)
-        slots.append(pool.constant("</row>"))
-        yield joined_bytes(pool.lay_out(slots))
+        cells: list[Any] = []
+        lines = np.ones(n, dtype=np.int64)
+        for column, (_, kind, width), letter in zip(columns, table.columns, letters, strict=True):
+            slots, texts = _cell_slots(pool, numbers, letter, column, kind, table.decimals, fmt)
+            cells += slots
+            if kind == "wrap" and texts is not None:
+                lines = np.maximum(lines, _wrapped_lines(texts, min(width, MAX_WIDTH)))
+        heights = [pool.constant(_row_height(int(h))) for h in range(MAX_LINES + 1)]
+        row_end = np.asarray(heights, dtype=np.int64)[np.minimum(lines, MAX_LINES)]
+        yield joined_bytes(pool.lay_out([pool.constant('<row r="'), numbers, row_end, *cells, pool.constant("</row>")]))
         first += n
+
+
+MAX_LINES: Final = 8
+"""Lines of wrapped text a row is made tall enough for (a longer text scrolls within its cell)."""
+LINE_HEIGHT: Final = 15
+"""Points per line of the default font (Calibri 11): XlsxWriter's default row height."""
+
+
+def _row_height(lines: int) -> str:
+    """The end of a ``<row>`` tag: a row with wrapped text tall enough for its lines.
+
+    Excel sizes such rows itself, LibreOffice does not when it opens the file: without a height a
+    wrapped message is drawn over the rows below it, on screen and in print."""
+    return '">' if lines <= 1 else f'" ht="{lines * LINE_HEIGHT}" customHeight="1">'
+
+
+def _wrapped_lines(texts: pa.Array, width: int) -> npt.NDArray[np.int64]:
+    """About how many lines each text takes in a wrapped column ``width`` characters wide: its
+    line breaks, and each line's length over the width (words wrap a little earlier: 90%)."""
+    per_line = max(int(width * 0.9), 1)
+    length = np.asarray(pc.fill_null(pc.utf8_length(texts), 0), dtype=np.int64)
+    breaks = np.asarray(pc.fill_null(pc.count_substring(texts, "\n"), 0), dtype=np.int64)
+    out: npt.NDArray[np.int64] = np.maximum(-(-length // per_line), 1) + breaks
+    return out
 
 
 class TextPool:
@@ -330,9 +365,10 @@ def joined_bytes(strings: pa.Array) -> bytes:
 
 def _cell_slots(
     pool: TextPool, numbers: Any, letter: str, column: Cells, kind: str, decimals: int, fmt: Formats
-) -> list[Any]:
+) -> tuple[list[Any], pa.Array | None]:
     """The five slots of a column's cells (``_body_chunks``): numbers with their style, text as
-    inline strings, as XlsxWriter writes them; all "" where a cell is empty."""
+    inline strings, as XlsxWriter writes them; all "" where a cell is empty. Also the column's
+    texts as written (None when it has none), which size the rows."""
     values, styles, texts = _parts(column, kind, decimals, fmt)
     n = pool.n
     middle = np.zeros(n, dtype=np.int64)
@@ -363,7 +399,7 @@ def _cell_slots(
         value = pc.coalesce(values, value)
     opening = np.where(filled, pool.constant(f'<c r="{letter}'), 0)
     cells = np.where(filled, pool.add(pc.fill_null(value, "")), 0)
-    return [opening, np.where(filled, numbers, 0), middle, cells, closing]
+    return [opening, np.where(filled, numbers, 0), middle, cells, closing], texts
 
 
 def _text_pieces(texts: pa.Array) -> tuple[pa.Array, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
