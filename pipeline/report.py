@@ -92,42 +92,51 @@ class _Sheet:
     characters XML cannot carry are written as ``\\xNN``.
     """
 
-    def __init__(self, wb: Any, title: str) -> None:
+    def __init__(self, wb: Any, title: str, wrapped: int = -1) -> None:
         self.ws = wb.add_worksheet(title)
         self.row = 0
         self.widths: list[int] = []
+        self.wrapped = wrapped  # the column of messages, wrapped
         self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         self.formats = {
-            (bold, fill, quote): wb.add_format(
-                {"bold": bold, "quote_prefix": quote, **({"bg_color": "#FFF2CC", "pattern": 1} if fill else {})}
+            (bold, fill, quote, wrap): wb.add_format(
+                {
+                    "bold": bold,
+                    "quote_prefix": quote,
+                    "valign": "top",
+                    **({"text_wrap": True} if wrap else {}),
+                    **({"bg_color": "#FFF2CC", "pattern": 1} if fill else {}),
+                }
             )
             for bold in (False, True)
             for fill in (False, True)
             for quote in (False, True)
+            for wrap in (False, True)
         }
 
     def append(self, values: Sequence[Any], *, bold: bool = False, fill: Sequence[bool] = ()) -> None:
         for c, value in enumerate(values):
             filled = c < len(fill) and fill[c]
             if isinstance(value, int) and not isinstance(value, bool):
-                self.ws.write_number(self.row, c, value, self.formats[(bold, filled, False)])
+                self.ws.write_number(self.row, c, value, self.formats[(bold, filled, False, False)])
                 continue
             text = "" if value is None else str(value)
             if ILLEGAL_CHARACTERS_RE.search(text):
                 text = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
             if text or bold or filled:
-                self.ws.write_string(self.row, c, text, self.formats[(bold, filled, is_formula_like(text))])
+                wrap = c == self.wrapped and not bold
+                self.ws.write_string(self.row, c, text, self.formats[(bold, filled, is_formula_like(text), wrap)])
             if c >= len(self.widths):
                 self.widths.append(0)
             self.widths[c] = max(self.widths[c], len(text))
         self.row += 1
 
-    def set_up(self, header_row: int | None, wrapped: int | None = None) -> None:
+    def set_up(self, header_row: int | None) -> None:
         """Widths from the content (8 to 40 characters; the ``wrapped`` column 60, wrapped), the
         header row frozen with filters, printed landscape one page wide with the header on each page.
         Only the sheet's look: the cells, and so what a profile reads back, stay as they are."""
         for c, width in enumerate(self.widths):
-            if c == wrapped:
+            if c == self.wrapped:
                 self.ws.set_column(c, c, 60, self.wrap)
             else:
                 self.ws.set_column(c, c, min(max(width + 2, 8), 40))
@@ -194,7 +203,7 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
     built = Path(scratch.name) / "errors.xlsx"
     options = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
     wb = xlsxwriter.Workbook(str(built), {**options, "strings_to_urls": False, "tmpdir": scratch.name})
-    ws = _Sheet(wb, sheet_title(table.sheet or "Rejected"))
+    ws = _Sheet(wb, sheet_title(table.sheet or "Rejected"), wrapped=table.width + 1)
     width, header = table.width, list(table.header or ())
     label_of = {p: n for n, p in table.column_names().items()}
     header_row = None
@@ -209,13 +218,13 @@ def write_errors_workbook(result: FileResult, path: Path) -> Path:
     for values, fill in _rejected_rows(table, by_row, bad_columns, label_of):
         _fit_row(ws, str(values[-1]))
         ws.append(values, fill=fill)
-    ws.set_up(header_row, wrapped=width + 1)
-    issues = _Sheet(wb, "Issues" if ws.ws.name.lower() != "issues" else "Issues (all)")
+    ws.set_up(header_row)
+    issues = _Sheet(wb, "Issues" if ws.ws.name.lower() != "issues" else "Issues (all)", wrapped=len(_ISSUE_HEADER) - 1)
     issues.append(_ISSUE_HEADER, bold=True)
     for i in result.issues:
         _fit_row(issues, i.message)
         issues.append((i.source_file, i.source_row, i.column, i.value, i.reason_code, i.message))
-    issues.set_up(0, wrapped=len(_ISSUE_HEADER) - 1)
+    issues.set_up(0)
     try:
         wb.close()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,7 @@ Column = tuple[str, str, str, int]
 
 _PAYMENT: Final[tuple[Column, ...]] = (
     ("customerNumber", "Customer No.", "text", 13),
-    ("appliesToInvoiceNumber", "Applies-to Invoice No.", "text", 20),
+    ("appliesToInvoiceNumber", "Applies-to Invoice No.", "wrap", 20),
     ("received", "Received", "money", 15),
     ("currency", "Currency", "text", 9),
     ("postingDate", "Posting Date", "date", 12),
@@ -47,7 +47,7 @@ _PAYMENT: Final[tuple[Column, ...]] = (
 )
 PAYMENTS_COLUMNS: Final[tuple[Column, ...]] = (
     ("state", "Result", "text", 17),
-    ("source_file", "File", "text", 24),
+    ("source_file", "File", "text", 30),
     ("source_row", "Row", "int", 6),
     ("lineNumber", "Line No.", "int", 9),
     *_PAYMENT,
@@ -59,7 +59,7 @@ PAYMENTS_COLUMNS: Final[tuple[Column, ...]] = (
     ("key", "Payment key", "text", 28),
 )
 REJECTED_COLUMNS: Final[tuple[Column, ...]] = (
-    ("source_file", "File", "text", 24),
+    ("source_file", "File", "text", 30),
     ("source_row", "Row", "int", 6),
     ("reason", "Why", "wrap", 34),
     ("message", "Details", "wrap", 60),
@@ -68,7 +68,7 @@ REJECTED_COLUMNS: Final[tuple[Column, ...]] = (
     ("key", "Payment key", "text", 28),
 )
 REVIEW_COLUMNS: Final[tuple[Column, ...]] = (
-    ("source_file", "File", "text", 24),
+    ("source_file", "File", "text", 30),
     ("source_row", "Row", "int", 6),
     ("reason", "Why it waits", "wrap", 34),
     ("todo", "What to do", "wrap", 40),
