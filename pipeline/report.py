@@ -44,7 +44,7 @@ from pipeline.reconcile import (
     totals_by_state,
 )
 from pipeline.validate import FileResult
-from pipeline.xlsx import TextPool, joined_bytes
+from pipeline.xlsx import TextPool, as_array, joined_bytes
 from schemas.codes import STATE_LABELS, STATES, Skip, State
 from schemas.lines import conform_discrepancies, conform_lines
 
@@ -353,8 +353,8 @@ def _json_values(part: pd.DataFrame, name: str, places: int | Mapping[str, int])
         return pc.fill_null(pc.binary_join_element_wise('"', texts, '"', ""), "null")
     column = part[name]
     if pd.api.types.is_integer_dtype(column.dtype):
-        return pc.fill_null(pc.cast(pa.array(column, pa.int64(), from_pandas=True), pa.string()), "null")
-    texts = pa.array(column.astype("str"), pa.string(), from_pandas=True)
+        return pc.fill_null(pc.cast(as_array(pa.array(column, pa.int64(), from_pandas=True)), pa.string()), "null")
+    texts = as_array(pa.array(column.astype("str"), pa.string(), from_pandas=True))
     if pc.any(pc.match_substring_regex(texts, r'[\\"\x00-\x1f]')).as_py():
         if pc.any(pc.match_substring_regex(texts, r"[\x00-\x07\x0b\x0e-\x1f]")).as_py():
             return pa.array([json.dumps(t, ensure_ascii=False) for t in texts.to_pylist()], pa.string())

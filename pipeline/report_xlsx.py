@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from pipeline.money import exact_float, exact_minor, minor_text
 from pipeline.reconcile import count_states, decimals_for, totals_by_state
-from pipeline.xlsx import Amounts, Cells, Money, Table, formats_of, open_workbook, write_columns
+from pipeline.xlsx import Amounts, Cells, Money, Table, as_array, formats_of, open_workbook, write_columns
 from schemas.codes import STATE_LABELS, STATES, Review, State, describe
 
 Column = tuple[str, str, str, int]
@@ -204,10 +204,10 @@ def _column(frame: pd.DataFrame, name: str, places: int | Mapping[str, int], wor
 def _arrow(column: pd.Series) -> Any:
     """A plain column as Arrow (text as text, integers as integers, <NA> as an empty cell)."""
     if pd.api.types.is_integer_dtype(column.dtype):
-        return pa.array(column, pa.int64(), from_pandas=True)
+        return as_array(pa.array(column, pa.int64(), from_pandas=True))
     if pd.api.types.is_bool_dtype(column.dtype):
         return column.map({True: "yes", False: "no"}).tolist()
-    return pa.array(column.astype("str").where(column.notna(), None), pa.string(), from_pandas=True)
+    return as_array(pa.array(column.astype("str").where(column.notna(), None), pa.string(), from_pandas=True))
 
 
 def _mapped(frame: pd.DataFrame, name: str, words: Callable[[str], str]) -> Any:
@@ -216,7 +216,7 @@ def _mapped(frame: pd.DataFrame, name: str, words: Callable[[str], str]) -> Any:
         return [None] * len(frame)
     codes = frame[name].astype("str").where(frame[name].notna(), "")
     table = {c: (words(c) if c else "") for c in codes.unique().tolist()}
-    return pa.array(codes.map(table), pa.string(), from_pandas=True)
+    return as_array(pa.array(codes.map(table), pa.string(), from_pandas=True))
 
 
 def _dates(frame: pd.DataFrame, name: str) -> Any:
@@ -225,7 +225,7 @@ def _dates(frame: pd.DataFrame, name: str) -> Any:
         return [None] * len(frame)
     text = frame[name].astype("str").str.slice(0, 10)
     moments = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").astype("datetime64[s]")
-    return pc.cast(pa.array(moments, pa.timestamp("s"), from_pandas=True), pa.date32())
+    return pc.cast(as_array(pa.array(moments, pa.timestamp("s"), from_pandas=True)), pa.date32())
 
 
 _STRFTIME: Final = {"%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%H": "hh", "%M": "mm", "%S": "ss", "%b": "Mon"}
@@ -256,7 +256,7 @@ def _money(frame: pd.DataFrame, places: int | Mapping[str, int], *, sign: int) -
     currency = frame["currency"].astype("str") if "currency" in frame.columns else pd.Series("", index=frame.index)
     decimals = currency.map({c: decimals_for(c, places) for c in currency.unique().tolist()})
     minor = frame["amount_minor"].astype("Int64") * sign
-    return Amounts(pa.array(minor, pa.int64(), from_pandas=True), decimals.to_numpy(dtype=np.int64))
+    return Amounts(as_array(pa.array(minor, pa.int64(), from_pandas=True)), decimals.to_numpy(dtype=np.int64))
 
 
 def _reason_words(codes: Any) -> str:

@@ -339,7 +339,7 @@ class TextPool:
         """Positions of ``values`` in the pool, offset by the constants once they are all known
         (``lay_out`` adds that offset: positions are stored negative-free as ``_ARRAY + at``)."""
         at = _ARRAY + self.size + np.arange(self.n, dtype=np.int64)
-        self.arrays.append(values)
+        self.arrays.append(as_array(values))
         self.size += len(values)
         return at
 
@@ -426,11 +426,19 @@ def _xf(cell_format: Any) -> str:
     return str(cell_format._get_xf_index())
 
 
+def as_array(values: Any) -> pa.Array:
+    """One Arrow array (a column of an Arrow-backed frame converts to a chunked one)."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    return values
+
+
 def _parts(cells: Cells, kind: str, decimals: int, fmt: Formats) -> tuple[Any, Any, pa.Array | None]:
     """(numbers as Excel's text, their styles, texts) of a column, null where a cell is not one;
     whole columns at once when their values are all of one type, else value by value."""
     if isinstance(cells, Amounts):
         return _amount_parts(cells, fmt)
+    cells = as_array(cells)
     if isinstance(cells, pa.Array):
         return _arrow_parts(cells, kind, decimals, fmt)
     types = set(map(type, cells)) - {type(None)}
@@ -483,7 +491,8 @@ def _one_cell(value: Any, kind: str, decimals: int, fmt: Formats) -> tuple[str |
 def _amount_parts(cells: Amounts, fmt: Formats) -> tuple[Any, Any, pa.Array | None]:
     """Exact decimal text of each amount as the number (Excel reads it to the float the amount is),
     exact text as a text cell beyond 15 significant digits."""
-    minor = pa.array(cells.minor, pa.int64())
+    minor = as_array(cells.minor) if isinstance(cells.minor, pa.Array | pa.ChunkedArray) else pa.array(cells.minor)
+    minor = minor.cast(pa.int64())
     valid = np.asarray(pc.is_valid(minor))
     values = np.asarray(minor.fill_null(0), dtype=np.int64)
     places = np.asarray(cells.decimals, dtype=np.int64)

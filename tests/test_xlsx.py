@@ -122,3 +122,22 @@ def test_arrow_columns_and_amounts_in_chunks_give_the_same_cells(tmp_path: Path)
     assert ours[2][4] == ("10000000000000.00", "General", False)  # exact text, not a float a cent off
     sheet = openpyxl.load_workbook(tmp_path / "chunks.xlsx")["T"]
     assert sheet.dimensions == "A1:E5" and sheet.auto_filter.ref == "A1:E5" and sheet.freeze_panes == "A2"
+
+
+def test_chunked_arrow_columns_as_an_arrow_backed_frame_gives_them(tmp_path: Path) -> None:
+    """A column of an Arrow-backed frame converts to a chunked array: the same cells as one array."""
+    texts, numbers, days = ["=1", None, "b"], [1, None, 3], [dt.date(2026, 1, 1), None, dt.date(2026, 3, 2)]
+    chunked = [
+        pa.chunked_array([texts[:1], texts[1:]]),
+        pa.chunked_array([texts[:2], texts[2:]]),
+        pa.chunked_array([numbers[:1], numbers[1:]]),
+        pa.chunked_array([days[:1], days[1:]], pa.date32()),
+        Amounts(pa.chunked_array([[-12345], [None, 7]]), [2, 2, 2]),
+    ]
+    plain = [pa.array(texts), pa.array(texts), pa.array(numbers), pa.array(days), Amounts([-12345, None, 7], [2, 2, 2])]
+    for name, columns in (("chunked.xlsx", chunked), ("plain.xlsx", plain)):
+        with open_book(tmp_path / name) as book:
+            write_columns(book, Table("T", COLUMNS), 3, [columns])
+
+    assert _values(tmp_path / "chunked.xlsx") == _values(tmp_path / "plain.xlsx")
+    assert _values(tmp_path / "plain.xlsx")[0][4] == (-123.45, "#,##0.00", False)
