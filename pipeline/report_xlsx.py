@@ -70,12 +70,19 @@ REJECTED_COLUMNS: Final[tuple[Column, ...]] = (
 REVIEW_COLUMNS: Final[tuple[Column, ...]] = (
     ("source_file", "File", "text", 30),
     ("source_row", "Row", "int", 6),
-    ("reason", "Why it waits", "wrap", 34),
-    ("todo", "What to do", "wrap", 40),
-    ("message", "Details", "wrap", 60),
-    ("candidates", "Candidates", "wrap", 40),
+    ("customerNumber", "Customer No.", "text", 13),
+    ("received", "Received", "money", 15),
+    ("currency", "Currency", "text", 9),
+    ("postingDate", "Posting Date", "date", 12),
+    ("externalDocumentNumber", "External Document No.", "text", 22),
+    ("reason", "Why it waits", "wrap", 30),
+    ("todo", "What to do", "wrap", 36),
+    ("message", "Details", "wrap", 50),
+    ("candidates", "Candidates", "wrap", 36),
     ("match_details", "Evidence found", "wrap", 50),
-    *_PAYMENT,
+    ("appliesToInvoiceNumber", "Applies-to Invoice No.", "wrap", 20),
+    ("documentNumber", "Document No.", "text", 18),
+    ("description", "Description", "wrap", 30),
     ("flags", "Notes", "wrap", 30),
     ("reason_code", "Reason code", "text", 18),
     ("key", "Payment key", "text", 28),
@@ -95,7 +102,7 @@ DISCREPANCY_COLUMNS: Final[tuple[Column, ...]] = (
 PRINTED: Final[Mapping[str, int]] = {
     "Payments": [c[0] for c in PAYMENTS_COLUMNS].index("flags") + 1,
     "Rejected": [c[0] for c in REJECTED_COLUMNS].index("description") + 1,
-    "Needs review": [c[0] for c in REVIEW_COLUMNS].index("externalDocumentNumber") + 1,
+    "Needs review": [c[0] for c in REVIEW_COLUMNS].index("candidates") + 1,
     "Discrepancies": [c[0] for c in DISCREPANCY_COLUMNS].index("message") + 1,
 }
 """Columns a printout of each table shows, from the left: what a controller reads (up to the
