@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -148,22 +149,23 @@ def write_report_workbook(
     on over "Payments (2)"...)."""
     words = state_words(summary)
     states = lines["state"].to_numpy()
-    parts: list[tuple[str, tuple[Column, ...], pd.DataFrame]] = [
-        ("Payments", PAYMENTS_COLUMNS, lines[np.isin(states, [State.POSTED, State.ALREADY_POSTED])]),
-        ("Rejected", REJECTED_COLUMNS, lines[states == State.REJECTED]),
-        ("Needs review", REVIEW_COLUMNS, lines[states == State.NEEDS_REVIEW]),
-        ("Discrepancies", DISCREPANCY_COLUMNS, discrepancies),
+    # positions, not copies: each table's lines are taken CHUNK_ROWS at a time while the sheet is packed
+    parts: list[tuple[str, tuple[Column, ...], pd.DataFrame, npt.NDArray[np.intp]]] = [
+        ("Payments", PAYMENTS_COLUMNS, lines, np.flatnonzero(np.isin(states, [State.POSTED, State.ALREADY_POSTED]))),
+        ("Rejected", REJECTED_COLUMNS, lines, np.flatnonzero(states == State.REJECTED)),
+        ("Needs review", REVIEW_COLUMNS, lines, np.flatnonzero(states == State.NEEDS_REVIEW)),
+        ("Discrepancies", DISCREPANCY_COLUMNS, discrepancies, np.arange(len(discrepancies))),
     ]
     with open_workbook(path, subject="payimport run report", title=f"Run {summary.get('run_id', '')}") as book:
         write_summary_sheet(book, summary, lines, places, len(discrepancies))
-        for title, columns, part in parts:
-            for n, start in enumerate(range(0, max(len(part), 1), rows_per_sheet)):
+        for title, columns, frame, at in parts:
+            for n, start in enumerate(range(0, max(len(at), 1), rows_per_sheet)):
                 name = title if n == 0 else f"{title} ({n + 1})"
-                chunk = part.iloc[start : start + rows_per_sheet]
+                chunk = at[start : start + rows_per_sheet]
                 table = Table(
                     name, tuple((header, kind, width) for _, header, kind, width in columns), printed=PRINTED[title]
                 )
-                write_columns(book, table, len(chunk), _chunks(chunk, columns, places, words))
+                write_columns(book, table, len(chunk), _chunks(frame, chunk, columns, places, words))
     return path
 
 
@@ -179,12 +181,16 @@ CHUNK_ROWS: Final = 50_000
 
 
 def _chunks(
-    frame: pd.DataFrame, columns: Sequence[Column], places: int | Mapping[str, int], words: Mapping[str, str]
+    frame: pd.DataFrame,
+    at: npt.NDArray[np.intp],
+    columns: Sequence[Column],
+    places: int | Mapping[str, int],
+    words: Mapping[str, str],
 ) -> Iterator[list[Cells]]:
-    """The cells of the lines, CHUNK_ROWS lines at a time, column by column (whole columns at once:
-    Arrow arrays for plain columns, words looked up once per distinct code)."""
-    for start in range(0, len(frame), CHUNK_ROWS):
-        part = frame.iloc[start : start + CHUNK_ROWS]
+    """The cells of the lines at positions ``at``, CHUNK_ROWS lines at a time, column by column
+    (whole columns at once: Arrow arrays for plain columns, words looked up once per code)."""
+    for start in range(0, len(at), CHUNK_ROWS):
+        part = frame.iloc[at[start : start + CHUNK_ROWS]]
         yield [_column(part, name, places, words) for name, _, _, _ in columns]
 
 
