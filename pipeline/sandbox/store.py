@@ -310,6 +310,10 @@ CREATE INDEX IF NOT EXISTS gl_document ON gl_entries (company_id, document_numbe
 CREATE INDEX IF NOT EXISTS cle_document ON cust_ledger_entries (company_id, document_type, document_number);
 CREATE INDEX IF NOT EXISTS cle_customer ON cust_ledger_entries (company_id, customer_number);
 CREATE INDEX IF NOT EXISTS lines_by_journal ON journal_lines (journal_id, line_number);
+-- Posting takes the next transaction number as MAX(transaction_no) and finds invoices by number
+-- alone: without these, seeding or posting n documents scanned every earlier one (n squared).
+CREATE INDEX IF NOT EXISTS gl_transaction ON gl_entries (company_id, transaction_no);
+CREATE INDEX IF NOT EXISTS invoice_by_number ON sales_invoices (company_id, number);
 -- BC keeps a batch's balance as a SIFT sum (CalcSums is O(1)); a SUM over journal_lines on every
 -- insert made each line cost O(lines in the journal). Kept up to date by triggers; the INSERT OR
 -- IGNORE fills it for databases made before it existed.
