@@ -138,37 +138,46 @@ class ReferenceIndex:
 
     def find(self, text: str) -> list[Found]:
         """Every open invoice the text points to, each once, by its surest way, in the order the text
-        names them."""
+        names them. The words of a reference whose check digits hold are not read again as loose
+        numbers: its check digit is not a typing error."""
         best: dict[int, Found] = {}
-        for found in (*self._structured(text), *self._words(text)):
+        spans: list[tuple[int, int]] = []
+        structured = list(self._structured(text, spans))
+        words = [f for f in self._words(text) if not any(a <= f.at < b for a, b in spans)]
+        for found in (*structured, *words):
             held = best.get(found.invoice)
             if held is None or found.way < held.way:
                 best[found.invoice] = found
         return sorted(best.values(), key=lambda f: (f.at, f.invoice))
 
-    def _structured(self, text: str) -> Iterable[Found]:
+    def _structured(self, text: str, spans: list[tuple[int, int]]) -> Iterable[Found]:
+        """References with valid check digits; the span of each is added to ``spans``."""
         upper = text.upper()
         for match in _RF.finditer(upper):
             ref = match.group(0).replace(" ", "")
             if iso11649.is_valid(ref):
+                spans.append(match.span())
                 yield from self._by_key(_digits_key(ref[4:]), Way.STRUCTURED, ref, match.start())
         for match in _OGM.finditer(upper):
             digits = "".join(match.groups())
             check = int(digits[:10]) % 97 or 97  # a remainder of 0 is written as 97
             if check == int(digits[10:]):
+                spans.append(match.span())
                 yield from self._by_key(_digits_key(digits[:10]), Way.STRUCTURED, match.group(0), match.start())
         for match in _QRR.finditer(upper):
             digits = (match.group(1) or match.group(2)).replace(" ", "")
             if esr.is_valid(digits):
+                spans.append(match.span())
                 yield from self._by_key(_digits_key(digits[:-1]), Way.STRUCTURED, digits, match.start())
-
         for match in _VIITE.finditer(upper):
             digits = match.group(1).replace(" ", "")
             if finnish_reference_ok(digits):
+                spans.append(match.span())
                 yield from self._by_key(_digits_key(digits[:-1]), Way.STRUCTURED, digits, match.start())
         for match in _KID.finditer(upper):
             kid = match.group(1)
             if kid_ok(kid):
+                spans.append(match.span())
                 yield from self._by_key(_digits_key(kid[:-1]), Way.STRUCTURED, kid, match.start())
 
     def _by_key(self, key: str, way: Way, word: str, at: int) -> Iterable[Found]:
