@@ -53,6 +53,7 @@ _KID = re.compile(r"\bKID\s*:?\s*(\d{2,24}[\d-])(?![\dA-Z])")
 _LOOKALIKE = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "S": "5", "B": "8", "Z": "2"})
 _NUMBERISH = re.compile(r"[0-9OoIlSBZ]*[0-9][0-9OoIlSBZ]*")
 _MIN_DIGITS = 3
+_NOT_DIGIT = re.compile(r"[^0-9]+")
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,10 @@ class Found:
 
 def _digits_key(text: str) -> str:
     """The digits of ``text`` without leading zeros ("" when fewer than three digits remain)."""
-    key = "".join(ch for ch in text if ch.isdigit()).lstrip("0")
+    if text.isascii():  # the common case, at C speed
+        key = _NOT_DIGIT.sub("", text).lstrip("0")
+    else:
+        key = "".join(ch for ch in text if ch.isdigit()).lstrip("0")
     return key if len(key) >= _MIN_DIGITS else ""
 
 
@@ -140,6 +144,8 @@ class ReferenceIndex:
         """Every open invoice the text points to, each once, by its surest way, in the order the text
         names them. The words of a reference whose check digits hold are not read again as loose
         numbers: its check digit is not a typing error."""
+        if not text.strip():
+            return []
         best: dict[int, Found] = {}
         spans: list[tuple[int, int]] = []
         structured = list(self._structured(text, spans))
