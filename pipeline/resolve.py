@@ -182,7 +182,7 @@ def resolve(
     _check_named_customer(w, cust)  # 1
     _choose_invoices(w, inv, policy)  # 2
     _customer_from_invoice(w, cust, inv)  # 3
-    _memory_disagrees(w, frame, cust, memory, policy)  # 3, the payer remembered as someone else
+    _memory_disagrees(w, frame, cust, memory, policy, rules_of_file or {})  # 3, the payer remembered as another
     _check_currency(w, cust, inv, lcy)  # 4
     applied = np.flatnonzero((w.reason == 0) & (w.chosen >= 0))  # 5
     if applied.size:
@@ -281,13 +281,24 @@ def _customer_from_invoice(w: _Work, cust: _Customers, inv: _Invoices) -> None:
     _check_blocked(w.reason, w.flags, w.c_idx, fill & (w.reason == 0), cust)
 
 
-def _memory_disagrees(w: _Work, frame: pd.DataFrame, cust: _Customers, memory: PayerMemory, policy: Policies) -> None:
+def _memory_disagrees(
+    w: _Work,
+    frame: pd.DataFrame,
+    cust: _Customers,
+    memory: PayerMemory,
+    policy: Policies,
+    rules_of_file: Mapping[str, MatchingRules],
+) -> None:
     """A row whose customer came from the invoice it names, while the payer memory knows its account
     (or name) as another customer's, is not applied to that invoice: the matcher hears both and
     sends it to a person (``conflicting_evidence``). Today's bill-to rule would follow the invoice."""
-    if not memory or not policy.matching.enabled or not policy.matching.uses("payer_memory"):
+    if not memory:
         return
     rows = np.flatnonzero((w.reason == 0) & ((w.flags & _F[Flag.CUSTOMER_FROM_INVOICE]) != 0))
+    files = _text_of(frame, ("source_file",), rows) if rules_of_file else [""] * int(rows.size)
+    used = {f: rules_of_file.get(f, policy.matching) for f in set(files)}
+    on = np.array([used[f].enabled and used[f].uses("payer_memory") for f in files], dtype=bool)
+    rows = rows[on] if rows.size else rows
     if not rows.size:
         return
     position = {number: k for k, number in enumerate(cust.numbers)}

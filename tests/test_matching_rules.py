@@ -138,6 +138,10 @@ def test_memory_stops_the_bill_to_rule_from_following_anothers_invoice() -> None
     # the same customer remembered: nothing to doubt
     agreed = _run(row, memory=_memory(("account", DE, "C10100", "rule")))
     assert [(c, i) for c, i, _, _ in _lines(agreed, 1)] == [("C10100", "RE-2026-0102")]
+    # a profile that does not use the memory keeps the bill-to rule
+    no_memory = MatchingRules(signals=("payer_name", "references", "loose_references", "amount", "combinations"))
+    kept = _run(row, memory=_memory(("account", DE, "C10000", "rule")), rules_of_file={"statement.csv": no_memory})
+    assert [(c, i) for c, i, _, _ in _lines(kept, 1)] == [("C10100", "RE-2026-0102")]
 
 
 def test_the_memory_signal_can_be_switched_off() -> None:
