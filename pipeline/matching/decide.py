@@ -381,22 +381,25 @@ def _choose(r: Receipt, book: Book, ranked: list[tuple[int, Decision]], rules: M
         return Decision(found=False, facts=facts, candidates=shown, message="no candidate is sure enough to propose")
     best_conf, best = ranked[0]
     tied = [d for conf, d in ranked if conf == best_conf and d.strength == best.strength]
-    listing = [f"{book.who(d.customer)} ({conf}%): {_lines_text(book, d, r.currency)}" for conf, d in ranked[:_SHOWN]]
+
+    def listing() -> list[str]:  # written only for a receipt that goes to a person
+        return [f"{book.who(d.customer)} ({conf}%): {_lines_text(book, d, r.currency)}" for conf, d in ranked[:_SHOWN]]
+
     if len(tied) > 1:
         names = " and ".join(book.who(d.customer) for d in tied[:_SHOWN])
         return Decision(
             review=Review.MATCH_AMBIGUOUS,
             confidence=best_conf,
             facts=[f for d in tied for f in d.facts],
-            candidates=listing,
+            candidates=listing(),
             message=f"{names} fit the evidence equally well ({best_conf}%): a person chooses",
         )
     if best.review:
-        best.candidates = best.candidates or listing
+        best.candidates = best.candidates or listing()
         return best
     if best_conf < rules.automatic:
         best.review = Review.MATCH_UNCERTAIN
-        best.candidates = listing
+        best.candidates = listing()
         best.message = (
             f"The best candidate is {book.who(best.customer)} at {best_conf}%, below the {rules.automatic}% needed "
             f"to post without a person: {_lines_text(book, best, r.currency)}"
