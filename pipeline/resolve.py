@@ -907,12 +907,17 @@ def match_by_evidence(
     return matched
 
 
+_EPOCH_DAY = day_number("1970-01-01")
+
+
 def _days(frame: pd.DataFrame, todo: IntArray) -> list[int]:
     """Each row's posting date as a day number (-1 when it has none), for the date window."""
     if "postingDate" not in frame.columns:
         return [-1] * int(todo.size)
     dates = pd.to_datetime(frame["postingDate"].iloc[todo], errors="coerce")
-    return [day_number(d.date().isoformat()) if not pd.isna(d) else -1 for d in dates.tolist()]
+    days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    ordinal = days.astype(np.int64) + _EPOCH_DAY  # date.toordinal, for the whole column at once
+    return [int(x) for x in np.where(np.isnat(days), -1, ordinal).tolist()]
 
 
 def _book(m: _MatchInput, policy: Policies, others: Sequence[MatchingRules]) -> Book:
