@@ -86,10 +86,14 @@ def test_memory_learns_from_confirmed_rows_only_and_is_evidence_next_run(tmp_pat
                 ("M1", "Zahler Eins", DE, "714.00", "C10000", "RE-2026-0107"),  # posted by the rules: teaches
                 ("M2", "Zahler Zwei", NL, "7.00", "", ""),  # nobody: waits for a person, teaches nothing
                 ("M3", "Zahler Drei", GB, "45.50", "C99999", ""),  # unknown customer: waits
+                # only the amount points to RE-2026-0091 (C10000's only 1,250.00): a proposal, teaches nothing
+                ("M4", "Zahler Vier", "FR1420041010050500013M02606", "1250.00", "", ""),
             ],
         ),
     )
     assert first.summary is not None and first.summary["posted"] == 1, first.output
+    proposal = next(line for line in report_lines(first.summary) if line["externalDocumentNumber"] == "M4")
+    assert (proposal["state"], proposal["reason_code"]) == ("needs_review", "match_uncertain")
     assert _accounts(config) == [("DE89370400440532013000", "C10000", "rule")]
 
     out = tmp_path / "decide.xlsx"
