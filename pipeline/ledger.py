@@ -44,11 +44,13 @@ from typing import Any, Final, Self
 
 from pipeline.errors import PayimportError
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 ROW_STATES: Final = ("planned", "sending", "created", "refused", "conflict")
 RUN_STATUSES: Final = ("running", "finished", "failed", "interrupted")
 JOURNAL_STATES: Final = ("planned", "created", "posting", "posted")
 REVIEW_STATES: Final = ("waiting", "decided", "done")
+PAYER_KINDS: Final = ("account", "name")
+PAYER_SOURCES: Final = ("rule", "person")
 _REPLANNABLE: Final = ("planned", "refused")
 _CHUNK: Final = 900  # bound parameters per IN (...): below SQLite's old 999 limit
 _BUSY_TIMEOUT_MS: Final = 10_000
@@ -108,6 +110,16 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             decision_json TEXT, decided TEXT, outcome TEXT,
             PRIMARY KEY (target, key))""",
         "CREATE INDEX reviews_state ON reviews (target, state)",
+    ),
+    # Version 5: payer memory. Which customer a payer's account or name was confirmed for (posted by
+    # the rules, or decided by a person and posted), so the next payment from it is recognised.
+    5: (
+        f"""CREATE TABLE payer_memory (
+            target TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN {_in(PAYER_KINDS)}),
+            identity TEXT NOT NULL, customer TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN {_in(PAYER_SOURCES)}),
+            first_confirmed TEXT NOT NULL, confirmed TEXT NOT NULL, run_id TEXT NOT NULL, times INTEGER NOT NULL,
+            PRIMARY KEY (target, kind, identity, customer))""",
     ),
 }
 
@@ -656,6 +668,39 @@ class Ledger:
             bad = {k: (current[k].state if k in current else None) for k in keys}
             bad = {k: state for k, state in bad.items() if state is None or state not in allowed}
             raise ValueError(f"review row(s) not in {' or '.join(allowed)}: {_describe(bad)}") from None
+
+    # -- payer memory ----------------------------------------------------------------------------------
+
+    def remember_payers(self, target: str, run_id: str, lessons: Sequence[tuple[str, str, str, str]]) -> None:
+        """Confirmations (kind, identity, customer number, source) from a run's posted payments: a new
+        identity and customer is recorded, a known one gets this run as its last confirmation and one
+        more count; a person's confirmation is never downgraded to the rules'. One transaction."""
+        bad = [lesson for lesson in lessons if lesson[0] not in PAYER_KINDS or lesson[3] not in PAYER_SOURCES]
+        if bad:
+            raise ValueError(f"remember_payers: unknown kind or source in {bad[:3]}")
+        if not lessons:
+            return
+        now = _now()
+        params = [
+            (target, kind, ident, customer, source, now, now, run_id) for kind, ident, customer, source in lessons
+        ]
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO payer_memory (target, kind, identity, customer, source, first_confirmed, confirmed, "
+                "run_id, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) "
+                "ON CONFLICT (target, kind, identity, customer) DO UPDATE SET confirmed = excluded.confirmed, "
+                "run_id = excluded.run_id, times = payer_memory.times + 1, "
+                "source = CASE WHEN payer_memory.source = 'person' THEN 'person' ELSE excluded.source END",
+                params,
+            )
+
+    def payer_memory(self, target: str) -> list[tuple[str, str, str, str, str, str, int]]:
+        """Every remembered (kind, identity, customer, source, last confirmed, run id, times) of the target."""
+        sql = (
+            "SELECT kind, identity, customer, source, confirmed, run_id, times FROM payer_memory WHERE target = ? "
+            "ORDER BY kind, identity, customer"
+        )
+        return [tuple(r) for r in self._db.execute(sql, (target,))]
 
     # -- rows: writes ----------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.bc import BCClient
-from pipeline.config import Config
+from pipeline.config import Config, MatchingRules
 from pipeline.decisions import answer_workbooks, split_decision_workbooks, take_decisions
 from pipeline.errors import ConfigError
 from pipeline.exitcodes import ExitCode
@@ -34,6 +34,7 @@ from pipeline.ledger import Ledger
 from pipeline.lines import empty_lines, issue_lines, payment_lines, receipt_key, repeat_first_fate
 from pipeline.localtime import as_local, file_stamp
 from pipeline.logs import emit
+from pipeline.matching.memory import PayerMemory, Remembered, lessons
 from pipeline.money import money_text
 from pipeline.pending import net_of_pending, pending_by_invoice
 from pipeline.post import (
@@ -107,7 +108,7 @@ def run_import(
     parts = [issue_lines(r) for r in inputs.results] + split.known
     held = split_by_review(ledger, scope, split.todo)
     parts += held.lines
-    review, to_post = _resolve_rows(ctx, held)  # 4
+    review, to_post = _resolve_rows(ctx, held, _matching_rules_of_files(inputs, config))  # 4
     parts += review
     if not split.resumed.empty:
         resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals)
@@ -125,6 +126,8 @@ def run_import(
         parts += posting.parts
     result = _finish(ctx, inputs, parts, posting, started, client.requests_made - requests_before, held)  # 7
     settle_decisions(ctx, held, result.lines)
+    if not options.dry_run:
+        _remember_payers(ctx, result.lines, to_post, held)
     if not options.dry_run:  # a dry run records no decision, so it has no result to write back
         answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
     return result
@@ -160,7 +163,43 @@ def _file_history(ledger: Ledger, scope: str, sha: str) -> str | None:
     return f"seen before on {day} (as {name}); none of its rows was imported then"
 
 
-def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+def _matching_rules_of_files(inputs: Inputs, config: Config) -> dict[str, MatchingRules]:
+    """The matching rules of each file whose profile overrides some of ``policies.matching``."""
+    out: dict[str, MatchingRules] = {}
+    for result in inputs.results:
+        if result.profile.matching is not None:
+            rules = config.policies.matching.overridden(result.profile.matching)
+            for file in set(result.payments.rows["source_file"].astype("str")) | {result.file}:
+                out[file] = rules
+    return out
+
+
+def _remember_payers(ctx: RunContext, lines: pd.DataFrame, to_post: pd.DataFrame, held: ReviewSplit) -> None:
+    """Teach the payer memory what this run confirmed: the payer account and name of every payment
+    now in the journal (posted by the rules, or as a person decided). Rows for a person, refused
+    by BC or not sent teach nothing (``pipeline.matching.memory``)."""
+    if to_post.empty or lines.empty:
+        return
+    posted = set(lines.loc[lines["state"] == "posted", "key"].astype("str").map(receipt_key))
+    keys = to_post["key"].astype("str").map(receipt_key)
+    mine = to_post[keys.isin(posted).to_numpy()]
+    if mine.empty:
+        return
+    by_person = set(held.decided["key"].astype("str")) if not held.decided.empty else set()
+    rows = zip(
+        mine["customerNumber"].fillna("").astype("str").tolist(),
+        mine.get("payer_account", pd.Series("", index=mine.index)).fillna("").astype("str").tolist(),
+        mine.get("payer_name", pd.Series("", index=mine.index)).fillna("").astype("str").tolist(),
+        [k in by_person for k in keys[keys.isin(posted)].tolist()],
+        strict=True,
+    )
+    learned = lessons(rows)
+    ctx.ledger.remember_payers(ctx.scope, ctx.run_id, [(x.kind, x.identity, x.customer, x.source) for x in learned])
+
+
+def _resolve_rows(
+    ctx: RunContext, held: ReviewSplit, rules_of_file: dict[str, MatchingRules]
+) -> tuple[list[pd.DataFrame], pd.DataFrame]:
     """Customers and open invoices, fetched once, decide each row: (lines for a person or skipped by
     one, rows to post). Rows a person decided are carried out first, as they said; the rows resolved
     after them see the invoices they pay as paid."""
@@ -192,7 +231,7 @@ def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame
     imported_parts, partly = resume_splits(ctx.ledger, ctx.scope, held)
     carried = carry_out(held.decided, held.decisions, (customers, invoices, lcy), ctx.decimals)
     invoices = net_of_pending(invoices, applied_by_decisions(carried.rows, ctx.decimals))
-    resolution = _resolve(todo, ctx, (customers, invoices, lcy))
+    resolution = _resolve(todo, ctx, (customers, invoices, lcy), rules_of_file)
     if not ctx.options.dry_run:
         ctx.ledger.hold_for_review(ctx.scope, ctx.run_id, held_rows(todo, resolution.review))
         ctx.ledger.refuse_decisions(ctx.scope, carried.refused + partly)
@@ -210,12 +249,16 @@ def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame
     return [payment_lines(review, "needs_review"), carried.review, carried.skipped, imported_parts], to_post
 
 
-def _resolve(todo: pd.DataFrame, ctx: RunContext, bc: tuple[list[Any], list[Any], str]) -> Resolution:
-    """``resolve`` with this run's policies; no rows, nothing to decide."""
+def _resolve(
+    todo: pd.DataFrame, ctx: RunContext, bc: tuple[list[Any], list[Any], str], rules_of_file: dict[str, MatchingRules]
+) -> Resolution:
+    """``resolve`` with this run's policies, each file's matching rules and the payer memory; no
+    rows, nothing to decide."""
     customers, invoices, lcy = bc
     if todo.empty:
         return Resolution(pd.DataFrame(columns=list(RESOLVED_COLUMNS)), pd.DataFrame(columns=list(REVIEW_COLUMNS)))
-    return resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies)
+    memory = PayerMemory([Remembered(*r) for r in ctx.ledger.payer_memory(ctx.scope)])
+    return resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies, memory, rules_of_file)
 
 
 def _local_currency(client: BCClient) -> str:

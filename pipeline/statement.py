@@ -31,7 +31,15 @@ from schemas.codes import Reject, Skip, describe
 from schemas.issues import RowIssue
 from schemas.statement import statement_schema
 
-TEXT_FIELDS = ("payer_name", "reference", "customer_number", "invoice_number", "transaction_id", "document_number")
+TEXT_FIELDS = (
+    "payer_name",
+    "reference",
+    "customer_number",
+    "invoice_number",
+    "transaction_id",
+    "document_number",
+    "payer_account",
+)
 
 
 @dataclass

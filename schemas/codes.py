@@ -223,6 +223,8 @@ class Evidence(StrEnum):
     CUSTOMER_NUMBER = "customer_number"
     PAYER_MAP = "payer_map"
     PAYER_NAME = "payer_name"
+    PAYER_ACCOUNT_MEMORY = "payer_account_memory"
+    PAYER_NAME_MEMORY = "payer_name_memory"
     STRUCTURED_REFERENCE = "structured_reference"
     INVOICE_EXACT = "invoice_exact"
     INVOICE_DIGITS = "invoice_digits"
@@ -238,6 +240,8 @@ EVIDENCE_DESCRIPTIONS: Final[Mapping[Evidence, str]] = {
     Evidence.CUSTOMER_NUMBER: "the file names the customer number",
     Evidence.PAYER_MAP: "the payer map (config) names the customer for this payer or reference",
     Evidence.PAYER_NAME: "the payer's name matches the customer's name (score in percent)",
+    Evidence.PAYER_ACCOUNT_MEMORY: "the payer's account was confirmed for this customer in an earlier run",
+    Evidence.PAYER_NAME_MEMORY: "the payer's name, spelled the same, was confirmed for this customer in an earlier run",
     Evidence.STRUCTURED_REFERENCE: "a creditor reference with valid check digits carries the invoice number",
     Evidence.INVOICE_EXACT: "an open invoice's number is written in the text",
     Evidence.INVOICE_DIGITS: "an open invoice's number is in the text with other separators, prefix or zeros",

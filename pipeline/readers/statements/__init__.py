@@ -45,7 +45,7 @@ READERS: dict[str, Callable[[bytes, str], StatementFile]] = {
     "coda": read_coda,
     "ofx": read_ofx,
 }
-HEADER = (*STATEMENT_COLUMNS.values(), "payer_iban", "account", "statement", "entry")
+HEADER = tuple(dict.fromkeys((*STATEMENT_COLUMNS.values(), "payer_iban", "account", "statement", "entry")))
 _KEY_NAMESPACE = "bank-statement"
 """The exactly-once namespace of statements read without a profile: the same for every format, so a
 bank reference is one payment whether it arrives in the camt or the MT940 file of the day."""
