@@ -64,6 +64,12 @@ class ColumnMap(_Frozen):
     invoice_number: ColumnRef | None = None
     transaction_id: ColumnRef | None = None
     document_number: ColumnRef | None = None
+    payment_group: ColumnRef | None = None
+    """Check number or payment reference: the lines sharing it are one payment (``pipeline.remittance``)."""
+    payment_total: ColumnRef | None = None
+    """The check amount or the advice's total, on one or every line of the payment; checked against their sum."""
+    discount: ColumnRef | None = None
+    """Early-payment discount the payer took on the line (the amount column is what was paid)."""
 
 
 class AmountSpec(_Frozen):
