@@ -1,0 +1,171 @@
+"""Lockbox and remittance files through the real command against the sandbox: the lines of one check
+are one payment (one shared documentNumber, each line sent exactly once), posted whole or not at all.
+
+Expected BC lines are worked out from the file and the demo seed: Müller Maschinenbau GmbH (C10000)
+has open RE-2026-0091 (1250.00), RE-2026-0094 (84.99), RE-2026-0097 (2045.50), RE-2026-0101
+(1190.00) and RE-2026-0107 (714.00). The profile numbers payments ``LBX<yymmdd>-<row in file>``, so
+the first line of a check dated 18.03.2026 gives ``LBX260318-001``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pipeline.sandbox.server import SandboxInfo
+
+from .conftest import BCView, assert_exactly, check_report, ledger_states, only_new_journal, report_lines, run_cli
+from .conftest import write_config as _write_config
+
+HEADER = "Check No,Check Amount,Customer No,Invoice No,Amount Paid,Discount,Paid On"
+LOCKBOX = {
+    "title": "Lockbox remittance (CSV)",
+    "delimiter": ",",
+    "header": {"signature": ["Check No", "Check Amount", "Invoice No", "Amount Paid"]},
+    "columns": {
+        "date": "Paid On",
+        "amount": "Amount Paid",
+        "customer_number": "Customer No",
+        "invoice_number": "Invoice No",
+        "reference": "Check No",
+        "payment_group": "Check No",
+        "payment_total": "Check Amount",
+        "discount": "Discount",
+    },
+    "amount": {"layout": "signed", "decimal_mark": "."},
+    "date_formats": ["%Y-%m-%d"],
+    "currency": {"expected": "EUR"},
+    "document_number": {"template": "LBX{date:%y%m%d}-{seq:03d}"},
+    "external_document_number": "{reference}",
+    "description": "Check {reference} {invoice_number}",
+}
+CHECK = [  # 1250.00 + 84.99 + 2045.50 = 3380.49
+    "10442,3380.49,C10000,RE-2026-0091,1250.00,,2026-03-18",
+    "10442,3380.49,C10000,RE-2026-0094,84.99,,2026-03-18",
+    "10442,3380.49,C10000,RE-2026-0097,2045.50,,2026-03-18",
+]
+
+
+def write_config(folder: Path, sandbox: SandboxInfo, **sections: Any) -> Path:
+    return _write_config(folder, sandbox, profiles={"lockbox": LOCKBOX}, **sections)
+
+
+def _file(path: Path, *rows: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def _new_lines(view: BCView) -> int:
+    return sum(len(view.lines(str(j["id"]))) for j in view.new_journals().values())
+
+
+def test_a_three_line_check_posts_three_lines_sharing_one_document_number_once(
+    tmp_path: Path, sandbox: SandboxInfo
+) -> None:
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox)
+    file = _file(tmp_path / "in" / "lockbox.csv", *CHECK)
+
+    first = run_cli(config, sandbox, "--profile", "lockbox", file)
+    assert first.exit_code == 0, first.output
+    journal = only_new_journal(view)
+    expected = {
+        10_000: ("C10000", Decimal("-1250.00"), "LBX260318-001", "RE-2026-0091"),
+        20_000: ("C10000", Decimal("-84.99"), "LBX260318-001", "RE-2026-0094"),
+        30_000: ("C10000", Decimal("-2045.50"), "LBX260318-001", "RE-2026-0097"),
+    }
+    assert_exactly(view.lines(str(journal["id"])), expected)
+    s = first.summary
+    assert s is not None and (s["rows_read"], s["posted"]) == (4, 3)  # the header, three lines of one check
+    check_report(s)
+    assert all("payment_group" in x["flags"] for x in report_lines(s) if x["state"] == "posted")
+    assert ledger_states(config) == {"created": 3}  # one exactly-once key per line of the file
+
+    second = run_cli(config, sandbox, "--profile", "lockbox", file)
+    assert second.exit_code == 0, second.output
+    assert second.summary is not None and (second.summary["posted"], second.summary["already_posted"]) == (0, 3)
+    assert only_new_journal(view) == journal
+    assert_exactly(view.lines(str(journal["id"])), expected)  # nothing sent twice
+    assert ledger_states(config) == {"created": 3}
+
+
+def test_a_check_whose_lines_do_not_add_up_goes_to_review_whole(tmp_path: Path, sandbox: SandboxInfo) -> None:
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox)
+    rows = [r.replace("3380.49", "3400.00") for r in CHECK]  # 3400.00 - 3380.49 = 19.51
+    out = run_cli(config, sandbox, "--profile", "lockbox", _file(tmp_path / "in" / "lockbox.csv", *rows))
+
+    assert out.exit_code == 1, out.output
+    assert out.summary is not None and (out.summary["posted"], out.summary["needs_review"]) == (0, 3)
+    check_report(out.summary)
+    review = [x for x in report_lines(out.summary) if x["state"] == "needs_review"]
+    assert {x["reason_code"] for x in review} == {"payment_total_mismatch"}
+    for line in review:
+        assert all(figure in line["message"] for figure in ("3380.49", "3400.00", "19.51")), line["message"]
+    assert _new_lines(view) == 0  # never half a check
+
+
+def test_a_check_netting_a_credit_note_goes_to_review_naming_it(tmp_path: Path, sandbox: SandboxInfo) -> None:
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox)
+    rows = [  # 1250.00 + 84.99 - 100.00 = 1234.99
+        "20017,1234.99,C10000,RE-2026-0091,1250.00,,2026-03-18",
+        "20017,1234.99,C10000,RE-2026-0094,84.99,,2026-03-18",
+        "20017,1234.99,C10000,CN-2026-0007,-100.00,,2026-03-18",
+    ]
+    out = run_cli(config, sandbox, "--profile", "lockbox", _file(tmp_path / "in" / "lockbox.csv", *rows))
+
+    assert out.exit_code == 1, out.output
+    s = out.summary
+    assert s is not None and (s["posted"], s["needs_review"], s["skipped"]) == (0, 2, 2)  # header + credit note
+    check_report(s)
+    review = [x for x in report_lines(s) if x["state"] == "needs_review"]
+    assert [x["reason_code"] for x in review] == ["credit_note", "credit_note"]
+    assert all("CN-2026-0007" in x["message"] and "-100.00" in x["message"] for x in review)
+    assert _new_lines(view) == 0
+
+
+def test_one_line_for_a_person_holds_the_whole_check(tmp_path: Path, sandbox: SandboxInfo) -> None:
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox)
+    rows = [  # 1250.00 + 84.99 = 1334.99; RE-2026-9999 is not an invoice of the seed
+        "30001,1334.99,C10000,RE-2026-0091,1250.00,,2026-03-18",
+        "30001,1334.99,C10000,RE-2026-9999,84.99,,2026-03-18",
+    ]
+    out = run_cli(config, sandbox, "--profile", "lockbox", _file(tmp_path / "in" / "lockbox.csv", *rows))
+
+    assert out.exit_code == 1, out.output
+    assert out.summary is not None and (out.summary["posted"], out.summary["needs_review"]) == (0, 2)
+    lines = report_lines(out.summary)
+    review = sorted((x["source_row"], x["reason_code"]) for x in lines if x["state"] == "needs_review")
+    assert review == [(2, "payment_held"), (3, "invoice_not_open")]
+    assert _new_lines(view) == 0
+
+
+def test_a_discount_is_applied_with_the_amount_paid_and_flagged(tmp_path: Path, sandbox: SandboxInfo) -> None:
+    """RE-2026-0101 is open for 1190.00; the payer took 2% (23.80) and paid 1166.20. With partial
+    payments sent to review, the line still posts: paid + discount settle the invoice exactly."""
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox, policies={"partial_payment": "needs_review"})
+    rows = [  # 1166.20 + 714.00 = 1880.20
+        "40005,1880.20,C10000,RE-2026-0101,1166.20,23.80,2026-03-18",
+        "40005,1880.20,C10000,RE-2026-0107,714.00,,2026-03-18",
+    ]
+    out = run_cli(config, sandbox, "--profile", "lockbox", _file(tmp_path / "in" / "lockbox.csv", *rows))
+
+    assert out.exit_code == 0, out.output
+    journal = only_new_journal(view)
+    assert_exactly(
+        view.lines(str(journal["id"])),
+        {
+            10_000: ("C10000", Decimal("-1166.20"), "LBX260318-001", "RE-2026-0101"),
+            20_000: ("C10000", Decimal("-714.00"), "LBX260318-001", "RE-2026-0107"),
+        },
+    )
+    assert out.summary is not None
+    (first,) = [x for x in report_lines(out.summary) if x["source_row"] == 2]
+    assert first["amount"] == "-1166.20"
+    assert "payment_discount" in first["flags"] and "partial_payment" not in first["flags"]
+    assert "discount 23.80 taken" in first["match_details"] and "payment discount date" in first["match_details"]
