@@ -13,9 +13,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pipeline.sandbox.runtime import start_sandbox
 from pipeline.sandbox.server import SandboxInfo
+from pipeline.sandbox.settings import Fault, Latency, SandboxSettings
 
-from .conftest import BCView, assert_exactly, check_report, ledger_states, only_new_journal, report_lines, run_cli
+from .conftest import (
+    BCView,
+    assert_exactly,
+    check_report,
+    ledger_states,
+    only_new_journal,
+    report_lines,
+    run_cli,
+    when,
+)
 from .conftest import write_config as _write_config
 
 HEADER = "Check No,Check Amount,Customer No,Invoice No,Amount Paid,Discount,Paid On"
@@ -40,6 +51,7 @@ LOCKBOX = {
     "external_document_number": "{reference}",
     "description": "Check {reference} {invoice_number}",
 }
+LATENCY = Latency(per_request_s=0.01, per_operation_s=0.0005)
 CHECK = [  # 1250.00 + 84.99 + 2045.50 = 3380.49
     "10442,3380.49,C10000,RE-2026-0091,1250.00,,2026-03-18",
     "10442,3380.49,C10000,RE-2026-0094,84.99,,2026-03-18",
@@ -169,3 +181,32 @@ def test_a_discount_is_applied_with_the_amount_paid_and_flagged(tmp_path: Path, 
     assert first["amount"] == "-1166.20"
     assert "payment_discount" in first["flags"] and "partial_payment" not in first["flags"]
     assert "discount 23.80 taken" in first["match_details"] and "payment discount date" in first["match_details"]
+
+
+def test_a_check_interrupted_mid_way_is_finished_under_its_one_document_number(tmp_path: Path) -> None:
+    """BC fails (503 on every attempt) once some lines of a 30-line check are in, the run stops with
+    exit 3; the next run resumes it: every line once, all under the check's number. The amounts
+    (k + 0.37 for k = 1..30, together 465.00 + 30 x 0.37 = 476.10) fit no open invoice of C10000,
+    so each line is posted unapplied."""
+    settings = SandboxSettings(tls=True, state_dir=tmp_path / "sandbox", seed="demo", latency=LATENCY)
+    with start_sandbox(settings) as info:
+        view = BCView(info)
+        config = write_config(tmp_path / "cfg", info, posting={"batch_size": 1, "max_in_flight": 1})
+        rows = [f"50001,476.10,C10000,,{k}.37,,2026-03-18" for k in range(1, 31)]
+        file = _file(tmp_path / "in" / "lockbox.csv", *rows)
+        when(lambda: view.line_count() >= 5, lambda: info.faults.add(Fault("503", route=r"\$batch", retry_after_s=0)))
+
+        first = run_cli(config, info, "--profile", "lockbox", file)
+        assert first.exit_code == 3, first.output
+        assert info.faults.fired().get("503", 0) > 0
+        sent = view.line_count()
+        assert 5 <= sent < 30
+        info.faults.clear()
+
+        second = run_cli(config, info, "--profile", "lockbox", file)
+        assert second.exit_code == 0, second.output
+        expected = {
+            10_000 * k: ("C10000", -Decimal(f"{k}.37"), "LBX260318-001", "") for k in range(1, 31)
+        }  # fmt: skip
+        assert_exactly(view.lines(str(only_new_journal(view)["id"])), expected)
+        assert ledger_states(config) == {"created": 30}
