@@ -355,32 +355,29 @@ def _one_row_each(lines: pd.DataFrame, receipts: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _add_flag(flags: str, flag: str) -> str:
-    return ",".join(dict.fromkeys([*(x for x in flags.split(",") if x), flag]))
-
-
 def _restore_posted(rows: pd.DataFrame, f: _Facts) -> None:
     """Lines to post: the amount paid (not the discounted invoice amount), the flags and the words."""
     money = _money(f.decimals)
-    for i, key in enumerate(rows["key"].astype("str")):
-        k = receipt_key(key)
-        flags = str(rows.at[i, "flags"])
-        if f.group.get(k):
-            flags = _add_flag(flags, Flag.PAYMENT_GROUP)
-        discount = f.discount.get(k, 0)
-        if discount:
-            rows.at[i, "amount_minor"] = f.paid[k]
-            flags = _add_flag(flags, Flag.PAYMENT_DISCOUNT)
-            invoice = str(rows.at[i, "appliesToInvoiceNumber"]) or "the invoice"
-            words = (
-                f"discount {money(discount)} taken: the line pays {money(-f.paid[k])} of {invoice}'s "
-                f"{money(discount - f.paid[k])}; Business Central closes the invoice only if the payment is posted "
-                f"within its payment discount date or payment tolerance, else {money(discount)} stays open"
-            )
-            details = str(rows.at[i, "match_details"])
-            rows.at[i, "match_details"] = f"{details}; {words}" if details else words
-        rows.at[i, "flags"] = flags
-    rows[PAYMENT_KEY] = [f.group.get(receipt_key(k), "") for k in rows["key"].astype("str")]
+    receipts = rows["key"].astype("str").map(receipt_key)
+    group = receipts.map(f.group).fillna("").astype("str")
+    discount = receipts.map(f.discount).fillna(0).astype("int64")
+    flags = rows["flags"].fillna("").astype("str")
+    for mask, flag in ((group != "", Flag.PAYMENT_GROUP), (discount != 0, Flag.PAYMENT_DISCOUNT)):
+        flags = flags.where(~mask, (flags + "," + flag).str.lstrip(","))
+    rows["flags"] = flags
+    rows[PAYMENT_KEY] = group
+    taken_of = discount.tolist()
+    for i in np.flatnonzero((discount != 0).to_numpy()).tolist():  # the few lines with a discount
+        k, taken = str(receipts.iat[i]), int(taken_of[i])
+        rows.at[i, "amount_minor"] = f.paid[k]
+        invoice = str(rows.at[i, "appliesToInvoiceNumber"]) or "the invoice"
+        words = (
+            f"discount {money(taken)} taken: the line pays {money(-f.paid[k])} of {invoice}'s "
+            f"{money(taken - f.paid[k])}; Business Central closes the invoice only if the payment is posted "
+            f"within its payment discount date or payment tolerance, else {money(taken)} stays open"
+        )
+        details = str(rows.at[i, "match_details"])
+        rows.at[i, "match_details"] = f"{details}; {words}" if details else words
 
 
 def _explain_review(review: pd.DataFrame, held: dict[str, tuple[str, str]], stopped: set[str], f: _Facts) -> None:
