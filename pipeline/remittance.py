@@ -26,8 +26,10 @@ What this module decides, before anything is sent:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,6 +132,7 @@ def _mark_file(marks: _Marks, result: FileResult, decimals: int) -> None:
     skipped = dict(zip(skips["source_row"].astype("int64"), skips["reason_code"].astype("str"), strict=True))
     rejected = result.rejected_rows
     label = _group_label(result)
+    fates = (skipped, rejected, set(at))
     by_group: dict[str, list[_Line]] = {}
     for line in lines:
         i = at.get(line.row)
@@ -143,7 +146,7 @@ def _mark_file(marks: _Marks, result: FileResult, decimals: int) -> None:
             continue
         name = f"{label} {group}"
         paid = [marks.paid[i] for i in valid]
-        code, note = _group_problem(name, members, paid, (skipped, rejected, set(at)), result, decimals)
+        code, note = _group_problem(name, members, paid, fates, result, decimals)
         lead = valid[0]
         for i in valid:
             marks.payment[i], marks.document[i] = marks.key[lead], marks.document[lead]
@@ -183,23 +186,23 @@ def _read_lines(result: FileResult, decimals: int) -> list[_Line]:
     document = text(c.invoice_number, "invoice_number")
     amount = text(c.amount if c.amount is not None else c.debit, "amount")
     rows = table.data[SOURCE_ROW].astype("int64").tolist()
-    totals, discounts = total.astype("object").tolist(), disc.astype("object").tolist()
-    out = []
-    for k, row in enumerate(rows):
-        out.append(
-            _Line(
-                row=row,
-                group=str(group.iat[k]).strip().upper(),
-                total=str(total_raw.iat[k]),
-                total_minor=_whole(totals[k]),
-                total_error=str(total_err[k] or ""),
-                discount=str(disc_raw.iat[k]),
-                discount_minor=_whole(discounts[k]),
-                discount_error=str(disc_err[k] or ""),
-                document=str(document.iat[k]),
-                amount=str(amount.iat[k]),
-            )
-        )
+    columns = zip(
+        rows,
+        group.str.strip().str.upper().tolist(),
+        total_raw.tolist(),
+        total.astype("object").tolist(),
+        total_err.tolist(),
+        disc_raw.tolist(),
+        disc.astype("object").tolist(),
+        disc_err.tolist(),
+        document.tolist(),
+        amount.tolist(),
+        strict=True,
+    )
+    out = [
+        _Line(row, g, str(tr), _whole(t), str(te or ""), str(dr), _whole(d), str(de or ""), str(doc), str(a))
+        for row, g, tr, t, te, dr, d, de, doc, a in columns
+    ]
     return out
 
 
@@ -272,7 +275,6 @@ def resolve_payments(
     """``resolve_rows`` over ``todo`` with discounts and payment groups honoured (module docstring)."""
     if PAYMENT_KEY not in todo.columns or todo.empty:
         return resolve_rows(todo)
-    keys = todo["key"].astype("str")
     group = todo[PAYMENT_KEY].fillna("").astype("str")
     discount = todo[DISCOUNT].fillna(0).astype("int64")
     if not (group != "").any() and not (discount != 0).any():
@@ -280,15 +282,20 @@ def resolve_payments(
     gross = todo.copy()
     gross["amount_minor"] = todo["amount_minor"].astype("int64") - discount  # receipts are negative
     res = resolve_rows(gross)
+    keys = todo["key"].astype("str").tolist()
+
+    def by_key(values: pd.Series) -> dict[str, Any]:
+        return dict(zip(keys, values.tolist(), strict=True))
+
     facts = _Facts(
-        dict(zip(keys, group, strict=True)),
-        dict(zip(keys, discount.tolist(), strict=True)),
-        dict(zip(keys, todo["amount_minor"].astype("int64").tolist(), strict=True)),
-        dict(zip(keys, todo[_LABEL].fillna("").astype("str"), strict=True)),
-        dict(zip(keys, todo[_CODE].fillna("").astype("str"), strict=True)),
-        dict(zip(keys, todo[_NOTE].fillna("").astype("str"), strict=True)),
+        by_key(group),
+        by_key(discount),
+        by_key(todo["amount_minor"].astype("int64")),
+        by_key(todo[_LABEL].fillna("").astype("str")),
+        by_key(todo[_CODE].fillna("").astype("str")),
+        by_key(todo[_NOTE].fillna("").astype("str")),
         {k: i for i, k in enumerate(keys)},
-        dict(zip(keys, todo["source_row"].astype("int64").tolist(), strict=True)),
+        by_key(todo["source_row"].astype("int64")),
         decimals,
     )
     return _settle(res.rows.copy(), res.review.copy(), facts)
@@ -316,7 +323,10 @@ def _settle(rows: pd.DataFrame, review: pd.DataFrame, f: _Facts) -> Resolution:
     lines_of = row_receipt.value_counts()
     held: dict[str, tuple[str, str]] = {}  # receipt key -> its own reason, words
     for own, code, message in zip(
-        review["key"].astype("str"), review["reason_code"].astype("str"), review["message"].astype("str"), strict=True
+        review["key"].astype("str").tolist(),
+        review["reason_code"].astype("str").tolist(),
+        review["message"].astype("str").tolist(),
+        strict=True,
     ):
         held[own] = (code, message)
     for key, n in lines_of.items():
@@ -339,20 +349,21 @@ def _settle(rows: pd.DataFrame, review: pd.DataFrame, f: _Facts) -> Resolution:
 
 
 def _one_row_each(lines: pd.DataFrame, receipts: pd.Series) -> pd.DataFrame:
-    """The lines of rows that were to be posted, one review row per input row again."""
+    """The lines of rows that were to be posted, one review row per input row again (the first
+    line's columns, the amounts summed, the invoices listed)."""
     if lines.empty:
         return pd.DataFrame(columns=list(REVIEW_COLUMNS))
-    out = []
-    for key, part in lines.groupby(receipts.to_numpy(), sort=False):
-        row = part.iloc[0].to_dict()
-        row["key"] = str(key)
-        row["appliesToInvoiceNumber"] = " ".join(x for x in part["appliesToInvoiceNumber"].astype("str") if x)
-        row["appliesToInvoiceId"] = ""
-        row["application"] = ""
-        row["amount_minor"] = int(part["amount_minor"].astype("int64").sum())
-        row["reason_code"], row["message"], row["candidates"] = "", "", ""
-        out.append(row)
-    return pd.DataFrame(out)
+    by = receipts.to_numpy()
+    out = lines[~receipts.duplicated().to_numpy()].reset_index(drop=True)
+    order = out["key"].astype("str").map(receipt_key)
+    amounts = lines["amount_minor"].astype("int64").groupby(by, sort=False).sum()
+    invoices = lines["appliesToInvoiceNumber"].fillna("").astype("str").groupby(by, sort=False).agg(" ".join)
+    out["key"] = order
+    out["amount_minor"] = order.map(amounts).astype("int64")
+    out["appliesToInvoiceNumber"] = order.map(invoices).str.strip()
+    out["appliesToInvoiceId"] = out["application"] = ""
+    out["reason_code"] = out["message"] = out["candidates"] = ""
+    return out
 
 
 def _restore_posted(rows: pd.DataFrame, f: _Facts) -> None:
@@ -366,18 +377,24 @@ def _restore_posted(rows: pd.DataFrame, f: _Facts) -> None:
         flags = flags.where(~mask, (flags + "," + flag).str.lstrip(","))
     rows["flags"] = flags
     rows[PAYMENT_KEY] = group
-    taken_of = discount.tolist()
-    for i in np.flatnonzero((discount != 0).to_numpy()).tolist():  # the few lines with a discount
-        k, taken = str(receipts.iat[i]), int(taken_of[i])
-        rows.at[i, "amount_minor"] = f.paid[k]
-        invoice = str(rows.at[i, "appliesToInvoiceNumber"]) or "the invoice"
+    with_discount = np.flatnonzero((discount != 0).to_numpy()).tolist()
+    if not with_discount:
+        return
+    taken_of, keys = discount.tolist(), receipts.tolist()
+    amounts = rows["amount_minor"].astype("int64").tolist()
+    details = rows["match_details"].fillna("").astype("str").tolist()
+    invoices = rows["appliesToInvoiceNumber"].fillna("").astype("str").tolist()
+    for i in with_discount:
+        k, taken = keys[i], int(taken_of[i])
+        amounts[i] = f.paid[k]
         words = (
-            f"discount {money(taken)} taken: the line pays {money(-f.paid[k])} of {invoice}'s "
+            f"discount {money(taken)} taken: the line pays {money(-f.paid[k])} of {invoices[i] or 'the invoice'}'s "
             f"{money(taken - f.paid[k])}; Business Central closes the invoice only if the payment is posted "
             f"within its payment discount date or payment tolerance, else {money(taken)} stays open"
         )
-        details = str(rows.at[i, "match_details"])
-        rows.at[i, "match_details"] = f"{details}; {words}" if details else words
+        details[i] = f"{details[i]}; {words}" if details[i] else words
+    rows["amount_minor"] = pd.Series(amounts, index=rows.index, dtype="int64")
+    rows["match_details"] = pd.Series(details, index=rows.index, dtype="str")
 
 
 def _explain_review(review: pd.DataFrame, held: dict[str, tuple[str, str]], stopped: set[str], f: _Facts) -> None:
@@ -387,13 +404,17 @@ def _explain_review(review: pd.DataFrame, held: dict[str, tuple[str, str]], stop
     for k, (code, _words) in held.items():
         if f.group.get(k):
             own_of_group.setdefault(f.group[k], []).append(f"row {f.row[k]}: {code}")
-    rows_of = {g: [k for k, h in f.group.items() if h == g] for g in stopped}
-    for i, key in enumerate(review["key"].astype("str")):
+    size = Counter(g for g in f.group.values() if g in stopped)
+    keys = review["key"].astype("str").tolist()
+    amounts = review["amount_minor"].astype("int64").tolist()
+    codes = review["reason_code"].fillna("").astype("str").tolist()
+    messages = review["message"].fillna("").astype("str").tolist()
+    for i, key in enumerate(keys):
         discount = f.discount.get(key, 0)
         if discount:
-            review.at[i, "amount_minor"] = f.paid[key]
+            amounts[i] = f.paid[key]
         group = f.group.get(key, "")
-        code, words = held.get(key, (str(review.at[i, "reason_code"]), str(review.at[i, "message"])))
+        code, words = held.get(key, (codes[i], messages[i]))
         if group in stopped and f.code[key]:
             code, words = f.code[key], f.note[key]
         elif group in stopped and key not in held:
@@ -401,13 +422,16 @@ def _explain_review(review: pd.DataFrame, held: dict[str, tuple[str, str]], stop
             code = Review.PAYMENT_HELD
             words = (
                 f"{f.label[key]}: another line of this payment needs a person ({others}); its "
-                f"{len(rows_of[group])} lines are posted together or not at all"
+                f"{size[group]} lines are posted together or not at all"
             )
         elif group in stopped:
             words = f"{words}; the other lines of {f.label[key]} wait with it (posted together or not at all)"
         if discount:
             words = f"discount {money(discount)} taken, {money(-f.paid[key])} paid: {words}"
-        review.at[i, "reason_code"], review.at[i, "message"] = code, words
+        codes[i], messages[i] = code, words
+    review["amount_minor"] = pd.Series(amounts, index=review.index, dtype="int64")
+    review["reason_code"] = pd.Series(codes, index=review.index, dtype="str")
+    review["message"] = pd.Series(messages, index=review.index, dtype="str")
 
 
 __all__ = ["DISCOUNT", "GROUP_COLUMNS", "PAYMENT_KEY", "mark_payments", "resolve_payments"]
