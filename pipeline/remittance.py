@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import ColumnRef
-from pipeline.lines import receipt_key
+from pipeline.lines import SPLIT_MARK
 from pipeline.money import minor_text
 from pipeline.parsing import parse_amounts
 from pipeline.readers import SOURCE_ROW
@@ -319,7 +319,7 @@ class _Facts:
 def _settle(rows: pd.DataFrame, review: pd.DataFrame, f: _Facts) -> Resolution:
     """Discounts back to the amount paid; every group with a line for a person goes to review whole."""
     money = _money(f.decimals)
-    row_receipt = rows["key"].astype("str").map(receipt_key)
+    row_receipt = _receipt_keys(rows["key"])
     lines_of = row_receipt.value_counts()
     held: dict[str, tuple[str, str]] = {}  # receipt key -> its own reason, words
     for own, code, message in zip(
@@ -348,6 +348,12 @@ def _settle(rows: pd.DataFrame, review: pd.DataFrame, f: _Facts) -> Resolution:
     return Resolution(rows, review[list(REVIEW_COLUMNS)])
 
 
+def _receipt_keys(keys: pd.Series) -> pd.Series:
+    """``receipt_key`` over a whole column: a receipt's own key never holds the split mark, so a line
+    of a split receipt is its key up to the mark."""
+    return keys.astype("str").str.replace(SPLIT_MARK + ".*$", "", regex=True)
+
+
 def _one_row_each(lines: pd.DataFrame, receipts: pd.Series) -> pd.DataFrame:
     """The lines of rows that were to be posted, one review row per input row again (the first
     line's columns, the amounts summed, the invoices listed)."""
@@ -355,7 +361,7 @@ def _one_row_each(lines: pd.DataFrame, receipts: pd.Series) -> pd.DataFrame:
         return pd.DataFrame(columns=list(REVIEW_COLUMNS))
     by = receipts.to_numpy()
     out = lines[~receipts.duplicated().to_numpy()].reset_index(drop=True)
-    order = out["key"].astype("str").map(receipt_key)
+    order = _receipt_keys(out["key"])
     amounts = lines["amount_minor"].astype("int64").groupby(by, sort=False).sum()
     invoices = lines["appliesToInvoiceNumber"].fillna("").astype("str").groupby(by, sort=False).agg(" ".join)
     out["key"] = order
@@ -369,7 +375,7 @@ def _one_row_each(lines: pd.DataFrame, receipts: pd.Series) -> pd.DataFrame:
 def _restore_posted(rows: pd.DataFrame, f: _Facts) -> None:
     """Lines to post: the amount paid (not the discounted invoice amount), the flags and the words."""
     money = _money(f.decimals)
-    receipts = rows["key"].astype("str").map(receipt_key)
+    receipts = _receipt_keys(rows["key"])
     group = receipts.map(f.group).fillna("").astype("str")
     discount = receipts.map(f.discount).fillna(0).astype("int64")
     flags = rows["flags"].fillna("").astype("str")
