@@ -71,6 +71,12 @@ class ColumnMap(_Frozen):
     discount: ColumnRef | None = None
     """Early-payment discount the payer took on the line (the amount column is what was paid)."""
 
+    @model_validator(mode="after")
+    def _total_of_a_group(self) -> ColumnMap:
+        if self.payment_total is not None and self.payment_group is None:
+            raise ValueError("columns.payment_total needs columns.payment_group: the check whose lines it totals")
+        return self
+
 
 class AmountSpec(_Frozen):
     """How amounts are written: layout, marks and what counts as a credit."""

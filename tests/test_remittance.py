@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import Policies, parse_config
+from pipeline.errors import ConfigError
 from pipeline.inputs import read_inputs
 from pipeline.remittance import DISCOUNT, PAYMENT_KEY, mark_payments, resolve_payments
 from pipeline.resolve import Resolution, resolve
@@ -193,3 +195,9 @@ def test_a_discount_settles_the_invoice_it_names_and_posts_the_amount_paid(tmp_p
     (held,) = short.review.to_dict("records")
     assert (held["reason_code"], held["amount_minor"]) == ("partial_payment", -24549)
     assert held["message"].startswith("discount 5.00 taken, 245.49 paid: ")
+
+
+def test_a_total_without_a_group_is_refused_when_the_config_is_read() -> None:
+    columns = {k: v for k, v in PROFILE["columns"].items() if k != "payment_group"}
+    with pytest.raises(ConfigError, match=r"payment_total needs columns\.payment_group"):
+        parse_config({"profiles": {"lbx": {**PROFILE, "columns": columns}}})
