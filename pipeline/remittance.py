@@ -61,10 +61,8 @@ class _Line:
     group: str
     total: str  # the payment_total cell as written ("" when empty)
     total_minor: int | None
-    total_error: str
     discount: str
     discount_minor: int | None
-    discount_error: str
     document: str  # the invoice or credit note number the line names
     amount: str  # the amount cell as written
 
@@ -138,6 +136,9 @@ def _mark_file(marks: _Marks, result: FileResult, decimals: int) -> None:
         i = at.get(line.row)
         if i is not None and line.discount_minor is not None:
             marks.discount[i] = line.discount_minor
+        if i is not None and not line.group and _unreadable(line.discount, line.discount_minor):
+            marks.code[i] = Review.DISCOUNT_INVALID
+            marks.note[i] = _cell_problem(result.file, line.row, result.profile.columns.discount, line.discount)
         if line.group and (i is not None or line.row in rejected or skipped.get(line.row) == Skip.NOT_RECEIPT):
             by_group.setdefault(line.group, []).append(line)
     for group, members in by_group.items():
@@ -175,14 +176,14 @@ def _read_lines(result: FileResult, decimals: int) -> list[_Line]:
             return pd.Series([""] * n, dtype="str")
         return cols.text(ref, role)[0].reset_index(drop=True)
 
-    def amounts(ref: ColumnRef | None, role: str) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    def amounts(ref: ColumnRef | None, role: str) -> tuple[pd.Series, pd.Series]:
         raw = text(ref, role)
         parsed = parse_amounts(raw, profile.amount, decimals, profile.currency.expected)
-        return raw, parsed.value.reset_index(drop=True), np.asarray(parsed.error)
+        return raw, parsed.value.reset_index(drop=True)  # None where the cell is not an amount
 
     group = text(c.payment_group, "payment_group")
-    total_raw, total, total_err = amounts(c.payment_total, "payment_total")
-    disc_raw, disc, disc_err = amounts(c.discount, "discount")
+    total_raw, total = amounts(c.payment_total, "payment_total")
+    disc_raw, disc = amounts(c.discount, "discount")
     document = text(c.invoice_number, "invoice_number")
     amount = text(c.amount if c.amount is not None else c.debit, "amount")
     rows = table.data[SOURCE_ROW].astype("int64").tolist()
@@ -191,17 +192,15 @@ def _read_lines(result: FileResult, decimals: int) -> list[_Line]:
         group.str.strip().str.upper().tolist(),
         total_raw.tolist(),
         total.astype("object").tolist(),
-        total_err.tolist(),
         disc_raw.tolist(),
         disc.astype("object").tolist(),
-        disc_err.tolist(),
         document.tolist(),
         amount.tolist(),
         strict=True,
     )
     out = [
-        _Line(row, g, str(tr), _whole(t), str(te or ""), str(dr), _whole(d), str(de or ""), str(doc), str(a))
-        for row, g, tr, t, te, dr, d, de, doc, a in columns
+        _Line(row, g, str(tr), _whole(t), str(dr), _whole(d), str(doc), str(a))
+        for row, g, tr, t, dr, d, doc, a in columns
     ]
     return out
 
@@ -238,15 +237,14 @@ def _group_problem(
             "no line of it is posted until the file is corrected"
         )
     for m in members:
-        for column, raw, error, value in (
-            (cols.payment_total, m.total, m.total_error, m.total_minor),
-            (cols.discount, m.discount, m.discount_error, m.discount_minor),
+        for code, column, raw, value in (
+            (Review.PAYMENT_TOTAL_MISMATCH, cols.payment_total, m.total, m.total_minor),
+            (Review.DISCOUNT_INVALID, cols.discount, m.discount, m.discount_minor),
         ):
-            if raw and (error or value is None or value < 0):
-                where = f"{file}, row {m.row}, column {column}"
-                return Review.PAYMENT_HELD, (
-                    f"{name}: {where} holds {raw!r}, not an amount of zero or more in the profile's number format; "
-                    "no line of this payment is posted until it is corrected"
+            if _unreadable(raw, value):
+                return code, (
+                    f"{name}: {_cell_problem(file, m.row, column, raw)}; no line of this payment is posted until it "
+                    "is corrected"
                 )
     stated = {m.total_minor for m in members if m.total and m.total_minor is not None}
     if len(stated) > 1:
@@ -260,6 +258,15 @@ def _group_problem(
                 f"{money(total)} (difference {money(total - lines)}); the whole payment waits for a person"
             )
     return "", ""
+
+
+def _unreadable(raw: str, value: int | None) -> bool:
+    """A cell that holds something, but not an amount of zero or more."""
+    return bool(raw) and (value is None or value < 0)
+
+
+def _cell_problem(file: str, row: int, column: ColumnRef | None, raw: str) -> str:
+    return f"{file}, row {row}, column {column} holds {raw!r}, not an amount of zero or more in the profile's format"
 
 
 def _money(decimals: int) -> Callable[[int], str]:
@@ -336,6 +343,9 @@ def _settle(rows: pd.DataFrame, review: pd.DataFrame, f: _Facts) -> Resolution:
                 f"the discount of {money(f.discount[str(key)])} is on a line that pays several invoices: a person "
                 "splits the discount over them",
             )
+    for key, code in f.code.items():
+        if code and not f.group.get(key):  # a row on its own with a problem of the file's (a bad discount)
+            held[key] = (code, f.note[key])
     stopped = {f.group[k] for k in held if f.group.get(k)} | {g for k, g in f.group.items() if g and f.code[k]}
     moving = row_receipt.isin([k for k in lines_of.index if str(k) in held or f.group.get(str(k), "") in stopped])
     moved = _one_row_each(rows[moving.to_numpy()], row_receipt[moving])

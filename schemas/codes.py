@@ -148,6 +148,7 @@ class Review(StrEnum):
     PAYMENT_TOTAL_MISMATCH = "payment_total_mismatch"
     CREDIT_NOTE = "credit_note"
     PAYMENT_HELD = "payment_held"
+    DISCOUNT_INVALID = "discount_invalid"
 
 
 REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
@@ -170,6 +171,7 @@ REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
     Review.PAYMENT_TOTAL_MISMATCH: "the lines of one check or remittance advice do not add up to its stated total",
     Review.CREDIT_NOTE: "a credit note is netted against the payment; Business Central's API cannot apply a credit memo",
     Review.PAYMENT_HELD: "another line of the same check or remittance advice needs a person; no part is posted alone",
+    Review.DISCOUNT_INVALID: "the discount column holds something that is not an amount of zero or more",
 }
 
 

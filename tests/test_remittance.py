@@ -84,7 +84,7 @@ def test_stated_totals_are_checked_against_the_lines(tmp_path: Path) -> None:
     assert "add up to 30.03, the stated total is 30.00 (difference -0.03)" in rows[2]["payment_note"]
     assert rows[2]["payment_note"] == rows[3]["payment_note"]
     assert rows[4]["payment_code"] == "payment_total_mismatch" and "50.00 and 60.00" in rows[4]["payment_note"]
-    assert rows[6]["payment_code"] == "payment_held"
+    assert rows[6]["payment_code"] == "payment_total_mismatch"
     assert "row 6, column Total holds '12.5x'" in rows[6]["payment_note"]
 
 
@@ -104,9 +104,29 @@ def test_a_credit_note_and_a_rejected_line_stop_the_check(tmp_path: Path) -> Non
     assert rows[4]["payment_code"] == "payment_held" and "row(s) 5" in rows[4]["payment_note"]
 
 
-def test_discounts_are_read_in_minor_units(tmp_path: Path) -> None:
-    rows = _by_row(_rows(tmp_path / "a.csv", ",,C1,I-1,98.00,2.00,2026-03-18", ",,C1,I-2,5.00,,2026-03-18"))
+def test_discounts_are_read_in_minor_units_and_a_bad_one_is_never_dropped(tmp_path: Path) -> None:
+    rows = _by_row(
+        _rows(
+            tmp_path / "a.csv",
+            ",,C1,I-1,98.00,2.00,2026-03-18",
+            ",,C1,I-2,5.00,,2026-03-18",
+            ",,C1,I-3,5.00,2%,2026-03-18",  # on its own: this row waits
+            "K1,,C1,I-4,5.00,-1.00,2026-03-18",  # in a check: the whole check waits
+            "K1,,C1,I-5,6.00,,2026-03-18",
+        )
+    )
     assert (rows[2][DISCOUNT], rows[3][DISCOUNT]) == (200, 0)
+    assert (rows[2]["payment_code"], rows[3]["payment_code"]) == ("", "")
+    assert rows[4]["payment_code"] == "discount_invalid"
+    assert "row 4, column Discount holds '2%'" in rows[4]["payment_note"]
+    assert {rows[5]["payment_code"], rows[6]["payment_code"]} == {"discount_invalid"}
+    assert "row 5, column Discount holds '-1.00'" in rows[6]["payment_note"]
+    # I-1 is open for 100.00 = 98.00 + 2.00: settled; I-2 (250.50) is paid 5.00 in part (posted by policy)
+    res = _resolved(pd.DataFrame([rows[k] for k in (2, 3, 4, 5, 6)]))
+    assert res.rows["source_row"].tolist() == [2, 3]
+    assert list(zip(res.review["source_row"], res.review["reason_code"], strict=True)) == [
+        (4, "discount_invalid"), (5, "discount_invalid"), (6, "discount_invalid")
+    ]  # fmt: skip
 
 
 @settings(max_examples=40, deadline=None)
