@@ -50,12 +50,12 @@ DISCOUNT = "discount_minor"
 """Column of the rows: the early-payment discount the payer took on the line, in minor units."""
 _LABEL, _CODE, _NOTE = "payment_label", "payment_code", "payment_note"
 """Columns of the rows: the payment as people name it, and the review code and words for all of it."""
-GROUP_COLUMNS = (PAYMENT_KEY, DISCOUNT, _LABEL, _CODE, _NOTE)
 
 
 @dataclass(frozen=True)
 class _Line:
-    """One row of the file that belongs to a payment group, whatever became of it."""
+    """One data row of the file as the payment columns see it, whatever became of the row (valid,
+    skipped as a credit note, rejected)."""
 
     row: int
     group: str
@@ -450,4 +450,4 @@ def _explain_review(review: pd.DataFrame, held: dict[str, tuple[str, str]], stop
     review["message"] = pd.Series(messages, index=review.index, dtype="str")
 
 
-__all__ = ["DISCOUNT", "GROUP_COLUMNS", "PAYMENT_KEY", "mark_payments", "resolve_payments"]
+__all__ = ["DISCOUNT", "PAYMENT_KEY", "mark_payments", "resolve_payments"]
