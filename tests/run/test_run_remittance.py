@@ -184,29 +184,29 @@ def test_a_discount_is_applied_with_the_amount_paid_and_flagged(tmp_path: Path, 
 
 
 def test_a_check_interrupted_mid_way_is_finished_under_its_one_document_number(tmp_path: Path) -> None:
-    """BC fails (503 on every attempt) once some lines of a 30-line check are in, the run stops with
+    """BC fails (503 on every attempt) once some lines of a 60-line check are in, the run stops with
     exit 3; the next run resumes it: every line once, all under the check's number. The amounts
-    (k + 0.37 for k = 1..30, together 465.00 + 30 x 0.37 = 476.10) fit no open invoice of C10000,
+    (k + 0.37 for k = 1..60, together 1830.00 + 60 x 0.37 = 1852.20) fit no open invoice of C10000,
     so each line is posted unapplied."""
     settings = SandboxSettings(tls=True, state_dir=tmp_path / "sandbox", seed="demo", latency=LATENCY)
     with start_sandbox(settings) as info:
         view = BCView(info)
         config = write_config(tmp_path / "cfg", info, posting={"batch_size": 1, "max_in_flight": 1})
-        rows = [f"50001,476.10,C10000,,{k}.37,,2026-03-18" for k in range(1, 31)]
+        rows = [f"50001,1852.20,C10000,,{k}.37,,2026-03-18" for k in range(1, 61)]
         file = _file(tmp_path / "in" / "lockbox.csv", *rows)
-        when(lambda: view.line_count() >= 5, lambda: info.faults.add(Fault("503", route=r"\$batch", retry_after_s=0)))
+        when(lambda: view.line_count() >= 3, lambda: info.faults.add(Fault("503", route=r"\$batch", retry_after_s=0)))
 
         first = run_cli(config, info, "--profile", "lockbox", file)
         assert first.exit_code == 3, first.output
         assert info.faults.fired().get("503", 0) > 0
         sent = view.line_count()
-        assert 5 <= sent < 30
+        assert 3 <= sent < 60
         info.faults.clear()
 
         second = run_cli(config, info, "--profile", "lockbox", file)
         assert second.exit_code == 0, second.output
         expected = {
-            10_000 * k: ("C10000", -Decimal(f"{k}.37"), "LBX260318-001", "") for k in range(1, 31)
+            10_000 * k: ("C10000", -Decimal(f"{k}.37"), "LBX260318-001", "") for k in range(1, 61)
         }  # fmt: skip
         assert_exactly(view.lines(str(only_new_journal(view)["id"])), expected)
-        assert ledger_states(config) == {"created": 30}
+        assert ledger_states(config) == {"created": 60}
