@@ -9,10 +9,15 @@ the first line of a check dated 18.03.2026 gives ``LBX260318-001``.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
 from pipeline.sandbox.runtime import start_sandbox
 from pipeline.sandbox.server import SandboxInfo
 from pipeline.sandbox.settings import Fault, Latency, SandboxSettings
@@ -25,6 +30,7 @@ from .conftest import (
     only_new_journal,
     report_lines,
     run_cli,
+    secrets_env,
     when,
 )
 from .conftest import write_config as _write_config
@@ -210,3 +216,31 @@ def test_a_check_interrupted_mid_way_is_finished_under_its_one_document_number(t
         }  # fmt: skip
         assert_exactly(view.lines(str(only_new_journal(view)["id"])), expected)
         assert ledger_states(config) == {"created": 60}
+
+
+@pytest.mark.parametrize("post_journal", [False, True])
+def test_a_lost_ledger_is_rebuilt_with_every_line_of_the_check(
+    tmp_path: Path, sandbox: SandboxInfo, post_journal: bool
+) -> None:
+    """The three lines of check 10442 are in BC under one document number (open in the journal, or
+    posted). A rebuilt ledger must know all three, so the next run sends none of them again."""
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox)
+    file = _file(tmp_path / "in" / "lockbox.csv", *CHECK)
+    first = run_cli(config, sandbox, "--profile", "lockbox", *(["--post-journal"] if post_journal else []), file)
+    assert first.exit_code == 0, first.output
+    for leftover in (config.parent / "state").glob("ledger.sqlite*"):
+        leftover.unlink()
+
+    rebuilt = CliRunner().invoke(
+        main,
+        ["ledger", "rebuild", "--json", "--config", str(config), "--profile", "lockbox", str(file)],
+        env=secrets_env(sandbox),
+        catch_exceptions=False,
+    )
+    found = json.loads(rebuilt.stdout.strip().splitlines()[-1])
+    assert found["not_in_bc"] == 0 and found["unexplained_journal_lines"] == 0, rebuilt.output
+    again = run_cli(config, sandbox, "--profile", "lockbox", file)
+    assert again.summary is not None and (again.summary["posted"], again.summary["already_posted"]) == (0, 3)
+    lines = sum(len(view.lines(str(j["id"]))) for j in view.new_journals().values())
+    assert lines == (0 if post_journal else 3)  # nothing sent twice
