@@ -67,6 +67,18 @@ class ColumnMap(_Frozen):
     payer_account: ColumnRef | None = None
     """The payer's IBAN or account number: cash application remembers which customer an account
     paid for (``matching.signals`` ``payer_memory``). Bank statements carry it already."""
+    payment_group: ColumnRef | None = None
+    """Check number or payment reference: the lines sharing it are one payment (``pipeline.remittance``)."""
+    payment_total: ColumnRef | None = None
+    """The check amount or the advice's total, on one or every line of the payment; checked against their sum."""
+    discount: ColumnRef | None = None
+    """Early-payment discount the payer took on the line (the amount column is what was paid)."""
+
+    @model_validator(mode="after")
+    def _total_of_a_group(self) -> ColumnMap:
+        if self.payment_total is not None and self.payment_group is None:
+            raise ValueError("columns.payment_total needs columns.payment_group: the check whose lines it totals")
+        return self
 
 
 class AmountSpec(_Frozen):

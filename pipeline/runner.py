@@ -50,6 +50,7 @@ from pipeline.post import (
 from pipeline.post.history import find_traces, refuse_unknown_history
 from pipeline.preflight import hold_back, read_posting_setup
 from pipeline.reconcile import Accounting, account
+from pipeline.remittance import mark_payments, resolve_payments
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import RESOLVED_COLUMNS, REVIEW_COLUMNS, Resolution, resolve
 from pipeline.retention import prune_run_folders
@@ -86,6 +87,7 @@ def run_import(
     paths, workbooks = split_decision_workbooks(paths)
     _phase(options, f"reading {len(paths)} file(s)")
     inputs = read_inputs(paths, config, options.profile)  # 1
+    inputs.rows = mark_payments(inputs.rows, inputs.results, inputs.decimals)  # the lines of one check: one payment
     scope = ledger_scope(client)
     taken = take_decisions(ledger, scope, workbooks, dry_run=options.dry_run)
     add_decided_rows(ledger, scope, inputs)
@@ -258,7 +260,11 @@ def _resolve(
     if todo.empty:
         return Resolution(pd.DataFrame(columns=list(RESOLVED_COLUMNS)), pd.DataFrame(columns=list(REVIEW_COLUMNS)))
     memory = PayerMemory([Remembered(*r) for r in ctx.ledger.payer_memory(ctx.scope)])
-    return resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies, memory, rules_of_file)
+    return resolve_payments(
+        todo,
+        ctx.decimals,
+        lambda rows: resolve(rows, ctx.decimals, customers, invoices, lcy, ctx.config.policies, memory, rules_of_file),
+    )
 
 
 def _local_currency(client: BCClient) -> str:

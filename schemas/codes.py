@@ -145,6 +145,10 @@ class Review(StrEnum):
     MATCH_AMBIGUOUS = "match_ambiguous"
     CONFLICTING_EVIDENCE = "conflicting_evidence"
     LEFTOVER = "leftover"
+    PAYMENT_TOTAL_MISMATCH = "payment_total_mismatch"
+    CREDIT_NOTE = "credit_note"
+    PAYMENT_HELD = "payment_held"
+    DISCOUNT_INVALID = "discount_invalid"
 
 
 REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
@@ -164,6 +168,10 @@ REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
     Review.MATCH_AMBIGUOUS: "two or more customers or sets of invoices fit the evidence equally well",
     Review.CONFLICTING_EVIDENCE: "the payer is known as one customer, but the text names another customer's invoice",
     Review.LEFTOVER: "the payment is more than the invoices it pays; the policy sends the rest to a person",
+    Review.PAYMENT_TOTAL_MISMATCH: "the lines of one check or remittance advice do not add up to its stated total",
+    Review.CREDIT_NOTE: "a credit note is netted against the payment; Business Central's API cannot apply a credit memo",
+    Review.PAYMENT_HELD: "another line of the same check or remittance advice needs a person; no part is posted alone",
+    Review.DISCOUNT_INVALID: "the discount column holds something that is not an amount of zero or more",
 }
 
 
@@ -200,6 +208,8 @@ class Flag(StrEnum):
     MATCHED_BY_EVIDENCE = "matched_by_evidence"
     SHORT_PAYMENT = "short_payment"
     LEFTOVER_UNAPPLIED = "leftover_unapplied"
+    PAYMENT_GROUP = "payment_group"
+    PAYMENT_DISCOUNT = "payment_discount"
 
 
 FLAG_DESCRIPTIONS: Final[Mapping[Flag, str]] = {
@@ -214,6 +224,11 @@ FLAG_DESCRIPTIONS: Final[Mapping[Flag, str]] = {
     Flag.MATCHED_BY_EVIDENCE: "customer or invoices found by evidence (name, reference, amount), see match details",
     Flag.SHORT_PAYMENT: "less than the invoices within the tolerance; the difference stays open on the last one",
     Flag.LEFTOVER_UNAPPLIED: "the rest after the invoices paid is posted unapplied to the customer",
+    Flag.PAYMENT_GROUP: "one line of a check or remittance advice: its lines share one document number",
+    Flag.PAYMENT_DISCOUNT: (
+        "early-payment discount taken by the payer: applied with the amount paid; Business Central closes the "
+        "invoice only within its payment discount date or tolerance"
+    ),
 }
 
 

@@ -186,6 +186,7 @@ def unique_document_numbers(
     keys: Sequence[str],
     kept: Mapping[str, str],
     owner_of: Callable[[str], str | None],
+    payment_of: Callable[[str], str] = receipt_key,
 ) -> list[str]:
     """Every payment's own document number: the profile's (readable) number, or, when another
     payment already holds it in this company (this run, an earlier run), the same number with
@@ -195,19 +196,20 @@ def unique_document_numbers(
     journal, so two payments must never share one. The lines of one receipt split over several
     invoices *are* one payment: they share their number (``pipeline.lines.receipt_key``). ``kept``
     holds the numbers already recorded for keys of this input (a resume keeps them); ``owner_of``
-    says which key holds a number in the ledger (None when free).
+    says which key holds a number in the ledger (None when free). ``payment_of`` names the payment a
+    key belongs to: the receipt, or the check whose lines share one number (``pipeline.remittance``).
     """
     taken: dict[str, str] = {}
 
     def holder(candidate: str) -> str | None:
         held = taken[candidate] if candidate in taken else owner_of(candidate)
-        return None if held is None else receipt_key(held)
+        return None if held is None else payment_of(held)
 
     out: list[str] = []
     for number, key in zip(numbers, keys, strict=True):
         candidate = kept.get(key, number)
         n = 1
-        while holder(candidate) not in (None, receipt_key(key)):
+        while holder(candidate) not in (None, payment_of(key)):
             n += 1
             suffix = f"/{n}"
             candidate = number[: DOCUMENT_NUMBER_LENGTH - len(suffix)] + suffix
@@ -228,8 +230,28 @@ def _own_document_numbers(ctx: RunContext, to_post: pd.DataFrame, records: Mappi
             owners.update(ctx.ledger.document_owners(ctx.scope, [candidate]) or {candidate: ""})
         return owners[candidate] or None
 
-    unique = unique_document_numbers(numbers, keys, {k: v for k, v in kept.items() if v}, owner_of)
+    kept = {k: v for k, v in kept.items() if v}
+    unique = unique_document_numbers(numbers, keys, kept, owner_of, _payments(to_post, records, kept))
     return pd.Series(unique, index=to_post.index, dtype="str")
+
+
+def _payments(to_post: pd.DataFrame, records: Mapping[str, RowRecord], kept: Mapping[str, str]) -> Callable[[str], str]:
+    """The payment of a key: its check's (``pipeline.remittance.PAYMENT_KEY``), else its receipt's. A line of
+    a check that an earlier run of this input planned holds the number the check's lines keep."""
+    if "payment_key" not in to_post.columns:
+        return receipt_key
+    payments = to_post["payment_key"].fillna("").astype("str")
+    group = {k: p for k, p in zip(to_post["key"].astype("str"), payments, strict=True) if p}
+    by_number = {kept[k]: p for k, p in group.items() if k in kept}
+
+    def payment_of(key: str) -> str:
+        if key in group:
+            return group[key]
+        record = records.get(key)
+        number = str(record.payload.get("documentNumber", "")).upper() if record is not None else ""
+        return by_number.get(number) or receipt_key(key)
+
+    return payment_of
 
 
 # --- request bodies and the plan ------------------------------------------------------------------

@@ -45,6 +45,7 @@ from pipeline.post.batches import read_journal_lines
 from pipeline.post.evidence import posted_between
 from pipeline.post.history import tool_journals
 from pipeline.reconcile import as_records
+from pipeline.remittance import mark_payments
 from pipeline.session import ledger_scope
 
 _SUFFIX = re.compile(r"^(?P<stem>.*)/(?P<n>[0-9]+)$")
@@ -280,6 +281,24 @@ def _record(ledger: Ledger, scope: str, found: Sequence[Found], inputs: Inputs) 
     return runs
 
 
+def _posted_with_their_check(rows: Sequence[Mapping[str, Any]], found: Sequence[Found]) -> list[Found]:
+    """The other lines of a check (``pipeline.remittance``) one of whose lines was found posted: BC's
+    posted entries are read as one trace per document number and day, and the check's lines share
+    its number and were sent in one journal, so they were posted with it."""
+    posted: dict[str, Trace] = {}
+    for row, _key, trace in found:
+        check = row.get("payment_key")
+        if isinstance(check, str) and check and not trace.journal_id:
+            posted.setdefault(check, trace)
+    seen = {id(row) for row, _key, _trace in found}
+    out: list[Found] = []
+    for row in rows:
+        check = row.get("payment_key")
+        if id(row) not in seen and isinstance(check, str) and check in posted:
+            out.append((row, str(row["key"]), posted[check]))
+    return out
+
+
 def _match(rows: Sequence[Mapping[str, Any]], traces: Sequence[Trace], decimals: int) -> list[Found]:
     """Single payments first, then split receipts among the rows and lines left over."""
     found: list[Found] = []
@@ -316,6 +335,7 @@ def rebuild_ledger(
     again; the person gives the missing files, or says the lines are no file's."""
     scope = ledger_scope(client)
     inputs = read_inputs(paths, config, profile)
+    inputs.rows = mark_payments(inputs.rows, inputs.results, inputs.decimals)  # a check's lines share a number
     result = Rebuilt([str(p) for p in paths], dry_run)
     if inputs.rows.empty:
         return result
@@ -329,6 +349,7 @@ def rebuild_ledger(
     owned = ledger.document_owners(scope, [t.number for t in traces])
     traces = [t for t in traces if t.number not in owned]
     found = _match(rows, traces, inputs.decimals)
+    found += _posted_with_their_check(rows, found)
     taken = {id(trace) for _, _, trace in found}
     receipts = {id(row): trace for row, _, trace in found}
     result.in_journals = sum(1 for trace in receipts.values() if trace.journal_id)
