@@ -38,6 +38,16 @@ ones is optional)::
         dimension: PROJECT
         value: ""                    # blank: the line gets no value from the default
         posting: Code Mandatory      # "", Code Mandatory, Same Code or No Code
+    journalTemplate:                 # the customer-payments template (CASHRCPT; BC's UI only)
+      incrementBatchName: true       # posting renames the batch PAYIMP01 -> PAYIMP02 (new id)
+    noSeries:                        # number series
+      - {code: PMT-POST, startingNo: PMT00001, manualNos: false}
+    journals:                        # batches made in BC's UI (the API cannot set the series)
+      - code: BANK
+        displayName: Bank receipts   # default: the code
+        balancingAccount: "2910"     # a G/L account of the company
+        noSeries: ""                 # default document numbers of new lines
+        postingNoSeries: PMT-POST    # posted Document No. from this series, not the line's
 
 ``open`` is a posted invoice with its whole amount open; ``paid`` a posted invoice closed by a
 payment already in the ledger; ``draft`` an unposted draft (status Draft); ``released`` an
@@ -59,6 +69,7 @@ from typing import Any
 import yaml
 
 from pipeline.sandbox.rules import batches, invoices, ledger, setup
+from pipeline.sandbox.rules.conversions import incstr
 from pipeline.sandbox.store import EMPTY_GUID, Store, money
 
 DEFAULT_COMPANY = "CRONUS sandbox"
@@ -73,6 +84,17 @@ _NAMESPACE = uuid.UUID("3b0c3f52-5d0e-4f3e-9a56-2f3c1d7a9e10")
 _BLOCKED = {"": " ", "_x0020_": " ", "ship": "Ship", "invoice": "Invoice", "all": "All"}
 _STATUSES = ("open", "paid", "draft", "released")
 _CUSTOMER_KEYS = {"number", "name", "blocked", "currency"}
+_TOP_LEVEL_KEYS = {
+    "company",
+    "currencies",
+    "customers",
+    "invoices",
+    "generalLedgerSetup",
+    "defaultDimensions",
+    "journalTemplate",
+    "noSeries",
+    "journals",
+}
 _INVOICE_KEYS = {
     "number",
     "customer",
@@ -218,10 +240,18 @@ def _ensure_currency_exists(store: Store, cid: str, code: str) -> None:
 
 
 def add_journal(
-    store: Store, cid: str, code: str, display_name: str, *, balancing_account: str = "", no_series: str = ""
+    store: Store,
+    cid: str,
+    code: str,
+    display_name: str,
+    *,
+    balancing_account: str = "",
+    no_series: str = "",
+    posting_no_series: str = "",
 ) -> str:
-    """A customer payment journal with what the API cannot give it: a No. Series (and its balancing
-    account), as batches set up in BC's UI have. Existing journals are left alone."""
+    """A customer payment journal with what the API cannot give it: a No. Series, a Posting No.
+    Series (and its balancing account), as batches set up in BC's UI have. Existing journals are
+    left alone."""
     with store.transaction():
         template = batches.default_template(store, cid)
         row = store.query_one(
@@ -241,10 +271,20 @@ def add_journal(
         now = store.now_text()
         store.execute(
             "INSERT INTO journals (id, company_id, template_name, code, display_name, bal_account_id, "
-            "bal_account_number, no_series, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (journal_id, cid, template, code, display_name, bal_id, bal_no, no_series, now, now),
+            "bal_account_number, no_series, posting_no_series, created_at, modified_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (journal_id, cid, template, code, display_name, bal_id, bal_no, no_series, posting_no_series, now, now),
         )
         return journal_id
+
+
+def set_increment_batch_name(store: Store, cid: str, on: bool) -> None:
+    """The customer-payments template's "Increment Batch Name" (a template setting of BC's UI)."""
+    with store.transaction():
+        store.execute(
+            "UPDATE journal_templates SET increment_batch_name = ? WHERE company_id = ? AND name = ?",
+            (int(on), cid, batches.default_template(store, cid)),
+        )
 
 
 def add_no_series(store: Store, cid: str, code: str, starting_no: str, *, manual_nos: bool = False) -> None:
@@ -511,7 +551,7 @@ def apply_seed(store: Store, data: Mapping[str, Any]) -> str:
     """Apply seed data already parsed (the file format as Python objects); returns the company id."""
     if not isinstance(data, Mapping):
         raise SeedError("the seed data must be a mapping with 'customers' and 'invoices'")
-    unknown = set(data) - {"company", "currencies", "customers", "invoices", "generalLedgerSetup", "defaultDimensions"}
+    unknown = set(data) - _TOP_LEVEL_KEYS
     if unknown:
         raise SeedError(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     with store.transaction():
@@ -556,7 +596,65 @@ def apply_seed(store: Store, data: Mapping[str, Any]) -> str:
             _seed_gl_setup(store, cid, data["generalLedgerSetup"])
         for i, entry in enumerate(_entries(data, "defaultDimensions")):
             _seed_default_dimension(store, cid, entry, f"defaultDimensions[{i}]")
+        if data.get("journalTemplate") is not None:
+            _seed_template(store, cid, data["journalTemplate"])
+        for i, entry in enumerate(_entries(data, "noSeries")):
+            _seed_no_series(store, cid, entry, f"noSeries[{i}]")
+        for i, entry in enumerate(_entries(data, "journals")):
+            _seed_journal(store, cid, entry, f"journals[{i}]")
         return cid
+
+
+_TEMPLATE_KEYS = {"incrementBatchName"}
+_NO_SERIES_KEYS = {"code", "startingNo", "manualNos"}
+_JOURNAL_KEYS = {"code", "displayName", "balancingAccount", "noSeries", "postingNoSeries"}
+
+
+def _seed_template(store: Store, cid: str, entry: object) -> None:
+    """``journalTemplate``: settings of the customer-payments template (CASHRCPT)."""
+    if not isinstance(entry, Mapping):
+        raise SeedError("journalTemplate: must be a mapping")
+    _no_unknown(entry, _TEMPLATE_KEYS, "journalTemplate")
+    increment = entry.get("incrementBatchName", False)
+    if not isinstance(increment, bool):
+        raise SeedError("journalTemplate.incrementBatchName: true or false")
+    set_increment_batch_name(store, cid, increment)
+
+
+def _seed_no_series(store: Store, cid: str, entry: Mapping[str, Any], where: str) -> None:
+    """One ``noSeries`` entry: a number series (its first number; whether manual numbers are allowed)."""
+    _no_unknown(entry, _NO_SERIES_KEYS, where)
+    manual = entry.get("manualNos", False)
+    if not isinstance(manual, bool):
+        raise SeedError(f"{where}.manualNos: true or false")
+    starting = _code(entry.get("startingNo"), f"{where}.startingNo", 20)
+    if not incstr(starting):
+        raise SeedError(f"{where}.startingNo: {starting!r} has no number to count up")
+    add_no_series(store, cid, _code(entry.get("code"), f"{where}.code", 20), starting, manual_nos=manual)
+
+
+def _seed_journal(store: Store, cid: str, entry: Mapping[str, Any], where: str) -> None:
+    """One ``journals`` entry: a customer payment journal made in BC's UI, with what the API cannot set."""
+    _no_unknown(entry, _JOURNAL_KEYS, where)
+    series = {}
+    for key in ("noSeries", "postingNoSeries"):
+        code = _code(entry.get(key) or "", f"{where}.{key}", 20, required=False)
+        if code and store.query_one("SELECT 1 FROM no_series WHERE company_id = ? AND code = ?", (cid, code)) is None:
+            raise SeedError(f"{where}.{key}: no series {code} is not in noSeries")
+        series[key] = code
+    if series["noSeries"] and series["noSeries"] == series["postingNoSeries"]:
+        # GenJournalBatch "Posting No. Series" OnValidate: it must differ from the No. Series
+        raise SeedError(f"{where}.postingNoSeries: must not be the same as noSeries")
+    code = _code(entry.get("code"), f"{where}.code", 10)
+    add_journal(
+        store,
+        cid,
+        code,
+        _text(entry.get("displayName") or code, f"{where}.displayName", 100),
+        balancing_account=_code(entry.get("balancingAccount") or "", f"{where}.balancingAccount", 20, required=False),
+        no_series=series["noSeries"],
+        posting_no_series=series["postingNoSeries"],
+    )
 
 
 _GL_SETUP_KEYS = {"allowPostingFrom", "allowPostingTo", "postWithJobQueue", "jobQueueDelaySeconds"}

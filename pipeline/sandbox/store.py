@@ -337,6 +337,8 @@ END;
 _ADDED_COLUMNS = (
     ("customers", "posting_group", "TEXT NOT NULL DEFAULT ''"),
     ("journal_lines", "job_queue_status", "TEXT NOT NULL DEFAULT ''"),
+    ("journal_templates", "increment_batch_name", "INTEGER NOT NULL DEFAULT 0"),
+    ("journals", "posting_no_series", "TEXT NOT NULL DEFAULT ''"),
 )
 """(table, column, declaration) of columns newer than the first schema, for ``_add_missing_columns``."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from pipeline.sandbox.errors import SandboxApiError, dialog
@@ -345,6 +346,8 @@ def post_batch(store: Store, company_id: str, journal: sqlite3.Row) -> None:
     )
     if not to_post:
         return  # only empty lines (the hidden line 10000): each is skipped, nothing changes
+    last_line = max(to_post, key=lambda line: line.line_number)
+    to_post = _renumber(store, company_id, journal, to_post)
     transaction_no = next_transaction_no(store, company_id) - 1
     last_document: tuple[str, str, str] | None = None
     for line in to_post:
@@ -361,8 +364,66 @@ def post_batch(store: Store, company_id: str, journal: sqlite3.Row) -> None:
             (consumed, company_id, row_str(journal, "no_series")),
         )
     store.execute("DELETE FROM journal_lines WHERE journal_id = ?", (journal_id,))
-    if not row_str(journal, "no_series"):
-        _leave_hidden_line(store, company_id, journal, max(to_post, key=lambda line: line.line_number), now)
+    journal = _increment_batch_name(store, company_id, journal, now)
+    if not row_str(journal, "no_series") and not lines_of(store, row_str(journal, "id")):
+        _leave_hidden_line(store, company_id, journal, last_line, now)
+
+
+def _renumber(store: Store, company_id: str, journal: sqlite3.Row, lines: list[PaymentLine]) -> list[PaymentLine]:
+    """``GenJnlPostBatch.CheckDocumentNo`` for a batch with a Posting No. Series: each new document
+    (a Document No. other than the previous line's) posts under the series' next number, drawn at
+    posting and consumed; the lines of one document share it. Without such a series the lines post
+    under their own numbers."""
+    series = row_str(journal, "posting_no_series")
+    if not series:
+        return lines
+    renumbered: list[PaymentLine] = []
+    last_sent, last_posted = None, ""
+    for line in lines:
+        if line.document_number != last_sent:
+            last_sent = line.document_number
+            last_posted = next_series_number(store, company_id, series, consume=True)
+        renumbered.append(replace(line, document_number=last_posted))
+    return renumbered
+
+
+def _increment_batch_name(store: Store, company_id: str, journal: sqlite3.Row, now: str) -> sqlite3.Row:
+    """``GenJnlPostBatch.IncrementBatchName`` when the template has "Increment Batch Name" and the
+    name has a number: the posted batch is deleted and inserted again as ``IncStr(name)``, a new
+    record with a new SystemId (``if GenJnlBatch.Insert() then;``: when that name exists already,
+    that batch stays as it is). Returns the batch the hidden line 10000 goes to."""
+    template = store.query_one(
+        "SELECT increment_batch_name FROM journal_templates WHERE company_id = ? AND name = ?",
+        (company_id, row_str(journal, "template_name")),
+    )
+    name = incstr(row_str(journal, "code"))
+    if template is None or not row_int(template, "increment_batch_name") or not name:
+        return journal
+    store.execute("DELETE FROM journals WHERE id = ?", (row_str(journal, "id"),))
+    store.execute(
+        "INSERT OR IGNORE INTO journals (id, company_id, template_name, code, display_name, bal_account_id, "
+        "bal_account_number, no_series, posting_no_series, created_at, modified_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            new_id(),
+            company_id,
+            row_str(journal, "template_name"),
+            name,
+            row_str(journal, "display_name"),
+            row_str(journal, "bal_account_id"),
+            row_str(journal, "bal_account_number"),
+            row_str(journal, "no_series"),
+            row_str(journal, "posting_no_series"),
+            now,
+            now,
+        ),
+    )
+    found = store.query_one(
+        "SELECT * FROM journals WHERE company_id = ? AND template_name = ? AND code = ?",
+        (company_id, row_str(journal, "template_name"), name),
+    )
+    assert found is not None
+    return found
 
 
 def _leave_hidden_line(store: Store, company_id: str, journal: sqlite3.Row, last: PaymentLine, now: str) -> None:
