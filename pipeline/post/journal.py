@@ -18,7 +18,7 @@ from pipeline.config import JournalSpec
 from pipeline.errors import BCOutcomeUnknown, BCPermanentError, ConfigError
 from pipeline.ledger import Ledger, RowRecord, RunRecord
 from pipeline.post.batches import PlannedLine, Settlement, match_lines, read_journal_lines, to_json_body
-from pipeline.post.evidence import posted_entries, posted_evidence
+from pipeline.post.evidence import posted_entries_for, posted_evidence
 
 log = logging.getLogger("payimport.run")
 
@@ -250,8 +250,10 @@ def settle_unknown(client: BCClient, ledger: Ledger, scope: str) -> int:
                 raise
             bc_lines = None
         present = {int(line["lineNumber"]) for line in bc_lines or []}
-        posted = posted_entries(
-            client, (str(r.payload.get("documentNumber", "")) for r in records if r.line_number not in present)
+        posted = posted_entries_for(
+            client,
+            [r.payload for r in records if r.line_number not in present],
+            owned=lambda numbers: ledger.document_owners(scope, numbers),
         )
         if bc_lines is None:
             _settle_without_journal(ledger, scope, records, posted)
