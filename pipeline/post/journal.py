@@ -140,8 +140,23 @@ def post_journal(client: BCClient, ledger: Ledger, run_id: str, journal: Journal
     try:
         client.send("POST", f"journals({journal.id})/Microsoft.NAV.post")
     except BCOutcomeUnknown:
-        if read_journal_lines(client, journal.id):
+        if lines_after_post(client, journal):
             raise
+
+
+def lines_after_post(client: BCClient, journal: Journal) -> list[dict[str, Any]]:
+    """The journal's lines after a post: none when the journal is gone. A template with "Increment
+    Batch Name" makes BC delete the posted batch and insert it again under the next name
+    (``GenJnlPostBatch.IncrementBatchName``: PI26120201 becomes PI26120202, with a new id), so the id
+    posted no longer exists; what was posted is then confirmed from the posted entries, as always.
+    (A journal a person deleted instead has no posted entries: the post stays unconfirmed.)"""
+    try:
+        return read_journal_lines(client, journal.id)
+    except BCPermanentError as exc:
+        if exc.status != 404 and exc.code not in NOT_FOUND_CODES:
+            raise
+        log.info("journal %s is gone after the post (renamed by Increment Batch Name?)", journal.code)
+        return []
 
 
 # --- rows in doubt --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pipeline.lines import payment_lines
 from pipeline.post.batches import PlannedLine, Poster, PostOutcome, read_journal_lines, to_json_body
 from pipeline.post.context import RunContext
 from pipeline.post.evidence import posted_entries_for, posted_evidence
-from pipeline.post.journal import Journal, open_journal, post_journal
+from pipeline.post.journal import Journal, lines_after_post, open_journal, post_journal
 from pipeline.post.plan import Plan, plan_lines, request_body
 from pipeline.reconcile import as_records, compare_with_bc
 from schemas.codes import Discrepancy, Outcome
@@ -103,7 +103,7 @@ def _post_verified(ctx: RunContext, journal: Journal, posted: pd.DataFrame, resu
         result.discrepancies = again
         return False
     post_journal(ctx.client, ctx.ledger, ctx.run_id, journal)
-    if read_journal_lines(ctx.client, journal.id):
+    if lines_after_post(ctx.client, journal):
         log.warning("journal %s: BC answered the post, but its lines are still there (scheduled?)", journal.code)
         result.error = result.error or posting_not_confirmed(journal, "its lines are still in the journal")
         return False

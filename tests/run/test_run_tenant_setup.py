@@ -79,3 +79,78 @@ def test_a_journal_with_a_posting_no_series_is_confirmed_and_never_sent_again(
         assert http.lines(str(bank["id"])) == []
     finally:
         http.close()
+
+
+# --- Increment Batch Name ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def incrementing_tenant(tmp_path: Path) -> Iterator[SandboxInfo]:
+    yield from tenant(tmp_path, {"journalTemplate": {"incrementBatchName": True}})
+
+
+def test_a_journal_renamed_by_posting_is_confirmed_and_later_runs_find_their_own(
+    tmp_path: Path, incrementing_tenant: SandboxInfo
+) -> None:
+    first, second = make_transactions(20, seed=22), make_transactions(15, seed=23)
+    config = write_config(tmp_path / "cfg", incrementing_tenant)
+    first_file = write_statement(tmp_path / "a.csv", first)
+    second_file = write_statement(tmp_path / "b.csv", second)
+
+    outcome = run_cli(config, incrementing_tenant, first_file, "--post-journal")
+
+    assert outcome.exit_code == 0, outcome.output
+    s = outcome.summary
+    assert s is not None and s["posted"] == len(first) and s["journal"]["posted"] is True
+    code = str(s["journal"]["code"])
+    http = BCHttp(incrementing_tenant)
+    try:
+        journals = {str(j["code"]): j for j in http.get_all("customerPaymentJournals")}
+        # posting deleted the batch and inserted it again under IncStr(code), with a new id
+        renamed = code[:-2] + f"{int(code[-2:]) + 1:02d}"
+        assert code not in journals and renamed in journals
+        assert journals[renamed]["id"] != s["journal"]["id"]
+
+        again = run_cli(config, incrementing_tenant, first_file, "--post-journal")  # the same file again
+        assert again.exit_code == 0, again.output
+        assert again.summary is not None and again.summary["posted"] == 0
+
+        later = run_cli(config, incrementing_tenant, second_file, "--post-journal")  # the next file
+        assert later.exit_code == 0, later.output
+        t = later.summary
+        assert t is not None and t["posted"] == len(second) and t["journal"]["posted"] is True
+    finally:
+        http.close()
+    documents: dict[str, int] = {}
+    for e in payment_entries(incrementing_tenant):
+        documents[str(e["documentNumber"])] = documents.get(str(e["documentNumber"]), 0) + 1
+    assert documents == {tx.txid.upper(): 2 for tx in [*first, *second]}  # each payment posted exactly once
+    assert ledger_states(config) == {"created": len(first) + len(second)}
+
+
+def test_a_run_whose_journal_a_person_posted_and_bc_renamed_is_confirmed_without_sending_again(
+    tmp_path: Path, incrementing_tenant: SandboxInfo
+) -> None:
+    txs = make_transactions(12, seed=24)
+    config = write_config(tmp_path / "cfg", incrementing_tenant)
+    file = write_statement(tmp_path / "s.csv", txs)
+    sent = run_cli(config, incrementing_tenant, file)  # lines sent, the journal left for a person
+    assert sent.exit_code == 0 and sent.summary is not None, sent.output
+    journal = sent.summary["journal"]
+    http = BCHttp(incrementing_tenant)
+    try:
+        posted = http.request("POST", f"journals({journal['id']})/Microsoft.NAV.post")
+        assert posted.status_code == 204, posted.text
+        codes_after_post = sorted(str(j["code"]) for j in http.get_all("customerPaymentJournals"))
+
+        again = run_cli(config, incrementing_tenant, file, "--post-journal")
+
+        assert again.exit_code == 0, again.output
+        assert again.summary is not None and again.summary["posted"] == 0
+        assert sorted(str(j["code"]) for j in http.get_all("customerPaymentJournals")) == codes_after_post
+    finally:
+        http.close()
+    documents: dict[str, int] = {}
+    for e in payment_entries(incrementing_tenant):
+        documents[str(e["documentNumber"])] = documents.get(str(e["documentNumber"]), 0) + 1
+    assert documents == {tx.txid.upper(): 2 for tx in txs}
