@@ -11,7 +11,11 @@ ones is optional)::
 
     company: CRONUS sandbox          # the company to seed (created if missing)
     currencies:                      # exchange rates: local currency (EUR) per unit
-      - {code: USD, rate: 0.92}
+      - {code: USD, rate: 0.92}      # one fixed rate, valid on every date
+      - code: JPY
+        amountRoundingPrecision: 1   # Currency "Amount Rounding Precision" (default 0.01)
+        exchangeRates:               # rates by date: a posting date before the first has none
+          - {startingDate: 2026-03-01, rate: 0.0062}
     customers:
       - number: C10000               # Code[20]
         name: Müller Maschinenbau GmbH
@@ -557,10 +561,7 @@ def apply_seed(store: Store, data: Mapping[str, Any]) -> str:
     with store.transaction():
         cid = ensure_company(store, _text(data.get("company") or DEFAULT_COMPANY, "company"))
         for i, entry in enumerate(_entries(data, "currencies")):
-            where = f"currencies[{i}]"
-            ensure_currency(
-                store, cid, _code(entry.get("code"), f"{where}.code", 10), _amount(entry.get("rate", 1), where)
-            )
+            _seed_currency(store, cid, entry, f"currencies[{i}]")
         for i, entry in enumerate(_entries(data, "customers")):
             where = f"customers[{i}]"
             _no_unknown(entry, _CUSTOMER_KEYS, where)
@@ -603,6 +604,50 @@ def apply_seed(store: Store, data: Mapping[str, Any]) -> str:
         for i, entry in enumerate(_entries(data, "journals")):
             _seed_journal(store, cid, entry, f"journals[{i}]")
         return cid
+
+
+_CURRENCY_KEYS = {"code", "rate", "amountRoundingPrecision", "exchangeRates"}
+_RATE_KEYS = {"startingDate", "rate"}
+
+
+def _seed_currency(store: Store, cid: str, entry: Mapping[str, Any], where: str) -> None:
+    """One ``currencies`` entry: its fixed rate, or its rates by starting date, and its Amount
+    Rounding Precision."""
+    _no_unknown(entry, _CURRENCY_KEYS, where)
+    code = _code(entry.get("code"), f"{where}.code", 10)
+    ensure_currency(store, cid, code, _amount(entry.get("rate", 1), f"{where}.rate"))
+    if entry.get("amountRoundingPrecision") is not None:
+        precision = _amount(entry["amountRoundingPrecision"], f"{where}.amountRoundingPrecision")
+        if precision <= 0:
+            raise SeedError(f"{where}.amountRoundingPrecision: must be more than 0 (e.g. 1 or 0.01)")
+        set_amount_rounding(store, cid, code, precision)
+    for j, rate in enumerate(_entries(entry, "exchangeRates")):
+        at = f"{where}.exchangeRates[{j}]"
+        _no_unknown(rate, _RATE_KEYS, at)
+        day = _date(rate.get("startingDate"), f"{at}.startingDate")
+        if day is None:
+            raise SeedError(f"{at}.startingDate: a date is required")
+        add_exchange_rate(store, cid, code, day, _amount(rate.get("rate"), f"{at}.rate"))
+
+
+def set_amount_rounding(store: Store, cid: str, code: str, precision: Decimal) -> None:
+    """A currency's "Amount Rounding Precision" (1 for JPY; the default 0.01)."""
+    with store.transaction():
+        store.execute(
+            "UPDATE currencies SET amount_rounding = ? WHERE company_id = ? AND code = ?", (money(precision), cid, code)
+        )
+
+
+def add_exchange_rate(store: Store, cid: str, code: str, starting: date, rate: Decimal) -> None:
+    """A dated exchange rate (LCY per unit from ``starting`` on); once a currency has one, only its
+    dated rates count (a posting date before the first has no rate)."""
+    with store.transaction():
+        store.execute(
+            "INSERT INTO currency_exchange_rates (id, company_id, currency_code, starting_date, lcy_per_unit) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (company_id, currency_code, starting_date) "
+            "DO UPDATE SET lcy_per_unit = excluded.lcy_per_unit",
+            (stable_id("rate", cid, code, starting.isoformat()), cid, code, starting.isoformat(), money(rate)),
+        )
 
 
 _TEMPLATE_KEYS = {"incrementBatchName"}

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from pipeline.sandbox import rules, seed
+from pipeline.sandbox.errors import SandboxApiError
 from pipeline.sandbox.store import Store
 
 
@@ -135,3 +136,72 @@ def test_the_seed_refuses_a_journal_whose_series_is_unknown_or_the_same(store: S
         )
     with pytest.raises(seed.SeedError, match="incrementBatchName: true or false"):
         seed.apply_seed(store, {"journalTemplate": {"incrementBatchName": "yes"}})
+
+
+# --- currencies: rounding precision and exchange rates by date -------------------------------------
+
+
+@pytest.fixture
+def yen(store: Store, cid: str) -> str:
+    """JPY with Amount Rounding Precision 1 and a rate from 2026-03-10 on; customer C71000 bills in it."""
+    seed.apply_seed(
+        store,
+        {
+            "currencies": [
+                {
+                    "code": "JPY",
+                    "amountRoundingPrecision": 1,
+                    "exchangeRates": [
+                        {"startingDate": "2026-03-10", "rate": "0.0062"},
+                        {"startingDate": "2026-03-15", "rate": "0.0064"},
+                    ],
+                }
+            ],
+            "customers": [{"number": "C71000", "name": "Yamato KK", "currency": "JPY"}],
+        },
+    )
+    return cid
+
+
+def _bank(store: Store, cid: str) -> str:
+    return str(rules.create_journal(store, cid, {"code": "FX1", "balancingAccountId": _gl_id(store)})["id"])
+
+
+def test_an_amount_is_rounded_to_its_currency_precision(store: Store, yen: str) -> None:
+    jid = _bank(store, yen)
+    # ValidateAmount: Round(Amount, Currency."Amount Rounding Precision"): JPY to whole yen, halves away from zero
+    assert _pay(store, yen, jid, customerNumber="C71000", amount=-1234.5, postingDate="2026-03-12")["amount"] == -1235
+    assert _pay(store, yen, jid, customerNumber="C71000", amount=-99.49, postingDate="2026-03-12")["amount"] == -99
+    assert _pay(store, yen, jid, customerNumber="C20000", amount=-10.005)["amount"] == D("-10.01")
+    listed = {c["code"]: c for c in rules.list_currencies(store, yen)}
+    assert (listed["JPY"]["amountRoundingPrecision"], listed["JPY"]["amountDecimalPlaces"]) == (1, "0:0")
+    assert (listed["USD"]["amountRoundingPrecision"], listed["USD"]["amountDecimalPlaces"]) == (D("0.01"), "2:2")
+
+
+def test_a_foreign_currency_line_needs_a_rate_at_its_posting_date(store: Store, yen: str) -> None:
+    jid = _bank(store, yen)
+    with pytest.raises(SandboxApiError) as refused:
+        _pay(store, yen, jid, customerNumber="C71000", amount=-1000, postingDate="2026-03-09", documentNumber="Y0")
+    assert (refused.value.status, refused.value.code) == (400, "Internal_DataNotFoundFilter")
+    assert "Currency Code: JPY, Starting Date: ''..2026-03-09" in refused.value.message
+    _pay(store, yen, jid, customerNumber="C71000", amount=-1000, postingDate="2026-03-12", documentNumber="Y1")
+    _pay(store, yen, jid, customerNumber="C71000", amount=-1000, postingDate="2026-03-16", documentNumber="Y2")
+
+    rules.post_journal(store, yen, jid)
+
+    # each line in LCY at the rate valid on its own posting date: 1000 x 0.0062, 1000 x 0.0064
+    credits = {
+        e["documentNumber"]: e["creditAmount"]
+        for e in rules.list_gl_entries(store, yen)
+        if e["accountNumber"] == "2310" and e["documentNumber"] in ("Y1", "Y2")
+    }
+    assert credits == {"Y1": D("6.2"), "Y2": D("6.4")}
+    rates = [
+        (r["currencyCode"], r["startingDate"], r["relationalExchangeRateAmount"])
+        for r in rules.list_exchange_rates(store, yen)
+    ]
+    assert rates == [
+        ("JPY", "2026-03-10", D("0.0062")),
+        ("JPY", "2026-03-15", D("0.0064")),
+        ("USD", "0001-01-01", D("0.92")),
+    ]

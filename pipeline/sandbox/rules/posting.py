@@ -19,7 +19,7 @@ from pipeline.sandbox.rules.batches import journal_by_id_any_template
 from pipeline.sandbox.rules.bodies import field_validation, record_not_found
 from pipeline.sandbox.rules.companies import company_row
 from pipeline.sandbox.rules.conversions import al_decimal, al_guid, incstr, json_guid, row_decimal, row_int, row_str
-from pipeline.sandbox.rules.customers import customer_by_number, exchange_rates, to_lcy
+from pipeline.sandbox.rules.customers import check_exchange_rate, customer_by_number, exchange_rates, to_lcy
 from pipeline.sandbox.rules.invoices import next_series_number
 from pipeline.sandbox.rules.ledger import Posting, insert_gl_entry, next_transaction_no, receivables_account
 from pipeline.sandbox.rules.payments import SCHEDULED, PaymentLine, check_blocked, lines_of
@@ -64,6 +64,7 @@ def _check_lines(store: Store, company_id: str, journal: sqlite3.Row, lines: Seq
         if not line.posting_date:
             raise field_validation(f"Posting Date must have a value in {where}. It cannot be zero or empty.")
         check_posting_date(setup, line.posting_date, where)
+        check_exchange_rate(store, company_id, line.currency_code, line.posting_date)
         if line.account_no and line.amount == 0:
             # CheckZeroAmount: TestField(Amount) for a line with an account (no Allow Zero-Amount Posting)
             raise field_validation(AMOUNT_MUST_HAVE_VALUE.format(where=where))
@@ -355,9 +356,10 @@ def post_batch(store: Store, company_id: str, journal: sqlite3.Row) -> None:
         if document != last_document:
             transaction_no += 1
             last_document = document
-        _post_gl_entries(store, company_id, row_str(journal, "code"), line, rates, transaction_no, now)
+        on_day = exchange_rates(store, company_id, line.posting_date)
+        _post_gl_entries(store, company_id, row_str(journal, "code"), line, on_day, transaction_no, now)
         if line.account_type == "Customer" and line.account_no:
-            _post_customer_line(store, company_id, line, rates, now)
+            _post_customer_line(store, company_id, line, on_day, now)
     if consumed:
         store.execute(
             "UPDATE no_series SET last_no_used = ? WHERE company_id = ? AND code = ?",
