@@ -12,15 +12,29 @@ each document gets the series' next number in (posting date, document no.) order
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from generated_layout import GENERATED_PROFILE
 
-from pipeline.sandbox import rules
+from pipeline.cli import main
+from pipeline.sandbox import rules, seed
 from pipeline.sandbox.server import SandboxInfo
 
-from .conftest import BCHttp, ledger_states, make_transactions, run_cli, write_config, write_statement
-from .test_run_bc_setup import tenant
+from .conftest import (
+    BCHttp,
+    Tx,
+    ledger_states,
+    make_transactions,
+    run_cli,
+    secrets_env,
+    write_config,
+    write_statement,
+)
+from .test_run_bc_setup import reasons, tenant
 
 
 def payment_entries(info: SandboxInfo) -> list[dict[str, object]]:
@@ -63,10 +77,8 @@ def test_a_journal_with_a_posting_no_series_is_confirmed_and_never_sent_again(
     numbers = sorted({str(e["documentNumber"]) for e in entries})
     assert numbers == [f"PMT{n:05d}" for n in range(1, len(txs) + 1)]
     assert len(entries) == 2 * len(txs)
-    credits = sorted(e["creditAmount"] for e in entries if e["accountNumber"] == "2310")
-    assert credits == sorted(t.cents / 100 for t in txs) or credits == sorted(
-        type(credits[0])(t.cents).scaleb(-2) for t in txs
-    )
+    credits = sorted(Decimal(str(e["creditAmount"])) for e in entries if e["accountNumber"] == "2310")
+    assert credits == sorted(Decimal(t.cents).scaleb(-2) for t in txs)
 
     again = run_cli(config, series_tenant, file, "--post-journal")
 
@@ -154,3 +166,69 @@ def test_a_run_whose_journal_a_person_posted_and_bc_renamed_is_confirmed_without
     for e in payment_entries(incrementing_tenant):
         documents[str(e["documentNumber"])] = documents.get(str(e["documentNumber"]), 0) + 1
     assert documents == {tx.txid.upper(): 2 for tx in txs}
+
+
+# --- foreign currency: exchange rates by date and rounding precision ----------------------------------
+
+
+@pytest.fixture
+def franc_tenant(tmp_path: Path) -> Iterator[SandboxInfo]:
+    """CHF with Swiss rounding (Amount Rounding Precision 0.05) and exchange rates from 2026-03-15
+    on; customer C71000 is billed in CHF."""
+    yield from tenant(
+        tmp_path,
+        {
+            "currencies": [
+                *seed.DEMO_DATA["currencies"],
+                {
+                    "code": "CHF",
+                    "amountRoundingPrecision": "0.05",
+                    "exchangeRates": [{"startingDate": "2026-03-15", "rate": "1.05"}],
+                },
+            ],
+            "customers": [*seed.DEMO_DATA["customers"], {"number": "C71000", "name": "Zürich AG", "currency": "CHF"}],
+        },
+    )
+
+
+def franc_config(tmp_path: Path, info: SandboxInfo) -> Path:
+    chf = {**GENERATED_PROFILE, "currency": {"expected": "CHF"}}
+    return write_config(tmp_path / "cfg", info, profiles={"generated": chf})
+
+
+def test_franc_payments_without_a_rate_or_finer_than_bc_rounds_go_to_review_before_sending(
+    tmp_path: Path, franc_tenant: SandboxInfo
+) -> None:
+    txs = [
+        Tx("chf-1", date(2026, 3, 16), "Zürich AG", "C71000", 10000),  # a rate (from 03-15), 100.00
+        Tx("chf-2", date(2026, 3, 12), "Zürich AG", "C71000", 5000),  # before the first rate
+        Tx("chf-3", date(2026, 3, 17), "Zürich AG", "C71000", 1002),  # 10.02: BC would book 10.00
+        Tx("chf-4", date(2026, 3, 18), "Zürich AG", "C71000", 1005),  # 10.05: a multiple of 0.05
+    ]
+    config = franc_config(tmp_path, franc_tenant)
+
+    outcome = run_cli(config, franc_tenant, write_statement(tmp_path / "s.csv", txs), "--post-journal")
+
+    assert outcome.exit_code == 1, outcome.output  # rows for a person
+    s = outcome.summary
+    assert s is not None and (s["posted"], s["needs_review"]) == (2, 2) and s["journal"]["posted"] is True
+    assert reasons(s) == {"CHF-2": "no_exchange_rate", "CHF-3": "amount_precision"}
+    credits = {
+        str(e["documentNumber"]): e["creditAmount"]
+        for e in payment_entries(franc_tenant)
+        if e["accountNumber"] == "2310"
+    }
+    # posted in LCY at the rate of the posting date: 100.00 x 1.05, 10.05 x 1.05 = 10.5525 -> 10.55
+    assert credits == {"CHF-1": Decimal("105"), "CHF-4": Decimal("10.55")}
+
+
+def test_doctor_names_a_currency_without_a_rate_today(tmp_path: Path, franc_tenant: SandboxInfo) -> None:
+    config = franc_config(tmp_path, franc_tenant)
+    file = write_statement(tmp_path / "s.csv", [Tx("chf-9", date(2026, 3, 2), "Zürich AG", "C71000", 100)])
+
+    result = CliRunner().invoke(main, ["doctor", "--config", str(config), str(file)], env=secrets_env(franc_tenant))
+
+    warnings = [line for line in result.output.splitlines() if line.startswith("WARNING") and "exchange rates" in line]
+    # today (after 2026-03-15) has a rate; the file's 2026-03-02 has none
+    assert len(warnings) == 1 and "CHF on the files' first date (2026-03-02)" in warnings[0], result.output
+    assert "today" not in warnings[0]
