@@ -21,6 +21,7 @@ ones is optional)::
         name: Müller Maschinenbau GmbH
         blocked: All                 # "", Ship, Invoice or All (default "")
         currency: USD                # default: local currency
+        applicationMethod: Apply to Oldest  # or Manual (default): payments without an invoice apply themselves
     invoices:
       - number: RE-2026-0101         # Code[20]; an existing number is left alone
         customer: C10000             # sell-to customer
@@ -87,7 +88,8 @@ _NAMESPACE = uuid.UUID("3b0c3f52-5d0e-4f3e-9a56-2f3c1d7a9e10")
 
 _BLOCKED = {"": " ", "_x0020_": " ", "ship": "Ship", "invoice": "Invoice", "all": "All"}
 _STATUSES = ("open", "paid", "draft", "released")
-_CUSTOMER_KEYS = {"number", "name", "blocked", "currency"}
+_CUSTOMER_KEYS = {"number", "name", "blocked", "currency", "applicationMethod"}
+_APPLICATION_METHODS = ("Manual", "Apply to Oldest")
 _TOP_LEVEL_KEYS = {
     "company",
     "currencies",
@@ -565,13 +567,20 @@ def apply_seed(store: Store, data: Mapping[str, Any]) -> str:
         for i, entry in enumerate(_entries(data, "customers")):
             where = f"customers[{i}]"
             _no_unknown(entry, _CUSTOMER_KEYS, where)
+            number = _code(entry.get("number"), f"{where}.number", 20)
             add_customer(
                 store,
                 cid,
-                _code(entry.get("number"), f"{where}.number", 20),
+                number,
                 _text(entry.get("name"), f"{where}.name", 100),
                 blocked=_text(entry.get("blocked") or "", f"{where}.blocked"),
                 currency=_code(entry.get("currency") or "", f"{where}.currency", 10, required=False),
+            )
+            method = entry.get("applicationMethod") or "Manual"
+            if method not in _APPLICATION_METHODS:
+                raise SeedError(f"{where}.applicationMethod: 'Manual' or 'Apply to Oldest', not {method!r}")
+            store.execute(
+                "UPDATE customers SET application_method = ? WHERE company_id = ? AND number = ?", (method, cid, number)
             )
         for i, entry in enumerate(_entries(data, "invoices")):
             where = f"invoices[{i}]"

@@ -348,6 +348,7 @@ _ADDED_COLUMNS = (
     ("journal_templates", "increment_batch_name", "INTEGER NOT NULL DEFAULT 0"),
     ("journals", "posting_no_series", "TEXT NOT NULL DEFAULT ''"),
     ("currencies", "amount_rounding", "TEXT NOT NULL DEFAULT '0.01'"),
+    ("customers", "application_method", "TEXT NOT NULL DEFAULT 'Manual'"),
 )
 """(table, column, declaration) of columns newer than the first schema, for ``_add_missing_columns``."""
 

@@ -205,3 +205,37 @@ def test_a_foreign_currency_line_needs_a_rate_at_its_posting_date(store: Store, 
         ("JPY", "2026-03-15", D("0.0064")),
         ("USD", "0001-01-01", D("0.92")),
     ]
+
+
+# --- customer Application Method "Apply to Oldest" -----------------------------------------------------
+
+
+def test_apply_to_oldest_closes_the_oldest_open_invoices_of_an_unapplied_payment(store: Store, cid: str) -> None:
+    """C10000 has open invoices (demo seed, due 14 days after the invoice date), oldest due first:
+    RE-2026-0091 1250.00 (02-17), INV-5010 12.00 (02-23), RE-2026-0094 84.99 (02-24), RE-2026-0101
+    1190.00 (03-02), RE-2026-0097 2045.50 (03-03), ... A payment of 1400.00 without Applies-to closes
+    0091, 5010 and 0094 (1346.99) and takes the remaining 53.01 off 0101."""
+    seed.apply_seed(
+        store, {"customers": [{"number": "C10000", "name": "Müller", "applicationMethod": "Apply to Oldest"}]}
+    )
+    jid = str(rules.create_journal(store, cid, {"code": "OLD1", "balancingAccountId": _gl_id(store)})["id"])
+    _pay(store, cid, jid, customerNumber="C10000", amount=-1400, documentNumber="P1", postingDate="2026-03-19")
+
+    rules.post_journal(store, cid, jid)
+
+    remaining = {
+        i["number"]: i["remainingAmount"]
+        for i in rules.list_sales_invoices(store, cid)
+        if i["customerNumber"] == "C10000"
+    }
+    assert (remaining["RE-2026-0091"], remaining["INV-5010"], remaining["RE-2026-0094"]) == (0, 0, 0)
+    assert remaining["RE-2026-0101"] == D("1136.99")
+    assert remaining["RE-2026-0097"] == D("2045.50")
+
+
+def test_a_manual_customer_keeps_an_unapplied_payment_open(store: Store, cid: str) -> None:
+    jid = str(rules.create_journal(store, cid, {"code": "MAN1", "balancingAccountId": _gl_id(store)})["id"])
+    _pay(store, cid, jid, customerNumber="C10000", amount=-1400, documentNumber="P1", postingDate="2026-03-19")
+    rules.post_journal(store, cid, jid)
+    remaining = {i["number"]: i["remainingAmount"] for i in rules.list_sales_invoices(store, cid)}
+    assert remaining["RE-2026-0091"] == D("1250")

@@ -35,6 +35,9 @@ from pipeline.sandbox.rules.texts import (
 )
 from pipeline.sandbox.store import Store, money, new_id
 
+APPLY_TO_OLDEST = "Apply to Oldest"
+"""Customer "Application Method" that applies a payment without Applies-to by itself."""
+
 
 def _check_lines(store: Store, company_id: str, journal: sqlite3.Row, lines: Sequence[PaymentLine]) -> str:
     """Gen. Jnl.-Check Line over the batch in Line No. order.
@@ -145,6 +148,8 @@ def _post_customer_line(
                 "UPDATE sales_invoices SET modified_at = ?, version = version + 1 WHERE id = ?",
                 (now, row_str(entry, "invoice_id")),
             )
+    elif remaining < 0 and _applies_to_oldest(store, company_id, line.account_no):
+        remaining = _apply_to_oldest(store, company_id, line, remaining, rates, now)
     store.execute(
         "INSERT INTO cust_ledger_entries (company_id, customer_number, document_type, document_number, "
         "external_document_number, description, posting_date, due_date, currency_code, amount, amount_lcy, "
@@ -172,6 +177,50 @@ def _post_customer_line(
     store.execute(
         "UPDATE customers SET version = version + 1 WHERE company_id = ? AND number = ?", (company_id, line.account_no)
     )
+
+
+def _applies_to_oldest(store: Store, company_id: str, customer_number: str) -> bool:
+    customer = customer_by_number(store, company_id, customer_number)
+    return customer is not None and row_str(customer, "application_method") == APPLY_TO_OLDEST
+
+
+def _apply_to_oldest(
+    store: Store, company_id: str, line: PaymentLine, remaining: Decimal, rates: Mapping[str, Decimal], now: str
+) -> Decimal:
+    """``GenJnlPostLine.PrepareTempCustLedgEntry`` without Applies-to for a customer whose
+    Application Method is "Apply to Oldest": the payment closes the customer's open invoice entries
+    (same currency, posted on or before the payment's date) oldest due date first, as far as it
+    reaches; what is left stays open on the payment. Returns the payment's remaining amount."""
+    entries = store.query(
+        "SELECT * FROM cust_ledger_entries WHERE company_id = ? AND customer_number = ? AND open = 1 "
+        "AND document_type = 'Invoice' AND currency_code = ? AND posting_date <= ? ORDER BY due_date, entry_no",
+        (company_id, line.account_no, line.currency_code, line.posting_date),
+    )
+    for entry in entries:
+        if remaining >= 0:
+            break
+        open_amount = row_decimal(entry, "remaining_amount")
+        if open_amount <= 0:
+            continue
+        applied = min(-remaining, open_amount)
+        left = open_amount - applied
+        remaining += applied
+        store.execute(
+            "UPDATE cust_ledger_entries SET remaining_amount = ?, remaining_amount_lcy = ?, open = ? "
+            "WHERE entry_no = ?",
+            (
+                money(left),
+                money(to_lcy(left, line.currency_code, rates)),
+                1 if left != 0 else 0,
+                row_int(entry, "entry_no"),
+            ),
+        )
+        if row_str(entry, "invoice_id"):
+            store.execute(
+                "UPDATE sales_invoices SET modified_at = ?, version = version + 1 WHERE id = ?",
+                (now, row_str(entry, "invoice_id")),
+            )
+    return remaining
 
 
 def _post_gl_entries(
