@@ -31,7 +31,8 @@ from pipeline.bc import BCClient
 POSTED_ENTRIES = "generalLedgerEntries"
 """API v2.0 entity set of posted G/L entries (read-only)."""
 _FIELDS = "entryNumber,documentNumber,postingDate"
-_RENUMBERED_FIELDS = "entryNumber,documentNumber,postingDate,description,debitAmount,creditAmount"
+RENUMBERED_FIELDS = "entryNumber,documentNumber,postingDate,description,debitAmount,creditAmount"
+"""What ``renumbered_matches`` compares: date, description and the debit/credit pair."""
 _PER_QUERY = 15
 """Document numbers per ``$filter`` (``or``-ed equalities keep the URL well under BC's limits)."""
 _BY_NUMBER_AT_MOST = 300
@@ -118,7 +119,7 @@ def posted_entries_for(
     if not missing:
         return found
     dates = sorted(str(b.get("postingDate", ""))[:10] for b in missing)
-    candidates = posted_between(client, (dates[0], dates[-1]), _RENUMBERED_FIELDS)
+    candidates = posted_between(client, (dates[0], dates[-1]), RENUMBERED_FIELDS)
     sent = {str(b.get("documentNumber", "")).upper() for b in bodies} | set(found)
     if owned is not None:
         sent |= {n.upper() for n in owned(sorted(set(candidates) - sent))}

@@ -35,6 +35,7 @@ from .conftest import (
     write_statement,
 )
 from .test_run_bc_setup import reasons, tenant
+from .test_run_rebuild import lose_ledger, rebuild
 
 
 def payment_entries(info: SandboxInfo) -> list[dict[str, object]]:
@@ -232,3 +233,22 @@ def test_doctor_names_a_currency_without_a_rate_today(tmp_path: Path, franc_tena
     # today (after 2026-03-15) has a rate; the file's 2026-03-02 has none
     assert len(warnings) == 1 and "CHF on the files' first date (2026-03-02)" in warnings[0], result.output
     assert "today" not in warnings[0]
+
+
+def test_a_lost_ledger_is_rebuilt_from_payments_bc_posted_under_its_posting_no_series(
+    tmp_path: Path, series_tenant: SandboxInfo
+) -> None:
+    txs = make_transactions(25, seed=25)
+    config = write_config(tmp_path / "cfg", series_tenant, journal={"existing": "BANK"})
+    file = write_statement(tmp_path / "s.csv", txs)
+    assert run_cli(config, series_tenant, file, "--post-journal").exit_code == 0
+    lose_ledger(config)
+
+    rebuilt = rebuild(config, series_tenant, file)
+
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert (rebuilt.found["found_posted"], rebuilt.found["not_in_bc"]) == (len(txs), 0)
+    again = run_cli(config, series_tenant, file, "--post-journal")
+    assert again.summary is not None and again.exit_code == 0, again.output
+    assert (again.summary["posted"], again.summary["already_posted"]) == (0, len(txs))
+    assert len(payment_entries(series_tenant)) == 2 * len(txs)  # nothing posted twice
