@@ -1,12 +1,16 @@
 """Setup BC has but API v2.0 cannot change, as the seed file builds it: "Increment Batch Name" on
-the customer-payments template and a batch's Posting No. Series.
+the customer-payments template, a batch's Posting No. Series, a currency's Amount Rounding
+Precision and exchange rates by date, and a customer's Application Method "Apply to Oldest".
 
 Expected values follow BC's AL (``GenJnlPostBatch``), not the code: ``UpdateAndDeleteLines`` calls
 ``IncrementBatchName`` when the template asks and the posted batch is empty: ``GenJnlBatch.Delete()``,
 ``Name := IncStr(name)``, ``if GenJnlBatch.Insert() then;`` (a new record: a new SystemId; an existing
 name is left alone), and the hidden line 10000 goes into the batch under its new name.
 ``CheckDocumentNo`` gives each new document of a batch with a Posting No. Series the series' next
-number at posting; lines of one document share it. Work date 2026-03-20 (the fixed clock).
+number at posting; lines of one document share it. ``GenJournalLine.ValidateAmount`` rounds to the
+currency's precision; ``CurrExchRate.FindCurrency`` needs a rate starting on or before the posting
+date; ``PrepareTempCustLedgEntry`` applies an Apply-to-Oldest customer's payment to the oldest open
+entries. Work date 2026-03-20 (the fixed clock).
 """
 
 from __future__ import annotations
