@@ -252,3 +252,40 @@ def test_a_lost_ledger_is_rebuilt_from_payments_bc_posted_under_its_posting_no_s
     assert again.summary is not None and again.exit_code == 0, again.output
     assert (again.summary["posted"], again.summary["already_posted"]) == (0, len(txs))
     assert len(payment_entries(series_tenant)) == 2 * len(txs)  # nothing posted twice
+
+
+@pytest.fixture
+def queued_incrementing_tenant(tmp_path: Path) -> Iterator[SandboxInfo]:
+    yield from tenant(
+        tmp_path, {"journalTemplate": {"incrementBatchName": True}, "generalLedgerSetup": {"postWithJobQueue": True}}
+    )
+
+
+def test_a_resumed_run_whose_journal_the_job_queue_posted_and_renamed_is_confirmed(
+    tmp_path: Path, queued_incrementing_tenant: SandboxInfo
+) -> None:
+    """The post is only scheduled (exit 3, the run stays open); the job queue posts the journal and
+    BC renames it. The same command resumes the run: its journal is gone, its payments are in the
+    G/L, so the run is confirmed and nothing is sent again."""
+    info = queued_incrementing_tenant
+    txs = make_transactions(18, seed=26)
+    config = write_config(tmp_path / "cfg", info)
+    file = write_statement(tmp_path / "s.csv", txs)
+
+    scheduled = run_cli(config, info, file, "--post-journal")
+    assert scheduled.exit_code == 3, scheduled.output
+    assert rules.run_job_queue(info.extra["store"]) == [("Finished", "")]
+
+    resumed = run_cli(config, info, file, "--post-journal")
+
+    assert resumed.exit_code == 0, resumed.output
+    r = resumed.summary
+    assert r is not None and r["journal"]["posted"] is True and r["posted"] == len(txs)
+    documents: dict[str, int] = {}
+    for e in payment_entries(info):
+        documents[str(e["documentNumber"])] = documents.get(str(e["documentNumber"]), 0) + 1
+    assert documents == {tx.txid.upper(): 2 for tx in txs}
+    assert ledger_states(config) == {"created": len(txs)}
+    store, cid = info.extra["store"], str(info.company_id)
+    # the journal recreated under the run's code to resume in stays empty: nothing was sent twice
+    assert all(rules.list_payments(store, cid, str(j["id"])) == [] for j in rules.list_journals(store, cid))
