@@ -239,7 +239,9 @@ def _resolve_rows(
         ctx.ledger.refuse_decisions(ctx.scope, carried.refused + partly)
     # BC would refuse to post the journal for these (allowed dates, mandatory dimensions): held this
     # run only, not for a person's decision, since fixing BC's setup is what lets them through
-    setup = read_posting_setup(client, resolution.rows["customerNumber"].astype("str").tolist(), customers)
+    setup = read_posting_setup(
+        client, resolution.rows["customerNumber"].astype("str").tolist(), customers, ctx.decimals
+    )
     unpostable, to_post = hold_back(resolution.rows, setup)
     review = resolution.review if unpostable.empty else pd.concat([resolution.review, unpostable], ignore_index=True)
     review = review.copy()

@@ -141,6 +141,8 @@ class Review(StrEnum):
     SEVERAL_INVOICES = "several_invoices"
     POSTING_DATE_NOT_ALLOWED = "posting_date_not_allowed"
     DIMENSION_REQUIRED = "dimension_required"
+    NO_EXCHANGE_RATE = "no_exchange_rate"
+    AMOUNT_PRECISION = "amount_precision"
     MATCH_UNCERTAIN = "match_uncertain"
     MATCH_AMBIGUOUS = "match_ambiguous"
     CONFLICTING_EVIDENCE = "conflicting_evidence"
@@ -164,6 +166,8 @@ REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
     Review.SEVERAL_INVOICES: "the payment names several open invoices; a person must split it",
     Review.POSTING_DATE_NOT_ALLOWED: "the posting date is outside BC's allowed posting dates (General Ledger Setup)",
     Review.DIMENSION_REQUIRED: "the customer or balancing account requires a dimension value this tool cannot send",
+    Review.NO_EXCHANGE_RATE: "BC has no exchange rate for the payment's foreign currency at its posting date",
+    Review.AMOUNT_PRECISION: "the amount is finer than BC's Amount Rounding Precision for its currency (BC would round it)",
     Review.MATCH_UNCERTAIN: "the evidence points to a customer or invoices, but not surely enough to post",
     Review.MATCH_AMBIGUOUS: "two or more customers or sets of invoices fit the evidence equally well",
     Review.CONFLICTING_EVIDENCE: "the payer is known as one customer, but the text names another customer's invoice",

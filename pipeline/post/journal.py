@@ -18,7 +18,7 @@ from pipeline.config import JournalSpec
 from pipeline.errors import BCOutcomeUnknown, BCPermanentError, ConfigError
 from pipeline.ledger import Ledger, RowRecord, RunRecord
 from pipeline.post.batches import PlannedLine, Settlement, match_lines, read_journal_lines, to_json_body
-from pipeline.post.evidence import posted_entries, posted_evidence
+from pipeline.post.evidence import posted_entries_for, posted_evidence
 
 log = logging.getLogger("payimport.run")
 
@@ -140,8 +140,23 @@ def post_journal(client: BCClient, ledger: Ledger, run_id: str, journal: Journal
     try:
         client.send("POST", f"journals({journal.id})/Microsoft.NAV.post")
     except BCOutcomeUnknown:
-        if read_journal_lines(client, journal.id):
+        if lines_after_post(client, journal):
             raise
+
+
+def lines_after_post(client: BCClient, journal: Journal) -> list[dict[str, Any]]:
+    """The journal's lines after a post: none when the journal is gone. A template with "Increment
+    Batch Name" makes BC delete the posted batch and insert it again under the next name
+    (``GenJnlPostBatch.IncrementBatchName``: PI26120201 becomes PI26120202, with a new id), so the id
+    posted no longer exists; what was posted is then confirmed from the posted entries, as always.
+    (A journal a person deleted instead has no posted entries: the post stays unconfirmed.)"""
+    try:
+        return read_journal_lines(client, journal.id)
+    except BCPermanentError as exc:
+        if exc.status != 404 and exc.code not in NOT_FOUND_CODES:
+            raise
+        log.info("journal %s is gone after the post (renamed by Increment Batch Name?)", journal.code)
+        return []
 
 
 # --- rows in doubt --------------------------------------------------------------------------------
@@ -250,8 +265,10 @@ def settle_unknown(client: BCClient, ledger: Ledger, scope: str) -> int:
                 raise
             bc_lines = None
         present = {int(line["lineNumber"]) for line in bc_lines or []}
-        posted = posted_entries(
-            client, (str(r.payload.get("documentNumber", "")) for r in records if r.line_number not in present)
+        posted = posted_entries_for(
+            client,
+            [r.payload for r in records if r.line_number not in present],
+            owned=lambda numbers: ledger.document_owners(scope, numbers),
         )
         if bc_lines is None:
             _settle_without_journal(ledger, scope, records, posted)

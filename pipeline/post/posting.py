@@ -14,9 +14,9 @@ from pipeline.ledger import RowRecord
 from pipeline.lines import payment_lines
 from pipeline.post.batches import PlannedLine, Poster, PostOutcome, read_journal_lines, to_json_body
 from pipeline.post.context import RunContext
-from pipeline.post.evidence import posted_entries, posted_evidence
-from pipeline.post.journal import Journal, open_journal, post_journal
-from pipeline.post.plan import Plan, plan_lines
+from pipeline.post.evidence import posted_entries_for, posted_evidence
+from pipeline.post.journal import Journal, lines_after_post, open_journal, post_journal
+from pipeline.post.plan import Plan, plan_lines, request_body
 from pipeline.reconcile import as_records, compare_with_bc
 from schemas.codes import Discrepancy, Outcome
 
@@ -103,7 +103,7 @@ def _post_verified(ctx: RunContext, journal: Journal, posted: pd.DataFrame, resu
         result.discrepancies = again
         return False
     post_journal(ctx.client, ctx.ledger, ctx.run_id, journal)
-    if read_journal_lines(ctx.client, journal.id):
+    if lines_after_post(ctx.client, journal):
         log.warning("journal %s: BC answered the post, but its lines are still there (scheduled?)", journal.code)
         result.error = result.error or posting_not_confirmed(journal, "its lines are still in the journal")
         return False
@@ -140,16 +140,14 @@ def _spread(count: int, size: int) -> list[int]:
 
 
 def _posted_keys(ctx: RunContext, rows: pd.DataFrame, days: tuple[str, str] | None = None) -> set[str]:
-    """The keys of these planned rows that BC's posted entries show posted (number and date)."""
-    entries = posted_entries(ctx.client, rows["documentNumber"].astype("str"), days)
-    return {
-        str(row["key"])
-        for row in as_records(rows)
-        if posted_evidence(
-            {"documentNumber": row["documentNumber"], "postingDate": str(row["postingDate"])[:10]}, entries
-        )
-        is not None
-    }
+    """The keys of these planned rows that BC's posted entries show posted (number and date, or,
+    under a Posting No. Series, date, amount and description: ``evidence.posted_entries_for``)."""
+    records = as_records(rows)
+    bodies = [request_body(row, ctx.decimals) for row in records]
+    entries = posted_entries_for(
+        ctx.client, bodies, days, lambda numbers: ctx.ledger.document_owners(ctx.scope, numbers)
+    )
+    return {str(row["key"]) for row, body in zip(records, bodies, strict=True) if posted_evidence(body, entries)}
 
 
 def _days(rows: pd.DataFrame) -> tuple[str, str]:

@@ -9,7 +9,10 @@ from the two places a payment of this tool can be in BC:
   and ``journal.display_name``, plus ``journal.existing``), matched by document number, posting
   date and amount;
 - BC's posted payment entries (``generalLedgerEntries``) of the files' posting days, matched by
-  document number and posting date (a journal a person posted).
+  document number and posting date (a journal a person posted); a row found nowhere else may have
+  been posted from a batch with a Posting No. Series, under another number: it is matched by
+  posting date, amount and description (``evidence.renumbered_matches``) among the posted
+  documents no row and no ledger entry claims.
 
 Rows are matched to BC in file order. A payment's document number is the profile's number, or that
 number with ``/2``, ``/3`` ... when another payment held it (``post.plan.unique_document_numbers``),
@@ -42,7 +45,7 @@ from pipeline.lines import receipt_key, split_line_key
 from pipeline.localtime import file_stamp
 from pipeline.money import minor_text
 from pipeline.post.batches import read_journal_lines
-from pipeline.post.evidence import posted_between
+from pipeline.post.evidence import RENUMBERED_FIELDS, posted_between, renumbered_matches
 from pipeline.post.history import tool_journals
 from pipeline.reconcile import as_records
 from pipeline.remittance import mark_payments
@@ -316,6 +319,55 @@ def _match(rows: Sequence[Mapping[str, Any]], traces: Sequence[Trace], decimals:
     return found
 
 
+def _renumbered(
+    client: BCClient,
+    rows: Sequence[Mapping[str, Any]],
+    found: Sequence[Found],
+    days: tuple[str, str],
+    claimed: set[str],
+    decimals: int,
+) -> list[Found]:
+    """Rows found nowhere, matched to posted documents under numbers no row or ledger entry has (a
+    Posting No. Series renumbered them). One more paged read, only when some row is not found."""
+    matched = {id(row) for row, _, _ in found}
+    left = [row for row in rows if id(row) not in matched]
+    if not left:
+        return []
+    numbers = {str(row["documentNumber"]).upper() for row in rows}
+    bodies = [
+        {
+            "documentNumber": str(row["documentNumber"]).upper(),
+            "postingDate": pd.Timestamp(row["postingDate"]).date().isoformat(),
+            "amount": minor_text(int(row["amount_minor"]), decimals),
+            **({"description": str(row["description"])} if _has_text(row.get("description")) else {}),
+            "_row": index,
+        }
+        for index, row in enumerate(left)
+    ]
+    candidates = posted_between(client, days, RENUMBERED_FIELDS)
+    out: list[Found] = []
+    for body, entry in renumbered_matches(bodies, candidates, numbers | claimed):
+        row = left[int(body["_row"])]
+        posted_as = str(entry.get("documentNumber", ""))
+        trace = Trace(
+            posted_as,
+            str(body["postingDate"]),
+            None,
+            "",
+            "",
+            0,
+            f"G/L entry {entry.get('entryNumber')} (posted as document {posted_as})",
+            {"documentNumber": body["documentNumber"], "postingDate": body["postingDate"]},
+        )
+        out.append((row, str(row["key"]), trace))
+    return out
+
+
+def _has_text(value: object) -> bool:
+    """A cell with text in it (not empty, not a missing value)."""
+    return isinstance(value, str) and value.strip() != ""
+
+
 def rebuild_ledger(
     paths: Sequence[Path],
     config: Config,
@@ -349,6 +401,9 @@ def rebuild_ledger(
     owned = ledger.document_owners(scope, [t.number for t in traces])
     traces = [t for t in traces if t.number not in owned]
     found = _match(rows, traces, inputs.decimals)
+    claimed = set(owned) | {trace.number for _, _, trace in found}
+    first, last = str(days.min().date()), str(days.max().date())
+    found += _renumbered(client, rows, found, (first, last), claimed, inputs.decimals)
     found += _posted_with_their_check(rows, found)
     taken = {id(trace) for _, _, trace in found}
     receipts = {id(row): trace for row, _, trace in found}
