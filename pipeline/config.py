@@ -635,6 +635,11 @@ class PostingSpec(_Frozen):
 
     batch_size: int = Field(default=100, ge=1, le=100)
     max_in_flight: int = Field(default=6, ge=1, le=50)
+    journal_lines: int = Field(default=5000, ge=1)
+    """A run with more lines than this spreads them over several journals of the run, about this many
+    each: BC writes into one journal one line at a time, so parallel requests need other journals."""
+    max_journals: int | None = Field(default=None, ge=1, le=100)
+    """At most this many journals per run; None: one per request the run can have in flight."""
     retry: RetryPolicy = RetryPolicy()
 
 

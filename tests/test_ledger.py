@@ -71,14 +71,14 @@ def test_open_creates_folders_schema_and_durable_settings(tmp_path: Path) -> Non
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-        assert ledger.schema_version() == SCHEMA_VERSION == 4
+        assert ledger.schema_version() == SCHEMA_VERSION == 5
         indexes = {
             tuple(info[2] for info in db.execute(f"PRAGMA index_info('{name}')"))
             for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rows'")
         }
     assert {("target", "key"), ("target", "run_id", "state"), ("target", "journal_id", "line_number")} <= indexes
     with Ledger.open(path) as again:  # reopening an existing ledger keeps it as it is
-        assert again.schema_version() == 4
+        assert again.schema_version() == 5
 
 
 def test_a_version_1_ledger_is_migrated_and_finds_rows_by_document_number(tmp_path: Path) -> None:
@@ -91,9 +91,10 @@ def test_a_version_1_ledger_is_migrated_and_finds_rows_by_document_number(tmp_pa
         ledger._db.execute("DROP INDEX rows_document")  # back to what a wave-1 ledger holds
         ledger._db.execute("DROP TABLE drained_journals")
         ledger._db.execute("DROP TABLE reviews")
+        ledger._db.execute("DROP TABLE run_journals")
         ledger._db.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
     with Ledger.open(path) as again:
-        assert again.schema_version() == 4
+        assert again.schema_version() == 5
         assert again.document_owners("t", ["BANK261201-001", "BANK261201-002"]) == {"BANK261201-001": "k1"}
         assert again.document_owners("other target", ["BANK261201-001"]) == {}
 
