@@ -17,10 +17,15 @@ Exactly once rests on three things, in this order of trust:
 Throughput: BC serialises the inserts into one journal (``GenJournalLine.OnInsert`` locks the table;
 Microsoft: do not insert children of one parent in parallel), so parallel requests into one journal
 gain nothing and only risk lock timeouts and deadlocks. The poster therefore keeps at most
-``IN_FLIGHT_PER_JOURNAL`` (one) request in flight into its journal, within ``max_in_flight``, and
-narrows the window when BC throttles (429), widening again after a run of clean batches. (Measured
-in bench/README.md: under per-journal locks six requests in flight into one journal were no faster
-than one.) Worker threads only do HTTP; every ledger write happens on the calling thread.
+``IN_FLIGHT_PER_JOURNAL`` (one) request in flight into any journal; parallelism comes from other
+journals of the run (``journal.journal_count``) and from other principals (``target.principals``):
+requests go round robin over the principals, each with its own window of ``max_in_flight``
+requests (BC's limits count per client id), narrowed when BC throttles that principal (429) and
+widened again after a run of clean batches. A principal whose credentials fail mid-run sends
+nothing more; its request is settled by reading back, like any outcome in doubt, and the others
+go on. (Measured in bench/README.md: under per-journal locks six requests in flight into one
+journal were no faster than one.) Worker threads only do HTTP; every ledger write happens on the
+calling thread.
 """
 
 from __future__ import annotations

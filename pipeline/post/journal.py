@@ -1,5 +1,7 @@
-"""The run's journal in BC: found or created (exactly one, even across a crash), posted when asked,
-and the rows an earlier process left in doubt settled from it before anything is sent.
+"""The run's journals in BC: found or created (exactly the recorded ones, even across a crash),
+posted when asked, and the rows an earlier process left in doubt settled from them before anything
+is sent. A run spreads its lines over several journals only when it is large enough to gain from
+it (``journal_count``); they share the run's name with "(part/count)" after it.
 
 Which run an input belongs to is decided here too: an interrupted run is resumed in its own
 journal with its own lineNumbers, never started again beside it.

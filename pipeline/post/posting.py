@@ -75,7 +75,7 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
         payment_lines(_unsent(ctx, unsent), "needs_review"),
     ]
     try:
-        found = [_verify(ctx, p, _of(posted, p)) for p in parts]
+        found = [_verify(ctx, p, _of(posted, p), named=len(parts) > 1) for p in parts]
         result.discrepancies = pd.concat([f for f, _ in found], ignore_index=True) if found else pd.DataFrame()
         result.journal_posted = bool(found) and all(done for _, done in found)
         clean = result.error is None and result.discrepancies.empty and unsent.empty and not posted.empty
@@ -99,8 +99,9 @@ def _with_journal(part: _Part) -> pd.DataFrame:
     return rows
 
 
-def _verify(ctx: RunContext, part: _Part, posted: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+def _verify(ctx: RunContext, part: _Part, posted: pd.DataFrame, *, named: bool) -> tuple[pd.DataFrame, bool]:
     """Compare one journal read back with its plan, line by line: (discrepancies, posted already).
+    ``named``: the run has several journals, so each discrepancy's message says which one.
 
     A created line that is no longer in the journal was posted (by a person, or by this run's own
     post before a crash) when BC's posted entries hold its document number and date: it is then
@@ -116,6 +117,8 @@ def _verify(ctx: RunContext, part: _Part, posted: pd.DataFrame) -> tuple[pd.Data
     discrepancies = compare_with_bc(in_journal, bc_lines, ctx.decimals)
     if part.plan.foreign and ctx.config.journal.allow_foreign_lines and not discrepancies.empty:
         discrepancies = discrepancies[discrepancies["kind"] != Discrepancy.NOT_PLANNED]
+    if named and not discrepancies.empty:
+        discrepancies = discrepancies.assign(message=f"journal {journal.code}: " + discrepancies["message"])
     if evidenced and in_journal.empty:
         record_journal_state(ctx.ledger, ctx.run_id, journal, "posted")
         return discrepancies, True
