@@ -6,13 +6,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from pipeline.errors import BCError, BCOutcomeUnknown
 from pipeline.ledger import RowRecord
 from pipeline.lines import payment_lines
-from pipeline.post.batches import PlannedLine, Poster, PostOutcome, read_journal_lines, to_json_body
+from pipeline.post.batches import (
+    PlannedLine,
+    Poster,
+    PostOutcome,
+    read_journal_lines,
+    read_journals_lines,
+    to_json_body,
+)
 from pipeline.post.context import RunContext
 from pipeline.post.evidence import posted_entries, posted_evidence
 from pipeline.post.journal import Journal, journal_count, open_journals, post_journal, record_journal_state
@@ -75,7 +83,8 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
         payment_lines(_unsent(ctx, unsent), "needs_review"),
     ]
     try:
-        found = [_verify(ctx, p, _of(posted, p), named=len(parts) > 1) for p in parts]
+        read = read_journals_lines(ctx.client, [p.journal.id for p in parts]) if len(parts) > 1 else {}
+        found = [_verify(ctx, p, _of(posted, p), read.get(p.journal.id), named=len(parts) > 1) for p in parts]
         result.discrepancies = pd.concat([f for f, _ in found], ignore_index=True) if found else pd.DataFrame()
         result.journal_posted = bool(found) and all(done for _, done in found)
         clean = result.error is None and result.discrepancies.empty and unsent.empty and not posted.empty
@@ -99,9 +108,17 @@ def _with_journal(part: _Part) -> pd.DataFrame:
     return rows
 
 
-def _verify(ctx: RunContext, part: _Part, posted: pd.DataFrame, *, named: bool) -> tuple[pd.DataFrame, bool]:
-    """Compare one journal read back with its plan, line by line: (discrepancies, posted already).
-    ``named``: the run has several journals, so each discrepancy's message says which one.
+def _verify(
+    ctx: RunContext,
+    part: _Part,
+    posted: pd.DataFrame,
+    bc_lines: list[dict[str, Any]] | None,
+    *,
+    named: bool,
+) -> tuple[pd.DataFrame, bool]:
+    """Compare one journal read back (``bc_lines``, or read now when None) with its plan, line by
+    line: (discrepancies, posted already). ``named``: the run has several journals, so each
+    discrepancy's message says which one.
 
     A created line that is no longer in the journal was posted (by a person, or by this run's own
     post before a crash) when BC's posted entries hold its document number and date: it is then
@@ -109,7 +126,8 @@ def _verify(ctx: RunContext, part: _Part, posted: pd.DataFrame, *, named: bool) 
     posted.
     """
     journal = part.journal
-    bc_lines = read_journal_lines(ctx.client, journal.id)
+    if bc_lines is None:
+        bc_lines = read_journal_lines(ctx.client, journal.id)
     present = {int(line["lineNumber"]) for line in bc_lines}
     gone = posted[~posted["lineNumber"].astype("int64").isin(present)]
     evidenced = _posted_keys(ctx, gone, _days(gone)) if not gone.empty else set()
