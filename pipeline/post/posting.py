@@ -60,7 +60,13 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     assert run is not None
     count = journal_count(len(to_post), ctx.config.journal, ctx.config.posting, len(ctx.client.writers))
     journals = open_journals(ctx.client, ctx.ledger, ctx.config.journal, run, ctx.files, ctx.now(), count)
-    where = spread_rows(to_post["key"].astype("str").tolist(), records, ctx.run_id, [j.id for j in journals])
+    where = spread_rows(
+        to_post["key"].astype("str").tolist(),
+        records,
+        ctx.run_id,
+        [j.id for j in journals],
+        ctx.config.posting.batch_size,
+    )
     parts = []
     for i, journal in enumerate(journals):
         share = to_post[[w == i for w in where]].copy()

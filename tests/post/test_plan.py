@@ -248,8 +248,8 @@ def test_unique_document_numbers(
 
 def test_rows_fill_the_journals_in_input_order_to_an_even_share() -> None:
     keys = [f"k{i}" for i in range(10)]
-    # ceil(10 / 3) = 4 per journal: 4, 4, then the 2 left
-    assert spread_rows(keys, {}, RUN, ["A", "B", "C"]) == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]
+    # 10 lines (batches of one) over 3 journals: 4, 3, 3
+    assert spread_rows(keys, {}, RUN, ["A", "B", "C"]) == [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]
 
 
 def test_the_lines_of_a_split_receipt_stay_in_one_journal() -> None:
@@ -287,3 +287,10 @@ def test_journal_names_carry_their_part_within_bcs_text_100() -> None:
     long = "payimport " + "x" * 120
     assert part_name(long, 12, 12) == long[:92] + " (12/12)"
     assert len(part_name(long, 12, 12)) == 100
+
+
+def test_the_share_of_each_journal_is_counted_in_whole_batches() -> None:
+    # 2,000 lines in batches of 100 over 3 journals: 20 requests as 7, 7, 6 (not 667 lines each: 21)
+    where = spread_rows([f"k{i}" for i in range(2000)], {}, RUN, ["A", "B", "C"], batch_size=100)
+    assert [where.count(j) for j in range(3)] == [700, 700, 600]
+    assert where == sorted(where)  # input order
