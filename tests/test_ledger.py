@@ -553,3 +553,17 @@ def test_journals_with_applied_payments_skip_drained_ones_until_a_new_payment(le
     ledger.mark_sending(T, ["c"])
     ledger.mark_created(T, [("c", "bc-c")])
     assert ledger.journals_with_applied_payments(T) == ["J1"]
+
+
+def test_a_run_records_its_further_journals_code_first_then_id_and_state(ledger: Ledger) -> None:
+    ledger.start_run("t", "run-9", [])
+    ledger.set_journal("run-9", "PI26120201", None, "planned")
+    ledger.set_more_journals("run-9", [(2, "PI26120202", None, "planned"), (3, "PI26120203", None, "planned")])
+    assert ledger.more_journals("run-9") == [(2, "PI26120202", None, "planned"), (3, "PI26120203", None, "planned")]
+    ledger.set_more_journals("run-9", [(3, "PI26120203", "id-3", "created")])
+    assert ledger.more_journals("run-9")[1] == (3, "PI26120203", "id-3", "created")
+    assert ledger.more_journals("another run") == []
+    with pytest.raises(ValueError, match="parts start at 2"):
+        ledger.set_more_journals("run-9", [(1, "PI26120201", None, "planned")])
+    with pytest.raises(ValueError):
+        ledger.set_more_journals("run-9", [(2, "PI26120202", None, "sent")])
