@@ -15,12 +15,14 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from pipeline.sandbox import rules
 from pipeline.sandbox.runtime import start_sandbox
 from pipeline.sandbox.server import SandboxInfo
 from pipeline.sandbox.settings import Latency, SandboxSettings
@@ -161,3 +163,24 @@ def _kill_when(config: Path, info: SandboxInfo, file: Path, view: BCView, lines:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(30)
+
+
+def test_post_journal_posts_every_journal_of_the_run(tmp_path: Path) -> None:
+    txs = make_transactions(PAYMENTS, seed=34)
+    file = write_statement(tmp_path / "statement.csv", txs)
+    with start_sandbox(settings(tmp_path)) as info:
+        config = write_config(tmp_path / "cfg", info, posting=POSTING)
+        out = run_cli(config, info, file, "--post-journal")
+
+        assert out.exit_code == 0, out.output
+        assert out.summary is not None and out.summary["journal"]["posted"] is True
+        view = BCView(info)
+        journals = view.new_journals()
+        assert len(journals) == JOURNALS
+        assert all(view.lines(str(j["id"])) == [] for j in journals.values())  # every journal posted
+        posted = {str(e["documentNumber"]) for e in rules.list_gl_entries(view.store, view.cid)}
+        assert {t.txid.upper() for t in txs} <= posted
+        with sqlite3.connect(config.parent / "state" / "ledger.sqlite") as db:
+            query = "SELECT journal_state FROM runs UNION ALL SELECT state FROM run_journals"
+            states = [state for (state,) in db.execute(query)]
+        assert states == ["posted"] * JOURNALS
