@@ -605,6 +605,23 @@ class SandboxTarget(_Frozen):
     latency_operation_s: float = Field(default=0.0, ge=0)
 
 
+class Principal(_Frozen):
+    """One more app registration (service principal) of the same tenant, named by the environment
+    variables that hold its client id and its secret, or its certificate (a PEM file's path) and
+    thumbprint. BC counts its limits per principal; the poster spreads its requests over them."""
+
+    client_id_env: str = Field(min_length=1)
+    client_secret_env: str | None = Field(default=None, min_length=1)
+    certificate_env: str | None = Field(default=None, min_length=1)
+    certificate_thumbprint_env: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _has_credential(self) -> Principal:
+        if not self.client_secret_env and not (self.certificate_env and self.certificate_thumbprint_env):
+            raise ValueError("name client_secret_env, or certificate_env and certificate_thumbprint_env")
+        return self
+
+
 class Target(_Frozen):
     """Where payments go. Secrets are never here: only the *names* of environment variables."""
 
@@ -619,6 +636,8 @@ class Target(_Frozen):
     client_secret_env: str = "PAYIMPORT_CLIENT_SECRET"
     certificate_env: str = "PAYIMPORT_CERTIFICATE"
     certificate_thumbprint_env: str = "PAYIMPORT_CERTIFICATE_THUMBPRINT"
+    principals: tuple[Principal, ...] = Field(default=(), max_length=20)
+    """More app registrations beside the one above (``kind: bc``): requests go round robin over all."""
     ca_file: str | None = None
     validate_authority: bool = True
     local_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
@@ -689,6 +708,11 @@ class PostingSpec(_Frozen):
 
     batch_size: int = Field(default=100, ge=1, le=100)
     max_in_flight: int = Field(default=6, ge=1, le=50)
+    journal_lines: int = Field(default=5000, ge=1)
+    """A run with more lines than this spreads them over several journals of the run, about this many
+    each: BC writes into one journal one line at a time, so parallel requests need other journals."""
+    max_journals: int | None = Field(default=None, ge=1, le=100)
+    """At most this many journals per run; None: one per request the run can have in flight."""
     retry: RetryPolicy = RetryPolicy()
 
 

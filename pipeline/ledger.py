@@ -44,7 +44,7 @@ from typing import Any, Final, Self
 
 from pipeline.errors import PayimportError
 
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 ROW_STATES: Final = ("planned", "sending", "created", "refused", "conflict")
 RUN_STATUSES: Final = ("running", "finished", "failed", "interrupted")
 JOURNAL_STATES: Final = ("planned", "created", "posting", "posted")
@@ -120,6 +120,15 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             source TEXT NOT NULL CHECK (source IN {_in(PAYER_SOURCES)}),
             first_confirmed TEXT NOT NULL, confirmed TEXT NOT NULL, run_id TEXT NOT NULL, times INTEGER NOT NULL,
             PRIMARY KEY (target, kind, identity, customer))""",
+    ),
+    # Version 6: a large run spreads its lines over several journals (``pipeline.post.journal``);
+    # the first stays in ``runs``, the others are recorded here (code before the create request, as
+    # for the first), so resume, verification and posting find every journal of the run.
+    6: (
+        f"""CREATE TABLE run_journals (
+            run_id TEXT NOT NULL, part INTEGER NOT NULL CHECK (part >= 2), code TEXT NOT NULL,
+            journal_id TEXT, state TEXT NOT NULL CHECK (state IN {_in(JOURNAL_STATES)}),
+            PRIMARY KEY (run_id, part))""",
     ),
 }
 
@@ -422,6 +431,27 @@ class Ledger:
             )
             if cursor.rowcount != 1:
                 raise ValueError(f"run {run_id!r} is not in the ledger")
+
+    def set_more_journals(self, run_id: str, journals: Sequence[tuple[int, str, str | None, str]]) -> None:
+        """Record journals 2, 3 ... of a run that spreads its lines (part, code, id or None, state); like
+        ``set_journal``, ``planned`` with id None is written *before* the journal is created in BC."""
+        for part, _, _, state in journals:
+            if part < 2 or state not in JOURNAL_STATES:
+                raise ValueError(f"journal part {part} in state {state!r}: parts start at 2, states are journal states")
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO run_journals (run_id, part, code, journal_id, state) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (run_id, part) DO UPDATE SET code = excluded.code, journal_id = excluded.journal_id, "
+                "state = excluded.state",
+                [(run_id, part, code, journal_id, state) for part, code, journal_id, state in journals],
+            )
+
+    def more_journals(self, run_id: str) -> list[tuple[int, str, str | None, str]]:
+        """Journals 2, 3 ... of a run (part, code, id or None, state), in part order."""
+        rows = self._db.execute(
+            "SELECT part, code, journal_id, state FROM run_journals WHERE run_id = ? ORDER BY part", (run_id,)
+        ).fetchall()
+        return [(int(r[0]), str(r[1]), None if r[2] is None else str(r[2]), str(r[3])) for r in rows]
 
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         """Close a run (also an older one, once a later run has settled it)."""

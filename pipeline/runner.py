@@ -74,6 +74,11 @@ from schemas.lines import conform_lines
 __all__ = ["RunOptions", "RunResult", "import_files", "run_import"]
 
 
+def _requests(client: BCClient) -> int:
+    """API requests made so far by every principal of the run."""
+    return sum(c.requests_made for c in client.writers)
+
+
 def import_files(session: Session, paths: Sequence[Path], options: RunOptions | None = None) -> RunResult:
     """Import ``paths`` through an open session (``pipeline.open_session``): the library's entry."""
     return run_import(paths, session.config, session.client, session.ledger, options or RunOptions())
@@ -91,7 +96,7 @@ def run_import(
     scope = ledger_scope(client)
     taken = take_decisions(ledger, scope, workbooks, dry_run=options.dry_run)
     add_decided_rows(ledger, scope, inputs)
-    requests_before = client.requests_made
+    requests_before = _requests(client)
     if not options.dry_run:
         if not options.accept_new_ledger and not ledger.knows(scope):
             _refuse_a_ledger_blind_to_bc(config, client, inputs)
@@ -126,7 +131,7 @@ def run_import(
             )
         posting = post_rows(ctx, to_post, records)  # 5, 6
         parts += posting.parts
-    result = _finish(ctx, inputs, parts, posting, started, client.requests_made - requests_before, held)  # 7
+    result = _finish(ctx, inputs, parts, posting, started, _requests(client) - requests_before, held)  # 7
     settle_decisions(ctx, held, result.lines)
     if not options.dry_run:
         _remember_payers(ctx, result.lines, to_post, held)

@@ -175,6 +175,53 @@ def first_line_not_invoice_blocked(to_post: pd.DataFrame, last: int) -> pd.DataF
     return to_post.iloc[order].reset_index(drop=True)
 
 
+# --- several journals ----------------------------------------------------------------------------
+
+
+def spread_rows(
+    keys: Sequence[str],
+    records: Mapping[str, RowRecord],
+    run_id: str,
+    journal_ids: Sequence[str],
+    batch_size: int = 1,
+) -> list[int]:
+    """The journal (index into ``journal_ids``) each row goes to (pure).
+
+    A row this run already planned into one of its journals stays there: it may exist in BC. The
+    other rows go in input order, a whole receipt at a time (the lines of a receipt split over
+    several invoices share one document number, and BC balances a journal per document, so they
+    must never be parted), filling the journals in turn to an even share counted in whole
+    ``$batch`` requests (``batch_size`` lines): 2,000 lines over 3 journals are 7, 7 and 6 requests
+    (700, 700, 600 lines), not 667 lines each, which would need 21 requests instead of 20.
+    """
+    count = len(journal_ids)
+    place = {journal_id: i for i, journal_id in enumerate(journal_ids)}
+    out: list[int | None] = []
+    sizes = [0] * count
+    receipt_of: dict[str, int] = {}
+    for key in keys:
+        record = records.get(key)
+        kept = place.get(record.journal_id) if record is not None and record.run_id == run_id else None
+        out.append(kept)
+        if kept is not None:
+            sizes[kept] += 1
+            receipt_of.setdefault(receipt_key(key), kept)
+    whole, extra = divmod(-(-len(keys) // batch_size), count) if count else (0, 0)
+    quota = [(whole + (1 if j < extra else 0)) * batch_size for j in range(count)]
+    current = 0
+    for i, key in enumerate(keys):
+        if out[i] is not None:
+            continue
+        receipt = receipt_key(key)
+        if receipt not in receipt_of:
+            while current < count - 1 and sizes[current] >= quota[current]:
+                current += 1
+            receipt_of[receipt] = current
+        out[i] = receipt_of[receipt]
+        sizes[receipt_of[receipt]] += 1
+    return [int(j) for j in out if j is not None]
+
+
 # --- document numbers ----------------------------------------------------------------------------
 
 DOCUMENT_NUMBER_LENGTH = 20
@@ -319,7 +366,7 @@ def plan_lines(ctx: RunContext, journal: Journal, to_post: pd.DataFrame, records
     last line, in BC or in the ledger, and never take 10000 in a journal that may have been posted
     (``linenumbers.first_number_after``).
     """
-    bc_lines = read_journal_lines(ctx.client, journal.id)
+    bc_lines = [] if journal.fresh else read_journal_lines(ctx.client, journal.id)
     foreign = _foreign_line_numbers(ctx, journal, bc_lines)
     seen = max([0, ctx.ledger.max_line_number(ctx.scope, journal.id), *(int(line["lineNumber"]) for line in bc_lines)])
     last = first_number_after(seen, may_have_been_posted=bool(ctx.config.journal.existing))
