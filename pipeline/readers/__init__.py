@@ -64,7 +64,7 @@ class Source:
         """The first ``limit`` rows as cells, and their text, the way ``profile`` would read them."""
         fmt = cell_format(profile)
         if self.kind == "excel":
-            rows = self.sheet(profile.sheet).rows[:limit]
+            rows = self.sheet(profile.sheet).head(limit)
             cells = [[render_cell(v, fmt) for v in r] for r in rows]
             return cells, "\n".join(";".join(r) for r in cells)
         lines = split_lines(self.text(profile.encoding).head)[:limit]
