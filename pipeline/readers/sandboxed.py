@@ -29,6 +29,8 @@ from array import array
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import itemgetter
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
@@ -299,7 +301,8 @@ def finish(name: str, rows: list[list[Any]], marks: SheetMarks) -> Loaded:
             rows[row - 1][column] = text
     trimmed = trim(rows)
     hidden = frozenset(n for n in marks.hidden if n <= len(trimmed))
-    columns = [encode_column(list(c)) for c in zip(*trimmed, strict=True)] if trimmed else []
+    width = len(trimmed[0]) if trimmed else 0
+    columns = [encode_column(list(map(itemgetter(i), trimmed))) for i in range(width)]
     return Loaded(name, [], hidden, columns, len(trimmed))
 
 
@@ -433,32 +436,35 @@ def encode_column(values: list[Any]) -> tuple[Any, ...]:
         return (_TEXT, joined) if joined is not None else (_CELLS, values)
     if kinds == {float}:
         return (_FLOAT, array("d", values).tobytes())
-    tags = bytearray(len(values))
-    texts: list[str] = []
-    floats = array("d")
-    stamps = array("q")
-    others: list[Any] = []
-    for i, v in enumerate(values):
-        kind = type(v)
-        if kind is str:
-            texts.append(v)
-        elif kind is float:
-            tags[i] = _T_FLOAT
-            floats.append(v)
-        elif kind is dt.datetime and v.tzinfo is None:
-            tags[i] = _T_DATETIME
-            seconds = (v.hour * 60 + v.minute) * 60 + v.second
-            stamps.append(v.toordinal() * _DAY_US + seconds * 1_000_000 + v.microsecond)
-        elif kind is dt.date:
-            tags[i] = _T_DATE
-            stamps.append(v.toordinal())
-        else:
-            tags[i] = _T_OTHER
-            others.append(v)
+    # Sorted by type with C-level passes (map, comprehensions), each distinct date converted once.
+    tags = bytes(map(_TAG_OF.get, map(type, values), repeat(_T_OTHER)))
+    texts = list(compress(values, map(_T_STR.__eq__, tags)))
+    floats = array("d", compress(values, map(_T_FLOAT.__eq__, tags)))
+    when = list(compress(values, map(_IS_WHEN.__getitem__, tags)))
+    stamp_of = {v: _stamp(v) for v in set(when)}
+    if any(s is None for s in stamp_of.values()):
+        return (_CELLS, values)  # an aware datetime: sent as it is
+    stamps = array("q", map(stamp_of.__getitem__, when))
+    others = list(compress(values, map(_T_OTHER.__eq__, tags)))
     joined = _joined(texts)
     if joined is None:
         return (_CELLS, values)
     return (_MIXED, bytes(tags), joined, floats.tobytes(), stamps.tobytes(), others)
+
+
+_IS_WHEN = (False, False, True, True, False)  # by tag: a datetime or a date
+_TAG_OF: dict[type, int] = {str: _T_STR, float: _T_FLOAT, dt.datetime: _T_DATETIME, dt.date: _T_DATE}
+
+
+def _stamp(v: dt.date) -> int | None:
+    """A naive datetime as microseconds since 0001-01-01, a date as its ordinal (None: aware)."""
+    if type(v) is dt.date:
+        return v.toordinal()
+    assert isinstance(v, dt.datetime)
+    if v.tzinfo is not None:
+        return None
+    seconds = (v.hour * 60 + v.minute) * 60 + v.second
+    return v.toordinal() * _DAY_US + seconds * 1_000_000 + v.microsecond
 
 
 def _joined(texts: list[str]) -> bytes | None:
