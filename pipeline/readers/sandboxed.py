@@ -441,9 +441,12 @@ def encode_column(values: list[Any]) -> tuple[Any, ...]:
     texts = list(compress(values, map(_T_STR.__eq__, tags)))
     floats = array("d", compress(values, map(_T_FLOAT.__eq__, tags)))
     when = list(compress(values, map(_IS_WHEN.__getitem__, tags)))
-    stamp_of = {v: _stamp(v) for v in set(when)}
-    if any(s is None for s in stamp_of.values()):
-        return (_CELLS, values)  # an aware datetime: sent as it is
+    stamp_of: dict[Any, int] = {}
+    for v in set(when):
+        stamp = _stamp(v)
+        if stamp is None:
+            return (_CELLS, values)  # an aware datetime: sent as it is
+        stamp_of[v] = stamp
     stamps = array("q", map(stamp_of.__getitem__, when))
     others = list(compress(values, map(_T_OTHER.__eq__, tags)))
     joined = _joined(texts)
