@@ -129,7 +129,7 @@ def open_source(path: Path) -> Source:
         raise InputError(file, "is a folder, not a file") from None
     except OSError as exc:
         raise InputError(file, f"cannot be read: {exc.strerror}") from None
-    if not data.strip():
+    if not data or data.isspace():  # (``strip`` would copy the whole file to find out)
         raise InputError(file, "is empty; expected a header and at least one data row")
     fmt = statement_format(data)
     if fmt is not None:
