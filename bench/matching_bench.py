@@ -20,6 +20,18 @@ generated data alone (brute force over the customer's invoices), never from the 
 
 A posted line is a false match when its customer or its invoice differs from the label. Prints a
 table; never asserts (the tests do that on hand-made cases).
+
+Then the payer memory (``pipeline.matching.memory``), on the same company: every customer has an
+IBAN; a **history month** of receipts naming the customer number (posted by the rules) and of
+receipts nobody can place (sent to a person) is resolved, and the memory learns from the posted
+rows only, through a real ledger file, as a run does. The **test month**'s receipts carry no
+usable name ("SEPA GUTSCHRIFT"):
+
+* ``account_amount``: an account seen in the history month and the open amount of one invoice;
+* ``account_conflict``: an account seen as customer B's, a text naming an invoice of customer A
+  (the exact rules would follow the invoice's bill-to): only a person can tell ("review");
+* ``account_unseen``: an account that only ever paid in rows sent to a person, and the amount of
+  one invoice: an amount alone is a proposal ("review").
 """
 
 from __future__ import annotations
@@ -27,16 +39,20 @@ from __future__ import annotations
 import argparse
 import itertools
 import random
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pipeline.config import MatchingRules, Policies
+from pipeline.ledger import Ledger
 from pipeline.matching import find_subsets
+from pipeline.matching.memory import PayerMemory, Remembered, lessons
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.resolve import resolve
 
@@ -358,6 +374,7 @@ def _row(i: int, r: dict[str, Any]) -> dict[str, Any]:
         invoiceCandidates=r.get("invoice", ""),
         amount_minor=-int(r["cents"]),
         currency="EUR",
+        payer_account=r.get("account", ""),
         description=r["payer"],
         key=f"bench:tx:TX{i}",
         source_file="bench.csv",
@@ -408,7 +425,72 @@ def main() -> None:
         took = time.perf_counter() - start
         print(f"\n== {label}: {took:.2f} s ({len(frame) / took:,.0f} receipts/s)")
         report(score(frame, labels, result), result)
+    memory_round(co, args.seed)
     subset_timing(args.seed)
+
+
+MEMORY_KINDS = ("account_amount", "account_conflict", "account_unseen")
+
+
+def memory_round(co: Company, seed: int, receipts: int = 300) -> None:
+    """The payer memory: learned from a history month, used on a test month (module docstring)."""
+    rng = random.Random(seed + 1)
+    iban = {c["number"]: f"DE{10 + k % 89:02d}3704004405{k:08d}" for k, c in enumerate(co.customers)}
+    seen = rng.sample(sorted(iban), len(iban) // 2)
+    unseen = sorted(set(iban) - set(seen))
+    history = [
+        {"customer": c, "account": iban[c], "payer": "SEPA GUTSCHRIFT", "cents": 100_00, "text": "Vorauszahlung"}
+        for c in seen
+    ]  # posted on account by the rules: they teach
+    history += [
+        {"account": iban[c], "payer": "SEPA GUTSCHRIFT", "cents": rng.randint(1, 99) * 7 + 13, "text": "Danke"}
+        for c in unseen
+    ]  # nobody: sent to a person, they teach nothing
+    past = pd.DataFrame([_row(i, r) for i, r in enumerate(history)], columns=list(PAYMENT_COLUMNS))
+    for column in ("lineNumber", "amount_minor", "source_row"):
+        past[column] = past[column].astype("int64")
+    done = resolve(past, 2, co.customers, co.invoices, "EUR", Policies())
+    with tempfile.TemporaryDirectory() as folder, Ledger.open(Path(folder) / "ledger.sqlite") as ledger:
+        posted = zip(
+            done.rows["customerNumber"], done.rows["payer_account"], done.rows["payer_name"], itertools.repeat(False)
+        )
+        ledger.remember_payers(
+            "bench", "history", [(x.kind, x.identity, x.customer, x.source) for x in lessons(posted)]
+        )
+        memory = PayerMemory([Remembered(*r) for r in ledger.payer_memory("bench")])
+    rows, labels = [], []
+    used: set[str] = set()  # each invoice is paid at most once in the month
+    for i in range(receipts):
+        kind = MEMORY_KINDS[i % 3]
+        c = rng.choice(seen if kind != "account_unseen" else unseen)
+        amounts = Counter(cents for n, cents in co.open_of[c] if n not in used)
+        unique = [(n, cents) for n, cents in co.open_of[c] if amounts[cents] == 1 and n not in used]
+        if not unique:
+            continue
+        n, cents = rng.choice(unique)
+        row = {"account": iban[c], "payer": "SEPA GUTSCHRIFT", "cents": cents, "text": "Zahlung"}
+        label = Label(kind, c, (n,)) if kind == "account_amount" else Label(kind, "", ())
+        if kind == "account_conflict":
+            other = rng.choice([x for x in seen if x != c])
+            n, cents = rng.choice([(m, x) for m, x in co.open_of[other] if m not in used] or co.open_of[other])
+            row = {**row, "cents": cents, "text": f"Rechnung {n}", "invoice": n}
+        used.update(label.invoices)
+        rows.append(_row(len(rows), row))
+        labels.append(label)
+    frame = pd.DataFrame(rows, columns=list(PAYMENT_COLUMNS))
+    for column in ("lineNumber", "amount_minor", "source_row"):
+        frame[column] = frame[column].astype("int64")
+    print(f"\n== payer memory: {len(memory.accounts())} accounts learned from {len(history)} history receipts")
+    for label_text, mem in (("without the memory", None), ("with the memory", memory)):
+        start = time.perf_counter()
+        result = resolve(frame, 2, co.customers, co.invoices, "EUR", Policies(), mem)
+        took = time.perf_counter() - start
+        print(f"-- {label_text}: {took:.2f} s")
+        stats = score(frame, labels, result)
+        print(f"{'category':18} {'receipts':>8} {'posted':>7} {'wrong':>6} {'review':>7}")
+        for kind in MEMORY_KINDS:
+            s = stats.get(kind, Counter())
+            print(f"{kind:18} {s['receipts']:8} {s['posted']:7} {s['posted_wrong']:6} {s['review']:7}")
 
 
 def subset_timing(seed: int, receipts: int = 200, pool: int = 200) -> None:

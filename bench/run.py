@@ -4,7 +4,7 @@ Runs each case ``--repeat`` times in a fresh interpreter under ``/usr/bin/time -
 the median operation time (imports excluded, as in reference/performance-notes.md), the
 whole-process wall time, and the peak RSS. Never an assertion: machines are shared and noisy.
 
-    python bench/run.py [--repeat 3] [--csv-rows 1000000] [--xlsx-rows 100000]
+    python bench/run.py [--repeat 3] [--csv-rows 1000000] [--xlsx-rows 100000] [--only csv|xlsx]
 """
 
 from __future__ import annotations
@@ -55,9 +55,11 @@ def interleaved_medians(cases: dict[str, list[str]], repeat: int) -> dict[str, d
     return out
 
 
-def print_targets(results: dict[str, dict[str, float]]) -> None:
+def print_targets(results: dict[str, dict[str, float]], kinds: tuple[str, ...] = ("csv", "xlsx")) -> None:
     """The ratio of each payimport case to its yardstick, and whether it meets its target."""
     for kind, (yardstick, ratio_max, peak_max) in TARGETS.items():
+        if kind not in kinds:
+            continue
         ours, base = results[f"payimport-{kind}"], results[yardstick]
         ratio = ours["op_s"] / base["op_s"]
         met = ratio <= ratio_max and (peak_max is None or ours["peak_mib"] <= peak_max)
@@ -66,7 +68,7 @@ def print_targets(results: dict[str, dict[str, float]]) -> None:
             f"target payimport-{kind} / {yardstick}: {ratio:.2f}x (<= {ratio_max}x){peak}  "
             + ("met" if met else "NOT MET")
         )
-    for name in ("polars-csv", "payimport-csv"):
+    for name in ("polars-csv", "payimport-csv") if "csv" in kinds else ():
         r = results[name]
         print(f"{name}: valid {r['rows_valid']}, rejected {r['rows_rejected']}, amount {r['amount_valid']}")
 
@@ -76,6 +78,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--csv-rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    parser.add_argument("--only", choices=("csv", "xlsx"), help="run only the CSV cases or only the xlsx cases")
     args = parser.parse_args()
     subprocess.run(
         [
@@ -99,6 +102,8 @@ def main() -> None:
         "baseline-xlsx": ["baseline-xlsx", str(xlsx)],
         "payimport-xlsx": ["payimport", str(xlsx), "bench-xlsx"],
     }
+    if args.only:
+        cases = {name: argv for name, argv in cases.items() if name.endswith(args.only)}
     results = interleaved_medians(cases, args.repeat)
     print(f"{'case':<16}{'op s':>8}  {'runs':<32}{'wall s':>8}{'peak MiB':>10}  budget")
     for name, r in results.items():
@@ -110,14 +115,15 @@ def main() -> None:
             note += "  OK" if r["op_s"] <= secs and (mib is None or r["peak_mib"] <= mib) else "  OVER"
         runs = ",".join(f"{x:.2f}" for x in r["op_runs"])
         print(f"{name:<16}{r['op_s']:>8.2f}  {runs:<32}{r['wall_s']:>8.2f}{r['peak_mib']:>10.0f}  {note}")
-    for kind in ("csv", "xlsx"):
+    kinds = (args.only,) if args.only else ("csv", "xlsx")
+    for kind in kinds:
         base, ours = results[f"baseline-{kind}"], results[f"payimport-{kind}"]
         print(
             f"ratio payimport/baseline ({kind}): time {ours['op_s'] / base['op_s']:.1f}x, "
             f"peak {ours['peak_mib'] / base['peak_mib']:.1f}x"
         )
-    print_targets(results)
-    for name in ("payimport-csv", "payimport-xlsx"):
+    print_targets(results, kinds)
+    for name in (f"payimport-{kind}" for kind in kinds):
         r = results[name]
         print(
             f"{name}: rows_read {r['rows_read']}, valid {r['rows_valid']}, rejected {r['rows_rejected']}, "

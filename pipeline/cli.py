@@ -648,6 +648,13 @@ def sandbox() -> None:
     "--fault", "faults", multiple=True, help="KIND[@KEY=VALUE;...], repeatable (see docs/internals.md, The sandbox)."
 )
 @click.option("--fault-seed", type=int, default=0, show_default=True)
+@click.option(
+    "--more-client",
+    "more_clients",
+    multiple=True,
+    metavar="ID:SECRET",
+    help="A further app registration the token endpoint accepts (limits count per client id), repeatable.",
+)
 def sandbox_serve(**options: Any) -> None:
     """Serve the sandbox until stopped; prints one JSON line with its URLs once it accepts connections."""
     from pipeline.sandbox.runtime import serve
@@ -691,7 +698,15 @@ def _sandbox_settings(o: dict[str, Any]) -> SandboxSettings:
         ),
         faults=plan,
         fault_seed=o["fault_seed"],
+        more_clients=tuple(_client_pair(c) for c in o["more_clients"]),
     )
+
+
+def _client_pair(text: str) -> tuple[str, str]:
+    client_id, colon, secret = text.partition(":")
+    if not (client_id and colon and secret):
+        raise click.BadParameter(f"{text.split(':', 1)[0]}:... is not ID:SECRET", param_hint="--more-client")
+    return client_id, secret
 
 
 @main.command()

@@ -64,6 +64,21 @@ class ColumnMap(_Frozen):
     invoice_number: ColumnRef | None = None
     transaction_id: ColumnRef | None = None
     document_number: ColumnRef | None = None
+    payer_account: ColumnRef | None = None
+    """The payer's IBAN or account number: cash application remembers which customer an account
+    paid for (``matching.signals`` ``payer_memory``). Bank statements carry it already."""
+    payment_group: ColumnRef | None = None
+    """Check number or payment reference: the lines sharing it are one payment (``pipeline.remittance``)."""
+    payment_total: ColumnRef | None = None
+    """The check amount or the advice's total, on one or every line of the payment; checked against their sum."""
+    discount: ColumnRef | None = None
+    """Early-payment discount the payer took on the line (the amount column is what was paid)."""
+
+    @model_validator(mode="after")
+    def _total_of_a_group(self) -> ColumnMap:
+        if self.payment_total is not None and self.payment_group is None:
+            raise ValueError("columns.payment_total needs columns.payment_group: the check whose lines it totals")
+        return self
 
 
 class AmountSpec(_Frozen):
@@ -331,6 +346,78 @@ class ConstantsSpec(_Frozen):
     payer_name: CellSpec | None = None
 
 
+class PayerMapEntry(_Frozen):
+    """A payer whose name never matches the customer card: a regex on the payer name or the
+    reference text (searched, case-insensitive) names the customer outright."""
+
+    pattern: str
+    customer: str = Field(min_length=1, max_length=20)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        _compile(v)
+        return v
+
+
+MatchingSignal = Literal["payer_name", "payer_memory", "references", "loose_references", "amount", "combinations"]
+MATCHING_SIGNALS: tuple[MatchingSignal, ...] = (
+    "payer_name",
+    "payer_memory",
+    "references",
+    "loose_references",
+    "amount",
+    "combinations",
+)
+"""The evidence a profile can switch off (``docs/finance.md``): ``payer_name`` (the payer's name
+against customer names), ``payer_memory`` (payer accounts and names confirmed before),
+``references`` (invoice numbers and check-digit references in the text), ``loose_references``
+(digits only, one typing error, last digits), ``amount`` (one open invoice of the amount),
+``combinations`` (a set of open invoices adding up to it, with the tolerance)."""
+
+
+class MatchingRules(_Frozen):
+    """Cash application by evidence (``pipeline.matching``): what decides a receipt the file does
+    not settle by its customer and invoice numbers. The defaults are safe on a statement nobody
+    configured: only evidence scoring ``automatic`` or more is posted without a person."""
+
+    enabled: bool = True
+    signals: tuple[MatchingSignal, ...] = MATCHING_SIGNALS
+    """The kinds of evidence the matcher may use (all by default); a customer number in the file
+    and the payer map always count."""
+    automatic: int = Field(default=95, ge=1, le=100)
+    propose: int = Field(default=65, ge=1, le=100)
+    name_close: int = Field(default=65, ge=1, le=100)
+    tolerance: Decimal = Field(default=Decimal(0), ge=0)
+    discount_percent: Decimal = Field(default=Decimal(0), ge=0, le=50)
+    max_invoices: int = Field(default=12, ge=1, le=20)
+    pool: int = Field(default=200, ge=1, le=1000)
+    leftover: Literal["post_unapplied", "needs_review"] = "needs_review"
+    date_window_days: int | None = Field(default=None, ge=0, le=3660)
+    """Only invoices due at most this many days before or after the receipt's date are searched by
+    amount (one invoice or a set); ``None`` searches the ``pool`` oldest whatever their due date.
+    Invoices the text names are never left out, and an invoice without a due date is kept."""
+    payer_map: tuple[PayerMapEntry, ...] = ()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingRules:
+        if self.propose > self.automatic:
+            raise ValueError("propose must not be above automatic")
+        return self
+
+    def uses(self, signal: MatchingSignal) -> bool:
+        """Whether this kind of evidence counts (``signals``)."""
+        return signal in self.signals
+
+    def overridden(self, by: MatchingRules | None) -> MatchingRules:
+        """These rules with the keys a profile's ``matching`` section gives in its place (keys it
+        leaves out stay as configured here); checked again as a whole."""
+        if by is None or not by.model_fields_set:
+            return self
+        given = {name: getattr(by, name) for name in by.model_fields_set}
+        return MatchingRules.model_validate({**dict(self), **given})
+
+
 STATEMENT_COLUMNS = {
     "date": "booking_date",
     "amount": "amount",
@@ -338,6 +425,7 @@ STATEMENT_COLUMNS = {
     "payer_name": "payer_name",
     "reference": "reference",
     "transaction_id": "transaction_id",
+    "payer_account": "payer_iban",
 }
 """The columns of the table a bank-statement reader builds (``pipeline.readers.statements``)."""
 
@@ -385,6 +473,9 @@ class Profile(_Frozen):
     key_namespace: str | None = None
     balances: BalanceSpec = BalanceSpec()
     constants: ConstantsSpec = ConstantsSpec()
+    matching: MatchingRules | None = None
+    """Cash application rules for this profile's files: the keys given here replace the same keys
+    of ``policies.matching`` (the others stay as configured there)."""
     statement_accounts: tuple[str, ...] = ()
     """Bank statements (camt, MT940/MT942, BAI2, CODA, OFX): the accounts (IBAN or account number)
     this profile imports; the file's other accounts are skipped with a reason. A profile with this key
@@ -514,6 +605,23 @@ class SandboxTarget(_Frozen):
     latency_operation_s: float = Field(default=0.0, ge=0)
 
 
+class Principal(_Frozen):
+    """One more app registration (service principal) of the same tenant, named by the environment
+    variables that hold its client id and its secret, or its certificate (a PEM file's path) and
+    thumbprint. BC counts its limits per principal; the poster spreads its requests over them."""
+
+    client_id_env: str = Field(min_length=1)
+    client_secret_env: str | None = Field(default=None, min_length=1)
+    certificate_env: str | None = Field(default=None, min_length=1)
+    certificate_thumbprint_env: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _has_credential(self) -> Principal:
+        if not self.client_secret_env and not (self.certificate_env and self.certificate_thumbprint_env):
+            raise ValueError("name client_secret_env, or certificate_env and certificate_thumbprint_env")
+        return self
+
+
 class Target(_Frozen):
     """Where payments go. Secrets are never here: only the *names* of environment variables."""
 
@@ -528,6 +636,8 @@ class Target(_Frozen):
     client_secret_env: str = "PAYIMPORT_CLIENT_SECRET"
     certificate_env: str = "PAYIMPORT_CERTIFICATE"
     certificate_thumbprint_env: str = "PAYIMPORT_CERTIFICATE_THUMBPRINT"
+    principals: tuple[Principal, ...] = Field(default=(), max_length=20)
+    """More app registrations beside the one above (``kind: bc``): requests go round robin over all."""
     ca_file: str | None = None
     validate_authority: bool = True
     local_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
@@ -573,43 +683,6 @@ class JournalSpec(_Frozen):
         return value
 
 
-class PayerMapEntry(_Frozen):
-    """A payer whose name never matches the customer card: a regex on the payer name or the
-    reference text (searched, case-insensitive) names the customer outright."""
-
-    pattern: str
-    customer: str = Field(min_length=1, max_length=20)
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, v: str) -> str:
-        _compile(v)
-        return v
-
-
-class MatchingRules(_Frozen):
-    """Cash application by evidence (``pipeline.matching``): what decides a receipt the file does
-    not settle by its customer and invoice numbers. The defaults are safe on a statement nobody
-    configured: only evidence scoring ``automatic`` or more is posted without a person."""
-
-    enabled: bool = True
-    automatic: int = Field(default=95, ge=1, le=100)
-    propose: int = Field(default=65, ge=1, le=100)
-    name_close: int = Field(default=65, ge=1, le=100)
-    tolerance: Decimal = Field(default=Decimal(0), ge=0)
-    discount_percent: Decimal = Field(default=Decimal(0), ge=0, le=50)
-    max_invoices: int = Field(default=12, ge=1, le=20)
-    pool: int = Field(default=200, ge=1, le=1000)
-    leftover: Literal["post_unapplied", "needs_review"] = "needs_review"
-    payer_map: tuple[PayerMapEntry, ...] = ()
-
-    @model_validator(mode="after")
-    def _ordered(self) -> MatchingRules:
-        if self.propose > self.automatic:
-            raise ValueError("propose must not be above automatic")
-        return self
-
-
 class Policies(_Frozen):
     """What to do with payments that BC would take but a person may not want posted blindly."""
 
@@ -635,6 +708,11 @@ class PostingSpec(_Frozen):
 
     batch_size: int = Field(default=100, ge=1, le=100)
     max_in_flight: int = Field(default=6, ge=1, le=50)
+    journal_lines: int = Field(default=5000, ge=1)
+    """A run with more lines than this spreads them over several journals of the run, about this many
+    each: BC writes into one journal one line at a time, so parallel requests need other journals."""
+    max_journals: int | None = Field(default=None, ge=1, le=100)
+    """At most this many journals per run; None: one per request the run can have in flight."""
     retry: RetryPolicy = RetryPolicy()
 
 

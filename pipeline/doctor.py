@@ -25,6 +25,7 @@ from pipeline.bc.tenant import (
     read_default_dimensions,
 )
 from pipeline.config import Config
+from pipeline.currency_setup import read_currency_setup
 from pipeline.errors import BCAuthError, BCError, PayimportError
 from pipeline.exitcodes import ExitCode
 from pipeline.ledger import Ledger
@@ -285,6 +286,44 @@ def check_currencies(doc: Doctor, client: BCClient, config: Config) -> None:
         doc.add("currencies", "ok", f"{', '.join(sorted(wanted)) or 'no currency'} known to BC (local {lcy or '?'})")
 
 
+def check_exchange_rates(doc: Doctor, client: BCClient, config: Config, inputs: Inputs, today: date) -> None:
+    """Each foreign currency the profiles expect needs an exchange rate valid at a payment's posting
+    date (``currencyExchangeRates``, page 30085): today's, and the files' earliest date's. Payments
+    without one go to review (``no_exchange_rate``), so a gap is a warning, not a blocker."""
+    wanted = {p.currency.expected.upper() for p in config.profiles.values() if p.currency.expected}
+    setups = read_currency_setup(client, wanted)  # the local currency has no Currency record: left out
+    if not setups:
+        return
+    days = [("today", today)] + ([("the files' first date", min(inputs.days))] if inputs.days else [])
+    gaps = [
+        f"{code} on {label} ({day.isoformat()})"
+        for code, setup in sorted(setups.items())
+        for label, day in days
+        if not setup.has_rate(day)
+    ]
+    if gaps:
+        doc.add(
+            "exchange rates",
+            "warning",
+            f"BC has no exchange rate for {', '.join(gaps)}; payments in a foreign currency need one at their "
+            "posting date and go to review without it",
+            "add the missing exchange rates in BC (Currencies > Exch. Rates)",
+        )
+    else:
+        doc.add("exchange rates", "ok", f"{', '.join(sorted(setups))}: a rate is valid at every date checked")
+
+
+def check_application_method(doc: Doctor) -> None:
+    """A customer's "Application Method" cannot be read through API v2.0: say what it changes."""
+    doc.add(
+        "application method",
+        "info",
+        'customers with Application Method "Apply to Oldest" cannot be found through the API; BC applies a '
+        "payment posted without an invoice to such a customer's oldest open entries, so the report's unapplied "
+        "payments may close invoices in BC",
+    )
+
+
 def check_job_queue(doc: Doctor) -> None:
     """ "Post with Job Queue" cannot be read through API v2.0: say what it changes."""
     doc.add(
@@ -343,6 +382,8 @@ def _bc_checks(doc: Doctor, client: BCClient, config: Config, inputs: Inputs, to
     check_dimensions(doc, account, client, customers)
     check_sizes(doc, client)
     check_currencies(doc, client, config)
+    check_exchange_rates(doc, client, config, inputs, today)
+    check_application_method(doc)
     check_job_queue(doc)
     return ledger_scope(client)
 

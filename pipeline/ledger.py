@@ -44,11 +44,13 @@ from typing import Any, Final, Self
 
 from pipeline.errors import PayimportError
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 6
 ROW_STATES: Final = ("planned", "sending", "created", "refused", "conflict")
 RUN_STATUSES: Final = ("running", "finished", "failed", "interrupted")
 JOURNAL_STATES: Final = ("planned", "created", "posting", "posted")
 REVIEW_STATES: Final = ("waiting", "decided", "done")
+PAYER_KINDS: Final = ("account", "name")
+PAYER_SOURCES: Final = ("rule", "person")
 _REPLANNABLE: Final = ("planned", "refused")
 _CHUNK: Final = 900  # bound parameters per IN (...): below SQLite's old 999 limit
 _BUSY_TIMEOUT_MS: Final = 10_000
@@ -108,6 +110,25 @@ _MIGRATIONS: Final[dict[int, tuple[str, ...]]] = {
             decision_json TEXT, decided TEXT, outcome TEXT,
             PRIMARY KEY (target, key))""",
         "CREATE INDEX reviews_state ON reviews (target, state)",
+    ),
+    # Version 5: payer memory. Which customer a payer's account or name was confirmed for (posted by
+    # the rules, or decided by a person and posted), so the next payment from it is recognised.
+    5: (
+        f"""CREATE TABLE payer_memory (
+            target TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN {_in(PAYER_KINDS)}),
+            identity TEXT NOT NULL, customer TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN {_in(PAYER_SOURCES)}),
+            first_confirmed TEXT NOT NULL, confirmed TEXT NOT NULL, run_id TEXT NOT NULL, times INTEGER NOT NULL,
+            PRIMARY KEY (target, kind, identity, customer))""",
+    ),
+    # Version 6: a large run spreads its lines over several journals (``pipeline.post.journal``);
+    # the first stays in ``runs``, the others are recorded here (code before the create request, as
+    # for the first), so resume, verification and posting find every journal of the run.
+    6: (
+        f"""CREATE TABLE run_journals (
+            run_id TEXT NOT NULL, part INTEGER NOT NULL CHECK (part >= 2), code TEXT NOT NULL,
+            journal_id TEXT, state TEXT NOT NULL CHECK (state IN {_in(JOURNAL_STATES)}),
+            PRIMARY KEY (run_id, part))""",
     ),
 }
 
@@ -411,6 +432,27 @@ class Ledger:
             if cursor.rowcount != 1:
                 raise ValueError(f"run {run_id!r} is not in the ledger")
 
+    def set_more_journals(self, run_id: str, journals: Sequence[tuple[int, str, str | None, str]]) -> None:
+        """Record journals 2, 3 ... of a run that spreads its lines (part, code, id or None, state); like
+        ``set_journal``, ``planned`` with id None is written *before* the journal is created in BC."""
+        for part, _, _, state in journals:
+            if part < 2 or state not in JOURNAL_STATES:
+                raise ValueError(f"journal part {part} in state {state!r}: parts start at 2, states are journal states")
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO run_journals (run_id, part, code, journal_id, state) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (run_id, part) DO UPDATE SET code = excluded.code, journal_id = excluded.journal_id, "
+                "state = excluded.state",
+                [(run_id, part, code, journal_id, state) for part, code, journal_id, state in journals],
+            )
+
+    def more_journals(self, run_id: str) -> list[tuple[int, str, str | None, str]]:
+        """Journals 2, 3 ... of a run (part, code, id or None, state), in part order."""
+        rows = self._db.execute(
+            "SELECT part, code, journal_id, state FROM run_journals WHERE run_id = ? ORDER BY part", (run_id,)
+        ).fetchall()
+        return [(int(r[0]), str(r[1]), None if r[2] is None else str(r[2]), str(r[3])) for r in rows]
+
     def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
         """Close a run (also an older one, once a later run has settled it)."""
         if status == "running" or status not in RUN_STATUSES:
@@ -656,6 +698,39 @@ class Ledger:
             bad = {k: (current[k].state if k in current else None) for k in keys}
             bad = {k: state for k, state in bad.items() if state is None or state not in allowed}
             raise ValueError(f"review row(s) not in {' or '.join(allowed)}: {_describe(bad)}") from None
+
+    # -- payer memory ----------------------------------------------------------------------------------
+
+    def remember_payers(self, target: str, run_id: str, lessons: Sequence[tuple[str, str, str, str]]) -> None:
+        """Confirmations (kind, identity, customer number, source) from a run's posted payments: a new
+        identity and customer is recorded, a known one gets this run as its last confirmation and one
+        more count; a person's confirmation is never downgraded to the rules'. One transaction."""
+        bad = [lesson for lesson in lessons if lesson[0] not in PAYER_KINDS or lesson[3] not in PAYER_SOURCES]
+        if bad:
+            raise ValueError(f"remember_payers: unknown kind or source in {bad[:3]}")
+        if not lessons:
+            return
+        now = _now()
+        params = [
+            (target, kind, ident, customer, source, now, now, run_id) for kind, ident, customer, source in lessons
+        ]
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO payer_memory (target, kind, identity, customer, source, first_confirmed, confirmed, "
+                "run_id, times) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) "
+                "ON CONFLICT (target, kind, identity, customer) DO UPDATE SET confirmed = excluded.confirmed, "
+                "run_id = excluded.run_id, times = payer_memory.times + 1, "
+                "source = CASE WHEN payer_memory.source = 'person' THEN 'person' ELSE excluded.source END",
+                params,
+            )
+
+    def payer_memory(self, target: str) -> list[tuple[str, str, str, str, str, str, int]]:
+        """Every remembered (kind, identity, customer, source, last confirmed, run id, times) of the target."""
+        sql = (
+            "SELECT kind, identity, customer, source, confirmed, run_id, times FROM payer_memory WHERE target = ? "
+            "ORDER BY kind, identity, customer"
+        )
+        return [tuple(r) for r in self._db.execute(sql, (target,))]
 
     # -- rows: writes ----------------------------------------------------------------------------------
 

@@ -48,10 +48,11 @@ PAYMENT_COLUMNS = (
     "source_row",
     "payer_name",
     "reference",
+    "payer_account",
 )
 
 
-_MATCHING_ONLY = ("payer_name", "reference")
+_MATCHING_ONLY = ("payer_name", "reference", "payer_account")
 """Columns read by cash application (``pipeline.matching``), not part of the customerPayment."""
 
 
@@ -202,6 +203,9 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
             # what cash application reads (payer name, free text); never sent to BC
             "payer_name": frame["payer_name"].fillna("").astype("str"),
             "reference": frame["reference"].fillna("").astype("str"),
+            "payer_account": frame["payer_account"].fillna("").astype("str")
+            if "payer_account" in frame.columns
+            else pd.Series("", index=frame.index, dtype="str"),
         }
     )
     issues = _limit_issues(rows, file)

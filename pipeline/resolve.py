@@ -79,9 +79,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.config import Policies
+from pipeline.config import MatchingRules, Policies
 from pipeline.lines import split_line_key
 from pipeline.matching import Book, Decision, Receipt, build_book, decide, details_text
+from pipeline.matching.decide import day_number
+from pipeline.matching.memory import PayerMemory, account_key, name_key
 from pipeline.money import decimal_text, decimal_to_minor, minor_text, minor_to_decimal, remaining_in_minor
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.textops import as_series, to_arrow
@@ -159,29 +161,35 @@ def resolve(
     invoices: Sequence[Mapping[str, Any]],
     lcy: str,
     policy: Policies | None = None,
+    memory: PayerMemory | None = None,
+    rules_of_file: Mapping[str, MatchingRules] | None = None,
 ) -> Resolution:
-    """Decide customer, invoice and application of every payment (rules in the module docstring)."""
+    """Decide customer, invoice and application of every payment (rules in the module docstring).
+    ``memory`` is the ledger's payer memory; ``rules_of_file`` the matching rules of each source
+    file whose profile overrides ``policy.matching`` (``MatchingRules.overridden``)."""
     policy = policy or Policies()
+    memory = memory or PayerMemory()
     if not lcy.strip():
         raise ValueError("lcy: the company's local currency code is needed (BC writes it as a blank currency)")
     lcy = lcy.strip().upper()
     cust = _customer_table(customers, lcy)
     inv = _invoice_table(invoices, lcy, decimals, cust)
     frame = payments.reset_index(drop=True)
-    for column in ("payer_name", "reference"):  # what cash application reads; "" when a caller has none
+    for column in ("payer_name", "reference", "payer_account"):  # what cash application reads; "" when none
         if column not in frame.columns:
             frame[column] = pd.Series("", index=frame.index, dtype="str")
     w = _Work.of(frame, cust)
     _check_named_customer(w, cust)  # 1
     _choose_invoices(w, inv, policy)  # 2
     _customer_from_invoice(w, cust, inv)  # 3
+    _memory_disagrees(w, frame, cust, memory, policy, rules_of_file or {})  # 3, the payer remembered as another
     _check_currency(w, cust, inv, lcy)  # 4
     applied = np.flatnonzero((w.reason == 0) & (w.chosen >= 0))  # 5
     if applied.size:
         _apply_amounts(applied, w, inv)
         _amount_policy(applied, w.application, w.reason, w.flags, policy)
     _no_invoice(w, policy)  # 6
-    matched = match_by_evidence(frame, _MatchInput(w, cust, inv, decimals), policy)  # 7
+    matched = match_by_evidence(frame, _MatchInput(w, cust, inv, decimals, memory), policy, rules_of_file or {})  # 7
     return _resolution(frame, w, cust, inv, decimals, matched)
 
 
@@ -271,6 +279,43 @@ def _customer_from_invoice(w: _Work, cust: _Customers, inv: _Invoices) -> None:
     w.flags[fill] |= _F[Flag.CUSTOMER_FROM_INVOICE]
     w.reason[fill & (w.c_idx < 0)] = _R[Review.CUSTOMER_UNKNOWN]
     _check_blocked(w.reason, w.flags, w.c_idx, fill & (w.reason == 0), cust)
+
+
+def _memory_disagrees(
+    w: _Work,
+    frame: pd.DataFrame,
+    cust: _Customers,
+    memory: PayerMemory,
+    policy: Policies,
+    rules_of_file: Mapping[str, MatchingRules],
+) -> None:
+    """A row whose customer came from the invoice it names, while the payer memory knows its account
+    (or name) as another customer's, is not applied to that invoice: the matcher hears both and
+    sends it to a person (``conflicting_evidence``). Today's bill-to rule would follow the invoice."""
+    if not memory:
+        return
+    rows = np.flatnonzero((w.reason == 0) & ((w.flags & _F[Flag.CUSTOMER_FROM_INVOICE]) != 0))
+    files = _text_of(frame, ("source_file",), rows) if rules_of_file else [""] * int(rows.size)
+    used = {f: rules_of_file.get(f, policy.matching) for f in set(files)}
+    on = np.array([used[f].enabled and used[f].uses("payer_memory") for f in files], dtype=bool)
+    rows = rows[on] if rows.size else rows
+    if not rows.size:
+        return
+    position = {number: k for k, number in enumerate(cust.numbers)}
+    remembered = np.full(rows.size, -1, dtype=np.int64)
+    for column, key_of, known in (
+        ("payer_name", name_key, memory.names()),
+        ("payer_account", account_key, memory.accounts()),  # an account outweighs a name: written last
+    ):
+        codes, uniques = pd.factorize(frame[column].iloc[rows].fillna("").astype("str"))
+        said = np.array([position.get(known.get(key_of(u), ""), -1) for u in uniques.tolist()] + [-1], dtype=np.int64)
+        found = said[codes]  # code -1 (missing) takes the appended -1
+        remembered = np.where(found >= 0, found, remembered)
+    other = rows[(remembered >= 0) & (remembered != w.c_idx[rows])]
+    w.reason[other] = _R[Review.CUSTOMER_MISSING]  # the matcher decides these, as if no customer were known
+    w.flags[other] &= ~_F[Flag.CUSTOMER_FROM_INVOICE]
+    w.c_idx[other] = -1
+    w.chosen[other] = -1
 
 
 def _check_currency(w: _Work, cust: _Customers, inv: _Invoices, lcy: str) -> None:
@@ -803,6 +848,7 @@ class _MatchInput(NamedTuple):
     cust: _Customers
     inv: _Invoices
     decimals: int
+    memory: PayerMemory
 
 
 @dataclass
@@ -819,65 +865,91 @@ class Matched:
 _TO_MATCH = (Review.CUSTOMER_MISSING, Review.SEVERAL_INVOICES, Review.UNAPPLIED)
 
 
-def match_by_evidence(frame: pd.DataFrame, m: _MatchInput, policy: Policies) -> Matched:
+def match_by_evidence(
+    frame: pd.DataFrame, m: _MatchInput, policy: Policies, rules_of_file: Mapping[str, MatchingRules]
+) -> Matched:
     """Rule 7: rows the exact rules leave without a customer or an invoice (``customer_missing``,
     ``several_invoices``, ``unapplied``, and rows about to be posted unapplied) are decided by
-    evidence (``pipeline.matching``), in lineNumber order, each seeing what earlier rows took."""
+    evidence (``pipeline.matching``), in lineNumber order, each seeing what earlier rows took, by
+    the matching rules of the profile that read their file."""
     matched = Matched({}, {}, {})
     w = m.w
     bare = (w.reason == 0) & (w.application == _UNAPPLIED) & ((w.flags & _F[Flag.INVOICE_NOT_OPEN]) == 0)
     todo = np.flatnonzero(np.isin(w.reason, [_R[code] for code in _TO_MATCH]) | bare)
-    if not policy.matching.enabled or not todo.size:
-        return matched
+    policies = {file: policy.model_copy(update={"matching": rules}) for file, rules in rules_of_file.items()}
     todo = todo[np.argsort(w.line[todo], kind="stable")]
-    book = _book(m, policy)
-    payer = _text_of(frame, ("payer_name",))
+    files = _text_of(frame, ("source_file",), todo) if policies else [""] * int(todo.size)
+    on = np.array([policies.get(f, policy).matching.enabled for f in files], dtype=bool)
+    todo, files = todo[on], [f for f, keep in zip(files, on.tolist(), strict=True) if keep]
+    if not todo.size:
+        return matched
+    book = _book(m, policy, [p.matching for p in policies.values()])
     # the free text is the statement's reference; the transaction id and the payer's name are not
-    # searched for invoice numbers (a bank id "TX101" is not invoice 101)
-    text = _text_of(frame, ("reference",) if "reference" in frame.columns else ("description", "comment"))
+    # searched for invoice numbers (a bank id "TX101" is not invoice 101); only the rows to match
+    # are read (a million-row frame is not copied for a quarter of its rows)
+    text = _text_of(frame, ("reference",) if "reference" in frame.columns else ("description", "comment"), todo)
     columns = zip(
         todo.tolist(),
         w.paid[todo].tolist(),
         w.currency.iloc[todo].tolist(),
         w.c_idx[todo].tolist(),
-        payer.iloc[todo].tolist(),
-        text.iloc[todo].tolist(),
+        _text_of(frame, ("payer_name",), todo),
+        text,
         w.candidates.iloc[todo].tolist(),
+        _text_of(frame, ("payer_account",), todo),
+        _days(frame, todo),
+        files,
         strict=True,
     )
-    for i, paid, currency, customer, name, words, named in columns:
-        receipt = Receipt(paid, currency, customer, name, f"{words} {named}")
-        _take_decision(i, decide(receipt, book, policy), m, matched, book)
+    for i, paid, currency, customer, name, words, named, acct, day, file in columns:
+        receipt = Receipt(paid, currency, customer, name, f"{words} {named}", acct, day)
+        _take_decision(i, decide(receipt, book, policies.get(file, policy)), m, matched, book)
     return matched
 
 
-def _book(m: _MatchInput, policy: Policies) -> Book:
-    """The matcher's view of customers and open invoices, net of what the exact rules applied."""
+_EPOCH_DAY = day_number("1970-01-01")
+
+
+def _days(frame: pd.DataFrame, todo: IntArray) -> list[int]:
+    """Each row's posting date as a day number (-1 when it has none), for the date window."""
+    if "postingDate" not in frame.columns:
+        return [-1] * int(todo.size)
+    dates = pd.to_datetime(frame["postingDate"].iloc[todo], errors="coerce")
+    days = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    ordinal = days.astype(np.int64) + _EPOCH_DAY  # date.toordinal, for the whole column at once
+    return [int(x) for x in np.where(np.isnat(days), -1, ordinal).tolist()]
+
+
+def _book(m: _MatchInput, policy: Policies, others: Sequence[MatchingRules]) -> Book:
+    """The matcher's view of customers and open invoices, net of what the exact rules applied (the
+    name index keeps the lowest ``name_close`` of any profile; each decision applies its own)."""
     inv, w = m.inv, m.w
     left = np.where(inv.rem_whole, inv.rem_floor, -1).astype(np.int64)
     taken = w.chosen >= 0
     np.add.at(left, w.chosen[taken], -w.paid[taken])
     twins = inv.copies > 1
     left[~inv.rem_whole | twins] = -1
+    close = min([policy.matching.name_close, *(r.name_close for r in others)])
     book = build_book(
         m.decimals,
         (m.cust.numbers, m.cust.names, m.cust.currency),
         (inv.numbers, inv.customer.tolist(), inv.currency, left.tolist(), inv.due),
-        policy.matching,
+        policy.matching.model_copy(update={"name_close": close}),
+        m.memory,
     )
     book.twins = set(np.flatnonzero(twins).tolist())
     return book
 
 
-def _text_of(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
-    """The named columns that exist, joined by spaces ("" when none does)."""
-    parts = [frame[c].fillna("").astype("str") for c in columns if c in frame.columns]
+def _text_of(frame: pd.DataFrame, columns: tuple[str, ...], rows: IntArray) -> list[str]:
+    """The named columns that exist, joined by spaces, of these rows ("" when none exists)."""
+    parts = [frame[c].iloc[rows].fillna("").astype("str") for c in columns if c in frame.columns]
     if not parts:
-        return pd.Series("", index=frame.index, dtype="str")
+        return [""] * int(rows.size)
     out = parts[0]
     for part in parts[1:]:
         out = out + " " + part
-    return out
+    return list(out.tolist())
 
 
 def _take_decision(i: int, d: Decision, m: _MatchInput, matched: Matched, book: Book) -> None:

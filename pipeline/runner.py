@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.bc import BCClient
-from pipeline.config import Config
+from pipeline.config import Config, MatchingRules
 from pipeline.decisions import answer_workbooks, split_decision_workbooks, take_decisions
 from pipeline.errors import ConfigError
 from pipeline.exitcodes import ExitCode
@@ -34,6 +34,7 @@ from pipeline.ledger import Ledger
 from pipeline.lines import empty_lines, issue_lines, payment_lines, receipt_key, repeat_first_fate
 from pipeline.localtime import as_local, file_stamp
 from pipeline.logs import emit
+from pipeline.matching.memory import PayerMemory, Remembered, lessons
 from pipeline.money import money_text
 from pipeline.pending import net_of_pending, pending_by_invoice
 from pipeline.post import (
@@ -49,6 +50,7 @@ from pipeline.post import (
 from pipeline.post.history import find_traces, refuse_unknown_history
 from pipeline.preflight import hold_back, read_posting_setup
 from pipeline.reconcile import Accounting, account
+from pipeline.remittance import mark_payments, resolve_payments
 from pipeline.report import write_errors_workbook, write_run_report
 from pipeline.resolve import RESOLVED_COLUMNS, REVIEW_COLUMNS, Resolution, resolve
 from pipeline.retention import prune_run_folders
@@ -71,6 +73,11 @@ from schemas.lines import conform_lines
 __all__ = ["RunOptions", "RunResult", "import_files", "run_import"]
 
 
+def _requests(client: BCClient) -> int:
+    """API requests made so far by every principal of the run."""
+    return sum(c.requests_made for c in client.writers)
+
+
 def import_files(session: Session, paths: Sequence[Path], options: RunOptions | None = None) -> RunResult:
     """Import ``paths`` through an open session (``pipeline.open_session``): the library's entry."""
     return run_import(paths, session.config, session.client, session.ledger, options or RunOptions())
@@ -84,10 +91,11 @@ def run_import(
     paths, workbooks = split_decision_workbooks(paths)
     _phase(options, f"reading {len(paths)} file(s)")
     inputs = read_inputs(paths, config, options.profile)  # 1
+    inputs.rows = mark_payments(inputs.rows, inputs.results, inputs.decimals)  # the lines of one check: one payment
     scope = ledger_scope(client)
     taken = take_decisions(ledger, scope, workbooks, dry_run=options.dry_run)
     add_decided_rows(ledger, scope, inputs)
-    requests_before = client.requests_made
+    requests_before = _requests(client)
     if not options.dry_run:
         if not options.accept_new_ledger and not ledger.knows(scope):
             _refuse_a_ledger_blind_to_bc(config, client, inputs)
@@ -106,7 +114,7 @@ def run_import(
     parts = [issue_lines(r) for r in inputs.results] + split.known
     held = split_by_review(ledger, scope, split.todo)
     parts += held.lines
-    review, to_post = _resolve_rows(ctx, held)  # 4
+    review, to_post = _resolve_rows(ctx, held, _matching_rules_of_files(inputs, config))  # 4
     parts += review
     if not split.resumed.empty:
         resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals)
@@ -122,8 +130,10 @@ def run_import(
             )
         posting = post_rows(ctx, to_post, records)  # 5, 6
         parts += posting.parts
-    result = _finish(ctx, inputs, parts, posting, started, client.requests_made - requests_before, held)  # 7
+    result = _finish(ctx, inputs, parts, posting, started, _requests(client) - requests_before, held)  # 7
     settle_decisions(ctx, held, result.lines)
+    if not options.dry_run:
+        _remember_payers(ctx, result.lines, to_post, held)
     if not options.dry_run:  # a dry run records no decision, so it has no result to write back
         answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
     return result
@@ -159,7 +169,43 @@ def _file_history(ledger: Ledger, scope: str, sha: str) -> str | None:
     return f"seen before on {day} (as {name}); none of its rows was imported then"
 
 
-def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+def _matching_rules_of_files(inputs: Inputs, config: Config) -> dict[str, MatchingRules]:
+    """The matching rules of each file whose profile overrides some of ``policies.matching``."""
+    out: dict[str, MatchingRules] = {}
+    for result in inputs.results:
+        if result.profile.matching is not None:
+            rules = config.policies.matching.overridden(result.profile.matching)
+            for file in set(result.payments.rows["source_file"].astype("str")) | {result.file}:
+                out[file] = rules
+    return out
+
+
+def _remember_payers(ctx: RunContext, lines: pd.DataFrame, to_post: pd.DataFrame, held: ReviewSplit) -> None:
+    """Teach the payer memory what this run confirmed: the payer account and name of every payment
+    now in the journal (posted by the rules, or as a person decided). Rows for a person, refused
+    by BC or not sent teach nothing (``pipeline.matching.memory``)."""
+    if to_post.empty or lines.empty:
+        return
+    posted = set(lines.loc[lines["state"] == "posted", "key"].astype("str").map(receipt_key))
+    keys = to_post["key"].astype("str").map(receipt_key)
+    mine = to_post[keys.isin(posted).to_numpy()]
+    if mine.empty:
+        return
+    by_person = set(held.decided["key"].astype("str")) if not held.decided.empty else set()
+    rows = zip(
+        mine["customerNumber"].fillna("").astype("str").tolist(),
+        mine.get("payer_account", pd.Series("", index=mine.index)).fillna("").astype("str").tolist(),
+        mine.get("payer_name", pd.Series("", index=mine.index)).fillna("").astype("str").tolist(),
+        [k in by_person for k in keys[keys.isin(posted)].tolist()],
+        strict=True,
+    )
+    learned = lessons(rows)
+    ctx.ledger.remember_payers(ctx.scope, ctx.run_id, [(x.kind, x.identity, x.customer, x.source) for x in learned])
+
+
+def _resolve_rows(
+    ctx: RunContext, held: ReviewSplit, rules_of_file: dict[str, MatchingRules]
+) -> tuple[list[pd.DataFrame], pd.DataFrame]:
     """Customers and open invoices, fetched once, decide each row: (lines for a person or skipped by
     one, rows to post). Rows a person decided are carried out first, as they said; the rows resolved
     after them see the invoices they pay as paid."""
@@ -191,13 +237,15 @@ def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame
     imported_parts, partly = resume_splits(ctx.ledger, ctx.scope, held)
     carried = carry_out(held.decided, held.decisions, (customers, invoices, lcy), ctx.decimals)
     invoices = net_of_pending(invoices, applied_by_decisions(carried.rows, ctx.decimals))
-    resolution = _resolve(todo, ctx, (customers, invoices, lcy))
+    resolution = _resolve(todo, ctx, (customers, invoices, lcy), rules_of_file)
     if not ctx.options.dry_run:
         ctx.ledger.hold_for_review(ctx.scope, ctx.run_id, held_rows(todo, resolution.review))
         ctx.ledger.refuse_decisions(ctx.scope, carried.refused + partly)
     # BC would refuse to post the journal for these (allowed dates, mandatory dimensions): held this
     # run only, not for a person's decision, since fixing BC's setup is what lets them through
-    setup = read_posting_setup(client, resolution.rows["customerNumber"].astype("str").tolist(), customers)
+    setup = read_posting_setup(
+        client, resolution.rows["customerNumber"].astype("str").tolist(), customers, ctx.decimals
+    )
     unpostable, to_post = hold_back(resolution.rows, setup)
     review = resolution.review if unpostable.empty else pd.concat([resolution.review, unpostable], ignore_index=True)
     review = review.copy()
@@ -209,12 +257,20 @@ def _resolve_rows(ctx: RunContext, held: ReviewSplit) -> tuple[list[pd.DataFrame
     return [payment_lines(review, "needs_review"), carried.review, carried.skipped, imported_parts], to_post
 
 
-def _resolve(todo: pd.DataFrame, ctx: RunContext, bc: tuple[list[Any], list[Any], str]) -> Resolution:
-    """``resolve`` with this run's policies; no rows, nothing to decide."""
+def _resolve(
+    todo: pd.DataFrame, ctx: RunContext, bc: tuple[list[Any], list[Any], str], rules_of_file: dict[str, MatchingRules]
+) -> Resolution:
+    """``resolve`` with this run's policies, each file's matching rules and the payer memory; no
+    rows, nothing to decide."""
     customers, invoices, lcy = bc
     if todo.empty:
         return Resolution(pd.DataFrame(columns=list(RESOLVED_COLUMNS)), pd.DataFrame(columns=list(REVIEW_COLUMNS)))
-    return resolve(todo, ctx.decimals, customers, invoices, lcy, ctx.config.policies)
+    memory = PayerMemory([Remembered(*r) for r in ctx.ledger.payer_memory(ctx.scope)])
+    return resolve_payments(
+        todo,
+        ctx.decimals,
+        lambda rows: resolve(rows, ctx.decimals, customers, invoices, lcy, ctx.config.policies, memory, rules_of_file),
+    )
 
 
 def _local_currency(client: BCClient) -> str:

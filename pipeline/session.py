@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.bc import Backoff, BCClient, BCTarget, ClientCertificate, ClientSecret
-from pipeline.config import Config, Timeouts
+from pipeline.config import Config, Principal, Timeouts
 from pipeline.errors import ConfigError
 from pipeline.ledger import SANDBOX_SCOPE_PREFIX, Ledger
 from pipeline.lock import hold_lock
@@ -82,6 +82,12 @@ def connect(config: Config, environ: Mapping[str, str]) -> Iterator[BCClient]:
     connections = config.posting.max_in_flight + 4
     if config.target.kind == "bc":
         with BCClient(build_target(config, environ), retry=retry, max_connections=connections) as client:
+            client.add_principals(
+                [
+                    BCClient(target, retry=Backoff(config.posting.retry), max_connections=connections)
+                    for target in principal_targets(config, environ)
+                ]
+            )
             yield client
         return
     from pipeline.sandbox.runtime import start_sandbox
@@ -104,16 +110,26 @@ def connect(config: Config, environ: Mapping[str, str]) -> Iterator[BCClient]:
 def build_target(config: Config, environ: Mapping[str, str]) -> BCTarget:
     """A real tenant's target from config.yaml plus the secrets in the environment."""
     t = config.target
-    client_id = environ.get(t.client_id_env, "")
+    return _target(config, environ, Principal(**t.model_dump(include=set(Principal.model_fields))), "target")
+
+
+def principal_targets(config: Config, environ: Mapping[str, str]) -> list[BCTarget]:
+    """The targets of ``target.principals``: the same company, each principal's own identity."""
+    return [_target(config, environ, p, f"target.principals[{i}]") for i, p in enumerate(config.target.principals, 1)]
+
+
+def _target(config: Config, environ: Mapping[str, str], principal: Principal, where: str) -> BCTarget:
+    t = config.target
+    client_id = environ.get(principal.client_id_env, "")
     if not client_id:
-        raise ConfigError(f"target: set the environment variable {t.client_id_env} to the app's client id")
+        raise ConfigError(f"{where}: set the environment variable {principal.client_id_env} to the app's client id")
     api_root = f"{t.api_url.rstrip('/')}/v2.0/{t.tenant}/{t.environment}/api/v2.0"
     return BCTarget(
         api_root=api_root,
         authority=f"{t.authority_url.rstrip('/')}/{t.tenant}",
         scope=t.scope,
         client_id=client_id,
-        credential=_credential(config, environ),
+        credential=_credential(principal, environ, where),
         company=t.company,
         ca_file=Path(t.ca_file) if t.ca_file else None,
         validate_authority=t.validate_authority,
@@ -122,25 +138,26 @@ def build_target(config: Config, environ: Mapping[str, str]) -> BCTarget:
     )
 
 
-def _credential(config: Config, environ: Mapping[str, str]) -> ClientSecret | ClientCertificate:
+def _credential(p: Principal, environ: Mapping[str, str], where: str) -> ClientSecret | ClientCertificate:
     """The client secret, or else the certificate, named by config and found in the environment."""
-    t = config.target
-    secret = environ.get(t.client_secret_env, "")
+    secret = environ.get(p.client_secret_env or "", "")
     if secret:
         return ClientSecret(secret)
-    certificate = environ.get(t.certificate_env, "")
+    certificate = environ.get(p.certificate_env or "", "")
     if not certificate:
         raise ConfigError(
-            f"target: set {t.client_secret_env} (client secret) or {t.certificate_env} (PEM file with the "
+            f"{where}: set {p.client_secret_env} (client secret) or {p.certificate_env} (PEM file with the "
             "private key and certificate) in the environment"
         )
-    thumbprint = environ.get(t.certificate_thumbprint_env, "")
+    thumbprint = environ.get(p.certificate_thumbprint_env or "", "")
     if not thumbprint:
-        raise ConfigError(f"target: {t.certificate_env} is set; also set {t.certificate_thumbprint_env}")
+        raise ConfigError(f"{where}: {p.certificate_env} is set; also set {p.certificate_thumbprint_env}")
     try:
         pem = Path(certificate).read_text(encoding="ascii")
     except OSError as exc:
-        raise ConfigError(f"target: cannot read the certificate named by {t.certificate_env}: {exc.strerror}") from None
+        raise ConfigError(
+            f"{where}: cannot read the certificate named by {p.certificate_env}: {exc.strerror}"
+        ) from None
     return ClientCertificate(private_key_pem=pem, thumbprint=thumbprint, public_certificate=None)
 
 

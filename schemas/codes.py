@@ -141,10 +141,16 @@ class Review(StrEnum):
     SEVERAL_INVOICES = "several_invoices"
     POSTING_DATE_NOT_ALLOWED = "posting_date_not_allowed"
     DIMENSION_REQUIRED = "dimension_required"
+    NO_EXCHANGE_RATE = "no_exchange_rate"
+    AMOUNT_PRECISION = "amount_precision"
     MATCH_UNCERTAIN = "match_uncertain"
     MATCH_AMBIGUOUS = "match_ambiguous"
     CONFLICTING_EVIDENCE = "conflicting_evidence"
     LEFTOVER = "leftover"
+    PAYMENT_TOTAL_MISMATCH = "payment_total_mismatch"
+    CREDIT_NOTE = "credit_note"
+    PAYMENT_HELD = "payment_held"
+    DISCOUNT_INVALID = "discount_invalid"
 
 
 REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
@@ -160,10 +166,16 @@ REVIEW_DESCRIPTIONS: Final[Mapping[Review, str]] = {
     Review.SEVERAL_INVOICES: "the payment names several open invoices; a person must split it",
     Review.POSTING_DATE_NOT_ALLOWED: "the posting date is outside BC's allowed posting dates (General Ledger Setup)",
     Review.DIMENSION_REQUIRED: "the customer or balancing account requires a dimension value this tool cannot send",
+    Review.NO_EXCHANGE_RATE: "BC has no exchange rate for the payment's foreign currency at its posting date",
+    Review.AMOUNT_PRECISION: "the amount is finer than BC's Amount Rounding Precision for its currency (BC would round it)",
     Review.MATCH_UNCERTAIN: "the evidence points to a customer or invoices, but not surely enough to post",
     Review.MATCH_AMBIGUOUS: "two or more customers or sets of invoices fit the evidence equally well",
     Review.CONFLICTING_EVIDENCE: "the payer is known as one customer, but the text names another customer's invoice",
     Review.LEFTOVER: "the payment is more than the invoices it pays; the policy sends the rest to a person",
+    Review.PAYMENT_TOTAL_MISMATCH: "the lines of one check or remittance advice do not add up to its stated total",
+    Review.CREDIT_NOTE: "a credit note is netted against the payment; Business Central's API cannot apply a credit memo",
+    Review.PAYMENT_HELD: "another line of the same check or remittance advice needs a person; no part is posted alone",
+    Review.DISCOUNT_INVALID: "the discount column holds something that is not an amount of zero or more",
 }
 
 
@@ -200,6 +212,8 @@ class Flag(StrEnum):
     MATCHED_BY_EVIDENCE = "matched_by_evidence"
     SHORT_PAYMENT = "short_payment"
     LEFTOVER_UNAPPLIED = "leftover_unapplied"
+    PAYMENT_GROUP = "payment_group"
+    PAYMENT_DISCOUNT = "payment_discount"
 
 
 FLAG_DESCRIPTIONS: Final[Mapping[Flag, str]] = {
@@ -214,6 +228,11 @@ FLAG_DESCRIPTIONS: Final[Mapping[Flag, str]] = {
     Flag.MATCHED_BY_EVIDENCE: "customer or invoices found by evidence (name, reference, amount), see match details",
     Flag.SHORT_PAYMENT: "less than the invoices within the tolerance; the difference stays open on the last one",
     Flag.LEFTOVER_UNAPPLIED: "the rest after the invoices paid is posted unapplied to the customer",
+    Flag.PAYMENT_GROUP: "one line of a check or remittance advice: its lines share one document number",
+    Flag.PAYMENT_DISCOUNT: (
+        "early-payment discount taken by the payer: applied with the amount paid; Business Central closes the "
+        "invoice only within its payment discount date or tolerance"
+    ),
 }
 
 
@@ -223,6 +242,8 @@ class Evidence(StrEnum):
     CUSTOMER_NUMBER = "customer_number"
     PAYER_MAP = "payer_map"
     PAYER_NAME = "payer_name"
+    PAYER_ACCOUNT_MEMORY = "payer_account_memory"
+    PAYER_NAME_MEMORY = "payer_name_memory"
     STRUCTURED_REFERENCE = "structured_reference"
     INVOICE_EXACT = "invoice_exact"
     INVOICE_DIGITS = "invoice_digits"
@@ -238,6 +259,8 @@ EVIDENCE_DESCRIPTIONS: Final[Mapping[Evidence, str]] = {
     Evidence.CUSTOMER_NUMBER: "the file names the customer number",
     Evidence.PAYER_MAP: "the payer map (config) names the customer for this payer or reference",
     Evidence.PAYER_NAME: "the payer's name matches the customer's name (score in percent)",
+    Evidence.PAYER_ACCOUNT_MEMORY: "the payer's account was confirmed for this customer in an earlier run",
+    Evidence.PAYER_NAME_MEMORY: "the payer's name, spelled the same, was confirmed for this customer in an earlier run",
     Evidence.STRUCTURED_REFERENCE: "a creditor reference with valid check digits carries the invoice number",
     Evidence.INVOICE_EXACT: "an open invoice's number is written in the text",
     Evidence.INVOICE_DIGITS: "an open invoice's number is in the text with other separators, prefix or zeros",

@@ -71,14 +71,14 @@ def test_open_creates_folders_schema_and_durable_settings(tmp_path: Path) -> Non
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-        assert ledger.schema_version() == SCHEMA_VERSION == 4
+        assert ledger.schema_version() == SCHEMA_VERSION == 6
         indexes = {
             tuple(info[2] for info in db.execute(f"PRAGMA index_info('{name}')"))
             for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rows'")
         }
     assert {("target", "key"), ("target", "run_id", "state"), ("target", "journal_id", "line_number")} <= indexes
     with Ledger.open(path) as again:  # reopening an existing ledger keeps it as it is
-        assert again.schema_version() == 4
+        assert again.schema_version() == 6
 
 
 def test_a_version_1_ledger_is_migrated_and_finds_rows_by_document_number(tmp_path: Path) -> None:
@@ -91,9 +91,11 @@ def test_a_version_1_ledger_is_migrated_and_finds_rows_by_document_number(tmp_pa
         ledger._db.execute("DROP INDEX rows_document")  # back to what a wave-1 ledger holds
         ledger._db.execute("DROP TABLE drained_journals")
         ledger._db.execute("DROP TABLE reviews")
+        ledger._db.execute("DROP TABLE payer_memory")
+        ledger._db.execute("DROP TABLE run_journals")
         ledger._db.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
     with Ledger.open(path) as again:
-        assert again.schema_version() == 4
+        assert again.schema_version() == 6
         assert again.document_owners("t", ["BANK261201-001", "BANK261201-002"]) == {"BANK261201-001": "k1"}
         assert again.document_owners("other target", ["BANK261201-001"]) == {}
 
@@ -552,3 +554,17 @@ def test_journals_with_applied_payments_skip_drained_ones_until_a_new_payment(le
     ledger.mark_sending(T, ["c"])
     ledger.mark_created(T, [("c", "bc-c")])
     assert ledger.journals_with_applied_payments(T) == ["J1"]
+
+
+def test_a_run_records_its_further_journals_code_first_then_id_and_state(ledger: Ledger) -> None:
+    ledger.start_run("t", "run-9", [])
+    ledger.set_journal("run-9", "PI26120201", None, "planned")
+    ledger.set_more_journals("run-9", [(2, "PI26120202", None, "planned"), (3, "PI26120203", None, "planned")])
+    assert ledger.more_journals("run-9") == [(2, "PI26120202", None, "planned"), (3, "PI26120203", None, "planned")]
+    ledger.set_more_journals("run-9", [(3, "PI26120203", "id-3", "created")])
+    assert ledger.more_journals("run-9")[1] == (3, "PI26120203", "id-3", "created")
+    assert ledger.more_journals("another run") == []
+    with pytest.raises(ValueError, match="parts start at 2"):
+        ledger.set_more_journals("run-9", [(1, "PI26120201", None, "planned")])
+    with pytest.raises(ValueError):
+        ledger.set_more_journals("run-9", [(2, "PI26120202", None, "sent")])

@@ -9,10 +9,12 @@ has a value, of the account and of the balancing account; ``CheckDimValuePosting
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pandas as pd
 
 from pipeline.bc.tenant import AllowedDates, missing_dimensions
+from pipeline.currency_setup import CurrencySetup
 from pipeline.linenumbers import first_number_after
 from pipeline.preflight import PostingSetup, hold_back
 
@@ -71,3 +73,33 @@ def test_new_lines_skip_the_hidden_line_of_a_journal_that_may_have_been_posted()
     assert first_number_after(0, may_have_been_posted=False) == 0
     assert first_number_after(0, may_have_been_posted=True) == 10_000
     assert first_number_after(40_000, may_have_been_posted=True) == 40_000
+
+
+def test_a_foreign_currency_row_needs_a_rate_at_its_date_and_an_amount_bc_will_not_round() -> None:
+    """``CurrExchRate.FindCurrency``: the rate with the latest starting date on or before the posting
+    date; ``ValidateAmount``: Round(Amount, Amount Rounding Precision), here CHF's 0.05."""
+    rows = pd.DataFrame(
+        {
+            "key": ["k1", "k2", "k3", "k4", "k5"],
+            "postingDate": ["2026-03-14", "2026-03-15", "2026-03-16", "2026-03-16", "2026-03-01"],
+            "customerNumber": ["C7", "C7", "C7", "C7", "C1"],
+            "amount_minor": [-10000, -10000, -1002, -1005, -1001],
+            "currency": ["CHF", "CHF", "CHF", "CHF", "EUR"],
+        }
+    )
+    chf = CurrencySetup("CHF", Decimal("0.05"), (date(2026, 3, 15), date(2026, 4, 1)))
+    held, kept = hold_back(rows, PostingSetup(currencies={"C7": chf}, decimals=2))
+    assert kept["key"].tolist() == ["k2", "k4", "k5"]  # C1 pays in the local currency: nothing to check
+    assert dict(zip(held["key"], held["reason_code"], strict=True)) == {
+        "k1": "no_exchange_rate",
+        "k3": "amount_precision",
+    }
+    assert "2026-03-14" in held["message"].iloc[0] and "2026-03-15" in held["message"].iloc[0]
+    assert "-10.02 CHF" in held["message"].iloc[1] and "0.05" in held["message"].iloc[1]
+
+
+def test_rates_bc_cannot_show_hold_nothing_back() -> None:
+    unknown = CurrencySetup("JPY", None, None)  # no rates page, no precision given
+    assert unknown.has_rate(date(1990, 1, 1))
+    none_yet = CurrencySetup("JPY", Decimal(1), ())
+    assert not none_yet.has_rate(date(2026, 3, 1))

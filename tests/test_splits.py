@@ -115,3 +115,22 @@ def test_the_report_shows_a_split_receipt_as_one_line() -> None:
     mixed.loc[1, "state"] = "rejected"
     (first,) = [x for x in one_line_per_receipt(mixed).to_dict("records") if x["source_row"] == 13]
     assert first["state"] == "rejected" and first["amount_minor"] == -238000
+
+
+@pytest.mark.parametrize(
+    ("keys", "ledger", "expected"),
+    [
+        # the three lines of one check (each its own key) are one payment: one number
+        (["a", "b", "c", "other"], {}, ["D", "D", "D", "D/2"]),
+        # an earlier run planned line a of the check: b and c keep the check's number
+        (["b", "c"], {"D": "a"}, ["D", "D"]),
+        # another payment holds the number: the check gets /2, all its lines alike
+        (["a", "b"], {"D": "other"}, ["D/2", "D/2"]),
+    ],
+)
+def test_lines_of_one_check_share_one_document_number(
+    keys: list[str], ledger: dict[str, str], expected: list[str]
+) -> None:
+    check = {"a": "a", "b": "a", "c": "a"}
+    numbers = unique_document_numbers(["D"] * len(keys), keys, {}, ledger.get, lambda k: check.get(k, k))
+    assert numbers == expected

@@ -123,6 +123,7 @@ class BCClient:
         self._retries = 0
         self._throttled = 0
         self._accepted: str | None = None  # the last token BC answered a request for (2xx)
+        self._principals: tuple[BCClient, ...] = ()
 
     def __repr__(self) -> str:
         return f"BCClient(target={self.target.label!r})"
@@ -136,8 +137,26 @@ class BCClient:
         self.close()
 
     def close(self) -> None:
+        for other in self._principals:
+            other.close()
         if self._owns_http:
             self._http.close()
+
+    # -- several principals -----------------------------------------------------------------------
+
+    def add_principals(self, others: Sequence[BCClient]) -> None:
+        """More app registrations writing to the same company (each its own token and limits: BC
+        counts them per client id); the poster spreads its requests over ``writers``. This client
+        closes them with itself."""
+        for other in others:
+            if other.target.api_root != self.target.api_root or other.target.company != self.target.company:
+                raise ValueError("every principal must reach the same API root and company")
+        self._principals = (*self._principals, *others)
+
+    @property
+    def writers(self) -> list[BCClient]:
+        """The clients that send writes: this one first, then the other principals."""
+        return [self, *self._principals]
 
     # -- counters ---------------------------------------------------------------------------------
 

@@ -3,18 +3,23 @@
 Rules, in the words the README uses for finance staff:
 
 1. **Who paid.** A customer number in the file, or a payer-map entry, names the customer outright
-   (weight 100); the payer is then *known*. Otherwise every customer the evidence points to is a
+   (weight 100); so does the payer memory (``memory``): an account confirmed for one customer
+   before (weight 100), else a payer name confirmed for one customer before (``MEMORY_NAME``). The
+   payer is then *known*. Otherwise every customer the evidence points to is a
    candidate: the bill-to customer of each open invoice found in the text (``references``), and
    each customer whose name scores at least ``name_close`` against the payer's name (``names``).
    A candidate's weight is its strongest piece of evidence, plus ``AGREEMENT_BONUS`` once when two
    independent kinds of evidence (a name, an invoice number, an amount) agree.
 2. **Conflicting evidence is a review, not a vote.** When the payer is known and the text names an
-   open invoice of *another* customer (and none of the known customer's), nothing is applied.
+   open invoice of *another* customer (and none of the known customer's), nothing is applied: the
+   memory says B, the invoice is A's, a person decides.
 3. **Which invoices.** For the chosen customer, in this order: the invoices the text names (they
    always win); else the one open invoice whose remaining amount equals the receipt; else the one
    set of open invoices whose remaining amounts add up to it exactly (``subsets``); else, when a
    tolerance is configured, the one set within it (the difference stays open on the last invoice);
-   else no invoice: the receipt is a payment on account (unapplied), by the ``unapplied`` policy.
+   else no invoice (the amount searches look only at invoices due within ``date_window_days`` of
+   the receipt's date when that is configured): the receipt is a payment on account (unapplied),
+   by the ``unapplied`` policy.
    Invoices named but paid beyond their remaining amount leave a *leftover*: it pays the one
    invoice or set of the customer's other open invoices it fits exactly, or else is posted
    unapplied or goes to a person (``leftover`` policy).
@@ -28,13 +33,23 @@ Rules, in the words the README uses for finance staff:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pipeline.config import MatchingRules, Policies
-from pipeline.matching.evidence import AGREEMENT_BONUS, AMOUNT_DISAGREES, AMOUNT_ONLY, SHARED_NAME, WEIGHTS, Fact
+from pipeline.matching.evidence import (
+    AGREEMENT_BONUS,
+    AMOUNT_DISAGREES,
+    AMOUNT_ONLY,
+    MEMORY_NAME,
+    SHARED_NAME,
+    WEIGHTS,
+    Fact,
+)
+from pipeline.matching.memory import ACCOUNT, NAME, PayerMemory, Remembered, account_key, name_key
 from pipeline.matching.names import NameIndex
 from pipeline.matching.references import Found, ReferenceIndex, Way
 from pipeline.matching.subsets import SubsetResult, find_subsets
@@ -76,6 +91,12 @@ class Book:
     """Invoices whose number BC lists more than once among open invoices: never applied by the matcher."""
     by_amount: dict[int, list[int]] | None = None
     """Invoices by their open amount when the run started (built on first use; checked against ``left``)."""
+    memory: PayerMemory = field(default_factory=PayerMemory)
+    """Payer accounts and names confirmed for a customer in earlier runs (``memory``)."""
+    due_day: list[int] = field(default_factory=list)
+    """Each invoice's due date as a day number (``date.toordinal``), -1 when it has none."""
+    position: dict[str, int] = field(default_factory=dict)
+    """Customer number -> position."""
 
     def money(self, minor: int, currency: str) -> str:
         """``119000`` -> ``"1190.00 EUR"``."""
@@ -100,9 +121,11 @@ def build_book(
     customers: tuple[list[str], list[str], list[str]],
     invoices: tuple[list[str], list[int], list[str], list[int], list[str]],
     rules: MatchingRules,
+    memory: PayerMemory | None = None,
 ) -> Book:
     """The matcher's view: customers (numbers, names, currencies) and open invoices (numbers, bill-to
-    position, currency, open minor units, due date), the indexes over them and the payer map."""
+    position, currency, open minor units, due date ``YYYY-MM-DD``), the indexes over them, the payer
+    map and the payer memory."""
     numbers, names, currencies = customers
     inv_numbers, inv_customer, inv_currency, left, due = invoices
     open_of: dict[int, list[int]] = {}
@@ -127,7 +150,18 @@ def build_book(
         NameIndex(names, close=float(rules.name_close)),
         ReferenceIndex(inv_numbers),
         payer_map,
+        memory=memory or PayerMemory(),
+        due_day=[day_number(d) for d in due],
+        position=position,
     )
+
+
+def day_number(text: str | None) -> int:
+    """``2026-11-03`` -> its day number (``date.toordinal``); -1 when there is no such date."""
+    try:
+        return dt.date.fromisoformat(str(text or "")[:10]).toordinal()
+    except ValueError:
+        return -1
 
 
 @dataclass(frozen=True)
@@ -141,6 +175,10 @@ class Receipt:
     customer: int
     payer: str
     text: str
+    account: str = ""
+    """The payer's IBAN or account number as the file gives it ("" when it gives none)."""
+    day: int = -1
+    """The receipt's date as a day number (``day_number``), for ``date_window_days``."""
 
 
 @dataclass
@@ -196,14 +234,18 @@ def decide(r: Receipt, book: Book, policy: Policies) -> Decision:
     """The decision for one receipt (module docstring); applied amounts are taken off ``book.left``."""
     rules = policy.matching
     found = [f for f in book.refs.find(r.text) if book.invoice_currency[f.invoice] == r.currency]
-    known, known_fact = _known_payer(r, book)
+    if not rules.uses("references"):
+        found = []
+    elif not rules.uses("loose_references"):
+        found = [f for f in found if f.way <= Way.EXACT]
+    known, known_fact = _known_payer(r, book, rules)
     if known >= 0:
         conflict = _conflict(known, found, book)
         if conflict is not None:
             return conflict
-    candidates = _candidates(r, book, found, known, known_fact)
+    candidates = _candidates(r, book, found, known, known_fact, rules)
     if not candidates:
-        return _amount_only(r, book)
+        return _amount_only(r, book) if rules.uses("amount") else Decision(found=False, message="no candidate")
     ranked = _ranked(r, book, candidates, policy)
     decision = _choose(r, book, ranked, rules)
     if not decision.review:
@@ -213,14 +255,33 @@ def decide(r: Receipt, book: Book, policy: Policies) -> Decision:
     return decision
 
 
-def _known_payer(r: Receipt, book: Book) -> tuple[int, Fact | None]:
-    """The customer the file or the payer map names, with the fact that says so."""
+def _known_payer(r: Receipt, book: Book, rules: MatchingRules) -> tuple[int, Fact | None]:
+    """The customer the file, the payer map or the payer memory names, with the fact that says so."""
     if r.customer >= 0:
         return r.customer, Fact(Evidence.CUSTOMER_NUMBER, f"the file names {book.who(r.customer)}", 100)
     for pattern, c, text in book.payer_map:
         if c >= 0 and (pattern.search(r.payer) or pattern.search(r.text)):
             return c, Fact(Evidence.PAYER_MAP, f"the payer map entry {text!r} names {book.who(c)}", 100)
+    if not book.memory or not rules.uses("payer_memory"):
+        return -1, None
+    for kind, said, identity in ((ACCOUNT, r.account, account_key(r.account)), (NAME, r.payer, name_key(r.payer))):
+        found = book.memory.recall(kind, identity)
+        c = book.position.get(found[0].customer, -1) if len(found) == 1 else -1
+        if c >= 0 and book.customer_currency[c] == r.currency:
+            return c, _memory_fact(kind, said.strip(), found[0], book.who(c))
     return -1, None
+
+
+def _memory_fact(kind: str, said: str, seen: Remembered, who: str) -> Fact:
+    """``payer account DE89... was confirmed for customer C10000 'X' on 2026-11-03 (run ...)``."""
+    how = "by a person's decision" if seen.source == "person" else "by a posted payment"
+    times = f", {seen.times} times" if seen.times > 1 else ""
+    text = f"was confirmed for {who} on {seen.confirmed[:10]} (run {seen.run_id}, {how}{times})"
+    if kind == ACCOUNT:
+        return Fact(
+            Evidence.PAYER_ACCOUNT_MEMORY, f"payer account {said} {text}", WEIGHTS[Evidence.PAYER_ACCOUNT_MEMORY]
+        )
+    return Fact(Evidence.PAYER_NAME_MEMORY, f"payer name {said!r} {text}", MEMORY_NAME)
 
 
 def _conflict(known: int, found: Sequence[Found], book: Book) -> Decision | None:
@@ -243,7 +304,7 @@ def _conflict(known: int, found: Sequence[Found], book: Book) -> Decision | None
 
 
 def _candidates(
-    r: Receipt, book: Book, found: Sequence[Found], known: int, known_fact: Fact | None
+    r: Receipt, book: Book, found: Sequence[Found], known: int, known_fact: Fact | None, rules: MatchingRules
 ) -> dict[int, _Candidate]:
     """Every customer the evidence points to, with its facts (rule 1)."""
     words: dict[str, set[int]] = {}
@@ -266,8 +327,12 @@ def _candidates(
         cand.add(Fact(_WAY_CODE[f.way], text, weight), "reference")
         if not several:
             cand.named.append(f)
-    if known < 0:
-        hits = [h for h in book.names.search(r.payer) if book.customer_currency[h.customer] == r.currency]
+    if known < 0 and rules.uses("payer_name"):
+        hits = [
+            h
+            for h in book.names.search(r.payer)
+            if book.customer_currency[h.customer] == r.currency and h.score >= rules.name_close
+        ]
         same = sum(1 for h in hits if h.score >= 95)
         for hit in hits:
             cand = out.setdefault(hit.customer, _Candidate(hit.customer))
@@ -316,22 +381,25 @@ def _choose(r: Receipt, book: Book, ranked: list[tuple[int, Decision]], rules: M
         return Decision(found=False, facts=facts, candidates=shown, message="no candidate is sure enough to propose")
     best_conf, best = ranked[0]
     tied = [d for conf, d in ranked if conf == best_conf and d.strength == best.strength]
-    listing = [f"{book.who(d.customer)} ({conf}%): {_lines_text(book, d, r.currency)}" for conf, d in ranked[:_SHOWN]]
+
+    def listing() -> list[str]:  # written only for a receipt that goes to a person
+        return [f"{book.who(d.customer)} ({conf}%): {_lines_text(book, d, r.currency)}" for conf, d in ranked[:_SHOWN]]
+
     if len(tied) > 1:
         names = " and ".join(book.who(d.customer) for d in tied[:_SHOWN])
         return Decision(
             review=Review.MATCH_AMBIGUOUS,
             confidence=best_conf,
             facts=[f for d in tied for f in d.facts],
-            candidates=listing,
+            candidates=listing(),
             message=f"{names} fit the evidence equally well ({best_conf}%): a person chooses",
         )
     if best.review:
-        best.candidates = best.candidates or listing
+        best.candidates = best.candidates or listing()
         return best
     if best_conf < rules.automatic:
         best.review = Review.MATCH_UNCERTAIN
-        best.candidates = listing
+        best.candidates = listing()
         best.message = (
             f"The best candidate is {book.who(best.customer)} at {best_conf}%, below the {rules.automatic}% needed "
             f"to post without a person: {_lines_text(book, best, r.currency)}"
@@ -389,6 +457,9 @@ def _plan(r: Receipt, book: Book, c: int, named: Sequence[Found], policy: Polici
     """The invoices customer ``c``'s receipt pays (rule 3)."""
     rules = policy.matching
     pool = [p for p in book.open_of.get(c, []) if book.invoice_currency[p] == r.currency and book.left[p] > 0]
+    window = rules.date_window_days
+    if window is not None and r.day >= 0:
+        pool = [p for p in pool if book.due_day[p] < 0 or abs(book.due_day[p] - r.day) <= window]
     pool = pool[: rules.pool]
     twins = [f.invoice for f in named if f.invoice in book.twins]
     if twins:  # BC lists the number twice: the resolver's own review (several_invoices) stands
@@ -405,7 +476,7 @@ def _plan(r: Receipt, book: Book, c: int, named: Sequence[Found], policy: Polici
 
 def _by_amount(paid: int, book: Book, pool: list[int], rules: MatchingRules, currency: str) -> _Plan | None:
     """One invoice of exactly the amount, else one set adding up to it, else one set within tolerance."""
-    exact = [p for p in pool if book.left[p] == paid]
+    exact = [p for p in pool if book.left[p] == paid] if rules.uses("amount") else []
     if len(exact) == 1:
         text = f"the amount {book.money(paid, currency)} equals the open amount of {book.invoice(exact[0])}"
         fact = Fact(Evidence.AMOUNT_ONE_INVOICE, text, WEIGHTS[Evidence.AMOUNT_ONE_INVOICE])
@@ -419,6 +490,8 @@ def _by_amount(paid: int, book: Book, pool: list[int], rules: MatchingRules, cur
             message=f"{len(exact)} open invoices of the customer are open for exactly {book.money(paid, currency)}",
             candidates=[book.invoice(p) for p in exact[:_SHOWN]],
         )
+    if not rules.uses("combinations"):
+        return None
     amounts = [book.left[p] for p in pool]
     result = find_subsets(amounts, paid, paid, max_invoices=rules.max_invoices)
     plan = _from_subsets(result, paid, book, pool, Evidence.AMOUNT_COMBINATION, currency)

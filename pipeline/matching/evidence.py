@@ -16,6 +16,7 @@ from schemas.codes import Evidence
 WEIGHTS: dict[Evidence, int] = {
     Evidence.CUSTOMER_NUMBER: 100,
     Evidence.PAYER_MAP: 100,
+    Evidence.PAYER_ACCOUNT_MEMORY: 100,
     Evidence.STRUCTURED_REFERENCE: 100,
     Evidence.INVOICE_EXACT: 100,
     Evidence.INVOICE_DIGITS: 95,
@@ -26,6 +27,10 @@ WEIGHTS: dict[Evidence, int] = {
     Evidence.AMOUNT_WITHIN_TOLERANCE: 95,
 }
 """How sure each kind of evidence makes a match on its own (a payer name weighs its score)."""
+
+MEMORY_NAME = 95
+"""A payer name (spelled the same, legal form and all) confirmed for exactly one customer before:
+enough to post when nothing contradicts it, one step below an account, which a bank never misspells."""
 
 AMOUNT_ONLY = 70
 """An amount equal to one open invoice, with nothing else pointing to its customer: a proposal for a
@@ -61,4 +66,13 @@ def details_text(facts: Sequence[Fact], confidence: int) -> str:
     return "; ".join(parts) + f" (confidence {confidence}%)"
 
 
-__all__ = ["AGREEMENT_BONUS", "AMOUNT_DISAGREES", "AMOUNT_ONLY", "SHARED_NAME", "WEIGHTS", "Fact", "details_text"]
+__all__ = [
+    "AGREEMENT_BONUS",
+    "AMOUNT_DISAGREES",
+    "AMOUNT_ONLY",
+    "MEMORY_NAME",
+    "SHARED_NAME",
+    "WEIGHTS",
+    "Fact",
+    "details_text",
+]

@@ -24,6 +24,8 @@ _TRANSLITERATE = str.maketrans(
     {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe", "å": "aa", "œ": "oe", "ł": "l", "đ": "d"}
 )
 _REDUCE = (("ae", "a"), ("oe", "o"), ("ue", "u"))
+_DROPPED = re.compile(r"[./']")
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
 LEGAL_FORMS: frozenset[str] = frozenset(
     [
         "gmbh",
@@ -92,11 +94,11 @@ def canonical_name(name: str, *, keep_legal_form: bool = False) -> str:
     """The form two names are compared in (module docstring); the name itself when nothing is left.
     ``keep_legal_form`` keeps the legal form's words, to tell apart two companies of one name."""
     text = name.casefold().translate(_TRANSLITERATE)
-    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    if not text.isascii():  # plain ASCII has no accents to take off
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
     for long, short in _REDUCE:
         text = text.replace(long, short)
-    text = re.sub(r"[./']", "", text)
-    words = re.sub(r"[^0-9a-z]+", " ", text).split()
+    words = _NOT_WORD.sub(" ", _DROPPED.sub("", text)).split()
     kept = words if keep_legal_form else [w for w in words if w not in LEGAL_FORMS]
     return " ".join(kept or words)
 

@@ -3,8 +3,11 @@
 Each way has its own evidence code and weight, from the surest to the least sure:
 
 * ``structured_reference``: a creditor reference with check digits (ISO 11649 ``RF..``, Belgian
-  ``+++123/4567/89002+++``, Swiss QR reference). The check digits prove the reference was copied
-  without error; the invoice is the one whose digits the reference carries.
+  ``+++123/4567/89002+++``, Swiss QR reference, Finnish reference number ``viitenumero``, Norwegian
+  ``KID``). The check digits prove the reference was copied without error; the invoice is the one
+  whose digits the reference carries before its check digit. A Finnish or Norwegian reference is a
+  plain string of digits, so it is read as one only after its label (``viite``, ``viitenumero``,
+  ``ref.nr``; ``KID``): an unlabelled number whose last digit happens to fit is read as digits.
 * ``invoice_exact``: an open invoice's number appears as a word of the text.
 * ``invoice_digits``: the digits of a word equal an invoice number's digits, leading zeros ignored
   (Odoo's "numerical tokens": ``INV/2026/00123`` and ``2026/00123`` meet); letters that OCR and
@@ -27,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from stdnum import iso11649
+from stdnum import iso11649, luhn
 from stdnum.ch import esr
 
 
@@ -45,9 +48,12 @@ _WORD = re.compile(r"[0-9A-Za-z][0-9A-Za-z/_.\-]*[0-9A-Za-z]|[0-9A-Za-z]")
 _RF = re.compile(r"\bRF\d{2}(?: ?[0-9A-Z]){1,21}\b")
 _OGM = re.compile(r"(?:\+{3}|\*{3})(\d{3})/(\d{4})/(\d{5})(?:\+{3}|\*{3})")
 _QRR = re.compile(r"\b(\d{2}(?: ?\d{5}){5})\b|\b(\d{27})\b")
+_VIITE = re.compile(r"\b(?:VIITE(?:NUMERO|NRO)?|REF\.? ?NR\.?)\s*:?\s*(\d(?: ?\d){3,19})\b")
+_KID = re.compile(r"\bKID\s*:?\s*(\d{2,24}[\d-])(?![\dA-Z])")
 _LOOKALIKE = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "S": "5", "B": "8", "Z": "2"})
 _NUMBERISH = re.compile(r"[0-9OoIlSBZ]*[0-9][0-9OoIlSBZ]*")
 _MIN_DIGITS = 3
+_NOT_DIGIT = re.compile(r"[^0-9]+")
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,10 @@ class Found:
 
 def _digits_key(text: str) -> str:
     """The digits of ``text`` without leading zeros ("" when fewer than three digits remain)."""
-    key = "".join(ch for ch in text if ch.isdigit()).lstrip("0")
+    if text.isascii():  # the common case, at C speed
+        key = _NOT_DIGIT.sub("", text).lstrip("0")
+    else:
+        key = "".join(ch for ch in text if ch.isdigit()).lstrip("0")
     return key if len(key) >= _MIN_DIGITS else ""
 
 
@@ -73,6 +82,32 @@ def _one_edit_variants(key: str) -> set[str]:
     out |= {key[:i] + key[i + 1 :] for i in range(len(key))}
     out.discard(key)
     return out
+
+
+def finnish_reference_ok(reference: str) -> bool:
+    """A Finnish reference number (``viitenumero``, 4 to 20 digits): the last digit is the check
+    digit over the others, weighted 7, 3, 1, 7, 3, 1 ... from the right, and it brings the weighted
+    sum up to the next multiple of ten (``1232``: 3*7 + 2*3 + 1*1 = 28, 30 - 28 = 2). python-stdnum
+    has no module for it (it has the RF form, ISO 11649)."""
+    if not (reference.isdigit() and 4 <= len(reference) <= 20):
+        return False
+    base = reference[:-1]
+    total = sum(int(d) * (7, 3, 1)[i % 3] for i, d in enumerate(reversed(base)))
+    return (10 - total % 10) % 10 == int(reference[-1])
+
+
+def kid_ok(kid: str) -> bool:
+    """A Norwegian KID (2 to 25 characters): the last is a check digit by MOD10 (Luhn,
+    python-stdnum) or by MOD11 (weights 2, 3, 4, 5, 6, 7, 2 ... from the right; 11 minus the
+    remainder, 0 for remainder 0, ``-`` for remainder 1). Banks accept either, so either counts."""
+    if not (2 <= len(kid) <= 25 and kid[:-1].isdigit()):
+        return False
+    if kid.isdigit() and luhn.is_valid(kid):
+        return True
+    total = sum(int(d) * (2 + i % 6) for i, d in enumerate(reversed(kid[:-1])))
+    rest = total % 11
+    check = "0" if rest == 0 else "-" if rest == 1 else str(11 - rest)
+    return kid[-1] == check
 
 
 class ReferenceIndex:
@@ -107,29 +142,49 @@ class ReferenceIndex:
 
     def find(self, text: str) -> list[Found]:
         """Every open invoice the text points to, each once, by its surest way, in the order the text
-        names them."""
+        names them. The words of a reference whose check digits hold are not read again as loose
+        numbers: its check digit is not a typing error."""
+        if not text.strip():
+            return []
         best: dict[int, Found] = {}
-        for found in (*self._structured(text), *self._words(text)):
+        spans: list[tuple[int, int]] = []
+        structured = list(self._structured(text, spans))
+        words = [f for f in self._words(text) if not any(a <= f.at < b for a, b in spans)]
+        for found in (*structured, *words):
             held = best.get(found.invoice)
             if held is None or found.way < held.way:
                 best[found.invoice] = found
         return sorted(best.values(), key=lambda f: (f.at, f.invoice))
 
-    def _structured(self, text: str) -> Iterable[Found]:
+    def _structured(self, text: str, spans: list[tuple[int, int]]) -> Iterable[Found]:
+        """References with valid check digits; the span of each is added to ``spans``."""
         upper = text.upper()
         for match in _RF.finditer(upper):
             ref = match.group(0).replace(" ", "")
             if iso11649.is_valid(ref):
+                spans.append(match.span())
                 yield from self._by_key(_digits_key(ref[4:]), Way.STRUCTURED, ref, match.start())
         for match in _OGM.finditer(upper):
             digits = "".join(match.groups())
             check = int(digits[:10]) % 97 or 97  # a remainder of 0 is written as 97
             if check == int(digits[10:]):
+                spans.append(match.span())
                 yield from self._by_key(_digits_key(digits[:10]), Way.STRUCTURED, match.group(0), match.start())
         for match in _QRR.finditer(upper):
             digits = (match.group(1) or match.group(2)).replace(" ", "")
             if esr.is_valid(digits):
+                spans.append(match.span())
                 yield from self._by_key(_digits_key(digits[:-1]), Way.STRUCTURED, digits, match.start())
+        for match in _VIITE.finditer(upper):
+            digits = match.group(1).replace(" ", "")
+            if finnish_reference_ok(digits):
+                spans.append(match.span())
+                yield from self._by_key(_digits_key(digits[:-1]), Way.STRUCTURED, digits, match.start())
+        for match in _KID.finditer(upper):
+            kid = match.group(1)
+            if kid_ok(kid):
+                spans.append(match.span())
+                yield from self._by_key(_digits_key(kid[:-1]), Way.STRUCTURED, kid, match.start())
 
     def _by_key(self, key: str, way: Way, word: str, at: int) -> Iterable[Found]:
         for position in self.digits.get(key, []) if key else []:
@@ -161,4 +216,4 @@ class ReferenceIndex:
                 yield Found(position, Way.ONE_EDIT, word, at)
 
 
-__all__ = ["Found", "ReferenceIndex", "Way"]
+__all__ = ["Found", "ReferenceIndex", "Way", "finnish_reference_ok", "kid_ok"]

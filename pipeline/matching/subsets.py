@@ -56,8 +56,9 @@ def find_subsets(
     """Sets of ``amounts`` (positive integers; the caller passes at most ``POOL``) whose sum lies in
     ``[low, high]``, searched as the module docstring says. Deterministic: the same input gives the
     same sets in the same order."""
-    if sum(a for a in amounts if a > 0) < low or not amounts:
-        return SubsetResult((), 0, False)  # all of them together are too little: no set fits
+    positive = [a for a in amounts if a > 0]
+    if not positive or sum(positive) < low or min(positive) > high:
+        return SubsetResult((), 0, False)  # all together too little, or each alone too much: no set fits
     groups: dict[int, list[int]] = {}
     for position, amount in enumerate(amounts):
         if amount > 0:

@@ -17,10 +17,15 @@ Exactly once rests on three things, in this order of trust:
 Throughput: BC serialises the inserts into one journal (``GenJournalLine.OnInsert`` locks the table;
 Microsoft: do not insert children of one parent in parallel), so parallel requests into one journal
 gain nothing and only risk lock timeouts and deadlocks. The poster therefore keeps at most
-``IN_FLIGHT_PER_JOURNAL`` (one) request in flight into its journal, within ``max_in_flight``, and
-narrows the window when BC throttles (429), widening again after a run of clean batches. (Measured
-in bench/README.md: under per-journal locks six requests in flight into one journal were no faster
-than one.) Worker threads only do HTTP; every ledger write happens on the calling thread.
+``IN_FLIGHT_PER_JOURNAL`` (one) request in flight into any journal; parallelism comes from other
+journals of the run (``journal.journal_count``) and from other principals (``target.principals``):
+requests go round robin over the principals, each with its own window of ``max_in_flight``
+requests (BC's limits count per client id), narrowed when BC throttles that principal (429) and
+widened again after a run of clean batches. A principal whose credentials fail mid-run sends
+nothing more; its request is settled by reading back, like any outcome in doubt, and the others
+go on. (Measured in bench/README.md: under per-journal locks six requests in flight into one
+journal were no faster than one.) Worker threads only do HTTP; every ledger write happens on the
+calling thread.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pipeline.bc import BatchOp, BCClient, OpResult
+from pipeline.bc import MAX_BATCH_OPERATIONS, BatchOp, BCClient, OpResult
 from pipeline.config import PostingSpec
 from pipeline.errors import BCAuthError, BCError, BCOutcomeUnknown, BCPermanentError, BCTransientError
 from pipeline.ledger import Ledger
@@ -44,6 +49,8 @@ log = logging.getLogger("payimport.poster")
 DUPLICATE_KEY = "Internal_EntityWithSameKeyExists"
 IN_FLIGHT_PER_JOURNAL = 1
 """Requests in flight into one journal: BC runs inserts into one batch one at a time anyway."""
+MAX_ROUNDS = 8
+"""Times the poster sends lines BC certainly did not create before it gives up (state recorded)."""
 LINE_FIELDS = (
     "id",
     "lineNumber",
@@ -61,7 +68,8 @@ LINE_FIELDS = (
 
 @dataclass(frozen=True)
 class PlannedLine:
-    """One journal line as it will be sent: its idempotency key, lineNumber and JSON body.
+    """One journal line as it will be sent: its idempotency key, lineNumber and JSON body, and the
+    journal it goes to ("" for the poster's own).
 
     ``body`` holds the exact request body; money is a ``Decimal`` so JSON carries the exact value.
     """
@@ -69,6 +77,15 @@ class PlannedLine:
     key: str
     line_number: int
     body: Mapping[str, Any]
+    journal_id: str = ""
+
+
+def _by_journal(lines: Iterable[PlannedLine], default: str) -> dict[str, list[PlannedLine]]:
+    """The lines per journal, each journal's in lineNumber order."""
+    out: dict[str, list[PlannedLine]] = {}
+    for line in lines:
+        out.setdefault(line.journal_id or default, []).append(line)
+    return {journal_id: sorted(group, key=lambda p: p.line_number) for journal_id, group in out.items()}
 
 
 @dataclass
@@ -114,6 +131,31 @@ def read_journal_lines(
     return list(client.get_all(payments_path(journal_id), params, read_only=False))
 
 
+def read_journals_lines(client: BCClient, journal_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every line of several journals in as few requests as BC allows: one ``$batch`` of GETs per
+    100 journals (a run spread over J journals then reads them back in one request, not J). A
+    journal whose answer is not a complete page (an error, a next link) is read on its own."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    query = "$select=" + ",".join(LINE_FIELDS)
+    for start in range(0, len(journal_ids), MAX_BATCH_OPERATIONS):
+        chunk = journal_ids[start : start + MAX_BATCH_OPERATIONS]
+        ops = [
+            BatchOp(str(i + 1), "GET", f"{client.company_path(payments_path(j))}?{query}") for i, j in enumerate(chunk)
+        ]
+        try:
+            results = client.batch(ops, continue_on_error=True)
+        except BCError:
+            results = []
+        for i, journal_id in enumerate(chunk):
+            body = results[i].body if i < len(results) and results[i].verdict.ok else None
+            values = body.get("value") if isinstance(body, Mapping) and "@odata.nextLink" not in body else None
+            if isinstance(values, list):
+                out[journal_id] = [dict(v) for v in values if isinstance(v, Mapping)]
+            else:
+                out[journal_id] = read_journal_lines(client, journal_id)
+    return out
+
+
 def settle(client: BCClient, journal_id: str, lines: Sequence[PlannedLine]) -> Settlement:
     """Find out from BC which of ``lines`` exist: one GET over their lineNumber range."""
     if not lines:
@@ -142,8 +184,46 @@ def match_lines(lines: Sequence[PlannedLine], bc_lines: Iterable[Mapping[str, An
     return out
 
 
+@dataclass
+class Writer:
+    """One principal's client as the poster uses it: its own window of requests in flight, narrowed
+    when BC throttles it (429) and widened after clean batches, and whether its credentials still
+    work."""
+
+    client: BCClient
+    window: int
+    limit: int
+    in_flight: int = 0
+    clean: int = 0
+    throttled_seen: int = 0
+    failed: bool = False
+
+    def adapt(self) -> None:
+        """Narrower after throttling, wider after a run of clean batches (per principal: BC counts
+        its limits per client id)."""
+        if self.client.throttled > self.throttled_seen:
+            self.throttled_seen = self.client.throttled
+            self.window = max(1, self.window - 1)
+            self.clean = 0
+        else:
+            self.clean += 1
+            if self.clean >= 4 * self.window and self.window < self.limit:
+                self.window += 1
+                self.clean = 0
+
+
+@dataclass
+class _Request:
+    journal_id: str
+    batch: list[PlannedLine]
+    rounds: int
+    writer: Writer
+
+
 class Poster:
-    """Posts planned lines of one journal; records every step in the ledger (see module docstring)."""
+    """Posts planned lines into one or more journals; records every step in the ledger (see the
+    module docstring). Requests go round robin over ``writers`` (one client per principal; the
+    reading client alone by default), at most ``IN_FLIGHT_PER_JOURNAL`` into any journal at once."""
 
     def __init__(
         self,
@@ -153,7 +233,7 @@ class Poster:
         journal_id: str,
         *,
         posting: PostingSpec | None = None,
-        max_rounds: int = 8,
+        writers: Sequence[BCClient] = (),
         progress: Callable[[int], None] | None = None,
         stop: threading.Event | None = None,
     ) -> None:
@@ -163,17 +243,22 @@ class Poster:
         self.target = target
         self.journal_id = journal_id
         self.batch_size = posting.batch_size  # 1..100, BC's $batch limit (checked by the config)
-        self.max_in_flight = min(posting.max_in_flight, IN_FLIGHT_PER_JOURNAL)
-        self.max_rounds = max_rounds
+        self.max_in_flight = posting.max_in_flight
+        self.writers = [Writer(c, posting.max_in_flight, posting.max_in_flight) for c in (writers or [client])]
         self.progress = progress or (lambda n: None)
         self.stop = stop or threading.Event()
-        self._url = f"companies({client.company_id})/{payments_path(journal_id)}"
+        self._turn = 0
+
+    def _url(self, journal_id: str) -> str:
+        return f"companies({self.client.company_id})/{payments_path(journal_id)}"
 
     # --- settling ---------------------------------------------------------------------------------
 
-    def settle_and_record(self, lines: Sequence[PlannedLine], outcome: PostOutcome) -> list[PlannedLine]:
+    def settle_and_record(
+        self, lines: Sequence[PlannedLine], outcome: PostOutcome, journal_id: str | None = None
+    ) -> list[PlannedLine]:
         """Read BC back for ``lines``, record what it says, return the lines that are not in BC."""
-        found = settle(self.client, self.journal_id, lines)
+        found = settle(self._reader(), journal_id or self.journal_id, lines)
         if found.created:
             self.ledger.mark_created(self.target, list(found.created.items()))
             outcome.created.update(found.created)
@@ -186,67 +271,87 @@ class Poster:
         absent = set(found.absent)
         return [p for p in lines if p.key in absent]
 
+    def _reader(self) -> BCClient:
+        """The client that reads back: the run's own, unless its principal's credentials failed."""
+        live = [w.client for w in self.writers if not w.failed]
+        return self.client if self.client in live or not live else live[0]
+
     # --- posting ----------------------------------------------------------------------------------
 
     def post(self, lines: Iterable[PlannedLine]) -> PostOutcome:
-        """Send ``lines`` (all ``planned`` in the ledger) in batches; return what became of them."""
-        ordered = sorted(lines, key=lambda p: p.line_number)
-        pending: deque[tuple[list[PlannedLine], int]] = deque(
-            (ordered[i : i + self.batch_size], 0) for i in range(0, len(ordered), self.batch_size)
-        )
+        """Send ``lines`` (all ``planned`` in the ledger) in batches; return what became of them.
+
+        Each line goes to its own journal (``PlannedLine.journal_id``, else the poster's). A request
+        starts when a principal has room in its window and a journal has work and no request in
+        flight; journals take turns, and so do principals.
+        """
+        queues: dict[str, deque[tuple[list[PlannedLine], int]]] = {}
+        for journal_id, ordered in _by_journal(lines, self.journal_id).items():
+            queues[journal_id] = deque(
+                (ordered[i : i + self.batch_size], 0) for i in range(0, len(ordered), self.batch_size)
+            )
         outcome = PostOutcome()
-        window = self.max_in_flight
-        clean = 0
-        throttled_seen = self.client.throttled
-        in_flight: dict[Future[list[OpResult]], tuple[list[PlannedLine], int]] = {}
-        with ThreadPoolExecutor(max_workers=self.max_in_flight, thread_name_prefix="payimport-post") as pool:
-            while pending or in_flight:
-                while pending and len(in_flight) < window and outcome.error is None and not self.stop.is_set():
-                    batch, rounds = pending.popleft()
-                    self.ledger.mark_sending(self.target, [p.key for p in batch])
-                    ops = [BatchOp(str(i + 1), "POST", self._url, p.body, None) for i, p in enumerate(batch)]
-                    in_flight[pool.submit(self.client.batch, ops, continue_on_error=True)] = (batch, rounds)
+        busy: set[str] = set()
+        in_flight: dict[Future[list[OpResult]], _Request] = {}
+        workers = max(1, sum(w.limit for w in self.writers))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="payimport-post") as pool:
+            while any(queues.values()) or in_flight:
+                while outcome.error is None and not self.stop.is_set():
+                    request = self._next_request(queues, busy)
+                    if request is None:
+                        break
+                    self.ledger.mark_sending(self.target, [p.key for p in request.batch])
+                    url = self._url(request.journal_id)
+                    ops = [BatchOp(str(i + 1), "POST", url, p.body, None) for i, p in enumerate(request.batch)]
+                    busy.add(request.journal_id)
+                    request.writer.in_flight += 1
+                    in_flight[pool.submit(request.writer.client.batch, ops, continue_on_error=True)] = request
                 if not in_flight:
-                    break  # an error or a stop request: what is left stays planned
+                    break  # an error, a stop request, or no principal left: what is left stays planned
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    batch, rounds = in_flight.pop(future)
-                    again = self._conclude(future, batch, outcome)
+                    request = in_flight.pop(future)
+                    busy.discard(request.journal_id)
+                    request.writer.in_flight -= 1
+                    again = self._conclude(future, request, outcome)
+                    request.writer.adapt()
                     if again:
-                        if rounds + 1 >= self.max_rounds:
+                        if request.rounds + 1 >= MAX_ROUNDS:
+                            attempts = request.rounds + 1
                             outcome.error = outcome.error or BCTransientError(
-                                f"{len(again)} journal line(s) could not be created after {rounds + 1} attempts",
+                                f"{len(again)} journal line(s) could not be created after {attempts} attempts",
                             )
                         else:
-                            pending.appendleft((again, rounds + 1))
-                # adapt the window: narrower after throttling, wider after a run of clean batches
-                if self.client.throttled > throttled_seen:
-                    throttled_seen = self.client.throttled
-                    window = max(1, window - 1)
-                    clean = 0
-                else:
-                    clean += len(done)
-                    if clean >= 4 * window and window < self.max_in_flight:
-                        window += 1
-                        clean = 0
-        if self.stop.is_set() and pending:
+                            queues[request.journal_id].appendleft((again, request.rounds + 1))
+        if self.stop.is_set() and any(queues.values()):
             outcome.interrupted = True
         return outcome
 
-    def _conclude(
-        self, future: Future[list[OpResult]], batch: list[PlannedLine], outcome: PostOutcome
-    ) -> list[PlannedLine]:
+    def _next_request(
+        self, queues: Mapping[str, deque[tuple[list[PlannedLine], int]]], busy: set[str]
+    ) -> _Request | None:
+        """The next request to start: a journal with work and nothing in flight, a principal whose
+        credentials work and whose window has room (both taken in turn), or None."""
+        writers = [w for w in self.writers if not w.failed and w.in_flight < w.window]
+        journals = [j for j, queue in queues.items() if queue and j not in busy]
+        if not writers or not journals:
+            return None
+        writer = writers[self._turn % len(writers)]
+        journal_id = journals[self._turn % len(journals)]
+        self._turn += 1
+        batch, rounds = queues[journal_id].popleft()
+        return _Request(journal_id, batch, rounds, writer)
+
+    def _conclude(self, future: Future[list[OpResult]], request: _Request, outcome: PostOutcome) -> list[PlannedLine]:
         """Record one finished request; return the lines that must be sent again (known absent)."""
+        batch, journal_id = request.batch, request.journal_id
         try:
             results = future.result()
         except BCOutcomeUnknown as exc:
             log.warning("batch outcome unknown (%s); reading the journal back", exc)
-            return self._settle_or_fail(batch, outcome)
+            return self._settle_or_fail(batch, outcome, journal_id)
         except (BCTransientError, BCAuthError, BCPermanentError) as exc:
-            # the whole request was refused before BC ran it: nothing of it exists in BC
-            self.ledger.mark_planned(self.target, [p.key for p in batch])
-            outcome.error = outcome.error or exc
-            return []
+            return self._refused_whole(request, exc, outcome)
         created: list[tuple[str, str]] = []
         refused: list[tuple[str, str, str]] = []
         doubtful: list[PlannedLine] = []
@@ -271,12 +376,34 @@ class Poster:
         if resend:
             self.ledger.mark_planned(self.target, [p.key for p in resend])
         if doubtful:
-            resend += self._settle_or_fail(doubtful, outcome)
+            resend += self._settle_or_fail(doubtful, outcome, journal_id)
         return sorted(resend, key=lambda p: p.line_number)
 
-    def _settle_or_fail(self, lines: list[PlannedLine], outcome: PostOutcome) -> list[PlannedLine]:
+    def _refused_whole(self, request: _Request, exc: BCError, outcome: PostOutcome) -> list[PlannedLine]:
+        """The whole request was refused before BC ran it: nothing of it exists in BC. Refused
+        credentials with other principals left retire only this principal (``_retire``)."""
+        if isinstance(exc, BCAuthError) and len(self.writers) > 1:
+            return self._retire(request, exc, outcome)
+        self.ledger.mark_planned(self.target, [p.key for p in request.batch])
+        outcome.error = outcome.error or exc
+        return []
+
+    def _retire(self, request: _Request, exc: BCAuthError, outcome: PostOutcome) -> list[PlannedLine]:
+        """A principal whose credentials failed mid-run: it sends nothing more, and its request is
+        settled like any outcome in doubt, by reading the journal back; the other principals send
+        what is not in BC. Only when no principal is left does the run stop (rows stay planned)."""
+        request.writer.failed = True
+        who = request.writer.client.target.client_id
+        log.warning("principal %s: credentials refused (%s); the other principals go on", who, exc.code or exc.status)
+        if all(w.failed for w in self.writers):
+            outcome.error = outcome.error or exc
+        return self._settle_or_fail(request.batch, outcome, request.journal_id)
+
+    def _settle_or_fail(
+        self, lines: list[PlannedLine], outcome: PostOutcome, journal_id: str | None = None
+    ) -> list[PlannedLine]:
         try:
-            return self.settle_and_record(lines, outcome)
+            return self.settle_and_record(lines, outcome, journal_id)
         except BCError as exc:
             # still in doubt: the rows stay ``sending`` and the next run settles them first
             outcome.error = outcome.error or exc

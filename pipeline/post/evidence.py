@@ -8,13 +8,22 @@ payment line writes G/L entries carrying the line's document number and posting 
 company (``post.plan.unique_document_numbers``), so an entry with that number and date *is* the
 payment, posted.
 
+A batch with a **Posting No. Series** (set up in BC's UI; ``GenJnlPostBatch.CheckDocumentNo``)
+posts each document under the series' next number instead of the line's, so the sent number is not
+in the ledger. API v2.0's ``generalLedgerEntries`` has no external document number and no journal
+batch, so such a payment is recognised by what the entries do carry: its posting date, its
+description (when the tool sent one) and its amount, a credit and a debit of the same amount in
+LCY under one document number this tool never sent (``posted_entries_for``). Each entry proves at
+most one payment.
+
 Reading the evidence is part of exactly-once: when BC cannot answer, the error propagates (the run
 stops with exit 3 and settles next time); it is never taken as "not posted".
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipeline.bc import BCClient
@@ -22,6 +31,8 @@ from pipeline.bc import BCClient
 POSTED_ENTRIES = "generalLedgerEntries"
 """API v2.0 entity set of posted G/L entries (read-only)."""
 _FIELDS = "entryNumber,documentNumber,postingDate"
+RENUMBERED_FIELDS = "entryNumber,documentNumber,postingDate,description,debitAmount,creditAmount"
+"""What ``renumbered_matches`` compares: date, description and the debit/credit pair."""
 _PER_QUERY = 15
 """Document numbers per ``$filter`` (``or``-ed equalities keep the URL well under BC's limits)."""
 _BY_NUMBER_AT_MOST = 300
@@ -60,13 +71,13 @@ def _posted_on(client: BCClient, wanted: set[str], days: tuple[str, str]) -> dic
     return {number: entries for number, entries in posted_between(client, days).items() if number in wanted}
 
 
-def posted_between(client: BCClient, days: tuple[str, str]) -> dict[str, list[dict[str, Any]]]:
+def posted_between(client: BCClient, days: tuple[str, str], fields: str = _FIELDS) -> dict[str, list[dict[str, Any]]]:
     """Every payment entry BC posted between the two days (ISO, inclusive), by document number:
     one paged read, for a rebuild that does not know yet which numbers to ask for."""
     first, last = days
     where = f"documentType eq 'Payment' and postingDate ge {first[:10]} and postingDate le {last[:10]}"
     found: dict[str, list[dict[str, Any]]] = {}
-    for entry in client.get_all(POSTED_ENTRIES, {"$filter": where, "$select": _FIELDS}, read_only=False):
+    for entry in client.get_all(POSTED_ENTRIES, {"$filter": where, "$select": fields}, read_only=False):
         found.setdefault(str(entry.get("documentNumber", "")).upper(), []).append(dict(entry))
     return found
 
@@ -78,5 +89,89 @@ def posted_evidence(body: Mapping[str, Any], entries: Mapping[str, list[dict[str
     day = str(body.get("postingDate", ""))[:10]
     for entry in entries.get(number, []):
         if str(entry.get("postingDate", ""))[:10] == day:
-            return f"G/L entry {entry.get('entryNumber')}"
+            posted_as = entry.get(POSTED_AS)
+            shown = f" (posted as document {posted_as})" if posted_as else ""
+            return f"G/L entry {entry.get('entryNumber')}{shown}"
     return None
+
+
+POSTED_AS = "postedAs"
+"""Set on an entry ``posted_entries_for`` filed under a sent number: the number BC posted it under."""
+
+
+def posted_entries_for(
+    client: BCClient,
+    bodies: Sequence[Mapping[str, Any]],
+    days: tuple[str, str] | None = None,
+    owned: Callable[[list[str]], Iterable[str]] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """``posted_entries`` for these planned lines (request bodies), plus the lines a Posting No.
+    Series posted under another number, filed under the number the tool sent (the entry carries
+    ``POSTED_AS``), so ``posted_evidence`` finds them as it finds the rest.
+
+    Only lines not found under their own number cost anything more: one paged read of the payment
+    entries of their posting days (``renumbered_matches``). ``owned`` names which of the posted
+    numbers are this tool's own (the ledger's): those documents are other payments of the tool,
+    posted under their own numbers, and never taken for a renumbered one.
+    """
+    found = posted_entries(client, (str(b.get("documentNumber", "")) for b in bodies), days)
+    missing = [b for b in bodies if posted_evidence(b, found) is None and _amount(b.get("amount")) is not None]
+    if not missing:
+        return found
+    dates = sorted(str(b.get("postingDate", ""))[:10] for b in missing)
+    candidates = posted_between(client, (dates[0], dates[-1]), RENUMBERED_FIELDS)
+    sent = {str(b.get("documentNumber", "")).upper() for b in bodies} | set(found)
+    if owned is not None:
+        sent |= {n.upper() for n in owned(sorted(set(candidates) - sent))}
+    for body, entry in renumbered_matches(missing, candidates, sent):
+        number = str(body.get("documentNumber", "")).upper()
+        found.setdefault(number, []).append({**entry, POSTED_AS: entry.get("documentNumber")})
+    return found
+
+
+def renumbered_matches(
+    bodies: Sequence[Mapping[str, Any]], candidates: Mapping[str, list[dict[str, Any]]], sent: set[str]
+) -> list[tuple[Mapping[str, Any], dict[str, Any]]]:
+    """Pair planned lines with posted documents that carry none of the ``sent`` numbers (pure).
+
+    A receipt of X with a balancing account posts a debit of X (the balancing account) and a credit
+    of X (receivables) under one document number, dated with the line's posting date and carrying
+    its description. A line matches a credit entry of such a document with its posting date, its
+    amount (negated: a receipt is sent negative) and, when the line sent one, its description; the
+    document must also hold a debit of that amount. Lines are taken in order and each credit entry
+    is used once, so two equal payments need two posted ones. Amounts are compared in the
+    currency sent: a foreign-currency line, posted in LCY, is not recognised this way (it stays
+    unconfirmed, never wrongly confirmed).
+    """
+    credits: dict[tuple[str, Decimal], list[dict[str, Any]]] = {}
+    for number, entries in sorted(candidates.items()):
+        if number.upper() in sent:
+            continue
+        debits = {_amount(e.get("debitAmount")) for e in entries}
+        for entry in sorted(entries, key=lambda e: int(e.get("entryNumber") or 0)):
+            value = _amount(entry.get("creditAmount"))
+            if value and value in debits:
+                credits.setdefault((str(entry.get("postingDate", ""))[:10], value), []).append(entry)
+    pairs: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+    for body in bodies:
+        amount = _amount(body.get("amount"))
+        if amount is None or amount >= 0:
+            continue
+        free = credits.get((str(body.get("postingDate", ""))[:10], -amount), [])
+        description = str(body.get("description") or "")
+        taken = next(
+            (i for i, e in enumerate(free) if not description or str(e.get("description") or "") == description), None
+        )
+        if taken is not None:
+            pairs.append((body, free.pop(taken)))
+    return pairs
+
+
+def _amount(value: object) -> Decimal | None:
+    """An amount from a body or an entry (exact text or number), None when there is none."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None

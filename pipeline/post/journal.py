@@ -1,5 +1,7 @@
-"""The run's journal in BC: found or created (exactly one, even across a crash), posted when asked,
-and the rows an earlier process left in doubt settled from it before anything is sent.
+"""The run's journals in BC: found or created (exactly the recorded ones, even across a crash),
+posted when asked, and the rows an earlier process left in doubt settled from them before anything
+is sent. A run spreads its lines over several journals only when it is large enough to gain from
+it (``journal_count``); they share the run's name with "(part/count)" after it.
 
 Which run an input belongs to is decided here too: an interrupted run is resumed in its own
 journal with its own lineNumbers, never started again beside it.
@@ -13,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from pipeline.bc import BCClient
-from pipeline.config import JournalSpec
-from pipeline.errors import BCOutcomeUnknown, BCPermanentError, ConfigError
+from pipeline.bc import BatchOp, BCClient
+from pipeline.config import JournalSpec, PostingSpec
+from pipeline.errors import BCOutcomeUnknown, BCPermanentError, BCTransientError, ConfigError
 from pipeline.ledger import Ledger, RowRecord, RunRecord
 from pipeline.post.batches import PlannedLine, Settlement, match_lines, read_journal_lines, to_json_body
-from pipeline.post.evidence import posted_entries, posted_evidence
+from pipeline.post.evidence import posted_entries_for, posted_evidence
 
 log = logging.getLogger("payimport.run")
 
@@ -28,10 +30,12 @@ NOT_FOUND_CODES = ("BadRequest_NotFound", "Internal_RecordNotFound")
 
 @dataclass(frozen=True)
 class Journal:
-    """A customer payment journal of BC, as the run knows it."""
+    """A customer payment journal of BC, as the run knows it. ``fresh``: this process created it
+    just now (BC answered 201), so it holds no line and need not be read before planning."""
 
     code: str
     id: str
+    fresh: bool = field(default=False, compare=False)
 
 
 # --- finding, creating and posting ----------------------------------------------------------------
@@ -93,6 +97,127 @@ def open_journal(
     return Journal(code, str(created["id"]))
 
 
+def journal_count(lines: int, spec: JournalSpec, posting: PostingSpec, principals: int = 1) -> int:
+    """How many journals a run of ``lines`` new lines spreads over (pure).
+
+    BC writes the lines of one journal one at a time (``GenJournalLine.OnInsert`` locks the table),
+    so one journal takes at most 1/Lo lines per second whatever the requests in flight; more
+    journals let requests run side by side. Each journal costs a few requests (create, read back,
+    post), so a run spreads only above ``posting.journal_lines`` lines, giving each journal about
+    that many, and never more journals than requests it can have in flight (``max_in_flight`` per
+    principal) or ``posting.max_journals``. A person's ``journal.existing`` is never spread.
+    """
+    if spec.existing or lines <= posting.journal_lines:
+        return 1
+    cap = posting.max_journals if posting.max_journals is not None else posting.max_in_flight * max(1, principals)
+    return max(1, min(cap, -(-lines // posting.journal_lines)))
+
+
+def part_name(name: str, part: int, count: int) -> str:
+    """The displayName of journal ``part`` of ``count``: the run's name with "(part/count)" after it,
+    so a person sees the journals belong together (cut to BC's Text[100] before the suffix)."""
+    if count <= 1:
+        return name[:100]
+    suffix = f" ({part}/{count})"
+    return name[: 100 - len(suffix)] + suffix
+
+
+def open_journals(
+    client: BCClient,
+    ledger: Ledger,
+    spec: JournalSpec,
+    run: RunRecord,
+    files: Sequence[str],
+    now: datetime,
+    count: int,
+) -> list[Journal]:
+    """The run's journals, the first as ``open_journal`` gives it and, when the run spreads its lines,
+    journals 2 .. ``count`` beside it (a resumed run keeps every journal it recorded, whatever
+    ``count`` says now).
+
+    Every code is recorded in the ledger *before* any create request, so a crash in between is
+    settled by looking the codes up, never by creating second journals; the missing journals are
+    then created in one ``$batch``.
+    """
+    more = ledger.more_journals(run.run_id)
+    count = 1 if spec.existing else max(count, 1 + len(more))
+    if count == 1:
+        return [open_journal(client, ledger, spec, run, files, now)]
+    name = spec.display_name.format(files=", ".join(files), date=now, run_id=run.run_id)
+    in_bc = {str(j["code"]): j for j in client.get_all("customerPaymentJournals", {"$select": "id,code,displayName"})}
+    if not run.journal_code or len(more) < count - 1:
+        taken = set(in_bc) | {code for _, code, _, _ in more}
+        first = run.journal_code or journal_code(spec.code_template, now.date(), taken)
+        taken.add(first)
+        new: list[tuple[int, str, str | None, str]] = []
+        for part in range(len(more) + 2, count + 1):
+            code = journal_code(spec.code_template, now.date(), taken)
+            taken.add(code)
+            new.append((part, code, None, "planned"))
+        ledger.set_more_journals(run.run_id, new)
+        if not run.journal_code:
+            ledger.set_journal(run.run_id, first, None, "planned")
+        more = ledger.more_journals(run.run_id)
+        refreshed = ledger.get_run(run.run_id)
+        assert refreshed is not None
+        run = refreshed
+    assert run.journal_code is not None
+    wanted = [(1, run.journal_code), *((part, code) for part, code, _, _ in more)]
+    found = {code: in_bc[code] for _, code in wanted if code in in_bc}
+    missing = [(part, code) for part, code in wanted if code not in found]
+    account_id = _balancing_account_id(client, spec.balancing_account) if missing else None
+    bodies = {code: _journal_body(code, part_name(name, part, count), account_id) for part, code in missing}
+    created = _create_journals(client, list(bodies.values()))
+    journals = []
+    for _, code in wanted:
+        if code in created:
+            journal = Journal(code, str(created[code]["id"]), fresh=True)
+        elif code in found:
+            journal = Journal(code, str(found[code]["id"]))
+        else:
+            journal = Journal(code, str(_create_journal(client, bodies[code])["id"]))
+        journals.append(journal)
+    ledger.set_journal(run.run_id, journals[0].code, journals[0].id, _kept_state(run.journal_state))
+    ledger.set_more_journals(
+        run.run_id,
+        [(part, j.code, j.id, _kept_state(state)) for (part, _, _, state), j in zip(more, journals[1:], strict=True)],
+    )
+    return journals
+
+
+def _kept_state(state: str | None) -> str:
+    """A journal found or created is ``created``, unless the ledger already knows more of it."""
+    return state if state in ("posting", "posted") else "created"
+
+
+def _journal_body(code: str, name: str, account_id: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "displayName": name}
+    if account_id:
+        body["balancingAccountId"] = account_id
+    return body
+
+
+def _create_journals(client: BCClient, bodies: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Create journals in one ``$batch`` (BC's limit is 100 operations); the code -> journal of those
+    BC answered 201 for. The others (refused, or in doubt) are left to ``_create_journal``, which
+    settles a create in doubt by looking the code up."""
+    if not bodies:
+        return {}
+    ops = [
+        BatchOp(str(i + 1), "POST", client.company_path("customerPaymentJournals"), dict(b), None)
+        for i, b in enumerate(bodies)
+    ]
+    try:
+        results = client.batch(ops, continue_on_error=True)
+    except (BCOutcomeUnknown, BCTransientError):
+        return {}
+    return {
+        str(body["code"]): result.body
+        for body, result in zip(bodies, results, strict=True)
+        if result.verdict.kind == "success" and isinstance(result.body, Mapping) and result.body.get("id")
+    }
+
+
 def _existing_journal(client: BCClient, spec: JournalSpec, run: RunRecord) -> Journal | None:
     """``journal.existing`` (which must exist), or the journal a resumed run already created."""
     if spec.existing:
@@ -136,12 +261,37 @@ def post_journal(client: BCClient, ledger: Ledger, run_id: str, journal: Journal
     """Ask BC to post the verified journal (the ledger says ``posting`` first, so a crash is settled
     from BC's posted entries on resume); an unanswered post is settled by looking whether lines
     remain. Whether it *was* posted is for the caller to confirm from the posted entries."""
-    ledger.set_journal(run_id, journal.code, journal.id, "posting")
+    record_journal_state(ledger, run_id, journal, "posting")
     try:
         client.send("POST", f"journals({journal.id})/Microsoft.NAV.post")
     except BCOutcomeUnknown:
-        if read_journal_lines(client, journal.id):
+        if lines_after_post(client, journal):
             raise
+
+
+def lines_after_post(client: BCClient, journal: Journal) -> list[dict[str, Any]]:
+    """The journal's lines after a post: none when the journal is gone. A template with "Increment
+    Batch Name" makes BC delete the posted batch and insert it again under the next name
+    (``GenJnlPostBatch.IncrementBatchName``: PI26120201 becomes PI26120202, with a new id), so the id
+    posted no longer exists; what was posted is then confirmed from the posted entries, as always.
+    (A journal a person deleted instead has no posted entries: the post stays unconfirmed.)"""
+    try:
+        return read_journal_lines(client, journal.id)
+    except BCPermanentError as exc:
+        if exc.status != 404 and exc.code not in NOT_FOUND_CODES:
+            raise
+        log.info("journal %s is gone after the post (renamed by Increment Batch Name?)", journal.code)
+        return []
+
+
+def record_journal_state(ledger: Ledger, run_id: str, journal: Journal, state: str) -> None:
+    """Record the state of one of the run's journals, the first in the run's record, the others
+    beside it."""
+    for part, code, _, _ in ledger.more_journals(run_id):
+        if code == journal.code:
+            ledger.set_more_journals(run_id, [(part, code, journal.id, state)])
+            return
+    ledger.set_journal(run_id, journal.code, journal.id, state)
 
 
 # --- rows in doubt --------------------------------------------------------------------------------
@@ -250,8 +400,10 @@ def settle_unknown(client: BCClient, ledger: Ledger, scope: str) -> int:
                 raise
             bc_lines = None
         present = {int(line["lineNumber"]) for line in bc_lines or []}
-        posted = posted_entries(
-            client, (str(r.payload.get("documentNumber", "")) for r in records if r.line_number not in present)
+        posted = posted_entries_for(
+            client,
+            [r.payload for r in records if r.line_number not in present],
+            owned=lambda numbers: ledger.document_owners(scope, numbers),
         )
         if bc_lines is None:
             _settle_without_journal(ledger, scope, records, posted)

@@ -175,6 +175,53 @@ def first_line_not_invoice_blocked(to_post: pd.DataFrame, last: int) -> pd.DataF
     return to_post.iloc[order].reset_index(drop=True)
 
 
+# --- several journals ----------------------------------------------------------------------------
+
+
+def spread_rows(
+    keys: Sequence[str],
+    records: Mapping[str, RowRecord],
+    run_id: str,
+    journal_ids: Sequence[str],
+    batch_size: int = 1,
+) -> list[int]:
+    """The journal (index into ``journal_ids``) each row goes to (pure).
+
+    A row this run already planned into one of its journals stays there: it may exist in BC. The
+    other rows go in input order, a whole receipt at a time (the lines of a receipt split over
+    several invoices share one document number, and BC balances a journal per document, so they
+    must never be parted), filling the journals in turn to an even share counted in whole
+    ``$batch`` requests (``batch_size`` lines): 2,000 lines over 3 journals are 7, 7 and 6 requests
+    (700, 700, 600 lines), not 667 lines each, which would need 21 requests instead of 20.
+    """
+    count = len(journal_ids)
+    place = {journal_id: i for i, journal_id in enumerate(journal_ids)}
+    out: list[int | None] = []
+    sizes = [0] * count
+    receipt_of: dict[str, int] = {}
+    for key in keys:
+        record = records.get(key)
+        kept = place.get(record.journal_id) if record is not None and record.run_id == run_id else None
+        out.append(kept)
+        if kept is not None:
+            sizes[kept] += 1
+            receipt_of.setdefault(receipt_key(key), kept)
+    whole, extra = divmod(-(-len(keys) // batch_size), count) if count else (0, 0)
+    quota = [(whole + (1 if j < extra else 0)) * batch_size for j in range(count)]
+    current = 0
+    for i, key in enumerate(keys):
+        if out[i] is not None:
+            continue
+        receipt = receipt_key(key)
+        if receipt not in receipt_of:
+            while current < count - 1 and sizes[current] >= quota[current]:
+                current += 1
+            receipt_of[receipt] = current
+        out[i] = receipt_of[receipt]
+        sizes[receipt_of[receipt]] += 1
+    return [int(j) for j in out if j is not None]
+
+
 # --- document numbers ----------------------------------------------------------------------------
 
 DOCUMENT_NUMBER_LENGTH = 20
@@ -186,6 +233,7 @@ def unique_document_numbers(
     keys: Sequence[str],
     kept: Mapping[str, str],
     owner_of: Callable[[str], str | None],
+    payment_of: Callable[[str], str] = receipt_key,
 ) -> list[str]:
     """Every payment's own document number: the profile's (readable) number, or, when another
     payment already holds it in this company (this run, an earlier run), the same number with
@@ -195,19 +243,20 @@ def unique_document_numbers(
     journal, so two payments must never share one. The lines of one receipt split over several
     invoices *are* one payment: they share their number (``pipeline.lines.receipt_key``). ``kept``
     holds the numbers already recorded for keys of this input (a resume keeps them); ``owner_of``
-    says which key holds a number in the ledger (None when free).
+    says which key holds a number in the ledger (None when free). ``payment_of`` names the payment a
+    key belongs to: the receipt, or the check whose lines share one number (``pipeline.remittance``).
     """
     taken: dict[str, str] = {}
 
     def holder(candidate: str) -> str | None:
         held = taken[candidate] if candidate in taken else owner_of(candidate)
-        return None if held is None else receipt_key(held)
+        return None if held is None else payment_of(held)
 
     out: list[str] = []
     for number, key in zip(numbers, keys, strict=True):
         candidate = kept.get(key, number)
         n = 1
-        while holder(candidate) not in (None, receipt_key(key)):
+        while holder(candidate) not in (None, payment_of(key)):
             n += 1
             suffix = f"/{n}"
             candidate = number[: DOCUMENT_NUMBER_LENGTH - len(suffix)] + suffix
@@ -228,8 +277,28 @@ def _own_document_numbers(ctx: RunContext, to_post: pd.DataFrame, records: Mappi
             owners.update(ctx.ledger.document_owners(ctx.scope, [candidate]) or {candidate: ""})
         return owners[candidate] or None
 
-    unique = unique_document_numbers(numbers, keys, {k: v for k, v in kept.items() if v}, owner_of)
+    kept = {k: v for k, v in kept.items() if v}
+    unique = unique_document_numbers(numbers, keys, kept, owner_of, _payments(to_post, records, kept))
     return pd.Series(unique, index=to_post.index, dtype="str")
+
+
+def _payments(to_post: pd.DataFrame, records: Mapping[str, RowRecord], kept: Mapping[str, str]) -> Callable[[str], str]:
+    """The payment of a key: its check's (``pipeline.remittance.PAYMENT_KEY``), else its receipt's. A line of
+    a check that an earlier run of this input planned holds the number the check's lines keep."""
+    if "payment_key" not in to_post.columns:
+        return receipt_key
+    payments = to_post["payment_key"].fillna("").astype("str")
+    group = {k: p for k, p in zip(to_post["key"].astype("str"), payments, strict=True) if p}
+    by_number = {kept[k]: p for k, p in group.items() if k in kept}
+
+    def payment_of(key: str) -> str:
+        if key in group:
+            return group[key]
+        record = records.get(key)
+        number = str(record.payload.get("documentNumber", "")).upper() if record is not None else ""
+        return by_number.get(number) or receipt_key(key)
+
+    return payment_of
 
 
 # --- request bodies and the plan ------------------------------------------------------------------
@@ -297,7 +366,7 @@ def plan_lines(ctx: RunContext, journal: Journal, to_post: pd.DataFrame, records
     last line, in BC or in the ledger, and never take 10000 in a journal that may have been posted
     (``linenumbers.first_number_after``).
     """
-    bc_lines = read_journal_lines(ctx.client, journal.id)
+    bc_lines = [] if journal.fresh else read_journal_lines(ctx.client, journal.id)
     foreign = _foreign_line_numbers(ctx, journal, bc_lines)
     seen = max([0, ctx.ledger.max_line_number(ctx.scope, journal.id), *(int(line["lineNumber"]) for line in bc_lines)])
     last = first_number_after(seen, may_have_been_posted=bool(ctx.config.journal.existing))

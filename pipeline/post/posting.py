@@ -6,17 +6,32 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from pipeline.errors import BCError, BCOutcomeUnknown
 from pipeline.ledger import RowRecord
 from pipeline.lines import payment_lines
-from pipeline.post.batches import PlannedLine, Poster, PostOutcome, read_journal_lines, to_json_body
+from pipeline.post.batches import (
+    PlannedLine,
+    Poster,
+    PostOutcome,
+    read_journal_lines,
+    read_journals_lines,
+    to_json_body,
+)
 from pipeline.post.context import RunContext
-from pipeline.post.evidence import posted_entries, posted_evidence
-from pipeline.post.journal import Journal, open_journal, post_journal
-from pipeline.post.plan import Plan, plan_lines
+from pipeline.post.evidence import posted_entries_for, posted_evidence
+from pipeline.post.journal import (
+    Journal,
+    journal_count,
+    lines_after_post,
+    open_journals,
+    post_journal,
+    record_journal_state,
+)
+from pipeline.post.plan import Plan, plan_lines, request_body, spread_rows
 from pipeline.reconcile import as_records, compare_with_bc
 from schemas.codes import Discrepancy, Outcome
 
@@ -25,7 +40,8 @@ log = logging.getLogger("payimport.run")
 
 @dataclass
 class Posting:
-    """What the posting phase produced for the report."""
+    """What the posting phase produced for the report. ``journal`` is the run's first journal;
+    ``journals`` every journal the run wrote into (several when it spread its lines)."""
 
     journal: Journal | None = None
     parts: list[pd.DataFrame] = field(default_factory=list)
@@ -33,23 +49,44 @@ class Posting:
     error: BCError | None = None
     interrupted: bool = False
     journal_posted: bool = False
+    journals: list[Journal] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One journal of the run with its plan."""
+
+    journal: Journal
+    plan: Plan
 
 
 def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowRecord]) -> Posting:
-    """Open the journal, plan, send, then verify (and maybe post) the journal."""
+    """Open the run's journals, spread the rows over them, plan, send, then verify (and maybe post)
+    every journal."""
     run = ctx.ledger.get_run(ctx.run_id)
     assert run is not None
-    journal = open_journal(ctx.client, ctx.ledger, ctx.config.journal, run, ctx.files, ctx.now())
-    plan = plan_lines(ctx, journal, to_post, records)
-    rows = plan.rows
+    count = journal_count(len(to_post), ctx.config.journal, ctx.config.posting, len(ctx.client.writers))
+    journals = open_journals(ctx.client, ctx.ledger, ctx.config.journal, run, ctx.files, ctx.now(), count)
+    where = spread_rows(
+        to_post["key"].astype("str").tolist(),
+        records,
+        ctx.run_id,
+        [j.id for j in journals],
+        ctx.config.posting.batch_size,
+    )
+    parts = []
+    for i, journal in enumerate(journals):
+        share = to_post[[w == i for w in where]].copy()
+        if not share.empty or len(journals) == 1:
+            parts.append(_Part(journal, plan_lines(ctx, journal, share, records)))
+    rows = pd.concat([_with_journal(p) for p in parts], ignore_index=True) if parts else to_post.assign(journal_code="")
     already_created = {k: records[k].bc_id or "" for k in rows["key"] if k in records and records[k].state == "created"}
-    outcome = _send(ctx, journal, plan, len(already_created))
-    result = Posting(journal, error=outcome.error, interrupted=outcome.interrupted)
+    outcome = _send(ctx, parts, len(rows), len(already_created))
+    result = Posting(journals[0], error=outcome.error, interrupted=outcome.interrupted, journals=journals)
     created = {**already_created, **outcome.created}
     # not .map(created).fillna(""): with nothing created the mapped column is float NaN, and pandas
     # refuses to fill a float column with text
     rows["bc_id"] = pd.Series([created.get(k, "") for k in rows["key"]], index=rows.index, dtype="str")
-    rows["journal_code"] = journal.code
     posted = rows[rows["key"].isin(created)]
     unsent = rows[~rows["key"].isin(set(created) | set(outcome.refused) | set(outcome.conflicts))].copy()
     result.parts = [
@@ -59,34 +96,64 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
         payment_lines(_unsent(ctx, unsent), "needs_review"),
     ]
     try:
-        _verify(ctx, journal, plan, posted, result)
+        read = read_journals_lines(ctx.client, [p.journal.id for p in parts]) if len(parts) > 1 else {}
+        found = [_verify(ctx, p, _of(posted, p), read.get(p.journal.id), named=len(parts) > 1) for p in parts]
+        result.discrepancies = pd.concat([f for f, _ in found], ignore_index=True) if found else pd.DataFrame()
+        result.journal_posted = bool(found) and all(done for _, done in found)
         clean = result.error is None and result.discrepancies.empty and unsent.empty and not posted.empty
         if ctx.options.post_journal and clean and not result.journal_posted:
-            result.journal_posted = _post_verified(ctx, journal, posted, result)
+            # the first journal last: its state in the run's record says "posted" only once all are
+            confirmed = [_post_verified(ctx, p.journal, _of(posted, p), result) for p in reversed(parts)]
+            result.journal_posted = all(confirmed)
     except BCError as exc:
         result.error = result.error or exc
     return result
 
 
-def _verify(ctx: RunContext, journal: Journal, plan: Plan, posted: pd.DataFrame, result: Posting) -> None:
-    """Compare the journal read back with the plan, line by line.
+def _of(rows: pd.DataFrame, part: _Part) -> pd.DataFrame:
+    """The rows that went to this part's journal."""
+    return rows[rows["journal_code"] == part.journal.code]
+
+
+def _with_journal(part: _Part) -> pd.DataFrame:
+    rows = part.plan.rows.copy()
+    rows["journal_code"] = part.journal.code
+    return rows
+
+
+def _verify(
+    ctx: RunContext,
+    part: _Part,
+    posted: pd.DataFrame,
+    bc_lines: list[dict[str, Any]] | None,
+    *,
+    named: bool,
+) -> tuple[pd.DataFrame, bool]:
+    """Compare one journal read back (``bc_lines``, or read now when None) with its plan, line by
+    line: (discrepancies, posted already). ``named``: the run has several journals, so each
+    discrepancy's message says which one.
 
     A created line that is no longer in the journal was posted (by a person, or by this run's own
     post before a crash) when BC's posted entries hold its document number and date: it is then
-    posted, not "missing". When every line of the run is posted that way, the journal counts as
+    posted, not "missing". When every line of the journal is posted that way, the journal counts as
     posted.
     """
-    bc_lines = read_journal_lines(ctx.client, journal.id)
+    journal = part.journal
+    if bc_lines is None:
+        bc_lines = read_journal_lines(ctx.client, journal.id)
     present = {int(line["lineNumber"]) for line in bc_lines}
     gone = posted[~posted["lineNumber"].astype("int64").isin(present)]
     evidenced = _posted_keys(ctx, gone, _days(gone)) if not gone.empty else set()
     in_journal = posted[~posted["key"].isin(evidenced)]
-    result.discrepancies = compare_with_bc(in_journal, bc_lines, ctx.decimals)
-    if plan.foreign and ctx.config.journal.allow_foreign_lines and not result.discrepancies.empty:
-        result.discrepancies = result.discrepancies[result.discrepancies["kind"] != Discrepancy.NOT_PLANNED]
+    discrepancies = compare_with_bc(in_journal, bc_lines, ctx.decimals)
+    if part.plan.foreign and ctx.config.journal.allow_foreign_lines and not discrepancies.empty:
+        discrepancies = discrepancies[discrepancies["kind"] != Discrepancy.NOT_PLANNED]
+    if named and not discrepancies.empty:
+        discrepancies = discrepancies.assign(message=f"journal {journal.code}: " + discrepancies["message"])
     if evidenced and in_journal.empty:
-        result.journal_posted = True
-        ctx.ledger.set_journal(ctx.run_id, journal.code, journal.id, "posted")
+        record_journal_state(ctx.ledger, ctx.run_id, journal, "posted")
+        return discrepancies, True
+    return discrepancies, False
 
 
 def _post_verified(ctx: RunContext, journal: Journal, posted: pd.DataFrame, result: Posting) -> bool:
@@ -100,10 +167,10 @@ def _post_verified(ctx: RunContext, journal: Journal, posted: pd.DataFrame, resu
     """
     again = compare_with_bc(posted, read_journal_lines(ctx.client, journal.id), ctx.decimals)
     if not again.empty:
-        result.discrepancies = again
+        result.discrepancies = pd.concat([result.discrepancies, again], ignore_index=True)
         return False
     post_journal(ctx.client, ctx.ledger, ctx.run_id, journal)
-    if read_journal_lines(ctx.client, journal.id):
+    if lines_after_post(ctx.client, journal):
         log.warning("journal %s: BC answered the post, but its lines are still there (scheduled?)", journal.code)
         result.error = result.error or posting_not_confirmed(journal, "its lines are still in the journal")
         return False
@@ -113,7 +180,7 @@ def _post_verified(ctx: RunContext, journal: Journal, posted: pd.DataFrame, resu
         log.warning("journal %s: posting not confirmed for %d line(s) yet", journal.code, len(unconfirmed))
         result.error = result.error or posting_not_confirmed(journal, f"{len(unconfirmed)} line(s) are not in the G/L")
         return False
-    ctx.ledger.set_journal(ctx.run_id, journal.code, journal.id, "posted")
+    record_journal_state(ctx.ledger, ctx.run_id, journal, "posted")
     return True
 
 
@@ -140,16 +207,14 @@ def _spread(count: int, size: int) -> list[int]:
 
 
 def _posted_keys(ctx: RunContext, rows: pd.DataFrame, days: tuple[str, str] | None = None) -> set[str]:
-    """The keys of these planned rows that BC's posted entries show posted (number and date)."""
-    entries = posted_entries(ctx.client, rows["documentNumber"].astype("str"), days)
-    return {
-        str(row["key"])
-        for row in as_records(rows)
-        if posted_evidence(
-            {"documentNumber": row["documentNumber"], "postingDate": str(row["postingDate"])[:10]}, entries
-        )
-        is not None
-    }
+    """The keys of these planned rows that BC's posted entries show posted (number and date, or,
+    under a Posting No. Series, date, amount and description: ``evidence.posted_entries_for``)."""
+    records = as_records(rows)
+    bodies = [request_body(row, ctx.decimals) for row in records]
+    entries = posted_entries_for(
+        ctx.client, bodies, days, lambda numbers: ctx.ledger.document_owners(ctx.scope, numbers)
+    )
+    return {str(row["key"]) for row, body in zip(records, bodies, strict=True) if posted_evidence(body, entries)}
 
 
 def _days(rows: pd.DataFrame) -> tuple[str, str]:
@@ -158,10 +223,10 @@ def _days(rows: pd.DataFrame) -> tuple[str, str]:
     return str(dates.min()), str(dates.max())
 
 
-def _send(ctx: RunContext, journal: Journal, plan: Plan, already: int) -> PostOutcome:
-    """Send the planned lines (the bodies recorded in the ledger are the ones sent), reporting
-    progress over every line of the plan (those created earlier count as done at once)."""
-    total = len(plan.rows)
+def _send(ctx: RunContext, parts: list[_Part], total: int, already: int) -> PostOutcome:
+    """Send the planned lines of every journal (the bodies recorded in the ledger are the ones
+    sent), reporting progress over every line of the plan (those created earlier count as done at
+    once)."""
     done = [0]
 
     def advance(n: int) -> None:
@@ -173,13 +238,20 @@ def _send(ctx: RunContext, journal: Journal, plan: Plan, already: int) -> PostOu
         ctx.client,
         ctx.ledger,
         ctx.scope,
-        journal.id,
+        parts[0].journal.id if parts else "",
         posting=ctx.config.posting,
+        writers=ctx.client.writers,
         progress=advance,
         stop=ctx.options.stop,
     )
     advance(already)
-    return poster.post([PlannedLine(p.key, p.line_number, to_json_body(p.payload)) for p in plan.to_send])
+    return poster.post(
+        [
+            PlannedLine(p.key, p.line_number, to_json_body(p.payload), part.journal.id)
+            for part in parts
+            for p in part.plan.to_send
+        ]
+    )
 
 
 def _refused(rows: pd.DataFrame, outcome: PostOutcome) -> pd.DataFrame:

@@ -9,7 +9,10 @@ from the two places a payment of this tool can be in BC:
   and ``journal.display_name``, plus ``journal.existing``), matched by document number, posting
   date and amount;
 - BC's posted payment entries (``generalLedgerEntries``) of the files' posting days, matched by
-  document number and posting date (a journal a person posted).
+  document number and posting date (a journal a person posted); a row found nowhere else may have
+  been posted from a batch with a Posting No. Series, under another number: it is matched by
+  posting date, amount and description (``evidence.renumbered_matches``) among the posted
+  documents no row and no ledger entry claims.
 
 Rows are matched to BC in file order. A payment's document number is the profile's number, or that
 number with ``/2``, ``/3`` ... when another payment held it (``post.plan.unique_document_numbers``),
@@ -42,9 +45,10 @@ from pipeline.lines import receipt_key, split_line_key
 from pipeline.localtime import file_stamp
 from pipeline.money import minor_text
 from pipeline.post.batches import read_journal_lines
-from pipeline.post.evidence import posted_between
+from pipeline.post.evidence import RENUMBERED_FIELDS, posted_between, renumbered_matches
 from pipeline.post.history import tool_journals
 from pipeline.reconcile import as_records
+from pipeline.remittance import mark_payments
 from pipeline.session import ledger_scope
 
 _SUFFIX = re.compile(r"^(?P<stem>.*)/(?P<n>[0-9]+)$")
@@ -280,6 +284,24 @@ def _record(ledger: Ledger, scope: str, found: Sequence[Found], inputs: Inputs) 
     return runs
 
 
+def _posted_with_their_check(rows: Sequence[Mapping[str, Any]], found: Sequence[Found]) -> list[Found]:
+    """The other lines of a check (``pipeline.remittance``) one of whose lines was found posted: BC's
+    posted entries are read as one trace per document number and day, and the check's lines share
+    its number and were sent in one journal, so they were posted with it."""
+    posted: dict[str, Trace] = {}
+    for row, _key, trace in found:
+        check = row.get("payment_key")
+        if isinstance(check, str) and check and not trace.journal_id:
+            posted.setdefault(check, trace)
+    seen = {id(row) for row, _key, _trace in found}
+    out: list[Found] = []
+    for row in rows:
+        check = row.get("payment_key")
+        if id(row) not in seen and isinstance(check, str) and check in posted:
+            out.append((row, str(row["key"]), posted[check]))
+    return out
+
+
 def _match(rows: Sequence[Mapping[str, Any]], traces: Sequence[Trace], decimals: int) -> list[Found]:
     """Single payments first, then split receipts among the rows and lines left over."""
     found: list[Found] = []
@@ -295,6 +317,55 @@ def _match(rows: Sequence[Mapping[str, Any]], traces: Sequence[Trace], decimals:
         key = str(row["key"])
         found += [(row, split_line_key(key, str(t.body.get("appliesToInvoiceNumber", ""))), t) for t in lines]
     return found
+
+
+def _renumbered(
+    client: BCClient,
+    rows: Sequence[Mapping[str, Any]],
+    found: Sequence[Found],
+    days: tuple[str, str],
+    claimed: set[str],
+    decimals: int,
+) -> list[Found]:
+    """Rows found nowhere, matched to posted documents under numbers no row or ledger entry has (a
+    Posting No. Series renumbered them). One more paged read, only when some row is not found."""
+    matched = {id(row) for row, _, _ in found}
+    left = [row for row in rows if id(row) not in matched]
+    if not left:
+        return []
+    numbers = {str(row["documentNumber"]).upper() for row in rows}
+    bodies = [
+        {
+            "documentNumber": str(row["documentNumber"]).upper(),
+            "postingDate": pd.Timestamp(row["postingDate"]).date().isoformat(),
+            "amount": minor_text(int(row["amount_minor"]), decimals),
+            **({"description": str(row["description"])} if _has_text(row.get("description")) else {}),
+            "_row": index,
+        }
+        for index, row in enumerate(left)
+    ]
+    candidates = posted_between(client, days, RENUMBERED_FIELDS)
+    out: list[Found] = []
+    for body, entry in renumbered_matches(bodies, candidates, numbers | claimed):
+        row = left[int(body["_row"])]
+        posted_as = str(entry.get("documentNumber", ""))
+        trace = Trace(
+            posted_as,
+            str(body["postingDate"]),
+            None,
+            "",
+            "",
+            0,
+            f"G/L entry {entry.get('entryNumber')} (posted as document {posted_as})",
+            {"documentNumber": body["documentNumber"], "postingDate": body["postingDate"]},
+        )
+        out.append((row, str(row["key"]), trace))
+    return out
+
+
+def _has_text(value: object) -> bool:
+    """A cell with text in it (not empty, not a missing value)."""
+    return isinstance(value, str) and value.strip() != ""
 
 
 def rebuild_ledger(
@@ -316,6 +387,7 @@ def rebuild_ledger(
     again; the person gives the missing files, or says the lines are no file's."""
     scope = ledger_scope(client)
     inputs = read_inputs(paths, config, profile)
+    inputs.rows = mark_payments(inputs.rows, inputs.results, inputs.decimals)  # a check's lines share a number
     result = Rebuilt([str(p) for p in paths], dry_run)
     if inputs.rows.empty:
         return result
@@ -329,6 +401,10 @@ def rebuild_ledger(
     owned = ledger.document_owners(scope, [t.number for t in traces])
     traces = [t for t in traces if t.number not in owned]
     found = _match(rows, traces, inputs.decimals)
+    claimed = set(owned) | {trace.number for _, _, trace in found}
+    first, last = str(days.min().date()), str(days.max().date())
+    found += _renumbered(client, rows, found, (first, last), claimed, inputs.decimals)
+    found += _posted_with_their_check(rows, found)
     taken = {id(trace) for _, _, trace in found}
     receipts = {id(row): trace for row, _, trace in found}
     result.in_journals = sum(1 for trace in receipts.values() if trace.journal_id)

@@ -64,7 +64,7 @@ class Source:
         """The first ``limit`` rows as cells, and their text, the way ``profile`` would read them."""
         fmt = cell_format(profile)
         if self.kind == "excel":
-            rows = self.sheet(profile.sheet).rows[:limit]
+            rows = self.sheet(profile.sheet).head(limit)
             cells = [[render_cell(v, fmt) for v in r] for r in rows]
             return cells, "\n".join(";".join(r) for r in cells)
         lines = split_lines(self.text(profile.encoding).head)[:limit]
@@ -129,7 +129,7 @@ def open_source(path: Path) -> Source:
         raise InputError(file, "is a folder, not a file") from None
     except OSError as exc:
         raise InputError(file, f"cannot be read: {exc.strerror}") from None
-    if not data.strip():
+    if not data or data.isspace():  # (``strip`` would copy the whole file to find out)
         raise InputError(file, "is empty; expected a header and at least one data row")
     fmt = statement_format(data)
     if fmt is not None:

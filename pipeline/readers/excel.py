@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -33,11 +33,27 @@ class CellFormat:
 
 @dataclass
 class Sheet:
-    """One sheet's typed cells (row 1 first), with error cells put back as their text (``#N/A``)."""
+    """One sheet's typed cells, column by column (row 1 first), with error cells put back as their
+    text (``#N/A``). ``rows`` gives them row by row, built once when first asked for."""
 
     name: str
-    rows: list[list[Any]]
+    columns: list[list[Any]]
     hidden: frozenset[int]
+    height: int
+    _rows: list[list[Any]] | None = field(default=None, repr=False)
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        if self._rows is None:
+            self._rows = [list(r) for r in zip(*self.columns, strict=True)] if self.columns else []
+        return self._rows
+
+    def row(self, index: int) -> list[Any]:
+        """Row ``index`` (0 = the sheet's first row)."""
+        return [c[index] for c in self.columns]
+
+    def head(self, limit: int) -> list[list[Any]]:
+        return [self.row(i) for i in range(min(limit, self.height))]
 
 
 class UnsafeWorkbook(InputError):
@@ -52,15 +68,17 @@ def open_sheet(file: str, data: bytes, sheet: str | int | None) -> Sheet:
     """
     try:
         loaded = load_in_child(data, sheet)
+        columns = loaded.cells_by_column()
     except Refused as exc:
         raise InputError(file, str(exc)) from None
-    except Unsafe as exc:
+    except (Unsafe, ValueError, TypeError, IndexError, StopIteration) as exc:  # the child's answer is not trusted
         raise UnsafeWorkbook(
             file,
             f"this workbook cannot be read safely ({exc}); open it in Excel or LibreOffice, check it, "
             "and save it again (or export the sheet as CSV)",
         ) from None
-    return Sheet(loaded.name, loaded.rows, loaded.hidden)
+    height = len(columns[0]) if columns else 0
+    return Sheet(loaded.name, columns, loaded.hidden, height)
 
 
 def _empty(v: Any) -> bool:
@@ -116,13 +134,13 @@ def read_sheet_table(
 ) -> RawTable:
     """A sheet as a RawTable: header found by signature or row, preamble skipped; hidden rows are
     skipped, kept, or kept and marked for rejection (``hidden_rows``: skip, include, reject)."""
-    rows = sheet.rows
-    if not rows:
+    height = sheet.height
+    if not height:
         raise InputError(file, f"sheet {sheet.name!r} is empty; expected a header and at least one data row")
     hdr: int | None = None
     if header_present:
         if signature:
-            preview = [(i + 1, [render_cell(v, fmt) for v in r]) for i, r in enumerate(rows[:search_rows])]
+            preview = [(i + 1, [render_cell(v, fmt) for v in r]) for i, r in enumerate(sheet.head(search_rows))]
             hdr = find_header(preview, signature, search_rows)
             if hdr is None:
                 raise InputError(
@@ -130,44 +148,42 @@ def read_sheet_table(
                 )
         else:
             assert header_row is not None
-            if header_row > len(rows):
-                raise InputError(file, f"sheet {sheet.name!r} has {len(rows)} rows; header row {header_row} is past it")
+            if header_row > height:
+                raise InputError(file, f"sheet {sheet.name!r} has {height} rows; header row {header_row} is past it")
             hdr = header_row - 1
     skipped: list[SkippedRow] = []
     header: tuple[str, ...] | None = None
     first = 0
     if hdr is not None:
         for i in range(hdr):
-            text = _row_text(rows[i], fmt)
+            text = _row_text(sheet.row(i), fmt)
             skipped.append(SkippedRow(i + 1, "preamble" if text.strip(" ;") else "blank", text))
-        header = tuple(render_cell(v, fmt) for v in rows[hdr])
-        skipped.append(SkippedRow(hdr + 1, "header", _row_text(rows[hdr], fmt)))
+        header = tuple(render_cell(v, fmt) for v in sheet.row(hdr))
+        skipped.append(SkippedRow(hdr + 1, "header", _row_text(sheet.row(hdr), fmt)))
         first = hdr + 1
-    width = len(rows[0]) if rows else 0
-    if hdr is not None and hdr + 1 >= len(rows):
+    if hdr is not None and hdr + 1 >= height:
         raise InputError(
             file,
             f"sheet {sheet.name!r} has a header (row {hdr + 1}) but no rows after it; expected at least one data row",
         )
     hidden = sorted(n for n in sheet.hidden if n > first) if hidden_rows == "skip" else []
     for n in hidden:
-        skipped.append(SkippedRow(n, "hidden", _row_text(rows[n - 1], fmt)))
-    numbers = [n for n in range(first + 1, len(rows) + 1) if n not in sheet.hidden] if hidden else None
-    kept = [rows[n - 1] for n in numbers] if numbers is not None else rows[first:]
+        skipped.append(SkippedRow(n, "hidden", _row_text(sheet.row(n - 1), fmt)))
+    numbers = [n for n in range(first + 1, height + 1) if n not in sheet.hidden] if hidden else None
     columns: dict[str, object] = {
-        SOURCE_ROW: pd.Series(numbers if numbers is not None else np.arange(first + 1, len(rows) + 1), dtype="int64")
+        SOURCE_ROW: pd.Series(numbers if numbers is not None else np.arange(first + 1, height + 1), dtype="int64")
     }
     dates: dict[Any, str] = {}
-    cells = list(zip(*kept, strict=True)) if kept else [() for _ in range(width)]
-    for pos in range(width):
-        columns[col(pos + 1)] = _render_column(list(cells[pos]), fmt, dates)
+    for pos, cells in enumerate(sheet.columns):
+        kept = [cells[n - 1] for n in numbers] if numbers is not None else cells[first:]
+        columns[col(pos + 1)] = _render_column(kept, fmt, dates)
     return RawTable(
         file=file,
         kind="excel",
         data=pd.DataFrame(columns),
         header=header,
         header_row=None if hdr is None else hdr + 1,
-        rows_read=len(rows),
+        rows_read=height,
         skipped=skipped,
         sheet=sheet.name,
         hidden=frozenset(n for n in sheet.hidden if n > first) if hidden_rows == "reject" else frozenset(),

@@ -6,7 +6,9 @@ whole process, and asked for gigabytes. None of that may reach the caller, who m
 lock or be the inbox watcher. So the parent sends the file's bytes to a fresh interpreter running
 this file as a script; the child limits itself (``RLIMIT_AS``, ``RLIMIT_CPU``, no core dumps),
 checks cheap structural limits (zip entry sizes and ratios, DTDs), reads the one sheet and writes
-back a pickle of plain cells. Whatever else happens (a signal, a timeout, a panic, garbage on
+back the sheet column by column in a compact form (``encode_column``: text cells as one UTF-8
+buffer, numbers as packed doubles, dates as packed integers), so the answer is a few large
+buffers rather than one pickled object per cell. Whatever else happens (a signal, a timeout, a panic, garbage on
 stdout) becomes "this workbook cannot be read safely" for that file.
 
 This module imports only the standard library at module level so that the child starts in
@@ -16,15 +18,19 @@ the child only. The parent's unpickler accepts plain cells only (no classes but 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import pickle
 import re
 import subprocess
 import sys
 import zipfile
+from array import array
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import itemgetter
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
@@ -62,11 +68,22 @@ class Unsafe(Exception):
 @dataclass
 class Loaded:
     """One sheet as the child read it: typed cells (row 1 first, error cells as their text such as
-    ``#N/A``, empty margins trimmed) and the numbers of its hidden rows."""
+    ``#N/A``, empty margins trimmed) and the numbers of its hidden rows.
+
+    The child sends ``columns`` (one ``encode_column`` each, ``height`` rows) and leaves ``rows``
+    empty; ``cells_by_column`` gives the cells column by column either way."""
 
     name: str
     rows: list[list[Any]]
     hidden: frozenset[int] = frozenset()
+    columns: list[tuple[Any, ...]] | None = None
+    height: int = 0
+
+    def cells_by_column(self) -> list[list[Any]]:
+        """Every column's cells, top to bottom (all columns as long as the sheet)."""
+        if self.columns is None:
+            return [list(c) for c in zip(*self.rows, strict=True)] if self.rows else []
+        return [decode_column(c, self.height) for c in self.columns]
 
 
 # --------------------------------------------------------------------------- parent side
@@ -283,7 +300,10 @@ def finish(name: str, rows: list[list[Any]], marks: SheetMarks) -> Loaded:
         if row - 1 < len(rows) and column < len(rows[row - 1]):
             rows[row - 1][column] = text
     trimmed = trim(rows)
-    return Loaded(name, trimmed, frozenset(n for n in marks.hidden if n <= len(trimmed)))
+    hidden = frozenset(n for n in marks.hidden if n <= len(trimmed))
+    width = len(trimmed[0]) if trimmed else 0
+    columns = [encode_column(list(map(itemgetter(i), trimmed))) for i in range(width)]
+    return Loaded(name, [], hidden, columns, len(trimmed))
 
 
 def trim(rows: list[list[Any]]) -> list[list[Any]]:
@@ -391,6 +411,122 @@ def _row_bodies(chunks: Iterable[bytes]) -> Iterator[bytes]:
         carry = window[-(len(_ROW_END) - 1) :]
     if pending:
         yield b"".join(pending)
+
+
+# Kinds of an encoded column, and the tag of each cell of a mixed one.
+_TEXT, _FLOAT, _MIXED, _CELLS = "text", "float", "mixed", "cells"
+_T_STR, _T_FLOAT, _T_DATETIME, _T_DATE, _T_OTHER = 0, 1, 2, 3, 4
+_SEP = "\x00"  # XML 1.0 cannot carry NUL, so no cell holds one (checked all the same)
+_DAY_US = 86_400_000_000
+
+
+def encode_column(values: list[Any]) -> tuple[Any, ...]:
+    """A column of typed cells as a few buffers, so that returning a sheet costs no per-cell pickle:
+
+    - ``("text", utf8)``: text cells only, joined by NUL;
+    - ``("float", doubles)``: number cells only, packed;
+    - ``("mixed", tags, utf8, doubles, stamps, others)``: one tag byte per cell saying where its
+      value is: the text buffer, the doubles, the stamps (a naive datetime as microseconds since
+      0001-01-01, a date as its ordinal) or the plain list ``others`` (bools, ints, times...);
+    - ``("cells", values)``: the cells as they are, when text cannot be joined safely.
+    """
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        joined = _joined(values)
+        return (_TEXT, joined) if joined is not None else (_CELLS, values)
+    if kinds == {float}:
+        return (_FLOAT, array("d", values).tobytes())
+    # Sorted by type with C-level passes (map, comprehensions), each distinct date converted once.
+    tags = bytes(map(_TAG_OF.get, map(type, values), repeat(_T_OTHER)))
+    texts = list(compress(values, map(_T_STR.__eq__, tags)))
+    floats = array("d", compress(values, map(_T_FLOAT.__eq__, tags)))
+    when = list(compress(values, map(_IS_WHEN.__getitem__, tags)))
+    stamp_of: dict[Any, int] = {}
+    for v in set(when):
+        stamp = _stamp(v)
+        if stamp is None:
+            return (_CELLS, values)  # an aware datetime: sent as it is
+        stamp_of[v] = stamp
+    stamps = array("q", map(stamp_of.__getitem__, when))
+    others = list(compress(values, map(_T_OTHER.__eq__, tags)))
+    joined = _joined(texts)
+    if joined is None:
+        return (_CELLS, values)
+    return (_MIXED, bytes(tags), joined, floats.tobytes(), stamps.tobytes(), others)
+
+
+_IS_WHEN = (False, False, True, True, False)  # by tag: a datetime or a date
+_TAG_OF: dict[type, int] = {str: _T_STR, float: _T_FLOAT, dt.datetime: _T_DATETIME, dt.date: _T_DATE}
+
+
+def _stamp(v: dt.date) -> int | None:
+    """A naive datetime as microseconds since 0001-01-01, a date as its ordinal (None: aware)."""
+    if type(v) is dt.date:
+        return v.toordinal()
+    assert isinstance(v, dt.datetime)
+    if v.tzinfo is not None:
+        return None
+    seconds = (v.hour * 60 + v.minute) * 60 + v.second
+    return v.toordinal() * _DAY_US + seconds * 1_000_000 + v.microsecond
+
+
+def _joined(texts: list[str]) -> bytes | None:
+    joined = _SEP.join(texts)
+    if joined.count(_SEP) != max(len(texts) - 1, 0):
+        return None
+    try:
+        return joined.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: send the cells as they are
+        return None
+
+
+def decode_column(encoded: tuple[Any, ...], height: int) -> list[Any]:
+    """The cells of one ``encode_column``, as the child had them. The parent does not trust the
+    child: a column whose buffers do not add up to ``height`` cells is an error (``ValueError``)."""
+    kind = encoded[0]
+    if kind == _CELLS:
+        out = list(encoded[1])
+    elif kind == _TEXT:
+        out = encoded[1].decode("utf-8").split(_SEP) if height else []
+    elif kind == _FLOAT:
+        out = array("d", encoded[1]).tolist()
+    elif kind == _MIXED:
+        out = _decode_mixed(*encoded[1:])
+    else:
+        raise ValueError(f"unknown column kind {kind!r}")
+    if len(out) != height:
+        raise ValueError(f"a column of {len(out)} cells in a sheet of {height} rows")
+    return out
+
+
+def _decode_mixed(tags: bytes, text: bytes, floats: bytes, stamps: bytes, others: list[Any]) -> list[Any]:
+    texts = iter(text.decode("utf-8").split(_SEP) if _T_STR in tags else ())
+    numbers = iter(array("d", floats).tolist())
+    when = iter(array("q", stamps).tolist())
+    rest = iter(others)
+    seen: dict[int, Any] = {}  # a sheet has few distinct dates: build each once
+    out: list[Any] = []
+    append = out.append
+    for tag in tags:
+        if tag == _T_STR:
+            append(next(texts))
+        elif tag == _T_FLOAT:
+            append(next(numbers))
+        elif tag == _T_OTHER:
+            append(next(rest))
+        else:
+            stamp = next(when)
+            key = stamp if tag == _T_DATETIME else -stamp - 1
+            value = seen.get(key)
+            if value is None:
+                value = seen[key] = _from_stamp(stamp) if tag == _T_DATETIME else dt.date.fromordinal(stamp)
+            append(value)
+    return out
+
+
+def _from_stamp(stamp: int) -> dt.datetime:
+    day, micro = divmod(stamp, _DAY_US)
+    return dt.datetime.combine(dt.date.fromordinal(day), dt.time()) + dt.timedelta(microseconds=micro)
 
 
 def column_index(letters: str) -> int:

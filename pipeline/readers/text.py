@@ -410,6 +410,9 @@ def _refuse_huge_fields(file: str, data: pd.DataFrame) -> None:
     for name in data.columns:
         if name == SOURCE_ROW or not len(data):
             continue
+        longest = pc.max(pc.binary_length(pa.array(data[name], from_pandas=True))).as_py()
+        if longest is None or longest <= limit:  # bytes >= characters: no cell can be too long
+            continue
         lengths = data[name].str.len()
         if int(lengths.max()) > limit:
             line = int(data[SOURCE_ROW].iloc[int(lengths.to_numpy().argmax())])

@@ -196,6 +196,9 @@ class Dispatcher:
         if names == ["currencies"] and keys[0] is None:
             self._only(method, "GET")
             return self._collection(setup.list_currencies(store, cid), ctx, params, headers, request_url)
+        if names == ["currencyExchangeRates"] and keys[0] is None:
+            self._only(method, "GET")  # page 30085 is read-only
+            return self._collection(setup.list_exchange_rates(store, cid), ctx, params, headers, request_url)
         if names == ["generalLedgerSetup"]:
             # page 30025 is read-only (Editable = false)
             self._only(method, "GET")
@@ -405,6 +408,7 @@ _KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "generalLedgerEntries": (("entryNumber",), "generalLedgerEntry"),
     "generalLedgerSetup": (("id",), "generalLedgerSetup"),
     "currencies": (("code",), "currency"),
+    "currencyExchangeRates": (("currencyCode", "startingDate"), "currencyExchangeRate"),
     "defaultDimensions": (("parentType", "parentId", "dimensionCode"), "defaultDimension"),
     "dimensionSetLines": (("code",), "dimensionSetLine"),
 }

@@ -107,6 +107,7 @@ class TokenAuthority:
         self._last_stamp = 0
         self._revoked_through: dict[str, int] = {}
         self._revoked_all = 0
+        self._secrets = {settings.client_id: settings.client_secret, **dict(settings.more_clients)}
 
     # -- tokens ---------------------------------------------------------------------------------
 
@@ -141,6 +142,15 @@ class TokenAuthority:
         """
         with self._lock:
             self._revoked_through[client_id] = max(self._last_stamp, time.time_ns())
+
+    def rotate_secret(self, client_id: str, secret: str) -> None:
+        """A new secret for ``client_id`` (the old one is refused from now on) and every token issued
+        to it so far revoked: what a client holding the old secret sees when an admin rotates it."""
+        with self._lock:
+            if client_id not in self._secrets:
+                raise KeyError(client_id)
+            self._secrets[client_id] = secret
+        self.expire_client(client_id)
 
     def expire_all(self) -> None:
         """Refuse every token issued so far, whoever holds it."""
@@ -256,7 +266,9 @@ class TokenAuthority:
             return _entra_error(
                 400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'."
             )
-        if client_id != self.settings.client_id:
+        with self._lock:
+            expected = self._secrets.get(client_id)
+        if expected is None:
             return _entra_error(
                 400,
                 "unauthorized_client",
@@ -270,7 +282,7 @@ class TokenAuthority:
                 7000218,
                 "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
             )
-        if not hmac.compare_digest(secret.encode(), self.settings.client_secret.encode()):
+        if not hmac.compare_digest(secret.encode(), expected.encode()):
             return _entra_error(
                 401,
                 "invalid_client",

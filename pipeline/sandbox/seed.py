@@ -11,12 +11,17 @@ ones is optional)::
 
     company: CRONUS sandbox          # the company to seed (created if missing)
     currencies:                      # exchange rates: local currency (EUR) per unit
-      - {code: USD, rate: 0.92}
+      - {code: USD, rate: 0.92}      # one fixed rate, valid on every date
+      - code: JPY
+        amountRoundingPrecision: 1   # Currency "Amount Rounding Precision" (default 0.01)
+        exchangeRates:               # rates by date: a posting date before the first has none
+          - {startingDate: 2026-03-01, rate: 0.0062}
     customers:
       - number: C10000               # Code[20]
         name: Müller Maschinenbau GmbH
         blocked: All                 # "", Ship, Invoice or All (default "")
         currency: USD                # default: local currency
+        applicationMethod: Apply to Oldest  # or Manual (default): payments without an invoice apply themselves
     invoices:
       - number: RE-2026-0101         # Code[20]; an existing number is left alone
         customer: C10000             # sell-to customer
@@ -38,6 +43,16 @@ ones is optional)::
         dimension: PROJECT
         value: ""                    # blank: the line gets no value from the default
         posting: Code Mandatory      # "", Code Mandatory, Same Code or No Code
+    journalTemplate:                 # the customer-payments template (CASHRCPT; BC's UI only)
+      incrementBatchName: true       # posting renames the batch PAYIMP01 -> PAYIMP02 (new id)
+    noSeries:                        # number series
+      - {code: PMT-POST, startingNo: PMT00001, manualNos: false}
+    journals:                        # batches made in BC's UI (the API cannot set the series)
+      - code: BANK
+        displayName: Bank receipts   # default: the code
+        balancingAccount: "2910"     # a G/L account of the company
+        noSeries: ""                 # default document numbers of new lines
+        postingNoSeries: PMT-POST    # posted Document No. from this series, not the line's
 
 ``open`` is a posted invoice with its whole amount open; ``paid`` a posted invoice closed by a
 payment already in the ledger; ``draft`` an unposted draft (status Draft); ``released`` an
@@ -59,6 +74,7 @@ from typing import Any
 import yaml
 
 from pipeline.sandbox.rules import batches, invoices, ledger, setup
+from pipeline.sandbox.rules.conversions import incstr
 from pipeline.sandbox.store import EMPTY_GUID, Store, money
 
 DEFAULT_COMPANY = "CRONUS sandbox"
@@ -72,7 +88,19 @@ _NAMESPACE = uuid.UUID("3b0c3f52-5d0e-4f3e-9a56-2f3c1d7a9e10")
 
 _BLOCKED = {"": " ", "_x0020_": " ", "ship": "Ship", "invoice": "Invoice", "all": "All"}
 _STATUSES = ("open", "paid", "draft", "released")
-_CUSTOMER_KEYS = {"number", "name", "blocked", "currency"}
+_CUSTOMER_KEYS = {"number", "name", "blocked", "currency", "applicationMethod"}
+_APPLICATION_METHODS = ("Manual", "Apply to Oldest")
+_TOP_LEVEL_KEYS = {
+    "company",
+    "currencies",
+    "customers",
+    "invoices",
+    "generalLedgerSetup",
+    "defaultDimensions",
+    "journalTemplate",
+    "noSeries",
+    "journals",
+}
 _INVOICE_KEYS = {
     "number",
     "customer",
@@ -218,10 +246,18 @@ def _ensure_currency_exists(store: Store, cid: str, code: str) -> None:
 
 
 def add_journal(
-    store: Store, cid: str, code: str, display_name: str, *, balancing_account: str = "", no_series: str = ""
+    store: Store,
+    cid: str,
+    code: str,
+    display_name: str,
+    *,
+    balancing_account: str = "",
+    no_series: str = "",
+    posting_no_series: str = "",
 ) -> str:
-    """A customer payment journal with what the API cannot give it: a No. Series (and its balancing
-    account), as batches set up in BC's UI have. Existing journals are left alone."""
+    """A customer payment journal with what the API cannot give it: a No. Series, a Posting No.
+    Series (and its balancing account), as batches set up in BC's UI have. Existing journals are
+    left alone."""
     with store.transaction():
         template = batches.default_template(store, cid)
         row = store.query_one(
@@ -241,10 +277,20 @@ def add_journal(
         now = store.now_text()
         store.execute(
             "INSERT INTO journals (id, company_id, template_name, code, display_name, bal_account_id, "
-            "bal_account_number, no_series, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (journal_id, cid, template, code, display_name, bal_id, bal_no, no_series, now, now),
+            "bal_account_number, no_series, posting_no_series, created_at, modified_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (journal_id, cid, template, code, display_name, bal_id, bal_no, no_series, posting_no_series, now, now),
         )
         return journal_id
+
+
+def set_increment_batch_name(store: Store, cid: str, on: bool) -> None:
+    """The customer-payments template's "Increment Batch Name" (a template setting of BC's UI)."""
+    with store.transaction():
+        store.execute(
+            "UPDATE journal_templates SET increment_batch_name = ? WHERE company_id = ? AND name = ?",
+            (int(on), cid, batches.default_template(store, cid)),
+        )
 
 
 def add_no_series(store: Store, cid: str, code: str, starting_no: str, *, manual_nos: bool = False) -> None:
@@ -511,26 +557,30 @@ def apply_seed(store: Store, data: Mapping[str, Any]) -> str:
     """Apply seed data already parsed (the file format as Python objects); returns the company id."""
     if not isinstance(data, Mapping):
         raise SeedError("the seed data must be a mapping with 'customers' and 'invoices'")
-    unknown = set(data) - {"company", "currencies", "customers", "invoices", "generalLedgerSetup", "defaultDimensions"}
+    unknown = set(data) - _TOP_LEVEL_KEYS
     if unknown:
         raise SeedError(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     with store.transaction():
         cid = ensure_company(store, _text(data.get("company") or DEFAULT_COMPANY, "company"))
         for i, entry in enumerate(_entries(data, "currencies")):
-            where = f"currencies[{i}]"
-            ensure_currency(
-                store, cid, _code(entry.get("code"), f"{where}.code", 10), _amount(entry.get("rate", 1), where)
-            )
+            _seed_currency(store, cid, entry, f"currencies[{i}]")
         for i, entry in enumerate(_entries(data, "customers")):
             where = f"customers[{i}]"
             _no_unknown(entry, _CUSTOMER_KEYS, where)
+            number = _code(entry.get("number"), f"{where}.number", 20)
             add_customer(
                 store,
                 cid,
-                _code(entry.get("number"), f"{where}.number", 20),
+                number,
                 _text(entry.get("name"), f"{where}.name", 100),
                 blocked=_text(entry.get("blocked") or "", f"{where}.blocked"),
                 currency=_code(entry.get("currency") or "", f"{where}.currency", 10, required=False),
+            )
+            method = entry.get("applicationMethod") or "Manual"
+            if method not in _APPLICATION_METHODS:
+                raise SeedError(f"{where}.applicationMethod: 'Manual' or 'Apply to Oldest', not {method!r}")
+            store.execute(
+                "UPDATE customers SET application_method = ? WHERE company_id = ? AND number = ?", (method, cid, number)
             )
         for i, entry in enumerate(_entries(data, "invoices")):
             where = f"invoices[{i}]"
@@ -556,7 +606,109 @@ def apply_seed(store: Store, data: Mapping[str, Any]) -> str:
             _seed_gl_setup(store, cid, data["generalLedgerSetup"])
         for i, entry in enumerate(_entries(data, "defaultDimensions")):
             _seed_default_dimension(store, cid, entry, f"defaultDimensions[{i}]")
+        if data.get("journalTemplate") is not None:
+            _seed_template(store, cid, data["journalTemplate"])
+        for i, entry in enumerate(_entries(data, "noSeries")):
+            _seed_no_series(store, cid, entry, f"noSeries[{i}]")
+        for i, entry in enumerate(_entries(data, "journals")):
+            _seed_journal(store, cid, entry, f"journals[{i}]")
         return cid
+
+
+_CURRENCY_KEYS = {"code", "rate", "amountRoundingPrecision", "exchangeRates"}
+_RATE_KEYS = {"startingDate", "rate"}
+
+
+def _seed_currency(store: Store, cid: str, entry: Mapping[str, Any], where: str) -> None:
+    """One ``currencies`` entry: its fixed rate, or its rates by starting date, and its Amount
+    Rounding Precision."""
+    _no_unknown(entry, _CURRENCY_KEYS, where)
+    code = _code(entry.get("code"), f"{where}.code", 10)
+    ensure_currency(store, cid, code, _amount(entry.get("rate", 1), f"{where}.rate"))
+    if entry.get("amountRoundingPrecision") is not None:
+        precision = _amount(entry["amountRoundingPrecision"], f"{where}.amountRoundingPrecision")
+        if precision <= 0:
+            raise SeedError(f"{where}.amountRoundingPrecision: must be more than 0 (e.g. 1 or 0.01)")
+        set_amount_rounding(store, cid, code, precision)
+    for j, rate in enumerate(_entries(entry, "exchangeRates")):
+        at = f"{where}.exchangeRates[{j}]"
+        _no_unknown(rate, _RATE_KEYS, at)
+        day = _date(rate.get("startingDate"), f"{at}.startingDate")
+        if day is None:
+            raise SeedError(f"{at}.startingDate: a date is required")
+        add_exchange_rate(store, cid, code, day, _amount(rate.get("rate"), f"{at}.rate"))
+
+
+def set_amount_rounding(store: Store, cid: str, code: str, precision: Decimal) -> None:
+    """A currency's "Amount Rounding Precision" (1 for JPY; the default 0.01)."""
+    with store.transaction():
+        store.execute(
+            "UPDATE currencies SET amount_rounding = ? WHERE company_id = ? AND code = ?", (money(precision), cid, code)
+        )
+
+
+def add_exchange_rate(store: Store, cid: str, code: str, starting: date, rate: Decimal) -> None:
+    """A dated exchange rate (LCY per unit from ``starting`` on); once a currency has one, only its
+    dated rates count (a posting date before the first has no rate)."""
+    with store.transaction():
+        store.execute(
+            "INSERT INTO currency_exchange_rates (id, company_id, currency_code, starting_date, lcy_per_unit) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (company_id, currency_code, starting_date) "
+            "DO UPDATE SET lcy_per_unit = excluded.lcy_per_unit",
+            (stable_id("rate", cid, code, starting.isoformat()), cid, code, starting.isoformat(), money(rate)),
+        )
+
+
+_TEMPLATE_KEYS = {"incrementBatchName"}
+_NO_SERIES_KEYS = {"code", "startingNo", "manualNos"}
+_JOURNAL_KEYS = {"code", "displayName", "balancingAccount", "noSeries", "postingNoSeries"}
+
+
+def _seed_template(store: Store, cid: str, entry: object) -> None:
+    """``journalTemplate``: settings of the customer-payments template (CASHRCPT)."""
+    if not isinstance(entry, Mapping):
+        raise SeedError("journalTemplate: must be a mapping")
+    _no_unknown(entry, _TEMPLATE_KEYS, "journalTemplate")
+    increment = entry.get("incrementBatchName", False)
+    if not isinstance(increment, bool):
+        raise SeedError("journalTemplate.incrementBatchName: true or false")
+    set_increment_batch_name(store, cid, increment)
+
+
+def _seed_no_series(store: Store, cid: str, entry: Mapping[str, Any], where: str) -> None:
+    """One ``noSeries`` entry: a number series (its first number; whether manual numbers are allowed)."""
+    _no_unknown(entry, _NO_SERIES_KEYS, where)
+    manual = entry.get("manualNos", False)
+    if not isinstance(manual, bool):
+        raise SeedError(f"{where}.manualNos: true or false")
+    starting = _code(entry.get("startingNo"), f"{where}.startingNo", 20)
+    if not incstr(starting):
+        raise SeedError(f"{where}.startingNo: {starting!r} has no number to count up")
+    add_no_series(store, cid, _code(entry.get("code"), f"{where}.code", 20), starting, manual_nos=manual)
+
+
+def _seed_journal(store: Store, cid: str, entry: Mapping[str, Any], where: str) -> None:
+    """One ``journals`` entry: a customer payment journal made in BC's UI, with what the API cannot set."""
+    _no_unknown(entry, _JOURNAL_KEYS, where)
+    series = {}
+    for key in ("noSeries", "postingNoSeries"):
+        code = _code(entry.get(key) or "", f"{where}.{key}", 20, required=False)
+        if code and store.query_one("SELECT 1 FROM no_series WHERE company_id = ? AND code = ?", (cid, code)) is None:
+            raise SeedError(f"{where}.{key}: no series {code} is not in noSeries")
+        series[key] = code
+    if series["noSeries"] and series["noSeries"] == series["postingNoSeries"]:
+        # GenJournalBatch "Posting No. Series" OnValidate: it must differ from the No. Series
+        raise SeedError(f"{where}.postingNoSeries: must not be the same as noSeries")
+    code = _code(entry.get("code"), f"{where}.code", 10)
+    add_journal(
+        store,
+        cid,
+        code,
+        _text(entry.get("displayName") or code, f"{where}.displayName", 100),
+        balancing_account=_code(entry.get("balancingAccount") or "", f"{where}.balancingAccount", 20, required=False),
+        no_series=series["noSeries"],
+        posting_no_series=series["postingNoSeries"],
+    )
 
 
 _GL_SETUP_KEYS = {"allowPostingFrom", "allowPostingTo", "postWithJobQueue", "jobQueueDelaySeconds"}

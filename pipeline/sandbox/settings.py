@@ -93,6 +93,9 @@ class SandboxSettings:
     environment: str = "sandbox"
     client_id: str = "payimport-sandbox-client"
     client_secret: str = "sandbox-secret-not-for-production"
+    more_clients: tuple[tuple[str, str], ...] = ()
+    """Further app registrations (client id, secret): BC counts its limits per client id, so a
+    client spreading requests over several principals is tested against each one's limits."""
     token_ttl_s: float = 3600.0
     limits: Limits = Limits()
     latency: Latency = Latency()

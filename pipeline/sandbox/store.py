@@ -310,9 +310,21 @@ CREATE INDEX IF NOT EXISTS gl_document ON gl_entries (company_id, document_numbe
 CREATE INDEX IF NOT EXISTS cle_document ON cust_ledger_entries (company_id, document_type, document_number);
 CREATE INDEX IF NOT EXISTS cle_customer ON cust_ledger_entries (company_id, customer_number);
 CREATE INDEX IF NOT EXISTS lines_by_journal ON journal_lines (journal_id, line_number);
+-- Posting takes the next transaction number as MAX(transaction_no) and finds invoices by number
+-- alone: without these, seeding or posting n documents scanned every earlier one (n squared).
+CREATE INDEX IF NOT EXISTS gl_transaction ON gl_entries (company_id, transaction_no);
+CREATE INDEX IF NOT EXISTS invoice_by_number ON sales_invoices (company_id, number);
 -- BC keeps a batch's balance as a SIFT sum (CalcSums is O(1)); a SUM over journal_lines on every
 -- insert made each line cost O(lines in the journal). Kept up to date by triggers; the INSERT OR
 -- IGNORE fills it for databases made before it existed.
+CREATE TABLE IF NOT EXISTS currency_exchange_rates (
+    id TEXT PRIMARY KEY,
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    currency_code TEXT NOT NULL,
+    starting_date TEXT NOT NULL,
+    lcy_per_unit TEXT NOT NULL,
+    UNIQUE (company_id, currency_code, starting_date)
+);
 CREATE TABLE IF NOT EXISTS journal_balances (
     journal_id TEXT PRIMARY KEY REFERENCES journals(id) ON DELETE CASCADE,
     cents INTEGER NOT NULL DEFAULT 0
@@ -337,6 +349,10 @@ END;
 _ADDED_COLUMNS = (
     ("customers", "posting_group", "TEXT NOT NULL DEFAULT ''"),
     ("journal_lines", "job_queue_status", "TEXT NOT NULL DEFAULT ''"),
+    ("journal_templates", "increment_batch_name", "INTEGER NOT NULL DEFAULT 0"),
+    ("journals", "posting_no_series", "TEXT NOT NULL DEFAULT ''"),
+    ("currencies", "amount_rounding", "TEXT NOT NULL DEFAULT '0.01'"),
+    ("customers", "application_method", "TEXT NOT NULL DEFAULT 'Manual'"),
 )
 """(table, column, declaration) of columns newer than the first schema, for ``_add_missing_columns``."""
 

@@ -12,15 +12,18 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from pipeline.config import JournalSpec, PostingSpec
 from pipeline.errors import BCOutcomeUnknown, ConfigError
 from pipeline.ledger import RowRecord
 from pipeline.linenumbers import MAX_LINE_NUMBER, assign_line_numbers, line_step
+from pipeline.post.journal import journal_count, part_name
 from pipeline.post.plan import (
     first_line_not_invoice_blocked,
     kept_line_numbers,
     number_dry_run,
     request_body,
     split_by_ledger,
+    spread_rows,
     unique_document_numbers,
 )
 
@@ -238,3 +241,56 @@ def test_unique_document_numbers(
     result = unique_document_numbers(numbers, keys, kept, ledger.get)
     assert result == expected
     assert all(len(n) <= 20 for n in result)
+
+
+# --- several journals -----------------------------------------------------------------------------
+
+
+def test_rows_fill_the_journals_in_input_order_to_an_even_share() -> None:
+    keys = [f"k{i}" for i in range(10)]
+    # 10 lines (batches of one) over 3 journals: 4, 3, 3
+    assert spread_rows(keys, {}, RUN, ["A", "B", "C"]) == [0, 0, 0, 0, 1, 1, 1, 2, 2, 2]
+
+
+def test_the_lines_of_a_split_receipt_stay_in_one_journal() -> None:
+    # k1 is one receipt split over three invoices: one document number, so one journal (BC
+    # balances per document); the share of journal A (3 of 6 lines) is reached inside it
+    keys = ["k0", "k1#>INV1", "k1#>INV2", "k1#>INV3", "k2", "k3"]
+    assert spread_rows(keys, {}, RUN, ["A", "B"]) == [0, 0, 0, 0, 1, 1]
+
+
+def test_rows_this_run_planned_stay_in_their_journal_and_their_receipt_follows() -> None:
+    records = {
+        "k3": record("k3", "created", journal_id="B"),
+        "k0#>INV1": record("k0#>INV1", "sending", journal_id="B"),
+        "k5": record("k5", "planned", run_id=EARLIER, journal_id="B"),  # another run's: placed anew
+    }
+    keys = ["k0#>INV1", "k0#>INV2", "k1", "k2", "k3", "k4", "k5"]
+    assert spread_rows(keys, records, RUN, ["A", "B"]) == [1, 1, 0, 0, 1, 0, 0]
+
+
+def test_a_run_spreads_only_above_journal_lines_and_never_beyond_its_requests_in_flight() -> None:
+    posting = PostingSpec(journal_lines=1000, max_in_flight=6)
+    spec = JournalSpec()
+    assert journal_count(1000, spec, posting) == 1
+    assert journal_count(1001, spec, posting) == 2
+    assert journal_count(4500, spec, posting) == 5
+    assert journal_count(50_000, spec, posting) == 6  # one per request in flight
+    assert journal_count(50_000, spec, posting, principals=3) == 18
+    assert journal_count(50_000, spec, PostingSpec(journal_lines=1000, max_journals=4), principals=3) == 4
+    assert journal_count(50_000, JournalSpec(existing="CASH"), posting) == 1  # a person's journal is not spread
+
+
+def test_journal_names_carry_their_part_within_bcs_text_100() -> None:
+    assert part_name("payimport a.csv 2026-12-02", 1, 1) == "payimport a.csv 2026-12-02"
+    assert part_name("payimport a.csv 2026-12-02", 2, 3) == "payimport a.csv 2026-12-02 (2/3)"
+    long = "payimport " + "x" * 120
+    assert part_name(long, 12, 12) == long[:92] + " (12/12)"
+    assert len(part_name(long, 12, 12)) == 100
+
+
+def test_the_share_of_each_journal_is_counted_in_whole_batches() -> None:
+    # 2,000 lines in batches of 100 over 3 journals: 20 requests as 7, 7, 6 (not 667 lines each: 21)
+    where = spread_rows([f"k{i}" for i in range(2000)], {}, RUN, ["A", "B", "C"], batch_size=100)
+    assert [where.count(j) for j in range(3)] == [700, 700, 600]
+    assert where == sorted(where)  # input order

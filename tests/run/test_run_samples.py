@@ -8,8 +8,8 @@ demo seed (``pipeline/sandbox/seed.py``: which invoices are open, for how much, 
   C10200; 500.00 RE-2026-0104 C10300; 714.00 RE-2026-0107 C10000): posted. Line 13 names two open
   invoices (RE-2026-0105 and 0106, 1190.00 each, together the 2380.00 paid): a person must split
   it (several_invoices). Line 16 names neither a customer nor an invoice (customer_missing).
-* ``remittance.xlsx``: four exact payments of C10000's open invoices (RE-2026-0091 1250.00,
-  0094 84.99, 0097 2045.50, 0099 19.01).
+* ``remittance.xlsx``: one advice paying four of C10000's open invoices exactly (RE-2026-0091
+  1250.00, 0094 84.99, 0097 2045.50, 0099 19.01): four lines sharing the advice's document number.
 * ``payments_with_errors.csv``: rows 2 (INV-5001 C20000 1500.00), 11 (INV-5010 C10000 12.00)
   and 13 (INV-5011 C30000 820.40) are exact payments; rows 3-10 are rejected as the README says.
 
@@ -65,11 +65,11 @@ BANK_LINES: list[Line] = [
     # (357.00) is paid by line 8 of the same file, so nothing fits: a payment on account
     ("C10100", d("-45.50"), "BANK260323-007", ""),
 ]
-REMITTANCE_LINES: list[Line] = [
+REMITTANCE_LINES: list[Line] = [  # one advice (Payment Reference CRL-PAY-88123): one payment, one number
     ("C10000", d("-1250.00"), "REM260318-001", "RE-2026-0091"),
-    ("C10000", d("-84.99"), "REM260318-002", "RE-2026-0094"),
-    ("C10000", d("-2045.50"), "REM260318-003", "RE-2026-0097"),
-    ("C10000", d("-19.01"), "REM260318-004", "RE-2026-0099"),
+    ("C10000", d("-84.99"), "REM260318-001", "RE-2026-0094"),
+    ("C10000", d("-2045.50"), "REM260318-001", "RE-2026-0097"),
+    ("C10000", d("-19.01"), "REM260318-001", "RE-2026-0099"),
 ]
 ERROR_FILE_LINES: list[Line] = [
     ("C20000", d("-1500.00"), "PSP260302-001", "INV-5001"),

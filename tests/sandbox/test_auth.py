@@ -282,3 +282,26 @@ def test_token_endpoint_accepts_client_secret_basic_and_checks_the_tenant(
     wrong_tenant = http.post(f"{sandbox.base_url}/elsewhere/oauth2/v2.0/token", data=GOOD)
     assert (wrong_tenant.status_code, wrong_tenant.json()["error_codes"]) == (400, [90002])
     assert http.get(sandbox.token_url).json()["error_codes"] == [900561]
+
+
+def test_further_app_registrations_get_tokens_and_a_rotated_secret_locks_out_only_its_app(tmp_path: Path) -> None:
+    more = (("second-app", "second-secret"), ("third-app", "third-secret"))
+    settings = SandboxSettings(tls=True, state_dir=tmp_path / "state", more_clients=more)
+    with run_in_thread(settings, _factory) as info, make_http_client(info, timeout=10.0) as http:
+
+        def token(client_id: str, secret: str) -> httpx.Response:
+            form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+            return http.post(info.token_url, data={**form, "scope": DEFAULT_SCOPE})
+
+        issued = {cid: token(cid, secret).json()["access_token"] for cid, secret in (*more, (CLIENT, SECRET))}
+        assert info.tokens.validate(issued["second-app"]) == "second-app"
+        assert token("second-app", "third-secret").json()["error_codes"] == [7000215]  # each app its own secret
+
+        info.tokens.rotate_secret("second-app", "rotated")
+
+        assert token("second-app", "second-secret").json()["error_codes"] == [7000215]
+        with pytest.raises(SandboxApiError):
+            info.tokens.validate(issued["second-app"])  # its tokens are revoked too
+        assert info.tokens.validate(token("second-app", "rotated").json()["access_token"]) == "second-app"
+        assert info.tokens.validate(issued["third-app"]) == "third-app"  # the others are untouched
+        assert info.tokens.validate(issued[CLIENT]) == CLIENT

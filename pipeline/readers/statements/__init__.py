@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 import pandas as pd
 
@@ -45,7 +46,7 @@ READERS: dict[str, Callable[[bytes, str], StatementFile]] = {
     "coda": read_coda,
     "ofx": read_ofx,
 }
-HEADER = (*STATEMENT_COLUMNS.values(), "payer_iban", "account", "statement", "entry")
+HEADER = tuple(dict.fromkeys((*STATEMENT_COLUMNS.values(), "payer_iban", "account", "statement", "entry")))
 _KEY_NAMESPACE = "bank-statement"
 """The exactly-once namespace of statements read without a profile: the same for every format, so a
 bank reference is one payment whether it arrives in the camt or the MT940 file of the day."""
@@ -167,9 +168,15 @@ def _mapping_profile(base: Profile, parsed: StatementFile, currency: str) -> Pro
 
 def _amount_text(value: Decimal, currency: str) -> str:
     """The amount with the currency's places when it has no more (``-9`` EUR is ``-9.00``)."""
+    quantum = _quantum(currency)
+    rounded = value.quantize(quantum)
+    return f"{rounded:f}" if value == rounded else f"{value:f}"
+
+
+@cache
+def _quantum(currency: str) -> Decimal:
     places = _decimals(currency) if len(currency) == 3 else 2
-    quantum = Decimal(1).scaleb(-places)
-    return f"{value.quantize(quantum):f}" if value == value.quantize(quantum) else f"{value:f}"
+    return Decimal(1).scaleb(-places)
 
 
 def _cells(entry: Entry, stmt: BankStatement) -> list[str]:

@@ -55,10 +55,6 @@ def _text(el: etree._Element, path: str) -> str:
     return "" if found is None else _squeezed(found)
 
 
-def _texts(el: etree._Element, path: str) -> list[str]:
-    return [" ".join("".join(f.itertext()).split()) for f in el.iterfind(_path(_ns(el), path))]
-
-
 def _local(el: etree._Element) -> str:
     return str(el.tag).rpartition("}")[2]
 
@@ -70,42 +66,48 @@ def _squeezed(found: etree._Element) -> str:
     return text
 
 
-def _walk(el: etree._Element, prefix: str, first: dict[str, etree._Element], skip: frozenset[str]) -> None:
+def _walk(el: etree._Element, prefix: str, found: dict[str, list[etree._Element]], skip: frozenset[str]) -> None:
     for child in el:
         tag = child.tag
-        if not isinstance(tag, str):
+        if tag.__class__ is not str:  # a comment or processing instruction
             continue
         name = tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag
         if name in skip:
             continue
         path = prefix + name
-        if path not in first:
-            first[path] = child
+        same = found.get(path)
+        if same is None:
+            found[path] = [child]
+        else:
+            same.append(child)
         if len(child):
-            _walk(child, path + "/", first, frozenset())
+            _walk(child, path + "/", found, frozenset())
 
 
 class _Fields:
-    """An entry's (or a transaction detail's) elements by local path (``"RltdPties/Dbtr/Nm"``), the
-    first in document order as ``find`` gives it, read in one walk of the subtree: an entry is asked
-    for some twenty fields, and a ``find`` per field cost more than reading the whole entry once."""
+    """An entry's (or a transaction detail's) elements by local path (``"RltdPties/Dbtr/Nm"``), in
+    document order, read in one walk of the subtree: an entry is asked for some twenty fields, and
+    a ``find`` (or ``iterfind``) per field cost more than reading the whole entry once."""
 
-    __slots__ = ("_first", "el")
+    __slots__ = ("_found", "el")
 
     def __init__(self, el: etree._Element, skip: frozenset[str] = frozenset()) -> None:
         self.el = el
-        self._first: dict[str, etree._Element] = {}
-        _walk(el, "", self._first, skip)
+        self._found: dict[str, list[etree._Element]] = {}
+        _walk(el, "", self._found, skip)
 
     def find(self, path: str) -> etree._Element | None:
-        return self._first.get(path)
+        """The first element at ``path``, as ``find`` gives it."""
+        same = self._found.get(path)
+        return None if same is None else same[0]
 
     def text(self, path: str) -> str:
-        found = self._first.get(path)
-        return "" if found is None else _squeezed(found)
+        same = self._found.get(path)
+        return "" if same is None else _squeezed(same[0])
 
     def texts(self, path: str) -> list[str]:
-        return _texts(self.el, path)
+        """Every element at ``path``, its text gathered and squeezed (as ``iterfind`` finds them)."""
+        return [" ".join("".join(f.itertext()).split()) for f in self._found.get(path, ())]
 
 
 @dataclass
@@ -270,12 +272,22 @@ def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> l
         flag=NOT_BOOKED if status and status not in ("BOOK", "BOOKED") else "",
     )
     reversal = fields.text("RvslInd").lower() == "true"
-    details = [_Fields(d) for d in el.iterfind(_path(_ns(el), "NtryDtls/TxDtls"))]
+    details = [_Fields(d) for d in _details(el)]
     rows = _split(file, base, details, fields.text("AddtlNtryInf"))
     for row in rows:
         if reversal:
             row.flag = row.flag or RETURN
     return rows
+
+
+def _details(entry: etree._Element) -> list[etree._Element]:
+    """The entry's ``NtryDtls/TxDtls`` elements, in order (children looked at directly: the
+    ``iterfind`` path machinery cost more than the walk of the whole entry)."""
+    out = []
+    for group in entry:
+        if group.tag.__class__ is str and group.tag.endswith("NtryDtls") and _local(group) == "NtryDtls":
+            out += [d for d in group if d.tag.__class__ is str and _local(d) == "TxDtls"]
+    return out
 
 
 def _split(file: str, base: Entry, details: list[_Fields], extra: str) -> list[Entry]:

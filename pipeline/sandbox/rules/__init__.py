@@ -113,6 +113,7 @@ from pipeline.sandbox.rules.setup import (
     list_all_default_dimensions,
     list_currencies,
     list_default_dimensions,
+    list_exchange_rates,
     list_gl_setup,
     set_gl_setup,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "list_currencies",
     "list_customers",
     "list_default_dimensions",
+    "list_exchange_rates",
     "list_gl_entries",
     "list_gl_setup",
     "list_journals",

@@ -11,9 +11,9 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from pipeline.sandbox.errors import dialog, not_found
+from pipeline.sandbox.errors import SandboxApiError, dialog, not_found
 from pipeline.sandbox.rules.companies import company_row
 from pipeline.sandbox.rules.conversions import (
     Entity,
@@ -30,14 +30,62 @@ from pipeline.sandbox.store import EMPTY_GUID, Store
 _BLOCKED_JSON = {" ": "_x0020_", "": "_x0020_"}
 
 
-def exchange_rates(store: Store, company_id: str) -> dict[str, Decimal]:
-    """LCY per unit of each currency of the company (the sandbox has one fixed rate per currency)."""
+def exchange_rates(store: Store, company_id: str, day: str = "") -> dict[str, Decimal]:
+    """LCY per unit of each currency of the company at ``day`` (ISO): the rate with the latest
+    starting date on or before it (``CurrExchRate.FindCurrency``) for a currency seeded with dated
+    rates (one without a rate at that day is left out), else the currency's one fixed rate."""
     rows = store.query("SELECT code, lcy_per_unit FROM currencies WHERE company_id = ?", (company_id,))
-    return {row_str(r, "code"): row_decimal(r, "lcy_per_unit") for r in rows}
+    rates = {row_str(r, "code"): row_decimal(r, "lcy_per_unit") for r in rows}
+    dated = store.query(
+        "SELECT currency_code, starting_date, lcy_per_unit FROM currency_exchange_rates WHERE company_id = ? "
+        "ORDER BY currency_code, starting_date",
+        (company_id,),
+    )
+    for code in {row_str(r, "currency_code") for r in dated}:
+        valid = [
+            r for r in dated if row_str(r, "currency_code") == code and (not day or row_str(r, "starting_date") <= day)
+        ]
+        if valid:
+            rates[code] = row_decimal(valid[-1], "lcy_per_unit")
+        else:
+            rates.pop(code, None)
+    return rates
+
+
+def check_exchange_rate(store: Store, company_id: str, currency: str, day: str) -> None:
+    """A foreign-currency line needs a rate valid at its posting date: ``Validate("Currency Code")``
+    reads it (``CurrExchRate.FindCurrency``: ``SetRange("Starting Date", 0D, Date); FindLast()``),
+    and without one that ``FindLast`` fails."""
+    if currency and day and currency not in exchange_rates(store, company_id, day):
+        raise SandboxApiError(
+            400,
+            "Internal_DataNotFoundFilter",
+            f"There is no Currency Exchange Rate within the filter.  Filters: Currency Code: {currency}, "
+            f"Starting Date: ''..{day}",
+        )
+
+
+def amount_precision(store: Store, company_id: str, currency: str) -> Decimal:
+    """The currency's "Amount Rounding Precision" (the local currency's: 0.01)."""
+    row = (
+        store.query_one(
+            "SELECT amount_rounding FROM currencies WHERE company_id = ? AND code = ?", (company_id, currency)
+        )
+        if currency
+        else None
+    )
+    return row_decimal(row, "amount_rounding") if row is not None else Decimal("0.01")
+
+
+def round_amount(amount: Decimal, precision: Decimal) -> Decimal:
+    """AL ``Round(Amount, precision)`` (direction '=': to the nearest multiple, halves away from zero),
+    as ``GenJournalLine.ValidateAmount`` rounds to the currency's Amount Rounding Precision."""
+    steps = (amount / precision).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return steps * precision if precision != Decimal("0.01") else round_cents(amount)
 
 
 def to_lcy(amount: Decimal, currency: str, rates: Mapping[str, Decimal]) -> Decimal:
-    """The local-currency amount at the sandbox's fixed exchange rate (no rate history)."""
+    """The local-currency amount at the exchange rate given (``exchange_rates`` of the posting date)."""
     if not currency:
         return amount
     return round_cents(amount * rates.get(currency, Decimal(1)))

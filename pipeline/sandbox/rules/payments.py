@@ -25,12 +25,19 @@ from pipeline.sandbox.rules.conversions import (
     json_amount,
     json_date,
     json_guid,
-    round_cents,
     row_decimal,
     row_int,
     row_str,
 )
-from pipeline.sandbox.rules.customers import customer_by_id, customer_by_number, exchange_rates, to_lcy
+from pipeline.sandbox.rules.customers import (
+    amount_precision,
+    check_exchange_rate,
+    customer_by_id,
+    customer_by_number,
+    exchange_rates,
+    round_amount,
+    to_lcy,
+)
 from pipeline.sandbox.rules.etags import check_if_match, etag
 from pipeline.sandbox.rules.invoices import next_series_number
 from pipeline.sandbox.rules.setup import (
@@ -279,7 +286,7 @@ def _payment_field(page: _Page, name: str, value: Any, xrec: PaymentLine | None,
     elif name == "externalDocumentNumber":
         rec.external_document_number = value
     elif name == "amount":
-        rec.amount = round_cents(value)
+        rec.amount = round_amount(value, amount_precision(page.store, page.company_id, rec.currency_code))
     elif name == "appliesToInvoiceId":
         page.invoice_id_text = value
         rec.applies_to_invoice_id = value
@@ -453,9 +460,10 @@ def _new_line(store: Store, company_id: str, journal: sqlite3.Row, temp: Payment
         _validate_account(rec, customer, "")
     if temp.posting_date:
         rec.posting_date = temp.posting_date
+    check_exchange_rate(store, company_id, rec.currency_code, rec.posting_date)
     rec.document_type = "Payment"
     rec.document_number = document_number
-    rec.amount = round_cents(temp.amount)
+    rec.amount = round_amount(temp.amount, amount_precision(store, company_id, rec.currency_code))
     rec.applies_to_doc_type = "Invoice"
     rec.applies_to_invoice_number = temp.applies_to_invoice_number
     if temp.applies_to_invoice_id != EMPTY_GUID:

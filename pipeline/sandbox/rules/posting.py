@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 from pipeline.sandbox.errors import SandboxApiError, dialog
@@ -18,7 +19,7 @@ from pipeline.sandbox.rules.batches import journal_by_id_any_template
 from pipeline.sandbox.rules.bodies import field_validation, record_not_found
 from pipeline.sandbox.rules.companies import company_row
 from pipeline.sandbox.rules.conversions import al_decimal, al_guid, incstr, json_guid, row_decimal, row_int, row_str
-from pipeline.sandbox.rules.customers import customer_by_number, exchange_rates, to_lcy
+from pipeline.sandbox.rules.customers import check_exchange_rate, customer_by_number, exchange_rates, to_lcy
 from pipeline.sandbox.rules.invoices import next_series_number
 from pipeline.sandbox.rules.ledger import Posting, insert_gl_entry, next_transaction_no, receivables_account
 from pipeline.sandbox.rules.payments import SCHEDULED, PaymentLine, check_blocked, lines_of
@@ -33,6 +34,9 @@ from pipeline.sandbox.rules.texts import (
     OUT_OF_BALANCE,
 )
 from pipeline.sandbox.store import Store, money, new_id
+
+APPLY_TO_OLDEST = "Apply to Oldest"
+"""Customer "Application Method" that applies a payment without Applies-to by itself."""
 
 
 def _check_lines(store: Store, company_id: str, journal: sqlite3.Row, lines: Sequence[PaymentLine]) -> str:
@@ -63,6 +67,7 @@ def _check_lines(store: Store, company_id: str, journal: sqlite3.Row, lines: Seq
         if not line.posting_date:
             raise field_validation(f"Posting Date must have a value in {where}. It cannot be zero or empty.")
         check_posting_date(setup, line.posting_date, where)
+        check_exchange_rate(store, company_id, line.currency_code, line.posting_date)
         if line.account_no and line.amount == 0:
             # CheckZeroAmount: TestField(Amount) for a line with an account (no Allow Zero-Amount Posting)
             raise field_validation(AMOUNT_MUST_HAVE_VALUE.format(where=where))
@@ -143,6 +148,8 @@ def _post_customer_line(
                 "UPDATE sales_invoices SET modified_at = ?, version = version + 1 WHERE id = ?",
                 (now, row_str(entry, "invoice_id")),
             )
+    elif remaining < 0 and _applies_to_oldest(store, company_id, line.account_no):
+        remaining = _apply_to_oldest(store, company_id, line, remaining, rates, now)
     store.execute(
         "INSERT INTO cust_ledger_entries (company_id, customer_number, document_type, document_number, "
         "external_document_number, description, posting_date, due_date, currency_code, amount, amount_lcy, "
@@ -170,6 +177,50 @@ def _post_customer_line(
     store.execute(
         "UPDATE customers SET version = version + 1 WHERE company_id = ? AND number = ?", (company_id, line.account_no)
     )
+
+
+def _applies_to_oldest(store: Store, company_id: str, customer_number: str) -> bool:
+    customer = customer_by_number(store, company_id, customer_number)
+    return customer is not None and row_str(customer, "application_method") == APPLY_TO_OLDEST
+
+
+def _apply_to_oldest(
+    store: Store, company_id: str, line: PaymentLine, remaining: Decimal, rates: Mapping[str, Decimal], now: str
+) -> Decimal:
+    """``GenJnlPostLine.PrepareTempCustLedgEntry`` without Applies-to for a customer whose
+    Application Method is "Apply to Oldest": the payment closes the customer's open invoice entries
+    (same currency, posted on or before the payment's date) oldest due date first, as far as it
+    reaches; what is left stays open on the payment. Returns the payment's remaining amount."""
+    entries = store.query(
+        "SELECT * FROM cust_ledger_entries WHERE company_id = ? AND customer_number = ? AND open = 1 "
+        "AND document_type = 'Invoice' AND currency_code = ? AND posting_date <= ? ORDER BY due_date, entry_no",
+        (company_id, line.account_no, line.currency_code, line.posting_date),
+    )
+    for entry in entries:
+        if remaining >= 0:
+            break
+        open_amount = row_decimal(entry, "remaining_amount")
+        if open_amount <= 0:
+            continue
+        applied = min(-remaining, open_amount)
+        left = open_amount - applied
+        remaining += applied
+        store.execute(
+            "UPDATE cust_ledger_entries SET remaining_amount = ?, remaining_amount_lcy = ?, open = ? "
+            "WHERE entry_no = ?",
+            (
+                money(left),
+                money(to_lcy(left, line.currency_code, rates)),
+                1 if left != 0 else 0,
+                row_int(entry, "entry_no"),
+            ),
+        )
+        if row_str(entry, "invoice_id"):
+            store.execute(
+                "UPDATE sales_invoices SET modified_at = ?, version = version + 1 WHERE id = ?",
+                (now, row_str(entry, "invoice_id")),
+            )
+    return remaining
 
 
 def _post_gl_entries(
@@ -345,6 +396,8 @@ def post_batch(store: Store, company_id: str, journal: sqlite3.Row) -> None:
     )
     if not to_post:
         return  # only empty lines (the hidden line 10000): each is skipped, nothing changes
+    last_line = max(to_post, key=lambda line: line.line_number)
+    to_post = _renumber(store, company_id, journal, to_post)
     transaction_no = next_transaction_no(store, company_id) - 1
     last_document: tuple[str, str, str] | None = None
     for line in to_post:
@@ -352,17 +405,76 @@ def post_batch(store: Store, company_id: str, journal: sqlite3.Row) -> None:
         if document != last_document:
             transaction_no += 1
             last_document = document
-        _post_gl_entries(store, company_id, row_str(journal, "code"), line, rates, transaction_no, now)
+        on_day = exchange_rates(store, company_id, line.posting_date)
+        _post_gl_entries(store, company_id, row_str(journal, "code"), line, on_day, transaction_no, now)
         if line.account_type == "Customer" and line.account_no:
-            _post_customer_line(store, company_id, line, rates, now)
+            _post_customer_line(store, company_id, line, on_day, now)
     if consumed:
         store.execute(
             "UPDATE no_series SET last_no_used = ? WHERE company_id = ? AND code = ?",
             (consumed, company_id, row_str(journal, "no_series")),
         )
     store.execute("DELETE FROM journal_lines WHERE journal_id = ?", (journal_id,))
-    if not row_str(journal, "no_series"):
-        _leave_hidden_line(store, company_id, journal, max(to_post, key=lambda line: line.line_number), now)
+    journal = _increment_batch_name(store, company_id, journal, now)
+    if not row_str(journal, "no_series") and not lines_of(store, row_str(journal, "id")):
+        _leave_hidden_line(store, company_id, journal, last_line, now)
+
+
+def _renumber(store: Store, company_id: str, journal: sqlite3.Row, lines: list[PaymentLine]) -> list[PaymentLine]:
+    """``GenJnlPostBatch.CheckDocumentNo`` for a batch with a Posting No. Series: each new document
+    (a Document No. other than the previous line's) posts under the series' next number, drawn at
+    posting and consumed; the lines of one document share it. Without such a series the lines post
+    under their own numbers."""
+    series = row_str(journal, "posting_no_series")
+    if not series:
+        return lines
+    renumbered: list[PaymentLine] = []
+    last_sent, last_posted = None, ""
+    for line in lines:
+        if line.document_number != last_sent:
+            last_sent = line.document_number
+            last_posted = next_series_number(store, company_id, series, consume=True)
+        renumbered.append(replace(line, document_number=last_posted))
+    return renumbered
+
+
+def _increment_batch_name(store: Store, company_id: str, journal: sqlite3.Row, now: str) -> sqlite3.Row:
+    """``GenJnlPostBatch.IncrementBatchName`` when the template has "Increment Batch Name" and the
+    name has a number: the posted batch is deleted and inserted again as ``IncStr(name)``, a new
+    record with a new SystemId (``if GenJnlBatch.Insert() then;``: when that name exists already,
+    that batch stays as it is). Returns the batch the hidden line 10000 goes to."""
+    template = store.query_one(
+        "SELECT increment_batch_name FROM journal_templates WHERE company_id = ? AND name = ?",
+        (company_id, row_str(journal, "template_name")),
+    )
+    name = incstr(row_str(journal, "code"))
+    if template is None or not row_int(template, "increment_batch_name") or not name:
+        return journal
+    store.execute("DELETE FROM journals WHERE id = ?", (row_str(journal, "id"),))
+    store.execute(
+        "INSERT OR IGNORE INTO journals (id, company_id, template_name, code, display_name, bal_account_id, "
+        "bal_account_number, no_series, posting_no_series, created_at, modified_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            new_id(),
+            company_id,
+            row_str(journal, "template_name"),
+            name,
+            row_str(journal, "display_name"),
+            row_str(journal, "bal_account_id"),
+            row_str(journal, "bal_account_number"),
+            row_str(journal, "no_series"),
+            row_str(journal, "posting_no_series"),
+            now,
+            now,
+        ),
+    )
+    found = store.query_one(
+        "SELECT * FROM journals WHERE company_id = ? AND template_name = ? AND code = ?",
+        (company_id, row_str(journal, "template_name"), name),
+    )
+    assert found is not None
+    return found
 
 
 def _leave_hidden_line(store: Store, company_id: str, journal: sqlite3.Row, last: PaymentLine, now: str) -> None:

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pipeline.sandbox.errors import SandboxApiError, dialog, not_found
 from pipeline.sandbox.rules.bodies import field_validation
 from pipeline.sandbox.rules.companies import company_row
-from pipeline.sandbox.rules.conversions import Entity, json_guid, row_str
+from pipeline.sandbox.rules.conversions import Entity, json_guid, row_decimal, row_str
 from pipeline.sandbox.store import EMPTY_GUID, Store, new_id
 
 BLANK_DATE = "0001-01-01"
@@ -322,9 +322,50 @@ def list_currencies(store: Store, cid: str) -> list[Entity]:
                 "code": row_str(r, "code"),
                 "displayName": row_str(r, "description"),
                 "symbol": "",
-                "amountDecimalPlaces": "2:2",
-                "amountRoundingPrecision": Decimal("0.01"),
+                "amountDecimalPlaces": _decimal_places(row_decimal(r, "amount_rounding")),
+                "amountRoundingPrecision": row_decimal(r, "amount_rounding"),
                 "lastModifiedDateTime": "",
             }
             for r in rows
+        ]
+
+
+def _decimal_places(precision: Decimal) -> str:
+    """Currency "Amount Decimal Places" as BC shows it ("2:2"), from the rounding precision."""
+    places = max(0, -precision.normalize().as_tuple().exponent)  # type: ignore[operator]
+    return f"{places}:{places}"
+
+
+def list_exchange_rates(store: Store, cid: str) -> list[Entity]:
+    """``currencyExchangeRates`` (page 30085, read-only): each currency's rates by starting date,
+    as "Exchange Rate Amount" 1 unit = "Relational Exch. Rate Amount" units of LCY (blank relational
+    currency). A currency seeded with one fixed ``rate`` and no dated rates has that rate from
+    0001-01-01 on, and is listed so."""
+    with store.transaction():
+        company_id = row_str(company_row(store, cid), "id")
+        dated = store.query(
+            "SELECT id, currency_code, starting_date, lcy_per_unit FROM currency_exchange_rates WHERE company_id = ?",
+            (company_id,),
+        )
+        with_dates = {row_str(r, "currency_code") for r in dated}
+        fixed = store.query("SELECT id, code, lcy_per_unit FROM currencies WHERE company_id = ?", (company_id,))
+        rows = [
+            (row_str(r, "currency_code"), row_str(r, "starting_date"), row_decimal(r, "lcy_per_unit"), row_str(r, "id"))
+            for r in dated
+        ] + [
+            (row_str(r, "code"), "0001-01-01", row_decimal(r, "lcy_per_unit"), row_str(r, "id"))
+            for r in fixed
+            if row_str(r, "code") not in with_dates
+        ]
+        return [
+            {
+                "id": rate_id,
+                "currencyCode": code,
+                "startingDate": day,
+                "exchangeRateAmount": Decimal(1),
+                "relationalCurrencyCode": "",
+                "relationalExchangeRateAmount": rate,
+                "lastModifiedDateTime": "",
+            }
+            for code, day, rate, rate_id in sorted(rows)
         ]

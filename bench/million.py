@@ -1,0 +1,305 @@
+"""A million payments end to end: ``payimport run`` of a generated statement against the sandbox.
+
+What it shows (issue "speed at every scale", deliverable 4):
+
+- the time of each phase of one real run (reading and validating, fetching customers and open
+  invoices, matching, posting, writing the report), so a person can see which phase grows how;
+- the run's peak resident memory (the child process's ``ru_maxrss``; the sandbox runs in its own
+  process and is not counted);
+- a ``kill -9`` of the run in the middle of posting, then a second run that resumes it: the
+  sandbox's journal is then read directly (its SQLite store) and every document number must be
+  there exactly once, and every valid row must be there.
+
+The data: a seeded company of ``--customers`` customers and ``--invoices`` open invoices
+(``payimport sandbox serve --seed FILE``), and a statement of ``--payments`` receipts, one in
+twenty paying one of those invoices by number and amount, the rest naming a customer and no
+invoice (posted unapplied, ``policies.unapplied: post``). The sandbox runs with BC's limits but no
+emulated latency, so the run takes as long as the two processes' own work on this machine.
+
+    python bench/million.py [--payments 1000000] [--customers 10000] [--invoices 50000]
+                            [--kill-at 0.5] [--keep DIR]
+
+Run it at two sizes (e.g. 100000 and 200000) to see whether each phase grows linearly. Figures
+are printed, never asserted: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+LEGAL_FORMS = ("GmbH", "AG", "KG", "S.L.", "B.V.", "Ltd", "Inc", "SARL", "S.p.A.", "Oy")
+INVOICE_SHARE = 20
+"""One receipt in this many pays an invoice by number; the others are posted unapplied."""
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def generate(out: Path, payments: int, customers: int, invoices: int, seed: int = 7) -> tuple[Path, Path, int]:
+    """The seed file, the statement, and how many of its rows are receipts to post."""
+    rng = random.Random(seed)
+    numbers = [f"C{i:06d}" for i in range(customers)]
+    seed_doc: dict[str, Any] = {
+        "company": "CRONUS sandbox",
+        "customers": [
+            {"number": n, "name": f"Customer {i:06d} {LEGAL_FORMS[i % len(LEGAL_FORMS)]}"}
+            for i, n in enumerate(numbers)
+        ],
+        "invoices": [],
+    }
+    open_invoices: list[tuple[str, str, int]] = []
+    for i in range(invoices):
+        customer = numbers[i % customers]
+        cents = rng.randint(1_000, 5_000_000)
+        number = f"SI{i:07d}"
+        seed_doc["invoices"].append(
+            {
+                "number": number,
+                "customer": customer,
+                "amount": f"{cents // 100}.{cents % 100:02d}",
+                "invoiceDate": "2026-02-01",
+            }
+        )
+        open_invoices.append((number, customer, cents))
+    seed_path = out / f"seed_{customers}_{invoices}.json"
+    seed_path.write_text(json.dumps(seed_doc), encoding="utf-8")
+
+    data = out / f"receipts_{payments}.csv"
+    paying = iter(open_invoices)
+    with data.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Date", "Customer No", "Payer", "Reference", "Amount", "Currency", "Transaction ID"])
+        for i in range(payments):
+            day = dt.date(2026, 3, 2) + dt.timedelta(days=rng.randrange(20))
+            invoice = next(paying, None) if i % INVOICE_SHARE == 0 else None
+            if invoice is not None:
+                number, customer, cents = invoice
+                reference = f"Invoice {number}"
+            else:
+                customer, cents = rng.choice(numbers), rng.randint(100, 2_500_000)
+                reference = "Payment on account"
+            amount = f"{cents // 100}.{cents % 100:02d}"
+            writer.writerow([day.isoformat(), customer, "", reference, amount, "EUR", f"MT{i:010d}"])
+    return seed_path, data, payments
+
+
+def write_config(tmp: Path, ready: dict[str, Any]) -> Path:
+    """A ``kind: bc`` target on the sandbox and one profile for the generated statement."""
+    config = {
+        "version": 1,
+        "defaults": {"errors_workbook": False},
+        "policies": {"unapplied": "post"},
+        "posting": {"batch_size": 100},
+        "journal": {"balancing_account": "2910"},
+        "state_dir": "state",
+        "runs_dir": "runs",
+        "target": {
+            "kind": "bc",
+            "tenant": ready["tenant"],
+            "environment": ready["environment"],
+            "company": ready["company_id"],
+            "api_url": ready["base_url"],
+            "authority_url": ready["base_url"],
+            "scope": ready["scope"],
+            "ca_file": ready["ca"],
+            "validate_authority": False,
+            "local_currency": "EUR",
+        },
+        "profiles": {
+            "bench-million": {
+                "title": "Generated statement for the end-to-end benchmark (bench/million.py)",
+                "delimiter": ",",
+                "header": {"signature": ["Date", "Customer No", "Amount", "Transaction ID"]},
+                "columns": {
+                    "date": "Date",
+                    "amount": "Amount",
+                    "currency": "Currency",
+                    "reference": "Reference",
+                    "customer_number": "Customer No",
+                    "transaction_id": "Transaction ID",
+                },
+                "extract": {"invoice_number": r"\b(SI\d{7})\b"},
+                "amount": {"layout": "signed", "decimal_mark": "."},
+                "date_formats": ["%Y-%m-%d"],
+                "currency": {"expected": "EUR"},
+                "document_number": {"template": "MP{date:%y%m%d}-{seq:07d}"},
+                "description": "{reference}",
+            }
+        },
+    }
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# --- the run, in a child process so that it can be killed ------------------------------------------
+
+
+def child(config_path: Path, data: Path) -> None:
+    """Runs ``import_files`` as ``payimport run`` does and prints one JSON line per event."""
+    sys.path.insert(0, str(ROOT))
+    from pipeline.config import load_config
+    from pipeline.runner import RunOptions, import_files
+    from pipeline.session import open_session
+
+    started = time.perf_counter()
+    step = {"next": 0}
+
+    def say(event: dict[str, Any]) -> None:
+        event["t"] = round(time.perf_counter() - started, 3)
+        print(json.dumps(event), flush=True)
+
+    def phase(text: str) -> None:
+        say({"event": "phase", "text": text})
+
+    def progress(done: int, total: int) -> None:
+        if done >= step["next"] or done >= total:
+            say({"event": "progress", "done": done, "total": total})
+            step["next"] = done + max(total // 100, 1)
+
+    config = load_config(config_path)
+    options = RunOptions(errors_workbook=False, progress=progress, phase=phase)
+    with open_session(config, dict(os.environ), command=f"payimport run {data}") as session:
+        result = import_files(session, [data], options)
+    say({"event": "result", "exit_code": result.exit_code, "summary": result.summary.to_json()})
+
+
+def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | None) -> dict[str, Any]:
+    """One run; with ``kill_at``, SIGKILL once that share of the lines is reported created."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(config), str(data)]
+    proc = subprocess.Popen(cmd, cwd=config.parent, stdout=subprocess.PIPE, env=env, text=True)
+    assert proc.stdout is not None
+    events: list[dict[str, Any]] = []
+    killed = False
+    for line in proc.stdout:
+        event = json.loads(line)
+        events.append(event)
+        if kill_at is not None and event["event"] == "progress" and event["done"] >= kill_at * event["total"]:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+    proc.stdout.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"events": events, "killed": killed, "exit": proc.returncode, "maxrss_mib": usage.ru_maxrss / 1024}
+
+
+def phase_times(events: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    """(phase, seconds) in order; posting runs from the first progress event to the last."""
+    marks: list[tuple[str, float]] = []
+    for event in events:
+        if event["event"] == "phase":
+            marks.append((event["text"], event["t"]))
+        elif event["event"] == "progress" and not any(m[0] == "posting" for m in marks):
+            marks.append(("posting", event["t"]))
+        elif event["event"] == "progress" and event["done"] >= event["total"]:
+            marks.append(("after posting (verifying, recording)", event["t"]))
+    marks.sort(key=lambda m: m[1])
+    end = events[-1]["t"] if events else 0.0
+    return [(name, (marks[i + 1][1] if i + 1 < len(marks) else end) - t) for i, (name, t) in enumerate(marks)]
+
+
+def journal_census(db: Path) -> tuple[int, int, int]:
+    """(lines in the sandbox's journals, distinct document numbers, document numbers seen twice)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        lines = conn.execute("SELECT COUNT(*) FROM journal_lines WHERE document_number LIKE 'MP%'").fetchone()[0]
+        distinct = conn.execute(
+            "SELECT COUNT(DISTINCT document_number) FROM journal_lines WHERE document_number LIKE 'MP%'"
+        ).fetchone()[0]
+        twice = conn.execute(
+            "SELECT COUNT(*) FROM (SELECT document_number FROM journal_lines WHERE document_number LIKE 'MP%' "
+            "GROUP BY document_number HAVING COUNT(*) > 1)"
+        ).fetchone()[0]
+    return int(lines), int(distinct), int(twice)
+
+
+def serve(tmp: Path, seed: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    cmd = [
+        str(Path(sys.executable).parent / "payimport"), "sandbox", "serve", "--tls", "--seed", str(seed),
+        "--db", str(tmp / "sandbox.db"), "--state-dir", str(tmp / "sandbox"),
+    ]  # fmt: skip
+    stderr = (tmp / "sandbox.stderr").open("wb")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise RuntimeError(f"the sandbox did not start: {(tmp / 'sandbox.stderr').read_text()[-2000:]}")
+    return proc, json.loads(line)
+
+
+def show(title: str, run: dict[str, Any]) -> None:
+    print(f"{title}: exit {run['exit']}{' (killed)' if run['killed'] else ''}, peak {run['maxrss_mib']:,.0f} MiB")
+    for name, seconds in phase_times(run["events"]):
+        print(f"  {seconds:9.1f} s  {name}")
+    result = next((e for e in run["events"] if e["event"] == "result"), None)
+    if result is not None:
+        s = result["summary"]
+        keys = ("rows_read", "posted", "already_posted", "rejected", "needs_review", "skipped", "bc_requests")
+        print("  " + ", ".join(f"{k} {s.get(k)}" for k in keys if k in s))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--payments", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--invoices", type=int, default=50_000)
+    parser.add_argument("--kill-at", type=float, default=0.5, help="share of lines created before kill -9 (0: none)")
+    parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="payimport-million-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    seed, data, rows = generate(tmp, args.payments, args.customers, args.invoices)
+    print(f"generated {rows:,} receipts, {args.customers:,} customers, {args.invoices:,} invoices "
+          f"in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    server, ready = serve(tmp, seed)
+    try:
+        config = write_config(tmp, ready)
+        env = {
+            **os.environ,
+            "PAYIMPORT_CLIENT_ID": ready["client_id"],
+            "PAYIMPORT_CLIENT_SECRET": ready["client_secret"],
+        }
+        kill_at = args.kill_at if args.kill_at > 0 else None
+        first = run_child(config, data, env, kill_at)
+        show("first run", first)
+        if first["killed"]:
+            lines, _, twice = journal_census(tmp / "sandbox.db")
+            print(f"  journal after the kill: {lines:,} lines, {twice} document numbers twice")
+            second = run_child(config, data, env, None)
+            show("resumed run", second)
+        lines, distinct, twice = journal_census(tmp / "sandbox.db")
+        print(f"journal: {lines:,} lines, {distinct:,} document numbers, {twice} twice; expected {rows:,} once each")
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()
