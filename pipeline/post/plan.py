@@ -184,6 +184,7 @@ def spread_rows(
     run_id: str,
     journal_ids: Sequence[str],
     batch_size: int = 1,
+    payment_of: Callable[[str], str] = receipt_key,
 ) -> list[int]:
     """The journal (index into ``journal_ids``) each row goes to (pure).
 
@@ -193,6 +194,8 @@ def spread_rows(
     must never be parted), filling the journals in turn to an even share counted in whole
     ``$batch`` requests (``batch_size`` lines): 2,000 lines over 3 journals are 7, 7 and 6 requests
     (700, 700, 600 lines), not 667 lines each, which would need 21 requests instead of 20.
+    ``payment_of`` names the payment a key belongs to (a check's lines are one payment with one
+    document number: ``payment_groups``); by default its receipt.
     """
     count = len(journal_ids)
     place = {journal_id: i for i, journal_id in enumerate(journal_ids)}
@@ -205,14 +208,14 @@ def spread_rows(
         out.append(kept)
         if kept is not None:
             sizes[kept] += 1
-            receipt_of.setdefault(receipt_key(key), kept)
+            receipt_of.setdefault(payment_of(key), kept)
     whole, extra = divmod(-(-len(keys) // batch_size), count) if count else (0, 0)
     quota = [(whole + (1 if j < extra else 0)) * batch_size for j in range(count)]
     current = 0
     for i, key in enumerate(keys):
         if out[i] is not None:
             continue
-        receipt = receipt_key(key)
+        receipt = payment_of(key)
         if receipt not in receipt_of:
             while current < count - 1 and sizes[current] >= quota[current]:
                 current += 1
@@ -280,6 +283,16 @@ def _own_document_numbers(ctx: RunContext, to_post: pd.DataFrame, records: Mappi
     kept = {k: v for k, v in kept.items() if v}
     unique = unique_document_numbers(numbers, keys, kept, owner_of, _payments(to_post, records, kept))
     return pd.Series(unique, index=to_post.index, dtype="str")
+
+
+def payment_groups(to_post: pd.DataFrame) -> Callable[[str], str]:
+    """The payment each key of these rows belongs to: its check (``pipeline.remittance``'s
+    ``payment_key``), else its receipt (a split receipt's lines share it)."""
+    if "payment_key" not in to_post.columns:
+        return receipt_key
+    payments = to_post["payment_key"].fillna("").astype("str")
+    group = {k: p for k, p in zip(to_post["key"].astype("str"), payments, strict=True) if p}
+    return lambda key: group.get(key) or receipt_key(key)
 
 
 def _payments(to_post: pd.DataFrame, records: Mapping[str, RowRecord], kept: Mapping[str, str]) -> Callable[[str], str]:

@@ -31,7 +31,7 @@ from pipeline.post.journal import (
     post_journal,
     record_journal_state,
 )
-from pipeline.post.plan import Plan, plan_lines, request_body, spread_rows
+from pipeline.post.plan import Plan, payment_groups, plan_lines, request_body, spread_rows
 from pipeline.reconcile import as_records, compare_with_bc
 from schemas.codes import Discrepancy, Outcome
 
@@ -73,6 +73,7 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
         ctx.run_id,
         [j.id for j in journals],
         ctx.config.posting.batch_size,
+        payment_groups(to_post),
     )
     parts = []
     for i, journal in enumerate(journals):

@@ -21,6 +21,7 @@ from pipeline.post.plan import (
     first_line_not_invoice_blocked,
     kept_line_numbers,
     number_dry_run,
+    payment_groups,
     request_body,
     split_by_ledger,
     spread_rows,
@@ -257,6 +258,16 @@ def test_the_lines_of_a_split_receipt_stay_in_one_journal() -> None:
     # balances per document); the share of journal A (3 of 6 lines) is reached inside it
     keys = ["k0", "k1#>INV1", "k1#>INV2", "k1#>INV3", "k2", "k3"]
     assert spread_rows(keys, {}, RUN, ["A", "B"]) == [0, 0, 0, 0, 1, 1]
+
+
+def test_the_lines_of_a_check_stay_in_one_journal() -> None:
+    # k1, k2 and k3 are the three lines of one check (pipeline.remittance: one payment_key, one
+    # document number): journal A's share (3 of 6 lines) is reached at k2, yet k3 follows the check
+    to_post = pd.DataFrame({"key": ["k0", "k1", "k2", "k3", "k4", "k5"], "payment_key": ["", "k1", "k1", "k1", "", ""]})
+    keys = to_post["key"].tolist()
+    assert spread_rows(keys, {}, RUN, ["A", "B"], payment_of=payment_groups(to_post)) == [0, 0, 0, 0, 1, 1]
+    # without the check's grouping the same rows would be parted at the share
+    assert spread_rows(keys, {}, RUN, ["A", "B"]) == [0, 0, 0, 1, 1, 1]
 
 
 def test_rows_this_run_planned_stay_in_their_journal_and_their_receipt_follows() -> None:
