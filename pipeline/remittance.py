@@ -48,7 +48,9 @@ PAYMENT_KEY = "payment_key"
 """Column of the rows: the key of the first line of the row's payment, "" for a row on its own."""
 DISCOUNT = "discount_minor"
 """Column of the rows: the early-payment discount the payer took on the line, in minor units."""
-_LABEL, _CODE, _NOTE = "payment_label", "payment_code", "payment_note"
+PAYMENT_LABEL = "payment_label"
+"""Column of the rows: the payment as people name it ("Check No 10442"), "" for a row on its own."""
+_LABEL, _CODE, _NOTE = PAYMENT_LABEL, "payment_code", "payment_note"
 """Columns of the rows: the payment as people name it, and the review code and words for all of it."""
 
 
@@ -280,8 +282,8 @@ def resolve_payments(
     todo: pd.DataFrame, decimals: int, resolve_rows: Callable[[pd.DataFrame], Resolution]
 ) -> Resolution:
     """``resolve_rows`` over ``todo`` with discounts and payment groups honoured (module docstring)."""
-    if PAYMENT_KEY not in todo.columns or todo.empty:
-        return resolve_rows(todo)
+    if PAYMENT_KEY not in todo.columns or DISCOUNT not in todo.columns or todo.empty:
+        return resolve_rows(todo)  # DISCOUNT missing: the payment columns came only with decided rows
     group = todo[PAYMENT_KEY].fillna("").astype("str")
     discount = todo[DISCOUNT].fillna(0).astype("int64")
     if not (group != "").any() and not (discount != 0).any():
@@ -450,4 +452,4 @@ def _explain_review(review: pd.DataFrame, held: dict[str, tuple[str, str]], stop
     review["message"] = pd.Series(messages, index=review.index, dtype="str")
 
 
-__all__ = ["DISCOUNT", "PAYMENT_KEY", "mark_payments", "resolve_payments"]
+__all__ = ["DISCOUNT", "PAYMENT_KEY", "PAYMENT_LABEL", "mark_payments", "resolve_payments"]
