@@ -19,9 +19,12 @@ import openpyxl
 from click.testing import CliRunner
 
 from pipeline.cli import main
+from pipeline.sandbox.runtime import start_sandbox
+from pipeline.sandbox.seed import add_customer
 from pipeline.sandbox.server import SandboxInfo
+from pipeline.sandbox.settings import Latency, SandboxSettings
 
-from .conftest import BCView, check_report, report_lines, run_cli, secrets_env
+from .conftest import BCView, check_report, report_lines, run_cli, secrets_env, when
 from .test_run_remittance import _file, write_config
 
 CHECK = [  # 1250.00 + 84.99 = 1334.99; the second line names no open invoice
@@ -163,3 +166,44 @@ def test_a_refused_decision_holds_the_other_lines_of_its_check(tmp_path: Path, s
         ("C10000", Decimal("-1250.00"), "LBX260318-001", "RE-2026-0091"),
         ("C10000", Decimal("-84.99"), "LBX260318-001", "RE-2026-0094"),
     ]
+
+
+def test_a_line_of_a_check_refused_by_bc_holds_the_check_and_the_journal_is_not_posted(tmp_path: Path) -> None:
+    """Check 60001 pays C10000's RE-2026-0091 (1250.00) and RE-2026-0094 (84.99) and, for a sister
+    company, C10100's RE-2026-0102 (357.00): 1691.99. C10100 is blocked (All) in BC once the first
+    line is in the journal, so BC refuses the third line (400). The two lines in the journal are
+    not posted by ``--post-journal``: a person sees them as a conflict naming the refused row."""
+    settings = SandboxSettings(
+        tls=True, state_dir=tmp_path / "sandbox", seed="demo", latency=Latency(per_request_s=0.05)
+    )
+    with start_sandbox(settings) as info:
+        view = BCView(info)
+        config = write_config(tmp_path / "cfg", info, posting={"batch_size": 1, "max_in_flight": 1})
+        rows = [
+            "60001,1691.99,C10000,RE-2026-0091,1250.00,,2026-03-18",
+            "60001,1691.99,C10000,RE-2026-0094,84.99,,2026-03-18",
+            "60001,1691.99,C10100,RE-2026-0102,357.00,,2026-03-18",
+        ]
+        file = _file(tmp_path / "in" / "lockbox.csv", *rows)
+        when(
+            lambda: view.line_count() >= 1,
+            lambda: add_customer(view.store, view.cid, "C10100", "Bäckerei Schäfer KG", blocked="All"),
+        )
+
+        out = run_cli(config, info, "--profile", "lockbox", "--post-journal", file)
+
+        s = out.summary
+        assert s is not None and out.exit_code == 1, out.output
+        assert (s["posted"], s["rejected"], s["needs_review"]) == (0, 1, 2)
+        assert s["journal"]["posted"] is False
+        by_row = {x["source_row"]: x for x in report_lines(s)}
+        assert by_row[4]["state"] == "rejected"
+        for row in (2, 3):
+            assert by_row[row]["state"] == "needs_review" and by_row[row]["reason_code"] == "bc_conflict"
+            assert "refused another line of the same payment" in by_row[row]["message"]
+            assert "row 4" in by_row[row]["message"]
+        assert _lines(view) == [  # in the journal, not posted: the invoices stay open
+            ("C10000", Decimal("-1250.00"), "LBX260318-001", "RE-2026-0091"),
+            ("C10000", Decimal("-84.99"), "LBX260318-001", "RE-2026-0094"),
+        ]
+        assert view.invoices()["RE-2026-0091"]["status"] == "Open"
