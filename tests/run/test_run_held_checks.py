@@ -207,3 +207,15 @@ def test_a_line_of_a_check_refused_by_bc_holds_the_check_and_the_journal_is_not_
             ("C10000", Decimal("-84.99"), "LBX260318-001", "RE-2026-0094"),
         ]
         assert view.invoices()["RE-2026-0091"]["status"] == "Open"
+
+        # the next run does not send the refused line alone (even once C10100 is unblocked): the
+        # check is in BC in part, a person checks the journal
+        add_customer(view.store, view.cid, "C10100", "Bäckerei Schäfer KG")
+        again = run_cli(config, info, "--profile", "lockbox", "--post-journal", file)
+        s2 = again.summary
+        assert s2 is not None and again.exit_code == 1, again.output
+        assert (s2["posted"], s2["already_posted"], s2["needs_review"]) == (0, 2, 1)
+        (row4,) = [x for x in report_lines(s2) if x["source_row"] == 4]
+        assert row4["reason_code"] == "bc_conflict" and "2 other line(s) of this payment" in row4["message"]
+        assert len(_lines(view)) == 2
+        assert view.invoices()["RE-2026-0102"]["status"] == "Open"
