@@ -19,6 +19,7 @@ import openpyxl
 from click.testing import CliRunner
 
 from pipeline.cli import main
+from pipeline.sandbox import rules
 from pipeline.sandbox.runtime import start_sandbox
 from pipeline.sandbox.seed import add_customer
 from pipeline.sandbox.server import SandboxInfo
@@ -168,32 +169,44 @@ def test_a_refused_decision_holds_the_other_lines_of_its_check(tmp_path: Path, s
     ]
 
 
-def test_a_line_of_a_check_refused_by_bc_holds_the_check_and_the_journal_is_not_posted(tmp_path: Path) -> None:
+SPLIT_CHECK = [  # 1250.00 + 84.99 + 357.00 = 1691.99
+    "60001,1691.99,C10000,RE-2026-0091,1250.00,,2026-03-18",
+    "60001,1691.99,C10000,RE-2026-0094,84.99,,2026-03-18",
+    "60001,1691.99,C10100,RE-2026-0102,357.00,,2026-03-18",
+]
+IN_JOURNAL = [
+    ("C10000", Decimal("-1250.00"), "LBX260318-001", "RE-2026-0091"),
+    ("C10000", Decimal("-84.99"), "LBX260318-001", "RE-2026-0094"),
+]
+
+
+def _slow_sandbox(tmp_path: Path) -> SandboxSettings:
+    """A sandbox slow enough (50 ms a request) for a watcher to block a customer between two lines."""
+    return SandboxSettings(tls=True, state_dir=tmp_path / "sandbox", seed="demo", latency=Latency(per_request_s=0.05))
+
+
+def _refused_third_line(tmp_path: Path, info: SandboxInfo, view: BCView) -> tuple[Path, Path, dict[str, Any]]:
     """Check 60001 pays C10000's RE-2026-0091 (1250.00) and RE-2026-0094 (84.99) and, for a sister
-    company, C10100's RE-2026-0102 (357.00): 1691.99. C10100 is blocked (All) in BC once the first
-    line is in the journal, so BC refuses the third line (400). The two lines in the journal are
-    not posted by ``--post-journal``: a person sees them as a conflict naming the refused row."""
-    settings = SandboxSettings(
-        tls=True, state_dir=tmp_path / "sandbox", seed="demo", latency=Latency(per_request_s=0.05)
+    company, C10100's RE-2026-0102 (357.00). C10100 is blocked (All) in BC once the first line is in
+    the journal, so BC refuses the third line (400) when it is sent, one line a request."""
+    config = write_config(tmp_path / "cfg", info, posting={"batch_size": 1, "max_in_flight": 1})
+    file = _file(tmp_path / "in" / "lockbox.csv", *SPLIT_CHECK)
+    when(
+        lambda: view.line_count() >= 1,
+        lambda: add_customer(view.store, view.cid, "C10100", "Bäckerei Schäfer KG", blocked="All"),
     )
-    with start_sandbox(settings) as info:
+    out = run_cli(config, info, "--profile", "lockbox", "--post-journal", file)
+    assert out.summary is not None and out.exit_code == 1, out.output
+    return config, file, out.summary
+
+
+def test_a_line_of_a_check_refused_by_bc_holds_the_check_and_the_journal_is_not_posted(tmp_path: Path) -> None:
+    """The two lines in the journal are not posted by ``--post-journal``: a person sees them as a
+    conflict naming the refused row; a later run never sends the refused row alone."""
+    with start_sandbox(_slow_sandbox(tmp_path)) as info:
         view = BCView(info)
-        config = write_config(tmp_path / "cfg", info, posting={"batch_size": 1, "max_in_flight": 1})
-        rows = [
-            "60001,1691.99,C10000,RE-2026-0091,1250.00,,2026-03-18",
-            "60001,1691.99,C10000,RE-2026-0094,84.99,,2026-03-18",
-            "60001,1691.99,C10100,RE-2026-0102,357.00,,2026-03-18",
-        ]
-        file = _file(tmp_path / "in" / "lockbox.csv", *rows)
-        when(
-            lambda: view.line_count() >= 1,
-            lambda: add_customer(view.store, view.cid, "C10100", "Bäckerei Schäfer KG", blocked="All"),
-        )
+        config, file, s = _refused_third_line(tmp_path, info, view)
 
-        out = run_cli(config, info, "--profile", "lockbox", "--post-journal", file)
-
-        s = out.summary
-        assert s is not None and out.exit_code == 1, out.output
         assert (s["posted"], s["rejected"], s["needs_review"]) == (0, 1, 2)
         assert s["journal"]["posted"] is False
         by_row = {x["source_row"]: x for x in report_lines(s)}
@@ -202,10 +215,7 @@ def test_a_line_of_a_check_refused_by_bc_holds_the_check_and_the_journal_is_not_
             assert by_row[row]["state"] == "needs_review" and by_row[row]["reason_code"] == "bc_conflict"
             assert "refused another line of the same payment" in by_row[row]["message"]
             assert "row 4" in by_row[row]["message"]
-        assert _lines(view) == [  # in the journal, not posted: the invoices stay open
-            ("C10000", Decimal("-1250.00"), "LBX260318-001", "RE-2026-0091"),
-            ("C10000", Decimal("-84.99"), "LBX260318-001", "RE-2026-0094"),
-        ]
+        assert _lines(view) == IN_JOURNAL  # in the journal, not posted: the invoices stay open
         assert view.invoices()["RE-2026-0091"]["status"] == "Open"
 
         # the next run does not send the refused line alone (even once C10100 is unblocked): the
@@ -217,5 +227,38 @@ def test_a_line_of_a_check_refused_by_bc_holds_the_check_and_the_journal_is_not_
         assert (s2["posted"], s2["already_posted"], s2["needs_review"]) == (0, 2, 1)
         (row4,) = [x for x in report_lines(s2) if x["source_row"] == 4]
         assert row4["reason_code"] == "bc_conflict" and "2 other line(s) of this payment" in row4["message"]
-        assert len(_lines(view)) == 2
+        assert _lines(view) == IN_JOURNAL
         assert view.invoices()["RE-2026-0102"]["status"] == "Open"
+
+
+def test_a_rebuilt_ledger_counts_only_the_lines_of_a_posted_check_its_entries_show(tmp_path: Path) -> None:
+    """A person posts the journal holding two of the check's three lines by hand; the ledger is lost.
+    The check's document is in BC's posted entries, but only two receivables credits (1250.00 and
+    84.99) are under it: the rebuild records those two lines, not the refused 357.00, and the next
+    run holds row 4 for a person instead of sending it alone."""
+    with start_sandbox(_slow_sandbox(tmp_path)) as info:
+        view = BCView(info)
+        config, file, _ = _refused_third_line(tmp_path, info, view)
+        (journal,) = view.new_journals().values()
+        rules.post_journal(view.store, view.cid, str(journal["id"]))  # a person posts it
+        assert view.invoices()["RE-2026-0091"]["status"] == "Paid"
+        for leftover in (config.parent / "state").glob("ledger.sqlite*"):
+            leftover.unlink()
+
+        rebuilt = CliRunner().invoke(
+            main,
+            ["ledger", "rebuild", "--json", "--config", str(config), "--profile", "lockbox", str(file)],
+            env=secrets_env(info),
+            catch_exceptions=False,
+        )
+        found = json.loads(rebuilt.stdout.strip().splitlines()[-1])
+        assert (found["found_posted"], found["not_in_bc"], found["unexplained_journal_lines"]) == (2, 1, 0), found
+
+        add_customer(view.store, view.cid, "C10100", "Bäckerei Schäfer KG")
+        again = run_cli(config, info, "--profile", "lockbox", file)
+        s = again.summary
+        assert s is not None and again.exit_code == 1, again.output
+        assert (s["posted"], s["already_posted"], s["needs_review"]) == (0, 2, 1)
+        (row4,) = [x for x in report_lines(s) if x["source_row"] == 4]
+        assert row4["reason_code"] == "bc_conflict"
+        assert view.line_count() == 0 and view.invoices()["RE-2026-0102"]["status"] == "Open"  # nothing sent
