@@ -463,7 +463,9 @@ def render_waiting(waiting: Sequence[ReviewRecord], path: Path) -> str:
         w = waiting_json(r)
         out.append(
             f"  since {r.first_seen[:10]}  {r.source_file} row {r.source_row}  {w['received']} {w['currency']}"
-            f"  {r.message}" + ("  [decided, not carried out yet]" if r.state == "decided" else "")
+            + (f"  ({label_of(r)})" if check_of(r) else "")
+            + f"  {r.message}"
+            + ("  [decided, not carried out yet]" if r.state == "decided" else "")
         )
     out.append(f"Decide in {path} (column Decision), then: payimport run {path}")
     return "\n".join(out)
