@@ -94,7 +94,7 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     result.parts = [
         payment_lines(posted[~posted["key"].isin(halves)], "posted"),
         payment_lines(_refused(rows, outcome), "rejected"),
-        payment_lines(_conflicted(rows, PostOutcome(conflicts={**outcome.conflicts, **halves})), "needs_review"),
+        payment_lines(_conflicted(rows, {**outcome.conflicts, **halves}), "needs_review"),
         payment_lines(_unsent(ctx, unsent), "needs_review"),
     ]
     try:
@@ -297,11 +297,11 @@ def _refused(rows: pd.DataFrame, outcome: PostOutcome) -> pd.DataFrame:
     return refused
 
 
-def _conflicted(rows: pd.DataFrame, outcome: PostOutcome) -> pd.DataFrame:
-    conflicted = rows[rows["key"].isin(outcome.conflicts)].copy()
+def _conflicted(rows: pd.DataFrame, conflicts: Mapping[str, str]) -> pd.DataFrame:
+    conflicted = rows[rows["key"].isin(conflicts)].copy()
     if not conflicted.empty:
         conflicted["reason_code"] = Outcome.BC_CONFLICT
-        conflicted["message"] = [outcome.conflicts[k] for k in conflicted["key"]]
+        conflicted["message"] = [conflicts[k] for k in conflicted["key"]]
     return conflicted
 
 
