@@ -22,6 +22,10 @@ What this module decides, before anything is sent:
   discount on an invoice of 1,250.00 is a full payment, not a short one; it is then applied with the
   amount paid (BC's API has no discount field) and flagged ``payment_discount``. A group with any
   line in review goes to review whole: its other lines wait with ``payment_held``.
+
+What becomes of a held check after that, in the review loop (decided and carried out together),
+when BC refuses one of its lines, and in a ledger rebuild: ``pipeline.held_checks``,
+``pipeline.post.posting.partly_refused``, ``pipeline.post.rebuild``.
 """
 
 from __future__ import annotations

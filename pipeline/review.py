@@ -17,6 +17,7 @@ and stays there until a person decides:
   customer, more than the invoice's remaining amount, an unknown customer are refused, never
   guessed), and posted through the same exactly-once path under the row's own key (a split over
   several invoices under the keys of the matcher's split, ``<key>#><invoice>`` and ``<key>#>rest``);
+  the lines of one check are carried out together, once each has a decision (``pipeline.held_checks``);
 * **done**: posted, or skipped as handled elsewhere; never reported again, a re-drop of the file
   shows it as already posted or skipped by a person.
 """
