@@ -30,6 +30,7 @@ import pandas as pd
 
 from pipeline.config import currency_decimals
 from pipeline.errors import InputError
+from pipeline.held_checks import check_of, label_of
 from pipeline.ledger import Ledger, ReviewRecord
 from pipeline.money import exact_float, minor_text
 from pipeline.review import APPLY_INVOICE, ON_ACCOUNT, SKIP, WAIT, Decision
@@ -62,6 +63,8 @@ FACTS: Final = (
     ("First run", "text", 24),
     ("File", "text", 28),
     ("Row", "int", 6),
+    ("Check", "text", 18),
+    ("Check total", "money", 14),
     ("Posting Date", "date", 12),
     ("Received", "money", 14),
     ("Currency", "text", 9),
@@ -94,6 +97,9 @@ INSTRUCTIONS: Final = (
     "customer without an invoice.",
     "Not a customer payment - skip - write why in Note (for example: handled elsewhere, refund).",
     "Wait - or leave the Decision empty: the row keeps waiting.",
+    "Lines of one check (the same Check, the check's total beside it) are one payment: decide each line; "
+    "the check is posted only when every one of its lines has a decision, all lines under the check's one "
+    "document number. Until then the decided lines wait, and the Result says which lines are still undecided.",
     "Save the workbook and import it again (payimport run THIS-FILE.xlsx, or drop it into the inbox).",
     "Each decision is checked: an invoice of another customer, more than the invoice's open amount or "
     "an unknown customer is refused and the Result column says why. Fix it and import the file again.",
@@ -130,7 +136,8 @@ class Entry:
 
 def write_decisions_workbook(path: Path, entries: Sequence[Entry], decimals: int) -> Path:
     """The Decisions sheet (facts, the person's columns with drop-downs, Result) and How to decide."""
-    rows = [_row(e, decimals) for e in entries]
+    totals = _check_totals(entries)
+    rows = [_row(e, decimals, totals) for e in entries]
     with open_workbook(path, subject=DECISIONS_SUBJECT, title="Payments waiting for a decision") as book:
         table = Table(SHEET, tuple((n, k, w) for n, k, w in COLUMNS), decimals=decimals)
         sheet = write_table(book, table, rows)
@@ -163,7 +170,23 @@ def write_decisions_workbook(path: Path, entries: Sequence[Entry], decimals: int
     return path
 
 
-def _row(entry: Entry, decimals: int) -> list[Any]:
+def _check_totals(entries: Sequence[Entry]) -> dict[str, int]:
+    """Each check's total (received, minor units) over its lines in the workbook."""
+    out: dict[str, int] = {}
+    for e in entries:
+        if e.record is not None and check_of(e.record):
+            check = check_of(e.record)
+            out[check] = out.get(check, 0) - int(e.record.row.get("amount_minor") or 0)
+    return out
+
+
+def _received(minor: int, places: int) -> Any:
+    """An amount as the workbook shows it: an Excel number where the float is exact, else exact text."""
+    number = exact_float(minor, places)
+    return minor_text(minor, places) if number is None else Money(number, places)
+
+
+def _row(entry: Entry, decimals: int, totals: Mapping[str, int]) -> list[Any]:
     r = entry.record
     person = [entry.written.get(name) for name, _, _ in PERSON]
     if r is None:
@@ -171,15 +194,16 @@ def _row(entry: Entry, decimals: int) -> list[Any]:
     row = r.row
     minor = -int(row.get("amount_minor") or 0)  # BC's sign in the ledger; finance reads a receipt as positive
     places = currency_decimals(str(row.get("currency", ""))) if row.get("currency") else decimals
-    number = exact_float(minor, places)
-    received: Any = minor_text(minor, places) if number is None else Money(number, places)
+    check = check_of(r)
     facts = [
         _date(r.first_seen),
         r.first_run,
         r.source_file,
         r.source_row,
+        label_of(r) if check else None,
+        _received(totals[check], places) if check else None,
         _date(str(row.get("postingDate", ""))),
-        received,
+        _received(minor, places),
         row.get("currency", ""),
         row.get("customerNumber", ""),
         row.get("appliesToInvoiceNumber", ""),
@@ -380,12 +404,20 @@ def _result(line: Mapping[Any, Any] | None, record: ReviewRecord | None) -> str:
 def write_review_workbook(ledger: Ledger, scope: str, path: Path) -> list[ReviewRecord]:
     """A decisions workbook of every row waiting for a person in this company (``payimport review``),
     oldest first; returns those rows."""
-    waiting = list(ledger.reviews(scope, states=("waiting", "decided")).values())
+    waiting = _checks_together(list(ledger.reviews(scope, states=("waiting", "decided")).values()))
     entries = [
         Entry(r, _written(r), "decided, not carried out yet" if r.state == "decided" else "", r.key) for r in waiting
     ]
     write_decisions_workbook(path, entries, 2)
     return waiting
+
+
+def _checks_together(records: list[ReviewRecord]) -> list[ReviewRecord]:
+    """Oldest first, the lines of one check together (where its first line waiting would be)."""
+    first: dict[str, int] = {}
+    for i, r in enumerate(records):
+        first.setdefault(check_of(r) or r.key, i)
+    return sorted(records, key=lambda r: first[check_of(r) or r.key])
 
 
 def _written(record: ReviewRecord) -> dict[str, Any]:
@@ -431,7 +463,9 @@ def render_waiting(waiting: Sequence[ReviewRecord], path: Path) -> str:
         w = waiting_json(r)
         out.append(
             f"  since {r.first_seen[:10]}  {r.source_file} row {r.source_row}  {w['received']} {w['currency']}"
-            f"  {r.message}" + ("  [decided, not carried out yet]" if r.state == "decided" else "")
+            + (f"  ({label_of(r)})" if check_of(r) else "")
+            + f"  {r.message}"
+            + ("  [decided, not carried out yet]" if r.state == "decided" else "")
         )
     out.append(f"Decide in {path} (column Decision), then: payimport run {path}")
     return "\n".join(out)

@@ -22,6 +22,10 @@ What this module decides, before anything is sent:
   discount on an invoice of 1,250.00 is a full payment, not a short one; it is then applied with the
   amount paid (BC's API has no discount field) and flagged ``payment_discount``. A group with any
   line in review goes to review whole: its other lines wait with ``payment_held``.
+
+What becomes of a held check after that, in the review loop (decided and carried out together),
+when BC refuses one of its lines, and in a ledger rebuild: ``pipeline.held_checks``,
+``pipeline.post.posting.partly_refused``, ``pipeline.post.rebuild``.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ PAYMENT_KEY = "payment_key"
 """Column of the rows: the key of the first line of the row's payment, "" for a row on its own."""
 DISCOUNT = "discount_minor"
 """Column of the rows: the early-payment discount the payer took on the line, in minor units."""
-_LABEL, _CODE, _NOTE = "payment_label", "payment_code", "payment_note"
+PAYMENT_LABEL = "payment_label"
+"""Column of the rows: the payment as people name it ("Check No 10442"), "" for a row on its own."""
+_LABEL, _CODE, _NOTE = PAYMENT_LABEL, "payment_code", "payment_note"
 """Columns of the rows: the payment as people name it, and the review code and words for all of it."""
 
 
@@ -280,8 +286,8 @@ def resolve_payments(
     todo: pd.DataFrame, decimals: int, resolve_rows: Callable[[pd.DataFrame], Resolution]
 ) -> Resolution:
     """``resolve_rows`` over ``todo`` with discounts and payment groups honoured (module docstring)."""
-    if PAYMENT_KEY not in todo.columns or todo.empty:
-        return resolve_rows(todo)
+    if PAYMENT_KEY not in todo.columns or DISCOUNT not in todo.columns or todo.empty:
+        return resolve_rows(todo)  # DISCOUNT missing: the payment columns came only with decided rows
     group = todo[PAYMENT_KEY].fillna("").astype("str")
     discount = todo[DISCOUNT].fillna(0).astype("int64")
     if not (group != "").any() and not (discount != 0).any():
@@ -450,4 +456,4 @@ def _explain_review(review: pd.DataFrame, held: dict[str, tuple[str, str]], stop
     review["message"] = pd.Series(messages, index=review.index, dtype="str")
 
 
-__all__ = ["DISCOUNT", "PAYMENT_KEY", "mark_payments", "resolve_payments"]
+__all__ = ["DISCOUNT", "PAYMENT_KEY", "PAYMENT_LABEL", "mark_payments", "resolve_payments"]

@@ -17,6 +17,7 @@ and stays there until a person decides:
   customer, more than the invoice's remaining amount, an unknown customer are refused, never
   guessed), and posted through the same exactly-once path under the row's own key (a split over
   several invoices under the keys of the matcher's split, ``<key>#><invoice>`` and ``<key>#>rest``);
+  the lines of one check are carried out together, once each has a decision (``pipeline.held_checks``);
 * **done**: posted, or skipped as handled elsewhere; never reported again, a re-drop of the file
   shows it as already posted or skipped by a person.
 """
@@ -31,18 +32,28 @@ from typing import Any, Final
 import pandas as pd
 
 from pipeline.config import Policies
+from pipeline.held_checks import (
+    hold_refused_checks,
+    hold_undecided_checks,
+    lines_of_checks,
+    mark_checks,
+    with_checks,
+)
 from pipeline.inputs import Inputs
 from pipeline.ledger import HeldRow, Ledger, ReviewRecord, RowRecord
 from pipeline.lines import payment_lines, receipt_key, split_line_key
 from pipeline.money import exact_minor, minor_to_decimal
 from pipeline.normalize import PAYMENT_COLUMNS
 from pipeline.post.context import RunContext
+from pipeline.remittance import PAYMENT_KEY, PAYMENT_LABEL
 from pipeline.resolve import Resolution, resolve
 from pipeline.split import SPLIT, legacy_part_keys, open_amounts, parse_parts, split_row
 from schemas.codes import Review, Skip, describe
 
 ROW_COLUMNS: Final = (*PAYMENT_COLUMNS, "file_sha256")
 """What the ledger keeps of a held row: the payment as read from the file, enough to post it later."""
+CHECK_COLUMNS: Final = (PAYMENT_KEY, PAYMENT_LABEL)
+"""Kept too for a line of a check (``pipeline.held_checks``): which check, and its name for people."""
 
 APPLY_CANDIDATE: Final = "apply to candidate"
 APPLY_INVOICE: Final = "apply to invoice"
@@ -107,13 +118,17 @@ def held_rows(todo: pd.DataFrame, review: pd.DataFrame) -> list[HeldRow]:
     the half-resolved one), its reason, message and candidates."""
     if review.empty:
         return []
-    by_key = {str(r["key"]): r for r in todo[[c for c in ROW_COLUMNS if c in todo.columns]].to_dict("records")}
+    kept = [c for c in (*ROW_COLUMNS, *CHECK_COLUMNS) if c in todo.columns]
+    by_key = {str(r["key"]): r for r in todo[kept].to_dict("records")}
     out = []
     for r in review.to_dict("records"):
         key = str(r["key"])
         source = by_key[key]
         row = {name: _plain(source.get(name)) for name in ROW_COLUMNS}
         row["candidates"] = str(r.get("candidates") or "")
+        for name in CHECK_COLUMNS:
+            if _plain(source.get(name)):
+                row[name] = str(source[name])
         out.append(
             HeldRow(
                 key,
@@ -149,6 +164,9 @@ def rows_of(records: Sequence[ReviewRecord]) -> pd.DataFrame:
             frame[name] = pd.to_datetime(frame[name], format="%Y-%m-%d").astype("datetime64[s]")
         else:
             frame[name] = frame[name].astype("str")
+    if any(r.row.get(PAYMENT_KEY) for r in records):
+        for name in CHECK_COLUMNS:
+            frame[name] = pd.Series([str(r.row.get(name) or "") for r in records], dtype="str")
     return frame
 
 
@@ -190,8 +208,25 @@ def split_by_review(ledger: Ledger, scope: str, todo: pd.DataFrame) -> ReviewSpl
         lines.append(payment_lines(done[skipped.to_numpy()], "skipped"))
         lines.append(payment_lines(done[~skipped.to_numpy()], "already_posted"))  # a split: its parts are in BC
     decisions = {k: Decision.from_json(held[k].decision or {"kind": WAIT}) for k in decided["key"]}
+    decided, undecided = _whole_checks(ledger, scope, decided, held, decisions)
+    lines.append(undecided)
     rest = todo[(state == "").to_numpy()].reset_index(drop=True)
     return ReviewSplit(lines, decided, decisions, rest, waiting=len(waiting))
+
+
+def _whole_checks(
+    ledger: Ledger, scope: str, decided: pd.DataFrame, held: Mapping[str, ReviewRecord], decisions: dict[str, Decision]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The decided rows to carry out now, and the lines of decided rows whose check still has a line
+    without a decision (they stay decided: ``pipeline.held_checks``)."""
+    if decided.empty:
+        return decided, payment_lines(decided, "needs_review")
+    decided = mark_checks(decided, held)
+    members = lines_of_checks(ledger, scope, set(decided[PAYMENT_KEY]) - {""})
+    ready, waiting = hold_undecided_checks(decided, members, {k: d.describe() for k, d in decisions.items()})
+    for key in waiting["key"].astype("str"):
+        decisions.pop(key, None)
+    return ready, waiting
 
 
 @dataclass(frozen=True)
@@ -247,7 +282,9 @@ def carry_out(
     if not rows.empty:
         sha_of = dict(zip(decided["key"], decided["file_sha256"], strict=True))
         rows["file_sha256"] = [sha_of[receipt_key(str(k))] for k in rows["key"]]
-    return Carried(rows, payment_lines(skip, "skipped"), refused, payment_lines(review, "needs_review"))
+    rows, skip, waiting = hold_refused_checks(decided, with_checks(rows, decided), skip, dict(refused))
+    review = pd.concat([payment_lines(review, "needs_review"), waiting], ignore_index=True)
+    return Carried(rows, payment_lines(skip, "skipped"), refused, review)
 
 
 def _split(

@@ -63,16 +63,47 @@ def split_by_ledger(
     mine = (run_of == run_id) & (state_of == "created")
     earlier = (state_of == "created") & ~mine
     conflict = (state_of == "conflict") | (state_of == "sending")
+    partial = _rest_of_a_check_in_bc(rows, earlier) & ~duplicate & ~earlier & ~conflict & ~mine
     known = [
         _already_imported(rows[earlier & ~duplicate].copy(), records),
         _repeated_in_run(rows[duplicate].copy(), rows[~duplicate]),
         _in_conflict(rows[conflict & ~duplicate].copy(), records),
+        _check_in_part(rows[partial].copy(), rows[earlier], records),
     ]
     return LedgerSplit(
         [part for part in known if not part.empty],
         _resumed_created(rows[mine & ~duplicate].copy(), records),
-        rows[~duplicate & ~earlier & ~conflict & ~mine].reset_index(drop=True),
+        rows[~duplicate & ~earlier & ~conflict & ~mine & ~partial].reset_index(drop=True),
     )
+
+
+def _rest_of_a_check_in_bc(rows: pd.DataFrame, earlier: pd.Series) -> pd.Series:
+    """Rows of a check (``payment_key``) some other line of which an earlier run put in BC: sending
+    them now would make the check two payments in two journals, one perhaps posted without the other
+    (a line BC refused, ``posting.partly_refused``). As a split receipt created in part
+    (``pipeline.splits.receipt_records``), the check is a conflict for a person."""
+    if "payment_key" not in rows.columns:
+        return pd.Series(False, index=rows.index)
+    check = rows["payment_key"].fillna("").astype("str")
+    in_bc = set(check[earlier & (check != "")])
+    return check.isin(in_bc) & (check != "")
+
+
+def _check_in_part(rows: pd.DataFrame, in_bc: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.DataFrame:
+    if rows.empty:
+        return payment_lines(rows, "needs_review")
+    checks = in_bc["payment_key"].astype("str").tolist()
+    where = {c: records[str(k)] for c, k in zip(checks, in_bc["key"], strict=True)}
+    count = {c: checks.count(c) for c in checks}
+    rows["reason_code"] = Outcome.BC_CONFLICT
+    rows["message"] = [
+        f"{count[c]} other line(s) of this payment are in Business Central already (journal "
+        f"{where[c].journal_code}, document {where[c].payload.get('documentNumber', '')}), this one is not: "
+        "sending it alone could post the payment in part; a person checks the journal"
+        for c in rows["payment_key"].astype("str")
+    ]
+    rows["lineNumber"] = pd.NA
+    return payment_lines(rows, "needs_review")
 
 
 def _already_imported(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.DataFrame:

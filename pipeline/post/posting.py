@@ -4,7 +4,7 @@ journal when asked and clean. What it produced goes back to the runner as ``Post
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,12 +88,13 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     # not .map(created).fillna(""): with nothing created the mapped column is float NaN, and pandas
     # refuses to fill a float column with text
     rows["bc_id"] = pd.Series([created.get(k, "") for k in rows["key"]], index=rows.index, dtype="str")
-    posted = rows[rows["key"].isin(created)]
+    posted = rows[rows["key"].isin(created)]  # in BC: what the journals are compared with
     unsent = rows[~rows["key"].isin(set(created) | set(outcome.refused) | set(outcome.conflicts))].copy()
+    halves = partly_refused(rows, outcome.refused, set(created), payment_groups(to_post))
     result.parts = [
-        payment_lines(posted, "posted"),
+        payment_lines(posted[~posted["key"].isin(halves)], "posted"),
         payment_lines(_refused(rows, outcome), "rejected"),
-        payment_lines(_conflicted(rows, outcome), "needs_review"),
+        payment_lines(_conflicted(rows, {**outcome.conflicts, **halves}), "needs_review"),
         payment_lines(_unsent(ctx, unsent), "needs_review"),
     ]
     try:
@@ -102,6 +103,7 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
         result.discrepancies = pd.concat([f for f, _ in found], ignore_index=True) if found else pd.DataFrame()
         result.journal_posted = bool(found) and all(done for _, done in found)
         clean = result.error is None and result.discrepancies.empty and unsent.empty and not posted.empty
+        clean = clean and not halves  # never post a journal holding part of a payment
         if ctx.options.post_journal and clean and not result.journal_posted:
             # the first journal last: its state in the run's record says "posted" only once all are
             confirmed = [_post_verified(ctx, p.journal, _of(posted, p), result) for p in reversed(parts)]
@@ -255,6 +257,36 @@ def _send(ctx: RunContext, parts: list[_Part], total: int, already: int) -> Post
     )
 
 
+def partly_refused(
+    rows: pd.DataFrame, refused: Mapping[str, tuple[str, str]], created: set[str], payment_of: Callable[[str], str]
+) -> dict[str, str]:
+    """The lines in BC of a payment (a check, a split receipt) one of whose other lines BC refused,
+    with the words for a person: key -> message. Such a payment is half in the journal; the journal is
+    not posted (``post_rows``) and a person either fixes the refused line or removes the others."""
+    if not refused:
+        return {}
+    place = {str(r["key"]): r for r in as_records(rows)}
+    stopped: dict[str, list[str]] = {}
+    for key in refused:
+        stopped.setdefault(payment_of(key), []).append(key)
+    out: dict[str, str] = {}
+    for key in sorted(created):
+        payment = payment_of(key)
+        if payment not in stopped or key in refused:
+            continue
+        named = "; ".join(
+            f"row {place[k]['source_row']} ({refused[k][1]})" if k in place else refused[k][1] for k in stopped[payment]
+        )
+        line = place.get(key, {})
+        out[key] = (
+            f"in journal {line.get('journal_code', '')} (line {line.get('lineNumber', '')}), but Business Central "
+            f"refused another line of the same payment (document {line.get('documentNumber', '')}): {named}. A payment "
+            "is posted whole or not at all, so the journal is not posted: fix the refused line and import it, or "
+            "delete this payment's lines from the journal"
+        )
+    return out
+
+
 def _refused(rows: pd.DataFrame, outcome: PostOutcome) -> pd.DataFrame:
     refused = rows[rows["key"].isin(outcome.refused)].copy()
     if not refused.empty:
@@ -265,11 +297,11 @@ def _refused(rows: pd.DataFrame, outcome: PostOutcome) -> pd.DataFrame:
     return refused
 
 
-def _conflicted(rows: pd.DataFrame, outcome: PostOutcome) -> pd.DataFrame:
-    conflicted = rows[rows["key"].isin(outcome.conflicts)].copy()
+def _conflicted(rows: pd.DataFrame, conflicts: Mapping[str, str]) -> pd.DataFrame:
+    conflicted = rows[rows["key"].isin(conflicts)].copy()
     if not conflicted.empty:
         conflicted["reason_code"] = Outcome.BC_CONFLICT
-        conflicted["message"] = [outcome.conflicts[k] for k in conflicted["key"]]
+        conflicted["message"] = [conflicts[k] for k in conflicted["key"]]
     return conflicted
 
 

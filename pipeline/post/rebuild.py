@@ -284,21 +284,67 @@ def _record(ledger: Ledger, scope: str, found: Sequence[Found], inputs: Inputs) 
     return runs
 
 
-def _posted_with_their_check(rows: Sequence[Mapping[str, Any]], found: Sequence[Found]) -> list[Found]:
-    """The other lines of a check (``pipeline.remittance``) one of whose lines was found posted: BC's
-    posted entries are read as one trace per document number and day, and the check's lines share
-    its number and were sent in one journal, so they were posted with it."""
+def _vouched_check_lines(
+    client: BCClient, rows: Sequence[Mapping[str, Any]], found: Sequence[Found], days: tuple[str, str], decimals: int
+) -> tuple[list[Found], list[str]]:
+    """``found`` with the lines of every check (``pipeline.remittance``) found posted replaced by the
+    lines BC's posted entries vouch for, and the checks whose posted document vouches for none of
+    their lines (for a person).
+
+    A check's lines share one document number, and posted entries are read as one trace per number
+    and day, so the trace says the check was posted, not that each of its lines was: a line BC
+    refused when it was sent was never in the journal. Each line posted its own receivables entry
+    (a credit of the amount received, with the line's description), so a line counts as posted only
+    when an entry of its document and day, not taken by another line, has its amount and (where
+    both have one) its description. A line no entry vouches for is not in BC; the next run does not
+    send it alone but holds it as a conflict (``pipeline.post.plan``), since its check is in BC in part.
+    """
     posted: dict[str, Trace] = {}
     for row, _key, trace in found:
         check = row.get("payment_key")
         if isinstance(check, str) and check and not trace.journal_id:
             posted.setdefault(check, trace)
-    seen = {id(row) for row, _key, _trace in found}
+    if not posted:
+        return list(found), []
+    entries = posted_between(client, days, RENUMBERED_FIELDS)
+    out = [item for item in found if item[0].get("payment_key") not in posted]
+    unvouched: list[str] = []
+    for check, trace in posted.items():
+        lines = [row for row in rows if row.get("payment_key") == check]
+        credits = [
+            e
+            for e in entries.get(trace.number, [])
+            if str(e.get("postingDate", ""))[:10] == trace.day and Decimal(str(e.get("creditAmount") or 0)) > 0
+        ]
+        vouched = _vouch(lines, credits, trace, decimals)
+        out += vouched
+        if not vouched:
+            unvouched.append(
+                f"{trace.describe()}: posted document of the check of {lines[0].get('source_file')} row "
+                f"{lines[0].get('source_row')}, but none of its {len(lines)} line(s) matches its entries"
+            )
+    return out, unvouched
+
+
+def _vouch(
+    lines: Sequence[Mapping[str, Any]], credits: list[dict[str, Any]], trace: Trace, decimals: int
+) -> list[Found]:
+    """The lines of one posted check that a receivables entry of its document vouches for (file order)."""
+    used: set[int] = set()
     out: list[Found] = []
-    for row in rows:
-        check = row.get("payment_key")
-        if id(row) not in seen and isinstance(check, str) and check in posted:
-            out.append((row, str(row["key"]), posted[check]))
+    for row in lines:
+        amount = Decimal(minor_text(-int(row["amount_minor"]), decimals))
+        words = str(row.get("description") or "").strip().upper()
+        for entry in credits:
+            said = str(entry.get("description") or "").strip().upper()
+            other_words = bool(said and words and said != words)
+            if id(entry) in used or Decimal(str(entry.get("creditAmount"))) != amount or other_words:
+                continue
+            used.add(id(entry))
+            shown = f"G/L entry {entry.get('entryNumber')}"
+            vouched = Trace(trace.number, trace.day, None, "", "", 0, shown, trace.body)
+            out.append((row, str(row["key"]), vouched))
+            break
     return out
 
 
@@ -404,13 +450,13 @@ def rebuild_ledger(
     claimed = set(owned) | {trace.number for _, _, trace in found}
     first, last = str(days.min().date()), str(days.max().date())
     found += _renumbered(client, rows, found, (first, last), claimed, inputs.decimals)
-    found += _posted_with_their_check(rows, found)
+    found, unvouched = _vouched_check_lines(client, rows, found, (first, last), inputs.decimals)
     taken = {id(trace) for _, _, trace in found}
     receipts = {id(row): trace for row, _, trace in found}
     result.in_journals = sum(1 for trace in receipts.values() if trace.journal_id)
     result.posted = len(receipts) - result.in_journals
     result.not_in_bc = len(rows) - len(receipts)
-    result.unexplained = [t.describe() for t in traces if t.journal_id and id(t) not in taken]
+    result.unexplained = [t.describe() for t in traces if t.journal_id and id(t) not in taken] + unvouched
     result.held = bool(result.unexplained) and not keep_unexplained and not dry_run
     if found and not dry_run and not result.held:
         for path, sha in zip(inputs.paths, inputs.shas, strict=True):
