@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from pipeline.config import Policies
+from pipeline.config import MatchingRules, Policies
 from pipeline.held_checks import (
     hold_refused_checks,
     hold_undecided_checks,
@@ -63,11 +63,18 @@ WAIT: Final = "wait"
 DECISION_KINDS: Final = (APPLY_CANDIDATE, APPLY_INVOICE, SPLIT, ON_ACCOUNT, SKIP, WAIT)
 
 # A person said which invoice (or that it is not applied): the amount rules still hold, but a
-# partial payment the person chose, or a receipt they put on account, is what they meant.
+# partial payment the person chose, or a receipt they put on account, is what they meant. Cash
+# application is off: its evidence is for receipts nobody has looked at, and it would apply an
+# "on account" payment to an open invoice of the same amount, overriding the person.
+_PERSON: Final = MatchingRules(enabled=False)
 _INVOICE_POLICY: Final = Policies(
-    unapplied="needs_review", partial_payment="post", over_payment="needs_review", unknown_invoice="needs_review"
+    unapplied="needs_review",
+    partial_payment="post",
+    over_payment="needs_review",
+    unknown_invoice="needs_review",
+    matching=_PERSON,
 )
-_ACCOUNT_POLICY: Final = Policies(unapplied="post", unknown_invoice="needs_review")
+_ACCOUNT_POLICY: Final = Policies(unapplied="post", unknown_invoice="needs_review", matching=_PERSON)
 
 
 @dataclass(frozen=True)

@@ -364,3 +364,23 @@ def test_a_split_only_partly_recorded_under_the_old_keys_goes_to_a_person(tmp_pa
     assert "1 of 2 parts are in BC already; check the journal" in s1["message"]
     assert _new_lines(view) == lines
     assert _review_states(config) == {"S1": "waiting"}
+
+
+def test_on_account_stays_on_account_although_an_open_invoice_has_its_amount(
+    tmp_path: Path, sandbox: SandboxInfo
+) -> None:
+    """A person's "on account" is what they meant: cash application must not apply the payment to
+    the customer's open invoice of the same amount (C10000's RE-2026-0094, 84.99 open in the seed)."""
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox, profiles={"invoiced": PROFILE})
+    first = run_cli(
+        config, sandbox, "--profile", "invoiced", _statement(tmp_path / "s.csv", [("A1", "C99999", "84.99", "")])
+    )
+    assert first.summary is not None and first.summary["needs_review"] == 1, first.output
+    _review(config, sandbox, tmp_path / "decide.xlsx")
+    _decide(tmp_path / "decide.xlsx", {"A1": {"Decision": "On account", "Customer No. (decision)": "C10000"}})
+
+    decided = run_cli(config, sandbox, tmp_path / "decide.xlsx")
+
+    assert decided.summary is not None and decided.summary["posted"] == 1, decided.output
+    assert _new_lines(view) == [("C10000", Decimal("-84.99"), "")]
