@@ -129,25 +129,7 @@ def _post_customer_line(
             raise SandboxApiError(400, "Internal_DataNotFoundFilter", NO_CUST_LEDGER_ENTRY)
         if row_str(entry, "currency_code") != line.currency_code:
             raise dialog(DIFFERENT_CURRENCIES)
-        open_amount = row_decimal(entry, "remaining_amount")
-        applied = min(-remaining, open_amount)
-        left = open_amount - applied
-        remaining += applied
-        store.execute(
-            "UPDATE cust_ledger_entries SET remaining_amount = ?, remaining_amount_lcy = ?, open = ? "
-            "WHERE entry_no = ?",
-            (
-                money(left),
-                money(to_lcy(left, line.currency_code, rates)),
-                1 if left != 0 else 0,
-                row_int(entry, "entry_no"),
-            ),
-        )
-        if row_str(entry, "invoice_id"):
-            store.execute(
-                "UPDATE sales_invoices SET modified_at = ?, version = version + 1 WHERE id = ?",
-                (now, row_str(entry, "invoice_id")),
-            )
+        remaining = _apply_to_entry(store, entry, line, remaining, rates, now)
     elif remaining < 0 and _applies_to_oldest(store, company_id, line.account_no):
         remaining = _apply_to_oldest(store, company_id, line, remaining, rates, now)
     store.execute(
@@ -179,6 +161,27 @@ def _post_customer_line(
     )
 
 
+def _apply_to_entry(
+    store: Store, entry: sqlite3.Row, line: PaymentLine, remaining: Decimal, rates: Mapping[str, Decimal], now: str
+) -> Decimal:
+    """Apply the payment's ``remaining`` (negative) to one open invoice entry, as far as it reaches:
+    the entry's remaining amount goes down (closed at zero) and its invoice changes version.
+    Returns what is left of the payment."""
+    open_amount = row_decimal(entry, "remaining_amount")
+    applied = min(-remaining, open_amount)
+    left = open_amount - applied
+    store.execute(
+        "UPDATE cust_ledger_entries SET remaining_amount = ?, remaining_amount_lcy = ?, open = ? WHERE entry_no = ?",
+        (money(left), money(to_lcy(left, line.currency_code, rates)), int(left != 0), row_int(entry, "entry_no")),
+    )
+    if row_str(entry, "invoice_id"):
+        store.execute(
+            "UPDATE sales_invoices SET modified_at = ?, version = version + 1 WHERE id = ?",
+            (now, row_str(entry, "invoice_id")),
+        )
+    return remaining + applied
+
+
 def _applies_to_oldest(store: Store, company_id: str, customer_number: str) -> bool:
     customer = customer_by_number(store, company_id, customer_number)
     return customer is not None and row_str(customer, "application_method") == APPLY_TO_OLDEST
@@ -199,27 +202,8 @@ def _apply_to_oldest(
     for entry in entries:
         if remaining >= 0:
             break
-        open_amount = row_decimal(entry, "remaining_amount")
-        if open_amount <= 0:
-            continue
-        applied = min(-remaining, open_amount)
-        left = open_amount - applied
-        remaining += applied
-        store.execute(
-            "UPDATE cust_ledger_entries SET remaining_amount = ?, remaining_amount_lcy = ?, open = ? "
-            "WHERE entry_no = ?",
-            (
-                money(left),
-                money(to_lcy(left, line.currency_code, rates)),
-                1 if left != 0 else 0,
-                row_int(entry, "entry_no"),
-            ),
-        )
-        if row_str(entry, "invoice_id"):
-            store.execute(
-                "UPDATE sales_invoices SET modified_at = ?, version = version + 1 WHERE id = ?",
-                (now, row_str(entry, "invoice_id")),
-            )
+        if row_decimal(entry, "remaining_amount") > 0:
+            remaining = _apply_to_entry(store, entry, line, remaining, rates, now)
     return remaining
 
 
