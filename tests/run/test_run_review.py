@@ -297,6 +297,24 @@ def test_a_split_whose_run_stopped_before_recording_it_done_is_not_posted_again(
     assert _review_states(config) == {"S1": "done"}
 
 
+def _split_by_a_person(
+    tmp_path: Path, sandbox: SandboxInfo
+) -> tuple[BCView, Path, Path, list[tuple[str, Decimal, str]]]:
+    """S1 (2,380.00 naming RE-2026-0105) waits, a person splits it over C10400's two invoices and
+    the workbook is run: (view, config, statement, the journal lines then)."""
+    view = BCView(sandbox)
+    config = write_config(tmp_path / "cfg", sandbox, profiles={"invoiced": PROFILE})
+    statement = _statement(tmp_path / "s.csv", [("S1", "C10400", "2380.00", "RE-2026-0105")])
+    run_cli(config, sandbox, "--profile", "invoiced", statement)
+    _review(config, sandbox, tmp_path / "d.xlsx")
+    _decide(
+        tmp_path / "d.xlsx",
+        {"S1": {"Decision": "Apply to several invoices", "Invoice No.": "RE-2026-0105; RE-2026-0106"}},
+    )
+    assert run_cli(config, sandbox, tmp_path / "d.xlsx").exit_code == 0
+    return view, config, statement, _new_lines(view)
+
+
 def _as_earlier_versions_kept_it(config: Path, keep: int) -> None:
     """Rewrite the ledger as versions before the one split form kept a person's split: its lines
     keyed ``<key>#part<n>``; ``keep`` of them recorded (a ledger that lost the others' rows)."""
@@ -315,17 +333,7 @@ def test_a_split_in_bc_under_the_old_part_keys_is_recognised_and_not_sent_again(
 ) -> None:
     """A ledger written by an earlier version holds a person's split as ``#part1``, ``#part2``, still
     "decided": the next run finds both parts, sends nothing, reports the receipt once and closes it."""
-    view = BCView(sandbox)
-    config = write_config(tmp_path / "cfg", sandbox, profiles={"invoiced": PROFILE})
-    statement = _statement(tmp_path / "s.csv", [("S1", "C10400", "2380.00", "RE-2026-0105")])
-    run_cli(config, sandbox, "--profile", "invoiced", statement)
-    _review(config, sandbox, tmp_path / "d.xlsx")
-    _decide(
-        tmp_path / "d.xlsx",
-        {"S1": {"Decision": "Apply to several invoices", "Invoice No.": "RE-2026-0105; RE-2026-0106"}},
-    )
-    assert run_cli(config, sandbox, tmp_path / "d.xlsx").exit_code == 0
-    lines = _new_lines(view)
+    view, config, statement, lines = _split_by_a_person(tmp_path, sandbox)
     _as_earlier_versions_kept_it(config, keep=2)
 
     again = run_cli(config, sandbox, "--profile", "invoiced", statement)
@@ -342,17 +350,7 @@ def test_a_split_in_bc_under_the_old_part_keys_is_recognised_and_not_sent_again(
 def test_a_split_only_partly_recorded_under_the_old_keys_goes_to_a_person(tmp_path: Path, sandbox: SandboxInfo) -> None:
     """One of the two old parts recorded: sending the split again could pay RE-2026-0105 twice, so
     nothing is sent and the row waits with the count for a person to check the journal."""
-    view = BCView(sandbox)
-    config = write_config(tmp_path / "cfg", sandbox, profiles={"invoiced": PROFILE})
-    statement = _statement(tmp_path / "s.csv", [("S1", "C10400", "2380.00", "RE-2026-0105")])
-    run_cli(config, sandbox, "--profile", "invoiced", statement)
-    _review(config, sandbox, tmp_path / "d.xlsx")
-    _decide(
-        tmp_path / "d.xlsx",
-        {"S1": {"Decision": "Apply to several invoices", "Invoice No.": "RE-2026-0105; RE-2026-0106"}},
-    )
-    assert run_cli(config, sandbox, tmp_path / "d.xlsx").exit_code == 0
-    lines = _new_lines(view)
+    view, config, statement, lines = _split_by_a_person(tmp_path, sandbox)
     _as_earlier_versions_kept_it(config, keep=1)
 
     again = run_cli(config, sandbox, "--profile", "invoiced", statement)
