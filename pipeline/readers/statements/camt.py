@@ -6,19 +6,12 @@ streamed with ``iterparse`` and each ``<Ntry>`` is dropped once read, so a 100,0
 costs the memory of one entry. The parser never resolves entities, never loads a DTD and never
 touches the network, and a file that declares a DTD is refused before parsing: a bank statement
 has no reason to carry one, and entity expansion is how a small XML file becomes gigabytes.
-
-The fields of the entries are extracted in C: entries are gathered in batches of a thousand and one
-compiled XSLT (per namespace) turns a batch into one flat element per entry and transaction
-detail, its field texts as attributes; Python then only builds the rows. An entry whose texts the
-XSLT cannot give exactly as the element walk would (whitespace to squeeze, Unicode spaces,
-elements of another namespace) is read by the walk (``_Fields``) instead, so both give the same rows.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -116,140 +109,10 @@ class _Fields:
         """Every element at ``path``, its text gathered and squeezed (as ``iterfind`` finds them)."""
         return [" ".join("".join(f.itertext()).split()) for f in self._found.get(path, ())]
 
-    def has(self, path: str) -> bool:
-        return path in self._found
-
-    def currency(self) -> str:
-        """The ``Ccy`` of the first ``Amt``."""
-        amt = self.find("Amt")
-        return "" if amt is None else amt.get("Ccy", "")
-
-    @property
-    def line(self) -> int:
-        return self.el.sourceline or 0
-
-
-_ENTRY_PATHS: tuple[str, ...] = ("Amt", "CdtDbtInd", "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt", "AcctSvcrRef")
-_ENTRY_PATHS += ("NtryRef", "RvslInd", "AddtlNtryInf")
-_PARTY_PATHS = tuple(
-    f"RltdPties/{path}"
-    for party in ("Dbtr", "Cdtr")
-    for path in (
-        f"{party}/Nm",
-        f"{party}/Pty/Nm",
-        f"Ultmt{party}/Nm",
-        f"Ultmt{party}/Pty/Nm",
-        f"{party}Acct/Id/IBAN",
-        f"{party}Acct/Id/Othr/Id",
-    )
-)
-_DETAIL_PATHS: tuple[str, ...] = (
-    "Refs/AcctSvcrRef",
-    "Refs/EndToEndId",
-    "Refs/Prtry/Ref",
-    "Amt",
-    "AmtDtls/TxAmt/Amt",
-    "CdtDbtInd",
-)
-_DETAIL_PATHS += ("AddtlTxInf", *_PARTY_PATHS)
-_LISTS = ("RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Ustrd")
-"""Read every time (``texts``): each element's text squeezed, so the XSLT gives them normalised."""
-_BATCH = 1000
-"""Entries per XSLT call: a call costs about what ten entries do, a batch keeps memory small."""
-_ODD_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
-"""The characters Python's ``str.split`` takes for whitespace and XPath's ``normalize-space`` does not."""
-
-
-_PLAIN_URI = re.compile(r"[^\s\"'<>&{}]+")
-
-
-def _xpath(path: str) -> str:
-    return "/".join(f"c:{part}" for part in path.split("/"))
-
-
-def _attributes(paths: tuple[str, ...]) -> str:
-    """Each path's text (the first element's, as ``find`` gives it) as attribute ``f0``, ``f1`` ..."""
-    return "".join(
-        f'<xsl:attribute name="f{k}"><xsl:value-of select="{_xpath(p)}"/></xsl:attribute>' for k, p in enumerate(paths)
-    )
-
-
-def _unclean(paths: tuple[str, ...]) -> str:
-    """An XPath test: a text the walk would squeeze (padded, doubled or non-space whitespace)."""
-    return " or ".join(f"normalize-space({_xpath(p)}) != string({_xpath(p)})" for p in paths)
-
-
-@cache
-def _flattener(ns: str) -> etree.XSLT | None:
-    """The XSLT turning the first ``$n`` entries of a statement into ``<e>`` elements (entry fields,
-    then ``Sts``, the amount's currency and the ``z`` mark of an entry to read by the walk), each
-    with a ``<d>`` per transaction detail (fields, ``RtrInf`` present, the reference lists). None
-    for entries in no namespace or one that cannot be written in the stylesheet as it is."""
-    if not _PLAIN_URI.fullmatch(ns):
-        return None
-    lists = "".join(
-        f'<xsl:for-each select="{_xpath(p)}"><xsl:text>&#10;</xsl:text><xsl:value-of select="normalize-space(.)"/>'
-        "</xsl:for-each><xsl:text>&#9;</xsl:text>"
-        for p in _LISTS
-    )
-    stylesheet = f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:c="{ns}">
-<xsl:param name="n" select="0"/>
-<xsl:template match="/"><r><xsl:for-each select="*/c:Ntry[position() &lt;= $n]"><e>{_attributes(_ENTRY_PATHS)}
-<xsl:attribute name="s"><xsl:value-of select="normalize-space(c:Sts)"/></xsl:attribute>
-<xsl:attribute name="y"><xsl:value-of select="c:Amt[1]/@Ccy"/></xsl:attribute>
-<xsl:attribute name="z"><xsl:if test="{_unclean(_ENTRY_PATHS)} or count(.//*) != count(.//c:*)
- or c:NtryDtls/c:TxDtls[{_unclean(_DETAIL_PATHS)}]">1</xsl:if></xsl:attribute>
-<xsl:for-each select="c:NtryDtls/c:TxDtls"><d>{_attributes(_DETAIL_PATHS)}
-<xsl:attribute name="t"><xsl:if test="c:RtrInf">1</xsl:if></xsl:attribute>
-<xsl:attribute name="m">{lists}</xsl:attribute></d></xsl:for-each></e></xsl:for-each></r></xsl:template>
-</xsl:stylesheet>"""
-    return etree.XSLT(etree.XML(stylesheet, etree.XMLParser(resolve_entities=False, no_network=True)))
-
-
-class _Flat:
-    """An entry's (or a transaction detail's) fields as the XSLT gave them, answering as ``_Fields``
-    does; the source line is looked up only when asked (a split batch, an error)."""
-
-    __slots__ = ("_ccy", "_lists", "_returned", "_values", "entry", "index")
-
-    def __init__(
-        self,
-        values: dict[str, str],
-        entry: etree._Element,
-        index: int = -1,
-        ccy: str = "",
-        lists: dict[str, list[str]] | None = None,
-        returned: bool = False,
-    ) -> None:
-        self._values, self.entry, self.index = values, entry, index
-        self._ccy, self._lists, self._returned = ccy, lists or {}, returned
-
-    def text(self, path: str) -> str:
-        return self._values[path]
-
-    def texts(self, path: str) -> list[str]:
-        return self._lists[path]
-
-    def has(self, path: str) -> bool:
-        return self._returned
-
-    def currency(self) -> str:
-        return self._ccy
-
-    @property
-    def line(self) -> int:
-        el = self.entry if self.index < 0 else _details(self.entry)[self.index]
-        return el.sourceline or 0
-
-
-_Source = _Fields | _Flat
-"""Where an entry's fields come from: the walk of its elements, or the XSLT's flat copy."""
-
 
 @dataclass
 class _State:
-    """The statement being read (its container element), how many entries it has had, and the
-    entries read but not yet turned into rows (a batch for the XSLT)."""
+    """The statement being read (its container element), and how many entries it has had."""
 
     file: str
     fmt: str = ""
@@ -257,8 +120,6 @@ class _State:
     current: BankStatement | None = None
     container: etree._Element | None = None
     entries: int = 0
-    pending: list[tuple[etree._Element, int]] = field(default_factory=list)
-    pending_ns: str = ""
 
 
 _EVENTS = tuple(f"{{*}}{name}" for name in ("Ntry", "Bal", "Acct", *_CONTAINERS))
@@ -286,9 +147,7 @@ def read_camt(data: bytes, file: str) -> StatementFile:
             _ended(state, el)
         root = parser.root
     except etree.XMLSyntaxError as exc:
-        _flush(state)  # entries read before the damage are reported first, as they come first
         raise InputError(file, f"is not well-formed XML (line {exc.lineno}): {exc.msg}") from None
-    _flush(state)
     if root is None:
         raise InputError(file, "holds no camt document")
     state.fmt = state.fmt or _version(file, root)
@@ -338,8 +197,6 @@ def _statement_of(state: _State, container: etree._Element) -> BankStatement:
 
 def _ended(state: _State, el: etree._Element) -> None:
     name = _local(el)
-    if name != "Ntry" or _ns(el)[1:-1] != state.pending_ns:
-        _flush(state)
     if name in _CONTAINERS:
         if _is_container(el):
             stmt = _statement_of(state, el)
@@ -355,12 +212,8 @@ def _ended(state: _State, el: etree._Element) -> None:
     stmt = _statement_of(state, parent)
     if name == "Ntry":
         state.entries += 1
-        if not state.pending:
-            _drop_before(el)
-        state.pending.append((el, state.entries))
-        state.pending_ns = _ns(el)[1:-1]
-        if len(state.pending) >= _BATCH:
-            _flush(state)
+        stmt.entries += _entry_rows(state.file, stmt, el, state.entries)
+        _drop(el)
     elif name == "Bal":
         _balance(state.file, stmt, el)
     elif name == "Acct":
@@ -371,50 +224,9 @@ def _ended(state: _State, el: etree._Element) -> None:
 def _drop(el: etree._Element) -> None:
     """Free what was read: the element, and the siblings before it (streaming, bounded memory)."""
     el.clear(keep_tail=False)
-    _drop_before(el)
-
-
-def _drop_before(el: etree._Element) -> None:
     parent = el.getparent()
     while parent is not None and el.getprevious() is not None:
         del parent[0]
-
-
-def _flush(state: _State) -> None:
-    """Rows of the pending entries (all children of the current statement, the first ``Ntry`` of
-    their namespace there), then the entries dropped."""
-    pending, state.pending = state.pending, []
-    if not pending:
-        return
-    stmt = state.current
-    parent = pending[0][0].getparent()
-    assert stmt is not None and parent is not None
-    flattener = _flattener(state.pending_ns)
-    if flattener is None:
-        for el, n in pending:
-            stmt.entries += _entry_rows(state.file, stmt, el, n)
-    else:
-        flat = flattener(parent, n=str(len(pending))).getroot()
-        assert flat is not None and len(flat) == len(pending)
-        for (el, n), out in zip(pending, flat, strict=True):
-            stmt.entries += _flat_rows(state.file, stmt, el, n, out)
-    for el, _ in pending:
-        parent.remove(el)
-
-
-def _flat_rows(file: str, stmt: BankStatement, el: etree._Element, n: int, out: etree._Element) -> list[Entry]:
-    """The entry's rows from the XSLT's fields, or by the walk when they would differ."""
-    values = out.values()
-    details = [d.values() for d in out]
-    if values[-1] or _ODD_SPACE.search("".join(values) + "".join("".join(d) for d in details)):
-        return _entry_rows(file, stmt, el, n)
-    fields = _Flat(dict(zip(_ENTRY_PATHS, values, strict=False)), el, ccy=values[-2])
-    flats = []
-    for k, d in enumerate(details):
-        refs, ustrd, _ = d[-1].split("\t")
-        lists = {_LISTS[0]: refs.split("\n")[1:], _LISTS[1]: ustrd.split("\n")[1:]}
-        flats.append(_Flat(dict(zip(_DETAIL_PATHS, d, strict=False)), el, k, lists=lists, returned=bool(d[-2])))
-    return _rows(file, stmt, fields, flats, values[-3], n)
 
 
 def _balance(file: str, stmt: BankStatement, el: etree._Element) -> None:
@@ -424,14 +236,15 @@ def _balance(file: str, stmt: BankStatement, el: etree._Element) -> None:
     where = f"{stmt.where}, balance {code} (line {el.sourceline})"
     fields = _Fields(el)
     value = _signed(file, fields, where)
-    stmt.currency = stmt.currency or fields.currency()
+    amt = fields.find("Amt")
+    stmt.currency = stmt.currency or ("" if amt is None else amt.get("Ccy", ""))
     if code in _OPENING and (stmt.opening is None or code == "OPBD"):
         stmt.opening, stmt.opening_where = value, where
     elif code in _CLOSING:
         stmt.closing, stmt.closing_where = value, where
 
 
-def _signed(file: str, el: _Source, where: str) -> Decimal:
+def _signed(file: str, el: _Fields, where: str) -> Decimal:
     """``Amt`` with ``CdtDbtInd`` applied: credit positive, debit negative."""
     amount = decimal_of(el.text("Amt"), file, where, "Amt")
     indicator = el.text("CdtDbtInd")
@@ -441,29 +254,25 @@ def _signed(file: str, el: _Source, where: str) -> Decimal:
 
 
 def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> list[Entry]:
-    """The entry's rows, its elements found by one walk of its subtree."""
-    fields = _Fields(el, frozenset({"NtryDtls"}))
-    return _rows(file, stmt, fields, [_Fields(d) for d in _details(el)], fields.text("Sts"), n)
-
-
-def _rows(
-    file: str, stmt: BankStatement, fields: _Source, details: Sequence[_Source], status: str, n: int
-) -> list[Entry]:
     """One row per transaction detail of the entry (batch bookings), or one row for the entry."""
     where = f"{stmt.where}, entry {n}"
-    line = fields.line
-    amount = _signed(file, fields, f"{where} (line {line})")
+    fields = _Fields(el, frozenset({"NtryDtls"}))
+    amount = _signed(file, fields, f"{where} (line {el.sourceline})")
+    amt = fields.find("Amt")
+    currency = "" if amt is None else amt.get("Ccy", "")
     booked = fields.text("BookgDt/Dt") or fields.text("BookgDt/DtTm") or fields.text("ValDt/Dt")
+    status = fields.text("Sts")
     base = Entry(
-        line=line,
+        line=el.sourceline or 0,
         where=where,
         booking_date=date_of(booked, file, where, "BookgDt") if booked else None,
         amount=amount,
-        currency=fields.currency(),
+        currency=currency,
         transaction_id=fields.text("AcctSvcrRef") or fields.text("NtryRef"),
         flag=NOT_BOOKED if status and status not in ("BOOK", "BOOKED") else "",
     )
     reversal = fields.text("RvslInd").lower() == "true"
+    details = [_Fields(d) for d in _details(el)]
     rows = _split(file, base, details, fields.text("AddtlNtryInf"))
     for row in rows:
         if reversal:
@@ -481,7 +290,7 @@ def _details(entry: etree._Element) -> list[etree._Element]:
     return out
 
 
-def _split(file: str, base: Entry, details: Sequence[_Source], extra: str) -> list[Entry]:
+def _split(file: str, base: Entry, details: list[_Fields], extra: str) -> list[Entry]:
     """Details with their own amounts become one row each, and must add up to the entry."""
     amounts = [_detail_amount(file, base, d, k) for k, d in enumerate(details, start=1)]
     if len(details) <= 1 or any(a is None for a in amounts):
@@ -498,7 +307,7 @@ def _split(file: str, base: Entry, details: Sequence[_Source], extra: str) -> li
     for k, (d, a) in enumerate(zip(details, amounts, strict=True), start=1):
         assert a is not None
         row = Entry(
-            line=d.line or base.line,
+            line=d.el.sourceline or base.line,
             where=f"{base.where}, detail {k}",
             booking_date=base.booking_date,
             amount=a,
@@ -510,21 +319,19 @@ def _split(file: str, base: Entry, details: Sequence[_Source], extra: str) -> li
     return rows
 
 
-def _detail_amount(file: str, base: Entry, d: _Source, k: int) -> Decimal | None:
+def _detail_amount(file: str, base: Entry, d: _Fields, k: int) -> Decimal | None:
+    where = f"{base.where}, detail {k} (line {d.el.sourceline})"
     text = d.text("Amt") or d.text("AmtDtls/TxAmt/Amt")
     if not text:
         return None
-    try:
-        value = decimal_of(text, file, "", "Amt")
-    except InputError:  # the message names the place, which costs a look-up only here
-        value = decimal_of(text, file, f"{base.where}, detail {k} (line {d.line})", "Amt")
+    value = decimal_of(text, file, where, "Amt")
     indicator = d.text("CdtDbtInd")
     if indicator == "DBIT" or (not indicator and base.amount < 0):
         return -value
     return value
 
 
-def _describe(row: Entry, details: Sequence[_Source], credit: bool, extra: str) -> Entry:
+def _describe(row: Entry, details: list[_Fields], credit: bool, extra: str) -> Entry:
     """Payer, IBAN, remittance text and references of ``details``, written onto ``row``."""
     party = "Dbtr" if credit else "Cdtr"
     names: list[str] = []
@@ -537,7 +344,7 @@ def _describe(row: Entry, details: Sequence[_Source], credit: bool, extra: str) 
         refs += d.texts("RmtInf/Strd/CdtrRefInf/Ref") + d.texts("RmtInf/Ustrd") + [d.text("AddtlTxInf")]
         e2e = d.text("Refs/EndToEndId")
         refs += [e2e] if e2e.upper() != "NOTPROVIDED" else []
-        if d.has("RtrInf"):
+        if d.find("RtrInf") is not None:
             row.flag = row.flag or RETURN
         if len(details) == 1 and not row.transaction_id:
             row.transaction_id = d.text("Refs/AcctSvcrRef") or d.text("Refs/Prtry/Ref")
