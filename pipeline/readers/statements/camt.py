@@ -66,35 +66,67 @@ def _squeezed(found: etree._Element) -> str:
     return text
 
 
-def _walk(el: etree._Element, prefix: str, found: dict[str, list[etree._Element]], skip: frozenset[str]) -> None:
+_ASKED = (
+    *("Amt", "CdtDbtInd", "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt", "Sts", "AcctSvcrRef", "NtryRef", "RvslInd"),
+    *("AddtlNtryInf", "NtryDtls", "Refs/AcctSvcrRef", "Refs/EndToEndId", "Refs/Prtry/Ref", "AmtDtls/TxAmt/Amt"),
+    *("RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Ustrd", "AddtlTxInf", "RtrInf"),
+    *("RltdPties/DbtrAcct/Id/Othr/Id", "RltdPties/CdtrAcct/Id/Othr/Id"),
+    *(
+        f"RltdPties/{path}"
+        for party in ("Dbtr", "Cdtr")
+        for path in (
+            f"{party}/Nm",
+            f"{party}/Pty/Nm",
+            f"Ultmt{party}/Nm",
+            f"Ultmt{party}/Pty/Nm",
+            f"{party}Acct/Id/IBAN",
+        )
+    ),
+)
+"""Every path an entry, a transaction detail or a balance is asked for: the walk keeps only these."""
+_WANTED = frozenset(_ASKED)
+_INNER = frozenset(path.rsplit("/", k)[0] for path in _ASKED for k in range(1, path.count("/") + 1))
+"""The paths a walk goes into (those above an asked path); other subtrees (bank transaction codes,
+agents, addresses, the details below ``NtryDtls``) are passed over in one step."""
+_LOCAL: dict[str, str] = {}
+"""Local names by tag, as met (a file has some dozens of tags)."""
+
+
+def _local_of(tag: str) -> str:
+    name = tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag
+    if len(_LOCAL) < 4096:
+        _LOCAL[tag] = name
+    return name
+
+
+def _walk(el: etree._Element, prefix: str, found: dict[str, list[etree._Element]]) -> None:
     for child in el:
         tag = child.tag
         if tag.__class__ is not str:  # a comment or processing instruction
             continue
-        name = tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag
-        if name in skip:
-            continue
-        path = prefix + name
-        same = found.get(path)
-        if same is None:
-            found[path] = [child]
-        else:
-            same.append(child)
-        if len(child):
-            _walk(child, path + "/", found, frozenset())
+        path = prefix + (_LOCAL.get(tag) or _local_of(tag))
+        if path in _WANTED:
+            same = found.get(path)
+            if same is None:
+                found[path] = [child]
+            else:
+                same.append(child)
+        if path in _INNER and len(child):
+            _walk(child, path + "/", found)
 
 
 class _Fields:
-    """An entry's (or a transaction detail's) elements by local path (``"RltdPties/Dbtr/Nm"``), in
-    document order, read in one walk of the subtree: an entry is asked for some twenty fields, and
-    a ``find`` (or ``iterfind``) per field cost more than reading the whole entry once."""
+    """An entry's (or a transaction detail's, or a balance's) elements by local path
+    (``"RltdPties/Dbtr/Nm"``), in document order, read in one walk of the subtree: an entry is asked
+    for some twenty fields, and a ``find`` (or ``iterfind``) per field cost more than reading the
+    entry once. Only the paths this reader asks for (``_ASKED``) are kept and gone into."""
 
     __slots__ = ("_found", "el")
 
-    def __init__(self, el: etree._Element, skip: frozenset[str] = frozenset()) -> None:
+    def __init__(self, el: etree._Element) -> None:
         self.el = el
         self._found: dict[str, list[etree._Element]] = {}
-        _walk(el, "", self._found, skip)
+        _walk(el, "", self._found)
 
     def find(self, path: str) -> etree._Element | None:
         """The first element at ``path``, as ``find`` gives it."""
@@ -103,11 +135,26 @@ class _Fields:
 
     def text(self, path: str) -> str:
         same = self._found.get(path)
-        return "" if same is None else _squeezed(same[0])
+        if same is None:
+            return ""
+        found = same[0]
+        text = found.text or ""
+        if len(found) or text != text.strip() or "  " in text:  # nested or padded: gather and squeeze
+            return " ".join("".join(found.itertext()).split())
+        return text
 
     def texts(self, path: str) -> list[str]:
         """Every element at ``path``, its text gathered and squeezed (as ``iterfind`` finds them)."""
         return [" ".join("".join(f.itertext()).split()) for f in self._found.get(path, ())]
+
+    def details(self) -> list[etree._Element]:
+        """The entry's ``NtryDtls/TxDtls`` elements, in order."""
+        return [
+            d
+            for group in self._found.get("NtryDtls", ())
+            for d in group
+            if d.tag.__class__ is str and _local(d) == "TxDtls"
+        ]
 
 
 @dataclass
@@ -256,7 +303,7 @@ def _signed(file: str, el: _Fields, where: str) -> Decimal:
 def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> list[Entry]:
     """One row per transaction detail of the entry (batch bookings), or one row for the entry."""
     where = f"{stmt.where}, entry {n}"
-    fields = _Fields(el, frozenset({"NtryDtls"}))
+    fields = _Fields(el)
     amount = _signed(file, fields, f"{where} (line {el.sourceline})")
     amt = fields.find("Amt")
     currency = "" if amt is None else amt.get("Ccy", "")
@@ -272,22 +319,12 @@ def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> l
         flag=NOT_BOOKED if status and status not in ("BOOK", "BOOKED") else "",
     )
     reversal = fields.text("RvslInd").lower() == "true"
-    details = [_Fields(d) for d in _details(el)]
+    details = [_Fields(d) for d in fields.details()]
     rows = _split(file, base, details, fields.text("AddtlNtryInf"))
     for row in rows:
         if reversal:
             row.flag = row.flag or RETURN
     return rows
-
-
-def _details(entry: etree._Element) -> list[etree._Element]:
-    """The entry's ``NtryDtls/TxDtls`` elements, in order (children looked at directly: the
-    ``iterfind`` path machinery cost more than the walk of the whole entry)."""
-    out = []
-    for group in entry:
-        if group.tag.__class__ is str and group.tag.endswith("NtryDtls") and _local(group) == "NtryDtls":
-            out += [d for d in group if d.tag.__class__ is str and _local(d) == "TxDtls"]
-    return out
 
 
 def _split(file: str, base: Entry, details: list[_Fields], extra: str) -> list[Entry]:
