@@ -66,22 +66,23 @@ def _squeezed(found: etree._Element) -> str:
     return text
 
 
+_PARTY_PATHS = {
+    party: (
+        f"RltdPties/{party}/Nm",
+        f"RltdPties/{party}/Pty/Nm",
+        f"RltdPties/Ultmt{party}/Nm",
+        f"RltdPties/Ultmt{party}/Pty/Nm",
+        f"RltdPties/{party}Acct/Id/IBAN",
+        f"RltdPties/{party}Acct/Id/Othr/Id",
+    )
+    for party in ("Dbtr", "Cdtr")
+}
+"""Name, name under ``Pty`` (version 8 on), the ultimate party's two, IBAN, other account id."""
 _ASKED = (
     *("Amt", "CdtDbtInd", "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt", "Sts", "AcctSvcrRef", "NtryRef", "RvslInd"),
     *("AddtlNtryInf", "NtryDtls", "Refs/AcctSvcrRef", "Refs/EndToEndId", "Refs/Prtry/Ref", "AmtDtls/TxAmt/Amt"),
     *("RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Ustrd", "AddtlTxInf", "RtrInf"),
-    *("RltdPties/DbtrAcct/Id/Othr/Id", "RltdPties/CdtrAcct/Id/Othr/Id"),
-    *(
-        f"RltdPties/{path}"
-        for party in ("Dbtr", "Cdtr")
-        for path in (
-            f"{party}/Nm",
-            f"{party}/Pty/Nm",
-            f"Ultmt{party}/Nm",
-            f"Ultmt{party}/Pty/Nm",
-            f"{party}Acct/Id/IBAN",
-        )
-    ),
+    *(path for paths in _PARTY_PATHS.values() for path in paths),
 )
 """Every path an entry, a transaction detail or a balance is asked for: the walk keeps only these."""
 _WANTED = frozenset(_ASKED)
@@ -142,6 +143,10 @@ class _Fields:
         if len(found) or text != text.strip() or "  " in text:  # nested or padded: gather and squeeze
             return " ".join("".join(found.itertext()).split())
         return text
+
+    def first(self, path: str, other: str) -> str:
+        """``text(path) or text(other)``, in one call (the describing of a row asks this a lot)."""
+        return (path in self._found and self.text(path)) or (other in self._found and self.text(other)) or ""
 
     def texts(self, path: str) -> list[str]:
         """Every element at ``path``, its text gathered and squeezed (as ``iterfind`` finds them)."""
@@ -307,7 +312,7 @@ def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> l
     amount = _signed(file, fields, f"{where} (line {el.sourceline})")
     amt = fields.find("Amt")
     currency = "" if amt is None else amt.get("Ccy", "")
-    booked = fields.text("BookgDt/Dt") or fields.text("BookgDt/DtTm") or fields.text("ValDt/Dt")
+    booked = fields.first("BookgDt/Dt", "BookgDt/DtTm") or fields.text("ValDt/Dt")
     status = fields.text("Sts")
     base = Entry(
         line=el.sourceline or 0,
@@ -315,7 +320,7 @@ def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> l
         booking_date=date_of(booked, file, where, "BookgDt") if booked else None,
         amount=amount,
         currency=currency,
-        transaction_id=fields.text("AcctSvcrRef") or fields.text("NtryRef"),
+        transaction_id=fields.first("AcctSvcrRef", "NtryRef"),
         flag=NOT_BOOKED if status and status not in ("BOOK", "BOOKED") else "",
     )
     reversal = fields.text("RvslInd").lower() == "true"
@@ -358,7 +363,7 @@ def _split(file: str, base: Entry, details: list[_Fields], extra: str) -> list[E
 
 def _detail_amount(file: str, base: Entry, d: _Fields, k: int) -> Decimal | None:
     where = f"{base.where}, detail {k} (line {d.el.sourceline})"
-    text = d.text("Amt") or d.text("AmtDtls/TxAmt/Amt")
+    text = d.first("Amt", "AmtDtls/TxAmt/Amt")
     if not text:
         return None
     value = decimal_of(text, file, where, "Amt")
@@ -370,21 +375,20 @@ def _detail_amount(file: str, base: Entry, d: _Fields, k: int) -> Decimal | None
 
 def _describe(row: Entry, details: list[_Fields], credit: bool, extra: str) -> Entry:
     """Payer, IBAN, remittance text and references of ``details``, written onto ``row``."""
-    party = "Dbtr" if credit else "Cdtr"
+    name, pty_name, ultimate, pty_ultimate, iban, other_id = _PARTY_PATHS["Dbtr" if credit else "Cdtr"]
     names: list[str] = []
     ibans: list[str] = []
     refs: list[str] = []
     for d in details:
-        names += [d.text(f"RltdPties/{party}/Nm") or d.text(f"RltdPties/{party}/Pty/Nm")]
-        names += [d.text(f"RltdPties/Ultmt{party}/Nm") or d.text(f"RltdPties/Ultmt{party}/Pty/Nm")]
-        ibans += [d.text(f"RltdPties/{party}Acct/Id/IBAN") or d.text(f"RltdPties/{party}Acct/Id/Othr/Id")]
+        names += [d.first(name, pty_name), d.first(ultimate, pty_ultimate)]
+        ibans += [d.first(iban, other_id)]
         refs += d.texts("RmtInf/Strd/CdtrRefInf/Ref") + d.texts("RmtInf/Ustrd") + [d.text("AddtlTxInf")]
         e2e = d.text("Refs/EndToEndId")
         refs += [e2e] if e2e.upper() != "NOTPROVIDED" else []
         if d.find("RtrInf") is not None:
             row.flag = row.flag or RETURN
         if len(details) == 1 and not row.transaction_id:
-            row.transaction_id = d.text("Refs/AcctSvcrRef") or d.text("Refs/Prtry/Ref")
+            row.transaction_id = d.first("Refs/AcctSvcrRef", "Refs/Prtry/Ref")
     row.payer_name = _unique(names)
     row.payer_iban = _unique(ibans)
     row.reference = _unique(refs) or extra
