@@ -168,9 +168,9 @@ def _mapping_profile(base: Profile, parsed: StatementFile, currency: str) -> Pro
 
 def _amount_text(value: Decimal, currency: str) -> str:
     """The amount with the currency's places when it has no more (``-9`` EUR is ``-9.00``)."""
-    text = f"{value:f}"
+    text = str(value)
     point = text.find(".")
-    if point >= 0 and len(text) - point - 1 == _places(currency):  # already written with its places
+    if point >= 0 and "E" not in text and len(text) - point - 1 == _places(currency):  # written with its places
         return text
     quantum = _quantum(currency)
     rounded = value.quantize(quantum)
