@@ -89,30 +89,37 @@ _WANTED = frozenset(_ASKED)
 _INNER = frozenset(path.rsplit("/", k)[0] for path in _ASKED for k in range(1, path.count("/") + 1))
 """The paths a walk goes into (those above an asked path); other subtrees (bank transaction codes,
 agents, addresses, the details below ``NtryDtls``) are passed over in one step."""
-_LOCAL: dict[str, str] = {}
-"""Local names by tag, as met (a file has some dozens of tags)."""
+_STEPS: dict[str, dict[str, tuple[str, bool, bool]]] = {}
+"""Per path walked into, per child tag met there: the child's path, whether it is kept, whether
+gone into (worked out once per tag: a file has some dozens)."""
 
 
-def _local_of(tag: str) -> str:
-    name = tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag
-    if len(_LOCAL) < 4096:
-        _LOCAL[tag] = name
-    return name
+def _step(prefix: str, tag: str) -> tuple[str, bool, bool]:
+    path = prefix + (tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag)
+    return path, path in _WANTED, path in _INNER
 
 
 def _walk(el: etree._Element, prefix: str, found: dict[str, list[etree._Element]]) -> None:
+    steps = _STEPS.get(prefix)
+    if steps is None:
+        steps = _STEPS[prefix] = {}  # prefixes are "" and the _INNER paths only
     for child in el:
         tag = child.tag
-        if tag.__class__ is not str:  # a comment or processing instruction
-            continue
-        path = prefix + (_LOCAL.get(tag) or _local_of(tag))
-        if path in _WANTED:
+        step = steps.get(tag)
+        if step is None:
+            if tag.__class__ is not str:  # a comment or processing instruction
+                continue
+            step = _step(prefix, tag)
+            if len(steps) < 4096:
+                steps[tag] = step
+        path, wanted, inner = step
+        if wanted:
             same = found.get(path)
             if same is None:
                 found[path] = [child]
             else:
                 same.append(child)
-        if path in _INNER and len(child):
+        if inner and len(child):
             _walk(child, path + "/", found)
 
 
@@ -258,9 +265,8 @@ def _ended(state: _State, el: etree._Element) -> None:
             _drop(el)
         return
     parent = el.getparent()
-    if not _is_container(parent):
+    if parent is None or (parent is not state.container and not _is_container(parent)):
         return
-    assert parent is not None
     stmt = _statement_of(state, parent)
     if name == "Ntry":
         state.entries += 1
