@@ -11,20 +11,29 @@ Each case runs in a fresh interpreter so its peak memory (``ru_maxrss``) is its 
 
 ``cpu`` is the process's own CPU time: on a shared, loaded machine the wall clock also counts
 the time the process waited for a CPU. The figures are printed, never asserted.
+
+``--against REF`` also runs the code of git revision ``REF`` (exported to a temporary directory
+and put first on ``PYTHONPATH``), the two taking turns run by run, and prints the ratios: on a
+shared machine only figures measured side by side compare.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import random
 import resource
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
@@ -87,6 +96,7 @@ def one(case: str, path: Path) -> None:
     from pipeline.validate import validate_file
 
     began, cpu = time.perf_counter(), time.process_time()
+    figures: dict[str, object]
     if case == "parse":
         parsed = read_statements(path.read_bytes(), str(path), "camt")
         figures = {"entries": sum(len(s.entries) for s in parsed.statements)}
@@ -98,10 +108,38 @@ def one(case: str, path: Path) -> None:
     print(json.dumps({"s": seconds, "cpu_s": cpu, "peak_mib": peak, **figures}))
 
 
+def export(ref: str, into: Path) -> Path:
+    """The tree of git revision ``ref``, written under ``into``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def run(case: str, path: Path, src: Path | None) -> dict[str, Any]:
+    """One fresh interpreter running ``case``, on ``src``'s code when given."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(src), env.get("PYTHONPATH"))))
+    cmd = [sys.executable, __file__, "--one", case, "--file", str(path)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=src or ROOT).stdout
+    return dict(json.loads(out))
+
+
+def summary(label: str, runs: list[dict[str, Any]]) -> str:
+    times = [r["s"] for r in runs]
+    extra = {k: v for k, v in runs[0].items() if k not in ("s", "cpu_s", "peak_mib")}
+    return (
+        f"{label:9} median {statistics.median(times):.2f} s (cpu {statistics.median(r['cpu_s'] for r in runs):.2f} s)  "
+        f"runs {', '.join(f'{t:.2f}' for t in times)}  peak {max(r['peak_mib'] for r in runs)} MiB  {extra}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--against", metavar="REF", help="git revision to compare with, turn by turn")
     parser.add_argument("--one", choices=("parse", "validate"))
     parser.add_argument("--file", type=Path)
     args = parser.parse_args()
@@ -111,20 +149,23 @@ def main() -> None:
     path = DATA / f"camt053_{args.entries}.xml"
     if not path.exists():
         generate(args.entries, path)
-    print(f"{path.name}: {path.stat().st_size / 2**20:.1f} MiB")
-    for case in ("parse", "validate"):
-        runs = []
-        for _ in range(args.repeat):
-            cmd = [sys.executable, __file__, "--one", case, "--file", str(path)]
-            runs.append(json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout))
-        times = [r["s"] for r in runs]
-        extra = {k: v for k, v in runs[0].items() if k not in ("s", "cpu_s", "peak_mib")}
-        cpu = statistics.median(r["cpu_s"] for r in runs)
-        print(
-            f"{case:9} median {statistics.median(times):.2f} s (cpu {cpu:.2f} s)  "
-            f"runs {', '.join(f'{t:.2f}' for t in times)}  "
-            f"peak {max(r['peak_mib'] for r in runs)} MiB  {extra}"
-        )
+    print(f"{path.name}: {path.stat().st_size / 2**20:.1f} MiB; load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        base = export(args.against, Path(tmp)) if args.against else None
+        for case in ("parse", "validate"):
+            new: list[dict[str, Any]] = []
+            old: list[dict[str, Any]] = []
+            for _ in range(args.repeat):
+                if base is not None:
+                    old.append(run(case, path, base))
+                new.append(run(case, path, None))
+            print(summary(case, new))
+            if old:
+                print(summary(f"  {args.against}", old))
+                cpu = statistics.median(r["cpu_s"] for r in old) / statistics.median(r["cpu_s"] for r in new)
+                wall = statistics.median(r["s"] for r in old) / statistics.median(r["s"] for r in new)
+                print(f"  ratio {args.against} / this: cpu {cpu:.2f}x, wall {wall:.2f}x")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

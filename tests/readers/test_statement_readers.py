@@ -332,3 +332,69 @@ def test_a_camt_document_without_statements_is_refused(tmp_path: Path) -> None:
     body = '<?xml version="1.0"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"></Document>\n'
     with pytest.raises(InputError, match=r"this camt\.053\.001\.02 file holds no statement, report or notification"):
         _validate(_write(tmp_path, "empty.xml", body))
+
+
+_CAMT_V8 = """<?xml version="1.0" encoding="UTF-8"?>
+<p:Document xmlns:p="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><p:BkToCstmrStmt>
+<p:Stmt><p:Id>S-9</p:Id><p:Acct><p:Id><p:IBAN>CH9300762011623852957</p:IBAN></p:Id><p:Ccy>CHF</p:Ccy></p:Acct>
+<p:Ntry><p:Amt Ccy="CHF">300.00</p:Amt><p:CdtDbtInd>CRDT</p:CdtDbtInd><p:Sts><p:Cd>BOOK</p:Cd></p:Sts>
+<p:BookgDt><p:DtTm>2026-04-02T09:15:00</p:DtTm></p:BookgDt>
+<p:BkTxCd><p:Domn><p:Cd>PMNT</p:Cd><p:Fmly><p:Cd>RCDT</p:Cd><p:SubFmlyCd>ESCT</p:SubFmlyCd></p:Fmly></p:Domn></p:BkTxCd>
+<p:NtryDtls><p:TxDtls>
+ <p:Refs><p:Prtry><p:Tp>BANK</p:Tp><p:Ref>PR-1</p:Ref></p:Prtry></p:Refs>
+ <p:AmtDtls><p:TxAmt><p:Amt Ccy="CHF">120.50</p:Amt></p:TxAmt></p:AmtDtls>
+ <p:RltdPties><p:Dbtr><p:Pty><p:Nm>  Muster
+   AG </p:Nm><p:PstlAdr><p:TwnNm>Bern</p:TwnNm></p:PstlAdr></p:Pty></p:Dbtr>
+ <p:DbtrAcct><p:Id><p:Othr><p:Id>0123 4567</p:Id></p:Othr></p:Id></p:DbtrAcct>
+ <p:UltmtDbtr><p:Pty><p:Nm>Muster Holding</p:Nm></p:Pty></p:UltmtDbtr></p:RltdPties>
+ <p:RltdAgts><p:DbtrAgt><p:FinInstnId><p:BICFI>POFICHBEXXX</p:BICFI></p:FinInstnId></p:DbtrAgt></p:RltdAgts>
+ <p:RmtInf><p:Ustrd>Rechnung
+   4711</p:Ustrd><p:Strd><p:CdtrRefInf><p:Ref>RF18539007547034</p:Ref></p:CdtrRefInf></p:Strd></p:RmtInf>
+</p:TxDtls><p:TxDtls>
+ <p:AmtDtls><p:TxAmt><p:Amt Ccy="CHF">179.50</p:Amt></p:TxAmt></p:AmtDtls>
+ <p:RltdPties><p:Dbtr><p:Nm>Beta <p:Sub>GmbH</p:Sub></p:Nm></p:Dbtr></p:RltdPties>
+ <p:RtrInf><p:Rsn><p:Cd>AC04</p:Cd></p:Rsn></p:RtrInf>
+</p:TxDtls></p:NtryDtls><p:AddtlNtryInf>Sammelgutschrift</p:AddtlNtryInf></p:Ntry>
+</p:Stmt></p:BkToCstmrStmt></p:Document>
+"""
+
+
+def test_camt_fields_at_every_place_the_reader_looks() -> None:
+    """A version-8 batch with a prefix, every field in its less common place (name under ``Pty``,
+    account as ``Othr/Id``, the proprietary reference, ``AmtDtls/TxAmt``), texts padded and split
+    over lines, and elements the reader passes over (bank transaction code, agents, addresses)."""
+    parsed = read_statements(_CAMT_V8.encode(), "v8.xml", "camt")
+    (stmt,) = parsed.statements
+    first, second = stmt.entries
+    assert (stmt.account, stmt.currency, parsed.fmt) == ("CH9300762011623852957", "CHF", "camt.053.001.08")
+    assert (first.amount, second.amount) == (Decimal("120.50"), Decimal("179.50"))
+    assert first.booking_date == second.booking_date == dt.date(2026, 4, 2)
+    assert first.payer_name == "Muster AG Muster Holding"  # padded and split: squeezed
+    assert first.payer_iban == "0123 4567"
+    assert first.reference == "RF18539007547034 Rechnung 4711"  # structured reference first
+    assert first.transaction_id == "PR-1"
+    assert first.where == "statement S-9, entry 1, detail 1" and first.flag == ""
+    assert second.payer_name == "Beta GmbH"  # a name with markup inside: its text gathered
+    assert second.reference == "" and second.flag == RETURN
+    assert (first.line, second.line) == (7, 17)
+
+
+def test_camt_entries_in_a_long_statement_keep_order_and_lines(tmp_path: Path) -> None:
+    """Entries are dropped as they are read; a long statement still gives every entry, in order,
+    each with its own line."""
+    head = (FIXTURES / "camt053_demo.xml").read_text(encoding="utf-8").partition("<Ntry>")[0]
+    entries = "".join(
+        f'<Ntry><Amt Ccy="EUR">{n}.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
+        f"<BookgDt><Dt>2026-03-02</Dt></BookgDt><AcctSvcrRef>L{n}</AcctSvcrRef></Ntry>\n"
+        for n in range(1, 2501)
+    )
+    stmt_start = head.rindex("<Stmt>")
+    stmt_head = head[stmt_start:]
+    body = head[:stmt_start] + stmt_head.split("<Bal>")[0] + entries + "</Stmt></BkToCstmrStmt></Document>\n"
+    parsed = read_statements(body.encode(), "long.xml", "camt")
+    rows = parsed.statements[0].entries
+    assert [r.transaction_id for r in rows] == [f"L{n}" for n in range(1, 2501)]
+    assert sum(r.amount for r in rows) == Decimal(2500 * 2501 // 2)
+    first_line = body.count("\n", 0, body.index("<Ntry>")) + 1
+    assert [r.line for r in rows[:3]] == [first_line, first_line + 1, first_line + 2]
+    assert rows[-1].line == first_line + 2499

@@ -168,15 +168,23 @@ def _mapping_profile(base: Profile, parsed: StatementFile, currency: str) -> Pro
 
 def _amount_text(value: Decimal, currency: str) -> str:
     """The amount with the currency's places when it has no more (``-9`` EUR is ``-9.00``)."""
+    text = str(value)
+    point = text.find(".")
+    if point >= 0 and "E" not in text and len(text) - point - 1 == _places(currency):  # written with its places
+        return text
     quantum = _quantum(currency)
     rounded = value.quantize(quantum)
     return f"{rounded:f}" if value == rounded else f"{value:f}"
 
 
 @cache
+def _places(currency: str) -> int:
+    return _decimals(currency) if len(currency) == 3 else 2
+
+
+@cache
 def _quantum(currency: str) -> Decimal:
-    places = _decimals(currency) if len(currency) == 3 else 2
-    return Decimal(1).scaleb(-places)
+    return Decimal(1).scaleb(-_places(currency))
 
 
 def _cells(entry: Entry, stmt: BankStatement) -> list[str]:
@@ -219,7 +227,8 @@ def _table(file: str, parsed: StatementFile, others: list[tuple[BankStatement, s
         else:
             rows.append(_cells(entry, stmt))
             numbers.append(number)
-    frame = pd.DataFrame({col(i): pd.Series([r[i - 1] for r in rows], dtype="str") for i in range(1, len(HEADER) + 1)})
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in HEADER]
+    frame = pd.DataFrame({col(i): pd.Series(columns[i - 1], dtype="str") for i in range(1, len(HEADER) + 1)})
     frame[SOURCE_ROW] = pd.Series(numbers, dtype="int64")
     accounts = ", ".join(dict.fromkeys(f"{s.account} ({s.currency})" for s in parsed.statements))
     table = RawTable(file, "statement", frame, HEADER, None, len(rows) + len(skipped), skipped)

@@ -66,35 +66,75 @@ def _squeezed(found: etree._Element) -> str:
     return text
 
 
-def _walk(el: etree._Element, prefix: str, found: dict[str, list[etree._Element]], skip: frozenset[str]) -> None:
+_PARTY_PATHS = {
+    party: (
+        f"RltdPties/{party}/Nm",
+        f"RltdPties/{party}/Pty/Nm",
+        f"RltdPties/Ultmt{party}/Nm",
+        f"RltdPties/Ultmt{party}/Pty/Nm",
+        f"RltdPties/{party}Acct/Id/IBAN",
+        f"RltdPties/{party}Acct/Id/Othr/Id",
+    )
+    for party in ("Dbtr", "Cdtr")
+}
+"""Name, name under ``Pty`` (version 8 on), the ultimate party's two, IBAN, other account id."""
+_ASKED = (
+    *("Amt", "CdtDbtInd", "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt", "Sts", "AcctSvcrRef", "NtryRef", "RvslInd"),
+    *("AddtlNtryInf", "NtryDtls", "Refs/AcctSvcrRef", "Refs/EndToEndId", "Refs/Prtry/Ref", "AmtDtls/TxAmt/Amt"),
+    *("RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Ustrd", "AddtlTxInf", "RtrInf"),
+    *(path for paths in _PARTY_PATHS.values() for path in paths),
+)
+"""Every path an entry, a transaction detail or a balance is asked for: the walk keeps only these."""
+_WANTED = frozenset(_ASKED)
+_INNER = frozenset(path.rsplit("/", k)[0] for path in _ASKED for k in range(1, path.count("/") + 1))
+"""The paths a walk goes into (those above an asked path); other subtrees (bank transaction codes,
+agents, addresses, the details below ``NtryDtls``) are passed over in one step."""
+_STEPS: dict[str, dict[str, tuple[str, bool, bool]]] = {}
+"""Per path walked into, per child tag met there: the child's path, whether it is kept, whether
+gone into (worked out once per tag: a file has some dozens)."""
+
+
+def _step(prefix: str, tag: str) -> tuple[str, bool, bool]:
+    path = prefix + (tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag)
+    return path, path in _WANTED, path in _INNER
+
+
+def _walk(el: etree._Element, prefix: str, found: dict[str, list[etree._Element]]) -> None:
+    steps = _STEPS.get(prefix)
+    if steps is None:
+        steps = _STEPS[prefix] = {}  # prefixes are "" and the _INNER paths only
     for child in el:
         tag = child.tag
-        if tag.__class__ is not str:  # a comment or processing instruction
-            continue
-        name = tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag
-        if name in skip:
-            continue
-        path = prefix + name
-        same = found.get(path)
-        if same is None:
-            found[path] = [child]
-        else:
-            same.append(child)
-        if len(child):
-            _walk(child, path + "/", found, frozenset())
+        step = steps.get(tag)
+        if step is None:
+            if tag.__class__ is not str:  # a comment or processing instruction
+                continue
+            step = _step(prefix, tag)
+            if len(steps) < 4096:
+                steps[tag] = step
+        path, wanted, inner = step
+        if wanted:
+            same = found.get(path)
+            if same is None:
+                found[path] = [child]
+            else:
+                same.append(child)
+        if inner and len(child):
+            _walk(child, path + "/", found)
 
 
 class _Fields:
-    """An entry's (or a transaction detail's) elements by local path (``"RltdPties/Dbtr/Nm"``), in
-    document order, read in one walk of the subtree: an entry is asked for some twenty fields, and
-    a ``find`` (or ``iterfind``) per field cost more than reading the whole entry once."""
+    """An entry's (or a transaction detail's, or a balance's) elements by local path
+    (``"RltdPties/Dbtr/Nm"``), in document order, read in one walk of the subtree: an entry is asked
+    for some twenty fields, and a ``find`` (or ``iterfind``) per field cost more than reading the
+    entry once. Only the paths this reader asks for (``_ASKED``) are kept and gone into."""
 
     __slots__ = ("_found", "el")
 
-    def __init__(self, el: etree._Element, skip: frozenset[str] = frozenset()) -> None:
+    def __init__(self, el: etree._Element) -> None:
         self.el = el
         self._found: dict[str, list[etree._Element]] = {}
-        _walk(el, "", self._found, skip)
+        _walk(el, "", self._found)
 
     def find(self, path: str) -> etree._Element | None:
         """The first element at ``path``, as ``find`` gives it."""
@@ -103,11 +143,30 @@ class _Fields:
 
     def text(self, path: str) -> str:
         same = self._found.get(path)
-        return "" if same is None else _squeezed(same[0])
+        if same is None:
+            return ""
+        found = same[0]
+        text = found.text or ""
+        if len(found) or text != text.strip() or "  " in text:  # nested or padded: gather and squeeze
+            return " ".join("".join(found.itertext()).split())
+        return text
+
+    def first(self, path: str, other: str) -> str:
+        """``text(path) or text(other)``, in one call (the describing of a row asks this a lot)."""
+        return (path in self._found and self.text(path)) or (other in self._found and self.text(other)) or ""
 
     def texts(self, path: str) -> list[str]:
         """Every element at ``path``, its text gathered and squeezed (as ``iterfind`` finds them)."""
         return [" ".join("".join(f.itertext()).split()) for f in self._found.get(path, ())]
+
+    def details(self) -> list[etree._Element]:
+        """The entry's ``NtryDtls/TxDtls`` elements, in order."""
+        return [
+            d
+            for group in self._found.get("NtryDtls", ())
+            for d in group
+            if d.tag.__class__ is str and _local(d) == "TxDtls"
+        ]
 
 
 @dataclass
@@ -206,9 +265,8 @@ def _ended(state: _State, el: etree._Element) -> None:
             _drop(el)
         return
     parent = el.getparent()
-    if not _is_container(parent):
+    if parent is None or (parent is not state.container and not _is_container(parent)):
         return
-    assert parent is not None
     stmt = _statement_of(state, parent)
     if name == "Ntry":
         state.entries += 1
@@ -256,11 +314,11 @@ def _signed(file: str, el: _Fields, where: str) -> Decimal:
 def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> list[Entry]:
     """One row per transaction detail of the entry (batch bookings), or one row for the entry."""
     where = f"{stmt.where}, entry {n}"
-    fields = _Fields(el, frozenset({"NtryDtls"}))
+    fields = _Fields(el)
     amount = _signed(file, fields, f"{where} (line {el.sourceline})")
     amt = fields.find("Amt")
     currency = "" if amt is None else amt.get("Ccy", "")
-    booked = fields.text("BookgDt/Dt") or fields.text("BookgDt/DtTm") or fields.text("ValDt/Dt")
+    booked = fields.first("BookgDt/Dt", "BookgDt/DtTm") or fields.text("ValDt/Dt")
     status = fields.text("Sts")
     base = Entry(
         line=el.sourceline or 0,
@@ -268,26 +326,16 @@ def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> l
         booking_date=date_of(booked, file, where, "BookgDt") if booked else None,
         amount=amount,
         currency=currency,
-        transaction_id=fields.text("AcctSvcrRef") or fields.text("NtryRef"),
+        transaction_id=fields.first("AcctSvcrRef", "NtryRef"),
         flag=NOT_BOOKED if status and status not in ("BOOK", "BOOKED") else "",
     )
     reversal = fields.text("RvslInd").lower() == "true"
-    details = [_Fields(d) for d in _details(el)]
+    details = [_Fields(d) for d in fields.details()]
     rows = _split(file, base, details, fields.text("AddtlNtryInf"))
     for row in rows:
         if reversal:
             row.flag = row.flag or RETURN
     return rows
-
-
-def _details(entry: etree._Element) -> list[etree._Element]:
-    """The entry's ``NtryDtls/TxDtls`` elements, in order (children looked at directly: the
-    ``iterfind`` path machinery cost more than the walk of the whole entry)."""
-    out = []
-    for group in entry:
-        if group.tag.__class__ is str and group.tag.endswith("NtryDtls") and _local(group) == "NtryDtls":
-            out += [d for d in group if d.tag.__class__ is str and _local(d) == "TxDtls"]
-    return out
 
 
 def _split(file: str, base: Entry, details: list[_Fields], extra: str) -> list[Entry]:
@@ -321,7 +369,7 @@ def _split(file: str, base: Entry, details: list[_Fields], extra: str) -> list[E
 
 def _detail_amount(file: str, base: Entry, d: _Fields, k: int) -> Decimal | None:
     where = f"{base.where}, detail {k} (line {d.el.sourceline})"
-    text = d.text("Amt") or d.text("AmtDtls/TxAmt/Amt")
+    text = d.first("Amt", "AmtDtls/TxAmt/Amt")
     if not text:
         return None
     value = decimal_of(text, file, where, "Amt")
@@ -333,21 +381,20 @@ def _detail_amount(file: str, base: Entry, d: _Fields, k: int) -> Decimal | None
 
 def _describe(row: Entry, details: list[_Fields], credit: bool, extra: str) -> Entry:
     """Payer, IBAN, remittance text and references of ``details``, written onto ``row``."""
-    party = "Dbtr" if credit else "Cdtr"
+    name, pty_name, ultimate, pty_ultimate, iban, other_id = _PARTY_PATHS["Dbtr" if credit else "Cdtr"]
     names: list[str] = []
     ibans: list[str] = []
     refs: list[str] = []
     for d in details:
-        names += [d.text(f"RltdPties/{party}/Nm") or d.text(f"RltdPties/{party}/Pty/Nm")]
-        names += [d.text(f"RltdPties/Ultmt{party}/Nm") or d.text(f"RltdPties/Ultmt{party}/Pty/Nm")]
-        ibans += [d.text(f"RltdPties/{party}Acct/Id/IBAN") or d.text(f"RltdPties/{party}Acct/Id/Othr/Id")]
+        names += [d.first(name, pty_name), d.first(ultimate, pty_ultimate)]
+        ibans += [d.first(iban, other_id)]
         refs += d.texts("RmtInf/Strd/CdtrRefInf/Ref") + d.texts("RmtInf/Ustrd") + [d.text("AddtlTxInf")]
         e2e = d.text("Refs/EndToEndId")
         refs += [e2e] if e2e.upper() != "NOTPROVIDED" else []
         if d.find("RtrInf") is not None:
             row.flag = row.flag or RETURN
         if len(details) == 1 and not row.transaction_id:
-            row.transaction_id = d.text("Refs/AcctSvcrRef") or d.text("Refs/Prtry/Ref")
+            row.transaction_id = d.first("Refs/AcctSvcrRef", "Refs/Prtry/Ref")
     row.payer_name = _unique(names)
     row.payer_iban = _unique(ibans)
     row.reference = _unique(refs) or extra
