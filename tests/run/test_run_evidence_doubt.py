@@ -1,0 +1,90 @@
+"""A row in doubt and a payment a person keyed by hand that looks like it.
+
+A ``kill -9`` between the ledger's ``sending`` and the request leaves a row whose request never
+reached BC. Settling it reads the journal (the line is not there) and BC's posted entries. A
+payment a person keyed and posted by hand with the same posting date and amount (and, when the
+tool sends one, the same description) under a number of their own is what a Posting No. Series
+would have made of ours, too: the entries cannot tell the two apart. Taking it for ours would mark
+a payment that is nowhere in BC as posted, and nobody would ever send it: it must go to a person.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from pipeline.ledger import Ledger, PlannedRow
+from pipeline.sandbox import rules
+from pipeline.sandbox.server import SandboxInfo
+
+from .conftest import BCView, Tx, check_report, make_transactions, only_new_journal, report_lines, run_cli
+from .conftest import write_config, write_statement
+
+
+def _leave_unsent_in_doubt(config: Path, tx: Tx, journal_id: str, journal_code: str, line_number: int) -> None:
+    """What ``kill -9`` right after the ledger's ``sending`` leaves: the request never left."""
+    with Ledger.open(config.parent / "state" / "ledger.sqlite") as ledger:
+        scope, run_id = ledger._db.execute("SELECT target, run_id FROM runs ORDER BY started DESC LIMIT 1").fetchone()
+        body = {
+            "lineNumber": line_number,
+            "customerNumber": tx.customer,
+            "postingDate": tx.day.isoformat(),
+            "documentNumber": tx.txid.upper(),
+            "externalDocumentNumber": tx.txid.upper(),
+            "amount": f"-{tx.cents // 100}.{tx.cents % 100:02d}",
+            "comment": "",
+        }
+        row = PlannedRow(
+            f"generated:tx:{tx.txid}",
+            str(run_id),
+            "0" * 64,
+            "statement.csv",
+            999,
+            journal_id,
+            journal_code,
+            line_number,
+            body,
+        )
+        ledger.plan(str(scope), str(run_id), [row])
+        ledger.mark_sending(str(scope), [row.key])
+
+
+def test_a_payment_keyed_by_hand_like_one_in_doubt_never_makes_ours_posted(
+    tmp_path: Path, sandbox: SandboxInfo
+) -> None:
+    view = BCView(sandbox)
+    txs = make_transactions(11, seed=31)
+    first, extra = txs[:10], txs[10]
+    config = write_config(tmp_path / "cfg", sandbox)
+    assert run_cli(config, sandbox, write_statement(tmp_path / "a.csv", first)).exit_code == 0
+    journal = only_new_journal(view)
+    _leave_unsent_in_doubt(config, extra, str(journal["id"]), str(journal["code"]), 990_000)
+    # a person keys a payment of the same day and amount in a journal of their own (another
+    # customer, their own document number) and posts it
+    account = view.store.query_one("SELECT id FROM gl_accounts WHERE number = ?", ("2910",))
+    hand = rules.create_journal(view.store, view.cid, {"code": "HAND", "balancingAccountId": str(account["id"])})
+    other = next(t.customer for t in first if t.customer != extra.customer)
+    amount = -Decimal(extra.cents).scaleb(-2)
+    rules.create_payment(
+        view.store,
+        view.cid,
+        str(hand["id"]),
+        {"customerNumber": other, "postingDate": extra.day.isoformat(), "documentNumber": "MANUAL-1", "amount": amount},
+    )
+    rules.post_journal(view.store, view.cid, str(hand["id"]))
+
+    again = run_cli(config, sandbox, write_statement(tmp_path / "b.csv", txs))
+
+    s = again.summary
+    assert s is not None, again.output
+    (line,) = [line for line in report_lines(s) if line["documentNumber"] == extra.txid.upper()]
+    in_bc = [
+        e
+        for e in rules.customer_ledger_entries(view.store, view.cid, extra.customer)
+        if e["documentNumber"] == extra.txid.upper()
+    ]
+    lines = [x for x in view.lines(str(journal["id"])) if x["documentNumber"] == extra.txid.upper()]
+    # the payment is nowhere in BC: it is either sent now (once) or goes to a person, never "already posted"
+    assert line["state"] != "already_posted", line
+    assert len(in_bc) + len(lines) == (1 if line["state"] == "posted" else 0)
+    check_report(s)
