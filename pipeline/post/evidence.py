@@ -82,12 +82,20 @@ def posted_between(client: BCClient, days: tuple[str, str], fields: str = _FIELD
     return found
 
 
-def posted_evidence(body: Mapping[str, Any], entries: Mapping[str, list[dict[str, Any]]]) -> str | None:
+def posted_evidence(
+    body: Mapping[str, Any], entries: Mapping[str, list[dict[str, Any]]], *, renumbered: bool = True
+) -> str | None:
     """The G/L entry that shows this planned line was posted (its document number and posting date),
-    as text for the ledger and the report ("G/L entry 1234"); None when BC posted nothing of it."""
+    as text for the ledger and the report ("G/L entry 1234"); None when BC posted nothing of it.
+
+    ``renumbered=False``: only an entry under the line's own number counts. An entry matched by
+    date and amount (``posted_entries_for``) proves a payment of ours only when the line is known
+    to have reached BC: otherwise it may as well be a payment a person keyed by hand."""
     number = str(body.get("documentNumber", "")).upper()
     day = str(body.get("postingDate", ""))[:10]
     for entry in entries.get(number, []):
+        if not renumbered and entry.get(POSTED_AS):
+            continue
         if str(entry.get("postingDate", ""))[:10] == day:
             posted_as = entry.get(POSTED_AS)
             shown = f" (posted as document {posted_as})" if posted_as else ""

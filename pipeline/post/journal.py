@@ -322,6 +322,11 @@ def judge_doubtful(
     some of its payments were posted): then it may have been deleted on purpose (booked another
     way), and a person decides (conflict), never a second payment. The same holds for a row BC
     must have received because a later line of its request is in BC (``received_by_bc``).
+
+    A posted document under a number this tool never sent, of the row's date and amount (a Posting
+    No. Series, ``evidence.posted_entries_for``), proves the row only when BC received it: a row
+    whose request may never have left would otherwise be taken for a payment a person keyed by
+    hand, marked posted, and never sent; it goes to a person instead.
     """
     code = records[0].journal_code if records else ""
     found: Settlement = match_lines(
@@ -331,12 +336,20 @@ def judge_doubtful(
     payload = {r.key: r.payload for r in records}
     absent = []
     for key in found.absent:
-        evidence = posted_evidence(payload[key], posted)
+        evidence = posted_evidence(payload[key], posted, renumbered=False)
         if evidence is None:
             absent.append(key)
         else:
             verdicts.posted[key] = evidence
     received = received_by_bc(records, {*verdicts.created, *verdicts.posted})
+    look_alike = {k: e for k in absent if (e := posted_evidence(payload[k], posted)) is not None}
+    for key, evidence in look_alike.items():
+        # under another number: ours (Posting No. Series) only if BC is known to have received it
+        if key in received:
+            verdicts.posted[key] = evidence
+        else:
+            verdicts.conflicts[key] = _look_alike_message(code, evidence)
+    absent = [key for key in absent if key not in look_alike]
     deleted = [key for key in absent if key in received]
     if deleted:
         verdicts.conflicts.update(dict.fromkeys(deleted, _deleted_message(code)))
@@ -374,6 +387,15 @@ def received_by_bc(records: Sequence[RowRecord], found: set[str]) -> set[str]:
         if last_found is not None:
             received.update(r.key for r in request if r.key not in found and r.line_number < last_found)
     return received
+
+
+def _look_alike_message(code: str, evidence: str) -> str:
+    return (
+        f"this payment is not in journal {code}, and BC's posted entries hold one of its posting date and amount "
+        f"under a number this tool did not send ({evidence}): this payment posted under the batch's Posting No. "
+        "Series, or a payment a person keyed by hand; whether this one reached BC cannot be shown, so check the "
+        "customer's ledger before importing it again"
+    )
 
 
 def _deleted_message(code: str) -> str:
@@ -426,11 +448,14 @@ def _settle_without_journal(
         "importing it again"
     )
     for record in records:
-        evidence = posted_evidence(record.payload, posted)
-        if evidence is None:
-            verdicts.conflicts[record.key] = message
-        else:
+        evidence = posted_evidence(record.payload, posted, renumbered=False)
+        look_alike = posted_evidence(record.payload, posted)
+        if evidence is not None:
             verdicts.posted[record.key] = evidence
+        elif look_alike is not None:  # never proof for a row that may not have reached BC
+            verdicts.conflicts[record.key] = _look_alike_message(records[0].journal_code or "", look_alike)
+        else:
+            verdicts.conflicts[record.key] = message
     _record(ledger, scope, verdicts)
 
 
