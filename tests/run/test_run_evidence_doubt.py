@@ -30,16 +30,19 @@ from .conftest import (
 )
 
 
-def _leave_unsent_in_doubt(config: Path, tx: Tx, journal_id: str, journal_code: str, line_number: int) -> None:
-    """What ``kill -9`` right after the ledger's ``sending`` leaves: the request never left."""
+def _leave_unsent_in_doubt(
+    config: Path, tx: Tx, journal_id: str, journal_code: str, line_number: int, document: str = ""
+) -> None:
+    """What ``kill -9`` right after the ledger's ``sending`` leaves: the request never left.
+    ``document``: the payment's document number when it is not its own (a check's second line)."""
     with Ledger.open(config.parent / "state" / "ledger.sqlite") as ledger:
         scope, run_id = ledger._db.execute("SELECT target, run_id FROM runs ORDER BY started DESC LIMIT 1").fetchone()
         body = {
             "lineNumber": line_number,
             "customerNumber": tx.customer,
             "postingDate": tx.day.isoformat(),
-            "documentNumber": tx.txid.upper(),
-            "externalDocumentNumber": tx.txid.upper(),
+            "documentNumber": document or tx.txid.upper(),
+            "externalDocumentNumber": document or tx.txid.upper(),
             "amount": f"-{tx.cents // 100}.{tx.cents % 100:02d}",
             "comment": "",
         }
@@ -99,3 +102,32 @@ def test_a_payment_keyed_by_hand_like_one_in_doubt_never_makes_ours_posted(
     assert in_bc == [] and lines == []  # not sent blindly either: a Posting No. Series could have posted it
     assert s["already_posted"] == 10
     check_report(s)
+
+
+def test_the_posted_first_line_of_a_check_is_no_proof_for_its_second_line_in_doubt(
+    tmp_path: Path, sandbox: SandboxInfo
+) -> None:
+    """The lines of one check share one document number (``plan.payment_groups``). The first line
+    was created and the journal posted; the second line's request may never have left (``kill -9``
+    right after the ledger's ``sending``). BC's posted entries hold the check's number and date,
+    but that proves the first line, not the second: taken as proof, the second line would be in
+    BC nowhere and never sent. A person decides."""
+    view = BCView(sandbox)
+    txs = make_transactions(5, seed=32)
+    config = write_config(tmp_path / "cfg", sandbox)
+    file = write_statement(tmp_path / "a.csv", txs)
+    assert run_cli(config, sandbox, file, "--post-journal").exit_code == 0
+    journal = only_new_journal(view)
+    first = txs[0]
+    second = Tx(first.txid + "-2", first.day, first.payer, first.customer, 4_321)
+    _leave_unsent_in_doubt(config, second, str(journal["id"]), str(journal["code"]), 990_000, first.txid.upper())
+
+    again = run_cli(config, sandbox, file)
+
+    assert again.exit_code == 0, again.output
+    with Ledger.open(config.parent / "state" / "ledger.sqlite") as ledger:
+        scope = ledger._db.execute("SELECT target FROM runs LIMIT 1").fetchone()[0]
+        record = ledger.lookup(str(scope), [f"generated:tx:{second.txid}"])[f"generated:tx:{second.txid}"]
+    amounts = [e["amount"] for e in rules.customer_ledger_entries(view.store, view.cid, first.customer)]
+    assert Decimal("-43.21") not in [Decimal(str(a)) for a in amounts]  # the second line is not in BC
+    assert record.state == "conflict", record
