@@ -172,3 +172,12 @@ def test_a_look_alike_is_proof_for_a_row_bc_received() -> None:
     verdicts = judge_doubtful(rows, [], set(), posted)
     assert verdicts.posted == {"k10000": "G/L entry 5 (posted as document PMT00001)", "k20000": "G/L entry 7"}
     assert verdicts.conflicts == {} and verdicts.planned == []
+
+
+def test_a_posted_document_shared_by_several_lines_proves_none_of_them() -> None:
+    """A check's lines share one document number: its posted entries show the document posted,
+    not which of its lines; a line in doubt that is not in the journal goes to a person."""
+    rows = [record("k", "sending", line=10_000, payload=BODY)]
+    verdicts = judge_doubtful(rows, [], set(), POSTED, frozenset({"D1"}))
+    assert verdicts.posted == {} and verdicts.planned == []
+    assert list(verdicts.conflicts) == ["k"] and "G/L entry 41" in verdicts.conflicts["k"]
