@@ -488,13 +488,18 @@ def _settle_without_journal(
 
 
 def _record(ledger: Ledger, scope: str, verdicts: Verdicts) -> None:
+    """Write the verdicts, conflicts first: a process killed between these writes leaves the rest
+    ``sending``, judged again next time without the rows already written, and a row that went to a
+    person because a created line of its request proved BC received it (``received_by_bc``) must
+    not lose that proof and be sent again. Rows decided created only ever make the next judgement
+    stricter (their lines count as vanished or present), never looser."""
+    if verdicts.conflicts:
+        ledger.mark_conflict(scope, list(verdicts.conflicts.items()))
     created = {**verdicts.created, **verdicts.posted}
     if created:
         ledger.mark_created(scope, list(created.items()))
     if verdicts.planned:
         ledger.mark_planned(scope, verdicts.planned)
-    if verdicts.conflicts:
-        ledger.mark_conflict(scope, list(verdicts.conflicts.items()))
 
 
 # --- which run this input continues ---------------------------------------------------------------
