@@ -112,6 +112,8 @@ def posted_entries_for(
     bodies: Sequence[Mapping[str, Any]],
     days: tuple[str, str] | None = None,
     owned: Callable[[list[str]], Iterable[str]] | None = None,
+    *,
+    renumbered: bool = True,
 ) -> dict[str, list[dict[str, Any]]]:
     """``posted_entries`` for these planned lines (request bodies), plus the lines a Posting No.
     Series posted under another number, filed under the number the tool sent (the entry carries
@@ -120,9 +122,12 @@ def posted_entries_for(
     Only lines not found under their own number cost anything more: one paged read of the payment
     entries of their posting days (``renumbered_matches``). ``owned`` names which of the posted
     numbers are this tool's own (the ledger's): those documents are other payments of the tool,
-    posted under their own numbers, and never taken for a renumbered one.
+    posted under their own numbers, and never taken for a renumbered one. ``renumbered=False``:
+    no batch involved can have a Posting No. Series, so only the lines' own numbers are looked up.
     """
     found = posted_entries(client, (str(b.get("documentNumber", "")) for b in bodies), days)
+    if not renumbered:
+        return found
     missing = [b for b in bodies if posted_evidence(b, found) is None and _amount(b.get("amount")) is not None]
     if not missing:
         return found

@@ -51,7 +51,9 @@ def test_a_look_alike_keyed_by_hand_is_not_recorded_as_the_files_payment(tmp_pat
     assert s is not None, again.output
     (line,) = [x for x in report_lines(s) if x["documentNumber"] == never.txid.upper()]
     # the payment is in BC nowhere: never "already posted" on the strength of a person's payment
-    assert line["state"] != "already_posted", line
+    assert (line["state"], line["reason_code"]) == ("needs_review", "bc_conflict"), line
+    assert "MANUAL-1" in line["message"]
+    assert rebuilt.found["matched_by_date_and_amount"] == 1
     posted = [e["documentNumber"] for e in rules.customer_ledger_entries(view.store, view.cid, never.customer)]
     lines = [x["documentNumber"] for j in view.new_journals().values() for x in view.lines(str(j["id"]))]
     assert posted.count(never.txid.upper()) + lines.count(never.txid.upper()) == (line["state"] == "posted")
