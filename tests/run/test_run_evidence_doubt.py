@@ -131,3 +131,44 @@ def test_the_posted_first_line_of_a_check_is_no_proof_for_its_second_line_in_dou
     amounts = [e["amount"] for e in rules.customer_ledger_entries(view.store, view.cid, first.customer)]
     assert Decimal("-43.21") not in [Decimal(str(a)) for a in amounts]  # the second line is not in BC
     assert record.state == "conflict", record
+
+
+def test_a_line_a_person_deleted_is_not_taken_as_posted_on_a_look_alike(tmp_path: Path, sandbox: SandboxInfo) -> None:
+    """A run created its lines and died before closing (it is resumed next time). A person deleted
+    one of its lines from the journal and keyed a payment of the same day, amount and payer by hand
+    in a journal of their own. The run's journal is the tool's, made through the API: no Posting No.
+    Series can have renumbered the line, so the look-alike is not it: the resumed run reports the
+    line missing from the journal (exit 1), not posted."""
+    view = BCView(sandbox)
+    txs = make_transactions(5, seed=33)
+    config = write_config(tmp_path / "cfg", sandbox)
+    file = write_statement(tmp_path / "a.csv", txs)
+    assert run_cli(config, sandbox, file).exit_code == 0
+    with Ledger.open(config.parent / "state" / "ledger.sqlite") as ledger:
+        ledger._db.execute("UPDATE runs SET status = 'failed'")  # what a process killed before closing leaves
+        ledger._db.commit()
+    journal = only_new_journal(view)
+    victim = txs[0]
+    (line,) = [x for x in view.lines(str(journal["id"])) if x["documentNumber"] == victim.txid.upper()]
+    rules.delete_payment(view.store, view.cid, str(line["id"]), "*", str(journal["id"]))
+    account = view.store.query_one("SELECT id FROM gl_accounts WHERE number = ?", ("2910",))
+    hand = rules.create_journal(view.store, view.cid, {"code": "HAND", "balancingAccountId": str(account["id"])})
+    other = next(t.customer for t in txs if t.customer != victim.customer)
+    body = {
+        "customerNumber": other,
+        "postingDate": victim.day.isoformat(),
+        "documentNumber": "MANUAL-1",
+        "amount": -Decimal(victim.cents).scaleb(-2),
+        "description": victim.payer,
+    }
+    rules.create_payment(view.store, view.cid, str(hand["id"]), body)
+    rules.post_journal(view.store, view.cid, str(hand["id"]))
+
+    again = run_cli(config, sandbox, file)
+
+    s = again.summary
+    assert s is not None and again.exit_code == 1, again.output
+    assert s["discrepancies"] == 1
+    report = check_report(s)
+    assert [d["kind"] for d in report["discrepancies"]] == ["missing_in_bc"], report["discrepancies"]
+    assert victim.txid.upper() in str(report["discrepancies"][0]), report["discrepancies"]
