@@ -12,7 +12,9 @@ from the two places a payment of this tool can be in BC:
   document number and posting date (a journal a person posted); a row found nowhere else may have
   been posted from a batch with a Posting No. Series, under another number: it is matched by
   posting date, amount and description (``evidence.renumbered_matches``) among the posted
-  documents no row and no ledger entry claims.
+  documents no row and no ledger entry claims. A payment a person keyed by hand looks the same,
+  so such a match counts only with ``journal.existing`` (the one kind of batch that can have a
+  Posting No. Series); otherwise it is recorded as a conflict for a person (``_record``).
 
 Rows are matched to BC in file order. A payment's document number is the profile's number, or that
 number with ``/2``, ``/3`` ... when another payment held it (``post.plan.unique_document_numbers``),
