@@ -51,6 +51,8 @@ from posting import generate, write_config  # noqa: E402
 
 PAYIMPORT = str(Path(sys.executable).parent / "payimport")
 ACTIONS = ("kill-client", "kill-bc", "post-by-hand", "delete-by-hand")
+SPREAD_JOURNAL_LINES = (100, 150, 150, 5000)
+"""``--spread``: each run's ``posting.journal_lines`` (300 payments: three, two or one journals)."""
 
 
 class Sandbox:
@@ -148,16 +150,22 @@ def _environ(ready: dict[str, Any]) -> dict[str, str]:
     return {**os.environ, "PAYIMPORT_CLIENT_ID": ready["client_id"], "PAYIMPORT_CLIENT_SECRET": ready["client_secret"]}
 
 
-def _config(tmp: Path, ready: dict[str, Any]) -> Path:
-    path = write_config(tmp, ready, None)
+def _config(tmp: Path, ready: dict[str, Any], journal_lines: int | None) -> Path:
+    path = write_config(tmp, ready, None, journal_lines=journal_lines)
     text = path.read_text(encoding="utf-8")
     retry = "posting:\n  retry: {max_attempts: 6, base_delay_s: 0.05, max_delay_s: 0.5, max_total_s: 8}\n"
     path.write_text(text.replace("posting:\n", retry, 1), encoding="utf-8")
     return path
 
 
-def _run(tmp: Path, ready: dict[str, Any], data: Path, post: bool) -> subprocess.Popen[bytes]:
-    cmd = [PAYIMPORT, "run", "--json", "--config", str(_config(tmp, ready)), *(["--post-journal"] if post else [])]
+def _run(
+    tmp: Path, ready: dict[str, Any], data: Path, post: bool, spread: random.Random | None = None
+) -> subprocess.Popen[bytes]:
+    """One ``payimport run``; with ``spread``, under a ``posting.journal_lines`` drawn from it, so a
+    run spreads its lines over two or three journals and a resume may see another count."""
+    lines = spread.choice(SPREAD_JOURNAL_LINES) if spread is not None else None
+    config = _config(tmp, ready, lines)
+    cmd = [PAYIMPORT, "run", "--json", "--config", str(config), *(["--post-journal"] if post else [])]
     with (tmp / "runs.log").open("ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([*cmd, str(data)], stdout=out, stderr=out, env=_environ(ready), cwd=tmp)
 
@@ -171,9 +179,11 @@ def _base(document: str) -> str:
     return document.split("/", 1)[0].upper()
 
 
-def trial(seed: int, payments: int, root: Path) -> dict[str, Any]:
-    """One seeded trial; returns its figures."""
+def trial(seed: int, payments: int, root: Path, *, spread: bool = False) -> dict[str, Any]:
+    """One seeded trial; returns its figures. ``spread``: each run's journal count is drawn from a
+    second generator of the same seed (the trial's other choices stay those of the plain trial)."""
     rng = random.Random(seed)
+    counts = random.Random(-seed) if spread else None
     tmp = root / f"trial-{seed:04d}"
     tmp.mkdir(parents=True)
     data = generate(tmp / "statement.csv", payments, seed=seed)
@@ -186,13 +196,13 @@ def trial(seed: int, payments: int, root: Path) -> dict[str, Any]:
     post = rng.random() < 0.5
     deleted: set[str] = set()
     try:
-        ready = _interrupted_run(box, ready, tmp, data, post, interrupt, rng)
+        ready = _interrupted_run(box, ready, tmp, data, post, interrupt, rng, counts)
         for action in hands:
-            _by_hand(ready, action, rng, deleted)
-        ready = _interrupted_run(box, ready, tmp, data, post, again, rng)
+            _by_hand(ready, action, rng, deleted, counts)
+        ready = _interrupted_run(box, ready, tmp, data, post, again, rng, counts)
         codes = []
         for _ in range(6):
-            proc = _run(tmp, ready, data, post)
+            proc = _run(tmp, ready, data, post, counts)
             codes.append(proc.wait(timeout=600))
             if codes[-1] in (0, 1, 2):
                 break
@@ -202,10 +212,17 @@ def trial(seed: int, payments: int, root: Path) -> dict[str, Any]:
 
 
 def _interrupted_run(
-    box: Sandbox, ready: dict[str, Any], tmp: Path, data: Path, post: bool, how: str, rng: random.Random
+    box: Sandbox,
+    ready: dict[str, Any],
+    tmp: Path,
+    data: Path,
+    post: bool,
+    how: str,
+    rng: random.Random,
+    spread: random.Random | None = None,
 ) -> dict[str, Any]:
     """A run, killed (the client or BC) at a random moment while it posts, or left to finish."""
-    proc = _run(tmp, ready, data, post)
+    proc = _run(tmp, ready, data, post, spread)
     if how == "none":
         proc.wait(timeout=600)
         return ready
@@ -219,11 +236,17 @@ def _interrupted_run(
     return box.start()
 
 
-def _by_hand(ready: dict[str, Any], action: str, rng: random.Random, deleted: set[str]) -> None:
-    """A person posts each journal of this tool, or deletes one line of each, in BC."""
+def _by_hand(
+    ready: dict[str, Any], action: str, rng: random.Random, deleted: set[str], one: random.Random | None = None
+) -> None:
+    """A person posts each journal of this tool, or deletes one line of each, in BC; with ``one``, a
+    spread run's journals are not all touched: the person acts on one of them (drawn from ``one``)."""
     person = Person(ready)
-    for journal in person.journals():
-        lines = person.lines(str(journal["id"]))
+    journals = [(j, person.lines(str(j["id"]))) for j in person.journals()]
+    if one is not None:
+        holding = [pair for pair in journals if pair[1]]
+        journals = [one.choice(holding)] if holding else []
+    for journal, lines in journals:
         if action == "post-by-hand" and lines:
             person.post(str(journal["id"]))
         elif action == "delete-by-hand" and lines:
@@ -270,12 +293,17 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=300)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep each trial's folder (state, reports, logs)")
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="each run's posting.journal_lines drawn per run (one to three journals, changing on resume)",
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="payimport-trials-"))
     totals: Counter[str] = Counter()
     started = time.monotonic()
     for seed in range(args.first_seed, args.first_seed + args.trials):
-        result = trial(seed, args.payments, root)
+        result = trial(seed, args.payments, root, spread=args.spread)
         print(json.dumps(result), flush=True)
         totals.update(result["actions"])
         totals["duplicates"] += len(result["duplicates"])
@@ -283,7 +311,8 @@ def main() -> None:
         totals["recreated"] += len(result["recreated"])
         totals["trials"] += 1
     summary = {k: totals[k] for k in ("trials", "duplicates", "lost", "recreated", *ACTIONS)}
-    print(json.dumps({"summary": summary, "seconds": round(time.monotonic() - started, 1), "folder": str(root)}))
+    seconds = round(time.monotonic() - started, 1)
+    print(json.dumps({"summary": summary, "spread": args.spread, "seconds": seconds, "folder": str(root)}))
     if not args.keep:
         import shutil
 

@@ -545,6 +545,18 @@ class Ledger:
                 found[str(number)] = str(key)
         return found
 
+    def shared_documents(self, target: str, numbers: Sequence[str]) -> set[str]:
+        """Which of these document numbers more than one row of the target holds (the lines of one
+        check, or of a split receipt): a posted entry under such a number proves the document
+        posted, not which of its lines."""
+        shared: set[str] = set()
+        expression = "json_extract(payload_json, '$.documentNumber')"
+        sql = f"SELECT {expression} FROM rows WHERE target = ? AND {expression} IN "
+        for chunk in _chunks(_unique(numbers)):
+            query = sql + "(" + ",".join("?" * len(chunk)) + f") GROUP BY {expression} HAVING count(*) > 1"
+            shared.update(str(number) for (number,) in self._db.execute(query, (target, *chunk)))
+        return shared
+
     def journals_with_applied_payments(self, target: str) -> list[str]:
         """Journals holding payments this tool created and applied to an invoice, of runs whose
         journal is not known to be posted: where payments may still wait to be posted."""

@@ -82,12 +82,20 @@ def posted_between(client: BCClient, days: tuple[str, str], fields: str = _FIELD
     return found
 
 
-def posted_evidence(body: Mapping[str, Any], entries: Mapping[str, list[dict[str, Any]]]) -> str | None:
+def posted_evidence(
+    body: Mapping[str, Any], entries: Mapping[str, list[dict[str, Any]]], *, renumbered: bool = True
+) -> str | None:
     """The G/L entry that shows this planned line was posted (its document number and posting date),
-    as text for the ledger and the report ("G/L entry 1234"); None when BC posted nothing of it."""
+    as text for the ledger and the report ("G/L entry 1234"); None when BC posted nothing of it.
+
+    ``renumbered=False``: only an entry under the line's own number counts. An entry matched by
+    date and amount (``posted_entries_for``) proves a payment of ours only when the line is known
+    to have reached BC: otherwise it may as well be a payment a person keyed by hand."""
     number = str(body.get("documentNumber", "")).upper()
     day = str(body.get("postingDate", ""))[:10]
     for entry in entries.get(number, []):
+        if not renumbered and entry.get(POSTED_AS):
+            continue
         if str(entry.get("postingDate", ""))[:10] == day:
             posted_as = entry.get(POSTED_AS)
             shown = f" (posted as document {posted_as})" if posted_as else ""
@@ -104,6 +112,8 @@ def posted_entries_for(
     bodies: Sequence[Mapping[str, Any]],
     days: tuple[str, str] | None = None,
     owned: Callable[[list[str]], Iterable[str]] | None = None,
+    *,
+    renumbered: bool = True,
 ) -> dict[str, list[dict[str, Any]]]:
     """``posted_entries`` for these planned lines (request bodies), plus the lines a Posting No.
     Series posted under another number, filed under the number the tool sent (the entry carries
@@ -112,9 +122,12 @@ def posted_entries_for(
     Only lines not found under their own number cost anything more: one paged read of the payment
     entries of their posting days (``renumbered_matches``). ``owned`` names which of the posted
     numbers are this tool's own (the ledger's): those documents are other payments of the tool,
-    posted under their own numbers, and never taken for a renumbered one.
+    posted under their own numbers, and never taken for a renumbered one. ``renumbered=False``:
+    no batch involved can have a Posting No. Series, so only the lines' own numbers are looked up.
     """
     found = posted_entries(client, (str(b.get("documentNumber", "")) for b in bodies), days)
+    if not renumbered:
+        return found
     missing = [b for b in bodies if posted_evidence(b, found) is None and _amount(b.get("amount")) is not None]
     if not missing:
         return found

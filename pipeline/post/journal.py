@@ -10,7 +10,7 @@ journal with its own lineNumbers, never started again beside it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -312,6 +312,7 @@ def judge_doubtful(
     bc_lines: Sequence[Mapping[str, Any]],
     created_line_numbers: set[int],
     posted: Mapping[str, list[dict[str, Any]]],
+    shared: Set[str] = frozenset(),
 ) -> Verdicts:
     """Decide the rows of one journal left ``sending`` from what BC holds now (pure).
 
@@ -322,6 +323,13 @@ def judge_doubtful(
     some of its payments were posted): then it may have been deleted on purpose (booked another
     way), and a person decides (conflict), never a second payment. The same holds for a row BC
     must have received because a later line of its request is in BC (``received_by_bc``).
+
+    A posted document under a number this tool never sent, of the row's date and amount (a Posting
+    No. Series, ``evidence.posted_entries_for``), proves the row only when BC received it: a row
+    whose request may never have left would otherwise be taken for a payment a person keyed by
+    hand, marked posted, and never sent; it goes to a person instead. So does a row whose document
+    number other rows of ours hold too (``shared``: the lines of one check): the entries show the
+    document posted, not which of its lines.
     """
     code = records[0].journal_code if records else ""
     found: Settlement = match_lines(
@@ -331,12 +339,22 @@ def judge_doubtful(
     payload = {r.key: r.payload for r in records}
     absent = []
     for key in found.absent:
-        evidence = posted_evidence(payload[key], posted)
+        evidence = posted_evidence(payload[key], posted, renumbered=False)
         if evidence is None:
             absent.append(key)
+        elif _number(payload[key]) in shared:
+            verdicts.conflicts[key] = _shared_message(code, _number(payload[key]), evidence)
         else:
             verdicts.posted[key] = evidence
     received = received_by_bc(records, {*verdicts.created, *verdicts.posted})
+    look_alike = {k: e for k in absent if (e := posted_evidence(payload[k], posted)) is not None}
+    for key, evidence in look_alike.items():
+        # under another number: ours (Posting No. Series) only if BC is known to have received it
+        if key in received:
+            verdicts.posted[key] = evidence
+        else:
+            verdicts.conflicts[key] = _look_alike_message(code, evidence)
+    absent = [key for key in absent if key not in look_alike]
     deleted = [key for key in absent if key in received]
     if deleted:
         verdicts.conflicts.update(dict.fromkeys(deleted, _deleted_message(code)))
@@ -376,6 +394,27 @@ def received_by_bc(records: Sequence[RowRecord], found: set[str]) -> set[str]:
     return received
 
 
+def _number(payload: Mapping[str, Any]) -> str:
+    return str(payload.get("documentNumber", "")).upper()
+
+
+def _shared_message(code: str, number: str, evidence: str) -> str:
+    return (
+        f"this line is not in journal {code}; its payment's document {number} is posted in BC ({evidence}), but "
+        "the document holds other lines of the same payment, and BC's posted entries do not show which lines "
+        "were posted: check the customer's ledger before importing it again"
+    )
+
+
+def _look_alike_message(code: str, evidence: str) -> str:
+    return (
+        f"this payment is not in journal {code}, and BC's posted entries hold one of its posting date and amount "
+        f"under a number this tool did not send ({evidence}): this payment posted under the batch's Posting No. "
+        "Series, or a payment a person keyed by hand; whether this one reached BC cannot be shown, so check the "
+        "customer's ledger before importing it again"
+    )
+
+
 def _deleted_message(code: str) -> str:
     return (
         f"BC received this payment (a payment sent after it in the same request is in BC), but it is neither "
@@ -405,17 +444,24 @@ def settle_unknown(client: BCClient, ledger: Ledger, scope: str) -> int:
             [r.payload for r in records if r.line_number not in present],
             owned=lambda numbers: ledger.document_owners(scope, numbers),
         )
+        shared = {
+            n.upper()
+            for n in ledger.shared_documents(scope, [str(r.payload.get("documentNumber", "")) for r in records])
+        }
         if bc_lines is None:
-            _settle_without_journal(ledger, scope, records, posted)
+            _settle_without_journal(ledger, scope, records, posted, shared)
             continue
-        _record(
-            ledger, scope, judge_doubtful(records, bc_lines, ledger.created_line_numbers(scope, journal_id), posted)
-        )
+        created = ledger.created_line_numbers(scope, journal_id)
+        _record(ledger, scope, judge_doubtful(records, bc_lines, created, posted, shared))
     return len(doubtful)
 
 
 def _settle_without_journal(
-    ledger: Ledger, scope: str, records: Sequence[RowRecord], posted: Mapping[str, list[dict[str, Any]]]
+    ledger: Ledger,
+    scope: str,
+    records: Sequence[RowRecord],
+    posted: Mapping[str, list[dict[str, Any]]],
+    shared: Set[str],
 ) -> None:
     """The journal is gone (deleted, or posted and removed): posted entries prove what was posted;
     the rest cannot be read back and goes to a person."""
@@ -426,22 +472,34 @@ def _settle_without_journal(
         "importing it again"
     )
     for record in records:
-        evidence = posted_evidence(record.payload, posted)
-        if evidence is None:
-            verdicts.conflicts[record.key] = message
-        else:
+        evidence = posted_evidence(record.payload, posted, renumbered=False)
+        look_alike = posted_evidence(record.payload, posted)
+        if evidence is not None and _number(record.payload) in shared:
+            verdicts.conflicts[record.key] = _shared_message(
+                records[0].journal_code or "", _number(record.payload), evidence
+            )
+        elif evidence is not None:
             verdicts.posted[record.key] = evidence
+        elif look_alike is not None:  # never proof for a row that may not have reached BC
+            verdicts.conflicts[record.key] = _look_alike_message(records[0].journal_code or "", look_alike)
+        else:
+            verdicts.conflicts[record.key] = message
     _record(ledger, scope, verdicts)
 
 
 def _record(ledger: Ledger, scope: str, verdicts: Verdicts) -> None:
+    """Write the verdicts, conflicts first: a process killed between these writes leaves the rest
+    ``sending``, judged again next time without the rows already written, and a row that went to a
+    person because a created line of its request proved BC received it (``received_by_bc``) must
+    not lose that proof and be sent again. Rows decided created only ever make the next judgement
+    stricter (their lines count as vanished or present), never looser."""
+    if verdicts.conflicts:
+        ledger.mark_conflict(scope, list(verdicts.conflicts.items()))
     created = {**verdicts.created, **verdicts.posted}
     if created:
         ledger.mark_created(scope, list(created.items()))
     if verdicts.planned:
         ledger.mark_planned(scope, verdicts.planned)
-    if verdicts.conflicts:
-        ledger.mark_conflict(scope, list(verdicts.conflicts.items()))
 
 
 # --- which run this input continues ---------------------------------------------------------------

@@ -211,11 +211,20 @@ def _spread(count: int, size: int) -> list[int]:
 
 def _posted_keys(ctx: RunContext, rows: pd.DataFrame, days: tuple[str, str] | None = None) -> set[str]:
     """The keys of these planned rows that BC's posted entries show posted (number and date, or,
-    under a Posting No. Series, date, amount and description: ``evidence.posted_entries_for``)."""
+    under a Posting No. Series, date, amount and description: ``evidence.posted_entries_for``).
+
+    Only a batch made in BC's UI (``journal.existing``) can have a Posting No. Series; the tool's
+    own journals, made through the API, never do. Without one, a document of a line's date and
+    amount under another number is a payment a person keyed, never proof that a line of ours a
+    person deleted from the journal was posted."""
     records = as_records(rows)
     bodies = [request_body(row, ctx.decimals) for row in records]
     entries = posted_entries_for(
-        ctx.client, bodies, days, lambda numbers: ctx.ledger.document_owners(ctx.scope, numbers)
+        ctx.client,
+        bodies,
+        days,
+        lambda numbers: ctx.ledger.document_owners(ctx.scope, numbers),
+        renumbered=bool(ctx.config.journal.existing),
     )
     return {str(row["key"]) for row, body in zip(records, bodies, strict=True) if posted_evidence(body, entries)}
 

@@ -12,7 +12,9 @@ from the two places a payment of this tool can be in BC:
   document number and posting date (a journal a person posted); a row found nowhere else may have
   been posted from a batch with a Posting No. Series, under another number: it is matched by
   posting date, amount and description (``evidence.renumbered_matches``) among the posted
-  documents no row and no ledger entry claims.
+  documents no row and no ledger entry claims. A payment a person keyed by hand looks the same,
+  so such a match counts only with ``journal.existing`` (the one kind of batch that can have a
+  Posting No. Series); otherwise it is recorded as a conflict for a person (``_record``).
 
 Rows are matched to BC in file order. A payment's document number is the profile's number, or that
 number with ``/2``, ``/3`` ... when another payment held it (``post.plan.unique_document_numbers``),
@@ -88,6 +90,8 @@ class Rebuilt:
     unexplained: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)
     held: bool = False  # found, but not recorded: lines of this tool's journals that no file explains
+    look_alike: int = 0  # matched only by date and amount (``_renumbered``)
+    look_alike_held: bool = False  # ... and recorded as conflicts for a person (no ``journal.existing``)
 
     @property
     def needs_person(self) -> bool:
@@ -104,6 +108,8 @@ class Rebuilt:
             "not_in_bc": self.not_in_bc,
             "unexplained_journal_lines": len(self.unexplained),
             "unexplained_examples": self.unexplained[:_SHOWN],
+            "matched_by_date_and_amount": self.look_alike,
+            "matched_by_date_and_amount_held": self.look_alike_held,
             "runs_recorded": self.runs,
             "recorded": bool(self.runs),
         }
@@ -264,8 +270,13 @@ def _planned(run_id: str, found: Found, decimals: int) -> PlannedRow:
     )
 
 
-def _record(ledger: Ledger, scope: str, found: Sequence[Found], inputs: Inputs) -> list[str]:
-    """One finished run per journal (its journal still open) and one for posted payments."""
+def _record(ledger: Ledger, scope: str, found: Sequence[Found], inputs: Inputs, look_alike: set[str]) -> list[str]:
+    """One finished run per journal (its journal still open) and one for posted payments.
+
+    A payment matched only by date and amount where no batch can have renumbered it (``look_alike``:
+    then it is a payment a person keyed by hand, or ours) is recorded as a conflict: the next run
+    neither sends it nor calls it posted, a person checks it. Recorded as created, a payment of the
+    files that never reached BC would be in BC nowhere and never sent."""
     stamp = file_stamp(datetime.now(UTC))
     files = [{"file": str(p), "sha256": s} for p, s in zip(inputs.paths, inputs.shas, strict=True)]
     groups: dict[tuple[str, str], list[Found]] = {}
@@ -278,10 +289,22 @@ def _record(ledger: Ledger, scope: str, found: Sequence[Found], inputs: Inputs) 
         ledger.set_journal(run_id, code, journal_id or None, "created" if journal_id else "posted")
         ledger.plan(scope, run_id, [_planned(run_id, item, inputs.decimals) for item in members])
         ledger.mark_sending(scope, [key for _, key, _ in members])
-        ledger.mark_created(scope, [(key, trace.bc_id) for _, key, trace in members])
+        ledger.mark_created(scope, [(key, trace.bc_id) for _, key, trace in members if key not in look_alike])
+        doubtful = [(key, _look_alike_message(trace)) for _, key, trace in members if key in look_alike]
+        if doubtful:
+            ledger.mark_conflict(scope, doubtful)
         ledger.finish_run(run_id, "finished", {"rebuilt_from": [f["file"] for f in files], "rows": len(members)})
         runs.append(run_id)
     return runs
+
+
+def _look_alike_message(trace: Trace) -> str:
+    return (
+        f"the ledger rebuild found no trace of this payment under its own number; BC posted a payment of its "
+        f"posting date and amount under another number ({trace.bc_id}): this payment posted under a Posting No. "
+        "Series, or one a person keyed by hand. Check the customer's ledger in BC; import it again only if it is "
+        "not there"
+    )
 
 
 def _vouched_check_lines(
@@ -449,11 +472,16 @@ def rebuild_ledger(
     found = _match(rows, traces, inputs.decimals)
     claimed = set(owned) | {trace.number for _, _, trace in found}
     first, last = str(days.min().date()), str(days.max().date())
-    found += _renumbered(client, rows, found, (first, last), claimed, inputs.decimals)
+    look_alike = _renumbered(client, rows, found, (first, last), claimed, inputs.decimals)
+    found += look_alike
     found, unvouched = _vouched_check_lines(client, rows, found, (first, last), inputs.decimals)
     taken = {id(trace) for _, _, trace in found}
     receipts = {id(row): trace for row, _, trace in found}
     result.in_journals = sum(1 for trace in receipts.values() if trace.journal_id)
+    result.look_alike = len({key for _, key, _ in look_alike})
+    # only a batch made in BC's UI (``journal.existing``) can have a Posting No. Series: the tool's own
+    # journals, made through the API, never do, so without one a look-alike is not this tool's
+    result.look_alike_held = bool(look_alike) and not config.journal.existing
     result.posted = len(receipts) - result.in_journals
     result.not_in_bc = len(rows) - len(receipts)
     result.unexplained = [t.describe() for t in traces if t.journal_id and id(t) not in taken] + unvouched
@@ -461,7 +489,8 @@ def rebuild_ledger(
     if found and not dry_run and not result.held:
         for path, sha in zip(inputs.paths, inputs.shas, strict=True):
             ledger.record_file(scope, sha, path.name, path.stat().st_size)
-        result.runs = _record(ledger, scope, found, inputs)
+        held = {key for _, key, _ in look_alike} if result.look_alike_held else set()
+        result.runs = _record(ledger, scope, found, inputs, held)
     return result
 
 
@@ -475,6 +504,16 @@ def describe_rebuild(rebuilt: Rebuilt) -> str:
         f"  {rebuilt.known_before} payment(s) were already in the ledger; "
         f"{rebuilt.not_in_bc} are not in BC and will be imported by the next run",
     ]
+    if rebuilt.look_alike:
+        done = (
+            "recorded for a person to check (no journal.existing, so no Posting No. Series renumbered them), never sent"
+            if rebuilt.look_alike_held
+            else "taken for this tool's payments posted under journal.existing's Posting No. Series"
+        )
+        lines.append(
+            f"  {rebuilt.look_alike} of the posted payment(s) matched only by posting date and amount under another "
+            f"number (a payment a person keyed by hand looks the same): {done}"
+        )
     if rebuilt.runs:
         lines.append(f"  recorded as run(s) {', '.join(rebuilt.runs)}")
     if rebuilt.unexplained:

@@ -139,3 +139,45 @@ def test_another_request_does_not_vouch_for_this_one() -> None:
     verdicts = judge_doubtful(rows, [line(30_000, doc="D30000", id="c")], set(), {})
     assert verdicts.created == {"k30000": "c"}
     assert verdicts.planned == ["k10000", "k20000"] and verdicts.conflicts == {}
+
+
+def _renumbered(entry: int, sent: str, posted_as: str) -> dict[str, list[dict[str, Any]]]:
+    """What ``posted_entries_for`` files under a sent number for a document posted under another."""
+    return {
+        sent: [{"entryNumber": entry, "documentNumber": posted_as, "postingDate": "2026-12-01", "postedAs": posted_as}]
+    }
+
+
+def test_a_look_alike_under_another_number_is_no_proof_for_a_row_that_may_never_have_left() -> None:
+    """The request of 10000 may never have reached BC (``kill -9`` right after the ledger's
+    ``sending``). BC posted a payment of the same day and amount under a number this tool never
+    sent: a Posting No. Series could have made it of ours, a person keying one by hand too. Taken
+    for ours, this payment would be in BC nowhere and never sent: a person decides."""
+    rows = _request("2026-12-02T09:00:00.001Z", 10_000)
+    verdicts = judge_doubtful(rows, [], set(), _renumbered(5, "D10000", "MANUAL-1"))
+    assert verdicts.posted == {} and verdicts.planned == []
+    assert list(verdicts.conflicts) == ["k10000"]
+    assert "G/L entry 5 (posted as document MANUAL-1)" in verdicts.conflicts["k10000"]
+
+
+def test_a_look_alike_is_proof_for_a_row_bc_received() -> None:
+    """20000 of the same request is in the G/L under its own number, so BC ran 10000 too; a
+    document of 10000's day and amount under another number is then 10000 posted under the
+    batch's Posting No. Series (the journal was posted), as for a line this tool saw created."""
+    rows = _request("2026-12-02T09:00:00.001Z", 10_000, 20_000)
+    posted = {
+        **_renumbered(5, "D10000", "PMT00001"),
+        "D20000": [{"entryNumber": 7, "documentNumber": "D20000", "postingDate": "2026-12-01"}],
+    }
+    verdicts = judge_doubtful(rows, [], set(), posted)
+    assert verdicts.posted == {"k10000": "G/L entry 5 (posted as document PMT00001)", "k20000": "G/L entry 7"}
+    assert verdicts.conflicts == {} and verdicts.planned == []
+
+
+def test_a_posted_document_shared_by_several_lines_proves_none_of_them() -> None:
+    """A check's lines share one document number: its posted entries show the document posted,
+    not which of its lines; a line in doubt that is not in the journal goes to a person."""
+    rows = [record("k", "sending", line=10_000, payload=BODY)]
+    verdicts = judge_doubtful(rows, [], set(), POSTED, frozenset({"D1"}))
+    assert verdicts.posted == {} and verdicts.planned == []
+    assert list(verdicts.conflicts) == ["k"] and "G/L entry 41" in verdicts.conflicts["k"]

@@ -52,3 +52,16 @@ def test_no_payment_twice_and_none_lost_when_processes_die_and_people_act(seed: 
     assert figures["exit_codes"][-1] in (0, 1), figures  # finished: every payment accounted for
     assert figures["duplicates"] == [], figures
     assert figures["lost"] == [], figures
+
+
+@pytest.mark.slow
+def test_a_spread_run_keeps_every_payment_once_when_processes_die_and_people_act(tmp_path: Path) -> None:
+    """Seed 1 again, each run under a ``posting.journal_lines`` drawn per run (100, 150 or 5000 for
+    200 payments: two journals, or one), so a resume may meet another journal count than the run
+    it resumes, and the person acts on one of the run's journals only."""
+    figures = _trials().trial(1, 200, tmp_path, spread=True)
+
+    assert figures["actions"] == ACTIONS[1]
+    assert figures["exit_codes"][-1] in (0, 1), figures
+    assert figures["duplicates"] == [], figures
+    assert figures["lost"] == [], figures
