@@ -30,7 +30,7 @@ from pipeline.bc import BCClient
 
 POSTED_ENTRIES = "generalLedgerEntries"
 """API v2.0 entity set of posted G/L entries (read-only)."""
-_FIELDS = "entryNumber,documentNumber,postingDate"
+_FIELDS = "entryNumber,documentNumber,postingDate,creditAmount"
 RENUMBERED_FIELDS = "entryNumber,documentNumber,postingDate,description,debitAmount,creditAmount"
 """What ``renumbered_matches`` compares: date, description and the debit/credit pair."""
 _PER_QUERY = 15
@@ -101,6 +101,42 @@ def posted_evidence(
             shown = f" (posted as document {posted_as})" if posted_as else ""
             return f"G/L entry {entry.get('entryNumber')}{shown}"
     return None
+
+
+def unvouched_lines(bodies: Sequence[Mapping[str, Any]], entries: Mapping[str, list[dict[str, Any]]]) -> set[int]:
+    """Positions of the lines that share a posted document with other lines here but that BC's
+    posted entries cannot vouch for one by one.
+
+    The lines of a split receipt or of a check share one document number, so the document being
+    posted does not prove each line was: a person may have deleted one from the journal and posted
+    the rest. Every posted customer line leaves its own receivables credit under the document, so
+    when a document and day have fewer credits than lines, each credit vouches for one line of its
+    amount (received = -amount), and the lines left over are not shown posted. Credits in another
+    currency than the lines match none of them: all such lines are then left for a person, never
+    taken as posted."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, body in enumerate(bodies):
+        document = (str(body.get("documentNumber", "")).upper(), str(body.get("postingDate", ""))[:10])
+        groups.setdefault(document, []).append(i)
+    out: set[int] = set()
+    for (number, day), members in groups.items():
+        if len(members) < 2:
+            continue
+        credits = [
+            Decimal(str(e.get("creditAmount") or 0))
+            for e in entries.get(number, [])
+            if str(e.get("postingDate", ""))[:10] == day
+        ]
+        left = [c for c in credits if c > 0]
+        if len(left) >= len(members):
+            continue
+        for i in members:
+            received = -Decimal(str(bodies[i].get("amount", "0")))
+            if received in left:
+                left.remove(received)
+            else:
+                out.add(i)
+    return out
 
 
 POSTED_AS = "postedAs"

@@ -22,7 +22,7 @@ from pipeline.post.batches import (
     to_json_body,
 )
 from pipeline.post.context import RunContext
-from pipeline.post.evidence import posted_entries_for, posted_evidence
+from pipeline.post.evidence import posted_entries_for, posted_evidence, unvouched_lines
 from pipeline.post.journal import (
     Journal,
     journal_count,
@@ -226,7 +226,12 @@ def _posted_keys(ctx: RunContext, rows: pd.DataFrame, days: tuple[str, str] | No
         lambda numbers: ctx.ledger.document_owners(ctx.scope, numbers),
         renumbered=bool(ctx.config.journal.existing),
     )
-    return {str(row["key"]) for row, body in zip(records, bodies, strict=True) if posted_evidence(body, entries)}
+    doubtful = unvouched_lines(bodies, entries)
+    return {
+        str(row["key"])
+        for i, (row, body) in enumerate(zip(records, bodies, strict=True))
+        if i not in doubtful and posted_evidence(body, entries)
+    }
 
 
 def _days(rows: pd.DataFrame) -> tuple[str, str]:

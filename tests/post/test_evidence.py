@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pipeline.post.evidence import POSTED_AS, posted_evidence, renumbered_matches
+from pipeline.post.evidence import POSTED_AS, posted_evidence, renumbered_matches, unvouched_lines
 
 
 def receipt(
@@ -77,3 +77,43 @@ def test_posted_evidence_names_the_number_bc_posted_under() -> None:
     }
     assert posted_evidence(body("B", "2026-03-02", "-100.00"), entries) == "G/L entry 11 (posted as document PMT00001)"
     assert posted_evidence(body("B", "2026-03-03", "-100.00"), entries) is None
+
+
+def _credit(number: str, day: str, credit: str) -> dict[str, Any]:
+    """A posted receivables entry as ``posted_entries`` reads it (credit side)."""
+    return {"entryNumber": 1, "documentNumber": number, "postingDate": day, "creditAmount": credit}
+
+
+def test_a_shared_document_vouches_only_for_the_lines_its_credits_show() -> None:
+    # a split of 2,380.00 over two invoices of 1,190.00 and 1,000.00 + 1,380.00 checks: one document
+    # each; a person deleted one line of each and posted the rest, so one credit per document is left
+    bodies = [
+        body("BANK260312-001", "2026-03-12", "-1190.00"),
+        body("BANK260312-001", "2026-03-12", "-1190.00"),
+        body("LBX260318-001", "2026-03-18", "-1000.00"),
+        body("LBX260318-001", "2026-03-18", "-1380.00"),
+        body("BANK260312-002", "2026-03-12", "-50.00"),  # alone under its number: not this rule's business
+    ]
+    entries = {
+        "BANK260312-001": [_credit("BANK260312-001", "2026-03-12", "1190.00")],
+        "LBX260318-001": [_credit("LBX260318-001", "2026-03-18", "1380.00")],
+        "BANK260312-002": [_credit("BANK260312-002", "2026-03-12", "50.00")],
+    }
+    # equal amounts: one line vouched (the first), the other not; the check: the 1,380.00 line vouched
+    assert unvouched_lines(bodies, entries) == {1, 2}
+
+
+def test_a_shared_document_with_a_credit_per_line_vouches_for_every_line() -> None:
+    bodies = [body("BANK260312-001", "2026-03-12", "-1190.00"), body("BANK260312-001", "2026-03-12", "-1190.00")]
+    both = [_credit("BANK260312-001", "2026-03-12", "1190.00")] * 2
+    assert unvouched_lines(bodies, {"BANK260312-001": both}) == set()
+    # a credit of another day or on the debit side (creditAmount 0) vouches for nothing
+    other = [_credit("BANK260312-001", "2026-03-13", "1190.00"), _credit("BANK260312-001", "2026-03-12", "0")]
+    assert unvouched_lines(bodies, {"BANK260312-001": other}) == {0, 1}
+
+
+def test_credits_in_another_currency_vouch_for_no_line_of_a_shared_document() -> None:
+    # the lines are in USD, the G/L credits in LCY: fewer credits than lines and no amount matches
+    bodies = [body("USD260312-001", "2026-03-12", "-100.00"), body("USD260312-001", "2026-03-12", "-200.00")]
+    entries = {"USD260312-001": [_credit("USD260312-001", "2026-03-12", "92.00")]}
+    assert unvouched_lines(bodies, entries) == {0, 1}
