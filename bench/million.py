@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from posting import sandbox_target
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -111,18 +112,7 @@ def write_config(tmp: Path, ready: dict[str, Any]) -> Path:
         "journal": {"balancing_account": "2910"},
         "state_dir": "state",
         "runs_dir": "runs",
-        "target": {
-            "kind": "bc",
-            "tenant": ready["tenant"],
-            "environment": ready["environment"],
-            "company": ready["company_id"],
-            "api_url": ready["base_url"],
-            "authority_url": ready["base_url"],
-            "scope": ready["scope"],
-            "ca_file": ready["ca"],
-            "validate_authority": False,
-            "local_currency": "EUR",
-        },
+        "target": sandbox_target(ready),
         "profiles": {
             "bench-million": {
                 "title": "Generated statement for the end-to-end benchmark (bench/million.py)",

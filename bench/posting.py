@@ -227,13 +227,10 @@ def busy_share(spans: list[tuple[float, float]], slots: int) -> float:
     return busy / (events[-1][0] - events[0][0])
 
 
-def write_config(
-    tmp: Path, ready: dict[str, Any], max_in_flight: int | None, principals: int = 1, journal_lines: int | None = None
-) -> Path:
-    """bench/posting_config.yaml plus a ``kind: bc`` target pointing at the sandbox, with
-    ``principals`` app registrations (their secrets in the environment, as in production)."""
-    config = yaml.safe_load((HERE / "posting_config.yaml").read_text(encoding="utf-8"))
-    config["target"] = {
+def sandbox_target(ready: dict[str, Any]) -> dict[str, Any]:
+    """A ``kind: bc`` target on the sandbox of this ready line (``sandbox serve --tls``), as a real
+    tenant is configured; the secrets stay in the environment."""
+    return {
         "kind": "bc",
         "tenant": ready["tenant"],
         "environment": ready["environment"],
@@ -244,6 +241,17 @@ def write_config(
         "ca_file": ready["ca"],
         "validate_authority": False,
         "local_currency": "EUR",
+    }
+
+
+def write_config(
+    tmp: Path, ready: dict[str, Any], max_in_flight: int | None, principals: int = 1, journal_lines: int | None = None
+) -> Path:
+    """bench/posting_config.yaml plus a ``kind: bc`` target pointing at the sandbox, with
+    ``principals`` app registrations (their secrets in the environment, as in production)."""
+    config = yaml.safe_load((HERE / "posting_config.yaml").read_text(encoding="utf-8"))
+    config["target"] = {
+        **sandbox_target(ready),
         "principals": [
             {"client_id_env": f"PAYIMPORT_CLIENT_ID_{n}", "client_secret_env": f"PAYIMPORT_CLIENT_SECRET_{n}"}
             for n in range(2, principals + 1)
