@@ -499,6 +499,79 @@ def decode_column(encoded: tuple[Any, ...], height: int) -> list[Any]:
     return out
 
 
+def check_column(encoded: tuple[Any, ...], height: int) -> None:
+    """That one ``encode_column`` holds exactly ``height`` cells of the types it says, without
+    building them (``ValueError`` otherwise): the parent renders checked buffers column-wise and
+    builds cells one by one only where it needs them (``decode_head``, ``decode_column``)."""
+    kind = encoded[0] if encoded else None
+    if kind == _CELLS:
+        if not isinstance(encoded[1], list) or len(encoded[1]) != height:
+            raise ValueError("a column of cells that does not fill the sheet")
+    elif kind == _TEXT:
+        _check_texts(encoded[1], height)
+    elif kind == _FLOAT:
+        _check_packed(encoded[1], height, "doubles")
+    elif kind == _MIXED:
+        tags, text, floats, stamps, others = encoded[1:]
+        if not isinstance(tags, bytes) or len(tags) != height or (height and max(tags) > _T_OTHER):
+            raise ValueError(f"a column of {len(tags)} cells in a sheet of {height} rows")
+        _check_texts(text, tags.count(_T_STR))
+        _check_packed(floats, tags.count(_T_FLOAT), "doubles")
+        _check_packed(stamps, tags.count(_T_DATETIME) + tags.count(_T_DATE), "dates")
+        if not isinstance(others, list) or len(others) != tags.count(_T_OTHER):
+            raise ValueError("a column whose other cells do not fill it")
+        _check_days(tags, stamps)
+    else:
+        raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _check_days(tags: bytes, stamps: bytes) -> None:
+    """Every date and datetime of a mixed column is a day of the calendar (``date.fromordinal``)."""
+    if not stamps:
+        return
+    import numpy as np  # the parent's side only: the child imports the standard library alone
+
+    kinds = np.frombuffer(tags, np.uint8)
+    kinds = kinds[(kinds == _T_DATETIME) | (kinds == _T_DATE)]
+    when = np.frombuffer(stamps, np.int64)
+    days = np.where(kinds == _T_DATETIME, when // _DAY_US, when)
+    if days.min() < 1 or days.max() > dt.date.max.toordinal():
+        raise ValueError("a column with a date outside the calendar")
+
+
+def _check_texts(text: Any, count: int) -> None:
+    if not isinstance(text, bytes) or text.count(b"\x00") != max(count - 1, 0) or (not count and text):
+        raise ValueError(f"a text buffer that does not hold {count} cells")
+    text.decode("utf-8")  # UnicodeDecodeError is a ValueError
+
+
+def _check_packed(buffer: Any, count: int, what: str) -> None:
+    if not isinstance(buffer, bytes) or len(buffer) != 8 * count:
+        raise ValueError(f"packed {what} that do not hold {count} cells")
+
+
+def decode_head(encoded: tuple[Any, ...], count: int) -> list[Any]:
+    """The first ``count`` cells of a checked ``encode_column``, building no others."""
+    kind = encoded[0]
+    if kind == _CELLS:
+        return list(encoded[1][:count])
+    if kind == _TEXT:
+        return [t.decode("utf-8") for t in encoded[1].split(b"\x00", count)[:count]]
+    if kind == _FLOAT:
+        return array("d", encoded[1][: 8 * count]).tolist()
+    tags, text, floats, stamps, others = encoded[1:]
+    tags = tags[:count]
+    texts = tags.count(_T_STR)
+    when = tags.count(_T_DATETIME) + tags.count(_T_DATE)
+    return _decode_mixed(
+        tags,
+        b"\x00".join(text.split(b"\x00", texts)[:texts]),
+        floats[: 8 * tags.count(_T_FLOAT)],
+        stamps[: 8 * when],
+        others[: tags.count(_T_OTHER)],
+    )
+
+
 def _decode_mixed(tags: bytes, text: bytes, floats: bytes, stamps: bytes, others: list[Any]) -> list[Any]:
     texts = iter(text.decode("utf-8").split(_SEP) if _T_STR in tags else ())
     numbers = iter(array("d", floats).tolist())
