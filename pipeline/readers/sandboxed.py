@@ -19,19 +19,20 @@ the child only. The parent's unpickler accepts plain cells only (no classes but 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
+import os
 import pickle
 import re
-import subprocess
 import sys
 import zipfile
 from array import array
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import itemgetter
 from pathlib import PurePosixPath
+from threading import Thread
 from typing import Any, ClassVar
 
 #: Address space of the child: enough for a large real workbook, far below what a bomb asks for.
@@ -120,9 +121,11 @@ def load_in_child(data: bytes, sheet: str | int | None) -> Loaded:
             "(Windows) does not offer; save the sheet as CSV (UTF-8) and import that, or run payimport on "
             "Linux or macOS (WSL works)"
         )
+    import subprocess
+
     memory, cpu, wall = limits_for(len(data))
-    request = pickle.dumps((data, sheet, memory, cpu), protocol=pickle.HIGHEST_PROTOCOL)
-    cmd = [sys.executable, "-I", "-X", "utf8", __file__]
+    request = pickle.dumps((data, sheet, memory, cpu, reader_paths()), protocol=pickle.HIGHEST_PROTOCOL)
+    cmd = [sys.executable, "-I", "-S", "-X", "utf8", __file__]
     with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as child:
         try:
             out, _ = child.communicate(request, timeout=wall)
@@ -141,6 +144,27 @@ def load_in_child(data: bytes, sheet: str | int | None) -> Loaded:
     if status == "refused":
         raise Refused(str(payload))
     raise Unsafe(str(payload))
+
+
+_READER_LIBRARIES = ("python_calamine", "defusedxml", "openpyxl", "et_xmlfile")
+
+
+@functools.cache
+def reader_paths() -> list[str]:
+    """The folders holding the child's libraries (calamine, defusedxml, openpyxl), so the child
+    starts with ``-S``: no ``site`` processing (``.pth`` files, the editable install's finder),
+    which cost it a third of its start-up, and nothing importable but the standard library and
+    these folders."""
+    from importlib.util import find_spec
+
+    paths: list[str] = []
+    for name in _READER_LIBRARIES:
+        spec = find_spec(name)
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            folder = os.path.dirname(location)
+            if folder not in paths:
+                paths.append(folder)
+    return paths
 
 
 def _death(code: int) -> str:
@@ -186,10 +210,10 @@ class _CellUnpickler(pickle.Unpickler):
 
 def _child_main() -> None:
     """Read the request on stdin, limit this process, answer on stdout; never a traceback."""
-    import os
     import resource
 
-    data, sheet, memory, cpu = pickle.loads(sys.stdin.buffer.read())
+    data, sheet, memory, cpu, paths = pickle.loads(sys.stdin.buffer.read())
+    sys.path.extend(paths)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -219,13 +243,25 @@ def load_sheet(data: bytes, sheet: str | int | None) -> Loaded:
         return _load_with_openpyxl(data, sheet, exc)
     names = list(wb.sheet_names)
     name = choose_sheet(names, sheet, [m.visible == SheetVisibleEnum.Visible for m in wb.sheets_metadata])
-    with ThreadPoolExecutor(max_workers=1) as pool:  # unzipping the sheet XML again overlaps calamine's parse
-        marks = pool.submit(sheet_marks, data, name)
-        try:
-            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise Refused(f"sheet {name!r} cannot be read ({exc}); the workbook may be damaged") from None
-        return finish(name, rows, marks.result())
+    marks: list[SheetMarks | BaseException] = []
+    scan = Thread(target=_scan_into, args=(marks, data, name))  # unzipping the sheet XML overlaps the parse
+    scan.start()
+    try:
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise Refused(f"sheet {name!r} cannot be read ({exc}); the workbook may be damaged") from None
+    finally:
+        scan.join()
+    if not isinstance(marks[0], SheetMarks):
+        raise marks[0]
+    return finish(name, rows, marks[0])
+
+
+def _scan_into(out: list[SheetMarks | BaseException], data: bytes, name: str) -> None:
+    try:
+        out.append(sheet_marks(data, name))
+    except BaseException as exc:  # handed to the reading thread, which raises it as its own
+        out.append(exc)
 
 
 def check_zip(data: bytes) -> None:
@@ -345,6 +381,9 @@ def sheet_marks(data: bytes, sheet_name: str) -> SheetMarks:
             if path is None:
                 return SheetMarks()
             with zf.open(path) as fh:
+                if not mentions_marks(iter(lambda: fh.read(1 << 20), b"")):
+                    return SheetMarks()  # the usual sheet: one pass that copies nothing
+            with zf.open(path) as fh:
                 return scan_sheet(iter(lambda: fh.read(1 << 20), b""))
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
         return SheetMarks()
@@ -370,6 +409,21 @@ def _sheet_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
             target = rel.get("Target", "")
             return target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
     return None
+
+
+_MARKS = (b"hidden=", b't="e"')
+
+
+def mentions_marks(chunks: Iterable[bytes]) -> bool:
+    """Whether the XML holds ``hidden=`` or ``t="e"`` anywhere (across chunk boundaries too):
+    without either, ``scan_sheet`` finds nothing, so most sheets need no second pass."""
+    tail = b""
+    for chunk in chunks:
+        edge = tail + chunk[:8]  # a mark cut by the chunk boundary
+        if any(mark in chunk or mark in edge for mark in _MARKS):
+            return True
+        tail = chunk[-8:] if len(chunk) >= 8 else (tail + chunk)[-8:]
+    return False
 
 
 def scan_sheet(chunks: Iterable[bytes]) -> SheetMarks:
