@@ -13,7 +13,8 @@ stdout) becomes "this workbook cannot be read safely" for that file.
 
 This module imports only the standard library at module level so that the child starts in
 milliseconds (no pandas, no pipeline package); calamine, defusedxml and openpyxl are imported in
-the child only. The parent's unpickler accepts plain cells only (no classes but ``datetime``'s).
+the child only, from the folders the parent names (``reader_paths``), the child running with
+``-I -S`` (no site processing). The parent's unpickler accepts plain cells only (no classes but ``datetime``'s).
 """
 
 from __future__ import annotations
@@ -160,7 +161,9 @@ def reader_paths() -> list[str]:
     paths: list[str] = []
     for name in _READER_LIBRARIES:
         spec = find_spec(name)
-        for location in (spec.submodule_search_locations or []) if spec else []:
+        if spec is None:
+            continue  # not installed: the child fails to import it as it would have anyway
+        for location in spec.submodule_search_locations or ([spec.origin] if spec.origin else []):
             folder = os.path.dirname(location)
             if folder not in paths:
                 paths.append(folder)
