@@ -285,11 +285,13 @@ def _number_texts(values: np.ndarray, fmt: CellFormat) -> pa.Array:
     (formatted by Arrow), others as their shortest ``repr`` (no exponent, the profile's mark)."""
     whole = (np.floor(values) == values) & (values > -1e15) & (values < 1e15)
     integers = pa.array(values[whole].astype(np.int64)).cast(pa.large_string())
-    texts = list(map(repr, values[~whole].tolist()))
-    for i, text in enumerate(texts):
-        if "e" in text or "E" in text:
-            texts[i] = format(Decimal(text), "f")
-    fractions = pa.array(texts, pa.large_string())
+    fractions = pa.array(list(map(repr, values[~whole].tolist())), pa.large_string())
+    exponent = pc.match_substring(fractions, "e", ignore_case=True)
+    if pc.any(exponent).as_py():  # 1e-07 and the like: written out in full, as Excel shows them
+        texts = fractions.to_pylist()
+        for i in np.flatnonzero(exponent.to_numpy(zero_copy_only=False)).tolist():
+            texts[i] = format(Decimal(texts[i]), "f")
+        fractions = pa.array(texts, pa.large_string())
     if fmt.decimal_mark != ".":
         fractions = pc.replace_substring(fractions, ".", fmt.decimal_mark)
     return _scatter([integers, fractions], [np.flatnonzero(whole), np.flatnonzero(~whole)])
