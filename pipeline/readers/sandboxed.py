@@ -494,10 +494,11 @@ def encode_column(values: list[Any]) -> tuple[Any, ...]:
     if kinds == {float}:
         return (_FLOAT, array("d", values).tobytes())
     # Sorted by type with C-level passes (map, comprehensions), each distinct date converted once.
+    # A pass per kind the column has (a column of dates under a text header: two of the four).
     tags = bytes(map(_TAG_OF.get, map(type, values), repeat(_T_OTHER)))
-    texts = list(compress(values, map(_T_STR.__eq__, tags)))
-    floats = array("d", compress(values, map(_T_FLOAT.__eq__, tags)))
-    when = list(compress(values, map(_IS_WHEN.__getitem__, tags)))
+    texts = list(compress(values, map(_T_STR.__eq__, tags))) if str in kinds else []
+    floats = array("d", compress(values, map(_T_FLOAT.__eq__, tags)) if float in kinds else ())
+    when = list(compress(values, map(_IS_WHEN.__getitem__, tags))) if kinds & _WHEN_TYPES else []
     stamp_of: dict[Any, int] = {}
     for v in set(when):
         stamp = _stamp(v)
@@ -505,14 +506,15 @@ def encode_column(values: list[Any]) -> tuple[Any, ...]:
             return (_CELLS, values)  # an aware datetime: sent as it is
         stamp_of[v] = stamp
     stamps = array("q", map(stamp_of.__getitem__, when))
-    others = list(compress(values, map(_T_OTHER.__eq__, tags)))
+    others = list(compress(values, map(_T_OTHER.__eq__, tags))) if kinds - _TAG_OF.keys() else []
     joined = _joined(texts)
     if joined is None:
         return (_CELLS, values)
-    return (_MIXED, bytes(tags), joined, floats.tobytes(), stamps.tobytes(), others)
+    return (_MIXED, tags, joined, floats.tobytes(), stamps.tobytes(), others)
 
 
 _IS_WHEN = (False, False, True, True, False)  # by tag: a datetime or a date
+_WHEN_TYPES = frozenset({dt.datetime, dt.date})
 _TAG_OF: dict[type, int] = {str: _T_STR, float: _T_FLOAT, dt.datetime: _T_DATETIME, dt.date: _T_DATE}
 
 
