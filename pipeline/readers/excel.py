@@ -104,6 +104,8 @@ def open_sheet(file: str, data: bytes, sheet: str | int | None) -> Sheet:
         if not isinstance(height, int) or height < 0:
             raise ValueError(f"a sheet of {height!r} rows")
         encoded = loaded.columns if loaded.columns is not None else [encode_column(c) for c in loaded.cells_by_column()]
+        if not isinstance(encoded, list) or not all(isinstance(c, tuple) for c in encoded):
+            raise ValueError("columns that are not packed columns")
         for column in encoded:
             check_column(column, height)
     except Refused as exc:
