@@ -4,7 +4,8 @@ Usage: ``.venv/bin/python bench/reader_overhead.py [XLSX] [--repeat 7]`` (defaul
 workbook of ``bench/generate.py``). Runs interleaved, so a noisy machine slows all three alike:
 calamine alone (``to_python``), the reader's work in this process (zip checks, calamine, the
 hidden-row scan, trimming), and the same work in the child with its limits, including process
-start, sending the bytes and the pickle of cells back. Prints medians and the child's overhead.
+start, sending the bytes and the packed columns back; and ``open_sheet``, which adds the parent's
+checks of the child's buffers (the form the reader hands on). Prints medians and the child's overhead.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from python_calamine import CalamineWorkbook
 
-from pipeline.readers import sandboxed
+from pipeline.readers import excel, sandboxed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +36,7 @@ def main() -> None:
         ),
         "reader in-process": lambda: sandboxed.load_sheet(data, None),
         "reader in bounded child": lambda: sandboxed.load_in_child(data, None),
+        "open_sheet (child, checks)": lambda: excel.open_sheet(str(args.xlsx), data, None),
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.repeat):
@@ -44,7 +46,7 @@ def main() -> None:
             times[name].append(time.perf_counter() - started)
     medians = {name: statistics.median(ts) for name, ts in times.items()}
     for name, ts in times.items():
-        print(f"{name:25} median {medians[name]:.2f} s  runs {', '.join(f'{t:.2f}' for t in ts)}")
+        print(f"{name:27} median {medians[name]:.2f} s  runs {', '.join(f'{t:.2f}' for t in ts)}")
     inproc, child = medians["reader in-process"], medians["reader in bounded child"]
     print(f"child overhead: {child - inproc:+.2f} s ({(child / inproc - 1) * 100:+.0f}% of the in-process reader)")
     print(f"child vs calamine alone: {child / medians['calamine alone']:.2f}x")

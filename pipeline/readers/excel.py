@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.errors import InputError
-from pipeline.readers.sandboxed import Refused, Unsafe, load_in_child
+from pipeline.readers.sandboxed import (
+    Refused,
+    Unsafe,
+    check_column,
+    decode_column,
+    decode_head,
+    encode_column,
+    load_in_child,
+)
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col, find_header
 
 
@@ -31,16 +40,33 @@ class CellFormat:
     date_format: str = "%Y-%m-%d"
 
 
+#: Rows of a sheet built as cells when a profile looks for its header (``head``, ``row``) before
+#: the whole sheet is: a header search or a preamble never needs more.
+HEAD_ROWS = 256
+
+
 @dataclass
 class Sheet:
     """One sheet's typed cells, column by column (row 1 first), with error cells put back as their
-    text (``#N/A``). ``rows`` gives them row by row, built once when first asked for."""
+    text (``#N/A``), kept as the child packed them (``encoded``, checked to fill ``height`` rows).
+
+    Reading the sheet as a table renders the packed columns to text column-wise; cells are built
+    as Python objects only where asked: the first rows for the header search (``head``, ``row``),
+    every cell for ``columns`` and ``rows`` (fixed cells, suggestions), each built once."""
 
     name: str
-    columns: list[list[Any]]
+    encoded: list[tuple[Any, ...]]
     hidden: frozenset[int]
     height: int
+    _columns: list[list[Any]] | None = field(default=None, repr=False)
+    _head: list[list[Any]] | None = field(default=None, repr=False)
     _rows: list[list[Any]] | None = field(default=None, repr=False)
+
+    @property
+    def columns(self) -> list[list[Any]]:
+        if self._columns is None:
+            self._columns = [decode_column(c, self.height) for c in self.encoded]
+        return self._columns
 
     @property
     def rows(self) -> list[list[Any]]:
@@ -50,6 +76,10 @@ class Sheet:
 
     def row(self, index: int) -> list[Any]:
         """Row ``index`` (0 = the sheet's first row)."""
+        if self._columns is None and index < HEAD_ROWS:
+            if self._head is None:
+                self._head = [decode_head(c, HEAD_ROWS) for c in self.encoded]
+            return [c[index] for c in self._head]
         return [c[index] for c in self.columns]
 
     def head(self, limit: int) -> list[list[Any]]:
@@ -67,8 +97,17 @@ def open_sheet(file: str, data: bytes, sheet: str | int | None) -> Sheet:
     naming the file, never a traceback, a dead process or a lock held forever.
     """
     try:
-        loaded = load_in_child(data, sheet)
-        columns = loaded.cells_by_column()
+        with ThreadPoolExecutor(max_workers=1) as pool:  # this process is idle while the child reads
+            pool.submit(prepare_checks)
+            loaded = load_in_child(data, sheet)
+        height = loaded.height
+        if not isinstance(height, int) or height < 0:
+            raise ValueError(f"a sheet of {height!r} rows")
+        encoded = loaded.columns if loaded.columns is not None else [encode_column(c) for c in loaded.cells_by_column()]
+        if not isinstance(encoded, list) or not all(isinstance(c, tuple) for c in encoded):
+            raise ValueError("columns that are not packed columns")
+        for column in encoded:
+            check_column(column, height)
     except Refused as exc:
         raise InputError(file, str(exc)) from None
     except (Unsafe, ValueError, TypeError, IndexError, StopIteration) as exc:  # the child's answer is not trusted
@@ -77,8 +116,20 @@ def open_sheet(file: str, data: bytes, sheet: str | int | None) -> Sheet:
             f"this workbook cannot be read safely ({exc}); open it in Excel or LibreOffice, check it, "
             "and save it again (or export the sheet as CSV)",
         ) from None
-    height = len(columns[0]) if columns else 0
-    return Sheet(loaded.name, columns, loaded.hidden, height)
+    return Sheet(loaded.name, encoded, loaded.hidden, height if encoded else 0)
+
+
+def prepare_checks() -> None:
+    """Validate a one-cell frame, so that pandera's first real validation does not pay for
+    registering its pandas backends (importing its data-synthesis strategies and hypothesis: a
+    tenth of reading a 100k-row workbook). Run in a thread while the child reads the workbook; a
+    failure here is left for the real validation to meet and report."""
+    try:
+        import pandera.pandas as pa_schema
+
+        pa_schema.DataFrameSchema({"cell": pa_schema.Column(str)}).validate(pd.DataFrame({"cell": ["x"]}))
+    except Exception:  # only a warm-up: the real validation meets the same failure and reports it
+        pass
 
 
 def _empty(v: Any) -> bool:
@@ -173,10 +224,9 @@ def read_sheet_table(
     columns: dict[str, object] = {
         SOURCE_ROW: pd.Series(numbers if numbers is not None else np.arange(first + 1, height + 1), dtype="int64")
     }
-    dates: dict[Any, str] = {}
-    for pos, cells in enumerate(sheet.columns):
-        kept = [cells[n - 1] for n in numbers] if numbers is not None else cells[first:]
-        columns[col(pos + 1)] = _render_column(kept, fmt, dates)
+    keep = np.asarray(numbers, dtype=np.int64) - 1 if numbers is not None else None
+    for pos, encoded in enumerate(sheet.encoded):
+        columns[col(pos + 1)] = render_packed(encoded, height, first, keep, fmt)
     return RawTable(
         file=file,
         kind="excel",
@@ -188,6 +238,107 @@ def read_sheet_table(
         sheet=sheet.name,
         hidden=frozenset(n for n in sheet.hidden if n > first) if hidden_rows == "reject" else frozenset(),
     )
+
+
+def render_packed(
+    encoded: tuple[Any, ...], height: int, first: int, keep: np.ndarray | None, fmt: CellFormat
+) -> pd.Series:
+    """The kept cells of one checked ``encode_column`` (rows ``first`` on, or the rows ``keep``,
+    0-based) rendered exactly as ``_render_column`` renders them one by one, but column-wise: text
+    split and trimmed by Arrow, whole numbers formatted by Arrow, each distinct date formatted
+    once; only other numbers (their shortest ``repr``) and rare cells are Python calls per cell."""
+    kind = encoded[0]
+    if kind == "text":
+        return _series(pc.utf8_trim_whitespace(_kept(_split(encoded[1], height), first, keep)))
+    if kind == "float":
+        return _series(_kept(_number_texts(np.frombuffer(encoded[1], np.float64), fmt), first, keep))
+    if kind == "mixed" and None not in encoded[5]:
+        tags = np.frombuffer(encoded[1], np.uint8)
+        kept_tags = tags[first:] if keep is None else tags[keep]
+        only_text = bool(kept_tags.size) and bool((kept_tags == _TAG_TEXT).all())  # as pa.array() takes them
+        _, _, text, numbers, stamps, others = encoded
+        texts = _mixed_texts(tags, text, numbers, stamps, others, fmt, arrow_trim=only_text)
+        return _series(_kept(texts, first, keep))
+    cells = decode_column(encoded, height)
+    return _render_column([cells[i] for i in keep] if keep is not None else cells[first:], fmt, {})
+
+
+_TAG_TEXT, _TAG_NUMBER, _TAG_DATETIME, _TAG_DATE, _TAG_OTHER = range(5)  # encode_column's cell tags
+
+
+def _series(texts: pa.Array) -> pd.Series:
+    return pd.Series(texts.to_pandas().array)
+
+
+def _kept(texts: pa.Array, first: int, keep: np.ndarray | None) -> pa.Array:
+    return texts.slice(first) if keep is None else texts.take(pa.array(keep))
+
+
+def _split(buffer: bytes, count: int) -> pa.Array:
+    """``count`` texts joined by NUL (checked UTF-8) as one Arrow array, split in C++."""
+    if not count:
+        return pa.array([], pa.large_string())
+    whole = pa.array([buffer], pa.large_binary()).cast(pa.large_string())
+    return pc.split_pattern(whole, "\x00").flatten()
+
+
+def _number_texts(values: np.ndarray, fmt: CellFormat) -> pa.Array:
+    """Number cells as ``_render_column`` writes them: whole numbers below 10**15 as integers
+    (formatted by Arrow), others as their shortest ``repr`` (no exponent, the profile's mark)."""
+    whole = (np.floor(values) == values) & (values > -1e15) & (values < 1e15)
+    integers = pa.array(values[whole].astype(np.int64)).cast(pa.large_string())
+    fractions = pa.array(list(map(repr, values[~whole].tolist())), pa.large_string())
+    exponent = pc.match_substring(fractions, "e", ignore_case=True)
+    if pc.any(exponent).as_py():  # 1e-07 and the like: written out in full, as Excel shows them
+        texts = fractions.to_pylist()
+        for i in np.flatnonzero(exponent.to_numpy(zero_copy_only=False)).tolist():
+            texts[i] = format(Decimal(texts[i]), "f")
+        fractions = pa.array(texts, pa.large_string())
+    if fmt.decimal_mark != ".":
+        fractions = pc.replace_substring(fractions, ".", fmt.decimal_mark)
+    return _scatter([integers, fractions], [np.flatnonzero(whole), np.flatnonzero(~whole)])
+
+
+def _mixed_texts(
+    tags: np.ndarray,
+    text: bytes,
+    numbers: bytes,
+    stamps: bytes,
+    others: list[Any],
+    fmt: CellFormat,
+    *,
+    arrow_trim: bool,
+) -> pa.Array:
+    """A mixed column rendered kind by kind and put back in row order. Text cells are trimmed by
+    Arrow when every kept cell is text (as ``_render_column`` does), else by ``str.strip``."""
+    is_text = tags == _TAG_TEXT
+    texts = _split(text, int(is_text.sum()))
+    if not arrow_trim:
+        texts = pa.array([t.strip() for t in texts.to_pylist()], pa.large_string())
+    is_when = (tags == _TAG_DATETIME) | (tags == _TAG_DATE)
+    when = np.frombuffer(stamps, np.int64)
+    keys = np.where(tags[is_when] == _TAG_DATETIME, when, -when - 1)  # a date as -ordinal - 1
+    distinct, which = np.unique(keys, return_inverse=True)
+    shown = [_date_text(_from_stamp(k) if k >= 0 else dt.date.fromordinal(-k - 1), fmt) for k in distinct.tolist()]
+    pieces = [
+        pc.utf8_trim_whitespace(texts) if arrow_trim else texts,
+        _number_texts(np.frombuffer(numbers, np.float64), fmt),
+        pa.array(shown, pa.large_string()).take(pa.array(which.reshape(-1))),
+        pa.array([render_cell(v, fmt).strip() for v in others], pa.large_string()),
+    ]
+    positions = [np.flatnonzero(is_text), np.flatnonzero(tags == _TAG_NUMBER), np.flatnonzero(is_when)]
+    return _scatter(pieces, [*positions, np.flatnonzero(tags == _TAG_OTHER)])
+
+
+def _from_stamp(stamp: int) -> dt.datetime:
+    day, micro = divmod(stamp, 86_400_000_000)
+    return dt.datetime.combine(dt.date.fromordinal(day), dt.time()) + dt.timedelta(microseconds=micro)
+
+
+def _scatter(pieces: list[pa.Array], positions: list[np.ndarray]) -> pa.Array:
+    """Arrays of texts whose cells belong at ``positions`` (together 0..n-1), as one array in order."""
+    order = np.concatenate(positions)
+    return pa.concat_arrays(pieces).take(pa.array(np.argsort(order, kind="stable")))
 
 
 def _render_column(values: list[Any], fmt: CellFormat, dates: dict[Any, str]) -> pd.Series:

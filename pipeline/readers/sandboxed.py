@@ -13,25 +13,27 @@ stdout) becomes "this workbook cannot be read safely" for that file.
 
 This module imports only the standard library at module level so that the child starts in
 milliseconds (no pandas, no pipeline package); calamine, defusedxml and openpyxl are imported in
-the child only. The parent's unpickler accepts plain cells only (no classes but ``datetime``'s).
+the child only, from the folders the parent names (``reader_paths``), the child running with
+``-I -S`` (no site processing). The parent's unpickler accepts plain cells only (no classes but ``datetime``'s).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
+import os
 import pickle
 import re
-import subprocess
 import sys
 import zipfile
 from array import array
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import itemgetter
 from pathlib import PurePosixPath
+from threading import Thread
 from typing import Any, ClassVar
 
 #: Address space of the child: enough for a large real workbook, far below what a bomb asks for.
@@ -120,9 +122,11 @@ def load_in_child(data: bytes, sheet: str | int | None) -> Loaded:
             "(Windows) does not offer; save the sheet as CSV (UTF-8) and import that, or run payimport on "
             "Linux or macOS (WSL works)"
         )
+    import subprocess
+
     memory, cpu, wall = limits_for(len(data))
-    request = pickle.dumps((data, sheet, memory, cpu), protocol=pickle.HIGHEST_PROTOCOL)
-    cmd = [sys.executable, "-I", "-X", "utf8", __file__]
+    request = pickle.dumps((data, sheet, memory, cpu, reader_paths()), protocol=pickle.HIGHEST_PROTOCOL)
+    cmd = [sys.executable, "-I", "-S", "-X", "utf8", __file__]
     with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as child:
         try:
             out, _ = child.communicate(request, timeout=wall)
@@ -141,6 +145,29 @@ def load_in_child(data: bytes, sheet: str | int | None) -> Loaded:
     if status == "refused":
         raise Refused(str(payload))
     raise Unsafe(str(payload))
+
+
+_READER_LIBRARIES = ("python_calamine", "defusedxml", "openpyxl", "et_xmlfile")
+
+
+@functools.cache
+def reader_paths() -> list[str]:
+    """The folders holding the child's libraries (calamine, defusedxml, openpyxl), so the child
+    starts with ``-S``: no ``site`` processing (``.pth`` files, the editable install's finder),
+    which cost it a third of its start-up, and nothing importable but the standard library and
+    these folders."""
+    from importlib.util import find_spec
+
+    paths: list[str] = []
+    for name in _READER_LIBRARIES:
+        spec = find_spec(name)
+        if spec is None:
+            continue  # not installed: the child fails to import it as it would have anyway
+        for location in spec.submodule_search_locations or ([spec.origin] if spec.origin else []):
+            folder = os.path.dirname(location)
+            if folder not in paths:
+                paths.append(folder)
+    return paths
 
 
 def _death(code: int) -> str:
@@ -186,10 +213,10 @@ class _CellUnpickler(pickle.Unpickler):
 
 def _child_main() -> None:
     """Read the request on stdin, limit this process, answer on stdout; never a traceback."""
-    import os
     import resource
 
-    data, sheet, memory, cpu = pickle.loads(sys.stdin.buffer.read())
+    data, sheet, memory, cpu, paths = pickle.loads(sys.stdin.buffer.read())
+    sys.path.extend(paths)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -219,13 +246,25 @@ def load_sheet(data: bytes, sheet: str | int | None) -> Loaded:
         return _load_with_openpyxl(data, sheet, exc)
     names = list(wb.sheet_names)
     name = choose_sheet(names, sheet, [m.visible == SheetVisibleEnum.Visible for m in wb.sheets_metadata])
-    with ThreadPoolExecutor(max_workers=1) as pool:  # unzipping the sheet XML again overlaps calamine's parse
-        marks = pool.submit(sheet_marks, data, name)
-        try:
-            rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise Refused(f"sheet {name!r} cannot be read ({exc}); the workbook may be damaged") from None
-        return finish(name, rows, marks.result())
+    marks: list[SheetMarks | BaseException] = []
+    scan = Thread(target=_scan_into, args=(marks, data, name))  # unzipping the sheet XML overlaps the parse
+    scan.start()
+    try:
+        rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise Refused(f"sheet {name!r} cannot be read ({exc}); the workbook may be damaged") from None
+    finally:
+        scan.join()
+    if not isinstance(marks[0], SheetMarks):
+        raise marks[0]
+    return finish(name, rows, marks[0])
+
+
+def _scan_into(out: list[SheetMarks | BaseException], data: bytes, name: str) -> None:
+    try:
+        out.append(sheet_marks(data, name))
+    except BaseException as exc:  # handed to the reading thread, which raises it as its own
+        out.append(exc)
 
 
 def check_zip(data: bytes) -> None:
@@ -345,6 +384,9 @@ def sheet_marks(data: bytes, sheet_name: str) -> SheetMarks:
             if path is None:
                 return SheetMarks()
             with zf.open(path) as fh:
+                if not mentions_marks(iter(lambda: fh.read(1 << 20), b"")):
+                    return SheetMarks()  # the usual sheet: one pass that copies nothing
+            with zf.open(path) as fh:
                 return scan_sheet(iter(lambda: fh.read(1 << 20), b""))
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
         return SheetMarks()
@@ -370,6 +412,21 @@ def _sheet_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
             target = rel.get("Target", "")
             return target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
     return None
+
+
+_MARKS = (b"hidden=", b't="e"')
+
+
+def mentions_marks(chunks: Iterable[bytes]) -> bool:
+    """Whether the XML holds ``hidden=`` or ``t="e"`` anywhere (across chunk boundaries too):
+    without either, ``scan_sheet`` finds nothing, so most sheets need no second pass."""
+    tail = b""
+    for chunk in chunks:
+        edge = tail + chunk[:8]  # a mark cut by the chunk boundary
+        if any(mark in chunk or mark in edge for mark in _MARKS):
+            return True
+        tail = chunk[-8:] if len(chunk) >= 8 else (tail + chunk)[-8:]
+    return False
 
 
 def scan_sheet(chunks: Iterable[bytes]) -> SheetMarks:
@@ -437,10 +494,11 @@ def encode_column(values: list[Any]) -> tuple[Any, ...]:
     if kinds == {float}:
         return (_FLOAT, array("d", values).tobytes())
     # Sorted by type with C-level passes (map, comprehensions), each distinct date converted once.
+    # A pass per kind the column has (a column of dates under a text header: two of the four).
     tags = bytes(map(_TAG_OF.get, map(type, values), repeat(_T_OTHER)))
-    texts = list(compress(values, map(_T_STR.__eq__, tags)))
-    floats = array("d", compress(values, map(_T_FLOAT.__eq__, tags)))
-    when = list(compress(values, map(_IS_WHEN.__getitem__, tags)))
+    texts = list(compress(values, map(_T_STR.__eq__, tags))) if str in kinds else []
+    floats = array("d", compress(values, map(_T_FLOAT.__eq__, tags)) if float in kinds else ())
+    when = list(compress(values, map(_IS_WHEN.__getitem__, tags))) if kinds & _WHEN_TYPES else []
     stamp_of: dict[Any, int] = {}
     for v in set(when):
         stamp = _stamp(v)
@@ -448,14 +506,15 @@ def encode_column(values: list[Any]) -> tuple[Any, ...]:
             return (_CELLS, values)  # an aware datetime: sent as it is
         stamp_of[v] = stamp
     stamps = array("q", map(stamp_of.__getitem__, when))
-    others = list(compress(values, map(_T_OTHER.__eq__, tags)))
+    others = list(compress(values, map(_T_OTHER.__eq__, tags))) if kinds - _TAG_OF.keys() else []
     joined = _joined(texts)
     if joined is None:
         return (_CELLS, values)
-    return (_MIXED, bytes(tags), joined, floats.tobytes(), stamps.tobytes(), others)
+    return (_MIXED, tags, joined, floats.tobytes(), stamps.tobytes(), others)
 
 
 _IS_WHEN = (False, False, True, True, False)  # by tag: a datetime or a date
+_WHEN_TYPES = frozenset({dt.datetime, dt.date})
 _TAG_OF: dict[type, int] = {str: _T_STR, float: _T_FLOAT, dt.datetime: _T_DATETIME, dt.date: _T_DATE}
 
 
@@ -497,6 +556,79 @@ def decode_column(encoded: tuple[Any, ...], height: int) -> list[Any]:
     if len(out) != height:
         raise ValueError(f"a column of {len(out)} cells in a sheet of {height} rows")
     return out
+
+
+def check_column(encoded: tuple[Any, ...], height: int) -> None:
+    """That one ``encode_column`` holds exactly ``height`` cells of the types it says, without
+    building them (``ValueError`` otherwise): the parent renders checked buffers column-wise and
+    builds cells one by one only where it needs them (``decode_head``, ``decode_column``)."""
+    kind = encoded[0] if encoded else None
+    if kind == _CELLS:
+        if not isinstance(encoded[1], list) or len(encoded[1]) != height:
+            raise ValueError("a column of cells that does not fill the sheet")
+    elif kind == _TEXT:
+        _check_texts(encoded[1], height)
+    elif kind == _FLOAT:
+        _check_packed(encoded[1], height, "doubles")
+    elif kind == _MIXED:
+        tags, text, floats, stamps, others = encoded[1:]
+        if not isinstance(tags, bytes) or len(tags) != height or (height and max(tags) > _T_OTHER):
+            raise ValueError(f"a column of {len(tags)} cells in a sheet of {height} rows")
+        _check_texts(text, tags.count(_T_STR))
+        _check_packed(floats, tags.count(_T_FLOAT), "doubles")
+        _check_packed(stamps, tags.count(_T_DATETIME) + tags.count(_T_DATE), "dates")
+        if not isinstance(others, list) or len(others) != tags.count(_T_OTHER):
+            raise ValueError("a column whose other cells do not fill it")
+        _check_days(tags, stamps)
+    else:
+        raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _check_days(tags: bytes, stamps: bytes) -> None:
+    """Every date and datetime of a mixed column is a day of the calendar (``date.fromordinal``)."""
+    if not stamps:
+        return
+    import numpy as np  # the parent's side only: the child imports the standard library alone
+
+    kinds = np.frombuffer(tags, np.uint8)
+    kinds = kinds[(kinds == _T_DATETIME) | (kinds == _T_DATE)]
+    when = np.frombuffer(stamps, np.int64)
+    days = np.where(kinds == _T_DATETIME, when // _DAY_US, when)
+    if days.min() < 1 or days.max() > dt.date.max.toordinal():
+        raise ValueError("a column with a date outside the calendar")
+
+
+def _check_texts(text: Any, count: int) -> None:
+    if not isinstance(text, bytes) or text.count(b"\x00") != max(count - 1, 0) or (not count and text):
+        raise ValueError(f"a text buffer that does not hold {count} cells")
+    text.decode("utf-8")  # UnicodeDecodeError is a ValueError
+
+
+def _check_packed(buffer: Any, count: int, what: str) -> None:
+    if not isinstance(buffer, bytes) or len(buffer) != 8 * count:
+        raise ValueError(f"packed {what} that do not hold {count} cells")
+
+
+def decode_head(encoded: tuple[Any, ...], count: int) -> list[Any]:
+    """The first ``count`` cells of a checked ``encode_column``, building no others."""
+    kind = encoded[0]
+    if kind == _CELLS:
+        return list(encoded[1][:count])
+    if kind == _TEXT:
+        return [t.decode("utf-8") for t in encoded[1].split(b"\x00", count)[:count]]
+    if kind == _FLOAT:
+        return array("d", encoded[1][: 8 * count]).tolist()
+    tags, text, floats, stamps, others = encoded[1:]
+    tags = tags[:count]
+    texts = tags.count(_T_STR)
+    when = tags.count(_T_DATETIME) + tags.count(_T_DATE)
+    return _decode_mixed(
+        tags,
+        b"\x00".join(text.split(b"\x00", texts)[:texts]),
+        floats[: 8 * tags.count(_T_FLOAT)],
+        stamps[: 8 * when],
+        others[: tags.count(_T_OTHER)],
+    )
 
 
 def _decode_mixed(tags: bytes, text: bytes, floats: bytes, stamps: bytes, others: list[Any]) -> list[Any]:

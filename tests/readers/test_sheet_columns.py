@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.readers.sandboxed import Loaded, _CellUnpickler, decode_column, encode_column
+from pipeline.readers.sandboxed import Loaded, _CellUnpickler, decode_column, encode_column, mentions_marks, scan_sheet
 
 UTC = dt.UTC
 
@@ -47,3 +47,21 @@ def test_the_answer_unpickles_without_classes_but_the_sheet() -> None:
     assert status == "ok"
     assert loaded.cells_by_column() == [["Date", dt.datetime(2026, 5, 4)], ["Amount", 12.5]]
     assert loaded.hidden == frozenset({2})
+
+
+@pytest.mark.parametrize("mark", [b'<row r="7" hidden="1">', b'<c r="B7" t="e"><v>#N/A</v></c>'])
+def test_a_hidden_row_or_error_cell_is_seen_wherever_the_chunks_cut_it(mark: bytes) -> None:
+    """The one-pass look for marks decides whether the sheet is scanned at all: it must see a mark
+    cut at any byte, even across several small chunks."""
+    xml = b'<sheetData><row r="6"><c r="A6"><v>1</v></c></row>' + mark + b"</row></sheetData>"
+    for cut in range(len(xml) + 1):
+        for second in range(cut, min(cut + 4, len(xml)) + 1):
+            assert mentions_marks([xml[:cut], xml[cut:second], xml[second:]])
+    scanned = scan_sheet([xml])
+    assert scanned.hidden == frozenset({7}) or scanned.errors == {(7, 1): "#N/A"}
+
+
+def test_a_sheet_without_marks_needs_no_scan() -> None:
+    xml = b'<sheetData><row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c></row></sheetData>'
+    assert not mentions_marks([xml[:20], xml[20:21], xml[21:]])
+    assert scan_sheet([xml]).hidden == frozenset() and not scan_sheet([xml]).errors
