@@ -9,6 +9,7 @@ to its Text[n] limit, because nothing downstream keys on it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import string
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from pipeline.linenumbers import number_after
 from pipeline.money import money_text
 from pipeline.readers import SOURCE_ROW
 from pipeline.textops import as_series, concat, squeeze_spaces
-from schemas.checks import Failure, has_duplicates, row_failures
+from schemas.checks import Failure, has_duplicates, row_failures, rows_that_may_fail
 from schemas.codes import Reject
 from schemas.issues import RowIssue
 from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
@@ -231,11 +232,18 @@ _FIELD_LABEL = {
 
 
 def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
-    """Validate against the CustomerPayment schema lazily; map failures to row issues."""
+    """Validate against the CustomerPayment schema lazily; map failures to row issues.
+
+    pandera sees only the rows a check could fail (``rows_that_may_fail``); the frame's columns
+    and dtypes are still checked when none could, on no rows at all.
+    """
     if rows.empty:
         return []
+    frame = rows.drop(columns=list(_MATCHING_ONLY))
+    schema = _payment_schema()
+    suspects = rows_that_may_fail(frame, schema, _ROW_CHECKS)
     try:
-        CustomerPayment.validate(rows.drop(columns=list(_MATCHING_ONLY)), lazy=True)
+        schema.validate(frame if suspects is None else frame.iloc[suspects], lazy=True)
     except pa.errors.SchemaErrors as exc:
         issues = []
         for f in row_failures(exc, frame_level="raise"):
@@ -243,6 +251,31 @@ def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
             issues.append(RowIssue(file, int(str(rows.at[f.index, "source_row"])), f.column, f.value, str(code), msg))
         return issues
     return []
+
+
+@functools.cache
+def _payment_schema() -> pa.DataFrameSchema:
+    """CustomerPayment without its key-uniqueness check: ``idempotency_keys`` makes every key of a
+    file unique by construction (an occurrence number on a repeated transaction id or content hash,
+    a doubled "#" inside an id, ``:tx:`` and ``:h:`` apart), and a second hash pass over every key
+    cost as much as building them."""
+    schema = CustomerPayment.to_schema()
+    key = schema.columns["key"]
+    return schema.update_column("key", checks=[c for c in key.checks if c.name != "unique"])
+
+
+def _increasing(s: pd.Series) -> np.ndarray:
+    """Every row, when lineNumber is not strictly increasing (the check compares neighbours)."""
+    values = s.to_numpy()
+    return np.full(len(values), bool(len(values) > 1 and not (np.diff(values) > 0).all()))
+
+
+def _not_upper(s: pd.Series) -> np.ndarray:
+    arr = pyarrow.array(s, from_pandas=True)
+    return np.asarray(pc.fill_null(pc.not_equal(arr, pc.utf8_upper(arr)), True).to_numpy(zero_copy_only=False))
+
+
+_ROW_CHECKS = {"increasing_in_file_order": _increasing, "upper_case": _not_upper}
 
 
 def _limit_reason(f: Failure) -> tuple[Reject, str]:

@@ -26,7 +26,7 @@ from pipeline.parsing import DateWindow, Parsed, parse_amounts, parse_dates
 from pipeline.patterns import compile_pattern
 from pipeline.readers import SOURCE_ROW, RawTable, col
 from pipeline.textops import as_series, concat, contains, extract_first, squeeze_spaces, to_arrow
-from schemas.checks import row_failures
+from schemas.checks import row_failures, rows_that_may_fail
 from schemas.codes import Reject, Skip, describe
 from schemas.issues import RowIssue
 from schemas.statement import statement_schema
@@ -542,12 +542,21 @@ def _join_continuations(
 
 
 def _schema_failures(frame: pd.DataFrame, profile: Profile) -> list[tuple[int, str, str, str]]:
-    """Run the statement schema lazily; each failure as (source_row, column, value, reason_code)."""
-    valid = frame.dropna(subset=["posting_date", "amount_minor"])
-    if valid.empty:
+    """Run the statement schema lazily; each failure as (source_row, column, value, reason_code).
+
+    Rows without a date or an amount were rejected before and are left out; pandera sees only the
+    rows one of its checks could fail (``rows_that_may_fail``), picked out without copying the
+    frame first.
+    """
+    dated = (frame["posting_date"].notna() & frame["amount_minor"].notna()).to_numpy()
+    if not dated.any():
         return []
+    schema = statement_schema(profile.currency.expected)
+    suspects = rows_that_may_fail(frame, schema, {})
+    picked = np.flatnonzero(dated) if suspects is None else suspects[dated[suspects]]
+    valid = frame.iloc[picked]
     try:
-        statement_schema(profile.currency.expected).validate(valid, lazy=True)
+        schema.validate(valid, lazy=True)
     except pa.errors.SchemaErrors as exc:
         return [
             (int(str(valid.at[f.index, SOURCE_ROW])), f.column, f.value, _schema_code(f.column, f.check))
