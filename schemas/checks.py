@@ -131,9 +131,9 @@ def _builtin_failures(values: pd.Series, name: str, stats: dict[str, Any]) -> np
             return None
         return _as_mask(pc.invert(found), len(values))
     if name in _COMPARISONS and not is_text:
-        key, op = _COMPARISONS[name]
+        key, compare = _COMPARISONS[name]
         try:
-            passed = op(values, stats[key])
+            passed = compare(values, stats[key])
         except (TypeError, ValueError):
             return None
         return ~np.asarray(pd.Series(passed).fillna(False).to_numpy(dtype=bool))
