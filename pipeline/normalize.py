@@ -23,10 +23,11 @@ import pyarrow
 import pyarrow.compute as pc
 
 from pipeline.config import TEMPLATE_FIELDS, Profile
+from pipeline.frames import keep_rows
 from pipeline.linenumbers import number_after
 from pipeline.money import money_text
 from pipeline.readers import SOURCE_ROW
-from pipeline.textops import as_series, concat, squeeze_spaces
+from pipeline.textops import as_series, concat, squeeze_spaces, to_arrow
 from schemas.checks import Failure, has_duplicates, row_failures, rows_that_may_fail
 from schemas.codes import Reject
 from schemas.issues import RowIssue
@@ -77,6 +78,8 @@ def render_template(template: str, frame: pd.DataFrame, extra: dict[str, pd.Seri
         if name not in TEMPLATE_FIELDS:
             raise ValueError(f"unknown template field {{{name}}}; use one of {sorted(TEMPLATE_FIELDS)}")
         parts.append(_render_field(name, spec or "", frame, extra))
+    if len(parts) == 1 and isinstance(parts[0], pd.Series) and parts[0].index.equals(frame.index):
+        return parts[0]  # a template of one field is that field (no copy of a million texts)
     return concat(*parts, index=frame.index) if parts else pd.Series("", index=frame.index, dtype="str")
 
 
@@ -119,17 +122,22 @@ def idempotency_keys(frame: pd.DataFrame, namespace: str, decimals: int) -> pd.S
     """
     txid = frame["transaction_id"].fillna("").astype("str")
     # "#" marks the occurrence number, so a "#" inside an id is doubled: ids X#2 and X (2nd) stay apart.
-    txid = txid.str.replace("#", "##", regex=False)
+    if pc.any(pc.match_substring(to_arrow(txid), "#")).as_py():
+        txid = txid.str.replace("#", "##", regex=False)
     has_tx = txid != ""
+    every = bool(has_tx.all())
     keys = pd.Series("", index=frame.index, dtype="str")
     if has_tx.any():
-        tx = txid[has_tx]
+        tx = txid if every else txid[has_tx]  # (no copy of the ids when every receipt has one)
         if has_duplicates(tx):
             occ = tx.groupby(tx).cumcount() + 1
             suffix = ("#" + occ.astype("str")).where(occ > 1, "")
-            keys[has_tx] = concat(namespace + ":tx:", tx, suffix, index=tx.index)
+            made = concat(namespace + ":tx:", tx, suffix, index=tx.index)
         else:
-            keys[has_tx] = concat(namespace + ":tx:", tx, index=tx.index)
+            made = concat(namespace + ":tx:", tx, index=tx.index)
+        if every:
+            return made
+        keys[has_tx] = made
     if (~has_tx).any():
         sub = frame[~has_tx]
         parts: list[pd.Series | str] = [
@@ -214,7 +222,7 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
         # lineNumbers run on without gaps; {seq} keeps the receipt's number in the file, so a
         # document number does not change when a person fixes a neighbouring row.
         bad = {i.source_row for i in issues}
-        rows = _without(rows, ~rows["source_row"].isin(bad).to_numpy())
+        rows = keep_rows(rows, ~rows["source_row"].isin(bad).to_numpy())
         rows["lineNumber"] = number_after(start, len(rows))
     return Payments(rows[list(PAYMENT_COLUMNS)], decimals, issues)
 
@@ -229,42 +237,10 @@ def _upper(text: pd.Series) -> pd.Series:
     return text.str.upper()
 
 
-def _without(rows: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """The rows ``keep`` marks, one column at a time, each column let go once filtered: a
-    whole-frame filter held every column twice at once, the peak of a large file's run.
-
-    A text column becomes slices of itself between the refused rows (no copy: pyarrow's arrays
-    share their buffers), as long as there are few of them; the receipts frame holds the same
-    texts, and a filtered copy of each was another 100 MiB on the benchmark's million rows.
-    """
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.astype(np.int8), [0]))))
-    runs = list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
-    index = pd.RangeIndex(int(keep.sum()))
-    out: dict[str, pd.Series] = {}
-    for name in list(rows.columns):
-        column = rows.pop(name)
-        if isinstance(column.dtype, pd.StringDtype) and len(runs) <= _MAX_SLICES:
-            out[name] = as_series(_slices(pyarrow.array(column, from_pandas=True), runs), index)
-        else:
-            out[name] = pd.Series(column.array[keep], index=index, dtype=column.dtype)
-        del column
-        pyarrow.default_memory_pool().release_unused()
-    return pd.DataFrame(out)
-
-
-_MAX_SLICES = 1024
-"""Beyond this many runs of kept rows, a text column is copied rather than sliced (every operation
-on a column then pays a little per slice)."""
-
-
-def _slices(arr: pyarrow.Array | pyarrow.ChunkedArray, runs: list[tuple[int, int]]) -> pyarrow.ChunkedArray:
-    whole = arr if isinstance(arr, pyarrow.ChunkedArray) else pyarrow.chunked_array([arr])
-    parts = [chunk for start, stop in runs for chunk in whole.slice(start, stop - start).chunks]
-    return pyarrow.chunked_array(parts, type=whole.type)
-
-
 def _cut(text: pd.Series, limit: int) -> pd.Series:
-    return squeeze_spaces(text).str.slice(0, limit)
+    squeezed = squeeze_spaces(text)
+    longest = pc.max(pc.utf8_length(pyarrow.array(squeezed, from_pandas=True))).as_py()
+    return squeezed.str.slice(0, limit) if (longest or 0) > limit else squeezed
 
 
 _FIELD_LABEL = {

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from pipeline import balances, dateorder
 from pipeline.config import AmountSpec, ColumnRef, Profile
 from pipeline.errors import InputError
+from pipeline.frames import keep_rows
 from pipeline.parsing import DateWindow, Parsed, parse_amounts, parse_dates
 from pipeline.patterns import compile_pattern
 from pipeline.readers import SOURCE_ROW, RawTable, col
@@ -188,8 +189,8 @@ def map_statement(table: RawTable, profile: Profile, today: dt.date | None = Non
         fates.reject_row(int(np.searchsorted(rows, row)), labels.get(column, column), value, code)
     skipped = fates.state == SKIPPED
     skips = _skips_frame(table, rows[skipped], fates.reason[skipped], fates.detail[skipped])
-    receipts = frame[(fates.state[keep] == OPEN)].reset_index(drop=True)
     control = _control_totals(table, cols, profile, fates, stated_kind, amount.value)
+    receipts = keep_rows(frame, fates.state[keep] == OPEN)
     return Statement(table, receipts, skips, fates.issues, control)
 
 
