@@ -345,14 +345,15 @@ def _receipt_frame(
     if profile.continuation_rows == "join":
         _join_continuations(texts, fates.state, fates.reason, cells.text, cells.columns)
     currency_text, currency_label = cols.text(profile.columns.currency, "currency")
-    keep = np.flatnonzero((fates.state == OPEN) | ((fates.state == REJECTED) & receipt))
+    wanted = (fates.state == OPEN) | ((fates.state == REJECTED) & receipt)
+    keep = np.flatnonzero(wanted)
     frame = pd.DataFrame(
         {
             SOURCE_ROW: fates.rows[keep].astype("int64"),
             "posting_date": dates.iloc[keep].to_numpy(),
             "amount_minor": minor.iloc[keep].to_numpy(),
-            "currency": _currency(currency_text.iloc[keep], profile),
-            **{f: texts[f][0].iloc[keep].reset_index(drop=True) for f in TEXT_FIELDS},
+            "currency": _currency(_rows_of(currency_text, wanted), profile),
+            **{f: _rows_of(texts[f][0], wanted) for f in TEXT_FIELDS},
         }
     )
     for name, values in _extract(profile, frame).items():
@@ -365,6 +366,14 @@ def _receipt_frame(
         "amount_minor": "amount",
     }
     return keep, frame, labels
+
+
+def _rows_of(text: pd.Series, wanted: np.ndarray) -> pd.Series:
+    """The texts of the ``wanted`` rows, on a fresh RangeIndex: pyarrow's filter by mask, where
+    pandas' positional take of a column parsed in blocks (a chunked array) cost 0.2-0.3 s a column
+    on the million-row benchmark, ten times the filter."""
+    picked = pc.filter(pa_arrow.array(text, from_pandas=True), pa_arrow.array(wanted))
+    return as_series(picked, pd.RangeIndex(int(wanted.sum())))
 
 
 def _currency(text: pd.Series, profile: Profile) -> pd.Series:
