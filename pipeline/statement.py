@@ -345,6 +345,8 @@ def _receipt_frame(
     if profile.continuation_rows == "join":
         _join_continuations(texts, fates.state, fates.reason, cells.text, cells.columns)
     currency_text, currency_label = cols.text(profile.columns.currency, "currency")
+    joined = profile.continuation_rows == "join"  # (a continuation's text joins the reference, read or not)
+    read = {f for f in TEXT_FIELDS if getattr(profile.columns, f) is not None or (joined and f == "reference")}
     wanted = (fates.state == OPEN) | ((fates.state == REJECTED) & receipt)
     keep = np.flatnonzero(wanted)
     frame = pd.DataFrame(
@@ -353,7 +355,7 @@ def _receipt_frame(
             "posting_date": dates.iloc[keep].to_numpy(),
             "amount_minor": minor.iloc[keep].to_numpy(),
             "currency": _currency(_rows_of(currency_text, wanted), profile),
-            **{f: _rows_of(texts[f][0], wanted) for f in TEXT_FIELDS},
+            **{f: _rows_of(texts[f][0], wanted, f in read) for f in TEXT_FIELDS},
         }
     )
     for name, values in _extract(profile, frame).items():
@@ -368,12 +370,15 @@ def _receipt_frame(
     return keep, frame, labels
 
 
-def _rows_of(text: pd.Series, wanted: np.ndarray) -> pd.Series:
+def _rows_of(text: pd.Series, wanted: np.ndarray, read: bool = True) -> pd.Series:
     """The texts of the ``wanted`` rows, on a fresh RangeIndex: pyarrow's filter by mask, where
     pandas' positional take of a column parsed in blocks (a chunked array) cost 0.2-0.3 s a column
-    on the million-row benchmark, ten times the filter."""
-    picked = pc.filter(pa_arrow.array(text, from_pandas=True), pa_arrow.array(wanted))
-    return as_series(picked, pd.RangeIndex(int(wanted.sum())))
+    on the million-row benchmark, ten times the filter. A field the profile does not read
+    (``read`` False) is empty on every row, and is not filtered at all."""
+    index = pd.RangeIndex(int(wanted.sum()))
+    if not read:
+        return pd.Series("", index=index, dtype="str")
+    return as_series(pc.filter(pa_arrow.array(text, from_pandas=True), pa_arrow.array(wanted)), index)
 
 
 def _currency(text: pd.Series, profile: Profile) -> pd.Series:
