@@ -32,6 +32,10 @@ def run_case(args: list[str]) -> dict[str, float]:
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", proc.stderr)
     result["peak_mib"] = int(rss.group(1)) / 1024 if rss else float("nan")
+    # CPU seconds of the whole process (imports included): steadier than wall time on a loaded
+    # machine, though a multi-threaded case spends more of it for the same wall time
+    cpu = re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr)
+    result["cpu_s"] = sum(float(x) for x in cpu) if cpu else float("nan")
     if wall:
         h, m, s = wall.groups()
         result["wall_s"] = int(h or 0) * 3600 + int(m) * 60 + float(s)
@@ -48,7 +52,7 @@ def interleaved_medians(cases: dict[str, list[str]], repeat: int) -> dict[str, d
     out = {}
     for name, results in runs.items():
         first = dict(results[0])
-        for key in ("op_s", "import_s", "peak_mib", "wall_s"):
+        for key in ("op_s", "import_s", "peak_mib", "wall_s", "cpu_s"):
             first[key] = statistics.median(r[key] for r in results)
         first["op_runs"] = [r["op_s"] for r in results]  # type: ignore[assignment]
         out[name] = first
@@ -105,7 +109,7 @@ def main() -> None:
     if args.only:
         cases = {name: argv for name, argv in cases.items() if name.endswith(args.only)}
     results = interleaved_medians(cases, args.repeat)
-    print(f"{'case':<16}{'op s':>8}  {'runs':<32}{'wall s':>8}{'peak MiB':>10}  budget")
+    print(f"{'case':<16}{'op s':>8}  {'runs':<32}{'wall s':>8}{'cpu s':>8}{'peak MiB':>10}  budget")
     for name, r in results.items():
         budget = BUDGET.get(name)
         note = ""
@@ -114,7 +118,8 @@ def main() -> None:
             note = f"<= {secs:.1f} s" + (f", <= {mib:.0f} MiB" if mib else "")
             note += "  OK" if r["op_s"] <= secs and (mib is None or r["peak_mib"] <= mib) else "  OVER"
         runs = ",".join(f"{x:.2f}" for x in r["op_runs"])
-        print(f"{name:<16}{r['op_s']:>8.2f}  {runs:<32}{r['wall_s']:>8.2f}{r['peak_mib']:>10.0f}  {note}")
+        times = f"{r['op_s']:>8.2f}  {runs:<32}{r['wall_s']:>8.2f}{r['cpu_s']:>8.2f}"
+        print(f"{name:<16}{times}{r['peak_mib']:>10.0f}  {note}")
     kinds = (args.only,) if args.only else ("csv", "xlsx")
     for kind in kinds:
         base, ours = results[f"baseline-{kind}"], results[f"payimport-{kind}"]

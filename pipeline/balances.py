@@ -294,10 +294,11 @@ def collect(
 
 def _amount_texts(texts: dict[str, pd.Series], at: np.ndarray) -> list[str]:
     """The amounts of rows ``at`` as written (both cells of a debit/credit layout), taken by
-    position in one pass: a file of 100,000 unreadable amounts must not cost 100,000 lookups."""
+    position in one pass: a file of 100,000 unreadable amounts must not cost 100,000 lookups, and
+    only those rows become Python objects (all of a million-row column took 0.9 s and 100 MiB)."""
     if "amount" in texts:
-        return [str(v) for v in texts["amount"].to_numpy(dtype=object)[at].tolist()]
-    sides = [texts[r].to_numpy(dtype=object)[at].tolist() for r in ("debit", "credit") if r in texts]
+        return [str(v) for v in texts["amount"].iloc[at].to_numpy(dtype=object).tolist()]
+    sides = [texts[r].iloc[at].to_numpy(dtype=object).tolist() for r in ("debit", "credit") if r in texts]
     return (
         [" / ".join(str(v) for v in cells if v != "") for cells in zip(*sides, strict=True)]
         if sides

@@ -9,6 +9,7 @@ to its Text[n] limit, because nothing downstream keys on it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import string
 from concurrent.futures import ThreadPoolExecutor
@@ -22,11 +23,12 @@ import pyarrow
 import pyarrow.compute as pc
 
 from pipeline.config import TEMPLATE_FIELDS, Profile
+from pipeline.frames import keep_rows
 from pipeline.linenumbers import number_after
 from pipeline.money import money_text
 from pipeline.readers import SOURCE_ROW
-from pipeline.textops import as_series, concat, squeeze_spaces
-from schemas.checks import Failure, has_duplicates, row_failures
+from pipeline.textops import as_series, concat, squeeze_spaces, to_arrow
+from schemas.checks import Failure, has_duplicates, row_failures, rows_that_may_fail
 from schemas.codes import Reject
 from schemas.issues import RowIssue
 from schemas.payment import CODE_FIELDS, LIMITS, CustomerPayment
@@ -76,6 +78,8 @@ def render_template(template: str, frame: pd.DataFrame, extra: dict[str, pd.Seri
         if name not in TEMPLATE_FIELDS:
             raise ValueError(f"unknown template field {{{name}}}; use one of {sorted(TEMPLATE_FIELDS)}")
         parts.append(_render_field(name, spec or "", frame, extra))
+    if len(parts) == 1 and isinstance(parts[0], pd.Series) and parts[0].index.equals(frame.index):
+        return parts[0]  # a template of one field is that field (no copy of a million texts)
     return concat(*parts, index=frame.index) if parts else pd.Series("", index=frame.index, dtype="str")
 
 
@@ -118,17 +122,22 @@ def idempotency_keys(frame: pd.DataFrame, namespace: str, decimals: int) -> pd.S
     """
     txid = frame["transaction_id"].fillna("").astype("str")
     # "#" marks the occurrence number, so a "#" inside an id is doubled: ids X#2 and X (2nd) stay apart.
-    txid = txid.str.replace("#", "##", regex=False)
+    if pc.any(pc.match_substring(to_arrow(txid), "#")).as_py():
+        txid = txid.str.replace("#", "##", regex=False)
     has_tx = txid != ""
+    every = bool(has_tx.all())
     keys = pd.Series("", index=frame.index, dtype="str")
     if has_tx.any():
-        tx = txid[has_tx]
+        tx = txid if every else txid[has_tx]  # (no copy of the ids when every receipt has one)
         if has_duplicates(tx):
             occ = tx.groupby(tx).cumcount() + 1
             suffix = ("#" + occ.astype("str")).where(occ > 1, "")
-            keys[has_tx] = concat(namespace + ":tx:", tx, suffix, index=tx.index)
+            made = concat(namespace + ":tx:", tx, suffix, index=tx.index)
         else:
-            keys[has_tx] = concat(namespace + ":tx:", tx, index=tx.index)
+            made = concat(namespace + ":tx:", tx, index=tx.index)
+        if every:
+            return made
+        keys[has_tx] = made
     if (~has_tx).any():
         sub = frame[~has_tx]
         parts: list[pd.Series | str] = [
@@ -157,10 +166,8 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
     decimals = profile.decimals
     frame = receipts.reset_index(drop=True)
     seq = pd.Series(np.arange(1, len(frame) + 1), dtype="int64")
-    stem = pd.Series(PurePath(file).stem, index=frame.index, dtype="str")
     extra = {
         "seq": seq,
-        "file_stem": stem,
         "date": frame["posting_date"],
         "source_row": frame[SOURCE_ROW].astype("int64"),
     }
@@ -170,6 +177,8 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
         profile.description,
         profile.comment,
     )
+    if any("{file_stem" in t for t in templates):
+        extra["file_stem"] = pd.Series(PurePath(file).stem, index=frame.index, dtype="str")
     if any("{amount" in t for t in templates):
         extra["amount"] = money_text(frame["amount_minor"].astype("int64"), decimals)
     if profile.columns.document_number is not None:
@@ -188,11 +197,11 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
         {
             "lineNumber": number_after(start, len(frame)),
             "postingDate": frame["posting_date"].astype("datetime64[s]"),
-            "documentNumber": doc.str.upper(),
-            "externalDocumentNumber": render_template(profile.external_document_number, frame, extra).str.upper(),
-            "customerNumber": frame["customer_number"].astype("str").str.upper(),
-            "appliesToInvoiceNumber": frame["invoice_number"].astype("str").str.upper(),
-            "invoiceCandidates": frame.get("invoice_candidates", frame["invoice_number"]).astype("str").str.upper(),
+            "documentNumber": _upper(doc),
+            "externalDocumentNumber": _upper(render_template(profile.external_document_number, frame, extra)),
+            "customerNumber": _upper(frame["customer_number"].astype("str")),
+            "appliesToInvoiceNumber": _upper(frame["invoice_number"].astype("str")),
+            "invoiceCandidates": _upper(frame.get("invoice_candidates", frame["invoice_number"]).astype("str")),
             "amount_minor": -frame["amount_minor"].astype("int64"),
             "currency": frame["currency"].astype("str"),
             "description": texts["description"],
@@ -213,13 +222,25 @@ def normalize(receipts: pd.DataFrame, profile: Profile, file: str, *, start: int
         # lineNumbers run on without gaps; {seq} keeps the receipt's number in the file, so a
         # document number does not change when a person fixes a neighbouring row.
         bad = {i.source_row for i in issues}
-        rows = rows[~rows["source_row"].isin(bad)].reset_index(drop=True)
+        rows = keep_rows(rows, ~rows["source_row"].isin(bad).to_numpy())
         rows["lineNumber"] = number_after(start, len(rows))
     return Payments(rows[list(PAYMENT_COLUMNS)], decimals, issues)
 
 
+def _upper(text: pd.Series) -> pd.Series:
+    """The column upper-cased (BC's Code fields), or the column itself when it already is: a
+    statement's customer and invoice numbers and bank ids mostly are, and a second copy of each
+    beside the receipts' own was part of the peak memory of a large file."""
+    arr = pyarrow.array(text, from_pandas=True)
+    if pc.all(pc.equal(arr, pc.utf8_upper(arr))).as_py() is not False:
+        return text
+    return text.str.upper()
+
+
 def _cut(text: pd.Series, limit: int) -> pd.Series:
-    return squeeze_spaces(text).str.slice(0, limit)
+    squeezed = squeeze_spaces(text)
+    longest = pc.max(pc.utf8_length(pyarrow.array(squeezed, from_pandas=True))).as_py()
+    return squeezed.str.slice(0, limit) if (longest or 0) > limit else squeezed
 
 
 _FIELD_LABEL = {
@@ -231,11 +252,18 @@ _FIELD_LABEL = {
 
 
 def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
-    """Validate against the CustomerPayment schema lazily; map failures to row issues."""
+    """Validate against the CustomerPayment schema lazily; map failures to row issues.
+
+    pandera sees only the rows a check could fail (``rows_that_may_fail``); the frame's columns
+    and dtypes are still checked when none could, on no rows at all.
+    """
     if rows.empty:
         return []
+    frame = rows.drop(columns=list(_MATCHING_ONLY))
+    schema = _payment_schema()
+    suspects = rows_that_may_fail(frame, schema, _ROW_CHECKS)
     try:
-        CustomerPayment.validate(rows.drop(columns=list(_MATCHING_ONLY)), lazy=True)
+        schema.validate(frame if suspects is None else frame.iloc[suspects], lazy=True)
     except pa.errors.SchemaErrors as exc:
         issues = []
         for f in row_failures(exc, frame_level="raise"):
@@ -243,6 +271,33 @@ def _limit_issues(rows: pd.DataFrame, file: str) -> list[RowIssue]:
             issues.append(RowIssue(file, int(str(rows.at[f.index, "source_row"])), f.column, f.value, str(code), msg))
         return issues
     return []
+
+
+@functools.cache
+def _payment_schema() -> pa.DataFrameSchema:
+    """CustomerPayment without its key-uniqueness check: ``idempotency_keys`` makes every key of a
+    file unique by construction (an occurrence number on a repeated transaction id or content hash,
+    a doubled "#" inside an id, ``:tx:`` and ``:h:`` apart), and a second hash pass over every key
+    cost as much as building them."""
+    schema = CustomerPayment.to_schema()
+    key = schema.columns["key"]
+    return schema.update_column("key", checks=[c for c in key.checks if c.name != "unique"])
+
+
+def _increasing(s: pd.Series) -> np.ndarray:
+    """Every row, when lineNumber is not strictly increasing (the check compares neighbours)."""
+    values = s.to_numpy()
+    return np.full(len(values), bool(len(values) > 1 and not (np.diff(values) > 0).all()))
+
+
+def _never(s: pd.Series) -> np.ndarray:
+    """No row: every Code field is built by ``_upper``, and upper-casing twice changes nothing
+    (pyarrow's ``utf8_upper`` maps code point by code point, and is idempotent on each of them;
+    tests/test_normalize.py checks all 1,112,064), so ``upper_case`` cannot fail here."""
+    return np.zeros(len(s), dtype=bool)
+
+
+_ROW_CHECKS = {"increasing_in_file_order": _increasing, "upper_case": _never}
 
 
 def _limit_reason(f: Failure) -> tuple[Reject, str]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.balances import NOT_STATED, BalanceCheck, verify
+from pipeline.balances import CLOSING, NOT_STATED, OPENING, TOTAL, BalanceCheck, verify
 from pipeline.config import Config, Profile
 from pipeline.fixedcells import Grid, apply_constants
 from pipeline.money import minor_to_decimal
@@ -136,21 +136,33 @@ def validate_file(
     if source.kind == STATEMENT:
         read = read_bank_statement(source.data, str(path), source.fmt, config, profile_name)
         profile, balance = read.profile, read.balance
+        del source
         statement = map_statement(read.table, profile)
     else:
         profile = choose_profile(source, config, profile_name)
         table = source.read(profile)
+        # the file's bytes outlive reading only for a profile that reads cells outside the table
+        grid = Grid.of(source, profile, table.delimiter) if _reads_fixed_cells(profile) else None
+        del source
         release_unused()
         statement = map_statement(table, profile)
-        grid = Grid.of(source, profile, table.delimiter)
         balance = verify(str(path), profile, statement.control, grid)
-        if any(getattr(profile.constants, name) is not None for name in type(profile.constants).model_fields):
+        if grid is not None and _has_constants(profile):
             statement.receipts = apply_constants(statement.receipts, profile, grid, str(path))
-        del grid  # the file's bytes (kept for the fixed cells) are not needed past this point
-    del source
+        del grid
     release_unused()
     first = config.defaults.first_line_number if start is None else start
     payments = normalize(statement.receipts, profile, str(path), start=first)
     result = FileResult(str(path), profile, statement, payments, balance)
     result.check_accounting()
     return result
+
+
+def _has_constants(profile: Profile) -> bool:
+    return any(getattr(profile.constants, name) is not None for name in type(profile.constants).model_fields)
+
+
+def _reads_fixed_cells(profile: Profile) -> bool:
+    """Does the profile take a value from a cell outside the table (a constant, a stated balance)?"""
+    stated = (getattr(profile.balances, kind) for kind in (OPENING, CLOSING, TOTAL))
+    return _has_constants(profile) or any(spec is not None for spec in stated)

@@ -299,6 +299,38 @@ def test_idempotency_keys_helper_directly() -> None:
     assert keys[1] == keys[0][:-1] + "2"
 
 
+def test_keys_are_unique_by_construction_whatever_the_ids_hold() -> None:
+    """The payment schema no longer hashes every key a second time: the key builder must make
+    them unique itself, "#" in ids and repeated ids included."""
+    ids = ["A", "A", "A#2", "A#2", "A##2", "", ""]
+    rows = [_receipt(transaction_id=t, source_row=n) for n, t in enumerate(ids, start=2)]
+    out = _rows(rows)
+    keys = out.rows["key"].tolist()
+    assert out.issues == []
+    # "#" inside an id is doubled; "#<n>" marks the n-th occurrence of an id
+    assert keys[:5] == ["p:tx:A", "p:tx:A#2", "p:tx:A##2", "p:tx:A##2#2", "p:tx:A####2"]
+    assert keys[5].startswith("p:h:") and keys[5].endswith(":1") and keys[6] == keys[5][:-1] + "2"
+    assert len(set(keys)) == len(keys)
+
+
+def test_upper_casing_twice_changes_no_code_point() -> None:
+    """Why normalize need not re-check upper_case on the Code fields it upper-cased."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    points = pa.array([chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF])
+    once = pc.utf8_upper(points)
+    assert len(points) == 1_112_064
+    assert pc.all(pc.equal(once, pc.utf8_upper(once))).as_py()
+
+
+def test_lower_case_code_fields_are_upper_cased_among_upper_case_ones() -> None:
+    rows = [_receipt(transaction_id="T1", customer_number="C1"), _receipt(transaction_id="t2", source_row=3)]
+    out = _rows(rows)
+    assert out.rows["externalDocumentNumber"].tolist() == ["T1", "T2"]
+    assert out.rows["customerNumber"].tolist() == ["C1", ""]
+
+
 # --- helpers ---------------------------------------------------------------------------------------
 
 

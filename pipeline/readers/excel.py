@@ -98,6 +98,8 @@ def open_sheet(file: str, data: bytes, sheet: str | int | None) -> Sheet:
     """
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:  # this process is idle while the child reads
+            from schemas.checks import prepare_checks  # (pandera only for a file that will need it)
+
             pool.submit(prepare_checks)
             loaded = load_in_child(data, sheet)
         height = loaded.height
@@ -117,19 +119,6 @@ def open_sheet(file: str, data: bytes, sheet: str | int | None) -> Sheet:
             "and save it again (or export the sheet as CSV)",
         ) from None
     return Sheet(loaded.name, encoded, loaded.hidden, height if encoded else 0)
-
-
-def prepare_checks() -> None:
-    """Validate a one-cell frame, so that pandera's first real validation does not pay for
-    registering its pandas backends (importing its data-synthesis strategies and hypothesis: a
-    tenth of reading a 100k-row workbook). Run in a thread while the child reads the workbook; a
-    failure here is left for the real validation to meet and report."""
-    try:
-        import pandera.pandas as pa_schema
-
-        pa_schema.DataFrameSchema({"cell": pa_schema.Column(str)}).validate(pd.DataFrame({"cell": ["x"]}))
-    except Exception:  # only a warm-up: the real validation meets the same failure and reports it
-        pass
 
 
 def _empty(v: Any) -> bool:

@@ -344,7 +344,12 @@ def _parse_fast(
     has_quotes = data.find(quotechar.encode(), start) >= 0
     body = pa.py_buffer(memoryview(data)[start:])
     lines = data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1) if has_quotes else -1
-    table = _arrow_table(body, names, delim, quotechar if has_quotes else None, multiline=False)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        if len(data) - start > _WARM_UP_BYTES:  # the checks' first use costs as much as a tenth of this parse
+            from schemas.checks import prepare_checks  # (pandera only for a file that will need it)
+
+            pool.submit(prepare_checks)
+        table = _arrow_table(body, names, delim, quotechar if has_quotes else None, multiline=False)
     if has_quotes and (table is None or table.num_rows != lines):
         # A quoted value may hold a line break: only the serial chunker, which follows the quotes,
         # finds where records end. Blocks cut at every newline are exact when no record spans lines,
@@ -371,6 +376,10 @@ def _parse_fast(
     trimmed = pa.table([rows, *columns], names=[SOURCE_ROW, *names])
     frame: pd.DataFrame = trimmed.to_pandas()
     return frame
+
+
+_WARM_UP_BYTES = 1 << 24
+"""From this size on, pandera is made ready in a thread while pyarrow parses (``prepare_checks``)."""
 
 
 def _arrow_table(
