@@ -97,12 +97,18 @@ _CCY = "Amt/@Ccy"
 _SKIP, _FIRST, _ALL, _AMOUNT, _DETAILS = range(5)
 """What the walk does with an element: pass over it, keep the first text at its path, keep every
 text, keep the first text and its currency (``Amt``), read the transaction details (``NtryDtls``)."""
-_STEPS: dict[str, dict[str, tuple[str, int, bool]]] = {}
-"""Per path walked into, per child tag met there: the child's path, what is done with it, whether
-it is gone into (worked out once per tag: a file has some dozens)."""
+_Steps = dict[str, tuple[str, int, "_Steps | None"]]
+_STEPS: dict[str, _Steps] = {}
+"""Per path walked into (``""`` for the element itself), per child tag met there: the child's path,
+what is done with it, and the steps below it when it is gone into (worked out once per tag: a
+file has some dozens)."""
 
 
-def _step(prefix: str, tag: str) -> tuple[str, int, bool]:
+def _steps(prefix: str) -> _Steps:
+    return _STEPS.setdefault(prefix, {})
+
+
+def _step(prefix: str, tag: str) -> tuple[str, int, _Steps | None]:
     path = prefix + (tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag)
     if path in _EVERY:
         kind = _ALL
@@ -112,7 +118,7 @@ def _step(prefix: str, tag: str) -> tuple[str, int, bool]:
         kind = _DETAILS
     else:
         kind = _FIRST if path in _WANTED else _SKIP
-    return path, kind, path in _INNER
+    return path, kind, _steps(path + "/") if path in _INNER else None
 
 
 class _Fields:
@@ -131,12 +137,13 @@ class _Fields:
         self.first: dict[str, str] = {}
         self.every: dict[str, list[str]] = {}
         self.details: list[_Fields] = []
-        self._walk(el, "", entry)
+        self._walk(el, "", _steps(""), entry)
 
     def _keep(self, child: etree._Element, path: str, kind: int, entry: bool) -> None:
         """A remittance line, the first ``Amt`` with its currency, or the transaction details."""
         if kind == _ALL:
-            self.every.setdefault(path, []).append(" ".join("".join(child.itertext()).split()))
+            text = " ".join("".join(child.itertext()).split()) if len(child) else " ".join((child.text or "").split())
+            self.every.setdefault(path, []).append(text)
         elif kind == _AMOUNT:
             if path not in self.first:
                 self.first[path] = _squeezed(child)
@@ -146,10 +153,7 @@ class _Fields:
             if entry:
                 self.details += [_Fields(d) for d in child if d.tag.__class__ is str and _local(d) == "TxDtls"]
 
-    def _walk(self, el: etree._Element, prefix: str, entry: bool) -> None:
-        steps = _STEPS.get(prefix)
-        if steps is None:
-            steps = _STEPS[prefix] = {}  # prefixes are "" and the _INNER paths only
+    def _walk(self, el: etree._Element, prefix: str, steps: _Steps, entry: bool) -> None:
         first = self.first
         for child in el:
             tag = child.tag
@@ -160,17 +164,14 @@ class _Fields:
                 step = _step(prefix, tag)
                 if len(steps) < 4096:
                     steps[tag] = step
-            path, kind, inner = step
+            path, kind, below = step
             if kind == _FIRST:
                 if path not in first:
-                    text = child.text or ""
-                    if len(child) or text != text.strip() or "  " in text:  # nested or padded: gather, squeeze
-                        text = " ".join("".join(child.itertext()).split())
-                    first[path] = text
+                    first[path] = _squeezed(child)
             elif kind:
                 self._keep(child, path, kind, entry)
-            if inner and len(child):
-                self._walk(child, path + "/", False)
+            if below is not None and len(child):
+                self._walk(child, path + "/", below, False)
 
 
 @dataclass
@@ -407,4 +408,7 @@ def _describe(row: Entry, details: list[_Fields], credit: bool, extra: str) -> E
 
 def _unique(parts: Iterable[str | None]) -> str:
     """Non-empty parts in order, each once, joined by a space."""
-    return " ".join(dict.fromkeys(p for p in parts if p))
+    found = dict.fromkeys(parts)
+    found.pop("", None)
+    found.pop(None, None)
+    return " ".join(found)  # type: ignore[arg-type]  # None popped
