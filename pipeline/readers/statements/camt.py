@@ -166,8 +166,11 @@ class _Fields:
                     steps[tag] = step
             path, kind, below = step
             if kind == _FIRST:
-                if path not in first:
-                    first[path] = _squeezed(child)
+                if path not in first:  # _squeezed(child), written out: this runs for most elements kept
+                    text = child.text or ""
+                    if len(child) or text != text.strip() or "  " in text:
+                        text = " ".join("".join(child.itertext()).split())
+                    first[path] = text
             elif kind:
                 self._keep(child, path, kind, entry)
             if below is not None and len(child):
