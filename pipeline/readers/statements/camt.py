@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from lxml import etree
 
@@ -57,7 +57,12 @@ def _text(el: etree._Element, path: str) -> str:
 
 
 def _local(el: etree._Element) -> str:
-    return str(el.tag).rpartition("}")[2]
+    return _local_name(str(el.tag))
+
+
+@lru_cache(maxsize=4096)  # bounded: a hostile file may invent any number of tags
+def _local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]
 
 
 def _squeezed(found: etree._Element) -> str:
@@ -309,8 +314,10 @@ def _balance(file: str, stmt: BankStatement, el: etree._Element) -> None:
         stmt.closing, stmt.closing_where = value, where
 
 
-def _signed(file: str, first: dict[str, str], where: str) -> Decimal:
-    """``Amt`` with ``CdtDbtInd`` applied: credit positive, debit negative."""
+def _signed(file: str, first: dict[str, str], where: str, line: int | None = None) -> Decimal:
+    """``Amt`` with ``CdtDbtInd`` applied: credit positive, debit negative (``line``, when given,
+    is named in an error)."""
+    where = where if line is None else f"{where} (line {line})"
     amount = decimal_of(first.get("Amt", ""), file, where, "Amt")
     indicator = first.get("CdtDbtInd", "")
     if indicator not in ("CRDT", "DBIT"):
@@ -323,7 +330,7 @@ def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> l
     where = f"{stmt.where}, entry {n}"
     fields = _Fields(el, entry=True)
     get = fields.first.get
-    amount = _signed(file, fields.first, f"{where} (line {el.sourceline})")
+    amount = _signed(file, fields.first, where, fields.line)
     booked = get("BookgDt/Dt") or get("BookgDt/DtTm") or get("ValDt/Dt")
     status = get("Sts")
     base = Entry(
