@@ -15,6 +15,13 @@ the time the process waited for a CPU. The figures are printed, never asserted.
 ``--against REF`` also runs the code of git revision ``REF`` (exported to a temporary directory
 and put first on ``PYTHONPATH``), the two taking turns run by run, and prints the ratios: on a
 shared machine only figures measured side by side compare.
+
+``--check-against REF [--files 400]`` is the differential check of a reader change: it writes
+seeded camt files that vary everything the reader looks at (prefixes, versions, padded, nested and
+multi-line texts, comments and CDATA, batches with and without amounts, returns, reversals,
+pending entries, several statements, entries on one line, truncated files) and compares, file by
+file, what the code of ``REF`` and the current code make of them: every statement and row field,
+the statement table's cells and skipped rows, or the error message.
 """
 
 from __future__ import annotations
@@ -89,6 +96,256 @@ def generate(entries: int, path: Path) -> None:
         out.write("</Stmt></BkToCstmrStmt></Document>\n")
 
 
+def _text(rng: random.Random, words: tuple[str, ...]) -> str:
+    """A text as banks write it: plain, padded, split over lines, with tabs, markup inside,
+    a comment, CDATA or an escaped character."""
+    word = rng.choice(words)
+    return rng.choice(
+        (
+            word,
+            f"  {word} ",
+            word.replace(" ", "\n   "),
+            word.replace(" ", "\t"),
+            word.replace(" ", "  "),
+            f"{word} <Sub>part</Sub> tail",
+            f"{word}<!-- note -->end",
+            f"<![CDATA[{word} & co]]>",
+            f"{word} &amp; Co",
+            "",
+        )
+    )
+
+
+_NAMES = ("Muster AG", "Beta GmbH", "ACME Corp Ltd", "Ünïcode Straße", "X")
+_REFS = ("RE-2026-0001", "Invoice 42 and 43", "RF18539007547034", "NOTPROVIDED", "notprovided", "a b c")
+
+
+def _party(rng: random.Random, p: str, el: str) -> str:
+    parts = []
+    if rng.random() < 0.7:
+        nm = f"<{p}Nm>{_text(rng, _NAMES)}</{p}Nm>"
+        parts.append(f"<{p}{el}>" + (f"<{p}Pty>{nm}</{p}Pty>" if rng.random() < 0.3 else nm) + f"</{p}{el}>")
+    if rng.random() < 0.5:
+        acct = rng.choice(
+            ("<{p}IBAN>DE89 3704 0044 0532 0130 00</{p}IBAN>", "<{p}Othr><{p}Id>0123 4567</{p}Id></{p}Othr>")
+        )
+        parts.append(f"<{p}{el}Acct><{p}Id>{acct.format(p=p)}</{p}Id></{p}{el}Acct>")
+    if rng.random() < 0.2:
+        parts.append(f"<{p}Ultmt{el}><{p}Nm>{_text(rng, _NAMES)}</{p}Nm></{p}Ultmt{el}>")
+    return "".join(parts)
+
+
+def _detail(rng: random.Random, p: str, amount: str | None, ind: str) -> str:
+    out = ["<{p}TxDtls>"]
+    if rng.random() < 0.6:
+        refs = [
+            r
+            for r, chance in (
+                ("<{p}AcctSvcrRef>D" + str(rng.randint(1, 9)) + "</{p}AcctSvcrRef>", 0.3),
+                ("<{p}EndToEndId>" + rng.choice(_REFS) + "</{p}EndToEndId>", 0.6),
+                ("<{p}Prtry><{p}Tp>X</{p}Tp><{p}Ref>PR-" + str(rng.randint(1, 9)) + "</{p}Ref></{p}Prtry>", 0.2),
+            )
+            if rng.random() < chance
+        ]
+        out.append("<{p}Refs>" + "".join(refs) + "</{p}Refs>")
+    if amount is not None:
+        if rng.random() < 0.5:
+            out.append(f'<{{p}}Amt Ccy="EUR">{amount}</{{p}}Amt>')
+        else:
+            out.append(f'<{{p}}AmtDtls><{{p}}TxAmt><{{p}}Amt Ccy="EUR">{amount}</{{p}}Amt></{{p}}TxAmt></{{p}}AmtDtls>')
+        if rng.random() < 0.5:
+            other = "CRDT" if ind == "DBIT" else "DBIT"
+            out.append("<{p}CdtDbtInd>" + (other if rng.random() < 0.003 else ind) + "</{p}CdtDbtInd>")
+    if rng.random() < 0.1:
+        out.append("<{p}BkTxCd><{p}Domn><{p}Cd>PMNT</{p}Cd></{p}Domn></{p}BkTxCd><!-- c --><?pi x?>")
+    if rng.random() < 0.8:
+        out.append("<{p}RltdPties>" + _party(rng, "{p}", "Dbtr") + _party(rng, "{p}", "Cdtr") + "</{p}RltdPties>")
+    if rng.random() < 0.7:
+        rmt = [f"<{{p}}Ustrd>{_text(rng, _REFS)}</{{p}}Ustrd>" for _ in range(rng.randint(0, 2))]
+        if rng.random() < 0.4:
+            ref = _text(rng, _REFS)
+            rmt.append(f"<{{p}}Strd><{{p}}CdtrRefInf><{{p}}Ref>{ref}</{{p}}Ref></{{p}}CdtrRefInf></{{p}}Strd>")
+        out.append("<{p}RmtInf>" + "".join(rmt) + "</{p}RmtInf>")
+    if rng.random() < 0.2:
+        out.append(f"<{{p}}AddtlTxInf>{_text(rng, _REFS)}</{{p}}AddtlTxInf>")
+    if rng.random() < 0.1:
+        out.append("<{p}RtrInf><{p}Rsn><{p}Cd>AC04</{p}Cd></{p}Rsn></{p}RtrInf>")
+    out.append("</{p}TxDtls>")
+    return "".join(out).replace("{p}", p)
+
+
+def _entry(rng: random.Random, p: str, n: int) -> tuple[str, Decimal]:
+    credit = rng.random() >= 0.3
+    cents = rng.randint(1, 99_999)
+    amount = Decimal(cents).scaleb(-2)
+    written = rng.choice((str(amount), f" {amount} ", f"{amount}0", str(amount.normalize())))
+    if rng.random() < 0.002:
+        written = rng.choice(("1e3", "abc", ""))
+    out = [f'<{p}Amt Ccy="{rng.choice(("EUR", "EUR", "EUR", "CHF", ""))}">{written}</{p}Amt>']
+    if rng.random() < 0.998:
+        out.append(f"<{p}CdtDbtInd>{'CRDT' if credit else 'DBIT'}</{p}CdtDbtInd>")
+    if rng.random() < 0.05:
+        out.append(f"<{p}RvslInd>{rng.choice(('true', 'false', 'TRUE'))}</{p}RvslInd>")
+    status = rng.choice(("BOOK", "BOOK", "BOOK", "PDNG", "INFO", "BOOKED"))
+    out.append(f"<{p}Sts><{p}Cd>{status}</{p}Cd></{p}Sts>" if rng.random() < 0.5 else f"<{p}Sts>{status}</{p}Sts>")
+    day = f"2026-03-{rng.randint(1, 28):02d}"
+    date = rng.choice(
+        (
+            f"<{p}BookgDt><{p}Dt>{day}</{p}Dt></{p}BookgDt>",
+            f"<{p}BookgDt><{p}DtTm>{day}T10:00:00</{p}DtTm></{p}BookgDt>",
+            f"<{p}ValDt><{p}Dt>{day}</{p}Dt></{p}ValDt>",
+            f"<{p}BookgDt><{p}Dt> {day} </{p}Dt></{p}BookgDt>",
+            "",
+        )
+    )
+    if rng.random() < 0.002:
+        date = f"<{p}BookgDt><{p}Dt>2026-13-01</{p}Dt></{p}BookgDt>"
+    out.append(date)
+    ref = rng.random()
+    if ref < 0.5:
+        out.append(f"<{p}AcctSvcrRef>R{rng.randint(1, 60)}</{p}AcctSvcrRef>")
+    elif ref < 0.7:
+        out.append(f"<{p}NtryRef>N{n}</{p}NtryRef>")
+    k = rng.choice((0, 0, 1, 1, 1, 2, 3, 4))
+    if rng.random() < 0.6 and k > 1:
+        parts = [Decimal(rng.randint(0, cents // k)).scaleb(-2) for _ in range(k - 1)]
+        last = amount - sum(parts, Decimal(0))
+        if rng.random() < 0.005:
+            last += Decimal("0.01")
+        amounts: list[str | None] = [str(a) for a in [*parts, last]]
+    else:
+        amounts = [None] * k if rng.random() < 0.7 or k != 1 else [str(amount)]
+    cut = rng.randint(0, k) if rng.random() < 0.2 else k
+    ind = "CRDT" if credit else "DBIT"
+    groups = [] if k == 0 and rng.random() < 0.5 else [amounts[:cut]]
+    if cut < k:
+        groups.append(amounts[cut:])
+    for group in groups:
+        out.append(
+            "<{p}NtryDtls>".replace("{p}", p) + "".join(_detail(rng, p, a, ind) for a in group) + f"</{p}NtryDtls>"
+        )
+    if rng.random() < 0.2:
+        out.append(f"<{p}AddtlNtryInf>{_text(rng, _REFS)}</{p}AddtlNtryInf>")
+    sep = rng.choice(("", "\n", "\n  "))
+    signed = amount if credit else -amount
+    booked = status in ("BOOK", "BOOKED")
+    return f"<{p}Ntry>{sep}" + sep.join(out) + f"</{p}Ntry>", signed if booked else Decimal(0)
+
+
+def generate_varied(rng: random.Random) -> bytes:
+    """One camt file for the differential check (see ``--check-against``)."""
+    prefix = rng.choice(("", "c:"))
+    version = rng.choice(("02", "04", "08", "08", "13"))
+    kind, container = rng.choice((("053", "Stmt"), ("052", "Rpt"), ("054", "Ntfctn")))
+    p = prefix
+    xmlns = f'xmlns{":" + prefix[:-1] if prefix else ""}="urn:iso:std:iso:20022:tech:xsd:camt.{kind}.001.{version}"'
+    root = {"053": "BkToCstmrStmt", "052": "BkToCstmrAcctRpt", "054": "BkToCstmrDbtCdtNtfctn"}[kind]
+    newline = "\n" if rng.random() < 0.9 else ""
+    parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{p}Document {xmlns}><{p}{root}>{newline}']
+    parts.append(f"<{p}GrpHdr><{p}MsgId>M</{p}MsgId></{p}GrpHdr>{newline}")
+    for s in range(rng.choice((1, 1, 2, 3))):
+        body = [f"<{p}{container}>"]
+        if rng.random() < 0.95:
+            body.append(f"<{p}Id>S{s}</{p}Id>")
+        iban = rng.choice(("DE89370400440532013000", "CH9300762011623852957", ""))
+        ccy = rng.choice(("EUR", "EUR", "CHF", ""))
+        body.append(f"<{p}Acct><{p}Id><{p}IBAN>{iban}</{p}IBAN></{p}Id><{p}Ccy>{ccy}</{p}Ccy></{p}Acct>{newline}")
+        entries = []
+        total = Decimal(0)
+        for n in range(rng.randint(0, 40)):
+            text, signed = _entry(rng, p, n)
+            entries.append(text)
+            total += signed
+        opening = Decimal(rng.randint(-100000, 100000)).scaleb(-2)
+        closing = opening + total + (Decimal("0.01") if rng.random() < 0.05 else Decimal(0))
+
+        def bal(code: str, value: Decimal) -> str:
+            return (
+                f"<{p}Bal><{p}Tp><{p}CdOrPrtry><{p}Cd>{code}</{p}Cd></{p}CdOrPrtry></{p}Tp>"
+                f'<{p}Amt Ccy="EUR">{abs(value)}</{p}Amt><{p}CdtDbtInd>{"CRDT" if value >= 0 else "DBIT"}'
+                f"</{p}CdtDbtInd></{p}Bal>{newline}"
+            )
+
+        if rng.random() < 0.8:
+            body.append(bal(rng.choice(("OPBD", "PRCD")), opening))
+        if rng.random() < 0.8:
+            body.append(bal("CLBD", closing))
+        if rng.random() < 0.2:
+            body.append(bal("ITBD", opening))
+        body.append(newline.join(entries) + newline)
+        body.append(f"</{p}{container}>{newline}")
+        parts += body
+    parts.append(f"</{p}{root}></{p}Document>\n")
+    data = "".join(parts).encode()
+    if rng.random() < 0.05:
+        data = data[: rng.randint(1, len(data))]
+    return data
+
+
+def dump(paths: list[Path]) -> None:
+    """In the child: what this code makes of each file, as JSON lines (fields, table, or the error)."""
+    from pipeline.config import Config
+    from pipeline.errors import InputError
+    from pipeline.readers.statements import read_bank_statement, read_statements
+
+    for path in paths:
+        data = path.read_bytes()
+        out: dict[str, object] = {"file": path.name}
+        try:
+            parsed = read_statements(data, path.name, "camt")
+            out["fmt"] = parsed.fmt
+            out["statements"] = [
+                {
+                    **{k: str(v) for k, v in vars(s).items() if k not in ("entries", "controls")},
+                    "entries": [
+                        [str(getattr(e, k)) for k in ("line", "where", "booking_date", "amount", "currency")]
+                        + [
+                            str(getattr(e, k))
+                            for k in ("payer_name", "payer_iban", "reference", "transaction_id", "flag")
+                        ]
+                        for e in s.entries
+                    ],
+                }
+                for s in parsed.statements
+            ]
+            read = read_bank_statement(data, path.name, "camt", Config(profiles={}), None)
+            out["balance"] = [read.balance.status, read.balance.message]
+            out["table"] = read.table.data.astype(str).to_numpy().tolist()
+            out["dtypes"] = [str(t) for t in read.table.data.dtypes]
+            out["skipped"] = [[s.source_row, s.reason, s.text] for s in read.table.skipped]
+            out["read"] = [read.table.rows_read, read.table.statement_format]
+        except InputError as exc:
+            out["error"] = str(exc)
+        print(json.dumps(out, sort_keys=True))
+
+
+def check_against(ref: str, files: int) -> int:
+    """Compare the reader of ``ref`` with the current one on ``files`` generated files; 1 if any differs."""
+    rng = random.Random(files)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "files"
+        folder.mkdir()
+        for n in range(files):
+            (folder / f"varied_{n:04d}.xml").write_bytes(generate_varied(rng))
+        base = export(ref, Path(tmp) / "ref")
+        results = []
+        for src in (base, None):
+            env = dict(os.environ)
+            if src is not None:
+                env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(src), env.get("PYTHONPATH"))))
+            cmd = [sys.executable, __file__, "--dump", str(folder)]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env, cwd=src or ROOT).stdout
+            results.append(out.splitlines())
+    old, new = results
+    differ = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+    rows = sum(len(json.loads(line).get("table", ())) for line in new)
+    errors = sum("error" in json.loads(line) for line in new)
+    print(f"{files} files ({rows} table rows, {errors} refused): {len(differ)} differ from {ref}")
+    for a, b in differ[:5]:
+        print(f"  {ref}: {a[:2000]}\n  this: {b[:2000]}")
+    return 1 if differ else 0
+
+
 def one(case: str, path: Path) -> None:
     """In the child: run the case once and print its time, peak memory and figures as JSON."""
     from pipeline.config import Config
@@ -142,7 +399,15 @@ def main() -> None:
     parser.add_argument("--against", metavar="REF", help="git revision to compare with, turn by turn")
     parser.add_argument("--one", choices=("parse", "validate"))
     parser.add_argument("--file", type=Path)
+    parser.add_argument("--check-against", metavar="REF", help="differential check of the reader against REF")
+    parser.add_argument("--files", type=int, default=400, help="files the differential check generates")
+    parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.dump:
+        dump(sorted(args.dump.iterdir()))
+        return
+    if args.check_against:
+        sys.exit(check_against(args.check_against, args.files))
     if args.one:
         one(args.one, args.file)
         return

@@ -398,3 +398,34 @@ def test_camt_entries_in_a_long_statement_keep_order_and_lines(tmp_path: Path) -
     first_line = body.count("\n", 0, body.index("<Ntry>")) + 1
     assert [r.line for r in rows[:3]] == [first_line, first_line + 1, first_line + 2]
     assert rows[-1].line == first_line + 2499
+
+
+_CAMT_TEXTS = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><BkToCstmrDbtCdtNtfctn>
+<Ntfctn><Id>N-1</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Ntry><Amt Ccy="EUR"> 12.50 </Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-05-04</Dt></BookgDt>
+<NtryRef>N9</NtryRef><NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Tab\tName</Nm></Dbtr>
+<DbtrAcct><Id><IBAN>DE89 3704 0044 0532 0130 00</IBAN></Id></DbtrAcct></RltdPties>
+<RmtInf><Ustrd>Invoice\t42</Ustrd><Ustrd>Invoice\t42</Ustrd><Ustrd>and <!-- x -->43</Ustrd></RmtInf>
+<Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">3.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><ValDt><Dt>2026-05-05</Dt></ValDt>
+<NtryDtls><TxDtls><RltdPties><Dbtr><Nm>Not the payee</Nm></Dbtr><Cdtr><Nm>Payee Ltd</Nm></Cdtr></RltdPties></TxDtls>
+</NtryDtls><AddtlNtryInf>Fee  May</AddtlNtryInf></Ntry>
+</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>
+"""
+
+
+def test_camt_texts_as_written_and_remittance_lines_squeezed() -> None:
+    """A single-line field is taken as written unless padded or holding double spaces; every
+    remittance line is squeezed (tabs and comments gone) and given once; ``NOTPROVIDED`` is no
+    reference; a debit describes its creditor; a padded amount reads; no entry reference falls back
+    to ``NtryRef`` and no booking date to the value date."""
+    parsed = read_statements(_CAMT_TEXTS.encode(), "texts.xml", "camt")
+    ((credit, debit),) = [s.entries for s in parsed.statements]
+    assert (credit.amount, credit.transaction_id, credit.booking_date) == (Decimal("12.50"), "N9", dt.date(2026, 5, 4))
+    assert credit.payer_name == "Tab\tName"
+    assert credit.payer_iban == "DE89 3704 0044 0532 0130 00"
+    assert credit.reference == "Invoice 42 and 43"
+    assert (debit.amount, debit.booking_date, debit.transaction_id) == (Decimal("-3.00"), dt.date(2026, 5, 5), "")
+    assert debit.payer_name == "Payee Ltd"
+    assert debit.reference == "Fee May"

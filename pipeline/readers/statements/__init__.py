@@ -59,7 +59,6 @@ class StatementRead:
     profile: Profile
     table: RawTable
     balance: BalanceCheck
-    parsed: StatementFile
 
 
 def read_statements(data: bytes, file: str, fmt: str) -> StatementFile:
@@ -86,7 +85,7 @@ def read_bank_statement(data: bytes, file: str, fmt: str, config: Config, name: 
     profile = _mapping_profile(base, parsed, currency)
     balance = verify_statements(file, chosen, base)
     table = _table(file, parsed, others)
-    return StatementRead(profile, table, balance, parsed)
+    return StatementRead(profile, table, balance)
 
 
 def _first_currency(parsed: StatementFile) -> str:
@@ -187,58 +186,62 @@ def _quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-_places(currency))
 
 
-def _cells(entry: Entry, stmt: BankStatement) -> list[str]:
-    date = entry.booking_date.isoformat() if entry.booking_date is not None else ""
-    currency = entry.currency or stmt.currency
-    return [
-        date,
-        _amount_text(entry.amount, currency),
-        currency,
-        entry.payer_name,
-        entry.reference,
-        entry.transaction_id,
-        "".join(entry.payer_iban.split()),
-        stmt.account,
-        stmt.where,
-        entry.where,
-    ]
-
-
 def _table(file: str, parsed: StatementFile, others: list[tuple[BankStatement, str]]) -> RawTable:
     """Data rows (entries of the chosen statements), skipped rows (returns, pending entries, other
-    accounts), each with the line a person finds it on; transaction ids made unique in the file."""
-    every = [(s, e) for s in parsed.statements for e in s.entries]
+    accounts), each with the line a person finds it on; transaction ids made unique in the file.
+
+    Built a column at a time (one list per column of ``HEADER``), statement by statement: a large
+    statement has a hundred thousand rows, and a list of cells per row cost more than the rest."""
     why = {id(s): reason for s, reason in others}
-    lines = [e.line for _, e in every]
+    lines = [e.line for s in parsed.statements for e in s.entries]
     by_line = len(set(lines)) == len(lines) and all(n > 0 for n in lines)
-    rows: list[list[str]] = []
+    columns: list[list[str]] = [[] for _ in HEADER]
     numbers: list[int] = []
     skipped: list[SkippedRow] = []
     seen: dict[str, int] = {}
-    for n, (stmt, entry) in enumerate(every, start=1):
-        number = entry.line if by_line else n
-        entry.transaction_id = _unique_id(entry.transaction_id, seen)
-        if id(stmt) in why:
-            skipped.append(SkippedRow(number, str(Skip.OTHER_ACCOUNT), f"{entry.where}: {why[id(stmt)]}"))
-        elif entry.flag == RETURN:
-            skipped.append(SkippedRow(number, str(Skip.RETURN), f"{entry.where}: a return or reversal"))
-        elif entry.flag == NOT_BOOKED:
-            skipped.append(SkippedRow(number, str(Skip.NOT_BOOKED), f"{entry.where}: not booked"))
-        else:
-            rows.append(_cells(entry, stmt))
-            numbers.append(number)
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in HEADER]
+    n = 0
+    for stmt in parsed.statements:
+        reason = why.get(id(stmt))
+        kept: list[Entry] = []
+        for entry in stmt.entries:
+            n += 1
+            number = entry.line if by_line else n
+            if entry.transaction_id:
+                entry.transaction_id = _unique_id(entry.transaction_id, seen)
+            if reason is not None:
+                skipped.append(SkippedRow(number, str(Skip.OTHER_ACCOUNT), f"{entry.where}: {reason}"))
+            elif entry.flag == RETURN:
+                skipped.append(SkippedRow(number, str(Skip.RETURN), f"{entry.where}: a return or reversal"))
+            elif entry.flag == NOT_BOOKED:
+                skipped.append(SkippedRow(number, str(Skip.NOT_BOOKED), f"{entry.where}: not booked"))
+            else:
+                kept.append(entry)
+                numbers.append(number)
+        _add_columns(columns, stmt, kept)
     frame = pd.DataFrame({col(i): pd.Series(columns[i - 1], dtype="str") for i in range(1, len(HEADER) + 1)})
     frame[SOURCE_ROW] = pd.Series(numbers, dtype="int64")
     accounts = ", ".join(dict.fromkeys(f"{s.account} ({s.currency})" for s in parsed.statements))
-    table = RawTable(file, "statement", frame, HEADER, None, len(rows) + len(skipped), skipped)
+    table = RawTable(file, "statement", frame, HEADER, None, len(numbers) + len(skipped), skipped)
     table.statement_format = f"{parsed.fmt}, {len(parsed.statements)} statement(s), account(s) {accounts}"
     return table
 
 
+def _add_columns(columns: list[list[str]], stmt: BankStatement, kept: list[Entry]) -> None:
+    """The cells of ``kept`` (entries of ``stmt``), appended column by column in ``HEADER``'s order."""
+    dates, amounts, currencies, names, references, idents, ibans, accounts, statements, wheres = columns
+    dates += [e.booking_date.isoformat() if e.booking_date is not None else "" for e in kept]
+    amounts += [_amount_text(e.amount, e.currency or stmt.currency) for e in kept]
+    currencies += [e.currency or stmt.currency for e in kept]
+    names += [e.payer_name for e in kept]
+    references += [e.reference for e in kept]
+    idents += [e.transaction_id for e in kept]
+    ibans += ["".join(e.payer_iban.split()) for e in kept]
+    accounts += [stmt.account] * len(kept)
+    statements += [stmt.where] * len(kept)
+    wheres += [e.where for e in kept]
+
+
 def _unique_id(ident: str, seen: dict[str, int]) -> str:
     """A bank reference shared by the details of one batch gets ``-2``, ``-3`` ... after the first."""
-    if not ident:
-        return ident
     seen[ident] = seen.get(ident, 0) + 1
     return ident if seen[ident] == 1 else f"{ident}-{seen[ident]}"

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from lxml import etree
 
@@ -56,7 +57,12 @@ def _text(el: etree._Element, path: str) -> str:
 
 
 def _local(el: etree._Element) -> str:
-    return str(el.tag).rpartition("}")[2]
+    return _local_name(str(el.tag))
+
+
+@lru_cache(maxsize=4096)  # bounded: a hostile file may invent any number of tags
+def _local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]
 
 
 def _squeezed(found: etree._Element) -> str:
@@ -88,85 +94,92 @@ _ASKED = (
 _WANTED = frozenset(_ASKED)
 _INNER = frozenset(path.rsplit("/", k)[0] for path in _ASKED for k in range(1, path.count("/") + 1))
 """The paths a walk goes into (those above an asked path); other subtrees (bank transaction codes,
-agents, addresses, the details below ``NtryDtls``) are passed over in one step."""
-_STEPS: dict[str, dict[str, tuple[str, bool, bool]]] = {}
-"""Per path walked into, per child tag met there: the child's path, whether it is kept, whether
-gone into (worked out once per tag: a file has some dozens)."""
+agents, addresses) are passed over in one step."""
+_EVERY = frozenset(("RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Ustrd"))
+"""Paths whose every element is read (remittance lines), each text gathered and squeezed."""
+_CCY = "Amt/@Ccy"
+"""Where the walk puts the currency attribute of the first ``Amt``."""
+_SKIP, _FIRST, _ALL, _AMOUNT, _DETAILS = range(5)
+"""What the walk does with an element: pass over it, keep the first text at its path, keep every
+text, keep the first text and its currency (``Amt``), read the transaction details (``NtryDtls``)."""
+_Steps = dict[str, tuple[str, int, "_Steps | None"]]
+_STEPS: dict[str, _Steps] = {}
+"""Per path walked into (``""`` for the element itself), per child tag met there: the child's path,
+what is done with it, and the steps below it when it is gone into (worked out once per tag: a
+file has some dozens)."""
 
 
-def _step(prefix: str, tag: str) -> tuple[str, bool, bool]:
+def _steps(prefix: str) -> _Steps:
+    return _STEPS.setdefault(prefix, {})
+
+
+def _step(prefix: str, tag: str) -> tuple[str, int, _Steps | None]:
     path = prefix + (tag[tag.index("}") + 1 :] if tag[:1] == "{" else tag)
-    return path, path in _WANTED, path in _INNER
-
-
-def _walk(el: etree._Element, prefix: str, found: dict[str, list[etree._Element]]) -> None:
-    steps = _STEPS.get(prefix)
-    if steps is None:
-        steps = _STEPS[prefix] = {}  # prefixes are "" and the _INNER paths only
-    for child in el:
-        tag = child.tag
-        step = steps.get(tag)
-        if step is None:
-            if tag.__class__ is not str:  # a comment or processing instruction
-                continue
-            step = _step(prefix, tag)
-            if len(steps) < 4096:
-                steps[tag] = step
-        path, wanted, inner = step
-        if wanted:
-            same = found.get(path)
-            if same is None:
-                found[path] = [child]
-            else:
-                same.append(child)
-        if inner and len(child):
-            _walk(child, path + "/", found)
+    if path in _EVERY:
+        kind = _ALL
+    elif path == "Amt":
+        kind = _AMOUNT
+    elif path == "NtryDtls":
+        kind = _DETAILS
+    else:
+        kind = _FIRST if path in _WANTED else _SKIP
+    return path, kind, _steps(path + "/") if path in _INNER else None
 
 
 class _Fields:
-    """An entry's (or a transaction detail's, or a balance's) elements by local path
-    (``"RltdPties/Dbtr/Nm"``), in document order, read in one walk of the subtree: an entry is asked
-    for some twenty fields, and a ``find`` (or ``iterfind``) per field cost more than reading the
-    entry once. Only the paths this reader asks for (``_ASKED``) are kept and gone into."""
+    """An entry's (or a transaction detail's, or a balance's) texts by local path
+    (``"RltdPties/Dbtr/Nm"``), read in one walk of the subtree: ``first`` holds the text of the first
+    element at each path (as ``find`` finds it: squeezed when it is padded, split over lines or
+    holds markup), ``every`` the texts of every remittance line, ``details`` the entry's
+    ``NtryDtls/TxDtls``, each read the same way. Only the paths this reader asks for (``_ASKED``)
+    are kept and gone into; the texts are taken during the walk, so what follows is dictionary
+    look-ups (an entry is asked for some twenty fields)."""
 
-    __slots__ = ("_found", "el")
+    __slots__ = ("details", "every", "first", "line")
 
-    def __init__(self, el: etree._Element) -> None:
-        self.el = el
-        self._found: dict[str, list[etree._Element]] = {}
-        _walk(el, "", self._found)
+    def __init__(self, el: etree._Element, *, entry: bool = False) -> None:
+        self.line: int = el.sourceline or 0
+        self.first: dict[str, str] = {}
+        self.every: dict[str, list[str]] = {}
+        self.details: list[_Fields] = []
+        self._walk(el, "", _steps(""), entry)
 
-    def find(self, path: str) -> etree._Element | None:
-        """The first element at ``path``, as ``find`` gives it."""
-        same = self._found.get(path)
-        return None if same is None else same[0]
+    def _keep(self, child: etree._Element, path: str, kind: int, entry: bool) -> None:
+        """A remittance line, the first ``Amt`` with its currency, or the transaction details."""
+        if kind == _ALL:
+            text = " ".join("".join(child.itertext()).split()) if len(child) else " ".join((child.text or "").split())
+            self.every.setdefault(path, []).append(text)
+        elif kind == _AMOUNT:
+            if path not in self.first:
+                self.first[path] = _squeezed(child)
+                self.first[_CCY] = child.get("Ccy", "")
+        else:  # _DETAILS
+            self.first.setdefault(path, "")
+            if entry:
+                self.details += [_Fields(d) for d in child if d.tag.__class__ is str and _local(d) == "TxDtls"]
 
-    def text(self, path: str) -> str:
-        same = self._found.get(path)
-        if same is None:
-            return ""
-        found = same[0]
-        text = found.text or ""
-        if len(found) or text != text.strip() or "  " in text:  # nested or padded: gather and squeeze
-            return " ".join("".join(found.itertext()).split())
-        return text
-
-    def first(self, path: str, other: str) -> str:
-        """``text(path) or text(other)``, in one call (the describing of a row asks this a lot)."""
-        return (path in self._found and self.text(path)) or (other in self._found and self.text(other)) or ""
-
-    def texts(self, path: str) -> list[str]:
-        """Every element at ``path``, its text gathered and squeezed (as ``iterfind`` finds them)."""
-        return [" ".join("".join(f.itertext()).split()) for f in self._found.get(path, ())]
-
-    def details(self) -> list[etree._Element]:
-        """The entry's ``NtryDtls/TxDtls`` elements, in order."""
-        return [
-            d
-            for group in self._found.get("NtryDtls", ())
-            for d in group
-            if d.tag.__class__ is str and _local(d) == "TxDtls"
-        ]
+    def _walk(self, el: etree._Element, prefix: str, steps: _Steps, entry: bool) -> None:
+        first = self.first
+        for child in el:
+            tag = child.tag
+            step = steps.get(tag)
+            if step is None:
+                if tag.__class__ is not str:  # a comment or processing instruction
+                    continue
+                step = _step(prefix, tag)
+                if len(steps) < 4096:
+                    steps[tag] = step
+            path, kind, below = step
+            if kind == _FIRST:
+                if path not in first:  # _squeezed(child), written out: this runs for most elements kept
+                    text = child.text or ""
+                    if len(child) or text != text.strip() or "  " in text:
+                        text = " ".join("".join(child.itertext()).split())
+                    first[path] = text
+            elif kind:
+                self._keep(child, path, kind, entry)
+            if below is not None and len(child):
+                self._walk(child, path + "/", below, False)
 
 
 @dataclass
@@ -293,19 +306,20 @@ def _balance(file: str, stmt: BankStatement, el: etree._Element) -> None:
         return
     where = f"{stmt.where}, balance {code} (line {el.sourceline})"
     fields = _Fields(el)
-    value = _signed(file, fields, where)
-    amt = fields.find("Amt")
-    stmt.currency = stmt.currency or ("" if amt is None else amt.get("Ccy", ""))
+    value = _signed(file, fields.first, where)
+    stmt.currency = stmt.currency or fields.first.get(_CCY, "")
     if code in _OPENING and (stmt.opening is None or code == "OPBD"):
         stmt.opening, stmt.opening_where = value, where
     elif code in _CLOSING:
         stmt.closing, stmt.closing_where = value, where
 
 
-def _signed(file: str, el: _Fields, where: str) -> Decimal:
-    """``Amt`` with ``CdtDbtInd`` applied: credit positive, debit negative."""
-    amount = decimal_of(el.text("Amt"), file, where, "Amt")
-    indicator = el.text("CdtDbtInd")
+def _signed(file: str, first: dict[str, str], where: str, line: int | None = None) -> Decimal:
+    """``Amt`` with ``CdtDbtInd`` applied: credit positive, debit negative (``line``, when given,
+    is named in an error)."""
+    where = where if line is None else f"{where} (line {line})"
+    amount = decimal_of(first.get("Amt", ""), file, where, "Amt")
+    indicator = first.get("CdtDbtInd", "")
     if indicator not in ("CRDT", "DBIT"):
         raise InputError(file, f"{where}: CdtDbtInd is {indicator!r}; expected CRDT or DBIT")
     return amount if indicator == "CRDT" else -amount
@@ -314,37 +328,34 @@ def _signed(file: str, el: _Fields, where: str) -> Decimal:
 def _entry_rows(file: str, stmt: BankStatement, el: etree._Element, n: int) -> list[Entry]:
     """One row per transaction detail of the entry (batch bookings), or one row for the entry."""
     where = f"{stmt.where}, entry {n}"
-    fields = _Fields(el)
-    amount = _signed(file, fields, f"{where} (line {el.sourceline})")
-    amt = fields.find("Amt")
-    currency = "" if amt is None else amt.get("Ccy", "")
-    booked = fields.first("BookgDt/Dt", "BookgDt/DtTm") or fields.text("ValDt/Dt")
-    status = fields.text("Sts")
+    fields = _Fields(el, entry=True)
+    get = fields.first.get
+    amount = _signed(file, fields.first, where, fields.line)
+    booked = get("BookgDt/Dt") or get("BookgDt/DtTm") or get("ValDt/Dt")
+    status = get("Sts")
     base = Entry(
-        line=el.sourceline or 0,
+        line=fields.line,
         where=where,
         booking_date=date_of(booked, file, where, "BookgDt") if booked else None,
         amount=amount,
-        currency=currency,
-        transaction_id=fields.first("AcctSvcrRef", "NtryRef"),
+        currency=get(_CCY, ""),
+        transaction_id=get("AcctSvcrRef") or get("NtryRef", ""),
         flag=NOT_BOOKED if status and status not in ("BOOK", "BOOKED") else "",
     )
-    reversal = fields.text("RvslInd").lower() == "true"
-    details = [_Fields(d) for d in fields.details()]
-    rows = _split(file, base, details, fields.text("AddtlNtryInf"))
-    for row in rows:
-        if reversal:
+    rows = _split(file, base, fields.details, get("AddtlNtryInf", ""))
+    if get("RvslInd", "").lower() == "true":
+        for row in rows:
             row.flag = row.flag or RETURN
     return rows
 
 
 def _split(file: str, base: Entry, details: list[_Fields], extra: str) -> list[Entry]:
     """Details with their own amounts become one row each, and must add up to the entry."""
-    amounts = [_detail_amount(file, base, d, k) for k, d in enumerate(details, start=1)]
-    if len(details) <= 1 or any(a is None for a in amounts):
-        merged = _describe(base, details, base.amount >= 0, extra)
-        return [merged]
-    total = sum((a for a in amounts if a is not None), Decimal(0))
+    found = [_detail_amount(file, base, d, k) for k, d in enumerate(details, start=1)]
+    amounts = [a for a in found if a is not None]
+    if len(details) <= 1 or len(amounts) < len(found):
+        return [_describe(base, details, base.amount >= 0, extra)]
+    total = sum(amounts, Decimal(0))
     if total != base.amount:
         raise InputError(
             file,
@@ -353,14 +364,14 @@ def _split(file: str, base: Entry, details: list[_Fields], extra: str) -> list[E
         )
     rows = []
     for k, (d, a) in enumerate(zip(details, amounts, strict=True), start=1):
-        assert a is not None
         row = Entry(
-            line=d.el.sourceline or base.line,
+            line=d.line or base.line,
             where=f"{base.where}, detail {k}",
             booking_date=base.booking_date,
             amount=a,
             currency=base.currency,
-            transaction_id=d.text("Refs/AcctSvcrRef") or (f"{base.transaction_id}-{k}" if base.transaction_id else ""),
+            transaction_id=d.first.get("Refs/AcctSvcrRef")
+            or (f"{base.transaction_id}-{k}" if base.transaction_id else ""),
             flag=base.flag,
         )
         rows.append(_describe(row, [d], a >= 0, ""))
@@ -368,12 +379,11 @@ def _split(file: str, base: Entry, details: list[_Fields], extra: str) -> list[E
 
 
 def _detail_amount(file: str, base: Entry, d: _Fields, k: int) -> Decimal | None:
-    where = f"{base.where}, detail {k} (line {d.el.sourceline})"
-    text = d.first("Amt", "AmtDtls/TxAmt/Amt")
+    text = d.first.get("Amt") or d.first.get("AmtDtls/TxAmt/Amt")
     if not text:
         return None
-    value = decimal_of(text, file, where, "Amt")
-    indicator = d.text("CdtDbtInd")
+    value = decimal_of(text, file, f"{base.where}, detail {k} (line {d.line})", "Amt")
+    indicator = d.first.get("CdtDbtInd", "")
     if indicator == "DBIT" or (not indicator and base.amount < 0):
         return -value
     return value
@@ -382,25 +392,33 @@ def _detail_amount(file: str, base: Entry, d: _Fields, k: int) -> Decimal | None
 def _describe(row: Entry, details: list[_Fields], credit: bool, extra: str) -> Entry:
     """Payer, IBAN, remittance text and references of ``details``, written onto ``row``."""
     name, pty_name, ultimate, pty_ultimate, iban, other_id = _PARTY_PATHS["Dbtr" if credit else "Cdtr"]
-    names: list[str] = []
-    ibans: list[str] = []
-    refs: list[str] = []
+    names: list[str | None] = []
+    ibans: list[str | None] = []
+    refs: list[str | None] = []
     for d in details:
-        names += [d.first(name, pty_name), d.first(ultimate, pty_ultimate)]
-        ibans += [d.first(iban, other_id)]
-        refs += d.texts("RmtInf/Strd/CdtrRefInf/Ref") + d.texts("RmtInf/Ustrd") + [d.text("AddtlTxInf")]
-        e2e = d.text("Refs/EndToEndId")
-        refs += [e2e] if e2e.upper() != "NOTPROVIDED" else []
-        if d.find("RtrInf") is not None:
+        get = d.first.get
+        names += (get(name) or get(pty_name), get(ultimate) or get(pty_ultimate))
+        ibans.append(get(iban) or get(other_id, ""))
+        every = d.every.get
+        refs += every("RmtInf/Strd/CdtrRefInf/Ref", ())
+        refs += every("RmtInf/Ustrd", ())
+        refs.append(get("AddtlTxInf", ""))
+        e2e = get("Refs/EndToEndId", "")
+        if e2e.upper() != "NOTPROVIDED":
+            refs.append(e2e)
+        if "RtrInf" in d.first:
             row.flag = row.flag or RETURN
         if len(details) == 1 and not row.transaction_id:
-            row.transaction_id = d.first("Refs/AcctSvcrRef", "Refs/Prtry/Ref")
+            row.transaction_id = get("Refs/AcctSvcrRef") or get("Refs/Prtry/Ref", "")
     row.payer_name = _unique(names)
     row.payer_iban = _unique(ibans)
     row.reference = _unique(refs) or extra
     return row
 
 
-def _unique(parts: list[str]) -> str:
+def _unique(parts: Iterable[str | None]) -> str:
     """Non-empty parts in order, each once, joined by a space."""
-    return " ".join(dict.fromkeys(p for p in parts if p))
+    found = dict.fromkeys(parts)
+    found.pop("", None)
+    found.pop(None, None)
+    return " ".join(found)  # type: ignore[arg-type]  # None popped

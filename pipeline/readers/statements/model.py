@@ -19,13 +19,13 @@ RETURN = "return"
 NOT_BOOKED = "not_booked"
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One booked movement (or one transaction detail of a batch booking), signed: credit positive.
 
     ``line`` is the line in the file a person can open (the ``:61:`` line, the ``16`` record, the
     ``<Ntry>`` or ``<TxDtls>`` element); ``where`` says the same in the format's own words
-    ("statement 58, entry 3, detail 2").
+    ("statement 58, entry 3, detail 2"). Slotted: a large statement holds one per row.
     """
 
     line: int
