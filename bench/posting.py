@@ -455,6 +455,12 @@ def parse_args() -> argparse.Namespace:
         help="comma-separated k (e.g. 1,2,3): one poster run per k with k app registrations and "
         "max_in_flight * k journals, instead of the runs above",
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="with --principals: post --payments * k payments in the run with k principals, so every "
+        "run keeps each request slot busy for as many rounds (the ceiling is a steady-state rate)",
+    )
     return parser.parse_args()
 
 
@@ -539,7 +545,8 @@ def by_principals(data: Path, args: argparse.Namespace, ks: list[int]) -> None:
     print(f"posting benchmark by principals, {dt.datetime.now().isoformat(timespec='seconds')}; {machine()}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
-        f"data: {data} ({args.payments} payments); C={CONCURRENT} concurrent per principal, R={RATE_REQUESTS} "
+        f"data: {data} ({args.payments} payments{' x k' if args.scale else ''}); "
+        f"C={CONCURRENT} concurrent per principal, R={RATE_REQUESTS} "
         f"per W={RATE_WINDOW_S:g} s per principal, B={BATCH}, Lr={lr * 1000:g} ms, Lo={lo * 1000:g} ms; "
         "per-journal locks on"
     )
@@ -548,10 +555,12 @@ def by_principals(data: Path, args: argparse.Namespace, ks: list[int]) -> None:
     with tempfile.TemporaryDirectory(prefix="payimport-bench-posting-") as tmp_name:
         tmp = Path(tmp_name)
         for k in ks:
-            journals, lines = bench_journals(args.payments, k, args.max_in_flight, spread=True)
+            payments = args.payments * k if args.scale else args.payments
+            file = generate(HERE / "data" / f"payments_{payments}.csv", payments) if args.scale else data
+            journals, lines = bench_journals(payments, k, args.max_in_flight, spread=True)
             limit, _, _ = ceiling(lr, lo, k, journals)
             with sandbox(tmp / f"k{k}", lr, lo, principals=k) as ready:
-                r = run_poster(data, ready, tmp / f"k{k}", args.max_in_flight, principals=k, journal_lines=lines)
+                r = run_poster(file, ready, tmp / f"k{k}", args.max_in_flight, principals=k, journal_lines=lines)
             show_poster(k, r, lr, lo, limit)
             rows.append((k, r, limit))
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
