@@ -34,6 +34,7 @@ import httpx
 import pytest
 
 from pipeline.sandbox import seed
+from pipeline.sandbox.app import wait_out
 from pipeline.sandbox.auth import ANONYMOUS_CLIENT_ID
 from pipeline.sandbox.runtime import start_sandbox
 from pipeline.sandbox.server import SandboxInfo, make_http_client, make_msal_app
@@ -1155,6 +1156,30 @@ def test_batch_latency_is_per_operation() -> None:
         elapsed = time.monotonic() - started
         assert [r["status"] for r in data(response)["responses"]] == [201] * 6
         assert elapsed >= 6 * per_operation * 0.9
+
+
+@pytest.mark.parametrize(
+    ("work", "expected_sleep"),
+    [(0.0, 0.1), (0.03, 0.07), (0.1, None), (0.25, None)],
+)
+def test_operation_latency_counts_the_sandboxs_own_work(work: float, expected_sleep: float | None) -> None:
+    """Lo is an operation's whole server time: 30 ms of work leave 70 ms to sleep of 100 ms; work of
+    Lo or more sleeps nothing (an operation never takes Lo plus the sandbox's CPU time)."""
+    now = [50.0]
+    slept: list[float] = []
+    started = now[0]
+    now[0] += work
+    wait_out(started, 0.1, clock=lambda: now[0], sleep=slept.append)
+    if expected_sleep is None:
+        assert slept == []
+    else:
+        assert slept == [pytest.approx(expected_sleep)]
+
+
+def test_no_operation_latency_never_sleeps() -> None:
+    slept: list[float] = []
+    wait_out(0.0, 0.0, clock=lambda: -5.0, sleep=slept.append)
+    assert slept == []
 
 
 # === 7. Paging and query options =========================================================================
