@@ -143,6 +143,62 @@ def write_config(tmp: Path, ready: dict[str, Any]) -> Path:
 # --- the run, in a child process so that it can be killed ------------------------------------------
 
 
+PROBED = (
+    "pipeline.runner:read_inputs",
+    "pipeline.runner:mark_payments",
+    "pipeline.runner:take_decisions",
+    "pipeline.runner:settle_unknown",
+    "pipeline.runner:receipt_records",
+    "pipeline.runner:pick_resumed_run",
+    "pipeline.runner:expand_resumed",
+    "pipeline.ledger:Ledger.lookup",
+    "pipeline.ledger:Ledger.lookup_split_lines",
+    "pipeline.runner:split_by_ledger",
+    "pipeline.runner:_resolve_rows",
+    "pipeline.runner:post_rows",
+    "pipeline.runner:_finish",
+    "pipeline.post.posting:open_journals",
+    "pipeline.post.posting:spread_rows",
+    "pipeline.post.posting:plan_lines",
+    "pipeline.post.posting:_send",
+    "pipeline.post.posting:read_journals_lines",
+    "pipeline.post.posting:read_journal_lines",
+    "pipeline.post.posting:_verify",
+    "pipeline.post.posting:compare_with_bc",
+    "pipeline.post.posting:payment_lines",
+    "pipeline.runner:one_line_per_receipt",
+    "pipeline.runner:account",
+    "pipeline.runner:write_run_report",
+)
+"""Functions ``--probe`` times and measures (module:name, patched where the run calls them)."""
+
+
+def probe(say: Any) -> None:
+    """Wrap ``PROBED`` so each call reports its time and the resident memory before and after it
+    (``--probe``: for finding which step holds memory; the figures of a plain run come without it)."""
+    import functools
+    import importlib
+
+    for target in PROBED:
+        module_name, path = target.split(":")
+        *owners, name = path.split(".")
+        module: Any = importlib.import_module(module_name)
+        for owner in owners:
+            module = getattr(module, owner)
+        inner = getattr(module, name)
+
+        def wrapped(*args: Any, __inner: Any = inner, __name: str = target, **kwargs: Any) -> Any:
+            before, t0 = _memory(), time.perf_counter()
+            try:
+                return __inner(*args, **kwargs)
+            finally:
+                after = _memory()
+                say({"event": "probe", "name": __name, "s": round(time.perf_counter() - t0, 2),
+                     "rss_before": before.get("rss_mib"), "rss_after": after.get("rss_mib")})  # fmt: skip
+
+        setattr(module, name, functools.wraps(inner)(wrapped))
+
+
 def child(config_path: Path, data: Path) -> None:
     """Runs ``import_files`` as ``payimport run`` does and prints one JSON line per event."""
     sys.path.insert(0, str(ROOT))
@@ -155,6 +211,7 @@ def child(config_path: Path, data: Path) -> None:
 
     def say(event: dict[str, Any]) -> None:
         event["t"] = round(time.perf_counter() - started, 3)
+        event.update(_memory())
         print(json.dumps(event), flush=True)
 
     def phase(text: str) -> None:
@@ -165,11 +222,27 @@ def child(config_path: Path, data: Path) -> None:
             say({"event": "progress", "done": done, "total": total})
             step["next"] = done + max(total // 100, 1)
 
+    if os.environ.get("PAYIMPORT_BENCH_PROBE"):
+        probe(say)
     config = load_config(config_path)
     options = RunOptions(errors_workbook=False, progress=progress, phase=phase)
     with open_session(config, dict(os.environ), command=f"payimport run {data}") as session:
         result = import_files(session, [data], options)
     say({"event": "result", "exit_code": result.exit_code, "summary": result.summary.to_json()})
+
+
+def _memory() -> dict[str, float]:
+    """The process's resident memory now and its peak so far, MiB (Linux ``/proc/self/status``)."""
+    out: dict[str, float] = {}
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return out
+    for line in status.splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            out["rss_mib" if name == "VmRSS" else "peak_mib"] = round(int(value.split()[0]) / 1024, 1)
+    return out
 
 
 def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | None) -> dict[str, Any]:
@@ -192,19 +265,24 @@ def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | No
     return {"events": events, "killed": killed, "exit": proc.returncode, "maxrss_mib": usage.ru_maxrss / 1024}
 
 
-def phase_times(events: list[dict[str, Any]]) -> list[tuple[str, float]]:
-    """(phase, seconds) in order; posting runs from the first progress event to the last."""
-    marks: list[tuple[str, float]] = []
-    for event in events:
+def phase_times(events: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
+    """(phase, seconds, peak resident MiB by its end) in order; posting runs from the first progress
+    event to the last."""
+    marks: list[tuple[str, float, float]] = []
+    peaks = [float(e.get("peak_mib", 0.0)) for e in events]
+    for i, event in enumerate(events):
         if event["event"] == "phase":
-            marks.append((event["text"], event["t"]))
+            marks.append((event["text"], event["t"], peaks[i]))
         elif event["event"] == "progress" and not any(m[0] == "posting" for m in marks):
-            marks.append(("posting", event["t"]))
+            marks.append(("posting", event["t"], peaks[i]))
         elif event["event"] == "progress" and event["done"] >= event["total"]:
-            marks.append(("after posting (verifying, recording)", event["t"]))
-    marks.sort(key=lambda m: m[1])
-    end = events[-1]["t"] if events else 0.0
-    return [(name, (marks[i + 1][1] if i + 1 < len(marks) else end) - t) for i, (name, t) in enumerate(marks)]
+            marks.append(("after posting (verifying, recording)", event["t"], peaks[i]))
+    end = (events[-1]["t"], max(peaks)) if events else (0.0, 0.0)
+    out = []
+    for i, (name, t, _) in enumerate(marks):
+        until, peak = (marks[i + 1][1], marks[i + 1][2]) if i + 1 < len(marks) else end
+        out.append((name, until - t, peak))
+    return out
 
 
 def journal_census(db: Path) -> tuple[int, int, int]:
@@ -237,8 +315,12 @@ def serve(tmp: Path, seed: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any
 
 def show(title: str, run: dict[str, Any]) -> None:
     print(f"{title}: exit {run['exit']}{' (killed)' if run['killed'] else ''}, peak {run['maxrss_mib']:,.0f} MiB")
-    for name, seconds in phase_times(run["events"]):
-        print(f"  {seconds:9.1f} s  {name}")
+    for e in run["events"]:
+        if e["event"] == "probe" and (e["s"] >= 0.5 or abs(e["rss_after"] - e["rss_before"]) >= 20):
+            print(f"    probe {e['name']}: {e['s']} s, resident {e['rss_before']:,.0f} -> {e['rss_after']:,.0f} MiB, "
+                  f"peak by then {e['peak_mib']:,.0f} MiB")  # fmt: skip
+    for name, seconds, peak in phase_times(run["events"]):
+        print(f"  {seconds:9.1f} s  peak {peak:7,.0f} MiB by its end  {name}")
     result = next((e for e in run["events"] if e["event"] == "result"), None)
     if result is not None:
         s = result["summary"]
@@ -253,6 +335,7 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=50_000)
     parser.add_argument("--kill-at", type=float, default=0.5, help="share of lines created before kill -9 (0: none)")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    parser.add_argument("--probe", action="store_true", help="report time and memory of each step (PROBED)")
     parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -269,6 +352,7 @@ def main() -> None:
         config = write_config(tmp, ready)
         env = {
             **os.environ,
+            **({"PAYIMPORT_BENCH_PROBE": "1"} if args.probe else {}),
             "PAYIMPORT_CLIENT_ID": ready["client_id"],
             "PAYIMPORT_CLIENT_SECRET": ready["client_secret"],
         }
