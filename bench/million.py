@@ -173,6 +173,16 @@ PROBED = (
 """Functions ``--probe`` times and measures (module:name, patched where the run calls them)."""
 
 
+def _top(count: int = 6) -> list[str]:
+    """Where the live Python allocations are, biggest first (only under ``--probe tracemalloc``)."""
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        return []
+    stats = tracemalloc.take_snapshot().statistics("lineno")[:count]
+    return [f"{s.size / 2**20:,.0f} MiB {s.traceback[0].filename.split('/')[-1]}:{s.traceback[0].lineno}" for s in stats]
+
+
 def probe(say: Any) -> None:
     """Wrap ``PROBED`` so each call reports its time and the resident memory before and after it
     (``--probe``: for finding which step holds memory; the figures of a plain run come without it)."""
@@ -194,7 +204,7 @@ def probe(say: Any) -> None:
             finally:
                 after = _memory()
                 say({"event": "probe", "name": __name, "s": round(time.perf_counter() - t0, 2),
-                     "rss_before": before.get("rss_mib"), "rss_after": after.get("rss_mib")})  # fmt: skip
+                     "rss_before": before.get("rss_mib"), "rss_after": after.get("rss_mib"), "top": _top()})  # fmt: skip
 
         setattr(module, name, functools.wraps(inner)(wrapped))
 
@@ -223,6 +233,10 @@ def child(config_path: Path, data: Path) -> None:
             step["next"] = done + max(total // 100, 1)
 
     if os.environ.get("PAYIMPORT_BENCH_PROBE"):
+        if os.environ["PAYIMPORT_BENCH_PROBE"] == "tracemalloc":
+            import tracemalloc
+
+            tracemalloc.start()
         probe(say)
     config = load_config(config_path)
     options = RunOptions(errors_workbook=False, progress=progress, phase=phase)
@@ -319,6 +333,8 @@ def show(title: str, run: dict[str, Any]) -> None:
         if e["event"] == "probe" and (e["s"] >= 0.5 or abs(e["rss_after"] - e["rss_before"]) >= 20):
             print(f"    probe {e['name']}: {e['s']} s, resident {e['rss_before']:,.0f} -> {e['rss_after']:,.0f} MiB, "
                   f"peak by then {e['peak_mib']:,.0f} MiB")  # fmt: skip
+            for where in e.get("top", []):
+                print(f"        {where}")
     for name, seconds, peak in phase_times(run["events"]):
         print(f"  {seconds:9.1f} s  peak {peak:7,.0f} MiB by its end  {name}")
     result = next((e for e in run["events"] if e["event"] == "result"), None)
@@ -335,7 +351,11 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=50_000)
     parser.add_argument("--kill-at", type=float, default=0.5, help="share of lines created before kill -9 (0: none)")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
-    parser.add_argument("--probe", action="store_true", help="report time and memory of each step (PROBED)")
+    parser.add_argument(
+        "--probe", nargs="?", const="rss", choices=("rss", "tracemalloc"),
+        help="report time and resident memory of each step (PROBED); tracemalloc: also where Python's live "
+        "allocations are (slow)",
+    )  # fmt: skip
     parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -352,7 +372,7 @@ def main() -> None:
         config = write_config(tmp, ready)
         env = {
             **os.environ,
-            **({"PAYIMPORT_BENCH_PROBE": "1"} if args.probe else {}),
+            **({"PAYIMPORT_BENCH_PROBE": args.probe} if args.probe else {}),
             "PAYIMPORT_CLIENT_ID": ready["client_id"],
             "PAYIMPORT_CLIENT_SECRET": ready["client_secret"],
         }
