@@ -180,7 +180,9 @@ def _top(count: int = 6) -> list[str]:
     if not tracemalloc.is_tracing():
         return []
     stats = tracemalloc.take_snapshot().statistics("lineno")[:count]
-    return [f"{s.size / 2**20:,.0f} MiB {s.traceback[0].filename.split('/')[-1]}:{s.traceback[0].lineno}" for s in stats]
+    return [
+        f"{s.size / 2**20:,.0f} MiB {s.traceback[0].filename.split('/')[-1]}:{s.traceback[0].lineno}" for s in stats
+    ]
 
 
 def probe(say: Any) -> None:
@@ -203,8 +205,8 @@ def probe(say: Any) -> None:
                 return __inner(*args, **kwargs)
             finally:
                 after = _memory()
-                say({"event": "probe", "name": __name, "s": round(time.perf_counter() - t0, 2),
-                     "rss_before": before.get("rss_mib"), "rss_after": after.get("rss_mib"), "top": _top()})  # fmt: skip
+                say({"event": "probe", "name": __name, "s": round(time.perf_counter() - t0, 2), "top": _top(),
+                     "rss_before": before.get("rss_mib"), "rss_after": after.get("rss_mib")})  # fmt: skip
 
         setattr(module, name, functools.wraps(inner)(wrapped))
 
@@ -221,6 +223,7 @@ def child(config_path: Path, data: Path) -> None:
 
     def say(event: dict[str, Any]) -> None:
         event["t"] = round(time.perf_counter() - started, 3)
+        event["cpu"] = round(time.process_time(), 3)
         event.update(_memory())
         print(json.dumps(event), flush=True)
 
@@ -259,8 +262,18 @@ def _memory() -> dict[str, float]:
     return out
 
 
-def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | None) -> dict[str, Any]:
-    """One run; with ``kill_at``, SIGKILL once that share of the lines is reported created."""
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux ``/proc/<pid>/stat``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | None, server: int = 0) -> dict[str, Any]:
+    """One run; with ``kill_at``, SIGKILL once that share of the lines is reported created. Each event
+    gets the sandbox's CPU time so far (``server``: its pid), so a phase's cost in BC shows too."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(config), str(data)]
     proc = subprocess.Popen(cmd, cwd=config.parent, stdout=subprocess.PIPE, env=env, text=True)
     assert proc.stdout is not None
@@ -268,6 +281,7 @@ def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | No
     killed = False
     for line in proc.stdout:
         event = json.loads(line)
+        event["server_cpu"] = cpu_seconds(server) if server else 0.0
         events.append(event)
         if kill_at is not None and event["event"] == "progress" and event["done"] >= kill_at * event["total"]:
             os.kill(proc.pid, signal.SIGKILL)
@@ -279,23 +293,29 @@ def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | No
     return {"events": events, "killed": killed, "exit": proc.returncode, "maxrss_mib": usage.ru_maxrss / 1024}
 
 
-def phase_times(events: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
-    """(phase, seconds, peak resident MiB by its end) in order; posting runs from the first progress
-    event to the last."""
-    marks: list[tuple[str, float, float]] = []
-    peaks = [float(e.get("peak_mib", 0.0)) for e in events]
-    for i, event in enumerate(events):
+def phase_times(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each phase in order: name, seconds, the run's and the sandbox's CPU seconds in it, and the
+    run's peak resident MiB by its end; posting runs from the first progress event to the last."""
+    marks: list[tuple[str, dict[str, Any]]] = []
+    for event in events:
         if event["event"] == "phase":
-            marks.append((event["text"], event["t"], peaks[i]))
+            marks.append((event["text"], event))
         elif event["event"] == "progress" and not any(m[0] == "posting" for m in marks):
-            marks.append(("posting", event["t"], peaks[i]))
+            marks.append(("posting", event))
         elif event["event"] == "progress" and event["done"] >= event["total"]:
-            marks.append(("after posting (verifying, recording)", event["t"], peaks[i]))
-    end = (events[-1]["t"], max(peaks)) if events else (0.0, 0.0)
+            marks.append(("after posting (verifying, recording)", event))
     out = []
-    for i, (name, t, _) in enumerate(marks):
-        until, peak = (marks[i + 1][1], marks[i + 1][2]) if i + 1 < len(marks) else end
-        out.append((name, until - t, peak))
+    for i, (name, start) in enumerate(marks):
+        end = marks[i + 1][1] if i + 1 < len(marks) else events[-1]
+        out.append(
+            {
+                "phase": name,
+                "s": end["t"] - start["t"],
+                "cpu": end.get("cpu", 0.0) - start.get("cpu", 0.0),
+                "server_cpu": end.get("server_cpu", 0.0) - start.get("server_cpu", 0.0),
+                "peak": max(float(e.get("peak_mib", 0.0)) for e in events if e["t"] <= end["t"]),
+            }
+        )
     return out
 
 
@@ -335,8 +355,11 @@ def show(title: str, run: dict[str, Any]) -> None:
                   f"peak by then {e['peak_mib']:,.0f} MiB")  # fmt: skip
             for where in e.get("top", []):
                 print(f"        {where}")
-    for name, seconds, peak in phase_times(run["events"]):
-        print(f"  {seconds:9.1f} s  peak {peak:7,.0f} MiB by its end  {name}")
+    for p in phase_times(run["events"]):
+        print(
+            f"  {p['s']:8.1f} s  CPU {p['cpu']:6.1f} s, sandbox {p['server_cpu']:6.1f} s  peak {p['peak']:7,.0f} MiB"
+            f"  {p['phase']}"
+        )
     result = next((e for e in run["events"] if e["event"] == "result"), None)
     if result is not None:
         s = result["summary"]
@@ -377,12 +400,12 @@ def main() -> None:
             "PAYIMPORT_CLIENT_SECRET": ready["client_secret"],
         }
         kill_at = args.kill_at if args.kill_at > 0 else None
-        first = run_child(config, data, env, kill_at)
+        first = run_child(config, data, env, kill_at, server.pid)
         show("first run", first)
         if first["killed"]:
             lines, _, twice = journal_census(tmp / "sandbox.db")
             print(f"  journal after the kill: {lines:,} lines, {twice} document numbers twice")
-            second = run_child(config, data, env, None)
+            second = run_child(config, data, env, None, server.pid)
             show("resumed run", second)
         lines, distinct, twice = journal_census(tmp / "sandbox.db")
         print(f"journal: {lines:,} lines, {distinct:,} document numbers, {twice} twice; expected {rows:,} once each")

@@ -49,6 +49,7 @@ from pipeline.post import (
 )
 from pipeline.post.history import find_traces, refuse_unknown_history
 from pipeline.preflight import hold_back, read_posting_setup
+from pipeline.readers.table import SOURCE_ROW
 from pipeline.reconcile import Accounting, account
 from pipeline.remittance import mark_payments, resolve_payments
 from pipeline.report import write_errors_workbook, write_run_report
@@ -114,10 +115,13 @@ def run_import(
     parts = [issue_lines(r) for r in inputs.results] + split.known
     held = split_by_review(ledger, scope, split.todo)
     parts += held.lines
-    review, to_post = _resolve_rows(ctx, held, _matching_rules_of_files(inputs, config))  # 4
+    resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals) if not split.resumed.empty else None
+    del split  # its frames are copies of the input's rows
+    rules_of_file = _matching_rules_of_files(inputs, config)
+    _let_go_of_read_frames(inputs)
+    review, to_post = _resolve_rows(ctx, held, rules_of_file)  # 4
     parts += review
-    if not split.resumed.empty:
-        resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals)
+    if resumed_lines is not None:
         to_post = pd.concat([resumed_lines, to_post], ignore_index=True)
     posting = Posting()
     if options.dry_run:
@@ -137,6 +141,19 @@ def run_import(
     if not options.dry_run:  # a dry run records no decision, so it has no result to write back
         answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
     return result
+
+
+def _let_go_of_read_frames(inputs: Inputs) -> None:
+    """Drop the files' frames as read once the rows to resolve are split off: every valid row, each
+    file's payment rows and receipts, and the raw cells of rows that were not rejected (the errors
+    workbook shows only rejected rows). For a million-row file they are about 1 GiB that matching
+    and posting would otherwise carry. ``iloc[[]]`` takes, so no slice keeps Arrow's buffers alive."""
+    inputs.rows = inputs.rows.iloc[[]]
+    for result in inputs.results:
+        result.payments.rows = result.payments.rows.iloc[[]]
+        result.statement.receipts = result.statement.receipts.iloc[[]]
+        table = result.statement.table
+        table.data = table.data[table.data[SOURCE_ROW].isin(result.rejected_rows).to_numpy()]
 
 
 def _phase(options: RunOptions, text: str) -> None:
@@ -252,6 +269,7 @@ def _resolve_rows(
     review["lineNumber"] = pd.NA  # not planned: the number from the file would name another payment's line
     to_post = to_post.copy()
     sha_of_key = dict(zip(todo["key"].astype("str"), todo["file_sha256"].astype("str"), strict=True))
+    held.rest = todo = held.rest.iloc[[]]  # resolved: to_post and review hold what became of them
     to_post["file_sha256"] = to_post["key"].astype("str").map(receipt_key).map(sha_of_key)  # split lines too
     to_post = pd.concat([carried.rows, to_post], ignore_index=True) if not carried.rows.empty else to_post
     return [payment_lines(review, "needs_review"), carried.review, carried.skipped, imported_parts], to_post
