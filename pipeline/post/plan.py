@@ -155,11 +155,15 @@ def _in_conflict(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.Dat
 def _resumed_created(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.DataFrame:
     if rows.empty:
         return rows.reset_index(drop=True)
-    payloads = [records[k].payload for k in rows["key"]]
+    fields = ("customerNumber", "appliesToInvoiceNumber", "appliesToInvoiceId")
+    columns: list[list[str]] = [[] for _ in fields]
+    for key in rows["key"]:  # one payload parsed at a time: half a million resumed rows are not all dicts at once
+        payload = records[key].payload
+        for column, name in zip(columns, fields, strict=True):
+            column.append(str(payload.get(name, "")))
     rows["lineNumber"] = [records[k].line_number for k in rows["key"]]
-    rows["customerNumber"] = [str(p.get("customerNumber", "")) for p in payloads]
-    rows["appliesToInvoiceNumber"] = [str(p.get("appliesToInvoiceNumber", "")) for p in payloads]
-    rows["appliesToInvoiceId"] = [str(p.get("appliesToInvoiceId", "")) for p in payloads]
+    for column, name in zip(columns, fields, strict=True):
+        rows[name] = column
     rows["flags"] = ""
     return rows.reset_index(drop=True)
 
