@@ -212,7 +212,7 @@ class Writer:
                 self.clean = 0
 
 
-class _Queue:
+class RequestQueue:
     """One journal's requests still to start: lines known absent to send again first, then the next
     batches cut from its chunks (in lineNumber order), a chunk drawn only when its first batch is
     about to start. True while it has work."""
@@ -323,12 +323,12 @@ class Poster:
         run of a million lines never holds every request body at once (``posting._send`` reads each
         chunk's bodies from the ledger).
         """
-        queues: dict[str, _Queue] = {
-            journal_id: _Queue([ordered], self.batch_size)
+        queues: dict[str, RequestQueue] = {
+            journal_id: RequestQueue([ordered], self.batch_size)
             for journal_id, ordered in _by_journal(lines, self.journal_id).items()
         }
         for journal_id, chunks in (sources or {}).items():
-            queues[journal_id] = _Queue(chunks, self.batch_size)
+            queues[journal_id] = RequestQueue(chunks, self.batch_size)
         outcome = PostOutcome()
         busy: set[str] = set()
         in_flight: dict[Future[list[OpResult]], _Request] = {}
@@ -366,7 +366,7 @@ class Poster:
             outcome.interrupted = True
         return outcome
 
-    def _next_request(self, queues: Mapping[str, _Queue], busy: set[str]) -> _Request | None:
+    def _next_request(self, queues: Mapping[str, RequestQueue], busy: set[str]) -> _Request | None:
         """The next request to start: a journal with work and nothing in flight, a principal whose
         credentials work and whose window has room (both taken in turn), or None."""
         writers = [w for w in self.writers if not w.failed and w.in_flight < w.window]

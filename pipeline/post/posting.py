@@ -163,31 +163,38 @@ up to this size together are read in one ``$batch``, a larger one on its own, pa
 
 
 def _read_back(ctx: RunContext, parts: Sequence[_Part]) -> Iterator[tuple[_Part, list[dict[str, Any]] | None]]:
-    """Each journal with its lines read back (None: ``_verify`` reads it), a group at a time, so
-    the lines of a million-line run are never all in memory. A single journal is read by
-    ``_verify`` itself, as before; journals of up to ``VERIFY_LINES`` planned lines together share
-    one ``$batch`` of GETs; a larger journal is read on its own (its first page would not be
-    complete in a ``$batch`` answer, and reading it twice costs BC a full scan)."""
+    """Each journal with its lines read back (None: ``_verify`` reads it), a group at a time
+    (``verify_groups``), so the lines of a million-line run are never all in memory. A single journal
+    is read by ``_verify`` itself, as before."""
     if len(parts) == 1:
         yield parts[0], None
         return
-    group: list[_Part] = []
-    size = 0
-    for part in [*parts, None]:
-        if part is not None and part.lines <= VERIFY_LINES and size + part.lines <= VERIFY_LINES:
-            group.append(part)
-            size += part.lines
+    for group in verify_groups([p.lines for p in parts], VERIFY_LINES):
+        members = [parts[i] for i in group]
+        if len(members) == 1 and members[0].lines > VERIFY_LINES:
+            yield members[0], None
             continue
-        if group:
-            read = read_journals_lines(ctx.client, [p.journal.id for p in group])
-            for member in group:
-                yield member, read.pop(member.journal.id)
-            del read
-        group, size = [], 0
-        if part is not None and part.lines > VERIFY_LINES:
-            yield part, None
-        elif part is not None:
-            group, size = [part], part.lines
+        read = read_journals_lines(ctx.client, [p.journal.id for p in members])
+        for member in members:
+            yield member, read.pop(member.journal.id)
+        del read
+
+
+def verify_groups(sizes: Sequence[int], limit: int) -> list[list[int]]:
+    """The journals (positions in ``sizes``, their planned lines) read back together, in order (pure):
+    consecutive journals of up to ``limit`` lines between them share one ``$batch`` of GETs; a
+    journal larger than ``limit`` is a group of its own, read page by page (in a ``$batch`` answer its
+    first page would not be complete, and reading it twice costs BC a scan of the journal)."""
+    groups: list[list[int]] = []
+    size = 0
+    for i, lines in enumerate(sizes):
+        if groups and size + lines <= limit:  # a journal over the limit never joins, nor is joined
+            groups[-1].append(i)
+            size += lines
+        else:
+            groups.append([i])
+            size = lines
+    return groups
 
 
 def _of(rows: pd.DataFrame, part: _Part) -> pd.DataFrame:
