@@ -109,7 +109,8 @@ CHECK_CHUNK = 50_000
 
 
 def hold_back(to_post: pd.DataFrame, setup: PostingSetup) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split rows to post into (held back with reason_code and message, still to post) (pure)."""
+    """Split rows to post into (held back with reason_code and message, still to post) (pure; both
+    are copies when there are rows, so the caller may change them)."""
     if to_post.empty:
         return to_post.iloc[0:0].copy(), to_post
     checked = to_post[[c for c in CHECKED_FIELDS if c in to_post.columns]]
