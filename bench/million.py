@@ -143,6 +143,74 @@ def write_config(tmp: Path, ready: dict[str, Any]) -> Path:
 # --- the run, in a child process so that it can be killed ------------------------------------------
 
 
+PROBED = (
+    "pipeline.runner:read_inputs",
+    "pipeline.runner:mark_payments",
+    "pipeline.runner:take_decisions",
+    "pipeline.runner:settle_unknown",
+    "pipeline.runner:receipt_records",
+    "pipeline.runner:pick_resumed_run",
+    "pipeline.runner:expand_resumed",
+    "pipeline.ledger:Ledger.lookup",
+    "pipeline.ledger:Ledger.lookup_split_lines",
+    "pipeline.runner:split_by_ledger",
+    "pipeline.runner:_resolve_rows",
+    "pipeline.runner:post_rows",
+    "pipeline.runner:_finish",
+    "pipeline.post.posting:open_journals",
+    "pipeline.post.posting:spread_rows",
+    "pipeline.post.posting:plan_lines",
+    "pipeline.post.posting:_send",
+    "pipeline.post.posting:read_journals_lines",
+    "pipeline.post.posting:read_journal_lines",
+    "pipeline.post.posting:_verify",
+    "pipeline.post.posting:compare_with_bc",
+    "pipeline.post.posting:payment_lines",
+    "pipeline.runner:one_line_per_receipt",
+    "pipeline.runner:account",
+    "pipeline.runner:write_run_report",
+)
+"""Functions ``--probe`` times and measures (module:name, patched where the run calls them)."""
+
+
+def _top(count: int = 6) -> list[str]:
+    """Where the live Python allocations are, biggest first (only under ``--probe tracemalloc``)."""
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        return []
+    stats = tracemalloc.take_snapshot().statistics("lineno")[:count]
+    return [
+        f"{s.size / 2**20:,.0f} MiB {s.traceback[0].filename.split('/')[-1]}:{s.traceback[0].lineno}" for s in stats
+    ]
+
+
+def probe(say: Any) -> None:
+    """Wrap ``PROBED`` so each call reports its time and the resident memory before and after it
+    (``--probe``: for finding which step holds memory; the figures of a plain run come without it)."""
+    import functools
+    import importlib
+
+    for target in PROBED:
+        module_name, path = target.split(":")
+        *owners, name = path.split(".")
+        module: Any = importlib.import_module(module_name)
+        for owner in owners:
+            module = getattr(module, owner)
+        inner = getattr(module, name)
+
+        def wrapped(*args: Any, __inner: Any = inner, __name: str = target, **kwargs: Any) -> Any:
+            before, t0 = _memory(), time.perf_counter()
+            try:
+                return __inner(*args, **kwargs)
+            finally:
+                after = _memory()
+                say({"event": "probe", "name": __name, "s": round(time.perf_counter() - t0, 2), "top": _top(),
+                     "rss_before": before.get("rss_mib"), "rss_after": after.get("rss_mib")})  # fmt: skip
+
+        setattr(module, name, functools.wraps(inner)(wrapped))
+
+
 def child(config_path: Path, data: Path) -> None:
     """Runs ``import_files`` as ``payimport run`` does and prints one JSON line per event."""
     sys.path.insert(0, str(ROOT))
@@ -155,6 +223,8 @@ def child(config_path: Path, data: Path) -> None:
 
     def say(event: dict[str, Any]) -> None:
         event["t"] = round(time.perf_counter() - started, 3)
+        event["cpu"] = round(time.process_time(), 3)
+        event.update(_memory())
         print(json.dumps(event), flush=True)
 
     def phase(text: str) -> None:
@@ -165,6 +235,12 @@ def child(config_path: Path, data: Path) -> None:
             say({"event": "progress", "done": done, "total": total})
             step["next"] = done + max(total // 100, 1)
 
+    if os.environ.get("PAYIMPORT_BENCH_PROBE"):
+        if os.environ["PAYIMPORT_BENCH_PROBE"] == "tracemalloc":
+            import tracemalloc
+
+            tracemalloc.start()
+        probe(say)
     config = load_config(config_path)
     options = RunOptions(errors_workbook=False, progress=progress, phase=phase)
     with open_session(config, dict(os.environ), command=f"payimport run {data}") as session:
@@ -172,8 +248,32 @@ def child(config_path: Path, data: Path) -> None:
     say({"event": "result", "exit_code": result.exit_code, "summary": result.summary.to_json()})
 
 
-def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | None) -> dict[str, Any]:
-    """One run; with ``kill_at``, SIGKILL once that share of the lines is reported created."""
+def _memory() -> dict[str, float]:
+    """The process's resident memory now and its peak so far, MiB (Linux ``/proc/self/status``)."""
+    out: dict[str, float] = {}
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return out
+    for line in status.splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            out["rss_mib" if name == "VmRSS" else "peak_mib"] = round(int(value.split()[0]) / 1024, 1)
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux ``/proc/<pid>/stat``)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | None, server: int = 0) -> dict[str, Any]:
+    """One run; with ``kill_at``, SIGKILL once that share of the lines is reported created. Each event
+    gets the sandbox's CPU time so far (``server``: its pid), so a phase's cost in BC shows too."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(config), str(data)]
     proc = subprocess.Popen(cmd, cwd=config.parent, stdout=subprocess.PIPE, env=env, text=True)
     assert proc.stdout is not None
@@ -181,6 +281,7 @@ def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | No
     killed = False
     for line in proc.stdout:
         event = json.loads(line)
+        event["server_cpu"] = cpu_seconds(server) if server else 0.0
         events.append(event)
         if kill_at is not None and event["event"] == "progress" and event["done"] >= kill_at * event["total"]:
             os.kill(proc.pid, signal.SIGKILL)
@@ -192,19 +293,30 @@ def run_child(config: Path, data: Path, env: dict[str, str], kill_at: float | No
     return {"events": events, "killed": killed, "exit": proc.returncode, "maxrss_mib": usage.ru_maxrss / 1024}
 
 
-def phase_times(events: list[dict[str, Any]]) -> list[tuple[str, float]]:
-    """(phase, seconds) in order; posting runs from the first progress event to the last."""
-    marks: list[tuple[str, float]] = []
+def phase_times(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each phase in order: name, seconds, the run's and the sandbox's CPU seconds in it, and the
+    run's peak resident MiB by its end; posting runs from the first progress event to the last."""
+    marks: list[tuple[str, dict[str, Any]]] = []
     for event in events:
         if event["event"] == "phase":
-            marks.append((event["text"], event["t"]))
+            marks.append((event["text"], event))
         elif event["event"] == "progress" and not any(m[0] == "posting" for m in marks):
-            marks.append(("posting", event["t"]))
+            marks.append(("posting", event))
         elif event["event"] == "progress" and event["done"] >= event["total"]:
-            marks.append(("after posting (verifying, recording)", event["t"]))
-    marks.sort(key=lambda m: m[1])
-    end = events[-1]["t"] if events else 0.0
-    return [(name, (marks[i + 1][1] if i + 1 < len(marks) else end) - t) for i, (name, t) in enumerate(marks)]
+            marks.append(("after posting (verifying, recording)", event))
+    out = []
+    for i, (name, start) in enumerate(marks):
+        end = marks[i + 1][1] if i + 1 < len(marks) else events[-1]
+        out.append(
+            {
+                "phase": name,
+                "s": end["t"] - start["t"],
+                "cpu": end.get("cpu", 0.0) - start.get("cpu", 0.0),
+                "server_cpu": end.get("server_cpu", 0.0) - start.get("server_cpu", 0.0),
+                "peak": max(float(e.get("peak_mib", 0.0)) for e in events if e["t"] <= end["t"]),
+            }
+        )
+    return out
 
 
 def journal_census(db: Path) -> tuple[int, int, int]:
@@ -237,8 +349,17 @@ def serve(tmp: Path, seed: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any
 
 def show(title: str, run: dict[str, Any]) -> None:
     print(f"{title}: exit {run['exit']}{' (killed)' if run['killed'] else ''}, peak {run['maxrss_mib']:,.0f} MiB")
-    for name, seconds in phase_times(run["events"]):
-        print(f"  {seconds:9.1f} s  {name}")
+    for e in run["events"]:
+        if e["event"] == "probe" and (e["s"] >= 0.5 or abs(e["rss_after"] - e["rss_before"]) >= 20):
+            print(f"    probe {e['name']}: {e['s']} s, resident {e['rss_before']:,.0f} -> {e['rss_after']:,.0f} MiB, "
+                  f"peak by then {e['peak_mib']:,.0f} MiB")  # fmt: skip
+            for where in e.get("top", []):
+                print(f"        {where}")
+    for p in phase_times(run["events"]):
+        print(
+            f"  {p['s']:8.1f} s  CPU {p['cpu']:6.1f} s, sandbox {p['server_cpu']:6.1f} s  peak {p['peak']:7,.0f} MiB"
+            f"  {p['phase']}"
+        )
     result = next((e for e in run["events"] if e["event"] == "result"), None)
     if result is not None:
         s = result["summary"]
@@ -253,6 +374,11 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=50_000)
     parser.add_argument("--kill-at", type=float, default=0.5, help="share of lines created before kill -9 (0: none)")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    parser.add_argument(
+        "--probe", nargs="?", const="rss", choices=("rss", "tracemalloc"),
+        help="report time and resident memory of each step (PROBED); tracemalloc: also where Python's live "
+        "allocations are (slow)",
+    )  # fmt: skip
     parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -269,16 +395,17 @@ def main() -> None:
         config = write_config(tmp, ready)
         env = {
             **os.environ,
+            **({"PAYIMPORT_BENCH_PROBE": args.probe} if args.probe else {}),
             "PAYIMPORT_CLIENT_ID": ready["client_id"],
             "PAYIMPORT_CLIENT_SECRET": ready["client_secret"],
         }
         kill_at = args.kill_at if args.kill_at > 0 else None
-        first = run_child(config, data, env, kill_at)
+        first = run_child(config, data, env, kill_at, server.pid)
         show("first run", first)
         if first["killed"]:
             lines, _, twice = journal_census(tmp / "sandbox.db")
             print(f"  journal after the kill: {lines:,} lines, {twice} document numbers twice")
-            second = run_child(config, data, env, None)
+            second = run_child(config, data, env, None, server.pid)
             show("resumed run", second)
         lines, distinct, twice = journal_census(tmp / "sandbox.db")
         print(f"journal: {lines:,} lines, {distinct:,} document numbers, {twice} twice; expected {rows:,} once each")

@@ -161,10 +161,12 @@ class PlannedRow:
     payload: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowRecord:
     """A row as the ledger holds it. ``payload`` is parsed on access, so a lookup of a million keys
-    does not pay for a million JSON parses the caller may not need."""
+    does not pay for a million JSON parses the caller may not need (and with slots and the texts
+    rows share stored once, ``_records``, a resumed million-row run holds its records in a few
+    hundred MiB)."""
 
     target: str
     key: str
@@ -290,6 +292,23 @@ def _sample(keys: Iterable[str], limit: int = 5) -> str:
 
 def _unique(keys: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(keys))
+
+
+_SHARED_COLUMNS: Final = (0, 2, 3, 4, 6, 7, 9, 12, 14)
+"""Columns of ``_ROW_COLUMNS`` whose text many rows repeat (target, run, file, journal, state, the
+stamp of one request): kept once per lookup instead of once per row."""
+
+
+def _records(rows: Iterable[tuple[Any, ...]], shared: dict[str, str]) -> Iterator[RowRecord]:
+    """``RowRecord`` of each result row, with the repeated texts shared through ``shared``."""
+    keep = shared.setdefault
+    for row in rows:
+        values = list(row)
+        for i in _SHARED_COLUMNS:
+            value = values[i]
+            if value is not None:
+                values[i] = keep(value, value)
+        yield RowRecord(*values)
 
 
 class Ledger:
@@ -484,11 +503,12 @@ class Ledger:
         """The ledger's rows for these keys (absent keys are not in the result), in chunks of IN (...)
         so a million keys cost about a thousand indexed queries."""
         found: dict[str, RowRecord] = {}
+        shared: dict[str, str] = {}
         sql = f"SELECT {_ROW_COLUMNS} FROM rows WHERE target = ? AND key IN "
         for chunk in _chunks(_unique(keys)):
             query = sql + "(" + ",".join("?" * len(chunk)) + ")"
-            for row in self._db.execute(query, (target, *chunk)):
-                found[row[1]] = RowRecord(*row)
+            for record in _records(self._db.execute(query, (target, *chunk)), shared):
+                found[record.key] = record
         return found
 
     def lookup_split_lines(self, target: str, receipt_keys: Sequence[str]) -> dict[str, RowRecord]:
@@ -496,10 +516,11 @@ class Ledger:
         invoices is recorded as one row per journal line, keyed ``<receipt key>#><invoice>``
         (``pipeline.lines.split_line_key``). One indexed range read per receipt key."""
         found: dict[str, RowRecord] = {}
+        shared: dict[str, str] = {}
         sql = f"SELECT {_ROW_COLUMNS} FROM rows WHERE target = ? AND key > ? AND key < ?"
         for key in _unique(receipt_keys):
-            for row in self._db.execute(sql, (target, key + "#>", key + "#?")):  # "?" follows ">"
-                found[row[1]] = RowRecord(*row)
+            for record in _records(self._db.execute(sql, (target, key + "#>", key + "#?")), shared):  # "?" follows ">"
+                found[record.key] = record
         return found
 
     def rows_in_state(self, target: str, states: Iterable[str], run_id: str | None = None) -> list[RowRecord]:
@@ -520,7 +541,7 @@ class Ledger:
             sql += f"AND state IN ({marks})"
             params = [target, run_id, *wanted]
         sql += " ORDER BY journal_id, line_number, key"
-        return [RowRecord(*row) for row in self._db.execute(sql, params)]
+        return list(_records(self._db.execute(sql, params), {}))
 
     def count_by_state(self, target: str, run_id: str | None = None) -> dict[str, int]:
         """Number of rows per state (every state present, zero when none)."""

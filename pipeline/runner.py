@@ -49,6 +49,7 @@ from pipeline.post import (
 )
 from pipeline.post.history import find_traces, refuse_unknown_history
 from pipeline.preflight import hold_back, read_posting_setup
+from pipeline.readers.table import SOURCE_ROW
 from pipeline.reconcile import Accounting, account
 from pipeline.remittance import mark_payments, resolve_payments
 from pipeline.report import write_errors_workbook, write_run_report
@@ -114,10 +115,13 @@ def run_import(
     parts = [issue_lines(r) for r in inputs.results] + split.known
     held = split_by_review(ledger, scope, split.todo)
     parts += held.lines
-    review, to_post = _resolve_rows(ctx, held, _matching_rules_of_files(inputs, config))  # 4
+    resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals) if not split.resumed.empty else None
+    del split  # its frames are copies of the input's rows
+    rules_of_file = _matching_rules_of_files(inputs, config)
+    _let_go_of_read_frames(inputs)
+    review, to_post = _resolve_rows(ctx, held, rules_of_file)  # 4
     parts += review
-    if not split.resumed.empty:
-        resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals)
+    if resumed_lines is not None:
         to_post = pd.concat([resumed_lines, to_post], ignore_index=True)
     posting = Posting()
     if options.dry_run:
@@ -137,6 +141,19 @@ def run_import(
     if not options.dry_run:  # a dry run records no decision, so it has no result to write back
         answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
     return result
+
+
+def _let_go_of_read_frames(inputs: Inputs) -> None:
+    """Drop the files' frames as read once the rows to resolve are split off: every valid row, each
+    file's payment rows and receipts, and the raw cells of rows that were not rejected (the errors
+    workbook shows only rejected rows). For a million-row file they are about 1 GiB that matching
+    and posting would otherwise carry. ``iloc[[]]`` takes, so no slice keeps Arrow's buffers alive."""
+    inputs.rows = inputs.rows.iloc[[]]
+    for result in inputs.results:
+        result.payments.rows = result.payments.rows.iloc[[]]
+        result.statement.receipts = result.statement.receipts.iloc[[]]
+        table = result.statement.table
+        table.data = table.data[table.data[SOURCE_ROW].isin(result.rejected_rows).to_numpy()]
 
 
 def _phase(options: RunOptions, text: str) -> None:
@@ -241,20 +258,31 @@ def _resolve_rows(
     if not ctx.options.dry_run:
         ctx.ledger.hold_for_review(ctx.scope, ctx.run_id, held_rows(todo, resolution.review))
         ctx.ledger.refuse_decisions(ctx.scope, carried.refused + partly)
+    rows, review = resolution.rows, resolution.review
+    del resolution  # from here one frame of the resolved rows at a time: hold_back returns copies
     # BC would refuse to post the journal for these (allowed dates, mandatory dimensions): held this
     # run only, not for a person's decision, since fixing BC's setup is what lets them through
-    setup = read_posting_setup(
-        client, resolution.rows["customerNumber"].astype("str").tolist(), customers, ctx.decimals
-    )
-    unpostable, to_post = hold_back(resolution.rows, setup)
-    review = resolution.review if unpostable.empty else pd.concat([resolution.review, unpostable], ignore_index=True)
+    setup = read_posting_setup(client, rows["customerNumber"].astype("str").tolist(), customers, ctx.decimals)
+    unpostable, to_post = hold_back(rows, setup)
+    del rows
+    review = review if unpostable.empty else pd.concat([review, unpostable], ignore_index=True)
     review = review.copy()
     review["lineNumber"] = pd.NA  # not planned: the number from the file would name another payment's line
-    to_post = to_post.copy()
-    sha_of_key = dict(zip(todo["key"].astype("str"), todo["file_sha256"].astype("str"), strict=True))
-    to_post["file_sha256"] = to_post["key"].astype("str").map(receipt_key).map(sha_of_key)  # split lines too
+    to_post = to_post.copy() if to_post.empty else to_post  # else hold_back's own copy
+    to_post["file_sha256"] = _file_shas(todo, to_post)
+    held.rest = todo = held.rest.iloc[[]]  # resolved: to_post and review hold what became of them
     to_post = pd.concat([carried.rows, to_post], ignore_index=True) if not carried.rows.empty else to_post
     return [payment_lines(review, "needs_review"), carried.review, carried.skipped, imported_parts], to_post
+
+
+def _file_shas(todo: pd.DataFrame, to_post: pd.DataFrame) -> pd.Series:
+    """The file each row to post came from, by its receipt's key (a split receipt's lines too). The
+    rows of one file need no lookup per row (a dict of a million keys and hashes was 230 MiB)."""
+    shas = todo["file_sha256"].astype("str")
+    if shas.nunique() <= 1:
+        return pd.Series(shas.iloc[0] if len(shas) else "", index=to_post.index, dtype="str")
+    sha_of_key = dict(zip(todo["key"].astype("str"), shas, strict=True))
+    return to_post["key"].astype("str").map(receipt_key).map(sha_of_key)
 
 
 def _resolve(

@@ -212,6 +212,37 @@ class Writer:
                 self.clean = 0
 
 
+class RequestQueue:
+    """One journal's requests still to start: lines known absent to send again first, then the next
+    batches cut from its chunks (in lineNumber order), a chunk drawn only when its first batch is
+    about to start. True while it has work."""
+
+    def __init__(self, chunks: Iterable[Sequence[PlannedLine]], batch_size: int) -> None:
+        self._chunks = iter(chunks)
+        self._batch_size = batch_size
+        self._again: deque[tuple[list[PlannedLine], int]] = deque()
+        self._cut: deque[list[PlannedLine]] = deque()
+
+    def __bool__(self) -> bool:
+        while not self._again and not self._cut:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return False
+            size = self._batch_size
+            self._cut.extend(list(chunk[i : i + size]) for i in range(0, len(chunk), size))
+        return True
+
+    def popleft(self) -> tuple[list[PlannedLine], int]:
+        """The next request's lines and how many rounds they have been sent already."""
+        if not self:
+            raise IndexError("no request left in this journal's queue")
+        return self._again.popleft() if self._again else (self._cut.popleft(), 0)
+
+    def appendleft(self, request: tuple[list[PlannedLine], int]) -> None:
+        """Lines BC certainly did not create, to be sent again before anything new."""
+        self._again.appendleft(request)
+
+
 @dataclass
 class _Request:
     journal_id: str
@@ -278,18 +309,26 @@ class Poster:
 
     # --- posting ----------------------------------------------------------------------------------
 
-    def post(self, lines: Iterable[PlannedLine]) -> PostOutcome:
+    def post(
+        self, lines: Iterable[PlannedLine] = (), *, sources: Mapping[str, Iterable[Sequence[PlannedLine]]] | None = None
+    ) -> PostOutcome:
         """Send ``lines`` (all ``planned`` in the ledger) in batches; return what became of them.
 
         Each line goes to its own journal (``PlannedLine.journal_id``, else the poster's). A request
         starts when a principal has room in its window and a journal has work and no request in
         flight; journals take turns, and so do principals.
+
+        ``sources`` gives a journal's lines lazily instead, in chunks in lineNumber order (journal id
+        -> chunks): a chunk is drawn only when the journal's next request is about to start, so a
+        run of a million lines never holds every request body at once (``posting._send`` reads each
+        chunk's bodies from the ledger).
         """
-        queues: dict[str, deque[tuple[list[PlannedLine], int]]] = {}
-        for journal_id, ordered in _by_journal(lines, self.journal_id).items():
-            queues[journal_id] = deque(
-                (ordered[i : i + self.batch_size], 0) for i in range(0, len(ordered), self.batch_size)
-            )
+        queues: dict[str, RequestQueue] = {
+            journal_id: RequestQueue([ordered], self.batch_size)
+            for journal_id, ordered in _by_journal(lines, self.journal_id).items()
+        }
+        for journal_id, chunks in (sources or {}).items():
+            queues[journal_id] = RequestQueue(chunks, self.batch_size)
         outcome = PostOutcome()
         busy: set[str] = set()
         in_flight: dict[Future[list[OpResult]], _Request] = {}
@@ -327,9 +366,7 @@ class Poster:
             outcome.interrupted = True
         return outcome
 
-    def _next_request(
-        self, queues: Mapping[str, deque[tuple[list[PlannedLine], int]]], busy: set[str]
-    ) -> _Request | None:
+    def _next_request(self, queues: Mapping[str, RequestQueue], busy: set[str]) -> _Request | None:
         """The next request to start: a journal with work and nothing in flight, a principal whose
         credentials work and whose window has room (both taken in turn), or None."""
         writers = [w for w in self.writers if not w.failed and w.in_flight < w.window]

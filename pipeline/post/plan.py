@@ -155,11 +155,15 @@ def _in_conflict(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.Dat
 def _resumed_created(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.DataFrame:
     if rows.empty:
         return rows.reset_index(drop=True)
-    payloads = [records[k].payload for k in rows["key"]]
+    fields = ("customerNumber", "appliesToInvoiceNumber", "appliesToInvoiceId")
+    columns: list[list[str]] = [[] for _ in fields]
+    for key in rows["key"]:  # one payload parsed at a time: half a million resumed rows are not all dicts at once
+        payload = records[key].payload
+        for column, name in zip(columns, fields, strict=True):
+            column.append(str(payload.get(name, "")))
     rows["lineNumber"] = [records[k].line_number for k in rows["key"]]
-    rows["customerNumber"] = [str(p.get("customerNumber", "")) for p in payloads]
-    rows["appliesToInvoiceNumber"] = [str(p.get("appliesToInvoiceNumber", "")) for p in payloads]
-    rows["appliesToInvoiceId"] = [str(p.get("appliesToInvoiceId", "")) for p in payloads]
+    for column, name in zip(columns, fields, strict=True):
+        rows[name] = column
     rows["flags"] = ""
     return rows.reset_index(drop=True)
 
@@ -371,12 +375,18 @@ def request_body(row: Mapping[str, Any], decimals: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Plan:
-    """The rows to post in lineNumber order, those still to send (as recorded), and whether the
-    journal holds lines no run of ours planned."""
+    """The rows to post in lineNumber order, the keys still to send (in lineNumber order, their
+    bodies recorded in the ledger), and whether the journal holds lines no run of ours planned."""
 
     rows: pd.DataFrame
-    to_send: list[PlannedRow]
+    to_send: list[str]
     foreign: bool
+
+
+PLAN_CHUNK = 20_000
+"""Rows turned into ledger records at a time: a million rows are never all Python dicts at once.
+Each chunk is one ledger transaction; nothing is sent before every chunk of every journal is
+planned, and a run killed in between resumes with the planned rows' lineNumbers kept."""
 
 
 def _foreign_line_numbers(ctx: RunContext, journal: Journal, bc_lines: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -418,21 +428,25 @@ def plan_lines(ctx: RunContext, journal: Journal, to_post: pd.DataFrame, records
     kept = kept_line_numbers(to_post["key"].astype("str").tolist(), records, ctx.run_id, journal.id)
     to_post["lineNumber"] = pd.Series(assign_line_numbers(kept, last), index=to_post.index, dtype="int64")
     to_post["documentNumber"] = _own_document_numbers(ctx, to_post, records)
-    planned = [
-        PlannedRow(
-            key=str(r["key"]),
-            run_id=ctx.run_id,
-            file_sha256=str(r["file_sha256"]),
-            source_file=str(r["source_file"]),
-            source_row=int(r["source_row"]),
-            journal_id=journal.id,
-            journal_code=journal.code,
-            line_number=int(r["lineNumber"]),
-            payload=request_body(r, ctx.decimals),
-        )
-        for r in as_records(to_post)
-        if not (r["key"] in records and records[r["key"]].state == "created" and records[r["key"]].run_id == ctx.run_id)
-    ]
-    if planned:
+    rows = to_post.sort_values("lineNumber", kind="stable").reset_index(drop=True)
+    keys = rows["key"].astype("str").tolist()
+    send = [not (k in records and records[k].state == "created" and records[k].run_id == ctx.run_id) for k in keys]
+    to_send = [k for k, s in zip(keys, send, strict=True) if s]
+    pending = rows[send]
+    for start in range(0, len(pending), PLAN_CHUNK):
+        planned = [
+            PlannedRow(
+                key=str(r["key"]),
+                run_id=ctx.run_id,
+                file_sha256=str(r["file_sha256"]),
+                source_file=str(r["source_file"]),
+                source_row=int(r["source_row"]),
+                journal_id=journal.id,
+                journal_code=journal.code,
+                line_number=int(r["lineNumber"]),
+                payload=request_body(r, ctx.decimals),
+            )
+            for r in as_records(pending.iloc[start : start + PLAN_CHUNK])
+        ]
         ctx.ledger.plan(ctx.scope, ctx.run_id, planned)
-    return Plan(to_post.sort_values("lineNumber", kind="stable").reset_index(drop=True), planned, bool(foreign))
+    return Plan(rows, to_send, bool(foreign))

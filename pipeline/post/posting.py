@@ -4,10 +4,11 @@ journal when asked and clean. What it produced goes back to the runner as ``Post
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline.errors import BCError, BCOutcomeUnknown
@@ -31,7 +32,7 @@ from pipeline.post.journal import (
     post_journal,
     record_journal_state,
 )
-from pipeline.post.plan import Plan, payment_groups, plan_lines, request_body, spread_rows
+from pipeline.post.plan import payment_groups, plan_lines, request_body, spread_rows
 from pipeline.reconcile import as_records, compare_with_bc
 from schemas.codes import Discrepancy, Outcome
 
@@ -54,74 +55,151 @@ class Posting:
 
 @dataclass(frozen=True)
 class _Part:
-    """One journal of the run with its plan."""
+    """One journal of the run: the keys it still has to send (lineNumber order; their bodies are in
+    the ledger) and whether it holds lines no run of ours planned. Its rows are in the run's frame
+    (``journal_code``), not held here a second time."""
 
     journal: Journal
-    plan: Plan
+    to_send: list[str]
+    foreign: bool
+    lines: int
 
 
 def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowRecord]) -> Posting:
     """Open the run's journals, spread the rows over them, plan, send, then verify (and maybe post)
-    every journal."""
+    every journal.
+
+    Memory stays bounded by a chunk, not by the file: the plan is written to the ledger a chunk of
+    rows at a time (``plan.PLAN_CHUNK``), the poster draws each journal's request bodies from the
+    ledger a chunk at a time (``SEND_CHUNK``), and the journals are read back and compared a few at
+    a time (``VERIFY_LINES``). The order of the steps is unchanged: every row is planned before the
+    first request, marked ``sending`` before its request, and verified after the last."""
     run = ctx.ledger.get_run(ctx.run_id)
     assert run is not None
     count = journal_count(len(to_post), ctx.config.journal, ctx.config.posting, len(ctx.client.writers))
     journals = open_journals(ctx.client, ctx.ledger, ctx.config.journal, run, ctx.files, ctx.now(), count)
-    where = spread_rows(
-        to_post["key"].astype("str").tolist(),
-        records,
-        ctx.run_id,
-        [j.id for j in journals],
-        ctx.config.posting.batch_size,
-        payment_groups(to_post),
+    where = np.asarray(
+        spread_rows(
+            to_post["key"].astype("str").tolist(),
+            records,
+            ctx.run_id,
+            [j.id for j in journals],
+            ctx.config.posting.batch_size,
+            payment_groups(to_post),
+        ),
+        dtype="int64",
     )
-    parts = []
+    parts: list[_Part] = []
+    frames: list[pd.DataFrame] = []
     for i, journal in enumerate(journals):
-        share = to_post[[w == i for w in where]].copy()
+        share = to_post[where == i].copy()
         if not share.empty or len(journals) == 1:
-            parts.append(_Part(journal, plan_lines(ctx, journal, share, records)))
-    rows = pd.concat([_with_journal(p) for p in parts], ignore_index=True) if parts else to_post.assign(journal_code="")
+            plan = plan_lines(ctx, journal, share, records)
+            parts.append(_Part(journal, plan.to_send, plan.foreign, len(plan.rows)))
+            frames.append(plan.rows.assign(journal_code=journal.code))
+        del share
+    rows = pd.concat(frames, ignore_index=True) if frames else to_post.assign(journal_code="")
+    del frames
     already_created = {k: records[k].bc_id or "" for k in rows["key"] if k in records and records[k].state == "created"}
     outcome = _send(ctx, parts, len(rows), len(already_created))
     result = Posting(journals[0], error=outcome.error, interrupted=outcome.interrupted, journals=journals)
     created = {**already_created, **outcome.created}
+    del already_created
     # not .map(created).fillna(""): with nothing created the mapped column is float NaN, and pandas
     # refuses to fill a float column with text
     rows["bc_id"] = pd.Series([created.get(k, "") for k in rows["key"]], index=rows.index, dtype="str")
-    posted = rows[rows["key"].isin(created)]  # in BC: what the journals are compared with
-    unsent = rows[~rows["key"].isin(set(created) | set(outcome.refused) | set(outcome.conflicts))].copy()
+    is_created = rows["key"].isin(created)
+    unsent = rows[~(is_created | rows["key"].isin(set(outcome.refused) | set(outcome.conflicts)))].copy()
     halves = partly_refused(rows, outcome.refused, set(created), payment_groups(to_post))
+    del created
+    posted = rows[is_created & ~rows["key"].isin(halves)]
     result.parts = [
-        payment_lines(posted[~posted["key"].isin(halves)], "posted"),
+        payment_lines(posted, "posted"),
         payment_lines(_refused(rows, outcome), "rejected"),
         payment_lines(_conflicted(rows, {**outcome.conflicts, **halves}), "needs_review"),
         payment_lines(_unsent(ctx, unsent), "needs_review"),
     ]
+    # in BC: what the journals are compared with (the posted part of a half-refused payment too)
+    in_bc = rows.loc[is_created, [c for c in COMPARED_COLUMNS if c in rows.columns]]
+    del rows, posted, is_created
     try:
-        read = read_journals_lines(ctx.client, [p.journal.id for p in parts]) if len(parts) > 1 else {}
-        found = [_verify(ctx, p, _of(posted, p), read.get(p.journal.id), named=len(parts) > 1) for p in parts]
+        found = [
+            _verify(ctx, part, _of(in_bc, part), bc_lines, named=len(parts) > 1)
+            for part, bc_lines in _read_back(ctx, parts)
+        ]
         result.discrepancies = pd.concat([f for f, _ in found], ignore_index=True) if found else pd.DataFrame()
         result.journal_posted = bool(found) and all(done for _, done in found)
-        clean = result.error is None and result.discrepancies.empty and unsent.empty and not posted.empty
+        clean = result.error is None and result.discrepancies.empty and unsent.empty and not in_bc.empty
         clean = clean and not halves  # never post a journal holding part of a payment
         if ctx.options.post_journal and clean and not result.journal_posted:
             # the first journal last: its state in the run's record says "posted" only once all are
-            confirmed = [_post_verified(ctx, p.journal, _of(posted, p), result) for p in reversed(parts)]
+            confirmed = [_post_verified(ctx, p.journal, _of(in_bc, p), result) for p in reversed(parts)]
             result.journal_posted = all(confirmed)
     except BCError as exc:
         result.error = result.error or exc
     return result
 
 
+COMPARED_COLUMNS = (
+    "key",
+    "journal_code",
+    "lineNumber",
+    "customerNumber",
+    "postingDate",
+    "documentNumber",
+    "externalDocumentNumber",
+    "amount_minor",
+    "comment",
+    "appliesToInvoiceId",
+    "appliesToInvoiceNumber",
+    "description",
+)
+"""What verifying needs of a line in BC: ``compare_with_bc``'s fields and ``request_body``'s (to look
+a line up in BC's posted entries)."""
+
+VERIFY_LINES = 50_000
+"""Journal lines read back and compared at a time (about 1 KiB each as Python objects): journals
+up to this size together are read in one ``$batch``, a larger one on its own, page by page."""
+
+
+def _read_back(ctx: RunContext, parts: Sequence[_Part]) -> Iterator[tuple[_Part, list[dict[str, Any]] | None]]:
+    """Each journal with its lines read back (None: ``_verify`` reads it), a group at a time
+    (``verify_groups``), so the lines of a million-line run are never all in memory. A single journal
+    is read by ``_verify`` itself, as before."""
+    if len(parts) == 1:
+        yield parts[0], None
+        return
+    for group in verify_groups([p.lines for p in parts], VERIFY_LINES):
+        members = [parts[i] for i in group]
+        if len(members) == 1 and members[0].lines > VERIFY_LINES:
+            yield members[0], None
+            continue
+        read = read_journals_lines(ctx.client, [p.journal.id for p in members])
+        for member in members:
+            yield member, read.pop(member.journal.id)
+        del read
+
+
+def verify_groups(sizes: Sequence[int], limit: int) -> list[list[int]]:
+    """The journals (positions in ``sizes``, their planned lines) read back together, in order (pure):
+    consecutive journals of up to ``limit`` lines between them share one ``$batch`` of GETs; a
+    journal larger than ``limit`` is a group of its own, read page by page (in a ``$batch`` answer its
+    first page would not be complete, and reading it twice costs BC a scan of the journal)."""
+    groups: list[list[int]] = []
+    size = 0
+    for i, lines in enumerate(sizes):
+        if groups and size + lines <= limit:  # a journal over the limit never joins, nor is joined
+            groups[-1].append(i)
+            size += lines
+        else:
+            groups.append([i])
+            size = lines
+    return groups
+
+
 def _of(rows: pd.DataFrame, part: _Part) -> pd.DataFrame:
     """The rows that went to this part's journal."""
     return rows[rows["journal_code"] == part.journal.code]
-
-
-def _with_journal(part: _Part) -> pd.DataFrame:
-    rows = part.plan.rows.copy()
-    rows["journal_code"] = part.journal.code
-    return rows
 
 
 def _verify(
@@ -149,7 +227,7 @@ def _verify(
     evidenced = _posted_keys(ctx, gone, _days(gone)) if not gone.empty else set()
     in_journal = posted[~posted["key"].isin(evidenced)]
     discrepancies = compare_with_bc(in_journal, bc_lines, ctx.decimals)
-    if part.plan.foreign and ctx.config.journal.allow_foreign_lines and not discrepancies.empty:
+    if part.foreign and ctx.config.journal.allow_foreign_lines and not discrepancies.empty:
         discrepancies = discrepancies[discrepancies["kind"] != Discrepancy.NOT_PLANNED]
     if named and not discrepancies.empty:
         discrepancies = discrepancies.assign(message=f"journal {journal.code}: " + discrepancies["message"])
@@ -262,13 +340,25 @@ def _send(ctx: RunContext, parts: list[_Part], total: int, already: int) -> Post
         stop=ctx.options.stop,
     )
     advance(already)
-    return poster.post(
-        [
-            PlannedLine(p.key, p.line_number, to_json_body(p.payload), part.journal.id)
-            for part in parts
-            for p in part.plan.to_send
-        ]
-    )
+    return poster.post(sources={part.journal.id: _recorded_lines(ctx, part) for part in parts if part.to_send})
+
+
+SEND_CHUNK = 2_000
+"""Lines whose bodies are read from the ledger at a time while sending (a multiple of BC's
+``$batch`` limit of 100, so the requests are cut exactly as from one list)."""
+
+
+def _recorded_lines(ctx: RunContext, part: _Part) -> Iterator[list[PlannedLine]]:
+    """The part's lines to send as the ledger recorded them (the bodies sent are the ones planned),
+    in lineNumber order, ``SEND_CHUNK`` at a time: drawn by the poster only when it is about to
+    send them."""
+    for start in range(0, len(part.to_send), SEND_CHUNK):
+        keys = part.to_send[start : start + SEND_CHUNK]
+        found = ctx.ledger.lookup(ctx.scope, keys)
+        lost = [k for k in keys if k not in found or found[k].journal_id != part.journal.id]
+        if lost:
+            raise RuntimeError(f"{len(lost)} planned line(s) of journal {part.journal.code} are not in the ledger")
+        yield [PlannedLine(k, found[k].line_number, to_json_body(found[k].payload), part.journal.id) for k in keys]
 
 
 def partly_refused(
