@@ -713,6 +713,13 @@ class PostingSpec(_Frozen):
     each: BC writes into one journal one line at a time, so parallel requests need other journals."""
     max_journals: int | None = Field(default=None, ge=1, le=100)
     """At most this many journals per run; None: one per request the run can have in flight."""
+    plan_chunk_rows: int = Field(default=20_000, ge=1)
+    """Rows planned into the ledger per transaction: a large run's plan is never all in memory."""
+    send_chunk_lines: int = Field(default=2_000, ge=1)
+    """Request bodies drawn from the ledger at a time while sending (rounded down to a multiple of
+    ``batch_size``, at least one request's worth, so requests are cut as from one list)."""
+    verify_lines: int = Field(default=50_000, ge=1)
+    """Journal lines read back and compared at a time; a larger journal is read alone, page by page."""
     retry: RetryPolicy = RetryPolicy()
 
 

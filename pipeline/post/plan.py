@@ -383,12 +383,6 @@ class Plan:
     foreign: bool
 
 
-PLAN_CHUNK = 20_000
-"""Rows turned into ledger records at a time: a million rows are never all Python dicts at once.
-Each chunk is one ledger transaction; nothing is sent before every chunk of every journal is
-planned, and a run killed in between resumes with the planned rows' lineNumbers kept."""
-
-
 def _foreign_line_numbers(ctx: RunContext, journal: Journal, bc_lines: Sequence[Mapping[str, Any]]) -> list[int]:
     """Lines in the journal that no run of ours planned.
 
@@ -433,7 +427,11 @@ def plan_lines(ctx: RunContext, journal: Journal, to_post: pd.DataFrame, records
     send = [not (k in records and records[k].state == "created" and records[k].run_id == ctx.run_id) for k in keys]
     to_send = [k for k, s in zip(keys, send, strict=True) if s]
     pending = rows[send]
-    for start in range(0, len(pending), PLAN_CHUNK):
+    # A chunk of rows is one ledger transaction, so a million rows are never all Python dicts at
+    # once; nothing is sent before every chunk of every journal is planned, and a run killed in
+    # between resumes with the planned rows' lineNumbers kept.
+    chunk = ctx.config.posting.plan_chunk_rows
+    for start in range(0, len(pending), chunk):
         planned = [
             PlannedRow(
                 key=str(r["key"]),
@@ -446,7 +444,7 @@ def plan_lines(ctx: RunContext, journal: Journal, to_post: pd.DataFrame, records
                 line_number=int(r["lineNumber"]),
                 payload=request_body(r, ctx.decimals),
             )
-            for r in as_records(pending.iloc[start : start + PLAN_CHUNK])
+            for r in as_records(pending.iloc[start : start + chunk])
         ]
         ctx.ledger.plan(ctx.scope, ctx.run_id, planned)
     return Plan(rows, to_send, bool(foreign))

@@ -70,10 +70,11 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     every journal.
 
     Memory stays bounded by a chunk, not by the file: the plan is written to the ledger a chunk of
-    rows at a time (``plan.PLAN_CHUNK``), the poster draws each journal's request bodies from the
-    ledger a chunk at a time (``SEND_CHUNK``), and the journals are read back and compared a few at
-    a time (``VERIFY_LINES``). The order of the steps is unchanged: every row is planned before the
-    first request, marked ``sending`` before its request, and verified after the last."""
+    rows at a time (``posting.plan_chunk_rows``), the poster draws each journal's request bodies from
+    the ledger a chunk at a time (``posting.send_chunk_lines``), and the journals are read back and
+    compared a few at a time (``posting.verify_lines``). The order of the steps is unchanged: every
+    row is planned before the first request, marked ``sending`` before its request, and verified
+    after the last."""
     run = ctx.ledger.get_run(ctx.run_id)
     assert run is not None
     count = journal_count(len(to_post), ctx.config.journal, ctx.config.posting, len(ctx.client.writers))
@@ -157,10 +158,6 @@ COMPARED_COLUMNS = (
 """What verifying needs of a line in BC: ``compare_with_bc``'s fields and ``request_body``'s (to look
 a line up in BC's posted entries)."""
 
-VERIFY_LINES = 50_000
-"""Journal lines read back and compared at a time (about 1 KiB each as Python objects): journals
-up to this size together are read in one ``$batch``, a larger one on its own, page by page."""
-
 
 def _read_back(ctx: RunContext, parts: Sequence[_Part]) -> Iterator[tuple[_Part, list[dict[str, Any]] | None]]:
     """Each journal with its lines read back (None: ``_verify`` reads it), a group at a time
@@ -169,9 +166,10 @@ def _read_back(ctx: RunContext, parts: Sequence[_Part]) -> Iterator[tuple[_Part,
     if len(parts) == 1:
         yield parts[0], None
         return
-    for group in verify_groups([p.lines for p in parts], VERIFY_LINES):
+    limit = ctx.config.posting.verify_lines
+    for group in verify_groups([p.lines for p in parts], limit):
         members = [parts[i] for i in group]
-        if len(members) == 1 and members[0].lines > VERIFY_LINES:
+        if len(members) == 1 and members[0].lines > limit:
             yield members[0], None
             continue
         read = read_journals_lines(ctx.client, [p.journal.id for p in members])
@@ -343,17 +341,15 @@ def _send(ctx: RunContext, parts: list[_Part], total: int, already: int) -> Post
     return poster.post(sources={part.journal.id: _recorded_lines(ctx, part) for part in parts if part.to_send})
 
 
-SEND_CHUNK = 2_000
-"""Lines whose bodies are read from the ledger at a time while sending (a multiple of BC's
-``$batch`` limit of 100, so the requests are cut exactly as from one list)."""
-
-
 def _recorded_lines(ctx: RunContext, part: _Part) -> Iterator[list[PlannedLine]]:
     """The part's lines to send as the ledger recorded them (the bodies sent are the ones planned),
-    in lineNumber order, ``SEND_CHUNK`` at a time: drawn by the poster only when it is about to
-    send them."""
-    for start in range(0, len(part.to_send), SEND_CHUNK):
-        keys = part.to_send[start : start + SEND_CHUNK]
+    in lineNumber order, ``posting.send_chunk_lines`` at a time: drawn by the poster only when it is about to
+    send them. The chunk is a multiple of ``posting.batch_size``, so requests are cut exactly as
+    from one list."""
+    size = ctx.config.posting.batch_size
+    chunk = max(size, ctx.config.posting.send_chunk_lines // size * size)
+    for start in range(0, len(part.to_send), chunk):
+        keys = part.to_send[start : start + chunk]
         found = ctx.ledger.lookup(ctx.scope, keys)
         lost = [k for k in keys if k not in found or found[k].journal_id != part.journal.id]
         if lost:

@@ -45,6 +45,9 @@ from .conftest import (
 PAYMENTS = 1200
 JOURNALS = 4  # ceil(1200 / 300) = 4 = max_in_flight
 POSTING = {"journal_lines": 300, "max_in_flight": 4}
+SMALL_CHUNKS = {**POSTING, "plan_chunk_rows": 70, "send_chunk_lines": 250, "verify_lines": 500}
+"""Each journal planned in five ledger transactions (a chunk cuts across journals too), its bodies
+drawn 200 at a time (two requests), and the journals read back one group each (300 + 300 > 500)."""
 LATENCY = Latency(per_request_s=0.02, per_operation_s=0.001)
 
 
@@ -116,16 +119,24 @@ def test_a_fresh_ledger_sees_every_journal_of_the_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(4))
-def test_kill_9_mid_run_then_run_again_posts_each_payment_once(seed: int, tmp_path: Path) -> None:
-    """The real process is killed once the journals exist (seed 0: before any line; else while the
-    journals fill), then the same command finishes the run into the same journals."""
+@pytest.mark.parametrize(
+    ("seed", "posting"),
+    [(seed, POSTING) for seed in range(4)] + [(seed, SMALL_CHUNKS) for seed in (0, 1, 2)],
+    ids=[f"seed{seed}" for seed in range(4)] + [f"small-chunks-seed{seed}" for seed in (0, 1, 2)],
+)
+def test_kill_9_mid_run_then_run_again_posts_each_payment_once(
+    seed: int, posting: dict[str, int], tmp_path: Path
+) -> None:
+    """The real process is killed once the journals exist (seed 0: before any line, while the plan
+    is most likely still being written, in small chunks; else while the journals fill), then the
+    same command finishes the run into the same journals. With small chunks the kill falls between
+    plan chunks or between two draws of request bodies from the ledger."""
     rng = random.Random(seed)
     txs = make_transactions(PAYMENTS, seed=40 + seed)
     file = write_statement(tmp_path / "statement.csv", txs)
     with start_sandbox(settings(tmp_path)) as info:
         view = BCView(info)
-        config = write_config(tmp_path / "cfg", info, posting=POSTING)
+        config = write_config(tmp_path / "cfg", info, posting=posting)
         killed = _kill_when(config, info, file, view, 0 if seed == 0 else rng.randint(200, PAYMENTS - 200), tmp_path)
         assert killed, "the run finished before its kill point"
         assert len(view.new_journals()) == JOURNALS
