@@ -36,7 +36,7 @@ from pipeline.money import minor_text
 from pipeline.parsing import parse_amounts
 from pipeline.readers import RawTable
 from pipeline.readers.text import split_cells
-from pipeline.textops import as_series, to_arrow
+from pipeline.textops import as_series, leading_bytes, to_arrow
 from schemas.codes import Skip
 
 OPENING, CLOSING, TOTAL = "opening", "closing", "total"
@@ -71,9 +71,45 @@ def _escape(word: str) -> str:
     return "".join(ch if ch.isalnum() else "\\" + ch for ch in word)
 
 
-def _matches(text: pd.Series, pattern: str) -> np.ndarray:
-    hit = pc.match_substring_regex(to_arrow(text), pattern, ignore_case=True)
+def _matches(text: pa.Array | pa.ChunkedArray, pattern: str) -> np.ndarray:
+    hit = pc.match_substring_regex(text, pattern, ignore_case=True)
     return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+_SPACE = tuple(b"\t\n\v\f\r ")
+_ANY = tuple(range(257))
+_NON_ASCII = tuple(range(0x80, 0x100))
+
+
+def _bytes_for(ch: str) -> tuple[int, ...]:
+    """The bytes a cell's character can start with where the marker has ``ch``, case ignored."""
+    if ch == " ":
+        return _SPACE  # the whitespace between a marker's words
+    if not ch.isascii():
+        return _ANY
+    return (ord(ch.lower()), ord(ch.upper()), *_NON_ASCII)  # "ſ" matches "s", "K" (Kelvin) "k"
+
+
+def start_table(markers: tuple[str, ...]) -> np.ndarray:
+    """Which first two bytes of a cell (256: none) can begin a match of ``marker_regex(markers)``.
+
+    Wider than the regex, never narrower: leading whitespace, a non-ASCII first byte (it may fold
+    to a marker's letter) and any case of a marker's first two characters pass; the regex then
+    decides. Most cells (dates, names, references) fail here for a few milliseconds a million.
+    """
+    table = np.zeros((257, 257), dtype=bool)
+    table[list(_SPACE), :] = True
+    table[0x80:0x100, :] = True
+    for marker in markers:
+        text = " ".join(marker.split())
+        second = _bytes_for(text[1]) if len(text) > 1 else _ANY
+        table[np.ix_(_bytes_for(text[0]), second)] = True
+    return table
+
+
+def _may_match(text: pa.Array | pa.ChunkedArray, table: np.ndarray) -> np.ndarray:
+    lead = leading_bytes(text, 2)
+    return table[lead[:, 0], lead[:, 1]]  # type: ignore[no-any-return]
 
 
 def first_cells(cells: list[pd.Series]) -> pd.Series:
@@ -103,11 +139,17 @@ def balance_kinds(
     every = marker_regex((*spec.opening_markers, *spec.closing_markers, *spec.total_markers))
     if every is None or not candidate.any():
         return kind
-    texts = [t[candidate].reset_index(drop=True) for t in (first_cells(cells), *extra)]
-    # one pass with every marker over all rows; the few rows it finds are then told apart
-    found = np.logical_or.reduce([_matches(t, every) for t in texts])
-    at = np.flatnonzero(candidate)[found]
-    texts = [t[found].reset_index(drop=True) for t in texts]
+    table = start_table((*spec.opening_markers, *spec.closing_markers, *spec.total_markers))
+    columns = [to_arrow(t) for t in (first_cells(cells), *extra)]
+    # one pass with every marker over the cells that can start with one (screened by their first
+    # two bytes); the few rows it finds are then told apart
+    found = np.zeros(len(candidate), dtype=bool)
+    for column in columns:
+        maybe = np.flatnonzero(candidate & _may_match(column, table))
+        if maybe.size:
+            found[maybe] |= _matches(column.take(pa.array(maybe)), every)
+    at = np.flatnonzero(found)
+    texts = [column.take(pa.array(at)) for column in columns]
     sub = kind[at]
     for name, markers in (
         (OPENING, spec.opening_markers),
@@ -196,7 +238,11 @@ def _patterns(spec: BalanceSpec) -> list[str]:
 
 def _after_marker(cells: list[str], patterns: list[str]) -> str:
     """The first non-empty cell after the cell that holds a marker ("" when there is none)."""
-    hit = _matches(pd.Series(cells, dtype="str"), "|".join(patterns)) if patterns else np.zeros(len(cells), bool)
+    hit = (
+        _matches(to_arrow(pd.Series(cells, dtype="str")), "|".join(patterns))
+        if patterns
+        else np.zeros(len(cells), bool)
+    )
     at = np.flatnonzero(hit)
     return next((c.strip() for c in cells[int(at[0]) + 1 :] if c.strip()), "") if at.size else ""
 
@@ -274,7 +320,9 @@ def collect(
     ]
     patterns = _patterns(profile.balances)
     for n, (i, s) in enumerate(zip(at.tolist(), stated, strict=True)):
-        if s.minor is None and (not s.text or _matches(pd.Series([s.text], dtype="str"), "|".join(patterns))[0]):
+        if s.minor is None and (
+            not s.text or _matches(to_arrow(pd.Series([s.text], dtype="str")), "|".join(patterns))[0]
+        ):
             cells = [str(table.data[c].iat[i]) for c in table.data.columns if c != "source_row"]
             stated[n] = _label_value(s, _after_marker(cells, patterns), profile)
     movement = ~not_movement & (kind == "")
