@@ -518,8 +518,12 @@ def _invoice_candidates(profile: Profile, frame: pd.DataFrame) -> pd.Series:
     if pattern is None or first.empty:
         return first
     reference = frame["reference"]
-    counts = pc.count_substring_regex(to_arrow(reference), pattern).to_numpy(zero_copy_only=False)
-    many = np.flatnonzero((counts > 1) & (first.to_numpy() != ""))
+    # counted only where a first number was found (a row without one keeps its "")
+    named = np.flatnonzero(pc.binary_length(to_arrow(first)).to_numpy(zero_copy_only=False) > 0)
+    if not named.size:
+        return first
+    counts = pc.count_substring_regex(to_arrow(reference).take(pa_arrow.array(named)), pattern)
+    many = named[counts.to_numpy(zero_copy_only=False) > 1]
     if not many.size:
         return first
     rx = compile_pattern(pattern)
