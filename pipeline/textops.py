@@ -85,11 +85,23 @@ def squeeze_spaces(text: pd.Series) -> pd.Series:
     arr = to_arrow(text)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    runs = pc.match_substring_regex(arr, r"\s\s|[\t\n\r\f\v]")
+    # RE2's \s is [\t\n\f\r ]: a row has a run to squeeze when it holds two spaces or one of the
+    # control bytes 9-13; a plain substring search finds the first (0.02 s a million, the regex 0.035),
+    # and the regex runs only when the text holds a byte below 14 at all
+    runs = pc.match_substring(arr, "  ")
+    if _has_byte_below(arr, 14):
+        runs = pc.match_substring_regex(arr, r"\s\s|[\t\n\r\f\v]")
     if pc.any(runs).as_py():
         fixed = pc.replace_substring_regex(pc.filter(arr, runs), r"\s+", " ")
         arr = pc.replace_with_mask(arr, runs, fixed)
     return as_series(pc.utf8_trim_whitespace(arr), text.index)
+
+
+def _has_byte_below(arr: pa.Array, limit: int) -> bool:
+    """Does the array's data buffer hold a byte below ``limit``? (All of the buffer: a sliced
+    array may answer yes for bytes outside its rows, never no for bytes inside.)"""
+    data = arr.buffers()[2]
+    return data is not None and bool((np.frombuffer(data, dtype=np.uint8) < limit).any())
 
 
 def concat(*parts: pd.Series | str, index: pd.Index) -> pd.Series:
