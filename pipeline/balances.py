@@ -36,7 +36,7 @@ from pipeline.money import minor_text
 from pipeline.parsing import parse_amounts
 from pipeline.readers import RawTable
 from pipeline.readers.text import split_cells
-from pipeline.textops import as_series, leading_bytes, to_arrow
+from pipeline.textops import leading_bytes, to_arrow
 from schemas.codes import Skip
 
 OPENING, CLOSING, TOTAL = "opening", "closing", "total"
@@ -107,22 +107,19 @@ def start_table(markers: tuple[str, ...]) -> np.ndarray:
     return table
 
 
-def _may_match(text: pa.Array | pa.ChunkedArray, table: np.ndarray) -> np.ndarray:
-    lead = leading_bytes(text, 2)
-    return table[lead[:, 0], lead[:, 1]]  # type: ignore[no-any-return]
-
-
-def first_cells(cells: list[pd.Series]) -> pd.Series:
-    """Each row's first non-empty cell (cells trimmed by the reader), in C++: the position of the
-    first non-empty cell per row, then pyarrow's ``choose`` (no Python object per cell)."""
-    if not cells:
-        return pd.Series([], dtype="str")
-    arrays = [to_arrow(c) for c in cells]
-    if len({a.type for a in arrays}) > 1:
-        arrays = [a.cast(pa.large_string()) for a in arrays]
-    nonempty = np.stack([pc.greater(pc.binary_length(a), 0).to_numpy(zero_copy_only=False) for a in arrays])
-    first = np.argmax(nonempty, axis=0).astype(np.int32)  # a row with no value picks column 1: ""
-    return as_series(pc.choose(pa.array(first), *arrays), cells[0].index)
+def _first_nonempty(arrays: list[pa.Array | pa.ChunkedArray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: which of ``arrays`` holds its first non-empty cell (0 when none does), and that
+    cell's first two bytes (``leading_bytes``; 256 for none), from the buffers: no text is copied."""
+    which = np.zeros(n, dtype=np.int32)
+    lead = np.full((n, 2), 256, dtype=np.uint16)
+    unset = np.ones(n, dtype=bool)
+    for i, arr in enumerate(arrays):
+        bytes_of = leading_bytes(arr, 2)
+        here = unset & (bytes_of[:, 0] != 256)
+        which[here] = i
+        lead[here] = bytes_of[here]
+        unset &= ~here
+    return which, lead
 
 
 def balance_kinds(
@@ -140,16 +137,29 @@ def balance_kinds(
     if every is None or not candidate.any():
         return kind
     table = start_table((*spec.opening_markers, *spec.closing_markers, *spec.total_markers))
-    columns = [to_arrow(t) for t in (first_cells(cells), *extra)]
+    arrays = [to_arrow(c) for c in cells]
+    if len({a.type for a in arrays}) > 1:
+        arrays = [a.cast(pa.large_string()) for a in arrays]
+    which, first_lead = _first_nonempty(arrays, len(candidate))
+    extras = [to_arrow(t) for t in extra]
+
+    def texts_at(column: int, rows: np.ndarray) -> pa.Array | pa.ChunkedArray:
+        """Column ``column`` (0: each row's first non-empty cell, then ``extra``) at ``rows``."""
+        at = pa.array(rows, pa.int64())
+        if column:
+            return extras[column - 1].take(at)
+        return pc.choose(pa.array(which[rows]), *[a.take(at) for a in arrays])
+
     # one pass with every marker over the cells that can start with one (screened by their first
-    # two bytes); the few rows it finds are then told apart
+    # two bytes: most cells cannot); the few rows it finds are then told apart
+    leads = [first_lead, *(leading_bytes(a, 2) for a in extras)]
     found = np.zeros(len(candidate), dtype=bool)
-    for column in columns:
-        maybe = np.flatnonzero(candidate & _may_match(column, table))
+    for column, lead in enumerate(leads):
+        maybe = np.flatnonzero(candidate & table[lead[:, 0], lead[:, 1]])
         if maybe.size:
-            found[maybe] |= _matches(column.take(pa.array(maybe)), every)
+            found[maybe] |= _matches(texts_at(column, maybe), every)
     at = np.flatnonzero(found)
-    texts = [column.take(pa.array(at)) for column in columns]
+    texts = [texts_at(column, at) for column in range(len(leads))]
     sub = kind[at]
     for name, markers in (
         (OPENING, spec.opening_markers),
@@ -618,9 +628,9 @@ __all__ = [
     "Stated",
     "balance_kinds",
     "collect",
-    "first_cells",
     "marker_regex",
     "show",
+    "start_table",
     "stated_values",
     "verify",
 ]
