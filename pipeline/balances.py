@@ -112,13 +112,16 @@ def _first_nonempty(arrays: list[pa.Array | pa.ChunkedArray], n: int) -> tuple[n
     cell's first two bytes (``leading_bytes``; 256 for none), from the buffers: no text is copied."""
     which = np.zeros(n, dtype=np.int32)
     lead = np.full((n, 2), 256, dtype=np.uint16)
-    unset = np.ones(n, dtype=bool)
+    unset = np.arange(n)  # the rows whose cells so far were all empty
     for i, arr in enumerate(arrays):
-        bytes_of = leading_bytes(arr, 2)
-        here = unset & (bytes_of[:, 0] != 256)
-        which[here] = i
-        lead[here] = bytes_of[here]
-        unset &= ~here
+        if not unset.size:
+            break
+        # a later column is read only at the rows still unset (a few, past the date column)
+        bytes_of = leading_bytes(arr if unset.size == n else arr.take(pa.array(unset)), 2)
+        here = bytes_of[:, 0] != 256
+        which[unset[here]] = i
+        lead[unset[here]] = bytes_of[here]
+        unset = unset[~here]
     return which, lead
 
 
