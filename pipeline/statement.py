@@ -223,13 +223,15 @@ def _control_totals(
         "running": profile.balances.running,
     }
     texts = {role: cols.text(ref, role)[0] for role, ref in roles.items() if ref is not None}
-    # compared code by code on the object array: a fixed-width text copy of a million reasons
-    # (``astype(str)``) cost 60 MiB and more time than the comparisons
-    skipped = fates.state == SKIPPED
-    not_movement = np.zeros(fates.n, dtype=bool)
+    # compared code by code on the object array, at the skipped rows only: a fixed-width text copy
+    # of a million reasons (``astype(str)``) cost 60 MiB and more time than the comparisons
+    skipped = np.flatnonzero(fates.state == SKIPPED)
+    reasons = fates.reason[skipped]
+    listed = np.zeros(len(skipped), dtype=bool)
     for code in balances.NOT_MOVEMENTS:
-        not_movement |= fates.reason == code
-    not_movement &= skipped
+        listed |= reasons == code
+    not_movement = np.zeros(fates.n, dtype=bool)
+    not_movement[skipped[listed]] = True
     return balances.collect(table, profile, kind, not_movement, value, texts)
 
 
