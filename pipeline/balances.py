@@ -36,7 +36,7 @@ from pipeline.money import minor_text
 from pipeline.parsing import parse_amounts
 from pipeline.readers import RawTable
 from pipeline.readers.text import split_cells
-from pipeline.textops import as_series, to_arrow
+from pipeline.textops import leading_bytes, to_arrow
 from schemas.codes import Skip
 
 OPENING, CLOSING, TOTAL = "opening", "closing", "total"
@@ -71,22 +71,58 @@ def _escape(word: str) -> str:
     return "".join(ch if ch.isalnum() else "\\" + ch for ch in word)
 
 
-def _matches(text: pd.Series, pattern: str) -> np.ndarray:
-    hit = pc.match_substring_regex(to_arrow(text), pattern, ignore_case=True)
+def _matches(text: pa.Array | pa.ChunkedArray, pattern: str) -> np.ndarray:
+    hit = pc.match_substring_regex(text, pattern, ignore_case=True)
     return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def first_cells(cells: list[pd.Series]) -> pd.Series:
-    """Each row's first non-empty cell (cells trimmed by the reader), in C++: the position of the
-    first non-empty cell per row, then pyarrow's ``choose`` (no Python object per cell)."""
-    if not cells:
-        return pd.Series([], dtype="str")
-    arrays = [to_arrow(c) for c in cells]
-    if len({a.type for a in arrays}) > 1:
-        arrays = [a.cast(pa.large_string()) for a in arrays]
-    nonempty = np.stack([pc.greater(pc.binary_length(a), 0).to_numpy(zero_copy_only=False) for a in arrays])
-    first = np.argmax(nonempty, axis=0).astype(np.int32)  # a row with no value picks column 1: ""
-    return as_series(pc.choose(pa.array(first), *arrays), cells[0].index)
+_SPACE = tuple(b"\t\n\v\f\r ")
+_ANY = tuple(range(257))
+_NON_ASCII = tuple(range(0x80, 0x100))
+
+
+def _bytes_for(ch: str) -> tuple[int, ...]:
+    """The bytes a cell's character can start with where the marker has ``ch``, case ignored."""
+    if ch == " ":
+        return _SPACE  # the whitespace between a marker's words
+    if not ch.isascii():
+        return _ANY
+    return (ord(ch.lower()), ord(ch.upper()), *_NON_ASCII)  # "ſ" matches "s", "K" (Kelvin) "k"
+
+
+def start_table(markers: tuple[str, ...]) -> np.ndarray:
+    """Which first two bytes of a cell (256: none) can begin a match of ``marker_regex(markers)``.
+
+    Wider than the regex, never narrower: leading whitespace, a non-ASCII first byte (it may fold
+    to a marker's letter) and any case of a marker's first two characters pass; the regex then
+    decides. Most cells (dates, names, references) fail here for a few milliseconds a million.
+    """
+    table = np.zeros((257, 257), dtype=bool)
+    table[list(_SPACE), :] = True
+    table[0x80:0x100, :] = True
+    for marker in markers:
+        text = " ".join(marker.split())
+        second = _bytes_for(text[1]) if len(text) > 1 else _ANY
+        table[np.ix_(_bytes_for(text[0]), second)] = True
+    return table
+
+
+def _first_nonempty(arrays: list[pa.Array | pa.ChunkedArray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: which of ``arrays`` holds its first non-empty cell (0 when none does), and that
+    cell's first two bytes (``leading_bytes``; 256 for none), from the buffers: no text is copied."""
+    which = np.zeros(n, dtype=np.int32)
+    lead = np.full((n, 2), 256, dtype=np.uint16)
+    unset = np.arange(n)  # the rows whose cells so far were all empty
+    for i, arr in enumerate(arrays):
+        if not unset.size:
+            break
+        # a later column is read only at the rows still unset (a few, past the date column)
+        bytes_of = leading_bytes(arr if unset.size == n else arr.take(pa.array(unset)), 2)
+        here = bytes_of[:, 0] != 256
+        which[unset[here]] = i
+        lead[unset[here]] = bytes_of[here]
+        unset = unset[~here]
+    return which, lead
 
 
 def balance_kinds(
@@ -103,11 +139,30 @@ def balance_kinds(
     every = marker_regex((*spec.opening_markers, *spec.closing_markers, *spec.total_markers))
     if every is None or not candidate.any():
         return kind
-    texts = [t[candidate].reset_index(drop=True) for t in (first_cells(cells), *extra)]
-    # one pass with every marker over all rows; the few rows it finds are then told apart
-    found = np.logical_or.reduce([_matches(t, every) for t in texts])
-    at = np.flatnonzero(candidate)[found]
-    texts = [t[found].reset_index(drop=True) for t in texts]
+    table = start_table((*spec.opening_markers, *spec.closing_markers, *spec.total_markers))
+    arrays = [to_arrow(c) for c in cells]
+    if len({a.type for a in arrays}) > 1:
+        arrays = [a.cast(pa.large_string()) for a in arrays]
+    which, first_lead = _first_nonempty(arrays, len(candidate))
+    extras = [to_arrow(t) for t in extra]
+
+    def texts_at(column: int, rows: np.ndarray) -> pa.Array | pa.ChunkedArray:
+        """Column ``column`` (0: each row's first non-empty cell, then ``extra``) at ``rows``."""
+        at = pa.array(rows, pa.int64())
+        if column:
+            return extras[column - 1].take(at)
+        return pc.choose(pa.array(which[rows]), *[a.take(at) for a in arrays])
+
+    # one pass with every marker over the cells that can start with one (screened by their first
+    # two bytes: most cells cannot); the few rows it finds are then told apart
+    leads = [first_lead, *(leading_bytes(a, 2) for a in extras)]
+    found = np.zeros(len(candidate), dtype=bool)
+    for column, lead in enumerate(leads):
+        maybe = np.flatnonzero(candidate & table[lead[:, 0], lead[:, 1]])
+        if maybe.size:
+            found[maybe] |= _matches(texts_at(column, maybe), every)
+    at = np.flatnonzero(found)
+    texts = [texts_at(column, at) for column in range(len(leads))]
     sub = kind[at]
     for name, markers in (
         (OPENING, spec.opening_markers),
@@ -196,7 +251,11 @@ def _patterns(spec: BalanceSpec) -> list[str]:
 
 def _after_marker(cells: list[str], patterns: list[str]) -> str:
     """The first non-empty cell after the cell that holds a marker ("" when there is none)."""
-    hit = _matches(pd.Series(cells, dtype="str"), "|".join(patterns)) if patterns else np.zeros(len(cells), bool)
+    hit = (
+        _matches(to_arrow(pd.Series(cells, dtype="str")), "|".join(patterns))
+        if patterns
+        else np.zeros(len(cells), bool)
+    )
     at = np.flatnonzero(hit)
     return next((c.strip() for c in cells[int(at[0]) + 1 :] if c.strip()), "") if at.size else ""
 
@@ -274,7 +333,9 @@ def collect(
     ]
     patterns = _patterns(profile.balances)
     for n, (i, s) in enumerate(zip(at.tolist(), stated, strict=True)):
-        if s.minor is None and (not s.text or _matches(pd.Series([s.text], dtype="str"), "|".join(patterns))[0]):
+        if s.minor is None and (
+            not s.text or _matches(to_arrow(pd.Series([s.text], dtype="str")), "|".join(patterns))[0]
+        ):
             cells = [str(table.data[c].iat[i]) for c in table.data.columns if c != "source_row"]
             stated[n] = _label_value(s, _after_marker(cells, patterns), profile)
     movement = ~not_movement & (kind == "")
@@ -570,9 +631,9 @@ __all__ = [
     "Stated",
     "balance_kinds",
     "collect",
-    "first_cells",
     "marker_regex",
     "show",
+    "start_table",
     "stated_values",
     "verify",
 ]

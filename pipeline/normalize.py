@@ -239,7 +239,11 @@ def _upper(text: pd.Series) -> pd.Series:
 
 def _cut(text: pd.Series, limit: int) -> pd.Series:
     squeezed = squeeze_spaces(text)
-    longest = pc.max(pc.utf8_length(pyarrow.array(squeezed, from_pandas=True))).as_py()
+    arr = pyarrow.array(squeezed, from_pandas=True)
+    # a text of at most ``limit`` bytes has at most ``limit`` characters: count them only when not
+    longest = pc.max(pc.binary_length(arr)).as_py()
+    if (longest or 0) > limit:
+        longest = pc.max(pc.utf8_length(arr)).as_py()
     return squeezed.str.slice(0, limit) if (longest or 0) > limit else squeezed
 
 

@@ -223,13 +223,15 @@ def _control_totals(
         "running": profile.balances.running,
     }
     texts = {role: cols.text(ref, role)[0] for role, ref in roles.items() if ref is not None}
-    # compared code by code on the object array: a fixed-width text copy of a million reasons
-    # (``astype(str)``) cost 60 MiB and more time than the comparisons
-    skipped = fates.state == SKIPPED
-    not_movement = np.zeros(fates.n, dtype=bool)
+    # compared code by code on the object array, at the skipped rows only: a fixed-width text copy
+    # of a million reasons (``astype(str)``) cost 60 MiB and more time than the comparisons
+    skipped = np.flatnonzero(fates.state == SKIPPED)
+    reasons = fates.reason[skipped]
+    listed = np.zeros(len(skipped), dtype=bool)
     for code in balances.NOT_MOVEMENTS:
-        not_movement |= fates.reason == code
-    not_movement &= skipped
+        listed |= reasons == code
+    not_movement = np.zeros(fates.n, dtype=bool)
+    not_movement[skipped[listed]] = True
     return balances.collect(table, profile, kind, not_movement, value, texts)
 
 
@@ -518,8 +520,12 @@ def _invoice_candidates(profile: Profile, frame: pd.DataFrame) -> pd.Series:
     if pattern is None or first.empty:
         return first
     reference = frame["reference"]
-    counts = pc.count_substring_regex(to_arrow(reference), pattern).to_numpy(zero_copy_only=False)
-    many = np.flatnonzero((counts > 1) & (first.to_numpy() != ""))
+    # counted only where a first number was found (a row without one keeps its "")
+    named = np.flatnonzero(pc.binary_length(to_arrow(first)).to_numpy(zero_copy_only=False) > 0)
+    if not named.size:
+        return first
+    counts = pc.count_substring_regex(to_arrow(reference).take(pa_arrow.array(named)), pattern)
+    many = named[counts.to_numpy(zero_copy_only=False) > 1]
     if not many.size:
         return first
     rx = compile_pattern(pattern)

@@ -32,6 +32,31 @@ def as_series(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
     return pd.Series(values.array if isinstance(values, pd.Series) else values, index=index, dtype="str")
 
 
+def leading_bytes(arr: pa.Array | pa.ChunkedArray, count: int = 2) -> np.ndarray:
+    """The first ``count`` bytes of each cell's UTF-8, as an (n, count) array; 256 past a cell's end.
+
+    Read from the array's offsets and data buffers (no string copied), so that a column can be
+    screened by how its cells start before a regex runs on the few that can match: RE2 costs
+    about 0.15 s per million cells here whatever the cell, this a few milliseconds.
+    """
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    blocks = [np.zeros((0, count), dtype=np.uint16)]
+    for a in chunks:
+        if a.null_count:
+            a = pc.fill_null(a, "")
+        width = np.int64 if pa.types.is_large_string(a.type) else np.int32
+        _, offsets_buf, data_buf = a.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=width)[a.offset : a.offset + len(a) + 1].astype(np.int64)
+        data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
+        starts, sizes = offsets[:-1], np.diff(offsets)
+        block = np.full((len(a), count), 256, dtype=np.uint16)
+        for k in range(count):
+            has = sizes > k
+            block[has, k] = data[starts[has] + k]
+        blocks.append(block)
+    return np.concatenate(blocks)
+
+
 def contains(text: pd.Series, pattern: str) -> np.ndarray:
     """Does ``pattern`` occur in each cell (``re.search`` semantics)? A boolean array."""
     return pc.match_substring_regex(to_arrow(text), pattern).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
@@ -60,11 +85,23 @@ def squeeze_spaces(text: pd.Series) -> pd.Series:
     arr = to_arrow(text)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    runs = pc.match_substring_regex(arr, r"\s\s|[\t\n\r\f\v]")
+    # RE2's \s is [\t\n\f\r ]: a row has a run to squeeze when it holds two spaces or one of the
+    # control bytes 9-13; a plain substring search finds the first (0.02 s a million, the regex 0.035),
+    # and the regex runs only when the text holds a byte below 14 at all
+    runs = pc.match_substring(arr, "  ")
+    if _has_byte_below(arr, 14):
+        runs = pc.match_substring_regex(arr, r"\s\s|[\t\n\r\f\v]")
     if pc.any(runs).as_py():
         fixed = pc.replace_substring_regex(pc.filter(arr, runs), r"\s+", " ")
         arr = pc.replace_with_mask(arr, runs, fixed)
     return as_series(pc.utf8_trim_whitespace(arr), text.index)
+
+
+def _has_byte_below(arr: pa.Array, limit: int) -> bool:
+    """Does the array's data buffer hold a byte below ``limit``? (All of the buffer: a sliced
+    array may answer yes for bytes outside its rows, never no for bytes inside.)"""
+    data = arr.buffers()[2]
+    return data is not None and bool((np.frombuffer(data, dtype=np.uint8) < limit).any())
 
 
 def concat(*parts: pd.Series | str, index: pd.Index) -> pd.Series:

@@ -14,15 +14,18 @@ from typing import Any
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.balances import CLOSING, OPENING, TOTAL, balance_kinds, show
-from pipeline.config import BalanceSpec, CellSpec, parse_config
+from pipeline.balances import CLOSING, OPENING, TOTAL, balance_kinds, marker_regex, show, start_table
+from pipeline.config import CLOSING_MARKERS, OPENING_MARKERS, BalanceSpec, CellSpec, parse_config
 from pipeline.errors import ConfigError, InputError
 from pipeline.fixedcells import cell_position
 from pipeline.money import minor_text
+from pipeline.textops import leading_bytes
 from pipeline.validate import FileResult, validate_file
 
 BASE: dict[str, Any] = {
@@ -100,6 +103,46 @@ def test_markers_are_literal_text_not_regexes() -> None:
     spec = BalanceSpec(closing_markers=("Saldo (neu)",))
     cells = [pd.Series(["Saldo (neu)", "Saldo neu"], dtype="str")]
     assert balance_kinds(cells, [], spec, np.array([True, True])).tolist() == [CLOSING, ""]
+
+
+def test_marker_screen_never_drops_a_cell_the_regex_matches() -> None:
+    """The first-two-bytes screen of ``balance_kinds`` is wider than the marker regex: every cell
+    the regex matches passes it, including cells whose first or second character only matches a
+    marker's by RE2's case folding (found here by RE2 itself over every code point)."""
+    markers = (*OPENING_MARKERS, *CLOSING_MARKERS, "Total", "x", "a b", "Übertrag", "ſaldo", "2. Saldo", "K-Stand")
+    every, table = marker_regex(markers), start_table(markers)
+    assert every is not None
+    points = pa.array([chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000], pa.string())
+    folds = points.filter(pc.match_substring_regex(points, "^[a-z0-9]$", ignore_case=True)).to_pylist()
+    assert {"ſ", "\u212a", "S", "k"} <= set(folds)
+    cells = []
+    for marker in markers:
+        for text in (marker, marker.upper(), marker.title(), " \t" + marker, marker.replace(" ", "\n ") + " 31.12."):
+            cells.append(text)
+            for at in (0, 1):
+                cells += [text[:at] + f + text[at + 1 :] for f in folds if at < len(text)]
+    column = pa.chunked_array([pa.array(cells[:1000], pa.large_string()), pa.array(cells[1000:], pa.large_string())])
+    hit = pc.match_substring_regex(column, every, ignore_case=True).to_numpy(zero_copy_only=False)
+    lead = leading_bytes(column)
+    screened = table[lead[:, 0], lead[:, 1]]
+    assert hit.sum() > 4 * len(markers)  # the variants do match: the check below is not vacuous
+    assert not (hit & ~screened).any(), [c for c, h, s in zip(cells, hit, screened, strict=True) if h and not s][:5]
+    assert screened.mean() < 0.5  # and it does screen
+
+
+def test_leading_bytes_of_sliced_chunked_and_null_cells() -> None:
+    small = pa.array(["xx", "ab", "", "é", None, "q"], pa.string()).slice(1, 4)
+    large = pa.array(["Zz"], pa.large_string())
+    got = leading_bytes(pa.chunked_array([small.cast(pa.large_string()), large]), 2)
+    assert got.tolist() == [[97, 98], [256, 256], [0xC3, 0xA9], [256, 256], [90, 122]]
+    assert leading_bytes(small, 1).tolist() == [[97], [256], [0xC3], [256]]
+
+
+def test_balance_kinds_reads_markers_in_screened_rows_only_among_candidates() -> None:
+    first = pd.Series(["2024-01-31", "Endsaldo", " opening balance", "ENDSALDO 31.12.", "Éndsaldo"], dtype="str")
+    reference = pd.Series(["ſchlusssaldo", "", "x", "", "Closing balance"], dtype="str")
+    got = balance_kinds([first], [reference], BalanceSpec(), np.array([True, True, True, False, True]))
+    assert got.tolist() == [CLOSING, CLOSING, OPENING, "", CLOSING]
 
 
 # --- arithmetic -----------------------------------------------------------------------------------

@@ -446,6 +446,32 @@ def test_end_to_end_limits_and_line_numbers(tmp_path: Path) -> None:
     assert s["amount_valid"] == "100.00"
 
 
+def test_every_invoice_a_reference_names_is_a_candidate(tmp_path: Path) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "\n".join(
+            [
+                HEADER,
+                "2026-03-02,10.00,Alpha,RE-2026-00001 und RE-2026-00002; RE-2026-00001,c1,tx1,d1",  # 2
+                "2026-03-02,20.00,Beta,ohne Nummer,c2,tx2,d2",  # 3
+                "2026-03-02,30.00,Gamma,Zahlung re-2026-00003,c3,tx3,d3",  # 4
+                "2026-03-02,40.00,Delta,RE-2026-00004 RE-2026-00005,c4,tx4,d4",  # 5
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    config = _config(extract={"invoice_number": r"(?i)\b(RE-\d{4}-\d{5})\b"})
+    rows = validate_file(src, config).payments.rows
+    assert rows["appliesToInvoiceNumber"].tolist() == ["RE-2026-00001", "", "RE-2026-00003", "RE-2026-00004"]
+    assert rows["invoiceCandidates"].tolist() == [
+        "RE-2026-00001 RE-2026-00002",
+        "",
+        "RE-2026-00003",
+        "RE-2026-00004 RE-2026-00005",
+    ]
+
+
 def test_end_to_end_zero_and_three_decimal_currencies(tmp_path: Path) -> None:
     src = tmp_path / "in.csv"
     src.write_text(

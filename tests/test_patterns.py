@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from pipeline.patterns import check_pattern, compile_pattern
-from pipeline.textops import contains, extract_first
+from pipeline.textops import contains, extract_first, squeeze_spaces
 
 ROOT = Path(__file__).resolve().parents[1]
 ROBUSTNESS = ROOT.parent / "shared" / "regressions" / "robustness"
@@ -99,3 +100,25 @@ def test_reproducer_redos_identify_pattern_answers_without_backtracking() -> Non
     assert done.returncode == 2
     assert "no profile matches this file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("cells", "squeezed"),
+    [
+        (["a  b", "ab", " a b "], ["a b", "ab", "a b"]),
+        (["a\tb", "x \r\n y", "ab", "a   b  c"], ["a b", "x y", "ab", "a b c"]),
+        (["Müller  GmbH", "\u00a0Ørsted\u3000"], ["Müller GmbH", "Ørsted"]),
+        (["", "  ", "\t"], ["", "", ""]),
+    ],
+)
+def test_squeeze_spaces_trims_and_collapses_runs(cells: list[str], squeezed: list[str]) -> None:
+    assert squeeze_spaces(pd.Series(cells, dtype="str")).tolist() == squeezed
+
+
+def test_squeeze_spaces_on_slices_whose_buffer_holds_other_rows() -> None:
+    """A tab outside the slice's rows (still in its buffer) changes nothing in the rows inside."""
+    whole = pa.array(["a\tb", "c  d", "e f"], pa.large_string())
+    text = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([whole.slice(1, 2)])), dtype="str")
+    assert squeeze_spaces(text).tolist() == ["c d", "e f"]
+    clean = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([whole.slice(2, 1), whole.slice(0, 1)])))
+    assert squeeze_spaces(clean).tolist() == ["e f", "a b"]
