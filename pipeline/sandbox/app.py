@@ -294,6 +294,9 @@ class Dispatcher:
                 if method == "POST":
                     return self._created(payments.create_payment(store, cid, jid, _body(body)), ctx)
                 self._only(method, "GET")
+                by_key = self._payments_by_key(cid, jid, ctx, params, headers, request_url)
+                if by_key is not None:
+                    return by_key
                 return self._collection(payments.list_payments(store, cid, jid), ctx, params, headers, request_url)
             return self._payment(method, cid, _key(pid), jid, body, if_match, ctx, params)
         if names == ["customerPayments"]:
@@ -396,6 +399,36 @@ class Dispatcher:
         if key:
             headers["Location"] = f"{self.api_base}/{ctx}({key})"
         return Outcome(201, headers, bodies.entity_body(self._context(ctx), item))
+
+    def _payments_by_key(
+        self, cid: str, jid: str, ctx: str, params: dict[str, str], headers: Mapping[str, str], request_url: str
+    ) -> Outcome | None:
+        """A batch's payment lines read one page at a time by key, as BC reads them; ``None`` when the
+        request needs the whole set first (any option but ``$select`` and ``$skiptoken``) or is
+        malformed, so :meth:`_collection` answers it (and words its errors) as for any set.
+
+        The answer is the one :meth:`_collection` gives over :func:`payments.list_payments`: the same
+        entities, the same ``$skiptoken`` (either path reads the other's), the same next link.
+        """
+        if not set(params) <= {"$select", "$skiptoken"}:
+            return None
+        try:
+            query = options.parse_query(params)
+            offset, last_id = paging.resume_point(query.skiptoken)
+        except SandboxApiError:
+            return None
+        prefer = _header(headers, "Prefer")
+        limit = paging.page_size_from_prefer(prefer, self.settings.limits.max_page_size)
+        start, items, sample = payments.page_payments(self.store, cid, jid, offset, last_id, limit)
+        _, entity_type = _KEYS["customerPayments"]
+        known = items[:1] or ([sample] if sample is not None else [])
+        evaluate.filter_entities(known, options.Query(select=query.select), entity_type=entity_type)
+        page = evaluate.apply(items[:limit], options.Query(select=query.select), entity_type=entity_type)
+        token = paging.next_token(start, page, limit, len(items) > limit)
+        next_link = paging.next_link(request_url, token) if token is not None else None
+        applied = paging.preference_applied(prefer, self.settings.limits.max_page_size)
+        extra = {"Preference-Applied": applied} if applied else {}
+        return Outcome(200, extra, bodies.collection_body(self._context(ctx), page, next_link))
 
     def _collection(
         self,

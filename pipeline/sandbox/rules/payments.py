@@ -569,6 +569,55 @@ def list_payments(store: Store, cid: str, jid: str) -> list[Entity]:
         return [_payment_json(PaymentLine.from_row(r), row_str(journal, "code")) for r in rows]
 
 
+def page_payments(
+    store: Store, cid: str, jid: str, offset: int, last_id: object, size: int
+) -> tuple[int, list[Entity], Entity | None]:
+    """One page of ``customerPaymentJournals({jid})/customerPayments`` read by key, as BC pages.
+
+    Resumes where :func:`pipeline.sandbox.odata.paging.page` would over :func:`list_payments`:
+    after the line whose id the token names when it is still in the batch, else at position
+    ``offset``. Returns that position, up to ``size + 1`` lines from it (one more tells whether a
+    next page exists) and, when none are left, any one line of the batch (its property names).
+    Only the page's rows are read and serialised, so reading a batch of L lines page by page costs
+    L, not L squared over the page size.
+    """
+    with store.transaction():
+        company_id = row_str(company_row(store, cid), "id")
+        journal = journal_row(store, company_id, jid)
+        journal_id, code = row_str(journal, "id"), row_str(journal, "code")
+        found = (
+            store.query_one(
+                f"SELECT line_number FROM journal_lines WHERE journal_id = ? AND id = ? AND {_PAYMENT_FILTER}",
+                (journal_id, last_id),
+            )
+            if isinstance(last_id, str)
+            else None
+        )
+        select = f"SELECT * FROM journal_lines WHERE journal_id = ? AND {_PAYMENT_FILTER}"
+        if found is not None:
+            after = row_int(found, "line_number")
+            before = store.query_one(
+                f"SELECT COUNT(*) AS n FROM journal_lines WHERE journal_id = ? AND {_PAYMENT_FILTER} "
+                "AND line_number <= ?",
+                (journal_id, after),
+            )
+            start = row_int(before, "n") if before is not None else 0
+            rows = store.query(
+                f"{select} AND line_number > ? ORDER BY line_number LIMIT ?", (journal_id, after, size + 1)
+            )
+        else:
+            rows = store.query(
+                f"{select} ORDER BY line_number LIMIT ? OFFSET ?", (journal_id, size + 1, min(offset, 2**62))
+            )
+            start = offset
+        items = [_payment_json(PaymentLine.from_row(r), code) for r in rows]
+        sample = None
+        if not items:
+            any_row = store.query_one(f"{select} LIMIT 1", (journal_id,))
+            sample = None if any_row is None else _payment_json(PaymentLine.from_row(any_row), code)
+        return start, items, sample
+
+
 def list_payments_top_level(store: Store, cid: str, journal_filter: str | Sequence[str] | None) -> list[Entity]:
     """Top-level ``customerPayments``: BC refuses to list without a journal filter.
 
