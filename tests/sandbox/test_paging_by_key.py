@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 
@@ -32,25 +32,35 @@ def _journal(store: Store, cid: str, lines: int) -> str:
     return jid
 
 
-def _fast(store: Store, cid: str, jid: str, params: dict[str, str], size: int) -> Outcome:
-    path = f"companies({cid})/customerPaymentJournals({jid})/customerPayments"
-    query = "&".join(f"{k}={v}" for k, v in params.items())
+def _path(cid: str, jid: str, top: bool) -> str:
+    if top:
+        return f"companies({cid})/customerPayments"
+    return f"companies({cid})/customerPaymentJournals({jid})/customerPayments"
+
+
+def _params(jid: str, params: dict[str, str], top: bool) -> dict[str, str]:
+    return {"$filter": f"journalId eq {jid}", **params} if top else dict(params)
+
+
+def _fast(store: Store, cid: str, jid: str, params: dict[str, str], size: int, top: bool = False) -> Outcome:
+    path = _path(cid, jid, top)
+    query = "&".join(f"{k}={quote(v)}" for k, v in _params(jid, params, top).items())
     url = f"{path}?{query}" if query else path
     return Dispatcher(SandboxSettings(), store, API).execute(
         "GET", url, {"Prefer": f"odata.maxpagesize={size}"}, None, request_url=f"{API}/{url}"
     )
 
 
-def _general(store: Store, cid: str, jid: str, params: dict[str, str], size: int) -> Outcome:
+def _general(store: Store, cid: str, jid: str, params: dict[str, str], size: int, top: bool = False) -> Outcome:
     """The same request answered by slicing the whole batch."""
-    path = f"companies({cid})/customerPaymentJournals({jid})/customerPayments"
-    query = "&".join(f"{k}={v}" for k, v in params.items())
+    path = _path(cid, jid, top)
+    sent = _params(jid, params, top)
+    query = "&".join(f"{k}={quote(v)}" for k, v in sent.items())
     url = f"{path}?{query}" if query else path
     dispatcher = Dispatcher(SandboxSettings(), store, API)
-    ctx = f"companies({cid})/customerPaymentJournals({jid})/customerPayments"
     try:
-        items = rules.list_payments(store, cid, jid)
-        return dispatcher._collection(items, ctx, dict(params), {"Prefer": f"odata.maxpagesize={size}"}, f"{API}/{url}")
+        items = rules.list_payments_top_level(store, cid, jid) if top else rules.list_payments(store, cid, jid)
+        return dispatcher._collection(items, path, sent, {"Prefer": f"odata.maxpagesize={size}"}, f"{API}/{url}")
     except SandboxApiError as exc:
         return Outcome(exc.status, dict(exc.headers), exc.body())
 
@@ -91,19 +101,21 @@ def _mutate(store: Store, cid: str, jid: str, step: int, sent: list[dict[str, An
 @pytest.mark.parametrize("lines", [0, 1, 250])
 @pytest.mark.parametrize("size", [1, 7, 100])
 @pytest.mark.parametrize("select", [False, True])
+@pytest.mark.parametrize("top", [False, True])
 def test_paging_by_key_answers_as_the_whole_set_does(
-    store: Store, cid: str, lines: int, size: int, select: bool
+    store: Store, cid: str, lines: int, size: int, select: bool, top: bool
 ) -> None:
     jid = _journal(store, cid, lines)
     params = {"$select": SELECT} if select else {}
-    ctx = f"companies({cid})/customerPaymentJournals({jid})/customerPayments"
-    by_key = Dispatcher(SandboxSettings(), store, API)._payments_by_key(cid, jid, ctx, params, {}, f"{API}/{ctx}")
+    ctx = _path(cid, jid, top)
+    dispatcher = Dispatcher(SandboxSettings(), store, API)
+    by_key = dispatcher._payments_by_key(cid, None if top else jid, ctx, _params(jid, params, top), {}, f"{API}/{ctx}")
     assert by_key is not None  # these requests are answered by key, not by slicing
     token: str | None = None
     pages = 0
     while True:
         query = {**params, **({"$skiptoken": token} if token is not None else {})}
-        fast, general = _fast(store, cid, jid, query, size), _general(store, cid, jid, query, size)
+        fast, general = _fast(store, cid, jid, query, size, top), _general(store, cid, jid, query, size, top)
         assert _same(fast, general)
         assert fast.status == 200 and fast.headers == {"Preference-Applied": f"odata.maxpagesize={size}"}
         token = _token(fast.body)
@@ -157,4 +169,25 @@ def test_unknown_select_property_is_refused_on_a_page_past_the_end(store: Store,
     query = {"$select": "nope", "$skiptoken": paging._encode_token(50, None)}
     fast, general = _fast(store, cid, jid, query, 2), _general(store, cid, jid, query, 2)
     assert fast.status == 400
+    assert _same(fast, general)
+
+
+@pytest.mark.parametrize(
+    "journal_filter",
+    [
+        "journalId eq 00000000-0000-0000-0000-000000000001",  # no such batch: an empty page
+        "journalId eq {jid_upper}",  # GUIDs compare case-insensitively
+        "journalId eq {jid} and lineNumber gt 20000",  # more than the journal: the general path
+    ],
+)
+def test_top_level_journal_filters_page_as_the_whole_set_does(store: Store, cid: str, journal_filter: str) -> None:
+    jid = _journal(store, cid, 5)
+    where = journal_filter.format(jid=jid, jid_upper=jid.upper())
+    path = f"companies({cid})/customerPayments?$filter={quote(where)}"
+    prefer = {"Prefer": "odata.maxpagesize=2"}
+    fast = Dispatcher(SandboxSettings(), store, API).execute("GET", path, prefer, None, request_url=f"{API}/{path}")
+    items = rules.list_payments_top_level(store, cid, jid if "0001" not in where else where.split()[-1])
+    general = Dispatcher(SandboxSettings(), store, API)._collection(
+        items, f"companies({cid})/customerPayments", {"$filter": where}, prefer, f"{API}/{path}"
+    )
     assert _same(fast, general)
