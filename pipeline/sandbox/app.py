@@ -25,6 +25,7 @@ from pipeline.sandbox import batch
 from pipeline.sandbox.errors import SandboxApiError, no_resource
 from pipeline.sandbox.locks import JournalLocks
 from pipeline.sandbox.odata import bodies, evaluate, options, paging
+from pipeline.sandbox.odata.filter_tree import Comparison
 from pipeline.sandbox.rules import (
     accounts,
     companies,
@@ -294,6 +295,9 @@ class Dispatcher:
                 if method == "POST":
                     return self._created(payments.create_payment(store, cid, jid, _body(body)), ctx)
                 self._only(method, "GET")
+                by_key = self._payments_by_key(cid, jid, ctx, params, headers, request_url)
+                if by_key is not None:
+                    return by_key
                 return self._collection(payments.list_payments(store, cid, jid), ctx, params, headers, request_url)
             return self._payment(method, cid, _key(pid), jid, body, if_match, ctx, params)
         if names == ["customerPayments"]:
@@ -307,6 +311,9 @@ class Dispatcher:
                     item = payments.get_payment(store, cid, str(wanted["id"]), None)
                     return self._collection([item], ctx, params, headers, request_url)
                 journal = wanted.get("journalId")
+                by_key = self._payments_by_key(cid, None, ctx, params, headers, request_url)
+                if by_key is not None:
+                    return by_key
                 items = payments.list_payments_top_level(store, cid, None if journal is None else str(journal))
                 return self._collection(items, ctx, params, headers, request_url)
             return self._payment(method, cid, _key(pid), None, body, if_match, ctx, params)
@@ -397,6 +404,46 @@ class Dispatcher:
             headers["Location"] = f"{self.api_base}/{ctx}({key})"
         return Outcome(201, headers, bodies.entity_body(self._context(ctx), item))
 
+    def _payments_by_key(
+        self, cid: str, jid: str | None, ctx: str, params: dict[str, str], headers: Mapping[str, str], request_url: str
+    ) -> Outcome | None:
+        """A batch's payment lines read one page at a time by key, as BC reads them; ``None`` when the
+        request needs the whole set first or is malformed, so :meth:`_collection` answers it (and
+        words its errors) as for any set.
+
+        Paged by key: ``customerPaymentJournals({jid})/customerPayments`` with no option but
+        ``$select`` and ``$skiptoken``, and top-level ``customerPayments`` (``jid`` None) whose
+        ``$filter`` is exactly ``journalId eq <guid>``. The answer is the one :meth:`_collection`
+        gives over the whole batch: the same entities, the same ``$skiptoken`` (either path reads
+        the other's), the same next link.
+        """
+        allowed = {"$select", "$skiptoken"} if jid is not None else {"$filter", "$select", "$skiptoken"}
+        if not set(params) <= allowed:
+            return None
+        try:
+            query = options.parse_query(params)
+            offset, last_id = paging.resume_point(query.skiptoken)
+        except SandboxApiError:
+            return None
+        prefer = _header(headers, "Prefer")
+        limit = paging.page_size_from_prefer(prefer, self.settings.limits.max_page_size)
+        if jid is not None:
+            start, items, sample = payments.page_payments(self.store, cid, jid, offset, last_id, limit)
+        else:
+            journal = _journal_equality(query)
+            if journal is None:
+                return None
+            start, items, sample = payments.page_payments_top_level(self.store, cid, journal, offset, last_id, limit)
+        _, entity_type = _KEYS["customerPayments"]
+        known = items[:1] or ([sample] if sample is not None else [])
+        evaluate.filter_entities(known, options.Query(select=query.select), entity_type=entity_type)
+        page = evaluate.apply(items[:limit], options.Query(select=query.select), entity_type=entity_type)
+        token = paging.next_token(start, page, limit, len(items) > limit)
+        next_link = paging.next_link(request_url, token) if token is not None else None
+        applied = paging.preference_applied(prefer, self.settings.limits.max_page_size)
+        extra = {"Preference-Applied": applied} if applied else {}
+        return Outcome(200, extra, bodies.collection_body(self._context(ctx), page, next_link))
+
     def _collection(
         self,
         items: list[dict[str, Any]],
@@ -421,6 +468,20 @@ class Dispatcher:
             extra["Preference-Applied"] = applied
         count = len(evaluate.filter_entities(items, query, entity_type=entity_type)) if query.count else None
         return Outcome(200, extra, bodies.collection_body(self._context(ctx), page, next_link, count=count))
+
+
+def _journal_equality(query: options.Query) -> str | None:
+    """The GUID of a ``$filter`` that is exactly ``journalId eq <guid>``, else None."""
+    node = query.filter
+    if (
+        isinstance(node, Comparison)
+        and node.op == "eq"
+        and node.prop.name == "journalId"
+        and not node.prop.functions
+        and node.value.kind == "guid"
+    ):
+        return str(node.value.plain())
+    return None
 
 
 _KEYS: dict[str, tuple[tuple[str, ...], str]] = {

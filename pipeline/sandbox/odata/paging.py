@@ -80,6 +80,22 @@ def _decode_token(token: str) -> tuple[int, object]:
     return decoded[0], decoded[1]
 
 
+def resume_point(skiptoken: str | None) -> tuple[int, object]:
+    """``(offset, last id)`` of a ``$skiptoken`` (``(0, None)`` without one), for a reader that pages by key.
+
+    Raises:
+        SandboxApiError: the same 400 as :func:`page` for a token it cannot read.
+    """
+    return (0, None) if skiptoken is None else _decode_token(skiptoken)
+
+
+def next_token(start: int, items: Sequence[dict[str, Any]], page_size: int, more: bool) -> str | None:
+    """The token :func:`page` would give for ``items`` sent from position ``start`` (``None`` at the end)."""
+    if not more:
+        return None
+    return _encode_token(start + page_size, items[-1].get("id") if items else None)
+
+
 def page(
     entities: Sequence[dict[str, Any]], page_size: int, skiptoken: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:

@@ -569,6 +569,65 @@ def list_payments(store: Store, cid: str, jid: str) -> list[Entity]:
         return [_payment_json(PaymentLine.from_row(r), row_str(journal, "code")) for r in rows]
 
 
+def page_payments(
+    store: Store, cid: str, jid: str, offset: int, last_id: object, size: int
+) -> tuple[int, list[Entity], Entity | None]:
+    """One page of ``customerPaymentJournals({jid})/customerPayments`` read by key, as BC pages.
+
+    Resumes where :func:`pipeline.sandbox.odata.paging.page` would over :func:`list_payments`:
+    after the line whose id the token names when it is still in the batch, else at position
+    ``offset``. Returns that position, up to ``size + 1`` lines from it (one more tells whether a
+    next page exists) and, when none are left, any one line of the batch (its property names).
+    Only the page's rows are read and serialised, so reading a batch of L lines page by page costs
+    L, not L squared over the page size.
+    """
+    with store.transaction():
+        company_id = row_str(company_row(store, cid), "id")
+        journal = journal_row(store, company_id, jid)
+        return _page_lines(store, journal, offset, last_id, size)
+
+
+def page_payments_top_level(
+    store: Store, cid: str, journal_filter: str, offset: int, last_id: object, size: int
+) -> tuple[int, list[Entity], Entity | None]:
+    """:func:`page_payments` for top-level ``customerPayments?$filter=journalId eq {id}``: the page
+    :func:`list_payments_top_level` gives for that one id (none for a batch of another template)."""
+    with store.transaction():
+        company_id = row_str(company_row(store, cid), "id")
+        key = json_guid(journal_filter)
+        journal = journal_by_id_any_template(store, company_id, key) if key else None
+        if journal is None or row_str(journal, "template_name") != default_template(store, company_id):
+            return offset, [], None
+        return _page_lines(store, journal, offset, last_id, size)
+
+
+def _page_lines(
+    store: Store, journal: sqlite3.Row, offset: int, last_id: object, size: int
+) -> tuple[int, list[Entity], Entity | None]:
+    journal_id, code = row_str(journal, "id"), row_str(journal, "code")
+    select = f"SELECT * FROM journal_lines WHERE journal_id = ? AND {_PAYMENT_FILTER}"
+    found = store.query_one(f"{select} AND id = ?", (journal_id, last_id)) if isinstance(last_id, str) else None
+    if found is not None:
+        after = row_int(found, "line_number")
+        before = store.query_one(
+            f"SELECT COUNT(*) AS n FROM journal_lines WHERE journal_id = ? AND {_PAYMENT_FILTER} AND line_number <= ?",
+            (journal_id, after),
+        )
+        start = row_int(before, "n") if before is not None else 0
+        rows = store.query(f"{select} AND line_number > ? ORDER BY line_number LIMIT ?", (journal_id, after, size + 1))
+    else:
+        start = offset
+        rows = store.query(
+            f"{select} ORDER BY line_number LIMIT ? OFFSET ?", (journal_id, size + 1, min(offset, 2**62))
+        )
+    items = [_payment_json(PaymentLine.from_row(r), code) for r in rows]
+    sample = None
+    if not items:
+        any_row = store.query_one(f"{select} LIMIT 1", (journal_id,))
+        sample = None if any_row is None else _payment_json(PaymentLine.from_row(any_row), code)
+    return start, items, sample
+
+
 def list_payments_top_level(store: Store, cid: str, journal_filter: str | Sequence[str] | None) -> list[Entity]:
     """Top-level ``customerPayments``: BC refuses to list without a journal filter.
 
