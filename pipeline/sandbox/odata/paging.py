@@ -115,11 +115,8 @@ def page(
                 if entity.get("id") == last_id:
                     start = index + 1
                     break
-    end = start + page_size
-    items = list(entities[start:end])
-    if end >= len(entities):
-        return items, None
-    return items, _encode_token(end, items[-1].get("id") if items else None)
+    items = list(entities[start : start + page_size])
+    return items, next_token(start, items, page_size, start + page_size < len(entities))
 
 
 def next_link(request_url: str, skiptoken: str) -> str:
