@@ -48,6 +48,15 @@ def schema_text() -> str:
     return json.dumps(config_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
+def main(argv: list[str] | None = None) -> None:
+    """Write the schema (to ``schemas/config.schema.json`` unless a path is given)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m pipeline.configschema", description=main.__doc__)
+    parser.add_argument("target", nargs="?", type=Path, default=SCHEMA_PATH, help="where to write the schema")
+    args = parser.parse_args(argv)
+    args.target.write_text(schema_text(), encoding="utf-8")
+
+
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMA_PATH
-    target.write_text(schema_text(), encoding="utf-8")
+    main(sys.argv[1:])
