@@ -57,6 +57,36 @@ def leading_bytes(arr: pa.Array | pa.ChunkedArray, count: int = 2) -> np.ndarray
     return np.concatenate(blocks)
 
 
+def trim_whitespace(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``utf8_trim_whitespace`` of a column, without its copy where there is nothing to trim.
+
+    Trimming writes every cell anew, and on a large file that fresh memory costs more than the
+    trimming itself (page faults: about 0.4 s for the ten columns of the 1M-row benchmark against
+    0.06 s into reused memory). Each block of the column is screened from its buffers: a cell
+    whose first and last bytes are printable ASCII other than a space neither starts nor ends with
+    whitespace (Unicode's other spaces are multi-byte, and so screened in), and a block made only
+    of such cells (or empty ones) is kept as it is; the others are trimmed as before.
+    """
+    return pa.chunked_array([_trim_block(a) for a in arr.chunks], type=arr.type)
+
+
+def _trim_block(a: pa.Array) -> pa.Array:
+    if a.null_count or not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        return pc.utf8_trim_whitespace(a)
+    width = np.int64 if pa.types.is_large_string(a.type) else np.int32
+    _, offsets_buf, data_buf = a.buffers()
+    if data_buf is None:
+        return a
+    offsets = np.frombuffer(offsets_buf, dtype=width)[a.offset : a.offset + len(a) + 1].astype(np.int64, copy=False)
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    first, last = data[starts[filled]], data[ends[filled] - 1]
+    if ((first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)).any():
+        return pc.utf8_trim_whitespace(a)
+    return a
+
+
 def contains(text: pd.Series, pattern: str) -> np.ndarray:
     """Does ``pattern`` occur in each cell (``re.search`` semantics)? A boolean array."""
     return pc.match_substring_regex(to_arrow(text), pattern).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]

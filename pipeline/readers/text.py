@@ -24,6 +24,7 @@ from charset_normalizer import from_bytes
 
 from pipeline.errors import InputError
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col, find_header
+from pipeline.textops import trim_whitespace
 
 DELIMITERS = (";", ",", "\t", "|")
 #: No statement has this many columns; a row this wide is refused before pandas builds a column per field.
@@ -370,7 +371,7 @@ def _parse_fast(
             return None
         rows = pc.add(pc.subtract(pc.cumulative_sum(spans), spans), first_line)
     with ThreadPoolExecutor(max_workers=2) as pool:  # pyarrow kernels release the GIL
-        columns = list(pool.map(lambda n: pc.utf8_trim_whitespace(table.column(n)), names))
+        columns = list(pool.map(lambda n: trim_whitespace(table.column(n)), names))
     if has_quotes and data.find(b"\r", start) >= 0:  # a quoted CRLF is a line end like any other
         columns = [pc.replace_substring(c, "\r\n", "\n") for c in columns]
     trimmed = pa.table([rows, *columns], names=[SOURCE_ROW, *names])
