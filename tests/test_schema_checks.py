@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 import pytest
 
-from schemas.checks import rows_that_may_fail
+from schemas.checks import duplicated_mask, has_duplicates, rows_that_may_fail
 from schemas.payment import CustomerPayment
 from schemas.statement import statement_schema
 
@@ -85,3 +86,24 @@ def test_payment_checks_are_judged_row_by_row_except_the_custom_ones() -> None:
     schema = CustomerPayment.to_schema()
     frame = pd.DataFrame({name: pd.Series([], dtype=str(col.dtype)) for name, col in schema.columns.items()})
     assert rows_that_may_fail(frame, schema, {}) is None  # increasing_in_file_order, upper_case, unique
+
+
+def _blocks(*blocks: list[str]) -> pd.Series:
+    """A ``str`` column stored in several pyarrow blocks, as the CSV reader leaves it."""
+    chunked = pyarrow.chunked_array([pyarrow.array(b, pyarrow.large_string()) for b in blocks])
+    return pd.Series(chunked.to_pandas(), dtype="str")
+
+
+@pytest.mark.parametrize(
+    ("blocks", "expected"),
+    [
+        ((["TX1", "TX2"], ["TX3", "TX1"]), True),  # the same id in two blocks
+        ((["TX1", "TX1"], ["TX3"]), True),  # twice in one block
+        ((["TX1", "TX2"], ["TX3", "tx1"]), False),  # case matters: BC keys are compared as written
+        ((["TX1"], [], ["TX2"]), False),
+        (([],), False),
+    ],
+)
+def test_has_duplicates_looks_across_every_block(blocks: tuple[list[str], ...], expected: bool) -> None:
+    assert has_duplicates(_blocks(*blocks)) is expected
+    assert bool(duplicated_mask(_blocks(*blocks)).any()) is expected
