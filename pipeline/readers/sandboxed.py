@@ -6,11 +6,11 @@ whole process, and asked for gigabytes. None of that may reach the caller, who m
 lock or be the inbox watcher. So the parent sends the file's bytes to a fresh interpreter running
 this module (imported from its cached bytecode, ``_CHILD``); the child limits itself
 (``RLIMIT_AS``, ``RLIMIT_CPU``, no core dumps), checks cheap structural limits (zip entry sizes
-and ratios, DTDs), reads the one sheet (a large one in two halves at once, ``rows_in_halves``)
-and writes back the sheet column by column in a compact form (``encode_column``: text cells as
-one UTF-8 buffer, numbers as packed doubles, dates as packed integers), so the answer is a few
-large buffers rather than one pickled object per cell. Whatever else happens (a signal, a
-timeout, a panic, garbage on stdout) becomes "this workbook cannot be read safely" for that file.
+and ratios, DTDs), reads the one sheet and writes back the sheet column by column in a compact
+form (``encode_column``: text cells as one UTF-8 buffer, numbers as packed doubles, dates as
+packed integers), so the answer is a few large buffers rather than one pickled object per cell.
+Whatever else happens (a signal, a timeout, a panic, garbage on stdout) becomes "this workbook
+cannot be read safely" for that file.
 
 This module imports only the standard library at module level so that the child starts in
 milliseconds (no pandas, no pipeline package); calamine, defusedxml and openpyxl are imported in
