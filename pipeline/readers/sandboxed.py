@@ -356,9 +356,9 @@ def _load_with_openpyxl(data: bytes, sheet: str | int | None, first: Exception) 
 def finish(name: str, rows: list[list[Any]], marks: SheetMarks) -> Loaded:
     """Put error cells back as text, drop the empty margins, keep only hidden rows that remain,
     and pack the sheet column by column (``encode_column``)."""
-    for (row, column), text in marks.errors.items():
-        if row - 1 < len(rows) and column < len(rows[row - 1]):
-            rows[row - 1][column] = text
+    for (row, col), text in marks.errors.items():
+        if row - 1 < len(rows) and col < len(rows[row - 1]):
+            rows[row - 1][col] = text
     height = len(rows)
     while height and all(map(_empty, rows[height - 1])):  # trailing empty rows
         height -= 1
