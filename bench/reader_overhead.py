@@ -5,13 +5,16 @@ workbook of ``bench/generate.py``). Runs interleaved, so a noisy machine slows a
 calamine alone (``to_python``), the reader's work in this process (zip checks, calamine, the
 hidden-row scan, trimming), and the same work in the child with its limits, including process
 start, sending the bytes and the packed columns back; and ``open_sheet``, which adds the parent's
-checks of the child's buffers (the form the reader hands on). Prints medians and the child's overhead.
+checks of the child's buffers (the form the reader hands on). Prints medians of the wall time and
+of the CPU time (this process's threads and its children's: steadier on a loaded machine; above
+the wall time where threads run side by side) and the child's overhead.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -22,6 +25,12 @@ from python_calamine import CalamineWorkbook
 from pipeline.readers import excel, sandboxed
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (all threads) and of its children that have ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -39,14 +48,17 @@ def main() -> None:
         "open_sheet (child, checks)": lambda: excel.open_sheet(str(args.xlsx), data, None),
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.repeat):
         for name, run in cases.items():
-            started = time.perf_counter()
+            started, spent = time.perf_counter(), _cpu()
             run()
             times[name].append(time.perf_counter() - started)
+            cpu[name].append(_cpu() - spent)
     medians = {name: statistics.median(ts) for name, ts in times.items()}
     for name, ts in times.items():
-        print(f"{name:27} median {medians[name]:.2f} s  runs {', '.join(f'{t:.2f}' for t in ts)}")
+        runs = ", ".join(f"{t:.2f}" for t in ts)
+        print(f"{name:27} median {medians[name]:.2f} s  CPU {statistics.median(cpu[name]):.2f} s  runs {runs}")
     inproc, child = medians["reader in-process"], medians["reader in bounded child"]
     print(f"child overhead: {child - inproc:+.2f} s ({(child / inproc - 1) * 100:+.0f}% of the in-process reader)")
     print(f"child vs calamine alone: {child / medians['calamine alone']:.2f}x")

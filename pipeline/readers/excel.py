@@ -272,16 +272,21 @@ def _split(buffer: bytes, count: int) -> pa.Array:
 
 
 def _number_texts(values: np.ndarray, fmt: CellFormat) -> pa.Array:
-    """Number cells as ``_render_column`` writes them: whole numbers below 10**15 as integers
-    (formatted by Arrow), others as their shortest ``repr`` (no exponent, the profile's mark)."""
+    """Number cells as ``_render_column`` writes them: whole numbers below 10**15 as integers,
+    others as their shortest ``repr`` (no exponent, the profile's mark), both formatted by Arrow:
+    its cast of a double to text is the shortest text that reads back as the same double, as
+    ``repr`` is, and differs from ``repr`` only in using an exponent sooner (1e10 and up); the
+    cells it writes with an exponent are written by ``repr`` and ``Decimal`` instead."""
     whole = (np.floor(values) == values) & (values > -1e15) & (values < 1e15)
     integers = pa.array(values[whole].astype(np.int64)).cast(pa.large_string())
-    fractions = pa.array(list(map(repr, values[~whole].tolist())), pa.large_string())
+    fractions = pa.array(values[~whole]).cast(pa.large_string())
     exponent = pc.match_substring(fractions, "e", ignore_case=True)
     if pc.any(exponent).as_py():  # 1e-07 and the like: written out in full, as Excel shows them
         texts = fractions.to_pylist()
+        odd = values[~whole]
         for i in np.flatnonzero(exponent.to_numpy(zero_copy_only=False)).tolist():
-            texts[i] = format(Decimal(texts[i]), "f")
+            shortest = repr(float(odd[i]))
+            texts[i] = format(Decimal(shortest), "f") if "e" in shortest else shortest
         fractions = pa.array(texts, pa.large_string())
     if fmt.decimal_mark != ".":
         fractions = pc.replace_substring(fractions, ".", fmt.decimal_mark)

@@ -4,12 +4,13 @@ calamine is native code: on hostile input it has spun forever, panicked (pyo3's
 ``PanicException`` derives from ``BaseException`` and escapes ``except Exception``), aborted the
 whole process, and asked for gigabytes. None of that may reach the caller, who may hold the run
 lock or be the inbox watcher. So the parent sends the file's bytes to a fresh interpreter running
-this file as a script; the child limits itself (``RLIMIT_AS``, ``RLIMIT_CPU``, no core dumps),
-checks cheap structural limits (zip entry sizes and ratios, DTDs), reads the one sheet and writes
-back the sheet column by column in a compact form (``encode_column``: text cells as one UTF-8
-buffer, numbers as packed doubles, dates as packed integers), so the answer is a few large
-buffers rather than one pickled object per cell. Whatever else happens (a signal, a timeout, a panic, garbage on
-stdout) becomes "this workbook cannot be read safely" for that file.
+this module (imported from its cached bytecode, ``_CHILD``); the child limits itself
+(``RLIMIT_AS``, ``RLIMIT_CPU``, no core dumps), checks cheap structural limits (zip entry sizes
+and ratios, DTDs), reads the one sheet and writes back the sheet column by column in a compact
+form (``encode_column``: text cells as one UTF-8 buffer, numbers as packed doubles, dates as
+packed integers), so the answer is a few large buffers rather than one pickled object per cell.
+Whatever else happens (a signal, a timeout, a panic, garbage on stdout) becomes "this workbook
+cannot be read safely" for that file.
 
 This module imports only the standard library at module level so that the child starts in
 milliseconds (no pandas, no pipeline package); calamine, defusedxml and openpyxl are imported in
@@ -24,17 +25,16 @@ import functools
 import io
 import os
 import pickle
+import posixpath
 import re
 import sys
 import zipfile
 from array import array
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from itertools import compress, repeat
 from operator import itemgetter
-from pathlib import PurePosixPath
 from threading import Thread
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 #: Address space of the child: enough for a large real workbook, far below what a bomb asks for.
 MEMORY_BYTES = 1 << 30
@@ -67,19 +67,27 @@ class Unsafe(Exception):
     """The reader itself failed (panic, signal, timeout, limit): the file cannot be read safely."""
 
 
-@dataclass
 class Loaded:
     """One sheet as the child read it: typed cells (row 1 first, error cells as their text such as
     ``#N/A``, empty margins trimmed) and the numbers of its hidden rows.
 
     The child sends ``columns`` (one ``encode_column`` each, ``height`` rows) and leaves ``rows``
-    empty; ``cells_by_column`` gives the cells column by column either way."""
+    empty; ``cells_by_column`` gives the cells column by column either way. (A plain class, not a
+    dataclass: importing ``dataclasses`` would cost every child a tenth of its start.)"""
 
-    name: str
-    rows: list[list[Any]]
-    hidden: frozenset[int] = frozenset()
-    columns: list[tuple[Any, ...]] | None = None
-    height: int = 0
+    def __init__(
+        self,
+        name: str,
+        rows: list[list[Any]],
+        hidden: frozenset[int] = frozenset(),
+        columns: list[tuple[Any, ...]] | None = None,
+        height: int = 0,
+    ) -> None:
+        self.name = name
+        self.rows = rows
+        self.hidden = hidden
+        self.columns = columns
+        self.height = height
 
     def cells_by_column(self) -> list[list[Any]]:
         """Every column's cells, top to bottom (all columns as long as the sheet)."""
@@ -126,7 +134,7 @@ def load_in_child(data: bytes, sheet: str | int | None) -> Loaded:
 
     memory, cpu, wall = limits_for(len(data))
     request = pickle.dumps((data, sheet, memory, cpu, reader_paths()), protocol=pickle.HIGHEST_PROTOCOL)
-    cmd = [sys.executable, "-I", "-S", "-X", "utf8", __file__]
+    cmd = [sys.executable, "-I", "-S", "-X", "utf8", "-c", _CHILD.format(folder=os.path.dirname(__file__))]
     with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as child:
         try:
             out, _ = child.communicate(request, timeout=wall)
@@ -146,6 +154,10 @@ def load_in_child(data: bytes, sheet: str | int | None) -> Loaded:
         raise Refused(str(payload))
     raise Unsafe(str(payload))
 
+
+#: The child imports this module by its file name rather than running it as a script, so Python
+#: loads its cached bytecode instead of compiling 700 lines at every start (20 ms).
+_CHILD = "import sys; sys.path.append({folder!r}); import sandboxed; sandboxed._child_main()"
 
 _READER_LIBRARIES = ("python_calamine", "defusedxml", "openpyxl", "et_xmlfile")
 
@@ -194,6 +206,7 @@ class _CellUnpickler(pickle.Unpickler):
             ("datetime", "time"),
             ("datetime", "timedelta"),
             (__name__, "Loaded"),
+            ("sandboxed", "Loaded"),  # the child's name for this module (``_CHILD``)
             ("__main__", "Loaded"),
             ("builtins", "frozenset"),
             ("builtins", "set"),
@@ -212,9 +225,16 @@ class _CellUnpickler(pickle.Unpickler):
 
 
 def _child_main() -> None:
-    """Read the request on stdin, limit this process, answer on stdout; never a traceback."""
+    """Read the request on stdin, limit this process, answer on stdout; never a traceback.
+
+    The cyclic garbage collector is off: the child lives for one sheet, and its hundreds of
+    thousands of new row lists (none in a cycle) would otherwise set off collection after
+    collection (a third of the time of ``to_python`` and of packing the columns); its memory
+    is bounded by ``RLIMIT_AS`` all the same."""
+    import gc
     import resource
 
+    gc.disable()
     data, sheet, memory, cpu, paths = pickle.loads(sys.stdin.buffer.read())
     sys.path.extend(paths)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -334,42 +354,47 @@ def _load_with_openpyxl(data: bytes, sheet: str | int | None, first: Exception) 
 
 
 def finish(name: str, rows: list[list[Any]], marks: SheetMarks) -> Loaded:
-    """Put error cells back as text, drop the empty margins, keep only hidden rows that remain."""
-    for (row, column), text in marks.errors.items():
-        if row - 1 < len(rows) and column < len(rows[row - 1]):
-            rows[row - 1][column] = text
-    trimmed = trim(rows)
-    hidden = frozenset(n for n in marks.hidden if n <= len(trimmed))
-    width = len(trimmed[0]) if trimmed else 0
-    columns = [encode_column(list(map(itemgetter(i), trimmed))) for i in range(width)]
-    return Loaded(name, [], hidden, columns, len(trimmed))
+    """Put error cells back as text, drop the empty margins, keep only hidden rows that remain,
+    and pack the sheet column by column (``encode_column``)."""
+    for (row, col), text in marks.errors.items():
+        if row - 1 < len(rows) and col < len(rows[row - 1]):
+            rows[row - 1][col] = text
+    height = len(rows)
+    while height and all(map(_empty, rows[height - 1])):  # trailing empty rows
+        height -= 1
+    rows = rows[:height]
+    column = _column_getter(rows)
+    width = max(map(len, rows), default=0)
+    while width and _blank(column(width - 1)):  # the empty right-hand columns of a huge used range
+        width -= 1
+    hidden = frozenset(n for n in marks.hidden if n <= height)
+    return Loaded(name, [], hidden, [encode_column(column(i)) for i in range(width)], height)
 
 
-def trim(rows: list[list[Any]]) -> list[list[Any]]:
-    """Drop trailing empty rows and the empty right-hand columns of a huge used range."""
-    last = len(rows)
-    while last and all(_empty(v) for v in rows[last - 1]):
-        last -= 1
-    rows = rows[:last]
-    width = 0
-    for r in rows:
-        for i in range(len(r) - 1, width - 1, -1):
-            if not _empty(r[i]):
-                width = i + 1
-                break
-    return [r if len(r) == width else list(r[:width]) + [""] * (width - len(r)) for r in rows]
+def _column_getter(rows: list[list[Any]]) -> Callable[[int], list[Any]]:
+    """A function giving column ``i`` of ``rows`` as a list, a short row counting as empty cells."""
+    if len(set(map(len, rows))) <= 1:  # calamine's rows are all as wide as the used range
+        return lambda i: list(map(itemgetter(i), rows))
+    return lambda i: [r[i] if i < len(r) else "" for r in rows]
+
+
+def _blank(values: list[Any]) -> bool:
+    """Whether every cell is empty (``_empty``), by C-level passes rather than one call a cell."""
+    kinds = set(map(type, values))
+    if not kinds <= {str, type(None)}:
+        return False
+    return not "".join(values if kinds <= {str} else [v for v in values if v is not None]).strip()
 
 
 def _empty(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-@dataclass(frozen=True)
-class SheetMarks:
+class SheetMarks(NamedTuple):
     """What calamine does not tell: hidden rows, and error cells (``#N/A``) it returns as empty."""
 
     hidden: frozenset[int] = frozenset()
-    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+    errors: dict[tuple[int, int], str] = {}  # noqa: RUF012  (a tuple's field: never assigned to)
 
 
 def sheet_marks(data: bytes, sheet_name: str) -> SheetMarks:
@@ -410,7 +435,7 @@ def _sheet_path(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
     for rel in rels:
         if rel.get("Id") == rid:
             target = rel.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            return target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
     return None
 
 
@@ -493,27 +518,36 @@ def encode_column(values: list[Any]) -> tuple[Any, ...]:
         return (_TEXT, joined) if joined is not None else (_CELLS, values)
     if kinds == {float}:
         return (_FLOAT, array("d", values).tobytes())
-    # Sorted by type with C-level passes (map, comprehensions), each distinct date converted once.
-    # A pass per kind the column has (a column of dates under a text header: two of the four).
+    # Sorted by type with C-level passes (map, compress over the tags translated to 0/1), each
+    # distinct datetime converted once. A pass per kind the column has (a column of dates under a
+    # text header: two of the four).
     tags = bytes(map(_TAG_OF.get, map(type, values), repeat(_T_OTHER)))
-    texts = list(compress(values, map(_T_STR.__eq__, tags))) if str in kinds else []
-    floats = array("d", compress(values, map(_T_FLOAT.__eq__, tags)) if float in kinds else ())
-    when = list(compress(values, map(_IS_WHEN.__getitem__, tags))) if kinds & _WHEN_TYPES else []
-    stamp_of: dict[Any, int] = {}
-    for v in set(when):
-        stamp = _stamp(v)
-        if stamp is None:
-            return (_CELLS, values)  # an aware datetime: sent as it is
-        stamp_of[v] = stamp
-    stamps = array("q", map(stamp_of.__getitem__, when))
-    others = list(compress(values, map(_T_OTHER.__eq__, tags))) if kinds - _TAG_OF.keys() else []
+    texts = list(compress(values, tags.translate(_SELECT[0]))) if str in kinds else []
+    floats = array("d", compress(values, tags.translate(_SELECT[1])) if float in kinds else ())
+    when = list(compress(values, tags.translate(_SELECT[2]))) if kinds & _WHEN_TYPES else []
+    if dt.datetime in kinds:
+        stamp_of: dict[Any, int] = {}
+        for v in set(when):
+            stamp = _stamp(v)
+            if stamp is None:
+                return (_CELLS, values)  # an aware datetime: sent as it is
+            stamp_of[v] = stamp
+        stamps = array("q", map(stamp_of.__getitem__, when))
+    else:  # dates only: their ordinals, in C
+        stamps = array("q", map(dt.date.toordinal, when))
+    others = list(compress(values, tags.translate(_SELECT[3]))) if kinds - _TAG_OF.keys() else []
     joined = _joined(texts)
     if joined is None:
         return (_CELLS, values)
     return (_MIXED, tags, joined, floats.tobytes(), stamps.tobytes(), others)
 
 
-_IS_WHEN = (False, False, True, True, False)  # by tag: a datetime or a date
+#: ``bytes.translate`` tables turning a column's tags into 1 for the cells of one kind, 0 for the
+#: others: text, number, date or datetime, other.
+_SELECT = tuple(
+    bytes(int(tag in kind) for tag in range(256))
+    for kind in ((_T_STR,), (_T_FLOAT,), (_T_DATETIME, _T_DATE), (_T_OTHER,))
+)
 _WHEN_TYPES = frozenset({dt.datetime, dt.date})
 _TAG_OF: dict[type, int] = {str: _T_STR, float: _T_FLOAT, dt.datetime: _T_DATETIME, dt.date: _T_DATE}
 

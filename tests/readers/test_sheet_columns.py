@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from pipeline.readers.sandboxed import Loaded, _CellUnpickler, decode_column, encode_column, mentions_marks, scan_sheet
+from pipeline.readers.sandboxed import (
+    Loaded,
+    SheetMarks,
+    _CellUnpickler,
+    decode_column,
+    encode_column,
+    finish,
+    mentions_marks,
+    scan_sheet,
+)
 
 UTC = dt.UTC
 
@@ -20,6 +29,8 @@ UTC = dt.UTC
         (["Payer", "Müller GmbH", "", "  padded  ", "łódź ✓"], "text"),
         ([1.5, -0.01, 1e20, 3.0], "float"),
         ([dt.datetime(2026, 3, 1), "31.02.2026", dt.datetime(2026, 3, 1, 13, 5, 7, 250), dt.date(1900, 3, 1)], "mixed"),
+        (["Booking date", dt.date(2026, 7, 21), dt.date(1, 1, 1), "n/a", dt.date(9999, 12, 31)], "mixed"),  # dates only
+        (["Amount", 1.5, "", -0.01], "mixed"),
         ([True, 7, dt.time(12, 30), dt.timedelta(days=2), 2.5, "x", dt.date(2026, 1, 2)], "mixed"),
         (["a\x00b", "c"], "cells"),  # a NUL cannot be joined safely: sent as it is
         ([dt.datetime(2026, 3, 1, tzinfo=UTC), "x"], "cells"),  # an aware datetime keeps its zone
@@ -65,3 +76,30 @@ def test_a_sheet_without_marks_needs_no_scan() -> None:
     xml = b'<sheetData><row r="1" spans="1:2"><c r="A1" t="s"><v>0</v></c></row></sheetData>'
     assert not mentions_marks([xml[:20], xml[20:21], xml[21:]])
     assert scan_sheet([xml]).hidden == frozenset() and not scan_sheet([xml]).errors
+
+
+def test_the_empty_margins_are_cut_and_the_marks_kept() -> None:
+    """The used range of a sheet often runs past its data: trailing rows of blanks (``""``, spaces,
+    ``None``) and columns of them on the right are dropped; blanks inside the data stay, a short
+    row is padded, an error cell is put back as its text, a hidden row past the data is dropped."""
+    rows: list[list[Any]] = [
+        ["Date", "Amount", "", " "],
+        [dt.date(2026, 5, 4), 12.5, None, ""],
+        ["", "", "", ""],
+        [dt.date(2026, 5, 5)],
+        ["  ", None, "", "\t"],
+        ["", "", "", ""],
+    ]
+    marks = SheetMarks(frozenset({3, 6}), {(3, 1): "#N/A"})
+    loaded = finish("S", rows, marks)
+    assert loaded.height == 4
+    assert loaded.hidden == frozenset({3})
+    assert loaded.cells_by_column() == [
+        ["Date", dt.date(2026, 5, 4), "", dt.date(2026, 5, 5)],
+        ["Amount", 12.5, "#N/A", ""],
+    ]
+
+
+def test_a_sheet_of_blanks_has_no_rows_and_no_columns() -> None:
+    loaded = finish("S", [["", None], [" ", "\n"]], SheetMarks(frozenset({1})))
+    assert (loaded.height, loaded.cells_by_column(), loaded.hidden) == (0, [], frozenset())

@@ -28,6 +28,7 @@ TEXTS = [
 ]
 NUMBERS = [0.0, -0.0, 3.0, -7.0, 1234.56, -0.01, 0.1 + 0.2, 1e15, -1e15, 999999999999999.0, 1e16, 1.5e20, 1e-7, 2.5e-5]
 NUMBERS += [float("nan"), float("inf"), float("-inf"), 123456789.125]
+NUMBERS += [12345678901.25, -98765432109.5, 123456789012345.6, 1e15 + 0.5, 0.0001, 0.00012]  # Arrow: exponents
 WHEN = [dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 1, 13, 5, 7, 250), dt.date(2026, 3, 1), dt.date(1900, 2, 28)]
 WHEN += [
     dt.datetime(1899, 12, 31),
@@ -74,6 +75,13 @@ def test_typed_cells_render_as_the_profile_writes_them() -> None:
     values = ["Amount ", 1234.5, 3.0, 1e-7, dt.datetime(2026, 3, 1, 9, 30), dt.date(1900, 2, 28), True, "  x "]
     got = render_packed(encode_column(values), len(values), 1, None, CellFormat(",", "%d.%m.%Y"))
     assert got.tolist() == ["1234,5", "3", "0,0000001", "01.03.2026", INVALID_EXCEL_DATE, "TRUE", "x"]
+
+
+def test_large_and_small_fractions_are_written_out_in_full() -> None:
+    """Arrow writes 12345678901.25 as 1.234567890125e+10; a person's cell shows every digit."""
+    values = ["Amount", 12345678901.25, -123456789012345.6, 0.0001, 0.00012, 1e15 + 0.5]
+    got = render_packed(encode_column(values), len(values), 1, None, CellFormat(",", "%d.%m.%Y"))
+    assert got.tolist() == ["12345678901,25", "-123456789012345,6", "0,0001", "0,00012", "1000000000000000,5"]
 
 
 def test_a_text_column_is_trimmed_and_hidden_rows_left_out() -> None:
