@@ -176,7 +176,7 @@ def state_words(summary: Mapping[str, Any]) -> dict[str, str]:
     return {**STATE_LABELS, State.POSTED: added, State.ALREADY_POSTED: "already imported"}
 
 
-CHUNK_ROWS: Final = 50_000
+CHUNK_ROWS: Final = 10_000
 """Lines turned into cells at a time: memory stays bounded whatever the run's size."""
 
 

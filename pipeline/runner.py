@@ -17,7 +17,7 @@ again: the interrupted run is resumed (same run id, same journal), nothing is se
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from pipeline.decisions import answer_workbooks, split_decision_workbooks, take_
 from pipeline.errors import ConfigError
 from pipeline.exitcodes import ExitCode
 from pipeline.inputs import Inputs, read_inputs
-from pipeline.ledger import Ledger
+from pipeline.ledger import Ledger, Placed, placements
 from pipeline.lines import empty_lines, issue_lines, payment_lines, receipt_key, repeat_first_fate
 from pipeline.localtime import as_local, file_stamp
 from pipeline.logs import emit
@@ -117,23 +117,18 @@ def run_import(
     parts += held.lines
     resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals) if not split.resumed.empty else None
     del split  # its frames are copies of the input's rows
+    places = placements(records)  # what posting reads of them; the records (request bodies) let go
     rules_of_file = _matching_rules_of_files(inputs, config)
     _let_go_of_read_frames(inputs)
     review, to_post = _resolve_rows(ctx, held, rules_of_file)  # 4
     parts += review
+    del review
     if resumed_lines is not None:
         to_post = pd.concat([resumed_lines, to_post], ignore_index=True)
-    posting = Posting()
-    if options.dry_run:
-        to_post["message"] = "would be added to a journal (dry run)"
-        parts.append(payment_lines(number_dry_run(to_post), "posted"))
-    elif not to_post.empty or resumed is not None:
-        if resumed is None:
-            ledger.start_run(
-                scope, run_id, [{"file": str(p), "sha256": s} for p, s in zip(paths, inputs.shas, strict=True)]
-            )
-        posting = post_rows(ctx, to_post, records)  # 5, 6
-        parts += posting.parts
+        del resumed_lines
+    posting = _post(ctx, inputs, to_post, places, resumed is not None, parts)  # 5, 6
+    del places  # posting was their last reader
+    to_post = _payers_of(to_post)
     result = _finish(ctx, inputs, parts, posting, started, _requests(client) - requests_before, held)  # 7
     settle_decisions(ctx, held, result.lines)
     if not options.dry_run:
@@ -141,6 +136,27 @@ def run_import(
     if not options.dry_run:  # a dry run records no decision, so it has no result to write back
         answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
     return result
+
+
+def _post(
+    ctx: RunContext, inputs: Inputs, to_post: pd.DataFrame, places: Mapping[str, Placed], resumed: bool,
+    parts: list[pd.DataFrame],
+) -> Posting:  # fmt: skip
+    """Plan, send and verify the rows to post (a dry run only numbers them); their lines go into
+    ``parts``, not into the ``Posting`` returned as well."""
+    if ctx.options.dry_run:
+        to_post["message"] = "would be added to a journal (dry run)"
+        parts.append(payment_lines(number_dry_run(to_post), "posted"))
+        return Posting()
+    if to_post.empty and not resumed:
+        return Posting()
+    if not resumed:
+        files = [{"file": str(p), "sha256": s} for p, s in zip(inputs.paths, inputs.shas, strict=True)]
+        ctx.ledger.start_run(ctx.scope, ctx.run_id, files)
+    posting = post_rows(ctx, to_post, places)
+    parts += posting.parts
+    posting.parts = []  # _finish lets go of each part once the run's lines are made of them
+    return posting
 
 
 def _let_go_of_read_frames(inputs: Inputs) -> None:
@@ -195,6 +211,15 @@ def _matching_rules_of_files(inputs: Inputs, config: Config) -> dict[str, Matchi
             for file in set(result.payments.rows["source_file"].astype("str")) | {result.file}:
                 out[file] = rules
     return out
+
+
+_PAYER_COLUMNS = ("key", "customerNumber", "payer_account", "payer_name")
+
+
+def _payers_of(to_post: pd.DataFrame) -> pd.DataFrame:
+    """What ``_remember_payers`` reads of the rows posted: the report is written while they are
+    held, and their other columns (a million rows' worth) are in the run's lines by then."""
+    return to_post[[c for c in _PAYER_COLUMNS if c in to_post.columns]]
 
 
 def _remember_payers(ctx: RunContext, lines: pd.DataFrame, to_post: pd.DataFrame, held: ReviewSplit) -> None:
@@ -326,7 +351,9 @@ def _finish(
     from earlier runs make exit 1 only when the team asked for that reminder."""
     _phase(ctx.options, "writing the report")
     frames = [p for p in parts if not p.empty]
+    parts.clear()  # the caller's list: once concatenated, the parts are the lines' copy only
     lines = pd.concat(frames, ignore_index=True) if frames else empty_lines()
+    del frames
     lines = one_line_per_receipt(conform_lines(lines)).sort_values(["source_file", "source_row"], kind="stable")
     lines = repeat_first_fate(lines.reset_index(drop=True))
     accounting = account(lines, inputs.rows_read, ctx.decimals)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import BCError, BCOutcomeUnknown
-from pipeline.ledger import RowRecord
+from pipeline.ledger import Placed
 from pipeline.lines import payment_lines
 from pipeline.post.batches import (
     PlannedLine,
@@ -65,7 +65,7 @@ class _Part:
     lines: int
 
 
-def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowRecord]) -> Posting:
+def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, Placed]) -> Posting:
     """Open the run's journals, spread the rows over them, plan, send, then verify (and maybe post)
     every journal.
 
@@ -93,13 +93,14 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     parts: list[_Part] = []
     frames: list[pd.DataFrame] = []
     for i, journal in enumerate(journals):
-        share = to_post[where == i].copy()
+        at = np.flatnonzero(where == i)
+        share = to_post.iloc[at].assign(**{_POSITION: at})
         if not share.empty or len(journals) == 1:
             plan = plan_lines(ctx, journal, share, records)
             parts.append(_Part(journal, plan.to_send, plan.foreign, len(plan.rows)))
-            frames.append(plan.rows.assign(journal_code=journal.code))
+            frames.append(plan.rows[[_POSITION, *_PLANNED]].assign(journal_code=journal.code))
         del share
-    rows = pd.concat(frames, ignore_index=True) if frames else to_post.assign(journal_code="")
+    rows = _planned_rows(to_post, frames)
     del frames
     already_created = {k: records[k].bc_id or "" for k in rows["key"] if k in records and records[k].state == "created"}
     outcome = _send(ctx, parts, len(rows), len(already_created))
@@ -113,16 +114,18 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     unsent = rows[~(is_created | rows["key"].isin(set(outcome.refused) | set(outcome.conflicts)))].copy()
     halves = partly_refused(rows, outcome.refused, set(created), payment_groups(to_post))
     del created
-    posted = rows[is_created & ~rows["key"].isin(halves)]
-    result.parts = [
-        payment_lines(posted, "posted"),
+    # in BC: what the journals are compared with (the posted part of a half-refused payment too)
+    in_bc = rows.loc[is_created, [c for c in COMPARED_COLUMNS if c in rows.columns]]
+    others = [
         payment_lines(_refused(rows, outcome), "rejected"),
         payment_lines(_conflicted(rows, {**outcome.conflicts, **halves}), "needs_review"),
         payment_lines(_unsent(ctx, unsent), "needs_review"),
     ]
-    # in BC: what the journals are compared with (the posted part of a half-refused payment too)
-    in_bc = rows.loc[is_created, [c for c in COMPARED_COLUMNS if c in rows.columns]]
-    del rows, posted, is_created
+    posted = is_created & ~rows["key"].isin(halves)
+    rows = rows if posted.all() else rows[posted]  # every line in BC (the usual case): no copy to take
+    del posted, is_created
+    result.parts = [payment_lines(rows, "posted"), *others]
+    del rows, others
     try:
         found = [
             _verify(ctx, part, _of(in_bc, part), bc_lines, named=len(parts) > 1)
@@ -139,6 +142,25 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     except BCError as exc:
         result.error = result.error or exc
     return result
+
+
+_POSITION = "__position"
+"""The row's position in the rows to post, carried through planning (which orders each journal's rows)."""
+_PLANNED = ("lineNumber", "documentNumber")
+"""What planning gives a row (``plan_lines``): its lineNumber and its own document number."""
+
+
+def _planned_rows(to_post: pd.DataFrame, plans: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The rows to post as planned, journal after journal in lineNumber order, each with its
+    lineNumber, document number and journal code: one copy of the rows, not one per journal
+    and another to join them (the plans carry only positions and what planning gave)."""
+    if not plans:
+        return to_post.assign(journal_code="")
+    plan = pd.concat(plans, ignore_index=True)
+    rows = to_post.iloc[plan[_POSITION].to_numpy(dtype="int64")].reset_index(drop=True)
+    for name in (*_PLANNED, "journal_code"):
+        rows[name] = plan[name]  # both indexes are 0..n-1
+    return rows
 
 
 COMPARED_COLUMNS = (
