@@ -17,7 +17,7 @@ again: the interrupted run is resumed (same run id, same journal), nothing is se
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from pipeline.decisions import answer_workbooks, split_decision_workbooks, take_
 from pipeline.errors import ConfigError
 from pipeline.exitcodes import ExitCode
 from pipeline.inputs import Inputs, read_inputs
-from pipeline.ledger import Ledger, Placed, placements
+from pipeline.ledger import Ledger, placements
 from pipeline.lines import empty_lines, issue_lines, payment_lines, receipt_key, repeat_first_fate
 from pipeline.localtime import as_local, file_stamp
 from pipeline.logs import emit
@@ -41,6 +41,7 @@ from pipeline.post import (
     Posting,
     RunContext,
     RunOptions,
+    ToPost,
     number_dry_run,
     pick_resumed_run,
     post_rows,
@@ -126,34 +127,33 @@ def run_import(
     if resumed_lines is not None:
         to_post = pd.concat([resumed_lines, to_post], ignore_index=True)
         del resumed_lines
-    posting = _post(ctx, inputs, to_post, places, resumed is not None, parts)  # 5, 6
-    del places  # posting was their last reader
-    to_post = _payers_of(to_post)
+    payers = _payers_of(to_post)
+    handed = ToPost(to_post, places)
+    del to_post, places  # posting lets go of them after their last use
+    posting = _post(ctx, inputs, handed, resumed is not None, parts)  # 5, 6
     result = _finish(ctx, inputs, parts, posting, started, _requests(client) - requests_before, held)  # 7
     settle_decisions(ctx, held, result.lines)
     if not options.dry_run:
-        _remember_payers(ctx, result.lines, to_post, held)
+        _remember_payers(ctx, result.lines, payers, held)
     if not options.dry_run:  # a dry run records no decision, so it has no result to write back
         answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
     return result
 
 
-def _post(
-    ctx: RunContext, inputs: Inputs, to_post: pd.DataFrame, places: Mapping[str, Placed], resumed: bool,
-    parts: list[pd.DataFrame],
-) -> Posting:  # fmt: skip
+def _post(ctx: RunContext, inputs: Inputs, handed: ToPost, resumed: bool, parts: list[pd.DataFrame]) -> Posting:
     """Plan, send and verify the rows to post (a dry run only numbers them); their lines go into
     ``parts``, not into the ``Posting`` returned as well."""
     if ctx.options.dry_run:
+        to_post, _ = handed.take()
         to_post["message"] = "would be added to a journal (dry run)"
         parts.append(payment_lines(number_dry_run(to_post), "posted"))
         return Posting()
-    if to_post.empty and not resumed:
+    if handed.rows.empty and not resumed:
         return Posting()
     if not resumed:
         files = [{"file": str(p), "sha256": s} for p, s in zip(inputs.paths, inputs.shas, strict=True)]
         ctx.ledger.start_run(ctx.scope, ctx.run_id, files)
-    posting = post_rows(ctx, to_post, places)
+    posting = post_rows(ctx, handed)
     parts += posting.parts
     posting.parts = []  # _finish lets go of each part once the run's lines are made of them
     return posting

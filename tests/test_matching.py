@@ -250,9 +250,13 @@ def test_receipts_either_side_of_a_chunk_edge_never_pay_the_same_invoice() -> No
     assert _lines(result, 1) == [("C40000", "", -100, "demo:tx:TX1")]
     assert result.review.empty and len(result.rows) == edge + 1
     details = result.rows["match_details"]
-    assert details.iloc[0] == details.iloc[edge - 2] == (
-        "[customer_number] the file names customer C40000 'Sonnenschein Reisen GmbH'; [no_invoice_fits] no open "
-        "invoice or set of open invoices of customer C40000 'Sonnenschein Reisen GmbH' fits 1.00 EUR (confidence 100%)"
+    assert (
+        details.iloc[0]
+        == details.iloc[edge - 2]
+        == (
+            "[customer_number] the file names customer C40000 'Sonnenschein Reisen GmbH'; [no_invoice_fits] no open "
+            "invoice or set of open invoices of customer C40000 'Sonnenschein Reisen GmbH' fits 1.00 EUR (confidence 100%)"
+        )
     )
 
 

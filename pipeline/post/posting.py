@@ -65,7 +65,24 @@ class _Part:
     lines: int
 
 
-def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, Placed]) -> Posting:
+@dataclass
+class ToPost:
+    """The rows a run posts and the ledger's placements of their keys (``pipeline.ledger.Placement``),
+    handed over to ``post_rows``: it takes them out of here and lets go of each after its last use,
+    so a run's caller does not keep a million rows and placements alive while the journals are sent
+    and read back."""
+
+    rows: pd.DataFrame
+    places: Mapping[str, Placed]
+
+    def take(self) -> tuple[pd.DataFrame, Mapping[str, Placed]]:
+        """The rows and placements; this holds neither afterwards."""
+        rows, places = self.rows, self.places
+        self.rows, self.places = rows.iloc[0:0], {}
+        return rows, places
+
+
+def post_rows(ctx: RunContext, handed: ToPost) -> Posting:
     """Open the run's journals, spread the rows over them, plan, send, then verify (and maybe post)
     every journal.
 
@@ -75,8 +92,10 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, Plac
     compared a few at a time (``posting.verify_lines``). The order of the steps is unchanged: every
     row is planned before the first request, marked ``sending`` before its request, and verified
     after the last."""
+    to_post, records = handed.take()
     run = ctx.ledger.get_run(ctx.run_id)
     assert run is not None
+    groups = payment_groups(to_post)
     count = journal_count(len(to_post), ctx.config.journal, ctx.config.posting, len(ctx.client.writers))
     journals = open_journals(ctx.client, ctx.ledger, ctx.config.journal, run, ctx.files, ctx.now(), count)
     where = np.asarray(
@@ -86,7 +105,7 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, Plac
             ctx.run_id,
             [j.id for j in journals],
             ctx.config.posting.batch_size,
-            payment_groups(to_post),
+            groups,
         ),
         dtype="int64",
     )
@@ -101,8 +120,9 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, Plac
             frames.append(plan.rows[[_POSITION, *_PLANNED]].assign(journal_code=journal.code))
         del share
     rows = _planned_rows(to_post, frames)
-    del frames
+    del frames, to_post
     already_created = {k: records[k].bc_id or "" for k in rows["key"] if k in records and records[k].state == "created"}
+    del records
     outcome = _send(ctx, parts, len(rows), len(already_created))
     result = Posting(journals[0], error=outcome.error, interrupted=outcome.interrupted, journals=journals)
     created = {**already_created, **outcome.created}
@@ -112,7 +132,7 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, Plac
     rows["bc_id"] = pd.Series([created.get(k, "") for k in rows["key"]], index=rows.index, dtype="str")
     is_created = rows["key"].isin(created)
     unsent = rows[~(is_created | rows["key"].isin(set(outcome.refused) | set(outcome.conflicts)))].copy()
-    halves = partly_refused(rows, outcome.refused, set(created), payment_groups(to_post))
+    halves = partly_refused(rows, outcome.refused, set(created), groups)
     del created
     # in BC: what the journals are compared with (the posted part of a half-refused payment too)
     in_bc = rows.loc[is_created, [c for c in COMPARED_COLUMNS if c in rows.columns]]
@@ -157,7 +177,11 @@ def _planned_rows(to_post: pd.DataFrame, plans: Sequence[pd.DataFrame]) -> pd.Da
     if not plans:
         return to_post.assign(journal_code="")
     plan = pd.concat(plans, ignore_index=True)
-    rows = to_post.iloc[plan[_POSITION].to_numpy(dtype="int64")].reset_index(drop=True)
+    order = plan[_POSITION].to_numpy(dtype="int64")
+    if np.array_equal(order, np.arange(len(to_post))):  # planned in the order given: nothing to copy
+        rows = to_post.reset_index(drop=True)
+    else:
+        rows = to_post.iloc[order].reset_index(drop=True)
     for name in (*_PLANNED, "journal_code"):
         rows[name] = plan[name]  # both indexes are 0..n-1
     return rows
