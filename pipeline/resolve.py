@@ -69,7 +69,7 @@ per-row Python runs only for rows naming several invoices and for the messages o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -855,11 +855,20 @@ class _MatchInput(NamedTuple):
 class Matched:
     """What the matcher decided beyond the exact rules: the lines of split rows (invoice position or
     -1, minor units, application index), the ``match_details`` of each row it saw, and the message
-    and candidates of the rows it sent to a person."""
+    and candidates of the rows it sent to a person.
+
+    ``details`` holds each row's text as a position in ``texts`` (-1: the matcher did not see the
+    row): a run repeats few distinct texts, and a million rows are then one array, not a million
+    dictionary entries."""
 
     splits: dict[int, list[tuple[int, int, int]]]
-    details: dict[int, str]
+    details: npt.NDArray[np.int32]
     review_text: dict[int, tuple[str, str]]
+    texts: dict[str, int] = field(default_factory=dict)
+
+    def explain(self, i: int, text: str) -> None:
+        """Row ``i``'s ``match_details``."""
+        self.details[i] = self.texts.setdefault(text, len(self.texts))
 
 
 _TO_MATCH = (Review.CUSTOMER_MISSING, Review.SEVERAL_INVOICES, Review.UNAPPLIED)
@@ -872,8 +881,8 @@ def match_by_evidence(
     ``several_invoices``, ``unapplied``, and rows about to be posted unapplied) are decided by
     evidence (``pipeline.matching``), in lineNumber order, each seeing what earlier rows took, by
     the matching rules of the profile that read their file."""
-    matched = Matched({}, {}, {})
     w = m.w
+    matched = Matched({}, np.full(len(w.paid), -1, dtype=np.int32), {})
     bare = (w.reason == 0) & (w.application == _UNAPPLIED) & ((w.flags & _F[Flag.INVOICE_NOT_OPEN]) == 0)
     todo = np.flatnonzero(np.isin(w.reason, [_R[code] for code in _TO_MATCH]) | bare)
     policies = {file: policy.model_copy(update={"matching": rules}) for file, rules in rules_of_file.items()}
@@ -889,7 +898,6 @@ def match_by_evidence(
     # MATCH_CHUNK_ROWS rows at a time, in the same order, against the same book, so the decisions are
     # those of one pass while a million rows are never ten lists of Python values at once
     said = ("reference",) if "reference" in frame.columns else ("description", "comment")
-    texts: dict[str, str] = {}  # a run repeats few distinct details: each text is held once
     for start in range(0, int(todo.size), MATCH_CHUNK_ROWS):
         rows = todo[start : start + MATCH_CHUNK_ROWS]
         columns = zip(
@@ -907,7 +915,7 @@ def match_by_evidence(
         )
         for i, paid, currency, customer, name, words, named, acct, day, file in columns:
             receipt = Receipt(paid, currency, customer, name, f"{words} {named}", acct, day)
-            _take_decision(i, decide(receipt, book, policies.get(file, policy)), m, matched, book, texts)
+            _take_decision(i, decide(receipt, book, policies.get(file, policy)), m, matched, book)
     return matched
 
 
@@ -960,12 +968,10 @@ def _text_of(frame: pd.DataFrame, columns: tuple[str, ...], rows: IntArray) -> l
     return list(out.tolist())
 
 
-def _take_decision(i: int, d: Decision, m: _MatchInput, matched: Matched, book: Book, texts: dict[str, str]) -> None:
-    """Write one decision into the row's columns (``_Work``) and the matcher's side tables (``texts``:
-    each distinct ``match_details`` text once, however many rows share it)."""
+def _take_decision(i: int, d: Decision, m: _MatchInput, matched: Matched, book: Book) -> None:
+    """Write one decision into the row's columns (``_Work``) and the matcher's side tables."""
     w = m.w
-    details = details_text(d.facts, d.confidence) or f"no candidate: {d.message}"
-    matched.details[i] = texts.setdefault(details, details)
+    matched.explain(i, details_text(d.facts, d.confidence) or f"no candidate: {d.message}")
     if not d.found:
         return
     if d.customer >= 0:
@@ -1012,12 +1018,10 @@ def _give_back(d: Decision, book: Book) -> None:
 def _plain_details(out: pd.DataFrame, w: _Work, matched: Matched) -> pd.Series:
     """``match_details`` of every row: the matcher's facts, else the exact rules' (customer and
     invoice numbers as the file gives them). The exact rules' text is made only for the rows the
-    matcher did not see, and the matcher's texts are shared objects (``_take_decision``), so a
-    million rows are one column of text, not a million Python strings besides it."""
-    seen = np.fromiter(matched.details.keys(), dtype=np.int64, count=len(matched.details))
-    plain = np.ones(len(out), dtype=bool)
-    plain[seen] = False
-    rest = np.flatnonzero(plain)
+    matcher did not see, and the column is taken from the distinct texts by position (Arrow), so a
+    million rows never become a million Python strings."""
+    code = matched.details.astype(np.int64)
+    rest = np.flatnonzero(code < 0)
     index = pd.RangeIndex(rest.size)
     customer = out["customerNumber"].iloc[rest].astype("str").reset_index(drop=True)
     invoice = out["appliesToInvoiceNumber"].iloc[rest].astype("str").reset_index(drop=True)
@@ -1029,12 +1033,11 @@ def _plain_details(out: pd.DataFrame, w: _Work, matched: Matched) -> pd.Series:
     joined = (who + "; " + via).where((who != "") & (via != ""), who + via)
     text = (joined + " (confidence 100%)").where(joined != "", "")
     text = text.where(pd.Series(w.reason[rest] == 0, index=index) | given, "")
-    if not seen.size:
-        return pd.Series(text.to_numpy(), index=out.index, dtype="str")
-    values = np.empty(len(out), dtype=object)
-    values[rest] = text.to_numpy(dtype=object)
-    values[seen] = np.fromiter(matched.details.values(), dtype=object, count=seen.size)
-    return pd.Series(values, index=out.index, dtype="str")
+    code[rest] = len(matched.texts) + np.arange(rest.size)
+    plain = to_arrow(text)
+    plain = plain.combine_chunks() if isinstance(plain, pa.ChunkedArray) else plain
+    texts = pa.concat_arrays([pa.array(list(matched.texts), pa.large_string()), plain.cast(pa.large_string())])
+    return as_series(texts.take(pa.array(code)), out.index)
 
 
 def _expand_splits(out: pd.DataFrame, post: BoolArray, matched: Matched, inv: _Invoices) -> pd.DataFrame:
