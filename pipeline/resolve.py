@@ -69,7 +69,7 @@ per-row Python runs only for rows naming several invoices and for the messages o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -855,20 +855,12 @@ class _MatchInput(NamedTuple):
 class Matched:
     """What the matcher decided beyond the exact rules: the lines of split rows (invoice position or
     -1, minor units, application index), the ``match_details`` of each row it saw, and the message
-    and candidates of the rows it sent to a person.
-
-    ``details`` holds each row's text as a position in ``texts`` (-1: the matcher did not see the
-    row): a run repeats few distinct texts, and a million rows are then one array, not a million
-    dictionary entries."""
+    and candidates of the rows it sent to a person."""
 
     splits: dict[int, list[tuple[int, int, int]]]
-    details: npt.NDArray[np.int32]
+    details: npt.NDArray[np.object_]
+    """Each row's ``match_details`` text, None where the matcher did not see the row."""
     review_text: dict[int, tuple[str, str]]
-    texts: dict[str, int] = field(default_factory=dict)
-
-    def explain(self, i: int, text: str) -> None:
-        """Row ``i``'s ``match_details``."""
-        self.details[i] = self.texts.setdefault(text, len(self.texts))
 
 
 _TO_MATCH = (Review.CUSTOMER_MISSING, Review.SEVERAL_INVOICES, Review.UNAPPLIED)
@@ -882,7 +874,7 @@ def match_by_evidence(
     evidence (``pipeline.matching``), in lineNumber order, each seeing what earlier rows took, by
     the matching rules of the profile that read their file."""
     w = m.w
-    matched = Matched({}, np.full(len(w.paid), -1, dtype=np.int32), {})
+    matched = Matched({}, np.full(len(w.paid), None, dtype=object), {})
     bare = (w.reason == 0) & (w.application == _UNAPPLIED) & ((w.flags & _F[Flag.INVOICE_NOT_OPEN]) == 0)
     todo = np.flatnonzero(np.isin(w.reason, [_R[code] for code in _TO_MATCH]) | bare)
     policies = {file: policy.model_copy(update={"matching": rules}) for file, rules in rules_of_file.items()}
@@ -971,7 +963,7 @@ def _text_of(frame: pd.DataFrame, columns: tuple[str, ...], rows: IntArray) -> l
 def _take_decision(i: int, d: Decision, m: _MatchInput, matched: Matched, book: Book) -> None:
     """Write one decision into the row's columns (``_Work``) and the matcher's side tables."""
     w = m.w
-    matched.explain(i, details_text(d.facts, d.confidence) or f"no candidate: {d.message}")
+    matched.details[i] = details_text(d.facts, d.confidence) or f"no candidate: {d.message}"
     if not d.found:
         return
     if d.customer >= 0:
@@ -1018,10 +1010,11 @@ def _give_back(d: Decision, book: Book) -> None:
 def _plain_details(out: pd.DataFrame, w: _Work, matched: Matched) -> pd.Series:
     """``match_details`` of every row: the matcher's facts, else the exact rules' (customer and
     invoice numbers as the file gives them). The exact rules' text is made only for the rows the
-    matcher did not see, and the column is taken from the distinct texts by position (Arrow), so a
-    million rows never become a million Python strings."""
-    code = matched.details.astype(np.int64)
-    rest = np.flatnonzero(code < 0)
+    matcher did not see. The texts become the column ``DETAILS_CHUNK_ROWS`` rows at a time, each
+    chunk's Python strings let go (``matched.details`` is emptied) as its Arrow copy is made: a
+    million texts are never held twice."""
+    values = matched.details
+    rest = np.flatnonzero([v is None for v in values.tolist()])
     index = pd.RangeIndex(rest.size)
     customer = out["customerNumber"].iloc[rest].astype("str").reset_index(drop=True)
     invoice = out["appliesToInvoiceNumber"].iloc[rest].astype("str").reset_index(drop=True)
@@ -1033,11 +1026,18 @@ def _plain_details(out: pd.DataFrame, w: _Work, matched: Matched) -> pd.Series:
     joined = (who + "; " + via).where((who != "") & (via != ""), who + via)
     text = (joined + " (confidence 100%)").where(joined != "", "")
     text = text.where(pd.Series(w.reason[rest] == 0, index=index) | given, "")
-    code[rest] = len(matched.texts) + np.arange(rest.size)
-    plain = to_arrow(text)
-    plain = plain.combine_chunks() if isinstance(plain, pa.ChunkedArray) else plain
-    texts = pa.concat_arrays([pa.array(list(matched.texts), pa.large_string()), plain.cast(pa.large_string())])
-    return as_series(texts.take(pa.array(code)), out.index)
+    values[rest] = text.to_numpy(dtype=object)
+    del text, joined, who, via
+    chunks = []
+    for start in range(0, len(values), DETAILS_CHUNK_ROWS):
+        chunks.append(pa.array(values[start : start + DETAILS_CHUNK_ROWS], pa.large_string()))
+        values[start : start + DETAILS_CHUNK_ROWS] = None
+    column = pd.arrays.ArrowStringArray(pa.chunked_array(chunks, pa.large_string()))
+    return pd.Series(column, index=out.index, dtype="str")
+
+
+DETAILS_CHUNK_ROWS = 50_000
+"""Rows of ``match_details`` turned from Python strings into the Arrow column at a time."""
 
 
 def _expand_splits(out: pd.DataFrame, post: BoolArray, matched: Matched, inv: _Invoices) -> pd.DataFrame:
