@@ -72,7 +72,7 @@ def split_by_ledger(
     ]
     return LedgerSplit(
         [part for part in known if not part.empty],
-        _resumed_created(rows[mine & ~duplicate].copy(), records),
+        _resumed_created(rows[mine & ~duplicate], records),  # a mask takes a copy: no second one
         rows[~duplicate & ~earlier & ~conflict & ~mine & ~partial].reset_index(drop=True),
     )
 

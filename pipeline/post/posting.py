@@ -118,11 +118,13 @@ def post_rows(ctx: RunContext, handed: ToPost) -> Posting:
             plan = plan_lines(ctx, journal, share, records)
             parts.append(_Part(journal, plan.to_send, plan.foreign, len(plan.rows)))
             frames.append(plan.rows[[_POSITION, *_PLANNED]].assign(journal_code=journal.code))
+            del plan
         del share
+    keys = to_post["key"].astype("str").tolist()
+    already_created = {k: records[k].bc_id or "" for k in keys if k in records and records[k].state == "created"}
+    del records, keys  # the placements' last reader: let go before the planned rows are made
     rows = _planned_rows(to_post, frames)
     del frames, to_post
-    already_created = {k: records[k].bc_id or "" for k in rows["key"] if k in records and records[k].state == "created"}
-    del records
     outcome = _send(ctx, parts, len(rows), len(already_created))
     result = Posting(journals[0], error=outcome.error, interrupted=outcome.interrupted, journals=journals)
     created = {**already_created, **outcome.created}
