@@ -103,6 +103,8 @@ def run_import(
     scope = ledger_scope(client)
     taken = take_decisions(ledger, scope, workbooks, dry_run=options.dry_run)
     add_decided_rows(ledger, scope, inputs)
+    rules_of_file = _matching_rules_of_files(inputs, config)
+    _let_go_of_read_frames(inputs)  # before the ledger's records of every key join them
     requests_before = _requests(client)
     if not options.dry_run:
         if not options.accept_new_ledger and not ledger.knows(scope):
@@ -126,8 +128,7 @@ def run_import(
     resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals) if not split.resumed.empty else None
     del split  # its frames are copies of the input's rows
     places = placements(records)  # what posting reads of them; the records (request bodies) let go
-    rules_of_file = _matching_rules_of_files(inputs, config)
-    _let_go_of_read_frames(inputs)
+    inputs.rows = inputs.rows.iloc[[]]  # split: the rows to resolve and the resumed ones are copies
     review, to_post = _resolve_rows(ctx, held, rules_of_file)  # 4
     parts += review
     del review
@@ -188,11 +189,11 @@ def _give_freed_columns_back() -> None:
 
 
 def _let_go_of_read_frames(inputs: Inputs) -> None:
-    """Drop the files' frames as read once the rows to resolve are split off: every valid row, each
-    file's payment rows and receipts, and the raw cells of rows that were not rejected (the errors
-    workbook shows only rejected rows). For a million-row file they are about 1 GiB that matching
-    and posting would otherwise carry. ``iloc[[]]`` takes, so no slice keeps Arrow's buffers alive."""
-    inputs.rows = inputs.rows.iloc[[]]
+    """Drop the files' frames as read once the run's rows (``inputs.rows``, let go of once the
+    ledger has split them) are made: each file's payment rows and receipts, and the raw cells of
+    rows that were not rejected (the errors workbook shows only rejected rows). For a million-row
+    file they are hundreds of MiB that the ledger lookup, matching and posting would otherwise
+    carry. ``iloc[[]]`` takes, so no slice keeps Arrow's buffers alive."""
     for result in inputs.results:
         result.payments.rows = result.payments.rows.iloc[[]]
         result.statement.receipts = result.statement.receipts.iloc[[]]
