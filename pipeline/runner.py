@@ -136,7 +136,7 @@ def run_import(
         to_post = pd.concat([resumed_lines, to_post], ignore_index=True)
         del resumed_lines
     payers = _payers_of(to_post)
-    handed = ToPost(to_post, places)
+    handed = ToPost(to_post.drop(columns=[c for c in _RESOLVED_ONLY if c in to_post.columns]), places)
     del to_post, places  # posting lets go of them after their last use
     posting = _post(ctx, inputs, handed, resumed is not None, parts)  # 5, 6
     result = _finish(ctx, inputs, parts, posting, started, _requests(client) - requests_before, held)  # 7
@@ -167,6 +167,9 @@ def _post(ctx: RunContext, inputs: Inputs, handed: ToPost, resumed: bool, parts:
     return posting
 
 
+_RESOLVED_ONLY = ("customerId", "application")
+"""Columns of the resolved rows no later step reads (the request sends ``appliesToInvoiceId``; the
+lines report the customer's number): a million rows' customer ids are not carried through posting."""
 _BODY_READ = ("documentNumber", "customerNumber", "appliesToInvoiceNumber", "appliesToInvoiceId")
 """What a run reads of the recorded request bodies of its input's keys: a resumed row's customer and
 invoice (``split_by_ledger``), a payment's document number (a check in part, ``placements``)."""
