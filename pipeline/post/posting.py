@@ -84,14 +84,11 @@ class ToPost:
 
 def post_rows(ctx: RunContext, handed: ToPost) -> Posting:
     """Open the run's journals, spread the rows over them, plan, send, then verify (and maybe post)
-    every journal.
-
-    Memory stays bounded by a chunk, not by the file: the plan is written to the ledger a chunk of
-    rows at a time (``posting.plan_chunk_rows``), the poster draws each journal's request bodies from
-    the ledger a chunk at a time (``posting.send_chunk_lines``), and the journals are read back and
-    compared a few at a time (``posting.verify_lines``). The order of the steps is unchanged: every
-    row is planned before the first request, marked ``sending`` before its request, and verified
-    after the last."""
+    every journal. Memory stays bounded by a chunk, not by the file: the plan is written to the
+    ledger ``posting.plan_chunk_rows`` rows at a time, the poster draws each journal's request bodies
+    from the ledger ``posting.send_chunk_lines`` at a time, and the journals are read back and
+    compared a few at a time (``posting.verify_lines``). Every row is planned before the first
+    request, marked ``sending`` before its request, and verified after the last."""
     to_post, records = handed.take()
     run = ctx.ledger.get_run(ctx.run_id)
     assert run is not None
