@@ -155,6 +155,14 @@ PROBED = (
     "pipeline.ledger:Ledger.lookup_split_lines",
     "pipeline.runner:split_by_ledger",
     "pipeline.runner:_resolve_rows",
+    "pipeline.runner:resolve",
+    "pipeline.resolve:match_by_evidence",
+    "pipeline.resolve:_resolution",
+    "pipeline.resolve:_assemble",
+    "pipeline.resolve:_plain_details",
+    "pipeline.resolve:_expand_splits",
+    "pipeline.runner:read_posting_setup",
+    "pipeline.runner:hold_back",
     "pipeline.runner:post_rows",
     "pipeline.runner:_finish",
     "pipeline.post.posting:open_journals",
@@ -169,6 +177,12 @@ PROBED = (
     "pipeline.runner:one_line_per_receipt",
     "pipeline.runner:account",
     "pipeline.runner:write_run_report",
+    "pipeline.runner:conform_lines",
+    "pipeline.runner:repeat_first_fate",
+    "pipeline.report:conform_lines",
+    "pipeline.report_xlsx:write_report_workbook",
+    "pipeline.report:_json_summary",
+    "pipeline.report:_write_json",
 )
 """Functions ``--probe`` times and measures (module:name, patched where the run calls them)."""
 

@@ -109,8 +109,9 @@ CHECK_CHUNK = 50_000
 
 
 def hold_back(to_post: pd.DataFrame, setup: PostingSetup) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split rows to post into (held back with reason_code and message, still to post) (pure; both
-    are copies when there are rows, so the caller may change them)."""
+    """Split rows to post into (held back with reason_code and message, still to post) (pure; the
+    caller may change either: pandas copies on write, so with nothing held back the rows still to
+    post are not copied, which for a million rows is a frame's worth of memory)."""
     if to_post.empty:
         return to_post.iloc[0:0].copy(), to_post
     checked = to_post[[c for c in CHECKED_FIELDS if c in to_post.columns]]
@@ -124,7 +125,7 @@ def hold_back(to_post: pd.DataFrame, setup: PostingSetup) -> tuple[pd.DataFrame,
     if not review.empty:
         review["reason_code"] = [r[0] for r in reasons if r is not None]
         review["message"] = [r[1] for r in reasons if r is not None]
-    return review, to_post[~held].copy()
+    return review, to_post.copy(deep=False) if review.empty else to_post[~held]
 
 
 def _first(currency: CurrencySetup) -> str:

@@ -308,7 +308,7 @@ def _plain(value: Any) -> Any:
 # --- report.json -----------------------------------------------------------------------------------------
 
 
-JSON_CHUNK_ROWS = 50_000
+JSON_CHUNK_ROWS = 10_000
 """Lines turned into JSON records at a time: memory stays bounded whatever the run's size."""
 
 

@@ -148,12 +148,16 @@ def write_report_workbook(
     """Summary, Payments, Rejected, Needs review and Discrepancies (a table longer than a sheet goes
     on over "Payments (2)"...)."""
     words = state_words(summary)
-    states = lines["state"].to_numpy()
+    states = lines["state"]  # compared as Arrow text: a million states are not made Python strings
+
+    def where(*wanted: str) -> npt.NDArray[np.intp]:
+        return np.flatnonzero(states.isin(list(wanted)).to_numpy(dtype=bool))
+
     # positions, not copies: each table's lines are taken CHUNK_ROWS at a time while the sheet is packed
     parts: list[tuple[str, tuple[Column, ...], pd.DataFrame, npt.NDArray[np.intp]]] = [
-        ("Payments", PAYMENTS_COLUMNS, lines, np.flatnonzero(np.isin(states, [State.POSTED, State.ALREADY_POSTED]))),
-        ("Rejected", REJECTED_COLUMNS, lines, np.flatnonzero(states == State.REJECTED)),
-        ("Needs review", REVIEW_COLUMNS, lines, np.flatnonzero(states == State.NEEDS_REVIEW)),
+        ("Payments", PAYMENTS_COLUMNS, lines, where(State.POSTED, State.ALREADY_POSTED)),
+        ("Rejected", REJECTED_COLUMNS, lines, where(State.REJECTED)),
+        ("Needs review", REVIEW_COLUMNS, lines, where(State.NEEDS_REVIEW)),
         ("Discrepancies", DISCREPANCY_COLUMNS, discrepancies, np.arange(len(discrepancies))),
     ]
     with open_workbook(path, subject="payimport run report", title=f"Run {summary.get('run_id', '')}") as book:
@@ -176,7 +180,7 @@ def state_words(summary: Mapping[str, Any]) -> dict[str, str]:
     return {**STATE_LABELS, State.POSTED: added, State.ALREADY_POSTED: "already imported"}
 
 
-CHUNK_ROWS: Final = 50_000
+CHUNK_ROWS: Final = 10_000
 """Lines turned into cells at a time: memory stays bounded whatever the run's size."""
 
 

@@ -536,7 +536,7 @@ def _flag_text(flags: IntArray, index: pd.Index) -> pd.Series:
 
 def _assemble(frame: pd.DataFrame, cust: _Customers, inv: _Invoices, w: _Work) -> pd.DataFrame:
     c_idx, chosen, reason = w.c_idx, w.chosen, w.reason
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy on write: the columns set below are new, the rest shared
     index = out.index
     filled = _take_series(cust.numbers, c_idx, index)
     out["customerNumber"] = filled.where(c_idx >= 0, out["customerNumber"].fillna("").astype("str"))
@@ -858,7 +858,8 @@ class Matched:
     and candidates of the rows it sent to a person."""
 
     splits: dict[int, list[tuple[int, int, int]]]
-    details: dict[int, str]
+    details: npt.NDArray[np.object_]
+    """Each row's ``match_details`` text, None where the matcher did not see the row."""
     review_text: dict[int, tuple[str, str]]
 
 
@@ -872,8 +873,8 @@ def match_by_evidence(
     ``several_invoices``, ``unapplied``, and rows about to be posted unapplied) are decided by
     evidence (``pipeline.matching``), in lineNumber order, each seeing what earlier rows took, by
     the matching rules of the profile that read their file."""
-    matched = Matched({}, {}, {})
     w = m.w
+    matched = Matched({}, np.full(len(w.paid), None, dtype=object), {})
     bare = (w.reason == 0) & (w.application == _UNAPPLIED) & ((w.flags & _F[Flag.INVOICE_NOT_OPEN]) == 0)
     todo = np.flatnonzero(np.isin(w.reason, [_R[code] for code in _TO_MATCH]) | bare)
     policies = {file: policy.model_copy(update={"matching": rules}) for file, rules in rules_of_file.items()}
@@ -885,26 +886,33 @@ def match_by_evidence(
         return matched
     book = _book(m, policy, [p.matching for p in policies.values()])
     # the free text is the statement's reference; the transaction id and the payer's name are not
-    # searched for invoice numbers (a bank id "TX101" is not invoice 101); only the rows to match
-    # are read (a million-row frame is not copied for a quarter of its rows)
-    text = _text_of(frame, ("reference",) if "reference" in frame.columns else ("description", "comment"), todo)
-    columns = zip(
-        todo.tolist(),
-        w.paid[todo].tolist(),
-        w.currency.iloc[todo].tolist(),
-        w.c_idx[todo].tolist(),
-        _text_of(frame, ("payer_name",), todo),
-        text,
-        w.candidates.iloc[todo].tolist(),
-        _text_of(frame, ("payer_account",), todo),
-        _days(frame, todo),
-        files,
-        strict=True,
-    )
-    for i, paid, currency, customer, name, words, named, acct, day, file in columns:
-        receipt = Receipt(paid, currency, customer, name, f"{words} {named}", acct, day)
-        _take_decision(i, decide(receipt, book, policies.get(file, policy)), m, matched, book)
+    # searched for invoice numbers (a bank id "TX101" is not invoice 101). The rows' values are read
+    # MATCH_CHUNK_ROWS rows at a time, in the same order, against the same book, so the decisions are
+    # those of one pass while a million rows are never ten lists of Python values at once
+    said = ("reference",) if "reference" in frame.columns else ("description", "comment")
+    for start in range(0, int(todo.size), MATCH_CHUNK_ROWS):
+        rows = todo[start : start + MATCH_CHUNK_ROWS]
+        columns = zip(
+            rows.tolist(),
+            w.paid[rows].tolist(),
+            w.currency.iloc[rows].tolist(),
+            w.c_idx[rows].tolist(),
+            _text_of(frame, ("payer_name",), rows),
+            _text_of(frame, said, rows),
+            w.candidates.iloc[rows].tolist(),
+            _text_of(frame, ("payer_account",), rows),
+            _days(frame, rows),
+            files[start : start + MATCH_CHUNK_ROWS],
+            strict=True,
+        )
+        for i, paid, currency, customer, name, words, named, acct, day, file in columns:
+            receipt = Receipt(paid, currency, customer, name, f"{words} {named}", acct, day)
+            _take_decision(i, decide(receipt, book, policies.get(file, policy)), m, matched, book)
     return matched
+
+
+MATCH_CHUNK_ROWS = 50_000
+"""Rows whose values the matcher reads at a time (``match_by_evidence``): memory, not decisions."""
 
 
 _EPOCH_DAY = day_number("1970-01-01")
@@ -1001,29 +1009,43 @@ def _give_back(d: Decision, book: Book) -> None:
 
 def _plain_details(out: pd.DataFrame, w: _Work, matched: Matched) -> pd.Series:
     """``match_details`` of every row: the matcher's facts, else the exact rules' (customer and
-    invoice numbers as the file gives them)."""
-    customer = out["customerNumber"].astype("str")
-    invoice = out["appliesToInvoiceNumber"].astype("str")
-    given = pd.Series(w.given, index=out.index)
-    has_invoice = pd.Series(w.chosen >= 0, index=out.index)
+    invoice numbers as the file gives them). The exact rules' text is made only for the rows the
+    matcher did not see. The texts become the column ``DETAILS_CHUNK_ROWS`` rows at a time, each
+    chunk's Python strings let go (``matched.details`` is emptied) as its Arrow copy is made: a
+    million texts are never held twice."""
+    values = matched.details
+    rest = np.flatnonzero([v is None for v in values.tolist()])
+    index = pd.RangeIndex(rest.size)
+    customer = out["customerNumber"].iloc[rest].astype("str").reset_index(drop=True)
+    invoice = out["appliesToInvoiceNumber"].iloc[rest].astype("str").reset_index(drop=True)
+    given = pd.Series(w.given[rest], index=index)
+    has_invoice = pd.Series(w.chosen[rest] >= 0, index=index)
     who = ("[customer_number] the file names customer " + customer).where(given, "")
     via = ("[invoice_exact] the file names invoice " + invoice).where(has_invoice, "")
     via = via.where(given | ~has_invoice, via + ", billed to customer " + customer)
     joined = (who + "; " + via).where((who != "") & (via != ""), who + via)
     text = (joined + " (confidence 100%)").where(joined != "", "")
-    text = text.where(pd.Series(w.reason == 0, index=out.index) | given, "")
-    if not matched.details:
-        return text.astype("str")
-    values = text.tolist()
-    for i, details in matched.details.items():
-        values[i] = details
-    return pd.Series(values, index=out.index, dtype="str")
+    text = text.where(pd.Series(w.reason[rest] == 0, index=index) | given, "")
+    values[rest] = text.to_numpy(dtype=object)
+    del text, joined, who, via
+    chunks = []
+    for start in range(0, len(values), DETAILS_CHUNK_ROWS):
+        chunks.append(pa.array(values[start : start + DETAILS_CHUNK_ROWS], pa.large_string()))
+        values[start : start + DETAILS_CHUNK_ROWS] = None
+    column = pd.arrays.ArrowStringArray(pa.chunked_array(chunks, pa.large_string()))
+    return pd.Series(column, index=out.index, dtype="str")
+
+
+DETAILS_CHUNK_ROWS = 50_000
+"""Rows of ``match_details`` turned from Python strings into the Arrow column at a time."""
 
 
 def _expand_splits(out: pd.DataFrame, post: BoolArray, matched: Matched, inv: _Invoices) -> pd.DataFrame:
     """The rows to post, a split row as one line per invoice (and one for an unapplied rest): same
     documentNumber, its own key, amounts summing exactly to the receipt."""
     keep = np.flatnonzero(post)
+    if keep.size == len(out) and not matched.splits:
+        return out  # every row posted as one line (a large payment-on-account run): no copy to take
     counts = np.array([len(matched.splits.get(int(i), ())) or 1 for i in keep], dtype=np.int64)
     rows = out.iloc[np.repeat(keep, counts)].reset_index(drop=True)
     if not matched.splits:

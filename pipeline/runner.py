@@ -16,13 +16,17 @@ again: the interrupted run is resumed (same run id, same journal), nothing is se
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.bc import BCClient
 from pipeline.config import Config, MatchingRules
@@ -30,7 +34,7 @@ from pipeline.decisions import answer_workbooks, split_decision_workbooks, take_
 from pipeline.errors import ConfigError
 from pipeline.exitcodes import ExitCode
 from pipeline.inputs import Inputs, read_inputs
-from pipeline.ledger import Ledger
+from pipeline.ledger import Ledger, placements
 from pipeline.lines import empty_lines, issue_lines, payment_lines, receipt_key, repeat_first_fate
 from pipeline.localtime import as_local, file_stamp
 from pipeline.logs import emit
@@ -41,6 +45,7 @@ from pipeline.post import (
     Posting,
     RunContext,
     RunOptions,
+    ToPost,
     number_dry_run,
     pick_resumed_run,
     post_rows,
@@ -68,6 +73,7 @@ from pipeline.review import (
 from pipeline.session import Session, ledger_scope
 from pipeline.splits import expand_resumed, one_line_per_receipt, receipt_records
 from pipeline.summary import FileSummary, JournalSummary, RunResult, RunSummary
+from pipeline.textops import to_arrow
 from schemas.codes import STATES, Outcome
 from schemas.lines import conform_lines
 
@@ -88,6 +94,7 @@ def run_import(
     paths: Sequence[Path], config: Config, client: BCClient, ledger: Ledger, options: RunOptions
 ) -> RunResult:
     """Import ``paths`` into BC through ``client``; the ledger makes it exactly once (module docstring)."""
+    _give_freed_columns_back()
     started = options.now()
     paths, workbooks = split_decision_workbooks(paths)
     _phase(options, f"reading {len(paths)} file(s)")
@@ -96,6 +103,8 @@ def run_import(
     scope = ledger_scope(client)
     taken = take_decisions(ledger, scope, workbooks, dry_run=options.dry_run)
     add_decided_rows(ledger, scope, inputs)
+    rules_of_file = _matching_rules_of_files(inputs, config)
+    _let_go_of_read_frames(inputs)  # before the ledger's records of every key join them
     requests_before = _requests(client)
     if not options.dry_run:
         if not options.accept_new_ledger and not ledger.knows(scope):
@@ -104,9 +113,10 @@ def run_import(
         inputs.history = [_file_history(ledger, scope, sha) for sha in inputs.shas]
         for path, sha in zip(paths, inputs.shas, strict=True):
             ledger.record_file(scope, sha, path.name, path.stat().st_size)
-    records = ledger.lookup(scope, inputs.keys) if inputs.keys else {}
+    records = ledger.lookup(scope, inputs.keys, body=_BODY_READ) if inputs.keys else {}
     split_lines = ledger.lookup_split_lines(scope, [k for k in inputs.keys if k not in records])
-    records = {**records, **split_lines, **receipt_records(split_lines)}
+    if split_lines:
+        records = {**records, **split_lines, **receipt_records(split_lines)}
     resumed = None if options.dry_run else pick_resumed_run(client, ledger, scope, records, inputs.shas)
     run_id = resumed.run_id if resumed else file_stamp(started) + "-" + uuid.uuid4().hex[:6]
     ctx = RunContext(client, ledger, config, options, scope, run_id, inputs.decimals, tuple(p.name for p in paths))
@@ -117,38 +127,76 @@ def run_import(
     parts += held.lines
     resumed_lines = expand_resumed(split.resumed, split_lines, inputs.decimals) if not split.resumed.empty else None
     del split  # its frames are copies of the input's rows
-    rules_of_file = _matching_rules_of_files(inputs, config)
-    _let_go_of_read_frames(inputs)
+    places = placements(records)  # what posting reads of them; the records (request bodies) let go
+    inputs.rows = inputs.rows.iloc[[]]  # split: the rows to resolve and the resumed ones are copies
     review, to_post = _resolve_rows(ctx, held, rules_of_file)  # 4
     parts += review
+    del review
     if resumed_lines is not None:
         to_post = pd.concat([resumed_lines, to_post], ignore_index=True)
-    posting = Posting()
-    if options.dry_run:
-        to_post["message"] = "would be added to a journal (dry run)"
-        parts.append(payment_lines(number_dry_run(to_post), "posted"))
-    elif not to_post.empty or resumed is not None:
-        if resumed is None:
-            ledger.start_run(
-                scope, run_id, [{"file": str(p), "sha256": s} for p, s in zip(paths, inputs.shas, strict=True)]
-            )
-        posting = post_rows(ctx, to_post, records)  # 5, 6
-        parts += posting.parts
+        del resumed_lines
+    payers = _payers_of(to_post)
+    handed = ToPost(to_post.drop(columns=[c for c in _RESOLVED_ONLY if c in to_post.columns]), places)
+    del to_post, places  # posting lets go of them after their last use
+    posting = _post(ctx, inputs, handed, resumed is not None, parts)  # 5, 6
     result = _finish(ctx, inputs, parts, posting, started, _requests(client) - requests_before, held)  # 7
     settle_decisions(ctx, held, result.lines)
     if not options.dry_run:
-        _remember_payers(ctx, result.lines, to_post, held)
+        _remember_payers(ctx, result.lines, payers, held)
     if not options.dry_run:  # a dry run records no decision, so it has no result to write back
         answer_workbooks(ledger, scope, taken, result.lines, inputs.decimals)
     return result
 
 
+def _post(ctx: RunContext, inputs: Inputs, handed: ToPost, resumed: bool, parts: list[pd.DataFrame]) -> Posting:
+    """Plan, send and verify the rows to post (a dry run only numbers them); their lines go into
+    ``parts``, not into the ``Posting`` returned as well."""
+    if ctx.options.dry_run:
+        to_post, _ = handed.take()
+        to_post["message"] = "would be added to a journal (dry run)"
+        parts.append(payment_lines(number_dry_run(to_post), "posted"))
+        return Posting()
+    if handed.rows.empty and not resumed:
+        return Posting()
+    if not resumed:
+        files = [{"file": str(p), "sha256": s} for p, s in zip(inputs.paths, inputs.shas, strict=True)]
+        ctx.ledger.start_run(ctx.scope, ctx.run_id, files)
+    posting = post_rows(ctx, handed)
+    parts += posting.parts
+    posting.parts = []  # _finish lets go of each part once the run's lines are made of them
+    return posting
+
+
+_RESOLVED_ONLY = ("customerId", "application")
+"""Columns of the resolved rows no later step reads (the request sends ``appliesToInvoiceId``; the
+lines report the customer's number): a million rows' customer ids are not carried through posting."""
+_BODY_READ = ("documentNumber", "customerNumber", "appliesToInvoiceNumber", "appliesToInvoiceId")
+"""What a run reads of the recorded request bodies of its input's keys: a resumed row's customer and
+invoice (``split_by_ledger``), a payment's document number (a check in part, ``placements``)."""
+
+
+def _give_freed_columns_back() -> None:
+    """Arrow's buffers (every text column) from jemalloc told to give freed pages back at once,
+    unless the environment chose a pool (``ARROW_DEFAULT_MEMORY_POOL``); the system allocator
+    where pyarrow has no jemalloc. pyarrow's default, mimalloc, keeps what a run frees for Arrow's
+    own later use, so every copy a large run let go of stays resident: a resumed 200,000-row run
+    peaked at 921 MiB with the system allocator and 765 MiB with this (bench/README.md). Buffers
+    made before keep their own pool."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    try:
+        pa.jemalloc_set_decay_ms(0)
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def _let_go_of_read_frames(inputs: Inputs) -> None:
-    """Drop the files' frames as read once the rows to resolve are split off: every valid row, each
-    file's payment rows and receipts, and the raw cells of rows that were not rejected (the errors
-    workbook shows only rejected rows). For a million-row file they are about 1 GiB that matching
-    and posting would otherwise carry. ``iloc[[]]`` takes, so no slice keeps Arrow's buffers alive."""
-    inputs.rows = inputs.rows.iloc[[]]
+    """Drop the files' frames as read once the run's rows (``inputs.rows``, let go of once the
+    ledger has split them) are made: each file's payment rows and receipts, and the raw cells of
+    rows that were not rejected (the errors workbook shows only rejected rows). For a million-row
+    file they are hundreds of MiB that the ledger lookup, matching and posting would otherwise
+    carry. ``iloc[[]]`` takes, so no slice keeps Arrow's buffers alive."""
     for result in inputs.results:
         result.payments.rows = result.payments.rows.iloc[[]]
         result.statement.receipts = result.statement.receipts.iloc[[]]
@@ -195,6 +243,20 @@ def _matching_rules_of_files(inputs: Inputs, config: Config) -> dict[str, Matchi
             for file in set(result.payments.rows["source_file"].astype("str")) | {result.file}:
                 out[file] = rules
     return out
+
+
+_PAYER_COLUMNS = ("key", "customerNumber", "payer_account", "payer_name")
+
+
+def _payers_of(to_post: pd.DataFrame) -> pd.DataFrame:
+    """What ``_remember_payers`` reads of the rows posted, and only of rows that name a payer (an
+    account or a name): no other row teaches the payer memory anything (``lessons``). The report is
+    written while these are held, and a million rows' other columns are in the run's lines by then."""
+    said = [c for c in ("payer_account", "payer_name") if c in to_post.columns]
+    named = np.zeros(len(to_post), dtype=bool)
+    for column in said:
+        named |= (to_post[column].fillna("").astype("str") != "").to_numpy(dtype=bool)
+    return to_post.loc[named, [c for c in _PAYER_COLUMNS if c in to_post.columns]]
 
 
 def _remember_payers(ctx: RunContext, lines: pd.DataFrame, to_post: pd.DataFrame, held: ReviewSplit) -> None:
@@ -326,8 +388,12 @@ def _finish(
     from earlier runs make exit 1 only when the team asked for that reminder."""
     _phase(ctx.options, "writing the report")
     frames = [p for p in parts if not p.empty]
+    parts.clear()  # the caller's list: once concatenated, the parts are the lines' copy only
     lines = pd.concat(frames, ignore_index=True) if frames else empty_lines()
-    lines = one_line_per_receipt(conform_lines(lines)).sort_values(["source_file", "source_row"], kind="stable")
+    del frames
+    lines = one_line_per_receipt(conform_lines(lines))
+    if not in_report_order(lines):  # a stable sort of lines in order would only copy them
+        lines = lines.sort_values(["source_file", "source_row"], kind="stable")
     lines = repeat_first_fate(lines.reset_index(drop=True))
     accounting = account(lines, inputs.rows_read, ctx.decimals)
     summary = _summarize(ctx, inputs, lines, accounting, posting, started, requests)
@@ -362,6 +428,24 @@ def _finish(
     return RunResult(summary, lines, posting.discrepancies, summary.exit_code, reports)
 
 
+def in_report_order(lines: pd.DataFrame) -> bool:
+    """Whether the lines are already by file, then row (pure): what a stable sort by
+    ``source_file``, ``source_row`` would leave exactly as it is. A run's lines usually are (the
+    files' issues, then the payments in lineNumber order, numbered in file order), and sorting a
+    million lines copies every one of them. Lines without a file or row are never in order here."""
+    if len(lines) < 2:
+        return True
+    rows = lines["source_row"]
+    if rows.isna().any() or lines["source_file"].isna().any():
+        return False
+    file = to_arrow(lines["source_file"].astype("str"))
+    before, after = file.slice(0, len(file) - 1), file.slice(1)
+    number = rows.to_numpy(dtype="int64")
+    same = pc.equal(before, after).to_numpy(zero_copy_only=False)
+    later = pc.less(before, after).to_numpy(zero_copy_only=False)
+    return bool((later | (same & (number[:-1] <= number[1:]))).all())
+
+
 def _summarize(
     ctx: RunContext,
     inputs: Inputs,
@@ -372,8 +456,8 @@ def _summarize(
     requests: int,
 ) -> RunSummary:
     counts = lines["state"].value_counts()
-    posted = lines[lines["state"] == "posted"]
-    minor = sum(-int(x) for x in posted["amount_minor"].dropna())
+    posted = lines.loc[lines["state"] == "posted", "amount_minor"].dropna()  # one column, not every line's copy
+    minor = -sum(posted.astype("int64").tolist())  # Python ints: exact however many lines
     currencies = sorted(set(lines["currency"].dropna().astype("str")) - {""}) or [r.currency for r in inputs.results]
     journal = posting.journal
     return RunSummary(

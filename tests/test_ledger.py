@@ -195,6 +195,20 @@ def test_plan_then_lookup_returns_what_was_planned(ledger: Ledger) -> None:
     assert ledger.lookup(T2, ["k1"]) == {}  # scoped by target
 
 
+def test_lookup_of_some_body_fields_keeps_the_record_and_only_those_fields(ledger: Ledger) -> None:
+    ledger.plan(T, "run-1", _rows(["k1"]))
+    ledger.mark_sending(T, ["k1"])
+    ledger.mark_created(T, [("k1", "bc-1")])
+    found = ledger.lookup(T, ["k1"], body=("amount", "description", "appliesToInvoiceId"))
+    k1 = found["k1"]
+    assert (k1.state, k1.bc_id, k1.line_number, k1.journal_id, k1.source_row) == ("created", "bc-1", 10_000, "J1", 2)
+    # the body has no appliesToInvoiceId: it stays absent (not null), so .get(field, "") reads ""
+    assert k1.payload == {"amount": "-12.30", "description": "Zahlung k1 ü"}
+    assert k1.placement().document_number == ""
+    with pytest.raises(ValueError, match="not a request body field"):
+        ledger.lookup(T, ["k1"], body=("amount') FROM rows --",))
+
+
 def test_lookup_crosses_chunk_boundaries(ledger: Ledger) -> None:
     keys = [f"key-{n:05d}" for n in range(2_500)]
     ledger.plan(T, "run-1", _rows(keys[::2]))

@@ -15,7 +15,7 @@ from pipeline.config import MatchingRules, PayerMapEntry, Policies
 from pipeline.matching import NameIndex, ReferenceIndex, canonical_name, find_subsets
 from pipeline.matching.references import Way
 from pipeline.normalize import PAYMENT_COLUMNS
-from pipeline.resolve import Resolution, resolve
+from pipeline.resolve import MATCH_CHUNK_ROWS, Resolution, resolve
 from schemas.codes import EVIDENCE_DESCRIPTIONS, Evidence
 
 
@@ -234,6 +234,28 @@ def test_payer_name_and_exact_amount_post_with_their_evidence() -> None:
     details = str(result.rows["match_details"].iloc[0])
     assert "[payer_name] payer name 'MUELLER MASCHINENBAU' matches customer C10000" in details
     assert "[amount_one_invoice]" in details and details.endswith("(confidence 100%)")
+
+
+def test_receipts_either_side_of_a_chunk_edge_never_pay_the_same_invoice() -> None:
+    # the matcher reads the rows' values a chunk at a time, over one book: the last receipt of the
+    # first chunk takes RE-2026-0107 (714.00, exactly its open amount), so the first receipt of the
+    # next chunk, the same amount from the same payer, finds nothing of 714.00 open and is posted on
+    # account, as it would be with the two rows alone
+    edge = MATCH_CHUNK_ROWS
+    filler = [_row(n, "1.00", customer="C40000") for n in range(1, edge)]  # C40000 owes nothing of 1.00
+    payer = "MUELLER MASCHINENBAU"
+    result = _run(*filler, _row(edge, "714.00", payer=payer), _row(edge + 1, "714.00", payer=payer))
+    assert _lines(result, edge) == [("C10000", "RE-2026-0107", -71400, f"demo:tx:TX{edge}")]
+    assert _lines(result, edge + 1) == [("C10000", "", -71400, f"demo:tx:TX{edge + 1}")]
+    assert _lines(result, 1) == [("C40000", "", -100, "demo:tx:TX1")]
+    assert result.review.empty and len(result.rows) == edge + 1
+    seen = (
+        "[customer_number] the file names customer C40000 'Sonnenschein Reisen GmbH'; [no_invoice_fits] no open "
+        "invoice or set of open invoices of customer C40000 'Sonnenschein Reisen GmbH' fits 1.00 EUR "
+        "(confidence 100%)"
+    )
+    details = result.rows["match_details"]
+    assert details.iloc[0] == details.iloc[edge - 2] == seen
 
 
 def test_lump_sum_of_a_unique_set_is_split_with_one_document_number() -> None:

@@ -21,6 +21,7 @@ from pipeline.money import exact_float
 from pipeline.reconcile import account, compare_with_bc
 from pipeline.report import RUN_SHEETS, render_console_summary, write_run_report
 from pipeline.report_xlsx import HEADERS, plain_words
+from pipeline.runner import in_report_order
 
 FORMULA_LIKE = ["=SUM(A1)", "+49 171 2345678", "-x", "@cmd", '=HYPERLINK("http://x")', "#N/A"]
 
@@ -465,3 +466,31 @@ def test_a_table_longer_than_a_sheet_goes_on_over_numbered_sheets(tmp_path: Path
     keys = first[0].index("Payment key")
     assert [r[keys] for r in first[1:] + second[1:]] == ["bank:tx:1", "bank:tx:2", "bank:tx:3", "bank:tx:4"]
     assert len(_rows(wb["Rejected"])) == 3  # 2 rejected lines fit one sheet
+
+
+@pytest.mark.parametrize(
+    ("places", "ordered"),
+    [
+        ([], True),
+        ([("a.csv", 7)], True),
+        ([("a.csv", 1), ("a.csv", 2), ("b.csv", 1)], True),
+        ([("a.csv", 1), ("a.csv", 1), ("a.csv", 3)], True),  # a split receipt's lines share their row
+        ([("a.csv", 2), ("a.csv", 1)], False),
+        ([("b.csv", 1), ("a.csv", 5)], False),
+        ([("a.csv", 10), ("a.csv", 9), ("b.csv", 1)], False),
+        ([("Z.csv", 1), ("a.csv", 1)], True),  # by code point, as the sort compares text: "Z" < "a"
+        ([("a.csv", 1), ("a.csv", None)], False),
+    ],
+)
+def test_lines_already_in_report_order_are_recognised(places: list[tuple[str, int | None]], ordered: bool) -> None:
+    lines = pd.DataFrame(
+        {
+            "source_file": pd.Series([f for f, _ in places], dtype="str"),
+            "source_row": pd.array([r for _, r in places], dtype="Int64"),
+            "state": pd.Series(["posted"] * len(places), dtype="str"),
+        }
+    )
+    assert in_report_order(lines) is ordered
+    if ordered:  # what the sort it spares would have returned
+        expected = lines.sort_values(["source_file", "source_row"], kind="stable")
+        pd.testing.assert_frame_equal(expected, lines)

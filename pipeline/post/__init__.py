@@ -13,13 +13,14 @@ rebuild.py   a lost ledger rebuilt from the files and what BC holds (``payimport
 from pipeline.post.context import RunContext, RunOptions
 from pipeline.post.journal import Journal, pick_resumed_run, settle_unknown
 from pipeline.post.plan import number_dry_run, split_by_ledger
-from pipeline.post.posting import Posting, post_rows
+from pipeline.post.posting import Posting, ToPost, post_rows
 
 __all__ = [
     "Journal",
     "Posting",
     "RunContext",
     "RunOptions",
+    "ToPost",
     "number_dry_run",
     "pick_resumed_run",
     "post_rows",

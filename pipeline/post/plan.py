@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import BCOutcomeUnknown, ConfigError
-from pipeline.ledger import PlannedRow, RowRecord
+from pipeline.ledger import Placed, PlannedRow, RowRecord
 from pipeline.linenumbers import assign_line_numbers, first_number_after, number_after
 from pipeline.lines import payment_lines, receipt_key
 from pipeline.money import minor_text
@@ -72,7 +72,7 @@ def split_by_ledger(
     ]
     return LedgerSplit(
         [part for part in known if not part.empty],
-        _resumed_created(rows[mine & ~duplicate].copy(), records),
+        _resumed_created(rows[mine & ~duplicate], records),  # a mask takes a copy: no second one
         rows[~duplicate & ~earlier & ~conflict & ~mine & ~partial].reset_index(drop=True),
     )
 
@@ -172,7 +172,7 @@ def _resumed_created(rows: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd
 
 
 def kept_line_numbers(
-    keys: Sequence[str], records: Mapping[str, RowRecord], run_id: str, journal_id: str
+    keys: Sequence[str], records: Mapping[str, Placed], run_id: str, journal_id: str
 ) -> list[int | None]:
     """The lineNumber each row already has in this run's journal, or None for a new row (pure).
 
@@ -215,7 +215,7 @@ def first_line_not_invoice_blocked(to_post: pd.DataFrame, last: int) -> pd.DataF
 
 def spread_rows(
     keys: Sequence[str],
-    records: Mapping[str, RowRecord],
+    records: Mapping[str, Placed],
     run_id: str,
     journal_ids: Sequence[str],
     batch_size: int = 1,
@@ -303,11 +303,11 @@ def unique_document_numbers(
     return out
 
 
-def _own_document_numbers(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowRecord]) -> pd.Series:
+def _own_document_numbers(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, Placed]) -> pd.Series:
     """``unique_document_numbers`` over the rows to post, against the ledger of this company."""
     keys = to_post["key"].astype("str").tolist()
     numbers = to_post["documentNumber"].astype("str").str.upper().tolist()
-    kept = {k: str(records[k].payload.get("documentNumber", "")).upper() for k in keys if k in records}
+    kept = {k: records[k].document_number for k in keys if k in records}
     owners = ctx.ledger.document_owners(ctx.scope, numbers)
 
     def owner_of(candidate: str) -> str | None:
@@ -330,7 +330,7 @@ def payment_groups(to_post: pd.DataFrame) -> Callable[[str], str]:
     return lambda key: group.get(key) or receipt_key(key)
 
 
-def _payments(to_post: pd.DataFrame, records: Mapping[str, RowRecord], kept: Mapping[str, str]) -> Callable[[str], str]:
+def _payments(to_post: pd.DataFrame, records: Mapping[str, Placed], kept: Mapping[str, str]) -> Callable[[str], str]:
     """The payment of a key: its check's (``pipeline.remittance.PAYMENT_KEY``), else its receipt's. A line of
     a check that an earlier run of this input planned holds the number the check's lines keep."""
     if "payment_key" not in to_post.columns:
@@ -343,7 +343,7 @@ def _payments(to_post: pd.DataFrame, records: Mapping[str, RowRecord], kept: Map
         if key in group:
             return group[key]
         record = records.get(key)
-        number = str(record.payload.get("documentNumber", "")).upper() if record is not None else ""
+        number = record.document_number if record is not None else ""
         return by_number.get(number) or receipt_key(key)
 
     return payment_of
@@ -406,7 +406,7 @@ def _foreign_line_numbers(ctx: RunContext, journal: Journal, bc_lines: Sequence[
     return foreign
 
 
-def plan_lines(ctx: RunContext, journal: Journal, to_post: pd.DataFrame, records: Mapping[str, RowRecord]) -> Plan:
+def plan_lines(ctx: RunContext, journal: Journal, to_post: pd.DataFrame, records: Mapping[str, Placed]) -> Plan:
     """Give every row to post its lineNumber in the journal and record the plan in the ledger
     *before* the journal gets a single line.
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import BCError, BCOutcomeUnknown
-from pipeline.ledger import RowRecord
+from pipeline.ledger import Placed
 from pipeline.lines import payment_lines
 from pipeline.post.batches import (
     PlannedLine,
@@ -65,18 +65,34 @@ class _Part:
     lines: int
 
 
-def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowRecord]) -> Posting:
-    """Open the run's journals, spread the rows over them, plan, send, then verify (and maybe post)
-    every journal.
+@dataclass
+class ToPost:
+    """The rows a run posts and the ledger's placements of their keys (``pipeline.ledger.Placement``),
+    handed over to ``post_rows``: it takes them out of here and lets go of each after its last use,
+    so a run's caller does not keep a million rows and placements alive while the journals are sent
+    and read back."""
 
-    Memory stays bounded by a chunk, not by the file: the plan is written to the ledger a chunk of
-    rows at a time (``posting.plan_chunk_rows``), the poster draws each journal's request bodies from
-    the ledger a chunk at a time (``posting.send_chunk_lines``), and the journals are read back and
-    compared a few at a time (``posting.verify_lines``). The order of the steps is unchanged: every
-    row is planned before the first request, marked ``sending`` before its request, and verified
-    after the last."""
+    rows: pd.DataFrame
+    places: Mapping[str, Placed]
+
+    def take(self) -> tuple[pd.DataFrame, Mapping[str, Placed]]:
+        """The rows and placements; this holds neither afterwards."""
+        rows, places = self.rows, self.places
+        self.rows, self.places = rows.iloc[0:0], {}
+        return rows, places
+
+
+def post_rows(ctx: RunContext, handed: ToPost) -> Posting:
+    """Open the run's journals, spread the rows over them, plan, send, then verify (and maybe post)
+    every journal. Memory stays bounded by a chunk, not by the file: the plan is written to the
+    ledger ``posting.plan_chunk_rows`` rows at a time, the poster draws each journal's request bodies
+    from the ledger ``posting.send_chunk_lines`` at a time, and the journals are read back and
+    compared a few at a time (``posting.verify_lines``). Every row is planned before the first
+    request, marked ``sending`` before its request, and verified after the last."""
+    to_post, records = handed.take()
     run = ctx.ledger.get_run(ctx.run_id)
     assert run is not None
+    groups = payment_groups(to_post)
     count = journal_count(len(to_post), ctx.config.journal, ctx.config.posting, len(ctx.client.writers))
     journals = open_journals(ctx.client, ctx.ledger, ctx.config.journal, run, ctx.files, ctx.now(), count)
     where = np.asarray(
@@ -86,22 +102,26 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
             ctx.run_id,
             [j.id for j in journals],
             ctx.config.posting.batch_size,
-            payment_groups(to_post),
+            groups,
         ),
         dtype="int64",
     )
     parts: list[_Part] = []
     frames: list[pd.DataFrame] = []
     for i, journal in enumerate(journals):
-        share = to_post[where == i].copy()
+        at = np.flatnonzero(where == i)
+        share = to_post.iloc[at].assign(**{_POSITION: at})
         if not share.empty or len(journals) == 1:
             plan = plan_lines(ctx, journal, share, records)
             parts.append(_Part(journal, plan.to_send, plan.foreign, len(plan.rows)))
-            frames.append(plan.rows.assign(journal_code=journal.code))
+            frames.append(plan.rows[[_POSITION, *_PLANNED]].assign(journal_code=journal.code))
+            del plan
         del share
-    rows = pd.concat(frames, ignore_index=True) if frames else to_post.assign(journal_code="")
-    del frames
-    already_created = {k: records[k].bc_id or "" for k in rows["key"] if k in records and records[k].state == "created"}
+    keys = to_post["key"].astype("str").tolist()
+    already_created = {k: records[k].bc_id or "" for k in keys if k in records and records[k].state == "created"}
+    del records, keys  # the placements' last reader: let go before the planned rows are made
+    rows = _planned_rows(to_post, frames)
+    del frames, to_post
     outcome = _send(ctx, parts, len(rows), len(already_created))
     result = Posting(journals[0], error=outcome.error, interrupted=outcome.interrupted, journals=journals)
     created = {**already_created, **outcome.created}
@@ -111,18 +131,20 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     rows["bc_id"] = pd.Series([created.get(k, "") for k in rows["key"]], index=rows.index, dtype="str")
     is_created = rows["key"].isin(created)
     unsent = rows[~(is_created | rows["key"].isin(set(outcome.refused) | set(outcome.conflicts)))].copy()
-    halves = partly_refused(rows, outcome.refused, set(created), payment_groups(to_post))
+    halves = partly_refused(rows, outcome.refused, set(created), groups)
     del created
-    posted = rows[is_created & ~rows["key"].isin(halves)]
-    result.parts = [
-        payment_lines(posted, "posted"),
+    # in BC: what the journals are compared with (the posted part of a half-refused payment too)
+    in_bc = rows.loc[is_created, [c for c in COMPARED_COLUMNS if c in rows.columns]]
+    others = [
         payment_lines(_refused(rows, outcome), "rejected"),
         payment_lines(_conflicted(rows, {**outcome.conflicts, **halves}), "needs_review"),
         payment_lines(_unsent(ctx, unsent), "needs_review"),
     ]
-    # in BC: what the journals are compared with (the posted part of a half-refused payment too)
-    in_bc = rows.loc[is_created, [c for c in COMPARED_COLUMNS if c in rows.columns]]
-    del rows, posted, is_created
+    posted = is_created & ~rows["key"].isin(halves)
+    rows = rows if posted.all() else rows[posted]  # every line in BC (the usual case): no copy to take
+    del posted, is_created
+    result.parts = [payment_lines(rows, "posted"), *others]
+    del rows, others
     try:
         found = [
             _verify(ctx, part, _of(in_bc, part), bc_lines, named=len(parts) > 1)
@@ -139,6 +161,29 @@ def post_rows(ctx: RunContext, to_post: pd.DataFrame, records: Mapping[str, RowR
     except BCError as exc:
         result.error = result.error or exc
     return result
+
+
+_POSITION = "__position"
+"""The row's position in the rows to post, carried through planning (which orders each journal's rows)."""
+_PLANNED = ("lineNumber", "documentNumber")
+"""What planning gives a row (``plan_lines``): its lineNumber and its own document number."""
+
+
+def _planned_rows(to_post: pd.DataFrame, plans: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The rows to post as planned, journal after journal in lineNumber order, each with its
+    lineNumber, document number and journal code: one copy of the rows, not one per journal
+    and another to join them (the plans carry only positions and what planning gave)."""
+    if not plans:
+        return to_post.assign(journal_code="")
+    plan = pd.concat(plans, ignore_index=True)
+    order = plan[_POSITION].to_numpy(dtype="int64")
+    if np.array_equal(order, np.arange(len(to_post))):  # planned in the order given: nothing to copy
+        rows = to_post.reset_index(drop=True)
+    else:
+        rows = to_post.iloc[order].reset_index(drop=True)
+    for name in (*_PLANNED, "journal_code"):
+        rows[name] = plan[name]  # both indexes are 0..n-1
+    return rows
 
 
 COMPARED_COLUMNS = (
