@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from pipeline.arrowpool import release_unused
 from pipeline.textops import as_series
 
 
@@ -35,7 +36,7 @@ def keep_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
         else:
             out[name] = pd.Series(column.array[keep], index=index, dtype=column.dtype)
         del column
-        pa.default_memory_pool().release_unused()
+        release_unused()
     return pd.DataFrame(out)
 
 

@@ -16,7 +16,6 @@ again: the interrupted run is resumed (same run id, same journal), nothing is se
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -25,9 +24,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.arrowpool import use_jemalloc
 from pipeline.bc import BCClient
 from pipeline.config import Config, MatchingRules
 from pipeline.decisions import answer_workbooks, split_decision_workbooks, take_decisions
@@ -94,7 +93,7 @@ def run_import(
     paths: Sequence[Path], config: Config, client: BCClient, ledger: Ledger, options: RunOptions
 ) -> RunResult:
     """Import ``paths`` into BC through ``client``; the ledger makes it exactly once (module docstring)."""
-    _give_freed_columns_back()
+    use_jemalloc(give_back_at_once=True)  # before the first buffer of the run
     started = options.now()
     paths, workbooks = split_decision_workbooks(paths)
     _phase(options, f"reading {len(paths)} file(s)")
@@ -173,22 +172,6 @@ lines report the customer's number): a million rows' customer ids are not carrie
 _BODY_READ = ("documentNumber", "customerNumber", "appliesToInvoiceNumber", "appliesToInvoiceId")
 """What a run reads of the recorded request bodies of its input's keys: a resumed row's customer and
 invoice (``split_by_ledger``), a payment's document number (a check in part, ``placements``)."""
-
-
-def _give_freed_columns_back() -> None:
-    """Arrow's buffers (every text column) from jemalloc told to give freed pages back at once,
-    unless the environment chose a pool (``ARROW_DEFAULT_MEMORY_POOL``); the system allocator
-    where pyarrow has no jemalloc. pyarrow's default, mimalloc, keeps what a run frees for Arrow's
-    own later use, so every copy a large run let go of stays resident: a resumed 200,000-row run
-    peaked at 921 MiB with the system allocator and 765 MiB with this (bench/README.md). Buffers
-    made before keep their own pool."""
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    try:
-        pa.jemalloc_set_decay_ms(0)
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:
-        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _let_go_of_read_frames(inputs: Inputs) -> None:

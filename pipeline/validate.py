@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.arrowpool import release_unused, use_jemalloc
 from pipeline.balances import CLOSING, NOT_STATED, OPENING, TOTAL, BalanceCheck, verify
 from pipeline.config import Config, Profile
 from pipeline.fixedcells import Grid, apply_constants
@@ -117,21 +118,11 @@ class FileResult:
             raise AssertionError(f"{self.file}: {self.rows_read} rows read but {len(rows)} accounted for")
 
 
-def release_unused() -> None:
-    """Hand the memory pyarrow's allocator keeps after a stage's temporaries back to the system.
-
-    mimalloc holds freed pages for reuse; between the stages of a large file that is hundreds of
-    MiB (220 MiB after reading the 1M-row benchmark), which the next stage would add to the peak.
-    """
-    import pyarrow
-
-    pyarrow.default_memory_pool().release_unused()
-
-
 def validate_file(
     path: Path, config: Config, profile_name: str | None = None, *, start: int | None = None
 ) -> FileResult:
     """Read, identify, map, check and normalise one file."""
+    use_jemalloc()
     source = open_source(path)
     if source.kind == STATEMENT:
         read = read_bank_statement(source.data, str(path), source.fmt, config, profile_name)
