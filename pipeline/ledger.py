@@ -331,12 +331,14 @@ _FIELD: Final = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
 def _only(fields: Sequence[str]) -> str:
     """SQL for the request body with only ``fields`` (those it has): a JSON merge patch onto ``{}``
-    drops the fields whose value would be null, i.e. absent from the body."""
+    drops the fields whose value would be null, i.e. absent from the body. A body holding a NUL
+    (JSON's ``\\u0000``, where ``json_extract`` ends a text) is read whole, so no field is cut short."""
     for name in fields:
         if not _FIELD.fullmatch(name):
             raise ValueError(f"not a request body field: {name!r}")
     pairs = ", ".join(f"'{name}', json_extract(payload_json, '$.{name}')" for name in fields)
-    return f"json_patch('{{}}', json_object({pairs}))"
+    cut = f"json_patch('{{}}', json_object({pairs}))"
+    return f"CASE WHEN instr(payload_json, '\\u0000') THEN payload_json ELSE {cut} END"
 
 
 def _sample(keys: Iterable[str], limit: int = 5) -> str:
