@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import AnyStr
 
 READS = (
     "payimport reads CSV, TXT, XLSX, XLS and ODS files (text tables and Excel or LibreOffice workbooks) and bank "
@@ -71,6 +72,44 @@ def describe_non_table(data: bytes) -> str | None:
         return None
     advice = "; export it from online banking as CSV or Excel" if "statement" in what else ""
     return f"this looks like {what}, not a table; {READS}{advice}"
+
+
+def nul_refusal(data: bytes) -> str | None:
+    """The refusal's text when a text file (a table or a statement) holds a NUL character anywhere;
+    ``None`` when it holds none.
+
+    ``_looks_like`` sees the first 8 KiB only, so a NUL further on would reach the cells: a
+    transaction id or a document number with a NUL inside, which a value of the file's cannot
+    read with certainty, or the zero bytes that pad a copy cut short (a file copied while it was
+    still being written). The whole file is refused, naming the line, as one whose head held them
+    is. In UTF-16 (told by its BOM) a NUL character is two zero bytes at an even offset; elsewhere
+    each zero byte is one. One ``find`` over the bytes: milliseconds for a 140 MB file.
+    """
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    at = data.find(b"\x00\x00" if utf16 else b"\x00")
+    while utf16 and at >= 0 and at % 2:  # the high byte of one character and the low of the next
+        at = data.find(b"\x00\x00", at + 1)
+    if at < 0:
+        return None
+    if utf16:
+        before = data[:at].decode("utf-16", errors="replace")
+        line, start = _line_of(before, "\n", "\r")
+        where = f"character {len(before) - start + 1}"
+    else:
+        line, start = _line_of(data[:at], b"\n", b"\r")
+        where = f"byte {at - start + 1}"
+    return (
+        f"line {line:,} holds a NUL character ({where} of the line); no bank statement or remittance file "
+        "has one: the file is damaged (a copy cut short is often padded with zero bytes) or is not a text "
+        "export; export it again"
+    )
+
+
+def _line_of(before: AnyStr, lf: AnyStr, cr: AnyStr) -> tuple[int, int]:
+    """The 1-based line a text ending in ``before`` is on (LF, CRLF and CR ends), and where it starts."""
+    breaks = before.count(lf) + before.count(cr) - before.count(cr + lf)
+    start = max(before.rfind(lf), before.rfind(cr)) + 1
+    return breaks + 1, start
 
 
 def _looks_like(data: bytes) -> str | None:

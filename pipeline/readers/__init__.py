@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline.config import Profile
 from pipeline.errors import InputError
-from pipeline.filetype import READS, describe_non_table, statement_format
+from pipeline.filetype import READS, describe_non_table, nul_refusal, statement_format
 from pipeline.patterns import compile_pattern
 from pipeline.readers.excel import CellFormat, Sheet, UnsafeWorkbook, open_sheet, read_sheet_table, render_cell
 from pipeline.readers.table import SOURCE_ROW, RawTable, SkippedRow, col
@@ -132,6 +132,9 @@ def open_source(path: Path) -> Source:
     if not data or data.isspace():  # (``strip`` would copy the whole file to find out)
         raise InputError(file, "is empty; expected a header and at least one data row")
     fmt = statement_format(data)
+    nul = None if data.startswith((_OLE2, b"PK")) else nul_refusal(data)  # (a workbook's reader checks its cells)
+    if nul is not None:  # a file whose head already says what it is (binary data, a PDF...) is named so
+        raise InputError(file, nul if fmt is not None else describe_non_table(data) or nul)
     if fmt is not None:
         return Source(path, data, STATEMENT, fmt=fmt)
     return Source(path, data, detect_kind(data, file))
