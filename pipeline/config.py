@@ -206,9 +206,15 @@ _NUMERIC_FIELDS = frozenset({"seq", "source_row"})
 
 
 def check_template(template: str) -> None:
-    """Refuse a template that would fail on the first row: unknown field, bad spec, stray brace."""
+    """Refuse a template that would fail on the first row: unknown field, bad spec, stray brace;
+    and one holding a control character (YAML writes ``"\\0"`` or ``"\\t"`` as one): a document
+    number, an external document number or a description with a NUL or a tab inside is no value
+    a person can read back in Business Central, and SQLite's JSON functions end a text at a NUL."""
     import string
 
+    control = next((ch for ch in template if ord(ch) < 0x20 or ord(ch) == 0x7F), None)
+    if control is not None:
+        raise ValueError(f"template {template!r}: holds the control character {control!r}; write plain text")
     try:
         parts = list(string.Formatter().parse(template))
     except ValueError as exc:

@@ -280,6 +280,33 @@ def test_invalid_regex_is_rejected(tmp_path: Path, snippet: str, yaml_path: str)
     assert "invalid regular expression" in problem
 
 
+@pytest.mark.parametrize(
+    ("snippet", "yaml_path", "shown"),
+    [
+        ('document_number: {template: "BANK\\0{seq:05d}"}', "profiles.x.document_number.template", "'\\x00'"),
+        ('description: "{payer_name}\\t{reference}"', "profiles.x.description", "'\\t'"),
+        ('external_document_number: "TX\\n{transaction_id}"', "profiles.x.external_document_number", "'\\n'"),
+    ],
+)
+def test_a_template_holding_a_control_character_is_rejected(
+    tmp_path: Path, snippet: str, yaml_path: str, shown: str
+) -> None:
+    # YAML's double-quoted escapes write a NUL, a tab or a line break into the text sent to BC
+    path = _write(
+        tmp_path,
+        f"""
+        version: 1
+        profiles:
+          x:
+            header: {{signature: [D, A]}}
+            columns: {{date: D, amount: A}}
+            {snippet}
+        """,
+    )
+    problem = _problem_at(_problems(path), yaml_path)
+    assert f"holds the control character {shown}" in problem
+
+
 def test_unknown_encoding_is_rejected_with_suggestions(tmp_path: Path) -> None:
     path = _write(tmp_path, "version: 1\nprofiles:\n  x: {encoding: cp9999, columns: {date: 1, amount: 2}}\n")
     problem = _problem_at(_problems(path), "profiles.x.encoding")
