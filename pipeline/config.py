@@ -205,16 +205,25 @@ TEMPLATE_FIELDS = frozenset(
 _NUMERIC_FIELDS = frozenset({"seq", "source_row"})
 
 
+def refuse_control_characters(text: str, what: str) -> None:
+    """Refuse a text sent to Business Central (a template, a journal's code or name) that holds a
+    control character or a line or paragraph separator: YAML's double-quoted escapes (``"\\0"``,
+    ``"\\t"``, ``"\\x85"``, ``"\\u2028"``) write them without anyone seeing them. A document
+    number or a journal code with one inside is no value a person can find in BC again, and
+    SQLite's JSON functions end a text at a NUL."""
+    import unicodedata
+
+    hidden = next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+    if hidden is not None:
+        raise ValueError(f"{what} {text!r}: holds {hidden!r}, a control character or line break; write plain text")
+
+
 def check_template(template: str) -> None:
     """Refuse a template that would fail on the first row: unknown field, bad spec, stray brace;
-    and one holding a control character (YAML writes ``"\\0"`` or ``"\\t"`` as one): a document
-    number, an external document number or a description with a NUL or a tab inside is no value
-    a person can read back in Business Central, and SQLite's JSON functions end a text at a NUL."""
+    and one holding a control character (``refuse_control_characters``)."""
     import string
 
-    control = next((ch for ch in template if ord(ch) < 0x20 or ord(ch) == 0x7F), None)
-    if control is not None:
-        raise ValueError(f"template {template!r}: holds the control character {control!r}; write plain text")
+    refuse_control_characters(template, "template")
     try:
         parts = list(string.Formatter().parse(template))
     except ValueError as exc:
@@ -667,6 +676,13 @@ class JournalSpec(_Frozen):
     code_template: str = "PI{date:%y%m%d}{n:02d}"
     display_name: str = "payimport {files} {date:%Y-%m-%d}"
     balancing_account: str | None = "2910"
+
+    @field_validator("existing", "code_template", "display_name")
+    @classmethod
+    def _plain_text(cls, value: str | None) -> str | None:
+        if value is not None:
+            refuse_control_characters(value, "value")
+        return value
 
     @field_validator("code_template")
     @classmethod

@@ -286,6 +286,8 @@ def test_invalid_regex_is_rejected(tmp_path: Path, snippet: str, yaml_path: str)
         ('document_number: {template: "BANK\\0{seq:05d}"}', "profiles.x.document_number.template", "'\\x00'"),
         ('description: "{payer_name}\\t{reference}"', "profiles.x.description", "'\\t'"),
         ('external_document_number: "TX\\n{transaction_id}"', "profiles.x.external_document_number", "'\\n'"),
+        ('comment: "{reference}\\x85"', "profiles.x.comment", "'\\x85'"),
+        ('comment: "{reference}\\u2028{payer_name}"', "profiles.x.comment", "'\\u2028'"),
     ],
 )
 def test_a_template_holding_a_control_character_is_rejected(
@@ -304,7 +306,34 @@ def test_a_template_holding_a_control_character_is_rejected(
         """,
     )
     problem = _problem_at(_problems(path), yaml_path)
-    assert f"holds the control character {shown}" in problem
+    assert f"holds {shown}, a control character or line break" in problem
+
+
+@pytest.mark.parametrize(
+    ("snippet", "yaml_path", "shown"),
+    [
+        ('code_template: "PI\\0{n:02d}"', "journal.code_template", "'\\x00'"),
+        ('display_name: "payimport\\t{files}"', "journal.display_name", "'\\t'"),
+        ('existing: "GEN\\x7f"', "journal.existing", "'\\x7f'"),
+    ],
+)
+def test_a_journal_code_or_name_holding_a_control_character_is_rejected(
+    tmp_path: Path, snippet: str, yaml_path: str, shown: str
+) -> None:
+    path = _write(
+        tmp_path,
+        f"""
+        version: 1
+        journal:
+          {snippet}
+        profiles:
+          x:
+            header: {{signature: [D, A]}}
+            columns: {{date: D, amount: A}}
+        """,
+    )
+    problem = _problem_at(_problems(path), yaml_path)
+    assert f"holds {shown}, a control character or line break" in problem
 
 
 def test_unknown_encoding_is_rejected_with_suggestions(tmp_path: Path) -> None:

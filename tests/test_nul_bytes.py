@@ -79,20 +79,44 @@ def test_crlf_and_cr_line_ends_count_as_one_line_each() -> None:
     assert nul_refusal(b"a;b\r\nc;d\r\n") is None
 
 
-def test_utf16_nul_characters_are_refused_and_its_zero_bytes_are_not(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("codec", "bom"), [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
+def test_utf16_nul_characters_are_refused_and_its_zero_bytes_are_not(tmp_path: Path, codec: str, bom: bytes) -> None:
     lines = _lines(300)
     lines[250] = lines[250].replace("Payer ", "Payer \x00")  # line 251, character 18
     path = tmp_path / "utf16.csv"
-    path.write_bytes(("\n".join(lines) + "\n").encode("utf-16"))
+    path.write_bytes(bom + ("\n".join(lines) + "\n").encode(codec))
     assert "line 251 holds a NUL character (character 18 of the line)" in _refusal(path)
-    # "A" then "Ā" (U+0100) in UTF-16-LE is 41 00 00 01: two zero bytes, but no NUL character
+    # "A" and "Ā" (U+0100) side by side: 41 00 00 01 in UTF-16-LE, 00 41 01 00 ("ĀA") in BE:
+    # two zero bytes in a row, halves of two characters, no NUL character
     lines = _lines(300)
-    lines[250] = lines[250].replace("Payer ", "PayerAĀ ")
-    path.write_bytes(("\n".join(lines) + "\n").encode("utf-16-le").join([b"\xff\xfe", b""]))
+    lines[250] = lines[250].replace("Payer ", "PayerAĀA ")
+    path.write_bytes(bom + ("\n".join(lines) + "\n").encode(codec))
     assert b"\x00\x00" in path.read_bytes()
     result = validate_file(path, parse_config(CONFIG), "p")
     assert result.summary()["rows_valid"] == 300
-    assert "PayerAĀ 00250" in result.payments.rows["payer_name"].tolist()
+    assert "PayerAĀA 00250" in result.payments.rows["payer_name"].tolist()
+
+
+def test_a_table_whose_first_letters_are_pk_is_searched_like_any_text(tmp_path: Path) -> None:
+    # only a zip's own signatures (PK 03 04, PK 05 06) mark a workbook, which its reader checks
+    lines = ["PK;" + line for line in _lines(1_000)]
+    lines[0] = "PK;Date;Payer;Amount;Transaction ID"
+    lines[700] = lines[700].replace("TX-", "TX\x00-")  # "PK;" + 31 bytes before the NUL
+    path = tmp_path / "pk.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode())
+    assert "line 701 holds a NUL character (byte 35 of the line)" in _refusal(path)
+
+
+def test_a_utf8_byte_order_mark_is_no_byte_of_the_first_line() -> None:
+    assert "line 1 holds a NUL character (byte 3 of the line)" in (nul_refusal(b"\xef\xbb\xbfab\x00") or "")
+
+
+def test_utf32_is_named_not_taken_for_utf16_with_nuls(tmp_path: Path) -> None:
+    path = tmp_path / "utf32.csv"
+    path.write_bytes(("\n".join(_lines(3)) + "\n").encode("utf-32"))
+    message = _refusal(path)
+    assert "is UTF-32 text" in message
+    assert "NUL" not in message
 
 
 def test_a_bank_statement_with_a_nul_names_its_line_not_a_table_error(tmp_path: Path) -> None:

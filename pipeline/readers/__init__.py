@@ -20,6 +20,7 @@ from pipeline.readers.text import TextFile, open_text, read_text_table, sniff_de
 __all__ = ["SOURCE_ROW", "STATEMENT", "RawTable", "SkippedRow", "Source", "col", "open_source"]
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 STATEMENT = "statement"
 """``Source.kind`` of a bank statement (camt, MT940/MT942, BAI2, CODA, OFX): read by
 ``pipeline.readers.statements``, not as a table."""
@@ -107,7 +108,7 @@ def detect_kind(data: bytes, file: str) -> str:
     """'excel' or 'text', from the first bytes."""
     if data.startswith(_OLE2):
         return "excel"
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+    if data.startswith(_ZIP):
         head = data[:4096]
         if b"xl/" in data or b"mimetype" in head or b"[Content_Types].xml" in head:
             return "excel"
@@ -132,7 +133,7 @@ def open_source(path: Path) -> Source:
     if not data or data.isspace():  # (``strip`` would copy the whole file to find out)
         raise InputError(file, "is empty; expected a header and at least one data row")
     fmt = statement_format(data)
-    nul = None if data.startswith((_OLE2, b"PK")) else nul_refusal(data)  # (a workbook's reader checks its cells)
+    nul = None if data.startswith((_OLE2, *_ZIP)) else nul_refusal(data)  # (a workbook's reader checks its cells)
     if nul is not None:  # a file whose head already says what it is (binary data, a PDF...) is named so
         raise InputError(file, nul if fmt is not None else describe_non_table(data) or nul)
     if fmt is not None:
