@@ -106,7 +106,8 @@ def pyarrow_statement(file: Path) -> dict[str, Any]:
         amount = frame["Betrag"]
         amount_ok = pc.match_substring_regex(amount, r"^-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d{2}$")
         digits = pc.replace_substring(pc.replace_substring(amount, ".", ""), ",", "")
-        return pc.cast(pc.if_else(amount_ok, digits, pa.scalar(None, pa.string())), pa.int64())
+        fits = pc.and_(amount_ok, pc.less_equal(pc.utf8_length(digits), 18))  # as polars: too long is null
+        return pc.cast(pc.if_else(fits, digits, pa.scalar(None, pa.string())), pa.int64())
 
     minor_job = pool.submit(amounts)
     # each distinct date text parsed once (a statement has a few hundred); strptime rolls 31.02.
@@ -193,7 +194,11 @@ def main() -> None:
         rows = len(CalamineWorkbook.from_path(str(file)).get_sheet_by_index(0).to_python())
         out = {"rows": rows}
     elif case == "pyarrow-csv":
-        import pyarrow.csv  # noqa: F401  (imports stay outside the timer)
+        import concurrent.futures  # noqa: F401  (imports stay outside the timer)
+
+        import numpy  # noqa: F401
+        import pyarrow.compute
+        import pyarrow.csv  # noqa: F401
 
         from pipeline.arrowpool import use_jemalloc
 

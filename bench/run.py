@@ -74,8 +74,7 @@ def print_targets(results: dict[str, dict[str, float]], kinds: tuple[str, ...] =
         )
     if "csv" in kinds:
         # the engine's floor: the yardstick's work as one plain pyarrow plan (no pandas, no pandera,
-        # none of payimport's accounting); payimport's frames stand on pyarrow, so no build of them
-        # can come nearer to polars than this
+        # none of payimport's accounting); payimport's frames stand on pyarrow, and do more work
         floor, ours, polars = results["pyarrow-csv"], results["payimport-csv"], results["polars-csv"]
         print(
             f"floor pyarrow-csv / polars-csv: {floor['op_s'] / polars['op_s']:.2f}x; "
