@@ -97,7 +97,7 @@ def pyarrow_statement(file: Path) -> dict[str, Any]:
     raw = pacsv.read_csv(
         file,
         parse_options=pacsv.ParseOptions(delimiter=";"),
-        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(_COLUMNS, pa.string())),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(_header(file), pa.string())),
     )
     pool = ThreadPoolExecutor(max_workers=2)  # kernels release the GIL: independent ones side by side
     frame = pa.table(list(pool.map(pc.utf8_trim_whitespace, raw.columns)), names=raw.column_names)
@@ -166,8 +166,10 @@ def pyarrow_statement(file: Path) -> dict[str, Any]:
     }
 
 
-_COLUMNS = ("Buchungstag", "Valuta", "Auftraggeber", "IBAN", "BIC", "Verwendungszweck", "Betrag", "Währung")
-_COLUMNS += ("Transaktions-ID", "Buchungstext")
+def _header(file: Path) -> list[str]:
+    """The file's column names (every column is read as text, as polars' ``infer_schema=False``)."""
+    with file.open(encoding="utf-8") as fh:
+        return fh.readline().rstrip("\r\n").split(";")
 
 
 def _first_group(text: Any, pattern: str) -> Any:
